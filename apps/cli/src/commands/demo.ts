@@ -1,0 +1,101 @@
+import { sign } from 'retell-sdk';
+import type { Config } from '@callsync/config';
+import { createDb, findCallSession, findWebhookEvents, upsertAgent, type Db } from '@callsync/db';
+import { sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
+
+interface Delivery {
+  label: string;
+  call: SampleCallOptions;
+  event: SampleEvent;
+}
+
+const DEMO_AGENT = 'agent_demo_callsync';
+
+function scenarios(run: string): { title: string; callId: string; deliveries: Delivery[] }[] {
+  const full = { callId: `demo_full_${run}`, agentId: DEMO_AGENT };
+  const anon = { callId: `demo_anonymous_${run}`, agentId: DEMO_AGENT, fromNumber: 'anonymous' };
+  const failed = { callId: `demo_dial_failed_${run}`, agentId: DEMO_AGENT, direction: 'outbound' as const, disconnectionReason: 'dial_failed' };
+  const redelivered = { callId: `demo_redelivered_${run}`, agentId: 'agent_not_registered' };
+  return [
+    { title: 'a full call', callId: full.callId, deliveries: (['call_started', 'call_ended', 'call_analyzed'] as const).map((event) => ({ label: event, call: full, event })) },
+    { title: 'an anonymous caller', callId: anon.callId, deliveries: (['call_started', 'call_ended'] as const).map((event) => ({ label: event, call: anon, event })) },
+    { title: 'a dial that failed (no call_started)', callId: failed.callId, deliveries: (['call_ended', 'call_analyzed'] as const).map((event) => ({ label: event, call: failed, event })) },
+    {
+      title: 'a redelivered call_ended, sent before call_started (unknown agent)',
+      callId: redelivered.callId,
+      deliveries: [
+        { label: 'call_ended', call: redelivered, event: 'call_ended' },
+        { label: 'call_ended (Retell retry)', call: redelivered, event: 'call_ended' },
+        { label: 'call_started (late)', call: redelivered, event: 'call_started' },
+      ],
+    },
+  ];
+}
+
+async function waitUntilSettled(db: Db, callIds: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pending = await db.selectFrom('webhook_events').select('id').where('event_id', 'in', callIds).where('status', '=', 'pending').execute();
+    if (pending.length === 0) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+/** `make demo`: send signed, realistic deliveries to the running ingress and show what became of them. */
+export async function demoCommand(config: Config, args: string[]): Promise<number> {
+  const urlArg = args.find((a) => a.startsWith('--url='));
+  const url = urlArg ? urlArg.slice('--url='.length) : `http://127.0.0.1:${config.ingress.port}/api/webhooks/retell`;
+  const key = config.retell.apiKeys[0]!;
+  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-demo' });
+  try {
+    await upsertAgent(db, { agentId: DEMO_AGENT, companyId: 1, name: 'callsync demo agent' });
+    const run = Date.now().toString(36);
+    const all = scenarios(run);
+    console.log(`Sending to ${url}, signed with retell-sdk\n`);
+    for (const s of all) {
+      console.log(`${s.title}: ${s.callId}`);
+      for (const d of s.deliveries) {
+        const body = sampleWebhookBody(d.call, d.event);
+        let res: Response;
+        try {
+          res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, key) },
+            body,
+          });
+        } catch (err) {
+          console.error(`\ncannot reach the ingress at ${url}: ${(err as Error).message}\nIs \`make up\` running?`);
+          return 1;
+        }
+        console.log(`  POST ${d.label.padEnd(26)} -> ${res.status} ${await res.text()}`);
+      }
+    }
+    const ids = all.map((s) => s.callId);
+    console.log('\nwaiting for the worker...');
+    const settled = await waitUntilSettled(db, ids, 30_000);
+
+    console.log('\nretell_call_sessions');
+    const sessions = [];
+    for (const id of ids) {
+      const s = await findCallSession(db, id);
+      if (s) sessions.push({ call_id: s.call_id, call_status: s.call_status, company_id: s.company_id, from_number: s.from_number, caller_anonymous: s.caller_anonymous, duration_ms: s.duration_ms, disconnection_reason: s.disconnection_reason, analyzed: s.analysis !== null });
+    }
+    console.table(sessions);
+    console.log('webhook_events');
+    const events = [];
+    for (const id of ids) {
+      for (const e of await findWebhookEvents(db, id)) {
+        events.push({ id: e.id, call_id: e.event_id, event_type: e.event_type, status: e.status, delivery_count: e.delivery_count, attempts: e.attempts, error: e.error });
+      }
+    }
+    console.table(events);
+    if (!settled) {
+      console.error('some events are still pending after 30 s: is the worker running?');
+      return 1;
+    }
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}

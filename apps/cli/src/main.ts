@@ -1,0 +1,24 @@
+import { loadConfig } from '@callsync/config';
+import { failStartup } from '@callsync/runtime';
+import { demoCommand } from './commands/demo';
+import { migrateCommand } from './commands/migrate';
+
+const USAGE = `usage: callsync <command>
+
+  migrate   bring the database schema to the latest migration
+  demo      send signed sample calls to the running ingress and print the result`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'migrate':
+      return migrateCommand(loadConfig());
+    case 'demo':
+      return demoCommand(loadConfig(), args);
+    default:
+      console.error(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), failStartup);

@@ -1,0 +1,81 @@
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { pingDatabase, type Db } from '@callsync/db';
+import type { Logger } from '@callsync/logger';
+import type { RedisConnection, WebhookQueue } from '@callsync/queue';
+import { HttpError } from './http-error';
+import { retellWebhookRoute } from './webhook.route';
+
+export interface IngressDeps {
+  db: Db;
+  queue: WebhookQueue;
+  /** The connection the queue uses; /readyz pings it. */
+  redis: RedisConnection;
+  logger: Logger;
+  apiKeys: readonly string[];
+  maxBodyBytes: number;
+  signatureToleranceMs: number;
+  enqueueTimeoutMs?: number;
+}
+
+export const WEBHOOK_PATH = '/api/webhooks/retell';
+
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is(['application/json', 'application/*+json'])) {
+    throw new HttpError(415, `Content-Type must be application/json (got ${req.get('content-type') ?? 'none'})`);
+  }
+  next();
+};
+
+export function createIngressApp(deps: IngressDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const [pg, redis] = await Promise.allSettled([
+      pingDatabase(deps.db),
+      deps.redis.ping(),
+    ]);
+    const body = { postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable', redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable' };
+    res.status(pg.status === 'fulfilled' && redis.status === 'fulfilled' ? 200 : 503).json(body);
+  });
+
+  app.post(
+    WEBHOOK_PATH,
+    requireJson,
+    // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
+    express.raw({ type: () => true, limit: deps.maxBodyBytes }),
+    retellWebhookRoute(deps),
+  );
+
+  app.use((req, _res) => {
+    throw new HttpError(404, `no route for ${req.method} ${req.path}`);
+  });
+
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    let status = 500;
+    let message = 'internal error';
+    let headers: Record<string, string> = {};
+    if (err instanceof HttpError) {
+      ({ status, message, headers } = err);
+    } else if (err && typeof err === 'object' && 'type' in err) {
+      // body-parser errors carry a type and a status.
+      const e = err as { type: string; status?: number; message: string };
+      if (e.type === 'entity.too.large') {
+        status = 413;
+        message = `body exceeds MAX_BODY_BYTES (${deps.maxBodyBytes} bytes)`;
+      } else if (e.status && e.status >= 400 && e.status < 500) {
+        status = e.status;
+        message = e.message;
+      }
+    }
+    if (status >= 500 && status !== 503) deps.logger.error('request failed', { method: req.method, path: req.path, err });
+    res.status(status).set(headers).json({ error: message });
+  };
+  app.use(onError);
+  return app;
+}

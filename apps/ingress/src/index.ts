@@ -1,0 +1,2 @@
+export { createIngressApp, WEBHOOK_PATH } from './app';
+export type { IngressDeps } from './app';

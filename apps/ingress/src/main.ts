@@ -1,0 +1,50 @@
+import { loadConfig } from '@callsync/config';
+import { createDb } from '@callsync/db';
+import { createLogger } from '@callsync/logger';
+import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
+import { failStartup, handleShutdown } from '@callsync/runtime';
+import { createIngressApp, WEBHOOK_PATH } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'ingress' } });
+  // Fail fast: Retell gives up after 10 s, and a 503 makes it retry.
+  const db = createDb({ url: config.database.url, poolSize: config.database.poolSize, connectTimeoutMs: 1000, statementTimeoutMs: 5000, applicationName: 'callsync-ingress' });
+  const connection = createRedisConnection(config.redis, { enableOfflineQueue: false, name: 'callsync-ingress' });
+  connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
+  const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, ...config.worker });
+  queue.on('error', (err) => logger.warn('queue error', { err: err.message }));
+
+  const app = createIngressApp({
+    db,
+    queue,
+    redis: connection,
+    logger,
+    apiKeys: config.retell.apiKeys,
+    maxBodyBytes: config.ingress.maxBodyBytes,
+    signatureToleranceMs: config.ingress.signatureToleranceMs,
+  });
+  const server = app.listen(config.ingress.port, '0.0.0.0', () => {
+    logger.info(`listening on :${config.ingress.port}, webhook path ${WEBHOOK_PATH}`);
+  });
+  server.on('error', (err) => {
+    logger.error('HTTP server error', { err });
+    process.exit(1);
+  });
+  // Retell's timeout is 10 s; a request should never be held longer than that.
+  server.requestTimeout = 15_000;
+
+  handleShutdown({
+    logger,
+    timeoutMs: 20_000,
+    stop: async () => {
+      // Stop accepting, let in-flight requests finish, then close what they used.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue.close();
+      connection.disconnect();
+      await db.destroy();
+    },
+  });
+}
+
+main().catch(failStartup);

@@ -1,0 +1,104 @@
+import type { RequestHandler } from 'express';
+import { isDatabaseUnavailable, recordDelivery, type Db, type RecordedDelivery } from '@callsync/db';
+import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
+import type { Logger } from '@callsync/logger';
+import { enqueueWebhookEvent, webhookJobId, type WebhookQueue } from '@callsync/queue';
+import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
+import { HttpError } from './http-error';
+import { isJsonbEncodingError, toStorableJson } from './jsonb';
+
+export interface WebhookRouteDeps {
+  db: Db;
+  queue: WebhookQueue;
+  logger: Logger;
+  apiKeys: readonly string[];
+  signatureToleranceMs: number;
+  /** Longest the request waits for Redis before answering anyway (the row is already durable). Default 1000 ms. */
+  enqueueTimeoutMs?: number;
+}
+
+const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
+  missing: 'missing X-Retell-Signature header',
+  malformed: 'X-Retell-Signature must look like v=<unix ms>,d=<64 hex digits>',
+  stale: 'X-Retell-Signature timestamp is more than 5 minutes away from now',
+  mismatch: 'X-Retell-Signature does not match the body for any configured RETELL_API_KEY',
+};
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`enqueue took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * POST /api/webhooks/retell: verify, store `pending` (or count a redelivery), enqueue, answer.
+ * Nothing is processed here; a 2xx means the row is committed.
+ */
+export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
+  const enqueueTimeoutMs = deps.enqueueTimeoutMs ?? 1000;
+  return async (req, res) => {
+    const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const signature = req.get('x-retell-signature');
+    const check = verifyRetellSignature(rawBody, signature, deps.apiKeys, { toleranceMs: deps.signatureToleranceMs });
+    if (!check.ok) {
+      deps.logger.warn('webhook refused: bad signature', { reason: check.reason, ip: req.ip });
+      throw new HttpError(401, SIGNATURE_MESSAGES[check.reason]);
+    }
+
+    const text = rawBody.toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+    }
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok) throw new HttpError(400, `invalid webhook: ${parsed.message}`);
+    const { envelope } = parsed;
+
+    const delivery = {
+      eventType: envelope.event,
+      callId: envelope.call.call_id,
+      dedupeKey: dedupeKeyFor(envelope, rawBody),
+      payloadJson: text,
+      rawBody,
+      signature: signature ?? null,
+      source: 'webhook' as const,
+      replacesSnapshot: isSnapshotEvent(envelope.event),
+    };
+    let stored: RecordedDelivery;
+    try {
+      stored = await recordDelivery(deps.db, delivery).catch((err: unknown) => {
+        if (!isJsonbEncodingError(err)) throw err;
+        return recordDelivery(deps.db, { ...delivery, payloadJson: toStorableJson(body) });
+      });
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        deps.logger.error('webhook not stored: database unavailable', { call_id: delivery.callId, event: delivery.eventType, err });
+        throw new HttpError(503, 'database unavailable; retry later', { 'Retry-After': '5' });
+      }
+      throw err;
+    }
+
+    const log = {
+      call_id: delivery.callId,
+      event: delivery.eventType,
+      row_id: stored.id,
+      job_id: webhookJobId(stored.id),
+      delivery_count: stored.deliveryCount,
+    };
+    // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
+    // an earlier enqueue was lost.
+    if (stored.status === 'pending') {
+      try {
+        await withTimeout(enqueueWebhookEvent(deps.queue, stored.id), enqueueTimeoutMs);
+      } catch (err) {
+        deps.logger.warn('webhook stored but not enqueued; the outbox sweeper will pick it up', { ...log, err });
+      }
+    }
+    deps.logger.info(stored.inserted ? 'webhook accepted' : 'webhook redelivery counted', log);
+    res.status(200).json({ received: true, id: stored.id, duplicate: !stored.inserted });
+  };
+}

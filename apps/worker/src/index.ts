@@ -1,0 +1,2 @@
+export { createWebhookWorker } from './webhook-worker';
+export type { WebhookWorkerOptions } from './webhook-worker';

@@ -1,0 +1,73 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isPermanentDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
+import { defaultHandlers, PermanentEventError, processWebhookEvent, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
+import type { Logger } from '@callsync/logger';
+import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
+
+export interface WebhookWorkerOptions {
+  db: Db;
+  connection: RedisConnection;
+  logger: Logger;
+  prefix: string;
+  /** Default WEBHOOK_QUEUE. */
+  queueName?: string;
+  /** Jobs in flight in this process. */
+  concurrency: number;
+  /** Default: call_started/call_ended/call_analyzed. */
+  handlers?: HandlerRegistry;
+  /** Start fetching at once. Default true. */
+  autorun?: boolean;
+}
+
+function isPermanent(err: unknown): boolean {
+  return err instanceof PermanentEventError || isPermanentDatabaseError(err);
+}
+
+/**
+ * The BullMQ worker for webhook jobs. Each job applies its row in one transaction. A failure is
+ * written to the row: it stays `pending` while retries remain and becomes `failed` after the last
+ * attempt, or at once when no retry can fix it.
+ */
+export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobData, ProcessOutcome> {
+  const handlers = o.handlers ?? defaultHandlers;
+  const processor = async (job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
+    const attempt = job.attemptsMade + 1;
+    const ctx = { row_id: job.data.rowId, job_id: job.id, attempt };
+    const started = performance.now();
+    try {
+      const result = await processWebhookEvent(o.db, job.data.rowId, handlers);
+      o.logger.info(`event ${result.outcome}`, {
+        ...ctx,
+        call_id: result.callId,
+        event: result.eventType,
+        duration_ms: Math.round(performance.now() - started),
+      });
+      return result;
+    } catch (err) {
+      const permanent = isPermanent(err);
+      const final = permanent || attempt >= (job.opts.attempts ?? 1);
+      const message = err instanceof Error ? err.message : String(err);
+      try {
+        await recordWebhookEventFailure(o.db, job.data.rowId, message, final);
+      } catch (recordErr) {
+        // The row stays pending; the retry (or the outbox sweeper) will come back to it.
+        o.logger.error('could not record the failure on the row', { ...ctx, err: recordErr });
+      }
+      o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', { ...ctx, permanent, error: message });
+      if (permanent) throw new UnrecoverableError(message);
+      throw err;
+    }
+  };
+
+  const worker = new Worker<WebhookJobData, ProcessOutcome>(o.queueName ?? WEBHOOK_QUEUE, processor, {
+    connection: o.connection,
+    prefix: o.prefix,
+    concurrency: o.concurrency,
+    autorun: o.autorun ?? true,
+  });
+  worker.on('error', (err) => o.logger.error('worker error', { err: err.message }));
+  worker.on('failed', (job, err) => {
+    if (job) o.logger.debug('job failed', { job_id: job.id, row_id: job.data.rowId, attempt: job.attemptsMade, error: err.message });
+  });
+  return worker;
+}

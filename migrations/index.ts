@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as initialSchema from './2026_11_24_0001_initial_schema';
+
+/**
+ * Every migration, by name. Names sort in the order they run. Append only: add the new file
+ * here; never rename, reorder or edit one that has run.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_24_0001_initial_schema': initialSchema,
+};

@@ -1,0 +1,75 @@
+import { envSchema } from './schema';
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly logLevel: string;
+  readonly database: { readonly url: string; readonly poolSize: number };
+  readonly redis: {
+    readonly url?: string;
+    readonly clusterNodes?: readonly { host: string; port: number }[];
+    readonly prefix: string;
+  };
+  readonly retell: { readonly apiKeys: readonly string[]; readonly apiBaseUrl: string };
+  readonly ingress: { readonly port: number; readonly maxBodyBytes: number; readonly signatureToleranceMs: number };
+  readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
+  readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number };
+  readonly reconcile: { readonly staleAfterMinutes: number; readonly everyMinutes: number };
+}
+
+/** Start-up failure that names every bad variable; the process should print it and exit. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseHostPort(entry: string): { host: string; port: number } {
+  const i = entry.lastIndexOf(':');
+  const port = Number(entry.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError([`REDIS_CLUSTER_NODES: "${entry}" is not host:port`]);
+  }
+  return { host: entry.slice(0, i), port };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Parse the environment once into a frozen, typed object. Throws ConfigError naming each bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Treat empty strings as unset, as shells and .env files commonly produce them.
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? 'environment');
+        return env[name] === undefined && i.code === 'invalid_type'
+          ? `${name} is required but not set`
+          : `${name}: ${i.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    redis: {
+      url: e.REDIS_URL,
+      clusterNodes: e.REDIS_CLUSTER_NODES?.map(parseHostPort),
+      prefix: e.QUEUE_PREFIX,
+    },
+    retell: { apiKeys: e.RETELL_API_KEY, apiBaseUrl: e.RETELL_API_BASE_URL.replace(/\/+$/, '') },
+    ingress: { port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS },
+    dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
+    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
+    reconcile: { staleAfterMinutes: e.STALE_AFTER_MINUTES, everyMinutes: e.RECONCILE_EVERY_MINUTES },
+  });
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Comma-separated list of non-empty strings ("a, b" -> ["a", "b"]). */
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .pipe(z.array(z.string()).min(1, 'must contain at least one value'));
+
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/**
+ * The environment contract (see SPEC.md). Every variable is read here and nowhere else.
+ * Defaults are the ones the SPEC names; connection URLs have no default on purpose:
+ * the local scripts (`scripts/local-env.sh`) provide them for `make up` and `make test`.
+ */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+
+    DATABASE_URL: url(['postgres:', 'postgresql:']),
+    /** Max pg pool size per process. Default 10. */
+    DATABASE_POOL_SIZE: positiveInt.default(10),
+    REDIS_URL: url(['redis:', 'rediss:']).optional(),
+    /** "host:port,host:port" of a Redis Cluster; wins over REDIS_URL when set. */
+    REDIS_CLUSTER_NODES: csv.optional(),
+    /** Prefix of every BullMQ key. The {hash tag} keeps a queue's keys in one cluster slot. */
+    QUEUE_PREFIX: z.string().regex(/^\{[^{}]+\}$/, 'must be a Redis hash tag such as {callsync}').default('{callsync}'),
+
+    /** One key, or a comma-separated list during key rotation: a signature valid for any is accepted. */
+    RETELL_API_KEY: csv,
+    RETELL_API_BASE_URL: url(['http:', 'https:']).default('https://api.retellai.com'),
+
+    PORT: port.default(3000),
+    /** Largest accepted webhook body. Default 5 MB: a long call's full transcript must fit. */
+    MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
+    /** Allowed distance of the signature timestamp from now, either way. Default 5 minutes (Retell's own). */
+    SIGNATURE_TOLERANCE_MS: positiveInt.default(5 * 60 * 1000),
+
+    DASHBOARD_PORT: port.default(3001),
+    DASHBOARD_USER: z.string().min(1).default('admin'),
+    DASHBOARD_PASSWORD: z.string().min(1).optional(),
+
+    /** Jobs in flight per worker process. Default 16. */
+    WORKER_CONCURRENCY: positiveInt.default(16),
+    /** Tries per event before its row is marked failed. Default 5. */
+    JOB_ATTEMPTS: positiveInt.default(5),
+    /** First retry delay; doubles on each further try. Default 1000 ms. */
+    JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
+
+    STALE_AFTER_MINUTES: positiveInt.default(5),
+    RECONCILE_EVERY_MINUTES: positiveInt.default(5),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or set REDIS_CLUSTER_NODES)' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;

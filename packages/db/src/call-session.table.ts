@@ -1,0 +1,42 @@
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+export type CallStatus = 'in_progress' | 'ended' | 'error' | 'not_connected';
+
+type Json = ColumnType<unknown, string | null, string | null>;
+/** int8/numeric come back from pg as strings; we write numbers. */
+type BigNumber = ColumnType<string | null, number | string | null, number | string | null>;
+
+export interface CallSessionTable {
+  id: Generated<string>;
+  call_id: string;
+  agent_id: string | null;
+  agent_version: number | null;
+  company_id: BigNumber;
+  call_type: string | null;
+  direction: string | null;
+  from_number: string | null;
+  to_number: string | null;
+  caller_anonymous: ColumnType<boolean, never, never>;
+  call_status: ColumnType<CallStatus, CallStatus | undefined, CallStatus>;
+  started_at: Date | null;
+  ended_at: Date | null;
+  duration_ms: BigNumber;
+  disconnection_reason: string | null;
+  analysis: Json;
+  analyzed_at: Date | null;
+  transcript: string | null;
+  recording_url: string | null;
+  cost_cents: BigNumber;
+  call_cost: Json;
+  metadata: Json;
+  lifecycle_rank: ColumnType<number, number | undefined, number>;
+  last_event_at: Date | null;
+  reconcile_checked_at: Date | null;
+  reconcile_not_found_count: Generated<number>;
+  reconcile_failure_count: Generated<number>;
+  reconcile_stopped_at: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type CallSession = Selectable<CallSessionTable>;

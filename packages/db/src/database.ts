@@ -1,0 +1,44 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { AgentTable } from './agent.table';
+import type { CallSessionTable } from './call-session.table';
+import type { WebhookEventTable } from './webhook-event.table';
+
+export interface Database {
+  webhook_events: WebhookEventTable;
+  retell_call_sessions: CallSessionTable;
+  retell_agents: AgentTable;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DbOptions {
+  url: string;
+  /** Pool size. Default 10. */
+  poolSize?: number;
+  /** Give up connecting after this long, so callers can fail fast (ingress answers 503). Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Server-side statement_timeout. Default none. */
+  statementTimeoutMs?: number;
+  /** Name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export function createDb(options: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: options.applicationName ?? 'callsync',
+    keepAlive: true,
+  });
+  // An idle client losing its server (restart, network) emits here; without a listener it crashes the process.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Resolves when Postgres answers a trivial query. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}

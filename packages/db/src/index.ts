@@ -1,0 +1,22 @@
+export { createDb, pingDatabase } from './database';
+export type { Database, Db, DbOptions } from './database';
+export { migrateToLatest } from './migrate';
+export { isDatabaseUnavailable, isPermanentDatabaseError } from './errors';
+
+export type { WebhookEvent, WebhookEventStatus, WebhookEventSource, NewWebhookEvent } from './webhook-event.table';
+export { FINAL_STATUSES } from './webhook-event.table';
+export {
+  recordDelivery,
+  lockWebhookEvent,
+  finishWebhookEvent,
+  recordWebhookEventFailure,
+  findWebhookEvents,
+} from './webhook-event.repository';
+export type { Delivery, RecordedDelivery } from './webhook-event.repository';
+
+export type { CallSession, CallStatus } from './call-session.table';
+export { upsertAndLockCallSession, updateCallSession, findCallSession } from './call-session.repository';
+export type { CallSessionValues } from './call-session.repository';
+
+export type { Agent } from './agent.table';
+export { findCompanyIdForAgent, upsertAgent } from './agent.repository';

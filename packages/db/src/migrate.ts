@@ -1,0 +1,22 @@
+import { type Migration, Migrator, type MigrationResultSet } from 'kysely';
+import type { Db } from './database';
+
+/** Bring the schema to the latest migration. Throws (after reporting each step) on the first error. */
+export async function migrateToLatest(
+  db: Db,
+  migrations: Record<string, Migration>,
+  report: (line: string) => void = () => {},
+): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const result = await migrator.migrateToLatest();
+  for (const r of result.results ?? []) {
+    report(`${r.status === 'Success' ? 'applied' : r.status === 'Error' ? 'FAILED ' : 'skipped'} ${r.migrationName}`);
+  }
+  if (result.error) {
+    throw new Error(`migration failed: ${result.error instanceof Error ? result.error.message : String(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  if (!result.results?.length) report('schema is up to date');
+  return result;
+}

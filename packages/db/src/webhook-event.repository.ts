@@ -1,0 +1,93 @@
+import { sql } from 'kysely';
+import type { Db } from './database';
+import type { WebhookEvent, WebhookEventSource, WebhookEventStatus } from './webhook-event.table';
+
+export interface Delivery {
+  eventType: string;
+  callId: string;
+  dedupeKey: string;
+  /** The parsed body, serialised for jsonb. */
+  payloadJson: string;
+  rawBody: Buffer | null;
+  signature: string | null;
+  source: WebhookEventSource;
+  /**
+   * For snapshot events (transcript_updated) a later delivery replaces the stored payload
+   * instead of only being counted. Default false.
+   */
+  replacesSnapshot?: boolean;
+}
+
+export interface RecordedDelivery {
+  id: string;
+  status: WebhookEventStatus;
+  /** False when the dedupe key was already stored and this delivery was only counted. */
+  inserted: boolean;
+  deliveryCount: number;
+}
+
+/**
+ * Insert a delivery as `pending`, or, when its dedupe key is already stored, count it
+ * (delivery_count + 1) and change nothing else. One statement, so concurrent redeliveries
+ * can neither create a second row nor lose a count.
+ */
+export async function recordDelivery(db: Db, d: Delivery): Promise<RecordedDelivery> {
+  const row = await db
+    .insertInto('webhook_events')
+    .values({
+      event_type: d.eventType,
+      event_id: d.callId,
+      dedupe_key: d.dedupeKey,
+      payload: d.payloadJson,
+      raw_body: d.rawBody,
+      signature: d.signature,
+      source: d.source,
+    })
+    .onConflict((oc) =>
+      oc.columns(['provider', 'dedupe_key']).doUpdateSet((eb) => ({
+        delivery_count: sql<number>`webhook_events.delivery_count + 1`,
+        last_delivered_at: sql<Date>`now()`,
+        ...(d.replacesSnapshot
+          ? { payload: eb.ref('excluded.payload'), raw_body: eb.ref('excluded.raw_body'), signature: eb.ref('excluded.signature') }
+          : {}),
+      })),
+    )
+    .returning(['id', 'status', 'delivery_count', sql<boolean>`xmax = 0`.as('inserted')])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, status: row.status, inserted: row.inserted, deliveryCount: row.delivery_count };
+}
+
+/** Load an event row and lock it for the rest of the transaction (one processor at a time). */
+export async function lockWebhookEvent(db: Db, id: string): Promise<WebhookEvent | undefined> {
+  return db.selectFrom('webhook_events').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** Final outcome of one processing attempt. */
+export async function finishWebhookEvent(db: Db, id: string, status: 'processed' | 'skipped'): Promise<void> {
+  await db
+    .updateTable('webhook_events')
+    .set((eb) => ({ status, attempts: eb('attempts', '+', 1), error: null, processed_at: sql<Date>`now()` }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Record a failed attempt on a row that is still pending. `final` marks it `failed` for good;
+ * otherwise it stays `pending` with the error text until the next try.
+ */
+export async function recordWebhookEventFailure(db: Db, id: string, error: string, final: boolean): Promise<void> {
+  await db
+    .updateTable('webhook_events')
+    .set((eb) => ({
+      attempts: eb('attempts', '+', 1),
+      error: error.slice(0, 4000),
+      ...(final ? { status: 'failed' as const, processed_at: sql<Date>`now()` } : {}),
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+export async function findWebhookEvents(db: Db, callId: string): Promise<WebhookEvent[]> {
+  return db.selectFrom('webhook_events').selectAll().where('event_id', '=', callId).orderBy('id').execute();
+}

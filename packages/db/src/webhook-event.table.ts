@@ -1,0 +1,29 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+export type WebhookEventStatus = 'pending' | 'processed' | 'failed' | 'skipped';
+export type WebhookEventSource = 'webhook' | 'reconcile' | 'replay';
+export const FINAL_STATUSES: readonly WebhookEventStatus[] = ['processed', 'failed', 'skipped'];
+
+export interface WebhookEventTable {
+  /** bigserial; pg returns int8 as a string. */
+  id: Generated<string>;
+  provider: Generated<string>;
+  event_type: string;
+  /** The call_id. */
+  event_id: string;
+  dedupe_key: string;
+  payload: ColumnType<unknown, string, string>;
+  raw_body: Buffer | null;
+  signature: string | null;
+  status: Generated<WebhookEventStatus>;
+  attempts: Generated<number>;
+  delivery_count: Generated<number>;
+  error: string | null;
+  source: Generated<WebhookEventSource>;
+  created_at: Generated<Date>;
+  last_delivered_at: Generated<Date>;
+  processed_at: Date | null;
+}
+
+export type WebhookEvent = Selectable<WebhookEventTable>;
+export type NewWebhookEvent = Insertable<WebhookEventTable>;

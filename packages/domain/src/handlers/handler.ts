@@ -1,0 +1,21 @@
+import type { Db, WebhookEventSource } from '@callsync/db';
+
+/** A stored event as handlers see it. */
+export interface StoredEvent {
+  rowId: string;
+  eventType: string;
+  callId: string;
+  payload: unknown;
+  /** When callsync first received it. */
+  receivedAt: Date;
+  source: WebhookEventSource;
+}
+
+/**
+ * Applies one event to the call record. Runs inside the transaction that marks the event
+ * processed, so it must only use `db` it is given. Throw PermanentEventError for bad data.
+ */
+export type EventHandler = (db: Db, event: StoredEvent) => Promise<void>;
+
+/** Event type -> handler. Types without a handler are stored and marked `skipped`. */
+export type HandlerRegistry = Readonly<Record<string, EventHandler>>;

@@ -1,0 +1,27 @@
+import { findCompanyIdForAgent, upsertAndLockCallSession, updateCallSession, type CallSession, type CallSessionValues } from '@callsync/db';
+import { mergeSession, patchFromEvent, type SessionState } from '../call-state';
+import { parseCall } from '../events/call';
+import { isLifecycleEvent } from '../events/event-types';
+import { PermanentEventError } from '../errors';
+import type { EventHandler } from './handler';
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+function toColumns(s: SessionState): CallSessionValues {
+  return { ...s, analysis: json(s.analysis), call_cost: json(s.call_cost), metadata: json(s.metadata) };
+}
+
+function toState(row: CallSession): SessionState {
+  const { id: _id, call_id: _c, caller_anonymous: _a, created_at: _ca, updated_at: _u, reconcile_checked_at: _r1, reconcile_not_found_count: _r2, reconcile_failure_count: _r3, reconcile_stopped_at: _r4, ...state } = row;
+  return state;
+}
+
+/** call_started / call_ended / call_analyzed -> retell_call_sessions, through the state machine. */
+export const applyLifecycleEvent: EventHandler = async (db, event) => {
+  if (!isLifecycleEvent(event.eventType)) throw new PermanentEventError(`not a lifecycle event: ${event.eventType}`);
+  const call = parseCall(event.payload);
+  const companyId = call.agent_id ? await findCompanyIdForAgent(db, call.agent_id) : null;
+  const patch = patchFromEvent(event.eventType, call, event.receivedAt, companyId);
+  const { session, inserted } = await upsertAndLockCallSession(db, call.call_id, toColumns(mergeSession(null, patch)));
+  if (!inserted) await updateCallSession(db, call.call_id, toColumns(mergeSession(toState(session), patch)));
+};

@@ -1,0 +1,14 @@
+export { PermanentEventError } from './errors';
+export { LIFECYCLE_EVENTS, isLifecycleEvent } from './events/event-types';
+export type { LifecycleEvent } from './events/event-types';
+export { parseEnvelope } from './events/envelope';
+export type { Envelope, EnvelopeResult } from './events/envelope';
+export { dedupeKeyFor, isSnapshotEvent } from './events/dedupe-key';
+export { parseCall } from './events/call';
+export type { RetellCall } from './events/call';
+export { mergeSession, patchFromEvent, LIFECYCLE_RANK } from './call-state';
+export type { SessionState, SessionPatch } from './call-state';
+export { defaultHandlers } from './handlers';
+export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
+export { processWebhookEvent } from './process-event';
+export type { ProcessOutcome } from './process-event';

@@ -1,0 +1,4 @@
+export { createRedisConnection } from './connection';
+export type { RedisConnection, RedisTarget, ConnectionOptions } from './connection';
+export { WEBHOOK_QUEUE, webhookJobId, webhookJobOptions, createWebhookQueue, enqueueWebhookEvent } from './webhook-queue';
+export type { WebhookJobData, WebhookQueue, WebhookQueueOptions } from './webhook-queue';

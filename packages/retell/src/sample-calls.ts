@@ -1,0 +1,74 @@
+/**
+ * Realistic Retell call objects and webhook bodies, for `make demo`, the tests and the fake
+ * Retell API. Shapes follow RETELL.md: call_started carries basic info, call_ended the whole
+ * call without analysis, call_analyzed the whole call with it.
+ */
+
+export type SampleEvent = 'call_started' | 'call_ended' | 'call_analyzed';
+
+export interface SampleCallOptions {
+  callId: string;
+  agentId?: string;
+  agentVersion?: number;
+  fromNumber?: string | null;
+  toNumber?: string | null;
+  callType?: 'phone_call' | 'web_call';
+  direction?: 'inbound' | 'outbound';
+  startMs?: number;
+  durationMs?: number;
+  /** Default user_hangup. Dial failures (dial_failed, dial_busy, dial_no_answer) never connect. */
+  disconnectionReason?: string;
+  callStatus?: 'ended' | 'error' | 'not_connected';
+}
+
+const DIAL_FAILURES = ['dial_failed', 'dial_busy', 'dial_no_answer'];
+
+export function sampleCall(o: SampleCallOptions, event: SampleEvent): Record<string, unknown> {
+  const start = o.startMs ?? Date.now() - 120_000;
+  const duration = o.durationMs ?? 61_000;
+  const reason = o.disconnectionReason ?? 'user_hangup';
+  const neverConnected = DIAL_FAILURES.includes(reason);
+  const phone = (o.callType ?? 'phone_call') === 'phone_call';
+  const call: Record<string, unknown> = {
+    call_id: o.callId,
+    agent_id: o.agentId ?? 'agent_f1ce85d06a84afb989dfbb16a9',
+    agent_version: o.agentVersion ?? 42,
+    call_type: o.callType ?? 'phone_call',
+    ...(phone
+      ? { direction: o.direction ?? 'inbound', from_number: o.fromNumber === undefined ? '+491604366218' : o.fromNumber, to_number: o.toNumber === undefined ? '+493033081738' : o.toNumber }
+      : {}),
+    call_status: event === 'call_started' ? 'ongoing' : (o.callStatus ?? (neverConnected ? 'not_connected' : 'ended')),
+    metadata: { source: 'callsync-sample' },
+    retell_llm_dynamic_variables: { customer_name: 'Max Mustermann' },
+  };
+  if (phone && call.from_number === null) delete call.from_number;
+  if (phone && call.to_number === null) delete call.to_number;
+  if (!neverConnected) call.start_timestamp = start;
+  if (event === 'call_started') return call;
+
+  Object.assign(call, {
+    end_timestamp: neverConnected ? start : start + duration,
+    duration_ms: neverConnected ? 0 : duration,
+    disconnection_reason: reason,
+    transcript: neverConnected ? '' : 'Agent: Guten Tag, wie kann ich helfen?\nUser: Ich möchte einen Termin buchen.\nAgent: Gern, Donnerstag 10 Uhr?\nUser: Passt.',
+    transcript_object: [],
+    recording_url: neverConnected ? undefined : `https://dxc03zgurdly9.cloudfront.net/${o.callId}/recording.wav`,
+    public_log_url: `https://dxc03zgurdly9.cloudfront.net/${o.callId}/public.log`,
+    call_cost: { combined_cost: neverConnected ? 0 : 12.5, product_costs: [], total_duration_seconds: Math.round(duration / 1000) },
+  });
+  if (event === 'call_analyzed') {
+    call.call_analysis = {
+      call_summary: neverConnected ? 'The call did not connect.' : 'The caller booked an appointment for Thursday 10:00.',
+      call_successful: !neverConnected,
+      in_voicemail: false,
+      user_sentiment: 'Positive',
+      custom_analysis_data: {},
+    };
+  }
+  return call;
+}
+
+/** The JSON body Retell POSTs for one event of a call. */
+export function sampleWebhookBody(o: SampleCallOptions, event: SampleEvent): string {
+  return JSON.stringify({ event, call: sampleCall(o, event) });
+}

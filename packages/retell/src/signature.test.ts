@@ -1,0 +1,38 @@
+import { sign, verify } from 'retell-sdk';
+import { signRetellBody, verifyRetellSignature } from './signature';
+
+const key = 'key_test_0123456789';
+const body = JSON.stringify({ event: 'call_started', call: { call_id: 'c1', from_number: '+491604366218' } });
+
+describe('verifyRetellSignature', () => {
+  it('accepts a signature made by the official retell-sdk', async () => {
+    const header = await sign(body, key);
+    expect(verifyRetellSignature(Buffer.from(body), header, [key])).toMatchObject({ ok: true });
+  });
+
+  it('agrees with retell-sdk verify on our own signatures', async () => {
+    await expect(verify(body, key, signRetellBody(body, key))).resolves.toBe(true);
+  });
+
+  it('accepts any key of a rotated list', async () => {
+    const header = await sign(body, 'key_old');
+    expect(verifyRetellSignature(Buffer.from(body), header, ['key_new', 'key_old']).ok).toBe(true);
+  });
+
+  it('refuses a missing, malformed, wrong-key or tampered signature', async () => {
+    const header = await sign(body, key);
+    expect(verifyRetellSignature(Buffer.from(body), undefined, [key])).toEqual({ ok: false, reason: 'missing' });
+    expect(verifyRetellSignature(Buffer.from(body), 'sha256=abc', [key])).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyRetellSignature(Buffer.from(body), header, ['other'])).toEqual({ ok: false, reason: 'mismatch' });
+    expect(verifyRetellSignature(Buffer.from(body + ' '), header, [key])).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
+  it('refuses a timestamp more than the tolerance away, either way', () => {
+    const t = 1_761_300_000_000;
+    const header = signRetellBody(body, key, t);
+    const at = (now: number) => verifyRetellSignature(Buffer.from(body), header, [key], { now: () => now });
+    expect(at(t + 5 * 60 * 1000).ok).toBe(true);
+    expect(at(t + 5 * 60 * 1000 + 1)).toEqual({ ok: false, reason: 'stale' });
+    expect(at(t - 5 * 60 * 1000 - 1)).toEqual({ ok: false, reason: 'stale' });
+  });
+});

@@ -1,0 +1,53 @@
+/** Minimal logger shape, so this package needs no logging library. */
+interface Log {
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export interface ShutdownOptions {
+  logger: Log;
+  /** Stops taking work, finishes what is in flight, closes connections. Called once. */
+  stop: () => Promise<void>;
+  /** Exit with 1 if stop() takes longer than this. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * On SIGTERM or SIGINT run stop() once, then exit 0; a second signal or the timeout exits 1 at once.
+ * Returns the function that triggers the same shutdown (for fatal errors).
+ */
+export function handleShutdown({ logger, stop, timeoutMs = 30_000 }: ShutdownOptions): (reason: string) => void {
+  let stopping = false;
+  const shutdown = (reason: string) => {
+    if (stopping) {
+      logger.error('second shutdown request; exiting now', { reason });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { reason });
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting', { timeout_ms: timeoutMs });
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    stop().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error('error while stopping', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return shutdown;
+}
+
+/** Print a start-up failure (e.g. a ConfigError) plainly and exit 1. */
+export function failStartup(err: unknown): never {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,17 @@
+# Sourced by the Makefile recipes and scripts: defaults for running callsync on this machine.
+# Values already in the environment, or in ./.env, win.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -f "$ROOT/.env" ]; then set -a; . "$ROOT/.env"; set +a; fi
+
+export CALLSYNC_DATA_DIR="${CALLSYNC_DATA_DIR:-$ROOT/.local}"
+export LOCAL_PG_PORT="${LOCAL_PG_PORT:-54329}"
+export LOCAL_REDIS_PORT="${LOCAL_REDIS_PORT:-63799}"
+export DATABASE_URL="${DATABASE_URL:-postgres://callsync@127.0.0.1:${LOCAL_PG_PORT}/callsync}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${LOCAL_REDIS_PORT}}"
+export NODE_ENV="${NODE_ENV:-development}"
+export PORT="${PORT:-3000}"
+if [ -z "${RETELL_API_KEY:-}" ]; then
+  # A throwaway key so the system runs with no Retell account; `make demo` signs with it.
+  export RETELL_API_KEY="key_local_dev_only_not_a_secret"
+  export CALLSYNC_USING_DEV_KEY=1
+fi
