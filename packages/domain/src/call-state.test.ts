@@ -6,8 +6,9 @@ const t0 = 1_761_300_000_000;
 const base = { call_id: 'c1', agent_id: 'agent_1', agent_version: 3, call_type: 'phone_call', direction: 'inbound', from_number: '+491604366218', to_number: '+493033081738' };
 const calls: Record<LifecycleEvent, RetellCall> = {
   call_started: { ...base, call_status: 'ongoing', start_timestamp: t0 },
-  call_ended: { ...base, call_status: 'ended', start_timestamp: t0, end_timestamp: t0 + 61_000, duration_ms: 61_000, disconnection_reason: 'user_hangup', transcript: 'Agent: Hallo' },
-  call_analyzed: { ...base, call_status: 'ended', start_timestamp: t0, end_timestamp: t0 + 61_000, duration_ms: 61_000, disconnection_reason: 'user_hangup', transcript: 'Agent: Hallo', call_analysis: { call_successful: true } },
+  call_ended: { ...base, call_status: 'ended', start_timestamp: t0, end_timestamp: t0 + 61_000, duration_ms: 61_000, disconnection_reason: 'user_hangup', transcript: 'Agent: Hallo', call_cost: { combined_cost: 12.5 } },
+  call_analyzed: { ...base, call_status: 'ended', start_timestamp: t0, end_timestamp: t0 + 61_000, duration_ms: 61_000, disconnection_reason: 'user_hangup', transcript: 'Agent: Hallo', call_analysis: { call_successful: true }, call_cost: { combined_cost: 13.1 } },
+
 };
 const at = new Date(t0 + 100_000);
 const patch = (e: LifecycleEvent) => patchFromEvent(e, calls[e], at, '1');
@@ -22,7 +23,7 @@ describe('call state machine', () => {
     expect(orders).toHaveLength(6);
     const results = orders.map((o) => o.reduce<SessionState | null>((s, e) => mergeSession(s, patch(e)), null));
     for (const r of results) expect(r).toEqual(results[0]);
-    expect(results[0]).toMatchObject({ call_status: 'ended', duration_ms: 61_000, analysis: { call_successful: true }, lifecycle_rank: 3, from_number: '+491604366218' });
+    expect(results[0]).toMatchObject({ call_status: 'ended', duration_ms: 61_000, analysis: { call_successful: true }, lifecycle_rank: 3, from_number: '+491604366218', cost_cents: 13.1 });
   });
 
   it('never moves a finished call back to in_progress', () => {

@@ -56,6 +56,10 @@ export function sampleCall(o: SampleCallOptions, event: SampleEvent): Record<str
     public_log_url: `https://dxc03zgurdly9.cloudfront.net/${o.callId}/public.log`,
     call_cost: { combined_cost: neverConnected ? 0 : 12.5, product_costs: [], total_duration_seconds: Math.round(duration / 1000) },
   });
+  if (event === 'call_analyzed' && !neverConnected) {
+    // The post-call analysis is billed too, so call_analyzed carries the final, higher cost.
+    call.call_cost = { combined_cost: 13.1, product_costs: [{ product: 'post_call_analysis', cost: 0.6 }], total_duration_seconds: Math.round(duration / 1000) };
+  }
   if (event === 'call_analyzed') {
     call.call_analysis = {
       call_summary: neverConnected ? 'The call did not connect.' : 'The caller booked an appointment for Thursday 10:00.',

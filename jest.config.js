@@ -1,0 +1,18 @@
+/** Tests run against the real local Postgres and Redis that `make test` starts (scripts/services.sh). */
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': swc },
+  // Tests import workspace packages from source, never from a stale dist/.
+  moduleNameMapper: {
+    '^@callsync/migrations$': '<rootDir>/migrations/index.ts',
+    '^@callsync/(ingress|worker|cli)$': '<rootDir>/apps/$1/src/index.ts',
+    '^@callsync/(.*)$': '<rootDir>/packages/$1/src/index.ts',
+  },
+  testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/apps/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,136 @@
+import { findCallSession, upsertAgent } from '@callsync/db';
+import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
+import { body, newCallId, START_MS } from './support/calls';
+import { startPipeline, type Pipeline } from './support/pipeline';
+
+let t: TestDatabase;
+let p: Pipeline;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t.drop());
+beforeEach(async () => {
+  await truncateAll(t.db);
+  await upsertAgent(t.db, { agentId: 'agent_known', companyId: 1 });
+  p = await startPipeline(t.db);
+});
+afterEach(() => p.close());
+
+async function send(...bodies: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const b of bodies) {
+    const res = await p.deliver(b);
+    expect(res.status).toBe(200);
+    ids.push(res.body.id);
+  }
+  await p.settled(ids);
+  return ids;
+}
+
+describe('worker: lifecycle events', () => {
+  it('call_started -> processed, session in_progress with the caller and the tenant', async () => {
+    const callId = newCallId();
+    const [id] = await send(body('call_started', { callId, agentId: 'agent_known' }));
+    const row = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', id!).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'processed', attempts: 1, error: null });
+    expect(row.processed_at).toBeInstanceOf(Date);
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'in_progress',
+      agent_id: 'agent_known',
+      agent_version: 42,
+      company_id: '1',
+      call_type: 'phone_call',
+      direction: 'inbound',
+      from_number: '+491604366218',
+      to_number: '+493033081738',
+      caller_anonymous: false,
+      started_at: new Date(START_MS),
+      ended_at: null,
+      lifecycle_rank: 1,
+    });
+  });
+
+  it('call_ended -> session ended with end time, duration, reason, transcript, cost', async () => {
+    const callId = newCallId();
+    await send(body('call_started', { callId }), body('call_ended', { callId, durationMs: 61_000 }));
+    const s = await findCallSession(t.db, callId);
+    expect(s).toMatchObject({
+      call_status: 'ended',
+      started_at: new Date(START_MS),
+      ended_at: new Date(START_MS + 61_000),
+      duration_ms: '61000',
+      disconnection_reason: 'user_hangup',
+      recording_url: `https://dxc03zgurdly9.cloudfront.net/${callId}/recording.wav`,
+      cost_cents: '12.5',
+      analysis: null,
+      lifecycle_rank: 2,
+    });
+    expect(s?.transcript).toMatch(/Termin buchen/);
+  });
+
+  it('call_analyzed -> analysis added', async () => {
+    const callId = newCallId();
+    await send(body('call_started', { callId }), body('call_ended', { callId }), body('call_analyzed', { callId }));
+    const s = await findCallSession(t.db, callId);
+    expect(s).toMatchObject({ call_status: 'ended', lifecycle_rank: 3 });
+    expect(s?.analysis).toMatchObject({ call_successful: true, call_summary: expect.stringMatching(/appointment/) });
+    expect(s?.analyzed_at).toBeInstanceOf(Date);
+  });
+
+  it('call_ended without call_started (a dial that failed) gives a finished session', async () => {
+    const callId = newCallId();
+    await send(body('call_ended', { callId, disconnectionReason: 'dial_failed' }));
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'not_connected', disconnection_reason: 'dial_failed', duration_ms: '0' });
+  });
+
+  it("the seed's bare call_ended (no call_started, few fields) gives an ended session", async () => {
+    const [id] = await send(
+      JSON.stringify({ event: 'call_ended', call: { call_id: 'test_fix_verification_002_unique', call_status: 'ended', end_timestamp: 1761300060000, duration_ms: 61000, disconnection_reason: 'user_hangup' } }),
+    );
+    expect((await p.settled([id!]))[0]?.status).toBe('processed');
+    expect(await findCallSession(t.db, 'test_fix_verification_002_unique')).toMatchObject({
+      call_status: 'ended',
+      ended_at: new Date(1761300060000),
+      started_at: new Date(1761300060000 - 61000),
+      duration_ms: '61000',
+    });
+  });
+
+  it('an anonymous caller is stored and flagged, not an error', async () => {
+    const callId = newCallId();
+    const ids = await send(body('call_started', { callId, fromNumber: 'anonymous' }), body('call_ended', { callId, fromNumber: 'anonymous' }));
+    expect((await p.settled(ids)).map((r) => r.status)).toEqual(['processed', 'processed']);
+    expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: 'anonymous', caller_anonymous: true, call_status: 'ended' });
+  });
+
+  it('a web call without numbers is flagged as having no caller id', async () => {
+    const callId = newCallId();
+    await send(body('call_started', { callId, callType: 'web_call' }));
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_type: 'web_call', from_number: null, to_number: null, caller_anonymous: true, direction: null });
+  });
+
+  it('an unknown agent gives a null company, not an error', async () => {
+    const callId = newCallId();
+    const [id] = await send(body('call_started', { callId, agentId: 'agent_nobody_knows' }));
+    expect((await p.settled([id!]))[0]?.status).toBe('processed');
+    expect((await findCallSession(t.db, callId))?.company_id).toBeNull();
+  });
+
+  it('transcript_updated is stored and skipped; a later snapshot replaces the stored one', async () => {
+    const callId = newCallId();
+    const snap = (n: number) => JSON.stringify({ event: 'transcript_updated', call: { call_id: callId, transcript: 'Agent: Hallo\n'.repeat(n) } });
+    const [first] = await send(snap(1));
+    const [second] = await send(snap(2));
+    expect(second).toBe(first);
+    const row = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', first!).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'skipped', delivery_count: 2, error: null });
+    expect((row.payload as { call: { transcript: string } }).call.transcript).toBe('Agent: Hallo\n'.repeat(2));
+    expect(await findCallSession(t.db, callId)).toBeUndefined();
+  });
+
+  it('other event types are stored and skipped', async () => {
+    const callId = newCallId();
+    const [id] = await send(JSON.stringify({ event: 'transfer_started', timestamp: 1761300030000, call: { call_id: callId } }));
+    expect((await p.settled([id!]))[0]).toMatchObject({ status: 'skipped', dedupe_key: `transfer_started:${callId}:1761300030000` });
+  });
+});

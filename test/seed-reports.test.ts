@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from './support/database';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t.drop());
+
+/** Run a report file exactly as shipped, binding its psql variable as a query parameter. */
+async function report(file: string, variable: string, value: string | number): Promise<Record<string, unknown>[]> {
+  const text = readFileSync(join(__dirname, '..', 'sql', 'reports', file), 'utf8').replace(new RegExp(`:'?${variable}'?`, 'g'), '$1');
+  const client = new Client({ connectionString: t.url });
+  await client.connect();
+  try {
+    return (await client.query(text, [value])).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function insertEvent(eventType: string, status: string, ageMinutes: number, provider = 'retell'): Promise<void> {
+  await sql`insert into webhook_events (provider, event_type, event_id, dedupe_key, payload, status, created_at)
+            values (${provider}, ${eventType}, 'c', ${`${eventType}:${Math.random()}`}, '{}', ${status}, now() - make_interval(mins => ${ageMinutes}))`.execute(t.db);
+}
+
+describe("the seed's monitoring SQL, in Postgres syntax", () => {
+  it('processing rate per event type counts total, processed, pending, failed and success % in the window', async () => {
+    for (let i = 0; i < 3; i++) await insertEvent('call_started', 'processed', 10);
+    await insertEvent('call_started', 'pending', 10);
+    await insertEvent('call_ended', 'processed', 30);
+    await insertEvent('call_ended', 'failed', 30);
+    await insertEvent('call_ended', 'skipped', 30);
+    await insertEvent('call_analyzed', 'processed', 60 * 25); // outside the 24 h window
+    await insertEvent('call_started', 'pending', 5, 'other'); // another provider
+    const rows = await report('processing-rate.sql', 'window', '24 hours');
+    expect(rows.map((r) => ({ ...r, total: Number(r.total), processed: Number(r.processed), pending: Number(r.pending), failed: Number(r.failed), success_rate: Number(r.success_rate) }))).toEqual([
+      { event_type: 'call_ended', total: 3, processed: 1, pending: 0, failed: 1, success_rate: 33.33 },
+      { event_type: 'call_started', total: 4, processed: 3, pending: 1, failed: 0, success_rate: 75 },
+    ]);
+  });
+
+  it('stale sessions lists in_progress calls older than the threshold, newest first', async () => {
+    await sql`insert into retell_call_sessions (call_id, call_status, started_at) values
+      ('stale_old', 'in_progress', now() - interval '40 minutes'),
+      ('stale_new', 'in_progress', now() - interval '15 minutes'),
+      ('fresh', 'in_progress', now() - interval '2 minutes'),
+      ('done', 'ended', now() - interval '50 minutes')`.execute(t.db);
+    const rows = await report('stale-sessions.sql', 'minutes', 10);
+    expect(rows.map((r) => [r.call_id, r.minutes_stuck])).toEqual([
+      ['stale_new', 15],
+      ['stale_old', 40],
+    ]);
+  });
+});

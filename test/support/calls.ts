@@ -1,0 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import { sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
+
+export const LIFECYCLE: SampleEvent[] = ['call_started', 'call_ended', 'call_analyzed'];
+
+export function newCallId(label = 'call'): string {
+  return `${label}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+}
+
+/** A fixed start, so the same call's bodies are identical across deliveries and test runs. */
+export const START_MS = Date.UTC(2025, 9, 24, 9, 44, 44);
+
+export function body(event: SampleEvent, o: Partial<SampleCallOptions> & { callId: string }): string {
+  return sampleWebhookBody({ startMs: START_MS, ...o }, event);
+}
+
+export function permutations<T>(xs: readonly T[]): T[][] {
+  return xs.length <= 1 ? [[...xs]] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+}

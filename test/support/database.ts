@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { Client } from 'pg';
+import { createDb, type Db } from '@callsync/db';
+import { databaseUrl, TEMPLATE_DATABASE } from './env';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  db: Db;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: databaseUrl('postgres') });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh, migrated database for one test file: a clone of the template built in global setup. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `callsync_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  await admin((c) => c.query(`create database "${name}" template ${TEMPLATE_DATABASE}`));
+  const url = databaseUrl(name);
+  const db = createDb({ url, poolSize: 20 });
+  return {
+    name,
+    url,
+    db,
+    async drop() {
+      await db.destroy();
+      await admin((c) => c.query(`drop database if exists "${name}" with (force)`));
+    },
+  };
+}
+
+/** Empty the tables between tests that share a file's database. */
+export async function truncateAll(db: Db): Promise<void> {
+  await sql`truncate webhook_events, retell_call_sessions, retell_agents restart identity`.execute(db);
+}

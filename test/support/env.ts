@@ -1,0 +1,24 @@
+/**
+ * Where the test services are. `make test` sources scripts/local-env.sh, which points these at the
+ * local Postgres and Redis started by scripts/services.sh.
+ */
+export function serviceUrls(): { databaseUrl: string; redisUrl: string } {
+  const databaseUrl = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  if (!databaseUrl || !redisUrl) {
+    throw new Error('DATABASE_URL and REDIS_URL must point at the test services: run the tests with `make test`');
+  }
+  return { databaseUrl, redisUrl };
+}
+
+/** The same server, another database. */
+export function databaseUrl(name: string): string {
+  const url = new URL(serviceUrls().databaseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export const TEMPLATE_DATABASE = 'callsync_test_template';
+
+/** The key test deliveries are signed with. */
+export const TEST_API_KEY = 'key_test_callsync_0123456789abcdef';

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { Worker } from 'bullmq';
+import request from 'supertest';
+import { sign } from 'retell-sdk';
+import type { Db, WebhookEvent } from '@callsync/db';
+import type { HandlerRegistry } from '@callsync/domain';
+import { createIngressApp } from '@callsync/ingress';
+import { createLogger } from '@callsync/logger';
+import { createRedisConnection, createWebhookQueue, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { createWebhookWorker } from '@callsync/worker';
+import { serviceUrls, TEST_API_KEY } from './env';
+
+export const TEST_PREFIX = '{callsync-test}';
+export const WEBHOOK_PATH = '/api/webhooks/retell';
+
+export interface PipelineOptions {
+  handlers?: HandlerRegistry;
+  attempts?: number;
+  backoffMs?: number;
+  maxBodyBytes?: number;
+  /** Start the worker. Default true. */
+  worker?: boolean;
+}
+
+/**
+ * The real ingress app and a real BullMQ worker on a queue of their own (unique per test), against
+ * the file's database. Nothing is mocked; only Retell is played by the test, with retell-sdk signatures.
+ */
+export interface Pipeline {
+  app: ReturnType<typeof createIngressApp>;
+  queue: WebhookQueue;
+  queueName: string;
+  worker?: Worker;
+  db: Db;
+  /** POST a body signed with retell-sdk (or with the given header; null sends none). */
+  deliver(body: string, signature?: string | null): Promise<request.Response>;
+  /** Wait until every given row has left `pending`, then return the rows. */
+  settled(ids: string[], timeoutMs?: number): Promise<WebhookEvent[]>;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pipeline> {
+  const logger = createLogger({ silent: true });
+  const queueName = `test-${randomUUID()}`;
+  const { redisUrl } = serviceUrls();
+  const producer: RedisConnection = createRedisConnection({ url: redisUrl }, { enableOfflineQueue: false });
+  const consumer: RedisConnection = createRedisConnection({ url: redisUrl });
+  await new Promise<void>((resolve, reject) => {
+    producer.once('ready', () => resolve());
+    producer.once('error', reject);
+  });
+  const queue = createWebhookQueue({ connection: producer, prefix: TEST_PREFIX, name: queueName, attempts: o.attempts ?? 3, backoffMs: o.backoffMs ?? 10 });
+  const app = createIngressApp({ db, queue, redis: producer, logger, apiKeys: [TEST_API_KEY], maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024, signatureToleranceMs: 5 * 60 * 1000 });
+  const worker =
+    o.worker === false
+      ? undefined
+      : createWebhookWorker({ db, connection: consumer, logger, prefix: TEST_PREFIX, queueName, concurrency: 8, handlers: o.handlers });
+
+  return {
+    app,
+    queue,
+    queueName,
+    worker,
+    db,
+    async deliver(body, signature) {
+      const sig = signature === undefined ? await sign(body, TEST_API_KEY) : signature;
+      const req = request(app).post(WEBHOOK_PATH).set('content-type', 'application/json');
+      if (sig !== null) req.set('x-retell-signature', sig);
+      return req.send(body);
+    },
+    async settled(ids, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const rows = await db.selectFrom('webhook_events').selectAll().where('id', 'in', ids).orderBy('id').execute();
+        if (rows.length === ids.length && rows.every((r) => r.status !== 'pending')) return rows;
+        if (Date.now() > deadline) {
+          throw new Error(`rows still pending after ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status, r.error]))}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async close() {
+      await worker?.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+      consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { findCallSession } from '@callsync/db';
+import { defaultHandlers, type EventHandler } from '@callsync/domain';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { body, newCallId } from './support/calls';
+import { startPipeline, type Pipeline } from './support/pipeline';
+
+let t: TestDatabase;
+let p: Pipeline | undefined;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t.drop());
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+});
+
+const applyStarted = defaultHandlers.call_started!;
+
+describe('worker: retries and failures', () => {
+  it('a handler that fails twice, then succeeds, ends processed', async () => {
+    let calls = 0;
+    const flaky: EventHandler = async (db, event) => {
+      calls += 1;
+      if (calls <= 2) throw new Error(`temporary outage #${calls}`);
+      await applyStarted(db, event);
+    };
+    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: flaky }, attempts: 3, backoffMs: 20 });
+    const callId = newCallId();
+    const res = await p.deliver(body('call_started', { callId }));
+    const [row] = await p.settled([res.body.id]);
+    expect(calls).toBe(3);
+    expect(row).toMatchObject({ status: 'processed', attempts: 3, error: null });
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress' });
+  });
+
+  it('a handler that always fails ends failed with its error after the configured attempts, and nothing half-applied', async () => {
+    let calls = 0;
+    // Writes the session, then fails: the write must roll back with the attempt.
+    const broken: EventHandler = async (db, event) => {
+      calls += 1;
+      await applyStarted(db, event);
+      throw new Error('downstream CRM rejected the call');
+    };
+    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: broken }, attempts: 4, backoffMs: 10 });
+    const callId = newCallId();
+    const res = await p.deliver(body('call_started', { callId }));
+    const [row] = await p.settled([res.body.id]);
+    expect(calls).toBe(4);
+    expect(row).toMatchObject({ status: 'failed', attempts: 4, error: 'downstream CRM rejected the call' });
+    expect(await findCallSession(t.db, callId)).toBeUndefined();
+    const job = await p.queue.getJob(`evt-${res.body.id}`);
+    expect(await job?.getState()).toBe('failed');
+  });
+
+  it('an event no retry can fix fails at once, naming the bad field', async () => {
+    p = await startPipeline(t.db, { attempts: 5, backoffMs: 10 });
+    const callId = newCallId();
+    const res = await p.deliver(JSON.stringify({ event: 'call_ended', call: { call_id: callId, end_timestamp: 'yesterday' } }));
+    expect(res.status).toBe(200);
+    const [row] = await p.settled([res.body.id]);
+    expect(row).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(row?.error).toMatch(/call\.end_timestamp/);
+  });
+});
