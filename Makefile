@@ -1,0 +1,50 @@
+# A thin layer over npm scripts and scripts/. Every target works on a fresh Debian machine:
+# it installs npm packages, builds, and starts the local Postgres and Redis when it needs them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+LOCAL_ENV := . scripts/local-env.sh &&
+PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
+
+.PHONY: up down test migrate demo build install services status typecheck clean
+
+## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
+up: build
+	scripts/up.sh
+
+## test: run the whole test suite against real local Postgres and Redis
+test: build services
+	$(LOCAL_ENV) npx tsc -p tsconfig.test.json
+	$(LOCAL_ENV) npx jest
+
+## migrate: bring the database (DATABASE_URL, default the local one) to the latest schema
+migrate: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js migrate
+
+## demo: send signed sample calls to the running system (`make up`) and print the result
+demo: build
+	$(LOCAL_ENV) node apps/cli/dist/main.js demo
+
+## down: stop the local Postgres and Redis (data stays in .local/)
+down:
+	scripts/services.sh stop
+
+services:
+	scripts/services.sh start
+
+status:
+	scripts/services.sh status
+
+install: node_modules/.install-stamp
+node_modules/.install-stamp: $(PACKAGE_JSONS) $(wildcard package-lock.json)
+	npm install --no-audit --no-fund
+	touch $@
+
+build: install
+	npx tsc -b
+
+typecheck: build
+	npx tsc -p tsconfig.test.json
+
+## clean: remove build output (keeps .local/ data)
+clean:
+	rm -rf apps/*/dist packages/*/dist migrations/dist

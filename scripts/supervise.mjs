@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Runs callsync's processes in the foreground with prefixed output, for `make up`.
+// Ctrl-C (SIGINT) or SIGTERM asks each process once to stop gracefully and waits for it.
+// If one process dies on its own, the others are stopped and this exits non-zero.
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+
+const processes = [
+  { name: 'ingress', color: 36, args: ['apps/ingress/dist/main.js'] },
+  { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'] },
+];
+
+let stopping = false;
+let exitCode = 0;
+const running = new Map();
+
+function stopAll(reason) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\x1b[2m[up] ${reason}: stopping ${[...running.keys()].join(', ').replace(/ +/g, '')}...\x1b[0m`);
+  for (const child of running.values()) child.kill('SIGTERM');
+}
+
+for (const p of processes) {
+  // Own process group: the terminal's Ctrl-C reaches only this supervisor, which then
+  // sends exactly one SIGTERM (a second signal means "exit now" to our processes).
+  const child = spawn(process.execPath, p.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: process.env });
+  running.set(p.name, child);
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => console.log(`\x1b[${p.color}m${p.name}|\x1b[0m ${line}`));
+  }
+  child.on('exit', (code, signal) => {
+    running.delete(p.name);
+    if (!stopping) {
+      exitCode = 1;
+      stopAll(`${p.name.trim()} exited unexpectedly (${signal ?? `code ${code}`})`);
+    } else if (code !== 0) {
+      exitCode = 1;
+      console.log(`[up] ${p.name.trim()} exited with ${signal ?? `code ${code}`}`);
+    }
+    if (running.size === 0) process.exit(exitCode);
+  });
+}
+
+process.on('SIGINT', () => stopAll('Ctrl-C'));
+process.on('SIGTERM', () => stopAll('SIGTERM'));

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make up`: local Postgres + Redis, migrations, then ingress and worker in the foreground.
+# Ctrl-C stops the processes and, if this run started them, Postgres and Redis too.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/local-env.sh
+
+services_were_running=0
+scripts/services.sh status | grep -q "postgres: running" && scripts/services.sh status | grep -q "redis:    running" && services_were_running=1
+scripts/services.sh start
+if [ "$services_were_running" = 0 ]; then trap 'scripts/services.sh stop' EXIT; fi
+
+node apps/cli/dist/main.js migrate
+
+url="http://127.0.0.1:${PORT}/api/webhooks/retell"
+cat <<MSG
+
+  callsync is starting.
+    Webhook URL:  $url
+                  (point your Retell agent's webhook at this path on a public URL, e.g. through a tunnel)
+    Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz
+    Postgres:     $DATABASE_URL
+    Redis:        $REDIS_URL
+
+  Send a test delivery, in another terminal:
+    make demo     signed sample calls (full, anonymous caller, failed dial, redelivery), then the resulting rows
+MSG
+if [ "${CALLSYNC_USING_DEV_KEY:-}" = 1 ]; then
+  cat <<MSG
+  No RETELL_API_KEY is set, so a local development key is used ($RETELL_API_KEY).
+  Real Retell deliveries need your key: put RETELL_API_KEY=... in .env (see .env.example).
+MSG
+fi
+echo "  Ctrl-C stops everything."
+echo
+
+node scripts/supervise.mjs
