@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initialSchema from './2026_11_24_0001_initial_schema';
+import * as reconciliation from './2026_11_24_0002_reconciliation';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -7,4 +8,5 @@ import * as initialSchema from './2026_11_24_0001_initial_schema';
  */
 export const migrations: Record<string, Migration> = {
   '2026_11_24_0001_initial_schema': initialSchema,
+  '2026_11_24_0002_reconciliation': reconciliation,
 };

@@ -1,70 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { sign } from 'retell-sdk';
 import { findCallSession } from '@callsync/db';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
-
-/**
- * The built ingress and worker as separate OS processes, configured only through the environment,
- * exactly as `make up` and the containers run them.
- */
-const ROOT = join(__dirname, '..');
-const INGRESS = join(ROOT, 'apps/ingress/dist/main.js');
-const WORKER = join(ROOT, 'apps/worker/dist/main.js');
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(script: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { assertBuilt, deleteQueueKeys, freePort, INGRESS, run, until, WORKER } from './support/processes';
 
 let t: TestDatabase;
 const prefix = `{callsync-e2e-${process.pid}}`;
 beforeAll(async () => {
-  if (!existsSync(INGRESS) || !existsSync(WORKER)) throw new Error('build first: `make test` runs `tsc -b` before the tests');
+  assertBuilt();
   t = await createTestDatabase();
 });
 afterAll(async () => {
-  const redis = new Redis(serviceUrls().redisUrl);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await deleteQueueKeys(serviceUrls().redisUrl, prefix);
   await t.drop();
 });
 
+/** The built ingress and worker as OS processes, as `make up` and the containers run them. */
 describe('ingress and worker processes', () => {
   it('take a signed delivery from HTTP to a processed row, log JSON without phone numbers or secrets, and stop cleanly on SIGTERM', async () => {
     const port = await freePort();

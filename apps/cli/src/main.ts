@@ -1,12 +1,16 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
 import { demoCommand } from './commands/demo';
+import { fakeRetellCommand } from './commands/fake-retell';
 import { migrateCommand } from './commands/migrate';
+import { reconcileCommand } from './commands/reconcile';
 
 const USAGE = `usage: callsync <command>
 
-  migrate   bring the database schema to the latest migration
-  demo      send signed sample calls to the running ingress and print the result`;
+  migrate       bring the database schema to the latest migration
+  demo          send signed sample calls to the running ingress and print the result
+  reconcile     one reconciliation pass against Retell's API now (--help for flags)
+  fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -15,6 +19,10 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(loadConfig());
     case 'demo':
       return demoCommand(loadConfig(), args);
+    case 'reconcile':
+      return reconcileCommand(loadConfig(), args);
+    case 'fake-retell':
+      return fakeRetellCommand(loadConfig(), args);
     default:
       console.error(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
       return 2;

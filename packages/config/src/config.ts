@@ -9,11 +9,16 @@ export interface Config {
     readonly clusterNodes?: readonly { host: string; port: number }[];
     readonly prefix: string;
   };
-  readonly retell: { readonly apiKeys: readonly string[]; readonly apiBaseUrl: string };
+  readonly retell: { readonly apiKeys: readonly string[]; readonly apiBaseUrl: string; readonly apiConcurrency: number; readonly apiTimeoutMs: number };
   readonly ingress: { readonly port: number; readonly maxBodyBytes: number; readonly signatureToleranceMs: number };
   readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
   readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number };
-  readonly reconcile: { readonly staleAfterMinutes: number; readonly everyMinutes: number };
+  readonly reconcile: {
+    readonly staleAfterMinutes: number;
+    readonly everyMinutes: number;
+    readonly analysisAfterMinutes: number;
+    readonly maxTries: number;
+  };
 }
 
 /** Start-up failure that names every bad variable; the process should print it and exit. */
@@ -66,10 +71,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       clusterNodes: e.REDIS_CLUSTER_NODES?.map(parseHostPort),
       prefix: e.QUEUE_PREFIX,
     },
-    retell: { apiKeys: e.RETELL_API_KEY, apiBaseUrl: e.RETELL_API_BASE_URL.replace(/\/+$/, '') },
+    retell: {
+      apiKeys: e.RETELL_API_KEY,
+      apiBaseUrl: e.RETELL_API_BASE_URL.replace(/\/+$/, ''),
+      apiConcurrency: e.RETELL_API_CONCURRENCY,
+      apiTimeoutMs: e.RETELL_API_TIMEOUT_MS,
+    },
     ingress: { port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
     worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
-    reconcile: { staleAfterMinutes: e.STALE_AFTER_MINUTES, everyMinutes: e.RECONCILE_EVERY_MINUTES },
+    reconcile: {
+      staleAfterMinutes: e.STALE_AFTER_MINUTES,
+      everyMinutes: e.RECONCILE_EVERY_MINUTES,
+      analysisAfterMinutes: e.RECONCILE_ANALYSIS_AFTER_MINUTES,
+      maxTries: e.RECONCILE_MAX_TRIES,
+    },
   });
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.coerce.number().positive().finite();
 
 /** Comma-separated list of non-empty strings ("a, b" -> ["a", "b"]). */
 const csv = z
@@ -58,8 +59,18 @@ export const envSchema = z
     /** First retry delay; doubles on each further try. Default 1000 ms. */
     JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
 
-    STALE_AFTER_MINUTES: positiveInt.default(5),
-    RECONCILE_EVERY_MINUTES: positiveInt.default(5),
+    /** in_progress sessions older than this are asked about. Fractions allowed (0.5 = 30 s). Default 5. */
+    STALE_AFTER_MINUTES: positiveNumber.default(5),
+    /** Interval of the scheduled pass. Fractions allowed. Default 5. */
+    RECONCILE_EVERY_MINUTES: positiveNumber.default(5),
+    /** Finished sessions without analysis for this long get it fetched. Default 30. */
+    RECONCILE_ANALYSIS_AFTER_MINUTES: positiveNumber.default(30),
+    /** Not-found answers (or checks without analysis) before a session is no longer polled. Default 3. */
+    RECONCILE_MAX_TRIES: positiveInt.default(3),
+    /** get-call requests in flight per process. Default 8. */
+    RETELL_API_CONCURRENCY: positiveInt.default(8),
+    /** Timeout of one Retell API request. Default 10000 ms. */
+    RETELL_API_TIMEOUT_MS: positiveInt.default(10_000),
   })
   .superRefine((env, ctx) => {
     if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {

@@ -35,6 +35,7 @@ export interface CallSessionTable {
   reconcile_not_found_count: Generated<number>;
   reconcile_failure_count: Generated<number>;
   reconcile_stopped_at: Date | null;
+  reconcile_analysis_checks: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

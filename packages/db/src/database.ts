@@ -2,12 +2,14 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { AgentTable } from './agent.table';
 import type { CallSessionTable } from './call-session.table';
+import type { ReconcileRunTable } from './reconcile-run.table';
 import type { WebhookEventTable } from './webhook-event.table';
 
 export interface Database {
   webhook_events: WebhookEventTable;
   retell_call_sessions: CallSessionTable;
   retell_agents: AgentTable;
+  reconcile_runs: ReconcileRunTable;
 }
 
 export type Db = Kysely<Database>;

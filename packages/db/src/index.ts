@@ -20,3 +20,17 @@ export type { CallSessionValues } from './call-session.repository';
 
 export type { Agent } from './agent.table';
 export { findCompanyIdForAgent, upsertAgent } from './agent.repository';
+
+export type { ReconcileRun } from './reconcile-run.table';
+export {
+  findStaleSessions,
+  countStaleSessions,
+  findSessionsAwaitingAnalysis,
+  countSessionsAwaitingAnalysis,
+  recordReconcileCheck,
+  startReconcileRun,
+  finishReconcileRun,
+  listReconcileRuns,
+  withReconcileLock,
+} from './reconcile.repository';
+export type { SessionCursor, SessionToReconcile, ReconcileCheck, ReconcileCounts } from './reconcile.repository';

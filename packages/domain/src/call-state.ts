@@ -116,6 +116,9 @@ const FIELDS = [
   'metadata',
 ] as const satisfies readonly (keyof SessionState & keyof SessionPatch)[];
 
+/** The columns of retell_call_sessions that the state machine owns. */
+export const SESSION_STATE_KEYS = [...FIELDS, 'call_status', 'lifecycle_rank', 'last_event_at'] as const satisfies readonly (keyof SessionState)[];
+
 /** Apply a patch to the current session (null: no session yet). Pure; see the rules above. */
 export function mergeSession(current: SessionState | null, patch: SessionPatch): SessionState {
   const cur: SessionState = current ?? {

@@ -12,3 +12,5 @@ export { defaultHandlers } from './handlers';
 export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 export { processWebhookEvent } from './process-event';
 export type { ProcessOutcome } from './process-event';
+export { runReconcilePass } from './reconcile/reconcile-pass';
+export type { CallOutcome, CallReport, ReconcileDeps, ReconcileOptions, ReconcileSummary } from './reconcile/reconcile-pass';

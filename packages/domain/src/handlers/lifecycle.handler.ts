@@ -1,5 +1,5 @@
 import { findCompanyIdForAgent, upsertAndLockCallSession, updateCallSession, type CallSession, type CallSessionValues } from '@callsync/db';
-import { mergeSession, patchFromEvent, type SessionState } from '../call-state';
+import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../call-state';
 import { parseCall } from '../events/call';
 import { isLifecycleEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
@@ -12,8 +12,7 @@ function toColumns(s: SessionState): CallSessionValues {
 }
 
 function toState(row: CallSession): SessionState {
-  const { id: _id, call_id: _c, caller_anonymous: _a, created_at: _ca, updated_at: _u, reconcile_checked_at: _r1, reconcile_not_found_count: _r2, reconcile_failure_count: _r3, reconcile_stopped_at: _r4, ...state } = row;
-  return state;
+  return Object.fromEntries(SESSION_STATE_KEYS.map((k) => [k, row[k]])) as unknown as SessionState;
 }
 
 /** call_started / call_ended / call_analyzed -> retell_call_sessions, through the state machine. */

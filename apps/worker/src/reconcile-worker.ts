@@ -1,0 +1,53 @@
+import { hostname } from 'node:os';
+import { Worker } from 'bullmq';
+import type { Db } from '@callsync/db';
+import { defaultHandlers, runReconcilePass, type HandlerRegistry, type ReconcileSummary } from '@callsync/domain';
+import type { Logger } from '@callsync/logger';
+import { RECONCILE_QUEUE, type ReconcileJobData, type RedisConnection } from '@callsync/queue';
+import type { CallLookup } from '@callsync/retell';
+
+export interface ReconcileWorkerOptions {
+  db: Db;
+  connection: RedisConnection;
+  logger: Logger;
+  prefix: string;
+  retell: CallLookup;
+  staleAfterMinutes: number;
+  analysisAfterMinutes: number;
+  maxTries: number;
+  /** Default RECONCILE_QUEUE. */
+  queueName?: string;
+  handlers?: HandlerRegistry;
+}
+
+/** Runs the scheduled reconciliation pass; the queue's global concurrency keeps it to one at a time. */
+export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<ReconcileJobData, ReconcileSummary> {
+  const runner = `${hostname()}:${process.pid}`;
+  const worker = new Worker<ReconcileJobData, ReconcileSummary>(
+    o.queueName ?? RECONCILE_QUEUE,
+    async (job) => {
+      const started = performance.now();
+      const summary = await runReconcilePass(
+        { db: o.db, retell: o.retell, handlers: o.handlers ?? defaultHandlers },
+        {
+          trigger: 'scheduled',
+          runner,
+          staleAfterMinutes: o.staleAfterMinutes,
+          analysisAfterMinutes: o.analysisAfterMinutes,
+          maxTries: o.maxTries,
+          onCall: (r) => {
+            if (r.outcome === 'failed') o.logger.warn('reconcile: call check failed', { call_id: r.callId, job_id: job.id, error: r.detail });
+            else o.logger.debug('reconcile: call checked', { call_id: r.callId, outcome: r.outcome, detail: r.detail });
+          },
+        },
+      );
+      const level = summary.found > 0 ? 'info' : 'debug';
+      o.logger.log(level, 'reconcile pass done', { job_id: job.id, run_id: summary.runId, ...summary, duration_ms: Math.round(performance.now() - started) });
+      return summary;
+    },
+    { connection: o.connection, prefix: o.prefix, concurrency: 1 },
+  );
+  worker.on('error', (err) => o.logger.error('reconcile worker error', { err: err.message }));
+  worker.on('failed', (job, err) => o.logger.error('reconcile pass failed', { job_id: job?.id, error: err.message }));
+  return worker;
+}

@@ -1,0 +1,150 @@
+import { sql } from 'kysely';
+import type { Db } from './database';
+import type { ReconcileRun } from './reconcile-run.table';
+
+/** A position in a keyset walk: the last row of the previous batch. */
+export interface SessionCursor {
+  key: Date;
+  id: string;
+}
+
+export interface SessionToReconcile {
+  id: string;
+  call_id: string;
+  key: Date;
+}
+
+/** Stale in_progress sessions still polled, started before `cutoff`, in (started_at, id) order. */
+export async function findStaleSessions(db: Db, cutoff: Date, after: SessionCursor | null, limit: number): Promise<SessionToReconcile[]> {
+  let q = db
+    .selectFrom('retell_call_sessions')
+    .select(['id', 'call_id', sql<Date>`started_at`.as('key')])
+    .where('call_status', '=', 'in_progress')
+    .where('reconcile_stopped_at', 'is', null)
+    .where('started_at', '<', cutoff);
+  if (after) q = q.where(sql<boolean>`(started_at, id) > (${after.key}, ${after.id})`);
+  return q.orderBy('started_at').orderBy('id').limit(limit).execute();
+}
+
+export async function countStaleSessions(db: Db, cutoff: Date): Promise<number> {
+  const r = await db
+    .selectFrom('retell_call_sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('call_status', '=', 'in_progress')
+    .where('reconcile_stopped_at', 'is', null)
+    .where('started_at', '<', cutoff)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+const endedKey = sql<Date>`coalesce(ended_at, created_at)`;
+
+/**
+ * Finished sessions without analysis that ended before `cutoff` and were not checked since
+ * `notCheckedSince` (the pass's start: a call it just closed is not asked about twice), in (end, id) order.
+ */
+export async function findSessionsAwaitingAnalysis(
+  db: Db,
+  cutoff: Date,
+  notCheckedSince: Date,
+  after: SessionCursor | null,
+  limit: number,
+): Promise<SessionToReconcile[]> {
+  let q = db
+    .selectFrom('retell_call_sessions')
+    .select(['id', 'call_id', endedKey.as('key')])
+    .where('analysis', 'is', null)
+    .where('call_status', '<>', 'in_progress')
+    .where('reconcile_stopped_at', 'is', null)
+    .where(endedKey, '<', cutoff)
+    .where((eb) => eb.or([eb('reconcile_checked_at', 'is', null), eb('reconcile_checked_at', '<', notCheckedSince)]));
+  if (after) q = q.where(sql<boolean>`(coalesce(ended_at, created_at), id) > (${after.key}, ${after.id})`);
+  return q.orderBy(endedKey).orderBy('id').limit(limit).execute();
+}
+
+export async function countSessionsAwaitingAnalysis(db: Db, cutoff: Date): Promise<number> {
+  const r = await db
+    .selectFrom('retell_call_sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('analysis', 'is', null)
+    .where('call_status', '<>', 'in_progress')
+    .where('reconcile_stopped_at', 'is', null)
+    .where(endedKey, '<', cutoff)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export type ReconcileCheck = 'checked' | 'not_found' | 'failed' | 'no_analysis';
+
+/**
+ * Record what one reconciliation check found. After `limit` not-found answers (or checks without
+ * analysis) the session is marked stopped and is no longer polled.
+ */
+export async function recordReconcileCheck(db: Db, callId: string, check: ReconcileCheck, limit: number): Promise<void> {
+  await db
+    .updateTable('retell_call_sessions')
+    .set((eb) => {
+      const base = { reconcile_checked_at: sql<Date>`now()` };
+      switch (check) {
+        case 'checked':
+          return base;
+        case 'failed':
+          return { ...base, reconcile_failure_count: eb('reconcile_failure_count', '+', 1) };
+        case 'not_found':
+          return {
+            ...base,
+            reconcile_not_found_count: eb('reconcile_not_found_count', '+', 1),
+            reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_not_found_count + 1 >= ${limit} then now() end)`,
+          };
+        case 'no_analysis':
+          return {
+            ...base,
+            reconcile_analysis_checks: eb('reconcile_analysis_checks', '+', 1),
+            reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_analysis_checks + 1 >= ${limit} then now() end)`,
+          };
+      }
+    })
+    .where('call_id', '=', callId)
+    .execute();
+}
+
+export interface ReconcileCounts {
+  found: number;
+  ended: number;
+  ongoing: number;
+  not_found: number;
+  analyzed: number;
+  failed: number;
+}
+
+export async function startReconcileRun(db: Db, trigger: 'scheduled' | 'manual', runner: string): Promise<string> {
+  const r = await db.insertInto('reconcile_runs').values({ trigger, runner }).returning('id').executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function finishReconcileRun(db: Db, id: string, counts: ReconcileCounts, error: string | null): Promise<void> {
+  await db
+    .updateTable('reconcile_runs')
+    .set({ ...counts, error, finished_at: sql<Date>`clock_timestamp()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function listReconcileRuns(db: Db, limit = 100): Promise<ReconcileRun[]> {
+  return db.selectFrom('reconcile_runs').selectAll().orderBy('started_at', 'desc').limit(limit).execute();
+}
+
+/**
+ * Run `fn` while holding the cluster-wide reconciliation lock (a Postgres advisory lock on one
+ * connection), so no two passes, scheduled or manual, ever overlap. Waits for a running pass.
+ */
+export async function withReconcileLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtext('callsync:reconcile'))`.execute(conn);
+    try {
+      return await fn();
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext('callsync:reconcile'))`.execute(conn);
+    }
+  });
+}

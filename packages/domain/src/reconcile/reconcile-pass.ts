@@ -1,0 +1,171 @@
+import {
+  countSessionsAwaitingAnalysis,
+  countStaleSessions,
+  findSessionsAwaitingAnalysis,
+  findStaleSessions,
+  finishReconcileRun,
+  recordReconcileCheck,
+  startReconcileRun,
+  withReconcileLock,
+  type Db,
+  type ReconcileCounts,
+  type SessionCursor,
+  type SessionToReconcile,
+} from '@callsync/db';
+import { isFinished, type CallLookup } from '@callsync/retell';
+import type { HandlerRegistry } from '../handlers';
+import { applyFromRetell } from './apply-from-retell';
+import { mapLimit } from './map-limit';
+
+export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed';
+
+export interface CallReport {
+  callId: string;
+  /** `stale`: an in_progress call; `analysis`: a finished call still without analysis; `requested`: --call-id. */
+  reason: 'stale' | 'analysis' | 'requested';
+  outcome: CallOutcome;
+  /** Retell's status, or the error. */
+  detail?: string;
+}
+
+export interface ReconcileOptions {
+  trigger: 'scheduled' | 'manual';
+  /** host:pid, recorded on the run. */
+  runner: string;
+  /** in_progress sessions that started longer ago than this are asked about. */
+  staleAfterMinutes: number;
+  /** Finished sessions without analysis for longer than this get it fetched. */
+  analysisAfterMinutes: number;
+  /** After this many not-found answers (or checks without analysis) a session is no longer polled. */
+  maxTries: number;
+  /** Only these calls, whatever their age or status. */
+  callIds?: readonly string[];
+  /** Ask Retell and report, but write nothing. */
+  dryRun?: boolean;
+  /** Sessions loaded per query. Default 500. */
+  batchSize?: number;
+  /** Calls handled at once (the API client bounds its own requests too). Default 8. */
+  concurrency?: number;
+  /** Called once the number of candidates is known, then after every call. */
+  onProgress?: (done: number, total: number) => void;
+  onCall?: (report: CallReport) => void;
+  now?: () => Date;
+}
+
+export interface ReconcileSummary extends ReconcileCounts {
+  runId: string | null;
+}
+
+export interface ReconcileDeps {
+  db: Db;
+  retell: CallLookup;
+  handlers: HandlerRegistry;
+}
+
+const minutesAgo = (now: Date, minutes: number) => new Date(now.getTime() - minutes * 60_000);
+
+/**
+ * One reconciliation pass: ask Retell about sessions that should have ended by now, and apply what
+ * it says through the same handlers as a webhook. Holds a cluster-wide lock, so passes never overlap;
+ * walks sessions in batches (keyset), so any number of stale sessions never loads at once.
+ */
+export async function runReconcilePass(deps: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileSummary> {
+  const pass = () => reconcile(deps, o);
+  return o.dryRun ? pass() : withReconcileLock(deps.db, pass);
+}
+
+async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileSummary> {
+  const now = o.now?.() ?? new Date();
+  const counts: ReconcileCounts = { found: 0, ended: 0, ongoing: 0, not_found: 0, analyzed: 0, failed: 0 };
+  const runId = o.dryRun ? null : await startReconcileRun(db, o.trigger, o.runner);
+  const write = !o.dryRun;
+  const batchSize = o.batchSize ?? 500;
+  const concurrency = o.concurrency ?? 8;
+  let done = 0;
+  let total = 0;
+
+  const report = (r: CallReport) => {
+    const key = r.outcome === 'no_analysis' ? 'ongoing' : r.outcome;
+    counts[key] += 1;
+    done += 1;
+    o.onCall?.(r);
+    o.onProgress?.(done, total);
+  };
+
+  const check = async (reason: CallReport['reason'], callId: string): Promise<void> => {
+    let outcome: CallOutcome;
+    let detail: string | undefined;
+    try {
+      const r = await retell.getCall(callId);
+      if (!r.found) {
+        outcome = 'not_found';
+        detail = `HTTP ${r.status}`;
+        if (write) await recordReconcileCheck(db, callId, 'not_found', o.maxTries);
+      } else if (reason === 'analysis' || (reason === 'requested' && isFinished(r.call.call_status) && r.call.call_analysis)) {
+        detail = r.call.call_status;
+        if (r.call.call_analysis) {
+          outcome = reason === 'analysis' ? 'analyzed' : 'ended';
+          if (write) await applyFromRetell(db, r.call, reason === 'analysis' ? ['call_analyzed'] : ['call_ended', 'call_analyzed'], handlers);
+        } else {
+          outcome = 'no_analysis';
+          if (write) await recordReconcileCheck(db, callId, 'no_analysis', o.maxTries);
+        }
+      } else if (isFinished(r.call.call_status)) {
+        outcome = 'ended';
+        detail = r.call.call_status;
+        if (write) {
+          await applyFromRetell(db, r.call, r.call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'], handlers);
+          await recordReconcileCheck(db, callId, 'checked', o.maxTries);
+        }
+      } else {
+        outcome = 'ongoing';
+        detail = r.call.call_status;
+        if (write) await recordReconcileCheck(db, callId, 'checked', o.maxTries);
+      }
+    } catch (err) {
+      outcome = 'failed';
+      detail = err instanceof Error ? err.message : String(err);
+      if (write) await recordReconcileCheck(db, callId, 'failed', o.maxTries).catch(() => undefined);
+    }
+    report({ callId, reason, outcome, detail });
+  };
+
+  const walk = async (
+    reason: 'stale' | 'analysis',
+    find: (cursor: SessionCursor | null) => Promise<SessionToReconcile[]>,
+  ): Promise<void> => {
+    let cursor: SessionCursor | null = null;
+    for (;;) {
+      const batch = await find(cursor);
+      if (batch.length === 0) return;
+      counts.found += batch.length;
+      await mapLimit(batch, concurrency, (s) => check(reason, s.call_id));
+      const last = batch[batch.length - 1]!;
+      cursor = { key: last.key, id: last.id };
+      if (batch.length < batchSize) return;
+    }
+  };
+
+  let error: string | null = null;
+  try {
+    if (o.callIds?.length) {
+      total = o.callIds.length;
+      counts.found = total;
+      o.onProgress?.(0, total);
+      await mapLimit(o.callIds, concurrency, (id) => check('requested', id));
+    } else {
+      const staleCutoff = minutesAgo(now, o.staleAfterMinutes);
+      const analysisCutoff = minutesAgo(now, o.analysisAfterMinutes);
+      total = (await countStaleSessions(db, staleCutoff)) + (await countSessionsAwaitingAnalysis(db, analysisCutoff));
+      o.onProgress?.(0, total);
+      await walk('stale', (c) => findStaleSessions(db, staleCutoff, c, batchSize));
+      await walk('analysis', (c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize));
+    }
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+    throw err;
+  } finally {
+    if (runId) await finishReconcileRun(db, runId, counts, error);
+  }
+  return { ...counts, runId };
+}

@@ -1,0 +1,160 @@
+import type { Server } from 'node:http';
+import express from 'express';
+
+/** How the fake answers get-call for a call (or for every call, with '*'). */
+export interface FakeBehaviour {
+  /** Answer this status instead of the call. Omit to answer normally (e.g. only add a delay). */
+  status?: number;
+  /** `retry-after` header, in seconds. */
+  retryAfterSec?: number;
+  /** `retry-after-ms` header. */
+  retryAfterMs?: number;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Apply to this many requests, then fall back to normal. Default: every request. */
+  times?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  callId?: string;
+  authorized: boolean;
+  /** 0 until answered. */
+  status: number;
+  /** When the request arrived (ms epoch). */
+  at: number;
+}
+
+export interface FakeRetellOptions {
+  /** Accepted bearer keys; empty accepts any. */
+  apiKeys?: readonly string[];
+  /** Status for an unknown call id. Default 422, as Retell answers ("Cannot find requested asset"). */
+  notFoundStatus?: 404 | 422;
+}
+
+/**
+ * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id` from a table of calls, with
+ * scripted failures, and a record of every request. Tests drive it in-process; other processes
+ * drive it over HTTP under `/__fake/`.
+ */
+export class FakeRetell {
+  readonly calls = new Map<string, Record<string, unknown>>();
+  readonly requests: RecordedRequest[] = [];
+  /** Most get-call requests ever in flight at once (to check a client's concurrency bound). */
+  maxInFlight = 0;
+  private inFlight = 0;
+  private readonly behaviours = new Map<string, FakeBehaviour & { used: number }>();
+  private server?: Server;
+  readonly app = express();
+
+  constructor(private readonly options: FakeRetellOptions = {}) {
+    this.app.use(express.json({ limit: '10mb' }));
+    this.app.get('/v2/get-call/:callId', (req, res) => {
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      res.on('close', () => (this.inFlight -= 1));
+      void this.getCall(req.params.callId, req.get('authorization'), res, req.path);
+    });
+    this.app.put('/__fake/calls/:callId', (req, res) => {
+      this.setCall({ ...req.body, call_id: req.params.callId });
+      res.status(204).end();
+    });
+    this.app.delete('/__fake/calls/:callId', (req, res) => {
+      this.calls.delete(req.params.callId);
+      res.status(204).end();
+    });
+    this.app.put('/__fake/behaviours/:callId', (req, res) => {
+      this.behave(req.params.callId, req.body as FakeBehaviour);
+      res.status(204).end();
+    });
+    this.app.get('/__fake/requests', (_req, res) => {
+      res.json(this.requests);
+    });
+    this.app.post('/__fake/reset', (_req, res) => {
+      this.reset();
+      res.status(204).end();
+    });
+    this.app.get('/__fake/health', (_req, res) => {
+      res.json({ fake: 'retell', calls: this.calls.size });
+    });
+  }
+
+  setCall(call: Record<string, unknown> & { call_id: string }): void {
+    this.calls.set(call.call_id, call);
+  }
+
+  behave(callId: string | '*', behaviour: FakeBehaviour): void {
+    this.behaviours.set(callId, { ...behaviour, used: 0 });
+  }
+
+  reset(): void {
+    this.calls.clear();
+    this.requests.length = 0;
+    this.behaviours.clear();
+    this.maxInFlight = 0;
+  }
+
+  getCallRequests(callId?: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.callId !== undefined && (callId === undefined || r.callId === callId));
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server = this.app.listen(port, host, () => resolve());
+      this.server.once('error', reject);
+    });
+    const address = this.server!.address() as { port: number };
+    return `http://${host}:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private takeBehaviour(callId: string): FakeBehaviour | undefined {
+    for (const key of [callId, '*']) {
+      const b = this.behaviours.get(key);
+      if (b && (b.times === undefined || b.used < b.times)) {
+        b.used += 1;
+        return b;
+      }
+    }
+    return undefined;
+  }
+
+  private async getCall(callId: string, authorization: string | undefined, res: express.Response, path: string): Promise<void> {
+    const at = Date.now();
+    const keys = this.options.apiKeys ?? [];
+    const authorized = keys.length === 0 || keys.some((k) => authorization === `Bearer ${k}`);
+    // Recorded on arrival (a client may time out before the answer); the status is filled in when sent.
+    const entry: RecordedRequest = { method: 'GET', path, callId, authorized, status: 0, at };
+    this.requests.push(entry);
+    const record = (status: number) => (entry.status = status);
+    if (!authorized) {
+      record(401);
+      res.status(401).json({ error_message: 'Unauthorized' });
+      return;
+    }
+    const b = this.takeBehaviour(callId);
+    if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+    if (b?.status) {
+      if (b.retryAfterSec !== undefined) res.set('retry-after', String(b.retryAfterSec));
+      if (b.retryAfterMs !== undefined) res.set('retry-after-ms', String(b.retryAfterMs));
+      record(b.status);
+      res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
+      return;
+    }
+    const call = this.calls.get(callId);
+    if (!call) {
+      const status = this.options.notFoundStatus ?? 422;
+      record(status);
+      res.status(status).json({ error_message: 'Cannot find requested asset under given api key.' });
+      return;
+    }
+    record(200);
+    res.json(call);
+  }
+}

@@ -1,0 +1,2 @@
+export { FakeRetell } from './fake-retell';
+export type { FakeBehaviour, FakeRetellOptions, RecordedRequest } from './fake-retell';

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Retell's call_status values (RETELL.md); kept open in case Retell adds one. */
+export type RetellCallStatus = 'registered' | 'not_connected' | 'ongoing' | 'ended' | 'error';
+
+/**
+ * The fields of get-call's response that reconciliation uses, checked; every other field is kept
+ * (the whole object is applied as the event payload).
+ */
+export const apiCallSchema = z.looseObject({
+  call_id: z.string().min(1),
+  call_status: z.string().min(1),
+  agent_id: z.string().nullish(),
+  start_timestamp: z.number().nullish(),
+  end_timestamp: z.number().nullish(),
+  duration_ms: z.number().nullish(),
+  disconnection_reason: z.string().nullish(),
+  call_analysis: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export type ApiCall = z.infer<typeof apiCallSchema>;
+
+export type GetCallResult = { found: true; call: ApiCall } | { found: false; status: number };
+
+/** What reconciliation needs from Retell; the real client and tests' fakes both provide it. */
+export interface CallLookup {
+  getCall(callId: string): Promise<GetCallResult>;
+}
+
+export function isFinished(status: string): status is 'ended' | 'error' | 'not_connected' {
+  return status === 'ended' || status === 'error' || status === 'not_connected';
+}

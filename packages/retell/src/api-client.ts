@@ -1,0 +1,124 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { apiCallSchema, type CallLookup, type GetCallResult } from './api-call';
+
+export interface RetellApiClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  /** Per-request timeout. Default 10 s. */
+  timeoutMs?: number;
+  /** Retries after the first try for 408/409/429/5xx and network errors. Default 4. */
+  maxRetries?: number;
+  /** First backoff; doubles each retry, with jitter, capped at maxBackoffMs. Default 500 ms. */
+  backoffMs?: number;
+  /** Longest single wait, also for retry-after. Default 30 s. */
+  maxBackoffMs?: number;
+  /** Requests in flight at once. Default 8. */
+  concurrency?: number;
+  /** For tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Retell's API could not answer (after retries), or refused us (401/403). */
+export class RetellApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RetellApiError';
+  }
+}
+
+const RETRYABLE = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
+
+/** Delay asked for by `retry-after-ms` or `retry-after` (seconds or an HTTP date), if any. */
+export function retryAfterMs(headers: Record<string, unknown>, now = Date.now()): number | null {
+  const ms = Number(headers['retry-after-ms']);
+  if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms) && ms >= 0) return ms;
+  const ra = headers['retry-after'];
+  if (typeof ra !== 'string' || ra.trim() === '') return null;
+  const seconds = Number(ra);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** A counting semaphore: at most `limit` callers inside `run` at once. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    try {
+      return await fn();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Retell's get-call endpoint, with bearer auth, timeouts, retries and bounded concurrency. */
+export class RetellApiClient implements CallLookup {
+  private readonly http: AxiosInstance;
+  private readonly limiter: Limiter;
+  private readonly o: Required<Omit<RetellApiClientOptions, 'baseUrl' | 'apiKey'>>;
+
+  constructor(options: RetellApiClientOptions) {
+    this.o = {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxRetries: options.maxRetries ?? 4,
+      backoffMs: options.backoffMs ?? 500,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+      concurrency: options.concurrency ?? 8,
+      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    };
+    this.limiter = new Limiter(this.o.concurrency);
+    this.http = axios.create({
+      baseURL: options.baseUrl,
+      timeout: this.o.timeoutMs,
+      headers: { Authorization: `Bearer ${options.apiKey}`, Accept: 'application/json' },
+      // Every status is a result to classify, not an exception.
+      validateStatus: () => true,
+    });
+  }
+
+  /** 200 -> the call; 404 or 422 -> not found; anything else is retried or thrown as RetellApiError. */
+  async getCall(callId: string): Promise<GetCallResult> {
+    const res = await this.request(`/v2/get-call/${encodeURIComponent(callId)}`);
+    if (res.status === 404 || res.status === 422) return { found: false, status: res.status };
+    if (res.status !== 200) {
+      throw new RetellApiError(`get-call ${callId}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`, res.status);
+    }
+    const parsed = apiCallSchema.safeParse(res.data);
+    if (!parsed.success) {
+      throw new RetellApiError(`get-call ${callId}: unexpected response: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, res.status);
+    }
+    if (parsed.data.call_id !== callId) throw new RetellApiError(`get-call ${callId}: Retell returned call ${parsed.data.call_id}`, res.status);
+    return { found: true, call: parsed.data };
+  }
+
+  private async request(path: string): Promise<AxiosResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let res: AxiosResponse | undefined;
+      let error: unknown;
+      try {
+        res = await this.limiter.run(() => this.http.get(path));
+      } catch (err) {
+        error = err; // network error or timeout: retryable
+      }
+      if (res && !RETRYABLE(res.status)) return res;
+      if (attempt >= this.o.maxRetries) {
+        const why = res ? `status ${res.status}` : (error as Error).message;
+        throw new RetellApiError(`GET ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, { cause: error });
+      }
+      const asked = res ? retryAfterMs(res.headers as Record<string, unknown>) : null;
+      const backoff = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+      // Wait outside the limiter, so a throttled request does not hold a slot.
+      await this.o.sleep(Math.min(this.o.maxBackoffMs, asked ?? backoff));
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import { sql } from 'kysely';
+import { findCallSession, findWebhookEvents, type Db } from '@callsync/db';
+import { defaultHandlers, runReconcilePass, type CallReport, type ReconcileOptions } from '@callsync/domain';
+import { sampleCall } from '@callsync/retell';
+import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
+import { body, newCallId } from './support/calls';
+import { startFakeRetell } from './support/fake-retell';
+import { startPipeline } from './support/pipeline';
+
+let t: TestDatabase;
+let f: Awaited<ReturnType<typeof startFakeRetell>>;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t.drop());
+beforeEach(async () => {
+  await truncateAll(t.db);
+  await sql`truncate reconcile_runs`.execute(t.db);
+  f = await startFakeRetell({ maxRetries: 2 });
+});
+afterEach(() => f.fake.stop());
+
+const MIN = 60_000;
+
+/** A session that got only call_started, `ageMin` minutes ago (a real webhook through the pipeline). */
+async function startedOnly(db: Db, ageMin: number, label = 'stale'): Promise<{ callId: string; startMs: number }> {
+  const callId = newCallId(label);
+  const startMs = Date.now() - ageMin * MIN;
+  const p = await startPipeline(db);
+  try {
+    const res = await p.deliver(body('call_started', { callId, startMs }));
+    await p.settled([res.body.id]);
+  } finally {
+    await p.close();
+  }
+  return { callId, startMs };
+}
+
+async function pass(extra: Partial<ReconcileOptions> = {}) {
+  const reports: CallReport[] = [];
+  const summary = await runReconcilePass(
+    { db: t.db, retell: f.client, handlers: defaultHandlers },
+    { trigger: 'manual', runner: 'test', staleAfterMinutes: 5, analysisAfterMinutes: 30, maxTries: 3, onCall: (r) => reports.push(r), ...extra },
+  );
+  return { summary, reports };
+}
+
+describe('reconciliation pass', () => {
+  it("closes a stale call that Retell says ended, with Retell's end time, duration and reason", async () => {
+    const { callId, startMs } = await startedOnly(t.db, 12);
+    f.fake.setCall(sampleCall({ callId, startMs, durationMs: 95_000, disconnectionReason: 'agent_hangup' }, 'call_ended') as { call_id: string });
+    const { summary } = await pass();
+    expect(summary).toMatchObject({ found: 1, ended: 1, ongoing: 0, not_found: 0, failed: 0 });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'ended',
+      ended_at: new Date(startMs + 95_000),
+      duration_ms: '95000',
+      disconnection_reason: 'agent_hangup',
+    });
+    const events = await findWebhookEvents(t.db, callId);
+    expect(events.map((e) => [e.event_type, e.source, e.status])).toEqual([
+      ['call_started', 'webhook', 'processed'],
+      ['call_ended', 'reconcile', 'processed'],
+    ]);
+    const [run] = await t.db.selectFrom('reconcile_runs').selectAll().execute();
+    expect(run).toMatchObject({ trigger: 'manual', found: 1, ended: 1, failed: 0, error: null });
+    expect(run?.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('applies the analysis too when Retell already has it', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 40);
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_analyzed') as { call_id: string });
+    await pass();
+    const s = await findCallSession(t.db, callId);
+    expect(s).toMatchObject({ call_status: 'ended', lifecycle_rank: 3 });
+    expect(s?.analysis).toMatchObject({ call_successful: true });
+  });
+
+  it('leaves a call that is still ongoing unchanged, recording when it was checked', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 8);
+    const before = await findCallSession(t.db, callId);
+    f.fake.setCall({ ...sampleCall({ callId, startMs }, 'call_started'), call_status: 'ongoing' } as { call_id: string });
+    const { summary } = await pass();
+    expect(summary).toMatchObject({ found: 1, ongoing: 1, ended: 0 });
+    const after = await findCallSession(t.db, callId);
+    expect(after?.reconcile_checked_at).toBeInstanceOf(Date);
+    const { reconcile_checked_at: _a, updated_at: _b, ...rest } = after!;
+    const { reconcile_checked_at: _c, updated_at: _d, ...restBefore } = before!;
+    expect(rest).toEqual(restBefore);
+  });
+
+  it('does not ask about calls younger than the threshold', async () => {
+    await startedOnly(t.db, 2, 'young');
+    const { summary } = await pass();
+    expect(summary.found).toBe(0);
+    expect(f.fake.requests).toHaveLength(0);
+  });
+
+  it('counts 422 and 404 as not found, then stops polling the session', async () => {
+    const a = await startedOnly(t.db, 10, 'gone422');
+    const b = await startedOnly(t.db, 10, 'gone404');
+    f.fake.behave(b.callId, { status: 404 });
+    for (let i = 1; i <= 3; i++) {
+      const { summary } = await pass();
+      expect(summary).toMatchObject({ found: 2, not_found: 2 });
+      const s = await findCallSession(t.db, a.callId);
+      expect(s?.reconcile_not_found_count).toBe(i);
+      expect(s?.reconcile_stopped_at === null).toBe(i < 3);
+    }
+    expect((await findCallSession(t.db, b.callId))?.reconcile_stopped_at).toBeInstanceOf(Date);
+    const asked = f.fake.requests.length;
+    const { summary } = await pass();
+    expect(summary.found).toBe(0);
+    expect(f.fake.requests).toHaveLength(asked);
+    expect((await findCallSession(t.db, a.callId))?.call_status).toBe('in_progress');
+  });
+
+  it('honours a 429 with retry-after, then applies the answer', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 10);
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    f.fake.behave(callId, { status: 429, retryAfterSec: 1, times: 1 });
+    const { summary } = await pass();
+    expect(summary).toMatchObject({ ended: 1, failed: 0 });
+    const [first, second] = f.fake.getCallRequests(callId);
+    expect([first?.status, second?.status]).toEqual([429, 200]);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
+    expect((await findCallSession(t.db, callId))?.call_status).toBe('ended');
+  });
+
+  it('counts a transient failure and tries again on the next pass', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 10);
+    f.fake.behave(callId, { status: 500, times: 3 });
+    const first = await pass();
+    expect(first.summary).toMatchObject({ found: 1, failed: 1 });
+    expect(first.reports[0]?.detail).toMatch(/status 500/);
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress', reconcile_failure_count: 1, reconcile_stopped_at: null });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    const second = await pass();
+    expect(second.summary).toMatchObject({ ended: 1, failed: 0 });
+  });
+
+  it('a call_ended webhook after reconciliation closed the call is a duplicate, with no regression', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 10);
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    await pass();
+    const closed = await findCallSession(t.db, callId);
+    const p = await startPipeline(t.db);
+    try {
+      const late = await p.deliver(body('call_ended', { callId, startMs }));
+      expect(late.body.duplicate).toBe(true);
+      const [row] = await p.settled([late.body.id]);
+      expect(row).toMatchObject({ event_type: 'call_ended', source: 'reconcile', status: 'processed', delivery_count: 2, attempts: 1 });
+      const lateStart = await p.deliver(body('call_started', { callId, startMs }));
+      expect(lateStart.body.duplicate).toBe(true);
+    } finally {
+      await p.close();
+    }
+    expect(await findCallSession(t.db, callId)).toEqual(closed);
+  });
+
+  it('fetches the analysis of finished calls that still have none after the analysis window', async () => {
+    const callId = newCallId('noanalysis');
+    const startMs = Date.now() - 50 * MIN;
+    const p = await startPipeline(t.db);
+    try {
+      const res = await p.deliver(body('call_ended', { callId, startMs }));
+      await p.settled([res.body.id]);
+    } finally {
+      await p.close();
+    }
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    const first = await pass();
+    expect(first.summary).toMatchObject({ found: 1, analyzed: 0, ongoing: 1 });
+    expect((await findCallSession(t.db, callId))?.reconcile_analysis_checks).toBe(1);
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_analyzed') as { call_id: string });
+    const second = await pass();
+    expect(second.summary).toMatchObject({ found: 1, analyzed: 1 });
+    expect((await findCallSession(t.db, callId))?.analysis).toMatchObject({ call_successful: true });
+    expect((await pass()).summary.found).toBe(0);
+  });
+
+  it('walks many stale sessions in batches', async () => {
+    const startMs = Date.now() - 20 * MIN;
+    await sql`insert into retell_call_sessions (call_id, call_status, started_at, lifecycle_rank)
+              select 'bulk_' || g, 'in_progress', ${new Date(startMs)}::timestamptz + (g % 7) * interval '1 second', 1 from generate_series(1, 230) g`.execute(t.db);
+    for (let g = 1; g <= 230; g += 2) f.fake.setCall({ call_id: `bulk_${g}`, call_status: 'ended', end_timestamp: startMs + 60_000, duration_ms: 60_000 });
+    const { summary, reports } = await pass({ batchSize: 50 });
+    expect(summary).toMatchObject({ found: 230, ended: 115, not_found: 115 });
+    expect(new Set(reports.map((r) => r.callId)).size).toBe(230);
+    const open = await t.db.selectFrom('retell_call_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('call_status', '=', 'in_progress').executeTakeFirstOrThrow();
+    expect(Number(open.n)).toBe(115);
+  });
+
+  it('a dry run asks Retell but writes nothing', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 10);
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    const before = await findCallSession(t.db, callId);
+    const { summary } = await pass({ dryRun: true });
+    expect(summary).toMatchObject({ found: 1, ended: 1, runId: null });
+    expect(await findCallSession(t.db, callId)).toEqual(before);
+    expect(await findWebhookEvents(t.db, callId)).toHaveLength(1);
+    expect(await t.db.selectFrom('reconcile_runs').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('with call ids, checks exactly those calls whatever their age', async () => {
+    const young = await startedOnly(t.db, 1, 'young');
+    await startedOnly(t.db, 30, 'old');
+    f.fake.setCall(sampleCall({ callId: young.callId, startMs: young.startMs }, 'call_ended') as { call_id: string });
+    const { summary, reports } = await pass({ callIds: [young.callId] });
+    expect(summary).toMatchObject({ found: 1, ended: 1 });
+    expect(reports.map((r) => r.callId)).toEqual([young.callId]);
+    expect((await findCallSession(t.db, young.callId))?.call_status).toBe('ended');
+  });
+
+  it('never runs two passes at once: a second pass waits for the first', async () => {
+    const { callId, startMs } = await startedOnly(t.db, 10);
+    f.fake.setCall({ call_id: callId, call_status: 'ongoing', start_timestamp: startMs });
+    f.fake.behave(callId, { delayMs: 300 });
+    await Promise.all([pass(), pass(), pass()]);
+    const runs = await t.db.selectFrom('reconcile_runs').select(['started_at', 'finished_at']).orderBy('started_at').execute();
+    expect(runs).toHaveLength(3);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.started_at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.finished_at!.getTime());
+  });
+});

@@ -1,0 +1,85 @@
+import { sampleCall } from '@callsync/retell';
+import { RetellApiClient, RetellApiError } from '@callsync/retell';
+import { startFakeRetell } from './support/fake-retell';
+
+let f: Awaited<ReturnType<typeof startFakeRetell>>;
+beforeEach(async () => {
+  f = await startFakeRetell({ concurrency: 2, maxRetries: 3 });
+});
+afterEach(() => f.fake.stop());
+
+describe('Retell get-call client (against a fake Retell on loopback)', () => {
+  it('returns the typed call and sends the bearer key', async () => {
+    f.fake.setCall(sampleCall({ callId: 'call_1' }, 'call_ended') as { call_id: string });
+    const r = await f.client.getCall('call_1');
+    expect(r).toMatchObject({ found: true, call: { call_id: 'call_1', call_status: 'ended', disconnection_reason: 'user_hangup' } });
+    expect(f.fake.requests).toEqual([expect.objectContaining({ path: '/v2/get-call/call_1', authorized: true, status: 200 })]);
+  });
+
+  it('treats 404 and 422 as not found, without retrying', async () => {
+    expect(await f.client.getCall('unknown')).toEqual({ found: false, status: 422 });
+    f.fake.behave('gone', { status: 404 });
+    expect(await f.client.getCall('gone')).toEqual({ found: false, status: 404 });
+    expect(f.fake.requests).toHaveLength(2);
+  });
+
+  it('honours retry-after on 429, then succeeds', async () => {
+    f.fake.setCall({ call_id: 'busy', call_status: 'ongoing' });
+    f.fake.behave('busy', { status: 429, retryAfterSec: 1, times: 1 });
+    expect(await f.client.getCall('busy')).toMatchObject({ found: true, call: { call_status: 'ongoing' } });
+    const [first, second] = f.fake.getCallRequests('busy');
+    expect([first?.status, second?.status]).toEqual([429, 200]);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('honours retry-after-ms', async () => {
+    f.fake.setCall({ call_id: 'busy_ms', call_status: 'ongoing' });
+    f.fake.behave('busy_ms', { status: 429, retryAfterMs: 700, times: 1 });
+    await f.client.getCall('busy_ms');
+    const [first, second] = f.fake.getCallRequests('busy_ms');
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(700);
+  });
+
+  it('retries 408, 409 and 5xx, and gives up with a RetellApiError naming the status', async () => {
+    f.fake.setCall({ call_id: 'flaky', call_status: 'ended' });
+    f.fake.behave('flaky', { status: 503, times: 2 });
+    expect(await f.client.getCall('flaky')).toMatchObject({ found: true });
+    f.fake.behave('down', { status: 500 });
+    const err = await f.client.getCall('down').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetellApiError);
+    expect((err as RetellApiError).message).toMatch(/failed after 4 tries: status 500/);
+    expect(f.fake.getCallRequests('down')).toHaveLength(4);
+    for (const status of [408, 409]) {
+      f.fake.setCall({ call_id: `c${status}`, call_status: 'ended' });
+      f.fake.behave(`c${status}`, { status, times: 1 });
+      expect(await f.client.getCall(`c${status}`)).toMatchObject({ found: true });
+    }
+  });
+
+  it('says to check the key on 401, without retrying', async () => {
+    const wrongKey = new RetellApiClient({ baseUrl: f.baseUrl, apiKey: 'key_wrong' });
+    await expect(wrongKey.getCall('x')).rejects.toThrow(/answered 401 \(check RETELL_API_KEY\)/);
+    expect(f.fake.requests).toHaveLength(1);
+  });
+
+  it('keeps at most `concurrency` requests in flight', async () => {
+    f.fake.behave('*', { delayMs: 150 });
+    for (let i = 0; i < 6; i++) f.fake.setCall({ call_id: `p${i}`, call_status: 'ongoing' });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => f.client.getCall(`p${i}`)));
+    expect(f.fake.requests).toHaveLength(6);
+    expect(f.fake.maxInFlight).toBe(2);
+  });
+
+  it('times out a request that hangs, and retries it', async () => {
+    const impatient = new RetellApiClient({ baseUrl: f.baseUrl, apiKey: 'key_test_callsync_0123456789abcdef', timeoutMs: 100, backoffMs: 10, maxRetries: 1 });
+    f.fake.setCall({ call_id: 'slow', call_status: 'ongoing' });
+    f.fake.behave('slow', { delayMs: 400, times: 1 });
+    expect(await impatient.getCall('slow')).toMatchObject({ found: true });
+    expect(f.fake.getCallRequests('slow')).toHaveLength(2);
+  });
+
+  it('rejects a response that is not a call', async () => {
+    f.fake.setCall({ call_id: 'weird' } as never);
+    await expect(f.client.getCall('weird')).rejects.toThrow(/unexpected response: call_status/);
+  });
+});
