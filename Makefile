@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test migrate demo build install services status typecheck clean
+.PHONY: up down test migrate demo reconcile build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -23,6 +23,10 @@ migrate: build services
 ## demo: send signed sample calls to the running system (`make up`) and print the result
 demo: build
 	$(LOCAL_ENV) node apps/cli/dist/main.js demo
+
+## reconcile: one reconciliation pass now, e.g. make reconcile ARGS="--dry-run --older-than 10m"
+reconcile: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js reconcile $(ARGS)
 
 ## down: stop the local Postgres and Redis (data stays in .local/)
 down:

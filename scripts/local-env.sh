@@ -14,4 +14,10 @@ if [ -z "${RETELL_API_KEY:-}" ]; then
   # A throwaway key so the system runs with no Retell account; `make demo` signs with it.
   export RETELL_API_KEY="key_local_dev_only_not_a_secret"
   export CALLSYNC_USING_DEV_KEY=1
+  # No Retell account: reconciliation asks the fake Retell API that `make up` starts on loopback.
+  if [ -z "${RETELL_API_BASE_URL:-}" ]; then
+    export FAKE_RETELL_PORT="${FAKE_RETELL_PORT:-3099}"
+    export RETELL_API_BASE_URL="http://127.0.0.1:${FAKE_RETELL_PORT}"
+    export CALLSYNC_FAKE_RETELL=1
+  fi
 fi

@@ -9,6 +9,9 @@ const processes = [
   { name: 'ingress', color: 36, args: ['apps/ingress/dist/main.js'] },
   { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'] },
 ];
+if (process.env.CALLSYNC_FAKE_RETELL === '1') {
+  processes.push({ name: 'retell ', color: 33, args: ['apps/cli/dist/main.js', 'fake-retell', `--port=${process.env.FAKE_RETELL_PORT}`] });
+}
 
 let stopping = false;
 let exitCode = 0;

@@ -31,6 +31,12 @@ if [ "${CALLSYNC_USING_DEV_KEY:-}" = 1 ]; then
   Real Retell deliveries need your key: put RETELL_API_KEY=... in .env (see .env.example).
 MSG
 fi
+if [ "${CALLSYNC_FAKE_RETELL:-}" = 1 ]; then
+  cat <<MSG
+  Reconciliation asks a fake Retell API on $RETELL_API_BASE_URL, every ${RECONCILE_EVERY_MINUTES:-5} min
+  (set RECONCILE_EVERY_MINUTES=0.5 for a quick look; \`make reconcile\` runs a pass now).
+MSG
+fi
 echo "  Ctrl-C stops everything."
 echo
 

@@ -48,7 +48,7 @@ async function pass(extra: Partial<ReconcileOptions> = {}) {
 describe('reconciliation pass', () => {
   it("closes a stale call that Retell says ended, with Retell's end time, duration and reason", async () => {
     const { callId, startMs } = await startedOnly(t.db, 12);
-    f.fake.setCall(sampleCall({ callId, startMs, durationMs: 95_000, disconnectionReason: 'agent_hangup' }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs, durationMs: 95_000, disconnectionReason: 'agent_hangup' }, 'call_ended'));
     const { summary } = await pass();
     expect(summary).toMatchObject({ found: 1, ended: 1, ongoing: 0, not_found: 0, failed: 0 });
     expect(await findCallSession(t.db, callId)).toMatchObject({
@@ -69,7 +69,7 @@ describe('reconciliation pass', () => {
 
   it('applies the analysis too when Retell already has it', async () => {
     const { callId, startMs } = await startedOnly(t.db, 40);
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_analyzed') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_analyzed'));
     await pass();
     const s = await findCallSession(t.db, callId);
     expect(s).toMatchObject({ call_status: 'ended', lifecycle_rank: 3 });
@@ -79,7 +79,7 @@ describe('reconciliation pass', () => {
   it('leaves a call that is still ongoing unchanged, recording when it was checked', async () => {
     const { callId, startMs } = await startedOnly(t.db, 8);
     const before = await findCallSession(t.db, callId);
-    f.fake.setCall({ ...sampleCall({ callId, startMs }, 'call_started'), call_status: 'ongoing' } as { call_id: string });
+    f.fake.setCall({ ...sampleCall({ callId, startMs }, 'call_started'), call_status: 'ongoing' });
     const { summary } = await pass();
     expect(summary).toMatchObject({ found: 1, ongoing: 1, ended: 0 });
     const after = await findCallSession(t.db, callId);
@@ -117,7 +117,7 @@ describe('reconciliation pass', () => {
 
   it('honours a 429 with retry-after, then applies the answer', async () => {
     const { callId, startMs } = await startedOnly(t.db, 10);
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     f.fake.behave(callId, { status: 429, retryAfterSec: 1, times: 1 });
     const { summary } = await pass();
     expect(summary).toMatchObject({ ended: 1, failed: 0 });
@@ -134,14 +134,14 @@ describe('reconciliation pass', () => {
     expect(first.summary).toMatchObject({ found: 1, failed: 1 });
     expect(first.reports[0]?.detail).toMatch(/status 500/);
     expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress', reconcile_failure_count: 1, reconcile_stopped_at: null });
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     const second = await pass();
     expect(second.summary).toMatchObject({ ended: 1, failed: 0 });
   });
 
   it('a call_ended webhook after reconciliation closed the call is a duplicate, with no regression', async () => {
     const { callId, startMs } = await startedOnly(t.db, 10);
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     await pass();
     const closed = await findCallSession(t.db, callId);
     const p = await startPipeline(t.db);
@@ -168,11 +168,11 @@ describe('reconciliation pass', () => {
     } finally {
       await p.close();
     }
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     const first = await pass();
     expect(first.summary).toMatchObject({ found: 1, analyzed: 0, ongoing: 1 });
     expect((await findCallSession(t.db, callId))?.reconcile_analysis_checks).toBe(1);
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_analyzed') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_analyzed'));
     const second = await pass();
     expect(second.summary).toMatchObject({ found: 1, analyzed: 1 });
     expect((await findCallSession(t.db, callId))?.analysis).toMatchObject({ call_successful: true });
@@ -193,7 +193,7 @@ describe('reconciliation pass', () => {
 
   it('a dry run asks Retell but writes nothing', async () => {
     const { callId, startMs } = await startedOnly(t.db, 10);
-    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     const before = await findCallSession(t.db, callId);
     const { summary } = await pass({ dryRun: true });
     expect(summary).toMatchObject({ found: 1, ended: 1, runId: null });
@@ -205,7 +205,7 @@ describe('reconciliation pass', () => {
   it('with call ids, checks exactly those calls whatever their age', async () => {
     const young = await startedOnly(t.db, 1, 'young');
     await startedOnly(t.db, 30, 'old');
-    f.fake.setCall(sampleCall({ callId: young.callId, startMs: young.startMs }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId: young.callId, startMs: young.startMs }, 'call_ended'));
     const { summary, reports } = await pass({ callIds: [young.callId] });
     expect(summary).toMatchObject({ found: 1, ended: 1 });
     expect(reports.map((r) => r.callId)).toEqual([young.callId]);

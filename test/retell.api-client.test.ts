@@ -10,7 +10,7 @@ afterEach(() => f.fake.stop());
 
 describe('Retell get-call client (against a fake Retell on loopback)', () => {
   it('returns the typed call and sends the bearer key', async () => {
-    f.fake.setCall(sampleCall({ callId: 'call_1' }, 'call_ended') as { call_id: string });
+    f.fake.setCall(sampleCall({ callId: 'call_1' }, 'call_ended'));
     const r = await f.client.getCall('call_1');
     expect(r).toMatchObject({ found: true, call: { call_id: 'call_1', call_status: 'ended', disconnection_reason: 'user_hangup' } });
     expect(f.fake.requests).toEqual([expect.objectContaining({ path: '/v2/get-call/call_1', authorized: true, status: 200 })]);

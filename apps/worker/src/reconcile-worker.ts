@@ -42,7 +42,8 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<Reconci
         },
       );
       const level = summary.found > 0 ? 'info' : 'debug';
-      o.logger.log(level, 'reconcile pass done', { job_id: job.id, run_id: summary.runId, ...summary, duration_ms: Math.round(performance.now() - started) });
+      const { runId, ...counts } = summary;
+      o.logger.log(level, 'reconcile pass done', { job_id: job.id, run_id: runId, ...counts, duration_ms: Math.round(performance.now() - started) });
       return summary;
     },
     { connection: o.connection, prefix: o.prefix, concurrency: 1 },

@@ -23,13 +23,16 @@ export interface SampleCallOptions {
 
 const DIAL_FAILURES = ['dial_failed', 'dial_busy', 'dial_no_answer'];
 
-export function sampleCall(o: SampleCallOptions, event: SampleEvent): Record<string, unknown> {
+/** A call object as Retell sends it: open-ended, always with a call_id. */
+export type CallObject = Record<string, unknown> & { call_id: string };
+
+export function sampleCall(o: SampleCallOptions, event: SampleEvent): CallObject {
   const start = o.startMs ?? Date.now() - 120_000;
   const duration = o.durationMs ?? 61_000;
   const reason = o.disconnectionReason ?? 'user_hangup';
   const neverConnected = DIAL_FAILURES.includes(reason);
   const phone = (o.callType ?? 'phone_call') === 'phone_call';
-  const call: Record<string, unknown> = {
+  const call: CallObject = {
     call_id: o.callId,
     agent_id: o.agentId ?? 'agent_f1ce85d06a84afb989dfbb16a9',
     agent_version: o.agentVersion ?? 42,

@@ -1,7 +1,7 @@
 import { sign } from 'retell-sdk';
 import type { Config } from '@callsync/config';
 import { createDb, findCallSession, findWebhookEvents, upsertAgent, type Db } from '@callsync/db';
-import { sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
+import { sampleCall, sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
 
 interface Delivery {
   label: string;
@@ -30,6 +30,16 @@ function scenarios(run: string): { title: string; callId: string; deliveries: De
       ],
     },
   ];
+}
+
+/** True when RETELL_API_BASE_URL is the fake Retell API (local runs without an account). */
+async function isFakeRetell(baseUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${baseUrl}/__fake/health`, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
 async function waitUntilSettled(db: Db, callIds: string[], timeoutMs: number): Promise<boolean> {
@@ -71,7 +81,22 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
         console.log(`  POST ${d.label.padEnd(26)} -> ${res.status} ${await res.text()}`);
       }
     }
-    const ids = all.map((s) => s.callId);
+    // A call that only ever gets call_started: the reconciliation pass closes it.
+    const stale = { callId: `demo_stale_${run}`, agentId: DEMO_AGENT, startMs: Date.now() - (config.reconcile.staleAfterMinutes + 5) * 60_000 };
+    const fake = await isFakeRetell(config.retell.apiBaseUrl);
+    if (fake) {
+      console.log(`only call_started, then silence (closed by reconciliation): ${stale.callId}`);
+      const body = sampleWebhookBody(stale, 'call_started');
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, key) }, body });
+      console.log(`  POST ${'call_started'.padEnd(26)} -> ${res.status} ${await res.text()}`);
+      // What Retell's get-call will say about it.
+      await fetch(`${config.retell.apiBaseUrl}/__fake/calls/${stale.callId}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sampleCall(stale, 'call_ended')),
+      });
+    }
+    const ids = [...all.map((s) => s.callId), ...(fake ? [stale.callId] : [])];
     console.log('\nwaiting for the worker...');
     const settled = await waitUntilSettled(db, ids, 30_000);
 
@@ -93,6 +118,15 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
     if (!settled) {
       console.error('some events are still pending after 30 s: is the worker running?');
       return 1;
+    }
+    if (fake) {
+      console.log(
+        `${stale.callId} stays in_progress until reconciliation asks the (fake) Retell API about it:\n` +
+          `within RECONCILE_EVERY_MINUTES (${config.reconcile.everyMinutes} min) while \`make up\` runs, or now with \`make reconcile\`.\n` +
+          `  psql "${config.database.url}" -c "select call_id, call_status, ended_at, disconnection_reason from retell_call_sessions where call_id = '${stale.callId}'"`,
+      );
+    } else {
+      console.log('(RETELL_API_BASE_URL is the real Retell API, so the reconciliation scenario was skipped.)');
     }
     return 0;
   } finally {
