@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test migrate demo reconcile build install services status typecheck clean
+.PHONY: up down test migrate demo reconcile chaos build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -27,6 +27,11 @@ demo: build
 ## reconcile: one reconciliation pass now, e.g. make reconcile ARGS="--dry-run --older-than 10m"
 reconcile: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js reconcile $(ARGS)
+
+## chaos: prove nothing acknowledged is lost while workers die, Redis restarts and Postgres stops
+##        (own Postgres/Redis, 127.0.0.1 only); e.g. make chaos ARGS="--events 5000"
+chaos: build
+	node apps/cli/dist/main.js chaos $(ARGS)
 
 ## down: stop the local Postgres and Redis (data stays in .local/)
 down:

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initialSchema from './2026_11_24_0001_initial_schema';
 import * as reconciliation from './2026_11_24_0002_reconciliation';
+import * as pendingSweep from './2026_11_24_0003_pending_sweep';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -9,4 +10,5 @@ import * as reconciliation from './2026_11_24_0002_reconciliation';
 export const migrations: Record<string, Migration> = {
   '2026_11_24_0001_initial_schema': initialSchema,
   '2026_11_24_0002_reconciliation': reconciliation,
+  '2026_11_24_0003_pending_sweep': pendingSweep,
 };

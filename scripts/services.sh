@@ -4,6 +4,8 @@
 #   scripts/services.sh start    start both (harmless if already running); installs what is missing
 #   scripts/services.sh stop     stop both
 #   scripts/services.sh status
+#   scripts/services.sh start-postgres|stop-postgres|start-redis|stop-redis   one service (chaos tests)
+# CALLSYNC_DATA_DIR, LOCAL_PG_PORT and LOCAL_REDIS_PORT select another, independent instance.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/local-env.sh"
 
@@ -98,8 +100,12 @@ stop_redis() {
 case "${1:-}" in
   start) start_pg; start_redis ;;
   stop) stop_redis; stop_pg ;;
+  start-postgres) start_pg ;;
+  stop-postgres) stop_pg ;;
+  start-redis) start_redis ;;
+  stop-redis) stop_redis ;;
   status)
     pg_running && echo "postgres: running on 127.0.0.1:$LOCAL_PG_PORT" || echo "postgres: stopped"
     redis_running && echo "redis:    running on 127.0.0.1:$LOCAL_REDIS_PORT" || echo "redis:    stopped" ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|start-postgres|stop-postgres|start-redis|stop-redis" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
+import { chaosCommand } from './commands/chaos';
 import { demoCommand } from './commands/demo';
 import { fakeRetellCommand } from './commands/fake-retell';
 import { migrateCommand } from './commands/migrate';
@@ -10,7 +11,8 @@ const USAGE = `usage: callsync <command>
   migrate       bring the database schema to the latest migration
   demo          send signed sample calls to the running ingress and print the result
   reconcile     one reconciliation pass against Retell's API now (--help for flags)
-  fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)`;
+  fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
+  chaos         prove that nothing acknowledged is lost while things break (--help for flags)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(loadConfig(), args);
     case 'reconcile':
       return reconcileCommand(loadConfig(), args);
+    case 'chaos':
+      return chaosCommand(args);
     case 'fake-retell':
       return fakeRetellCommand(loadConfig(), args);
     default:

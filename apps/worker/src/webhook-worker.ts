@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { isPermanentDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
+import { isDatabaseUnavailable, isPermanentDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
 import { defaultHandlers, PermanentEventError, processWebhookEvent, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
@@ -18,6 +18,14 @@ export interface WebhookWorkerOptions {
   /** Start fetching at once. Default true. */
   autorun?: boolean;
 }
+
+/**
+ * A SIGKILLed worker's jobs are taken over once their lock expires and the next stalled check
+ * runs: at most lockDuration + stalledInterval = 15 s. A live worker renews its locks every
+ * lockDuration / 2. BullMQ's default maxStalledCount of 1 would fail a job on its second crash
+ * whatever `attempts` says; a few crashes must not fail an event, so allow 5.
+ */
+export const WEBHOOK_LOCK_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 } as const;
 
 function isPermanent(err: unknown): boolean {
   return err instanceof PermanentEventError || isPermanentDatabaseError(err);
@@ -45,7 +53,9 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
       return result;
     } catch (err) {
       const permanent = isPermanent(err);
-      const final = permanent || attempt >= (job.opts.attempts ?? 1);
+      // An outage is not the event's fault: when attempts run out while Postgres is unreachable the
+      // row stays pending, and the outbox sweeper retries the job once Postgres is back.
+      const final = permanent || (attempt >= (job.opts.attempts ?? 1) && !isDatabaseUnavailable(err));
       const message = err instanceof Error ? err.message : String(err);
       try {
         await recordWebhookEventFailure(o.db, job.data.rowId, message, final);
@@ -64,6 +74,7 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
     prefix: o.prefix,
     concurrency: o.concurrency,
     autorun: o.autorun ?? true,
+    ...WEBHOOK_LOCK_SETTINGS,
   });
   worker.on('error', (err) => o.logger.error('worker error', { err: err.message }));
   worker.on('failed', (job, err) => {

@@ -12,7 +12,14 @@ export interface Config {
   readonly retell: { readonly apiKeys: readonly string[]; readonly apiBaseUrl: string; readonly apiConcurrency: number; readonly apiTimeoutMs: number };
   readonly ingress: { readonly port: number; readonly maxBodyBytes: number; readonly signatureToleranceMs: number };
   readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
-  readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number };
+  readonly worker: {
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly sweepEveryMs: number;
+    readonly sweepPendingAfterMs: number;
+  };
   readonly reconcile: {
     readonly staleAfterMinutes: number;
     readonly everyMinutes: number;
@@ -79,7 +86,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     ingress: { port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
-    worker: { concurrency: e.WORKER_CONCURRENCY, attempts: e.JOB_ATTEMPTS, backoffMs: e.JOB_BACKOFF_MS },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+      sweepEveryMs: e.SWEEP_EVERY_SECONDS * 1000,
+      sweepPendingAfterMs: e.SWEEP_PENDING_AFTER_SECONDS * 1000,
+    },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,
       everyMinutes: e.RECONCILE_EVERY_MINUTES,

@@ -59,6 +59,13 @@ export const envSchema = z
     /** First retry delay; doubles on each further try. Default 1000 ms. */
     JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(1000),
 
+    /** A worker stops within this on SIGTERM; unfinished jobs are then taken over by another worker. Default 15000. */
+    WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+    /** How often the outbox sweeper runs. Default 30 s. */
+    SWEEP_EVERY_SECONDS: positiveNumber.default(30),
+    /** Rows pending longer than this without a live job are re-enqueued. Default 60 s. */
+    SWEEP_PENDING_AFTER_SECONDS: positiveNumber.default(60),
+
     /** in_progress sessions older than this are asked about. Fractions allowed (0.5 = 30 s). Default 5. */
     STALE_AFTER_MINUTES: positiveNumber.default(5),
     /** Interval of the scheduled pass. Fractions allowed. Default 5. */

@@ -35,8 +35,12 @@ export function createDb(options: DbOptions): Db {
     application_name: options.applicationName ?? 'callsync',
     keepAlive: true,
   });
-  // An idle client losing its server (restart, network) emits here; without a listener it crashes the process.
+  // A client losing its server (Postgres restarting, a network cut) emits 'error'. The pool listens
+  // only while a client is idle; a checked-out client between two statements of a transaction has no
+  // listener, and an unhandled 'error' kills the process. The statement in flight fails on its own,
+  // and the pool discards the broken client when it is released, so listening is all that is needed.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

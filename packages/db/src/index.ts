@@ -11,6 +11,7 @@ export {
   finishWebhookEvent,
   recordWebhookEventFailure,
   findWebhookEvents,
+  findPendingEventIds,
 } from './webhook-event.repository';
 export type { Delivery, RecordedDelivery } from './webhook-event.repository';
 

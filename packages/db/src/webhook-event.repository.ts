@@ -91,3 +91,11 @@ export async function recordWebhookEventFailure(db: Db, id: string, error: strin
 export async function findWebhookEvents(db: Db, callId: string): Promise<WebhookEvent[]> {
   return db.selectFrom('webhook_events').selectAll().where('event_id', '=', callId).orderBy('id').execute();
 }
+
+/** Rows still `pending` that were created before `cutoff`, oldest first, after the cursor row id. */
+export async function findPendingEventIds(db: Db, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
+  let q = db.selectFrom('webhook_events').select('id').where('status', '=', 'pending').where('created_at', '<', cutoff);
+  if (afterId !== null) q = q.where('id', '>', afterId);
+  const rows = await q.orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
+}

@@ -4,3 +4,5 @@ export { WEBHOOK_QUEUE, webhookJobId, webhookJobOptions, createWebhookQueue, enq
 export type { WebhookJobData, WebhookQueue, WebhookQueueOptions } from './webhook-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
 export type { ReconcileJobData, ReconcileQueue } from './reconcile-queue';
+export { MAINTENANCE_QUEUE, createMaintenanceQueue, scheduleMaintenance } from './maintenance-queue';
+export type { MaintenanceJobData, MaintenanceQueue, MaintenanceTask } from './maintenance-queue';

@@ -1,0 +1,210 @@
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { createDb, migrateToLatest } from '@callsync/db';
+import { migrations } from '@callsync/migrations';
+import { planLoad, rng, sendLoad } from './load';
+import { freePort, LocalServices } from './local-services';
+import { ManagedProcess } from './processes';
+import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
+
+export interface ChaosOptions {
+  /** Repository root (for scripts/ and the built apps). */
+  root: string;
+  /** Signed deliveries to send. Default 20,000. */
+  events: number;
+  workers: number;
+  /** Spread the load over this long. */
+  durationSeconds: number;
+  /** Postgres is stopped this long, once. */
+  pgOutageSeconds: number;
+  /** SIGKILL a random worker this often (and restart it). */
+  killEverySeconds: number;
+  seed: number;
+  /** Keep the services and data afterwards, for a look. */
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  report: ChaosReport;
+  passed: boolean;
+  kills: number;
+  /** Exit codes of the graceful SIGTERM stop at the end (0 = clean). */
+  shutdownCodes: (number | null)[];
+  unexpectedExits: string[];
+  /** Where the processes' logs were kept. */
+  logDir: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Run callsync (ingress + workers) on its own Postgres and Redis, send a Retell-like load, and break
+ * things meanwhile: SIGKILL workers, restart Redis (it keeps nothing), stop Postgres for a while.
+ * Then wait for the backlog to drain and check that nothing acknowledged was lost or applied twice.
+ */
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  const say = (line: string) => log(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  const services = await LocalServices.create(o.root, 'chaos');
+  // Logs outlive the throwaway services, so a failed run can be read afterwards.
+  const logDir = join(o.root, '.local', 'chaos-logs', String(o.seed));
+  const processes: ManagedProcess[] = [];
+  try {
+    say(`starting Postgres :${services.pgPort} and Redis :${services.redisPort} in ${services.dataDir}`);
+    await services.start();
+    const db = createDb({ url: services.databaseUrl, poolSize: 4, connectTimeoutMs: 1000, applicationName: 'callsync-chaos' });
+    try {
+      await migrateToLatest(db, migrations);
+      const apiKey = 'key_chaos_run_only';
+      const port = await freePort();
+      const env = {
+        DATABASE_URL: services.databaseUrl,
+        REDIS_URL: services.redisUrl,
+        RETELL_API_KEY: apiKey,
+        RETELL_API_BASE_URL: 'http://127.0.0.1:9',
+        PORT: String(port),
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        JOB_ATTEMPTS: '5',
+        JOB_BACKOFF_MS: '500',
+        SWEEP_EVERY_SECONDS: '2',
+        SWEEP_PENDING_AFTER_SECONDS: '5',
+        WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+        // Reconciliation is not under test here, and its Retell is unreachable.
+        STALE_AFTER_MINUTES: '100000',
+        RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
+        RECONCILE_EVERY_MINUTES: '60',
+      };
+      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir);
+      const workers = Array.from({ length: o.workers }, (_, i) => new ManagedProcess(`worker-${i + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir));
+      processes.push(ingress, ...workers);
+      for (const p of processes) p.start();
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; ; i++) {
+        const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        if (i > 100) throw new Error(`ingress not ready; see ${logDir}/ingress.log`);
+        await sleep(100);
+      }
+
+      const runId = o.seed.toString(36);
+      const plan = planLoad(o.events, o.seed, runId);
+      say(`sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${o.durationSeconds}s to ${base}, ${o.workers} workers`);
+      const durationMs = o.durationSeconds * 1000;
+      let loadDone = false;
+      let lastReport = 0;
+      const load = sendLoad(plan, {
+        url: `${base}/api/webhooks/retell`,
+        apiKey,
+        durationMs,
+        concurrency: 64,
+        onProgress: (sent) => {
+          if (Date.now() - lastReport > 5000) {
+            lastReport = Date.now();
+            say(`${sent}/${plan.deliveries.length} delivered`);
+          }
+        },
+      }).finally(() => (loadDone = true));
+
+      const random = rng(o.seed + 1);
+      let kills = 0;
+      const killer = (async () => {
+        while (!loadDone) {
+          await sleep(o.killEverySeconds * 1000);
+          if (loadDone) break;
+          const w = workers[Math.floor(random() * workers.length)]!;
+          const pid = w.pid;
+          await w.kill();
+          kills += 1;
+          say(`SIGKILL ${w.name} (pid ${pid})`);
+          await sleep(500);
+          w.start();
+        }
+      })();
+
+      let outage: OutageWindow | null = null;
+      const loadStart = Date.now();
+      const breaker = (async () => {
+        await sleep(durationMs * 0.25);
+        say('restarting Redis (no persistence: every job and job scheduler is gone)');
+        await services.stopRedis();
+        await services.startRedis();
+        await sleep(Math.max(0, durationMs * 0.45 - (Date.now() - loadStart)));
+        const from = Date.now();
+        say(`stopping Postgres for ${o.pgOutageSeconds}s`);
+        await services.stopPostgres();
+        await sleep(o.pgOutageSeconds * 1000);
+        await services.startPostgres();
+        outage = { from, to: Date.now() };
+        say('Postgres is back');
+      })();
+
+      const outcomes = await load;
+      await Promise.all([killer, breaker]);
+      say(`load done; waiting for the backlog to drain`);
+
+      const drainDeadline = Date.now() + 300_000;
+      for (;;) {
+        const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending'`.execute(db).catch(() => undefined);
+        const pending = r ? Number(r.rows[0]!.n) : -1;
+        if (pending === 0) break;
+        if (Date.now() > drainDeadline) {
+          say(`still ${pending} pending after 300 s`);
+          break;
+        }
+        await sleep(1000);
+      }
+      const report = await verifyChaos(db, plan, outcomes, outage);
+
+      say('stopping every process with SIGTERM (graceful shutdown)');
+      const shutdownCodes = await Promise.all(processes.map((p) => p.stop()));
+      const unexpectedExits = processes.flatMap((p) => p.unexpectedExits);
+      const passed = chaosPassed(report) && shutdownCodes.every((c) => c === 0) && unexpectedExits.length === 0;
+      return { report, passed, kills, shutdownCodes, unexpectedExits, logDir };
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    await Promise.all(processes.map((p) => p.stop().catch(() => null)));
+    for (const p of processes) p.close();
+    if (o.keep) say(`kept: ${services.databaseUrl}, ${services.redisUrl}`);
+    else await services.destroy();
+  }
+}
+
+/** The table the run prints. */
+export function formatChaos(r: ChaosResult): string {
+  const rep = r.report;
+  const rows: [string, string | number][] = [
+    ['deliveries sent', rep.deliveriesSent],
+    ['HTTP attempts (with Retell-style retries)', rep.httpAttempts],
+    ['distinct events', rep.distinctEvents],
+    ['acknowledged (2xx)', rep.acknowledged],
+    ['never acknowledged (Retell would keep retrying)', rep.notAcknowledged],
+    ['processed', rep.processed],
+    ['lost (acknowledged, not processed)', rep.lost.length],
+    ['rows without a delivery', rep.phantom.length],
+    ['wrong delivery_count', rep.badCounts.length],
+    ['left pending', rep.pendingLeft],
+    ['session rows not equal to their events', rep.sessionMismatches.length],
+    ['503 (Postgres outage)', rep.status503],
+    ['other 5xx / 4xx / 503 outside the outage', rep.bad5xx.length],
+    ['timeouts', rep.timeouts],
+    ['slowest answer', `${rep.slowestMs} ms`],
+    ['workers SIGKILLed', r.kills],
+    ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
+    ['unexpected process exits', r.unexpectedExits.length],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${String(v).padStart(8)}`);
+  const details = [...rep.lost, ...rep.phantom, ...rep.badCounts, ...rep.sessionMismatches, ...rep.bad5xx, ...r.unexpectedExits].slice(0, 20);
+  return [
+    ...lines,
+    ...details.map((d) => `  ! ${d}`),
+    '',
+    `process logs: ${r.logDir}`,
+    r.passed ? 'PASS: nothing acknowledged was lost or applied twice' : 'FAIL',
+  ].join('\n');
+}

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+/**
+ * An independent Postgres + Redis pair (own data directory, own ports) started through
+ * scripts/services.sh, so chaos runs can stop and restart them without touching anything else.
+ */
+export class LocalServices {
+  private constructor(
+    private readonly root: string,
+    readonly dataDir: string,
+    readonly pgPort: number,
+    readonly redisPort: number,
+  ) {}
+
+  static async create(root: string, name: string): Promise<LocalServices> {
+    const dataDir = join(root, '.local', 'isolated', `${name}-${process.pid}`);
+    return new LocalServices(root, dataDir, await freePort(), await freePort());
+  }
+
+  get databaseUrl(): string {
+    return `postgres://callsync@127.0.0.1:${this.pgPort}/callsync`;
+  }
+
+  get redisUrl(): string {
+    return `redis://127.0.0.1:${this.redisPort}`;
+  }
+
+  private async services(command: string): Promise<void> {
+    await exec(join(this.root, 'scripts', 'services.sh'), [command], {
+      env: { ...process.env, CALLSYNC_DATA_DIR: this.dataDir, LOCAL_PG_PORT: String(this.pgPort), LOCAL_REDIS_PORT: String(this.redisPort) },
+    });
+  }
+
+  start = () => this.services('start');
+  stopPostgres = () => this.services('stop-postgres');
+  startPostgres = () => this.services('start-postgres');
+  stopRedis = () => this.services('stop-redis');
+  startRedis = () => this.services('start-redis');
+
+  /** Stop both and delete the data directory. */
+  async destroy(): Promise<void> {
+    await this.services('stop').catch(() => undefined);
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+/** A callsync process (ingress or worker) started from its build output, with its log in a file. */
+export class ManagedProcess {
+  private child?: ChildProcess;
+  private log: WriteStream;
+  /** Starts, including restarts. */
+  starts = 0;
+  /** Exits nobody asked for, e.g. "worker-2 exited with code 1". */
+  readonly unexpectedExits: string[] = [];
+  private expectingExit = false;
+
+  constructor(
+    readonly name: string,
+    private readonly script: string,
+    private readonly env: Record<string, string>,
+    logDir: string,
+  ) {
+    mkdirSync(logDir, { recursive: true });
+    this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  }
+
+  start(): void {
+    this.expectingExit = false;
+    const child = spawn(process.execPath, [this.script], { env: { PATH: process.env.PATH ?? '', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.pipe(this.log, { end: false });
+    child.stderr!.pipe(this.log, { end: false });
+    child.on('exit', (code, signal) => {
+      this.log.write(`--- ${this.name} exited (${signal ?? code})\n`);
+      if (!this.expectingExit) this.unexpectedExits.push(`${this.name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);
+    });
+    this.child = child;
+    this.starts += 1;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** SIGKILL: no chance to clean up, as in a crash or an OOM kill. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** SIGTERM and wait for the exit; returns the exit code. */
+  async stop(): Promise<number | null> {
+    return this.signal('SIGTERM');
+  }
+
+  private async signal(sig: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    this.expectingExit = true;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(sig);
+    return exited;
+  }
+
+  close(): void {
+    this.log.end();
+  }
+}

@@ -1,0 +1,3 @@
+export { LocalServices, freePort } from './chaos/local-services';
+export { runChaos, formatChaos } from './chaos/chaos';
+export type { ChaosOptions, ChaosResult } from './chaos/chaos';

@@ -1,0 +1,34 @@
+import { Worker } from 'bullmq';
+import type { Db } from '@callsync/db';
+import type { Logger } from '@callsync/logger';
+import { MAINTENANCE_QUEUE, type MaintenanceJobData, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { sweepPendingEvents, type SweepResult } from './sweeper';
+
+export interface MaintenanceWorkerOptions {
+  db: Db;
+  connection: RedisConnection;
+  logger: Logger;
+  prefix: string;
+  /** Where the sweeper re-enqueues pending rows. */
+  webhookQueue: WebhookQueue;
+  sweepPendingAfterMs: number;
+  /** Default MAINTENANCE_QUEUE. */
+  queueName?: string;
+}
+
+/** Runs the scheduled housekeeping jobs: today the outbox sweeper. */
+export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<MaintenanceJobData, SweepResult> {
+  const worker = new Worker<MaintenanceJobData, SweepResult>(
+    o.queueName ?? MAINTENANCE_QUEUE,
+    async (job) => {
+      switch (job.data.task) {
+        case 'sweep-pending':
+          return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
+      }
+    },
+    { connection: o.connection, prefix: o.prefix, concurrency: 1 },
+  );
+  worker.on('error', (err) => o.logger.error('maintenance worker error', { err: err.message }));
+  worker.on('failed', (job, err) => o.logger.error('maintenance job failed', { job_id: job?.id, task: job?.data.task, error: err.message }));
+  return worker;
+}

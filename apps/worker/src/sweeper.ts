@@ -1,0 +1,61 @@
+import { findPendingEventIds, type Db } from '@callsync/db';
+import type { Logger } from '@callsync/logger';
+import { webhookJobId, type WebhookQueue } from '@callsync/queue';
+
+export interface SweepOptions {
+  /** Rows pending for longer than this are checked. */
+  pendingAfterMs: number;
+  /** Rows per query. Default 500. */
+  batchSize?: number;
+  now?: () => Date;
+}
+
+export interface SweepResult {
+  /** Pending rows looked at. */
+  checked: number;
+  /** Rows that had no job (Redis lost it, or the enqueue failed): added. */
+  enqueued: number;
+  /** Rows whose job had finished without finishing the row (e.g. attempts ran out while Postgres was down): retried. */
+  retried: number;
+}
+
+/**
+ * The outbox sweeper: Postgres is the source of truth, so every row still `pending` after a while
+ * gets a live job. Job ids derive from row ids, so running this from many processes at once, or
+ * while the ingress enqueues the same row, never duplicates work.
+ */
+export async function sweepPendingEvents(db: Db, queue: WebhookQueue, logger: Logger, o: SweepOptions): Promise<SweepResult> {
+  const cutoff = new Date((o.now?.() ?? new Date()).getTime() - o.pendingAfterMs);
+  const batchSize = o.batchSize ?? 500;
+  const result: SweepResult = { checked: 0, enqueued: 0, retried: 0 };
+  let after: string | null = null;
+  for (;;) {
+    const ids = await findPendingEventIds(db, cutoff, after, batchSize);
+    if (ids.length === 0) break;
+    result.checked += ids.length;
+    const jobs = await Promise.all(ids.map((id) => queue.getJob(webhookJobId(id))));
+    const missing = ids.filter((_, i) => !jobs[i]);
+    if (missing.length) {
+      // The queue's default job options (attempts, backoff, retention) apply to each.
+      await queue.addBulk(missing.map((rowId) => ({ name: 'event', data: { rowId }, opts: { jobId: webhookJobId(rowId) } })));
+      result.enqueued += missing.length;
+    }
+    for (const job of jobs) {
+      if (!job) continue;
+      const state = await job.getState();
+      if (state === 'failed' || state === 'completed') {
+        try {
+          await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+          result.retried += 1;
+        } catch (err) {
+          // Another sweeper or a replay moved it first; the next sweep looks again.
+          logger.debug('sweeper could not retry job', { job_id: job.id, err: (err as Error).message });
+        }
+      }
+    }
+    after = ids[ids.length - 1]!;
+    if (ids.length < batchSize) break;
+  }
+  if (result.enqueued || result.retried) logger.warn('outbox sweeper re-enqueued pending events', { ...result });
+  return result;
+}

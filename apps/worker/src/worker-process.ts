@@ -1,0 +1,88 @@
+import type { Worker } from 'bullmq';
+import type { Config } from '@callsync/config';
+import { createDb } from '@callsync/db';
+import type { Logger } from '@callsync/logger';
+import {
+  createMaintenanceQueue,
+  createReconcileQueue,
+  createRedisConnection,
+  createWebhookQueue,
+  scheduleMaintenance,
+  scheduleReconcile,
+} from '@callsync/queue';
+import { RetellApiClient } from '@callsync/retell';
+import { createMaintenanceWorker } from './maintenance-worker';
+import { createReconcileWorker } from './reconcile-worker';
+import { createWebhookWorker } from './webhook-worker';
+
+/**
+ * Close a worker, waiting at most `ms` for its in-flight jobs. After that, stop waiting: the process
+ * exits, and the unfinished jobs' locks expire so another worker takes them over. (A later
+ * `close(true)` would not help: BullMQ returns the close already in progress.)
+ */
+async function closeWithin(worker: Worker, ms: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  const result = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') logger.warn(`jobs still running after ${ms} ms; leaving them to another worker`, { queue: worker.name });
+}
+
+/**
+ * Everything one worker process runs: the webhook worker, the scheduled reconciliation pass and the
+ * outbox sweeper. Returns stop(), which stops fetching, lets in-flight jobs finish within
+ * WORKER_SHUTDOWN_TIMEOUT_MS and closes every connection.
+ */
+export async function startWorkerProcess(config: Config, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+  const db = createDb({ url: config.database.url, poolSize: Math.max(config.database.poolSize, config.worker.concurrency + 4), applicationName: 'callsync-worker' });
+  const connection = createRedisConnection(config.redis, { name: 'callsync-worker' });
+  connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
+  const { prefix } = config.redis;
+
+  const webhookQueue = createWebhookQueue({ connection, prefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
+  const reconcileQueue = createReconcileQueue(connection, prefix);
+  const maintenanceQueue = createMaintenanceQueue(connection, prefix);
+  for (const q of [webhookQueue, reconcileQueue, maintenanceQueue]) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
+
+  // Job schedulers live in Redis; a Redis that restarted without persistence has forgotten them,
+  // so every (re)connect registers them again. Registration is idempotent.
+  const registerSchedules = async () => {
+    await scheduleReconcile(reconcileQueue, config.reconcile.everyMinutes * 60_000);
+    await scheduleMaintenance(maintenanceQueue, config.worker.sweepEveryMs);
+  };
+  const onReady = () =>
+    registerSchedules().then(
+      () => logger.debug('job schedulers registered'),
+      (err: Error) => logger.error('could not register job schedulers', { err: err.message }),
+    );
+  connection.on('ready', onReady);
+  if (connection.status === 'ready') void onReady();
+
+  const retell = new RetellApiClient({
+    baseUrl: config.retell.apiBaseUrl,
+    apiKey: config.retell.apiKeys[0]!,
+    concurrency: config.retell.apiConcurrency,
+    timeoutMs: config.retell.apiTimeoutMs,
+  });
+  const workers: Worker[] = [
+    createWebhookWorker({ db, connection, logger, prefix, concurrency: config.worker.concurrency }),
+    createReconcileWorker({ db, connection, logger, prefix, retell, ...config.reconcile }),
+    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs }),
+  ];
+  logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopping ??= (async () => {
+        await Promise.all(workers.map((w) => closeWithin(w, config.worker.shutdownTimeoutMs, logger)));
+        await Promise.all([webhookQueue.close(), reconcileQueue.close(), maintenanceQueue.close()]);
+        connection.disconnect();
+        // A job left running still holds a pg client; ending the pool would wait for it. The
+        // process exit closes that connection, and Postgres rolls its transaction back.
+        await Promise.race([db.destroy(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      })()),
+  };
+}

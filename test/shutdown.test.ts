@@ -1,0 +1,129 @@
+import { request as httpRequest } from 'node:http';
+import { sql } from 'kysely';
+import { sign } from 'retell-sdk';
+import { findWebhookEvents, recordDelivery } from '@callsync/db';
+import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent, webhookJobId, type WebhookQueue } from '@callsync/queue';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { body, newCallId } from './support/calls';
+import { serviceUrls, TEST_API_KEY } from './support/env';
+import { assertBuilt, deleteQueueKeys, freePort, INGRESS, run, until, WORKER, type Proc } from './support/processes';
+
+/** SIGTERM during work, against the built processes. */
+let t: TestDatabase;
+const prefix = `{callsync-shutdown-${process.pid}}`;
+const procs: Proc[] = [];
+beforeAll(async () => {
+  assertBuilt();
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  for (const p of procs) p.child.kill('SIGKILL');
+  await deleteQueueKeys(serviceUrls().redisUrl, prefix);
+  await t.drop();
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production', ...extra };
+}
+
+function start(script: string, extra?: Record<string, string>): Proc {
+  const p = run(script, env(extra));
+  procs.push(p);
+  return p;
+}
+
+/** A stored, enqueued event whose row the test holds locked, so the worker's job blocks on it. */
+async function blockedEvent(queue: WebhookQueue) {
+  const callId = newCallId('blocked');
+  const payload = body('call_started', { callId });
+  const stored = await recordDelivery(t.db, { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: payload, rawBody: Buffer.from(payload), signature: null, source: 'webhook' });
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = t.db.transaction().execute(async (trx) => {
+    await sql`select id from webhook_events where id = ${stored.id} for update`.execute(trx);
+    locked();
+    await released;
+  });
+  await isLocked;
+  await enqueueWebhookEvent(queue, stored.id);
+  return { rowId: stored.id, release: async () => (release(), await holder) };
+}
+
+describe('graceful shutdown', () => {
+  it('ingress: stops accepting but finishes an in-flight request, then exits 0', async () => {
+    const port = await freePort();
+    const ingress = start(INGRESS, { PORT: String(port) });
+    await until('ingress ready', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined));
+    const callId = newCallId();
+    const payload = Buffer.from(body('call_started', { callId }));
+    const signature = await sign(payload.toString(), TEST_API_KEY);
+    const response = new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/webhooks/retell', headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-retell-signature': signature } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      // Half the body now; SIGTERM arrives while the request is in flight; the rest after.
+      req.write(payload.subarray(0, 100));
+      setTimeout(() => {
+        ingress.child.kill('SIGTERM');
+        setTimeout(() => req.end(payload.subarray(100)), 300);
+      }, 200);
+    });
+    expect(await response).toBe(200);
+    expect(await ingress.exited).toBe(0);
+    expect(await findWebhookEvents(t.db, callId)).toHaveLength(1);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it('worker: finishes the job in flight, then exits 0', async () => {
+    const connection = createRedisConnection({ url: serviceUrls().redisUrl });
+    const queue = createWebhookQueue({ connection, prefix, attempts: 3, backoffMs: 100 });
+    try {
+      const event = await blockedEvent(queue);
+      const worker = start(WORKER);
+      await until('the job to be active', async () => ((await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined));
+      worker.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(worker.child.exitCode).toBeNull();
+      await event.release();
+      expect(await worker.exited).toBe(0);
+      const [row] = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', event.rowId).execute();
+      expect(row).toMatchObject({ status: 'processed', attempts: 1 });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it('worker: gives up waiting after WORKER_SHUTDOWN_TIMEOUT_MS, exits 0, and another worker takes the job over', async () => {
+    const connection = createRedisConnection({ url: serviceUrls().redisUrl });
+    const queue = createWebhookQueue({ connection, prefix, attempts: 3, backoffMs: 100 });
+    try {
+      const event = await blockedEvent(queue);
+      const first = start(WORKER, { WORKER_SHUTDOWN_TIMEOUT_MS: '1000' });
+      await until('the job to be active', async () => ((await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined));
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toContain('leaving them to another worker');
+      // The first worker's transaction died with it; the row is still pending.
+      await event.release();
+      expect((await findWebhookEvents(t.db, (await t.db.selectFrom('webhook_events').select('event_id').where('id', '=', event.rowId).executeTakeFirstOrThrow()).event_id))[0]?.status).toBe('pending');
+      start(WORKER);
+      const row = await until(
+        'another worker to take the job over',
+        async () => {
+          const r = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', event.rowId).executeTakeFirst();
+          return r?.status === 'processed' ? r : undefined;
+        },
+        30_000,
+      );
+      expect(row.status).toBe('processed');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+});
