@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'ingress' } });
   // Fail fast: Retell gives up after 10 s, and a 503 makes it retry.
-  const db = createDb({ url: config.database.url, poolSize: config.database.poolSize, connectTimeoutMs: 1000, statementTimeoutMs: 5000, applicationName: 'callsync-ingress' });
+  const db = createDb({ url: config.database.url, poolSize: config.database.poolSize, connectTimeoutMs: 1000, statementTimeoutMs: 5000, queryTimeoutMs: 5000, applicationName: 'callsync-ingress' });
   const connection = createRedisConnection(config.redis, { enableOfflineQueue: false, name: 'callsync-ingress' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
   const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, ...config.worker });

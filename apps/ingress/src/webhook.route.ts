@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { isDatabaseUnavailable, recordDelivery, type Db, type RecordedDelivery } from '@callsync/db';
 import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
-import { enqueueWebhookEvent, webhookJobId, type WebhookQueue } from '@callsync/queue';
+import { enqueueWebhookEvent, webhookJobId, type RedisConnection, type WebhookQueue } from '@callsync/queue';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
 import { HttpError } from './http-error';
 import { isJsonbEncodingError, toStorableJson } from './jsonb';
@@ -10,6 +10,8 @@ import { isJsonbEncodingError, toStorableJson } from './jsonb';
 export interface WebhookRouteDeps {
   db: Db;
   queue: WebhookQueue;
+  /** The queue's connection: while it is not ready the request does not try Redis at all. */
+  redis: RedisConnection;
   logger: Logger;
   apiKeys: readonly string[];
   signatureToleranceMs: number;
@@ -93,6 +95,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     // an earlier enqueue was lost.
     if (stored.status === 'pending') {
       try {
+        if (deps.redis.status !== 'ready') throw new Error(`Redis connection is ${deps.redis.status}`);
         await withTimeout(enqueueWebhookEvent(deps.queue, stored.id), enqueueTimeoutMs);
       } catch (err) {
         deps.logger.warn('webhook stored but not enqueued; the outbox sweeper will pick it up', { ...log, err });

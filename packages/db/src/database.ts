@@ -22,6 +22,8 @@ export interface DbOptions {
   connectTimeoutMs?: number;
   /** Server-side statement_timeout. Default none. */
   statementTimeoutMs?: number;
+  /** Client-side limit on one query, which also covers a server that stopped answering. Default none. */
+  queryTimeoutMs?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
 }
@@ -32,6 +34,7 @@ export function createDb(options: DbOptions): Db {
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
     statement_timeout: options.statementTimeoutMs,
+    query_timeout: options.queryTimeoutMs,
     application_name: options.applicationName ?? 'callsync',
     keepAlive: true,
   });

@@ -193,6 +193,7 @@ export function formatChaos(r: ChaosResult): string {
     ['other 5xx / 4xx / 503 outside the outage', rep.bad5xx.length],
     ['timeouts', rep.timeouts],
     ['slowest answer', `${rep.slowestMs} ms`],
+    ['slowest 503', `${rep.slowest503Ms} ms`],
     ['workers SIGKILLed', r.kills],
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],

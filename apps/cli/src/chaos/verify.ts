@@ -28,6 +28,8 @@ export interface ChaosReport {
   timeouts: number;
   /** The slowest answer of any request, in ms. */
   slowestMs: number;
+  /** The slowest 503, in ms: how long Retell waits to hear "try later". */
+  slowest503Ms: number;
 }
 
 const key = (event: string, callId: string) => `${event}:${callId}`;
@@ -73,6 +75,7 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
     status503: 0,
     timeouts: 0,
     slowestMs: 0,
+    slowest503Ms: 0,
   };
   plan.events.forEach((e, index) => byKey.set(key(e.event, e.callId), { index, acked: 0, attempts: 0 }));
   for (const o of outcomes) {
@@ -86,6 +89,7 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
       if (a.status === 0) report.timeouts += 1;
       if (a.status === 503) {
         report.status503 += 1;
+        report.slowest503Ms = Math.max(report.slowest503Ms, a.ms);
         // A 503 is right while Postgres is down, and for a moment after, while pools reconnect.
         if (!outage || a.at + a.ms < outage.from || a.at > outage.to + 10_000) report.bad5xx.push(`${e.event}:${e.callId} 503 outside the outage`);
       } else if (a.status >= 500 || (a.status >= 400 && a.status < 500)) {
