@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
+import { scheduleSingleton } from './singleton-schedule';
 
 /** Periodic housekeeping jobs (the outbox sweeper), one at a time across all processes. */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -16,12 +17,7 @@ export function createMaintenanceQueue(connection: RedisConnection, prefix: stri
   return new Queue<MaintenanceJobData>(name, { connection, prefix });
 }
 
-/** Register (idempotently) the sweeper's job scheduler; global concurrency 1 keeps sweeps apart. */
+/** The outbox sweeper every `sweepEveryMs`. */
 export async function scheduleMaintenance(queue: MaintenanceQueue, sweepEveryMs: number): Promise<void> {
-  await queue.setGlobalConcurrency(1);
-  await queue.upsertJobScheduler(
-    'sweep-pending',
-    { every: Math.max(1000, Math.round(sweepEveryMs)) },
-    { name: 'sweep-pending', data: { task: 'sweep-pending' }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-  );
+  await scheduleSingleton(queue, 'sweep-pending', sweepEveryMs, 'sweep-pending', { task: 'sweep-pending' });
 }

@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
+import { scheduleSingleton } from './singleton-schedule';
 
 /** Queue of the scheduled reconciliation pass; one job per interval. */
 export const RECONCILE_QUEUE = 'reconcile';
-const SCHEDULER_ID = 'reconcile-stale-sessions';
 
 export interface ReconcileJobData {
   trigger: 'scheduled';
@@ -15,20 +15,7 @@ export function createReconcileQueue(connection: RedisConnection, prefix: string
   return new Queue<ReconcileJobData>(name, { connection, prefix });
 }
 
-/**
- * Register (or update) the job scheduler, every `everyMs`. Idempotent, so every worker process
- * calls it at start. Global concurrency 1 on this queue means one pass at a time across all
- * processes: a slow pass delays the next instead of overlapping it.
- */
+/** The pass every `everyMs`, never two at once across all processes. */
 export async function scheduleReconcile(queue: ReconcileQueue, everyMs: number): Promise<void> {
-  await queue.setGlobalConcurrency(1);
-  await queue.upsertJobScheduler(
-    SCHEDULER_ID,
-    { every: Math.max(1000, Math.round(everyMs)) },
-    {
-      name: 'reconcile',
-      data: { trigger: 'scheduled' },
-      opts: { attempts: 1, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } },
-    },
-  );
+  await scheduleSingleton(queue, 'reconcile-stale-sessions', everyMs, 'reconcile', { trigger: 'scheduled' });
 }
