@@ -1,7 +1,16 @@
 # Sourced by the Makefile recipes and scripts: defaults for running callsync on this machine.
-# Values already in the environment, or in ./.env, win.
+# Precedence: the environment, then ./.env, then the defaults below.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -f "$ROOT/.env" ]; then set -a; . "$ROOT/.env"; set +a; fi
+if [ -f "$ROOT/.env" ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ "$line" =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    key="${BASH_REMATCH[1]}"; value="${BASH_REMATCH[2]}"
+    value="${value%%[[:space:]]#*}"                      # trailing comment
+    value="${value%"${value##*[![:space:]]}"}"           # trailing spaces
+    [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]] && value="${BASH_REMATCH[1]}"
+    [ -z "${!key+set}" ] && export "$key=$value"
+  done < "$ROOT/.env"
+fi
 
 export CALLSYNC_DATA_DIR="${CALLSYNC_DATA_DIR:-$ROOT/.local}"
 export LOCAL_PG_PORT="${LOCAL_PG_PORT:-54329}"

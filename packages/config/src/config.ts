@@ -102,3 +102,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
   });
 }
+
+/**
+ * The environment for a child process that callsync starts (chaos runs, the local-services
+ * script): only PATH is passed through, plus `extra`, so children are configured explicitly.
+ */
+export function childEnvironment(extra: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', ...extra };
+}

@@ -1,2 +1,2 @@
-export { loadConfig, ConfigError } from './config';
+export { loadConfig, ConfigError, childEnvironment } from './config';
 export type { Config } from './config';

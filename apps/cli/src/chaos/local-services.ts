@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { childEnvironment } from '@callsync/config';
 
 const exec = promisify(execFile);
 
@@ -43,7 +44,7 @@ export class LocalServices {
 
   private async services(command: string): Promise<void> {
     await exec(join(this.root, 'scripts', 'services.sh'), [command], {
-      env: { ...process.env, CALLSYNC_DATA_DIR: this.dataDir, LOCAL_PG_PORT: String(this.pgPort), LOCAL_REDIS_PORT: String(this.redisPort) },
+      env: childEnvironment({ CALLSYNC_DATA_DIR: this.dataDir, LOCAL_PG_PORT: String(this.pgPort), LOCAL_REDIS_PORT: String(this.redisPort) }),
     });
   }
 

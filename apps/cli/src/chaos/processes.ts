@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { childEnvironment } from '@callsync/config';
 
 /** A callsync process (ingress or worker) started from its build output, with its log in a file. */
 export class ManagedProcess {
@@ -24,7 +25,7 @@ export class ManagedProcess {
 
   start(): void {
     this.expectingExit = false;
-    const child = spawn(process.execPath, [this.script], { env: { PATH: process.env.PATH ?? '', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [this.script], { env: childEnvironment(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
     child.on('exit', (code, signal) => {
