@@ -25,7 +25,7 @@ beforeAll(async () => {
   await migrateToLatest(db, migrations);
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  ingress = run(INGRESS, { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, RETELL_API_KEY: TEST_API_KEY, PORT: String(port), NODE_ENV: 'production' });
+  ingress = run(INGRESS, { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, RETELL_API_KEY: TEST_API_KEY, PORT: String(port), NODE_ENV: 'production', WORKER_METRICS_PORT: '0' });
   await until('ingress ready', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
 }, 60_000);
 
@@ -78,7 +78,7 @@ describe('ingress when a dependency is down', () => {
       DATABASE_URL: services.databaseUrl,
       REDIS_URL: services.redisUrl,
       RETELL_API_KEY: TEST_API_KEY,
-      NODE_ENV: 'production',
+      NODE_ENV: 'production', WORKER_METRICS_PORT: '0',
       SWEEP_EVERY_SECONDS: '1',
       SWEEP_PENDING_AFTER_SECONDS: '1',
     });

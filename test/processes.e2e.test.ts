@@ -20,7 +20,8 @@ afterAll(async () => {
 describe('ingress and worker processes', () => {
   it('take a signed delivery from HTTP to a processed row, log JSON without phone numbers or secrets, and stop cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: `${TEST_API_KEY},key_rotated_out`, PORT: String(port), NODE_ENV: 'production' };
+    const workerPort = await freePort();
+    const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: `${TEST_API_KEY},key_rotated_out`, PORT: String(port), NODE_ENV: 'production', WORKER_METRICS_PORT: String(workerPort) };
     const ingress = run(INGRESS, env);
     const worker = run(WORKER, env);
     try {
@@ -39,6 +40,16 @@ describe('ingress and worker processes', () => {
       expect(session).toMatchObject({ from_number: '+491604366218', disconnection_reason: 'user_hangup' });
       const statuses = await t.db.selectFrom('webhook_events').select('status').where('event_id', '=', callId).execute();
       expect(statuses.map((s) => s.status)).toEqual(['processed', 'processed']);
+
+      // Both processes answer /readyz and /metrics, with the series moving.
+      const w = `http://127.0.0.1:${workerPort}`;
+      expect(await (await fetch(`${w}/readyz`)).json()).toEqual({ postgres: 'ok', redis: 'ok' });
+      const workerMetrics = await (await fetch(`${w}/metrics`)).text();
+      expect(workerMetrics).toMatch(/^callsync_events_handled_total\{event="call_ended",outcome="processed",service="worker"\} 1$/m);
+      expect(workerMetrics).toMatch(/^callsync_process_resident_memory_bytes\{service="worker"\} \d+/m);
+      const ingressMetrics = await (await fetch(`${url}/metrics`)).text();
+      expect(ingressMetrics).toMatch(/^callsync_webhook_deliveries_total\{event="call_started",outcome="accepted",service="ingress"\} 1$/m);
+      expect(ingressMetrics).toMatch(/^callsync_queue_jobs\{queue="webhooks",state="completed",service="ingress"\} 2$/m);
 
       ingress.child.kill('SIGTERM');
       worker.child.kill('SIGTERM');

@@ -6,6 +6,7 @@ import type { Db, WebhookEvent } from '@callsync/db';
 import type { HandlerRegistry } from '@callsync/domain';
 import { createIngressApp } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
+import { Metrics } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue, type RedisConnection, type WebhookQueue } from '@callsync/queue';
 import { createWebhookWorker } from '@callsync/worker';
 import { serviceUrls, TEST_API_KEY } from './env';
@@ -28,6 +29,7 @@ export interface PipelineOptions {
  */
 export interface Pipeline {
   app: ReturnType<typeof createIngressApp>;
+  metrics: Metrics;
   queue: WebhookQueue;
   queueName: string;
   worker?: Worker;
@@ -50,14 +52,16 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
     producer.once('error', reject);
   });
   const queue = createWebhookQueue({ connection: producer, prefix: TEST_PREFIX, name: queueName, attempts: o.attempts ?? 3, backoffMs: o.backoffMs ?? 10 });
-  const app = createIngressApp({ db, queue, redis: producer, logger, apiKeys: [TEST_API_KEY], maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024, signatureToleranceMs: 5 * 60 * 1000 });
+  const metrics = new Metrics('test', { processMetrics: false });
+  const app = createIngressApp({ db, queue, redis: producer, logger, metrics, apiKeys: [TEST_API_KEY], maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024, signatureToleranceMs: 5 * 60 * 1000 });
   const worker =
     o.worker === false
       ? undefined
-      : createWebhookWorker({ db, connection: consumer, logger, prefix: TEST_PREFIX, queueName, concurrency: 8, handlers: o.handlers });
+      : createWebhookWorker({ db, connection: consumer, logger, metrics, prefix: TEST_PREFIX, queueName, concurrency: 8, handlers: o.handlers });
 
   return {
     app,
+    metrics,
     queue,
     queueName,
     worker,

@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { pingDatabase, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
+import { eventLabel, outcomeForStatus, type Metrics } from '@callsync/metrics';
 import type { RedisConnection, WebhookQueue } from '@callsync/queue';
 import { HttpError } from './http-error';
 import { retellWebhookRoute } from './webhook.route';
@@ -11,6 +12,7 @@ export interface IngressDeps {
   /** The connection the queue uses; /readyz pings it. */
   redis: RedisConnection;
   logger: Logger;
+  metrics: Metrics;
   apiKeys: readonly string[];
   maxBodyBytes: number;
   signatureToleranceMs: number;
@@ -44,8 +46,24 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     res.status(pg.status === 'fulfilled' && redis.status === 'fulfilled' ? 200 : 503).json(body);
   });
 
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.text());
+  });
+
+  // Outcome and ack latency of every delivery, whatever answers it (route or error handler).
+  const observe: RequestHandler = (_req, res, next) => {
+    const end = deps.metrics.ackLatency.startTimer();
+    res.on('finish', () => {
+      const outcome = (res.locals.outcome as string | undefined) ?? outcomeForStatus(res.statusCode);
+      end({ outcome });
+      deps.metrics.deliveries.inc({ event: eventLabel(res.locals.event as string | undefined), outcome });
+    });
+    next();
+  };
+
   app.post(
     WEBHOOK_PATH,
+    observe,
     requireJson,
     // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
     express.raw({ type: () => true, limit: deps.maxBodyBytes }),

@@ -1,6 +1,7 @@
 import { loadConfig } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
+import { Metrics } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
 import { failStartup, handleShutdown } from '@callsync/runtime';
 import { createIngressApp, WEBHOOK_PATH } from './app';
@@ -15,7 +16,10 @@ async function main(): Promise<void> {
   const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, ...config.worker });
   queue.on('error', (err) => logger.warn('queue error', { err: err.message }));
 
+  const metrics = new Metrics('ingress');
+  metrics.watchState(db, [queue]);
   const app = createIngressApp({
+    metrics,
     db,
     queue,
     redis: connection,

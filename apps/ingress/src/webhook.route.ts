@@ -59,6 +59,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     const parsed = parseEnvelope(body);
     if (!parsed.ok) throw new HttpError(400, `invalid webhook: ${parsed.message}`);
     const { envelope } = parsed;
+    res.locals.event = envelope.event;
 
     const delivery = {
       eventType: envelope.event,
@@ -96,12 +97,13 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     if (stored.status === 'pending') {
       try {
         if (deps.redis.status !== 'ready') throw new Error(`Redis connection is ${deps.redis.status}`);
-        await withTimeout(enqueueWebhookEvent(deps.queue, stored.id), enqueueTimeoutMs);
+        await withTimeout(enqueueWebhookEvent(deps.queue, { rowId: stored.id, callId: delivery.callId, event: delivery.eventType }), enqueueTimeoutMs);
       } catch (err) {
         deps.logger.warn('webhook stored but not enqueued; the outbox sweeper will pick it up', { ...log, err });
       }
     }
     deps.logger.info(stored.inserted ? 'webhook accepted' : 'webhook redelivery counted', log);
+    res.locals.outcome = stored.inserted ? 'accepted' : 'duplicate';
     res.status(200).json({ received: true, id: stored.id, duplicate: !stored.inserted });
   };
 }

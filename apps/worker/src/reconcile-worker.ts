@@ -3,6 +3,7 @@ import { Worker } from 'bullmq';
 import type { Db } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type HandlerRegistry, type ReconcileSummary } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
+import type { Metrics } from '@callsync/metrics';
 import { RECONCILE_QUEUE, type ReconcileJobData, type RedisConnection } from '@callsync/queue';
 import type { CallLookup } from '@callsync/retell';
 
@@ -10,6 +11,7 @@ export interface ReconcileWorkerOptions {
   db: Db;
   connection: RedisConnection;
   logger: Logger;
+  metrics?: Metrics;
   prefix: string;
   retell: CallLookup;
   staleAfterMinutes: number;
@@ -36,6 +38,7 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<Reconci
           analysisAfterMinutes: o.analysisAfterMinutes,
           maxTries: o.maxTries,
           onCall: (r) => {
+            o.metrics?.reconcileOutcomes.inc({ outcome: r.outcome });
             if (r.outcome === 'failed') o.logger.warn('reconcile: call check failed', { call_id: r.callId, job_id: job.id, error: r.detail });
             else o.logger.debug('reconcile: call checked', { call_id: r.callId, outcome: r.outcome, detail: r.detail });
           },

@@ -1,6 +1,6 @@
-import { findPendingEventIds, type Db } from '@callsync/db';
+import { findPendingEvents, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { webhookJobId, type WebhookQueue } from '@callsync/queue';
+import { enqueueWebhookEvents, webhookJobId, type WebhookQueue } from '@callsync/queue';
 
 export interface SweepOptions {
   /** Rows pending for longer than this are checked. */
@@ -30,16 +30,13 @@ export async function sweepPendingEvents(db: Db, queue: WebhookQueue, logger: Lo
   const result: SweepResult = { checked: 0, enqueued: 0, retried: 0 };
   let after: string | null = null;
   for (;;) {
-    const ids = await findPendingEventIds(db, cutoff, after, batchSize);
-    if (ids.length === 0) break;
-    result.checked += ids.length;
-    const jobs = await Promise.all(ids.map((id) => queue.getJob(webhookJobId(id))));
-    const missing = ids.filter((_, i) => !jobs[i]);
-    if (missing.length) {
-      // The queue's default job options (attempts, backoff, retention) apply to each.
-      await queue.addBulk(missing.map((rowId) => ({ name: 'event', data: { rowId }, opts: { jobId: webhookJobId(rowId) } })));
-      result.enqueued += missing.length;
-    }
+    const rows = await findPendingEvents(db, cutoff, after, batchSize);
+    if (rows.length === 0) break;
+    result.checked += rows.length;
+    const jobs = await Promise.all(rows.map((r) => queue.getJob(webhookJobId(r.id))));
+    const missing = rows.filter((_, i) => !jobs[i]);
+    await enqueueWebhookEvents(queue, missing.map((r) => ({ rowId: r.id, callId: r.event_id, event: r.event_type })));
+    result.enqueued += missing.length;
     for (const job of jobs) {
       if (!job) continue;
       const state = await job.getState();
@@ -53,8 +50,8 @@ export async function sweepPendingEvents(db: Db, queue: WebhookQueue, logger: Lo
         }
       }
     }
-    after = ids[ids.length - 1]!;
-    if (ids.length < batchSize) break;
+    after = rows[rows.length - 1]!.id;
+    if (rows.length < batchSize) break;
   }
   if (result.enqueued || result.retried) logger.warn('outbox sweeper re-enqueued pending events', { ...result });
   return result;

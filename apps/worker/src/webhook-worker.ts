@@ -2,12 +2,14 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isDatabaseUnavailable, isPermanentDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
 import { defaultHandlers, PermanentEventError, processWebhookEvent, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
+import { eventLabel, type Metrics } from '@callsync/metrics';
 import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
 
 export interface WebhookWorkerOptions {
   db: Db;
   connection: RedisConnection;
   logger: Logger;
+  metrics?: Metrics;
   prefix: string;
   /** Default WEBHOOK_QUEUE. */
   queueName?: string;
@@ -40,10 +42,12 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
   const handlers = o.handlers ?? defaultHandlers;
   const processor = async (job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
     const attempt = job.attemptsMade + 1;
-    const ctx = { row_id: job.data.rowId, job_id: job.id, attempt };
+    const ctx = { call_id: job.data.callId, event: job.data.event, row_id: job.data.rowId, job_id: job.id, attempt };
     const started = performance.now();
     try {
       const result = await processWebhookEvent(o.db, job.data.rowId, handlers);
+      o.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
+      o.metrics?.processingDuration.observe({ event: eventLabel(result.eventType) }, (performance.now() - started) / 1000);
       o.logger.info(`event ${result.outcome}`, {
         ...ctx,
         call_id: result.callId,
@@ -63,6 +67,7 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
         // The row stays pending; the retry (or the outbox sweeper) will come back to it.
         o.logger.error('could not record the failure on the row', { ...ctx, err: recordErr });
       }
+      o.metrics?.eventsHandled.inc({ event: eventLabel(job.data.event), outcome: final ? 'failed' : 'retry' });
       o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', { ...ctx, permanent, error: message });
       if (permanent) throw new UnrecoverableError(message);
       throw err;

@@ -2,6 +2,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
+import { Metrics } from '@callsync/metrics';
 import {
   createMaintenanceQueue,
   createReconcileQueue,
@@ -11,6 +12,7 @@ import {
   scheduleReconcile,
 } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
+import { startHealthServer } from './health-server';
 import { createMaintenanceWorker } from './maintenance-worker';
 import { createReconcileWorker } from './reconcile-worker';
 import { createWebhookWorker } from './webhook-worker';
@@ -66,18 +68,22 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     concurrency: config.retell.apiConcurrency,
     timeoutMs: config.retell.apiTimeoutMs,
   });
+  const metrics = new Metrics('worker');
+  metrics.watchState(db, [webhookQueue, reconcileQueue, maintenanceQueue]);
   const workers: Worker[] = [
-    createWebhookWorker({ db, connection, logger, prefix, concurrency: config.worker.concurrency }),
-    createReconcileWorker({ db, connection, logger, prefix, retell, ...config.reconcile }),
+    createWebhookWorker({ db, connection, logger, metrics, prefix, concurrency: config.worker.concurrency }),
+    createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
     createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs }),
   ];
-  logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes });
+  const health = await startHealthServer(config.worker.metricsPort, { db, redis: connection, metrics });
+  logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes, metrics_port: health.port });
 
   let stopping: Promise<void> | undefined;
   return {
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all(workers.map((w) => closeWithin(w, config.worker.shutdownTimeoutMs, logger)));
+        health.server.close();
         await Promise.all([webhookQueue.close(), reconcileQueue.close(), maintenanceQueue.close()]);
         connection.disconnect();
         // A job left running still holds a pg client; ending the pool would wait for it. The

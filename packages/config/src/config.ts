@@ -19,6 +19,7 @@ export interface Config {
     readonly shutdownTimeoutMs: number;
     readonly sweepEveryMs: number;
     readonly sweepPendingAfterMs: number;
+    readonly metricsPort: number;
   };
   readonly reconcile: {
     readonly staleAfterMinutes: number;
@@ -93,6 +94,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
       sweepEveryMs: e.SWEEP_EVERY_SECONDS * 1000,
       sweepPendingAfterMs: e.SWEEP_PENDING_AFTER_SECONDS * 1000,
+      metricsPort: e.WORKER_METRICS_PORT,
     },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,

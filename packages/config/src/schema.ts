@@ -52,6 +52,8 @@ export const envSchema = z
     DASHBOARD_USER: z.string().min(1).default('admin'),
     DASHBOARD_PASSWORD: z.string().min(1).optional(),
 
+    /** Port of a worker's /metrics, /healthz and /readyz. 0 picks a free port (several workers on one host). Default 9464. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     /** Jobs in flight per worker process. Default 16. */
     WORKER_CONCURRENCY: positiveInt.default(16),
     /** Tries per event before its row is marked failed. Default 5. */

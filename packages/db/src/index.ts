@@ -11,7 +11,7 @@ export {
   finishWebhookEvent,
   recordWebhookEventFailure,
   findWebhookEvents,
-  findPendingEventIds,
+  findPendingEvents,
 } from './webhook-event.repository';
 export type { Delivery, RecordedDelivery } from './webhook-event.repository';
 

@@ -72,8 +72,8 @@ export async function finishWebhookEvent(db: Db, id: string, status: 'processed'
 }
 
 /**
- * Record a failed attempt on a row that is still pending. `final` marks it `failed` for good;
- * otherwise it stays `pending` with the error text until the next try.
+ * Record a failed attempt on a row not yet applied (pending, or failed and being retried).
+ * `final` marks it `failed`; otherwise it is `pending` with the error text until the next try.
  */
 export async function recordWebhookEventFailure(db: Db, id: string, error: string, final: boolean): Promise<void> {
   await db
@@ -81,10 +81,11 @@ export async function recordWebhookEventFailure(db: Db, id: string, error: strin
     .set((eb) => ({
       attempts: eb('attempts', '+', 1),
       error: error.slice(0, 4000),
-      ...(final ? { status: 'failed' as const, processed_at: sql<Date>`now()` } : {}),
+      status: final ? ('failed' as const) : ('pending' as const),
+      ...(final ? { processed_at: sql<Date>`now()` } : {}),
     }))
     .where('id', '=', id)
-    .where('status', '=', 'pending')
+    .where('status', 'in', ['pending', 'failed'])
     .execute();
 }
 
@@ -93,9 +94,13 @@ export async function findWebhookEvents(db: Db, callId: string): Promise<Webhook
 }
 
 /** Rows still `pending` that were created before `cutoff`, oldest first, after the cursor row id. */
-export async function findPendingEventIds(db: Db, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
-  let q = db.selectFrom('webhook_events').select('id').where('status', '=', 'pending').where('created_at', '<', cutoff);
+export async function findPendingEvents(
+  db: Db,
+  cutoff: Date,
+  afterId: string | null,
+  limit: number,
+): Promise<{ id: string; event_type: string; event_id: string }[]> {
+  let q = db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id']).where('status', '=', 'pending').where('created_at', '<', cutoff);
   if (afterId !== null) q = q.where('id', '>', afterId);
-  const rows = await q.orderBy('id').limit(limit).execute();
-  return rows.map((r) => r.id);
+  return q.orderBy('id').limit(limit).execute();
 }

@@ -1,6 +1,6 @@
 export { createRedisConnection } from './connection';
 export type { RedisConnection, RedisTarget, ConnectionOptions } from './connection';
-export { WEBHOOK_QUEUE, webhookJobId, webhookJobOptions, createWebhookQueue, enqueueWebhookEvent } from './webhook-queue';
+export { WEBHOOK_QUEUE, webhookJobId, webhookJobOptions, createWebhookQueue, enqueueWebhookEvent, enqueueWebhookEvents } from './webhook-queue';
 export type { WebhookJobData, WebhookQueue, WebhookQueueOptions } from './webhook-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
 export type { ReconcileJobData, ReconcileQueue } from './reconcile-queue';

@@ -7,6 +7,9 @@ export const WEBHOOK_QUEUE = 'webhooks';
 export interface WebhookJobData {
   /** webhook_events.id; the row, not the job, holds the payload. */
   rowId: string;
+  /** For logs and Bull Board only. */
+  callId?: string;
+  event?: string;
 }
 
 /**
@@ -50,6 +53,12 @@ export function createWebhookQueue(o: WebhookQueueOptions): WebhookQueue {
 }
 
 /** Enqueue the job for a stored row; a second call for the same row is a no-op. */
-export async function enqueueWebhookEvent(queue: WebhookQueue, rowId: string): Promise<void> {
-  await queue.add('event', { rowId }, { jobId: webhookJobId(rowId) });
+export async function enqueueWebhookEvent(queue: WebhookQueue, data: WebhookJobData): Promise<void> {
+  await queue.add(data.event ?? 'event', data, { jobId: webhookJobId(data.rowId) });
+}
+
+/** Enqueue many stored rows at once (one round trip); rows that already have a job are left as they are. */
+export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<void> {
+  if (rows.length === 0) return;
+  await queue.addBulk(rows.map((data) => ({ name: data.event ?? 'event', data, opts: { jobId: webhookJobId(data.rowId) } })));
 }

@@ -65,7 +65,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         RETELL_API_KEY: apiKey,
         RETELL_API_BASE_URL: 'http://127.0.0.1:9',
         PORT: String(port),
-        NODE_ENV: 'production',
+        NODE_ENV: 'production', WORKER_METRICS_PORT: '0',
         LOG_LEVEL: 'info',
         JOB_ATTEMPTS: '5',
         JOB_BACKOFF_MS: '500',

@@ -1,0 +1,2 @@
+export { Metrics, eventLabel, outcomeForStatus } from './metrics';
+export type { DeliveryOutcome, HandlingOutcome } from './metrics';

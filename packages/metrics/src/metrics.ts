@@ -1,0 +1,123 @@
+import type { Queue } from 'bullmq';
+import { sql } from 'kysely';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '@callsync/db';
+
+const KNOWN_EVENTS = new Set(['call_started', 'call_ended', 'call_analyzed', 'transcript_updated', 'transfer_started', 'transfer_bridged', 'transfer_cancelled', 'transfer_ended']);
+
+/** Event names come from request bodies; keep label values to a known set. */
+export function eventLabel(event: string | undefined): string {
+  if (!event) return 'unknown';
+  return KNOWN_EVENTS.has(event) ? event : 'other';
+}
+
+export type DeliveryOutcome = 'accepted' | 'duplicate' | 'bad_signature' | 'invalid' | 'unavailable';
+export type HandlingOutcome = 'processed' | 'skipped' | 'failed' | 'retry' | 'already_final';
+
+/** The delivery outcome an answer stands for, when the route did not say. */
+export function outcomeForStatus(status: number): DeliveryOutcome | 'error' {
+  if (status === 401) return 'bad_signature';
+  if (status === 503) return 'unavailable';
+  if (status >= 400 && status < 500) return 'invalid';
+  if (status < 300) return 'accepted';
+  return 'error';
+}
+
+/** Every series callsync exports, on one registry per process. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly deliveries = new Counter({
+    name: 'callsync_webhook_deliveries_total',
+    help: 'Webhook deliveries by event and outcome (accepted, duplicate, bad_signature, invalid, unavailable).',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ackLatency = new Histogram({
+    name: 'callsync_webhook_ack_seconds',
+    help: 'Time from request to answer on the webhook path, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly eventsHandled = new Counter({
+    name: 'callsync_events_handled_total',
+    help: 'Webhook events handled by workers, by event type and outcome (processed, skipped, failed, retry).',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly processingDuration = new Histogram({
+    name: 'callsync_event_processing_seconds',
+    help: 'Time to apply one event (one transaction), by event type.',
+    labelNames: ['event'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly reconcileOutcomes = new Counter({
+    name: 'callsync_reconcile_calls_total',
+    help: 'Calls checked by reconciliation, by outcome (ended, ongoing, not_found, analyzed, no_analysis, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** `processMetrics`: also export the process's own (memory, CPU, event loop). Default true. */
+  constructor(service: string, { processMetrics = true }: { processMetrics?: boolean } = {}) {
+    this.registry.setDefaultLabels({ service });
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'callsync_' });
+  }
+
+  /**
+   * State read on each scrape: queue depth per state, rows pending for over 5 minutes, sessions
+   * stuck in_progress for over 10 minutes (the seed's stale report). A failed read leaves the gauge
+   * unset for that scrape rather than failing /metrics.
+   */
+  watchState(db: Db, queues: readonly Queue[]): void {
+    new Gauge({
+      name: 'callsync_queue_jobs',
+      help: 'Jobs per queue and state.',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const q of queues) {
+          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized').catch(() => undefined);
+          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+        }
+      },
+    });
+    new Gauge({
+      name: 'callsync_events_pending_over_5m',
+      help: 'webhook_events rows pending for more than 5 minutes.',
+      registers: [this.registry],
+      async collect() {
+        const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending' and created_at < now() - interval '5 minutes'`
+          .execute(db)
+          .catch(() => undefined);
+        if (r) this.set(Number(r.rows[0]?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'callsync_sessions_stuck_in_progress',
+      help: 'Call sessions in_progress for more than 10 minutes.',
+      registers: [this.registry],
+      async collect() {
+        const r = await sql<{ n: string }>`select count(*) as n from retell_call_sessions where call_status = 'in_progress' and started_at < now() - interval '10 minutes'`
+          .execute(db)
+          .catch(() => undefined);
+        if (r) this.set(Number(r.rows[0]?.n ?? 0));
+      },
+    });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
