@@ -22,6 +22,8 @@ describe('chaos (small)', () => {
       log: (l) => lines.push(l),
     });
     const table = formatChaos(result);
+    // On failure, the run's own account is the first thing to read.
+    if (!result.passed) console.log(`${lines.join('\n')}\n${table}`);
     const r = result.report;
     // The load really went through the failures.
     expect(r.deliveriesSent).toBe(600);

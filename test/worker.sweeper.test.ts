@@ -33,7 +33,9 @@ describe('outbox sweeper', () => {
   it('enqueues pending rows without a job exactly once, even with several sweepers at once', async () => {
     p = await startPipeline(t.db, { worker: false });
     const ids = [await orphanRow(), await orphanRow(), await orphanRow()];
-    const results = await Promise.all([1, 2, 3].map(() => sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0 })));
+    // A clock a second ahead: every row just written is past the threshold, whatever the clocks' precision.
+    const later = () => new Date(Date.now() + 1000);
+    const results = await Promise.all([1, 2, 3].map(() => sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0, now: later })));
     expect(results.every((r) => r.checked === 3)).toBe(true);
     const counts = await p.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     expect(counts.waiting).toBe(3);
@@ -59,7 +61,7 @@ describe('outbox sweeper', () => {
     expect(row).toMatchObject({ status: 'pending', attempts: 2, error: 'connect ECONNREFUSED 127.0.0.1:5432' });
 
     outage = false;
-    expect(await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 0 })).toMatchObject({ checked: 1, retried: 1 });
+    expect(await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 0, now: () => new Date(Date.now() + 1000) })).toMatchObject({ checked: 1, retried: 1 });
     const [done] = await p.settled([res.body.id]);
     expect(done).toMatchObject({ status: 'processed', attempts: 3, error: null });
   });

@@ -3,12 +3,18 @@ import { createLogger } from '@callsync/logger';
 import { failStartup, handleShutdown } from '@callsync/runtime';
 import { startWorkerProcess } from './worker-process';
 
-async function main(): Promise<void> {
+function main(): void {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'worker', pid: process.pid } });
-  const worker = await startWorkerProcess(config, logger);
+  const started = startWorkerProcess(config, logger);
+  started.catch(failStartup);
+  // Installed before start-up finishes, so a SIGTERM during it still ends in a clean stop.
   // The process-level bound sits above the workers' own, which leave unfinished jobs to others.
-  handleShutdown({ logger, stop: worker.stop, timeoutMs: config.worker.shutdownTimeoutMs + 10_000 });
+  handleShutdown({ logger, stop: async () => (await started).stop(), timeoutMs: config.worker.shutdownTimeoutMs + 10_000 });
 }
 
-main().catch(failStartup);
+try {
+  main();
+} catch (err) {
+  failStartup(err);
+}

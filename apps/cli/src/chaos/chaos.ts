@@ -158,6 +158,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
       const report = await verifyChaos(db, plan, outcomes, outage);
 
+      // A worker restarted a moment ago may still be booting (Node has not run our code yet, so
+      // SIGTERM would simply kill it); give it time to start before testing the graceful stop.
+      await sleep(2000);
       say('stopping every process with SIGTERM (graceful shutdown)');
       const shutdownCodes = await Promise.all(processes.map((p) => p.stop()));
       const unexpectedExits = processes.flatMap((p) => p.unexpectedExits);
