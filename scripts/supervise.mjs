@@ -8,6 +8,7 @@ import readline from 'node:readline';
 const processes = [
   { name: 'ingress', color: 36, args: ['apps/ingress/dist/main.js'] },
   { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'] },
+  { name: 'admin  ', color: 32, args: ['apps/dashboard/dist/main.js'] },
 ];
 if (process.env.CALLSYNC_FAKE_RETELL === '1') {
   processes.push({ name: 'retell ', color: 33, args: ['apps/cli/dist/main.js', 'fake-retell', `--port=${process.env.FAKE_RETELL_PORT}`] });

@@ -3,7 +3,7 @@ import { findCallSession } from '@callsync/db';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
-import { assertBuilt, deleteQueueKeys, freePort, INGRESS, run, until, WORKER } from './support/processes';
+import { assertBuilt, DASHBOARD, deleteQueueKeys, freePort, INGRESS, run, until, WORKER } from './support/processes';
 
 let t: TestDatabase;
 const prefix = `{callsync-e2e-${process.pid}}`;
@@ -69,12 +69,15 @@ describe('ingress and worker processes', () => {
     }
   });
 
-  it('refuse to start on a bad variable, naming it', async () => {
+  it('refuse to start on a bad variable, naming it (and the dashboard without a password in production)', async () => {
     const p = run(INGRESS, { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, PORT: 'eighty' });
     expect(await p.exited).toBe(1);
     expect(p.output()).toMatch(/Invalid configuration:\n\s+- PORT: /);
     const w = run(WORKER, { REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY });
     expect(await w.exited).toBe(1);
     expect(w.output()).toContain('DATABASE_URL is required but not set');
+    const d = run(DASHBOARD, { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production' });
+    expect(await d.exited).toBe(1);
+    expect(d.output()).toMatch(/^DASHBOARD_PASSWORD is required outside development/m);
   });
 });

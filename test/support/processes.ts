@@ -8,9 +8,10 @@ export const ROOT = join(__dirname, '..', '..');
 export const INGRESS = join(ROOT, 'apps/ingress/dist/main.js');
 export const WORKER = join(ROOT, 'apps/worker/dist/main.js');
 export const CLI = join(ROOT, 'apps/cli/dist/main.js');
+export const DASHBOARD = join(ROOT, 'apps/dashboard/dist/main.js');
 
 export function assertBuilt(): void {
-  for (const f of [INGRESS, WORKER, CLI]) {
+  for (const f of [INGRESS, WORKER, CLI, DASHBOARD]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: build first (\`make test\` runs \`tsc -b\` before the tests)`);
   }
 }

@@ -1,0 +1,34 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import express from 'express';
+import { basicAuth } from './basic-auth';
+
+export const BOARD_PATH = '/admin/queues';
+
+export interface DashboardOptions {
+  queues: readonly Queue[];
+  /** Basic-auth credentials; undefined means no auth (development only; main.ts enforces that). */
+  auth?: { user: string; password: string };
+}
+
+/** The admin app: Bull Board over callsync's queues, behind basic auth. Separate from the public ingress. */
+export function createDashboardApp(o: DashboardOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  if (o.auth) app.use(basicAuth(o.auth.user, o.auth.password));
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: o.queues.map((q) => new BullMQAdapter(q, { allowRetries: true })),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'callsync' } },
+  });
+  app.use(BOARD_PATH, serverAdapter.getRouter());
+  app.get('/', (_req, res) => res.redirect(BOARD_PATH));
+  return app;
+}

@@ -1,0 +1,47 @@
+import { loadConfig } from '@callsync/config';
+import { createLogger } from '@callsync/logger';
+import { createMaintenanceQueue, createReconcileQueue, createRedisConnection, createWebhookQueue } from '@callsync/queue';
+import { failStartup, handleShutdown } from '@callsync/runtime';
+import { BOARD_PATH, createDashboardApp } from './app';
+
+function main(): void {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'dashboard' } });
+  const { user, password } = config.dashboard;
+  if (!password && config.env !== 'development') {
+    throw new Error('DASHBOARD_PASSWORD is required outside development: the dashboard can retry and delete jobs. Set it (and DASHBOARD_USER) and start again.');
+  }
+  const connection = createRedisConnection(config.redis, { name: 'callsync-dashboard' });
+  connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
+  const { prefix } = config.redis;
+  const queues = [
+    createWebhookQueue({ connection, prefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs }),
+    createReconcileQueue(connection, prefix),
+    createMaintenanceQueue(connection, prefix),
+  ];
+  const app = createDashboardApp({ queues, auth: password ? { user, password } : undefined });
+  // Without a password (development only) it listens on loopback alone.
+  const host = password ? '0.0.0.0' : '127.0.0.1';
+  const server = app.listen(config.dashboard.port, host, () => {
+    logger.info(`Bull Board on http://${host === '0.0.0.0' ? 'localhost' : host}:${config.dashboard.port}${BOARD_PATH}${password ? ` (user ${user})` : ' (no password: development, loopback only)'}`);
+  });
+  server.on('error', (err) => {
+    logger.error('HTTP server error', { err });
+    process.exit(1);
+  });
+  handleShutdown({
+    logger,
+    timeoutMs: 10_000,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(queues.map((q) => q.close()));
+      connection.disconnect();
+    },
+  });
+}
+
+try {
+  main();
+} catch (err) {
+  failStartup(err);
+}
