@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test migrate demo reconcile chaos build install services status typecheck clean
+.PHONY: up down test migrate demo reconcile stats replay chaos build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -28,6 +28,14 @@ demo: build
 ## reconcile: one reconciliation pass now, e.g. make reconcile ARGS="--dry-run --older-than 10m"
 reconcile: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js reconcile $(ARGS)
+
+## stats: processing rate per event type, stuck sessions, queue counts; ARGS="--window 1h --json"
+stats: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js stats $(ARGS)
+
+## replay: re-run failed events of the last 24 h from Postgres; ARGS="--event call_ended --since 2h --wait"
+replay: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js replay $(ARGS)
 
 ## chaos: prove nothing acknowledged is lost while workers die, Redis restarts and Postgres stops
 ##        (own Postgres/Redis, 127.0.0.1 only); e.g. make chaos ARGS="--events 5000"

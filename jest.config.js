@@ -15,4 +15,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60_000,
   maxWorkers: 2,
+  // A leaked handle must never hang CI for its 90 minutes; tests close what they open regardless.
+  forceExit: true,
 };

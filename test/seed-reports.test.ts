@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { Client } from 'pg';
+import { processingRate, staleSessions } from '@callsync/db';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 let t: TestDatabase;
@@ -9,18 +7,6 @@ beforeAll(async () => {
   t = await createTestDatabase();
 });
 afterAll(() => t.drop());
-
-/** Run a report file exactly as shipped, binding its psql variable as a query parameter. */
-async function report(file: string, variable: string, value: string | number): Promise<Record<string, unknown>[]> {
-  const text = readFileSync(join(__dirname, '..', 'sql', 'reports', file), 'utf8').replace(new RegExp(`:'?${variable}'?`, 'g'), '$1');
-  const client = new Client({ connectionString: t.url });
-  await client.connect();
-  try {
-    return (await client.query(text, [value])).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function insertEvent(eventType: string, status: string, ageMinutes: number, provider = 'retell'): Promise<void> {
   await sql`insert into webhook_events (provider, event_type, event_id, dedupe_key, payload, status, created_at)
@@ -36,8 +22,8 @@ describe("the seed's monitoring SQL, in Postgres syntax", () => {
     await insertEvent('call_ended', 'skipped', 30);
     await insertEvent('call_analyzed', 'processed', 60 * 25); // outside the 24 h window
     await insertEvent('call_started', 'pending', 5, 'other'); // another provider
-    const rows = await report('processing-rate.sql', 'window', '24 hours');
-    expect(rows.map((r) => ({ ...r, total: Number(r.total), processed: Number(r.processed), pending: Number(r.pending), failed: Number(r.failed), success_rate: Number(r.success_rate) }))).toEqual([
+    // sql/reports/processing-rate.sql, as shipped (and as `make stats` runs it).
+    expect(await processingRate(t.db, '24 hours')).toEqual([
       { event_type: 'call_ended', total: 3, processed: 1, pending: 0, failed: 1, success_rate: 33.33 },
       { event_type: 'call_started', total: 4, processed: 3, pending: 1, failed: 0, success_rate: 75 },
     ]);
@@ -49,7 +35,7 @@ describe("the seed's monitoring SQL, in Postgres syntax", () => {
       ('stale_new', 'in_progress', now() - interval '15 minutes'),
       ('fresh', 'in_progress', now() - interval '2 minutes'),
       ('done', 'ended', now() - interval '50 minutes')`.execute(t.db);
-    const rows = await report('stale-sessions.sql', 'minutes', 10);
+    const rows = await staleSessions(t.db, 10);
     expect(rows.map((r) => [r.call_id, r.minutes_stuck])).toEqual([
       ['stale_new', 15],
       ['stale_old', 40],

@@ -5,12 +5,16 @@ import { demoCommand } from './commands/demo';
 import { fakeRetellCommand } from './commands/fake-retell';
 import { migrateCommand } from './commands/migrate';
 import { reconcileCommand } from './commands/reconcile';
+import { replayCommand } from './commands/replay';
+import { statsCommand } from './commands/stats';
 
 const USAGE = `usage: callsync <command>
 
   migrate       bring the database schema to the latest migration
   demo          send signed sample calls to the running ingress and print the result
   reconcile     one reconciliation pass against Retell's API now (--help for flags)
+  stats         processing rate, stuck sessions and queue counts (--help for flags)
+  replay        re-run failed (or chosen) events from Postgres (--help for flags)
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
   chaos         prove that nothing acknowledged is lost while things break (--help for flags)`;
 
@@ -23,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(loadConfig(), args);
     case 'reconcile':
       return reconcileCommand(loadConfig(), args);
+    case 'stats':
+      return statsCommand(loadConfig(), args);
+    case 'replay':
+      return replayCommand(loadConfig(), args);
     case 'chaos':
       return chaosCommand(args);
     case 'fake-retell':

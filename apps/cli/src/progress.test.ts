@@ -1,5 +1,5 @@
 import { ProgressBar } from './progress';
-import { parseAge } from './commands/reconcile';
+import { parseDuration } from './duration';
 
 function stream(isTTY: boolean) {
   const chunks: string[] = [];
@@ -30,12 +30,13 @@ describe('ProgressBar', () => {
   });
 });
 
-describe('parseAge', () => {
-  it('reads seconds, minutes and hours as minutes', () => {
-    expect(parseAge('90s')).toBe(1.5);
-    expect(parseAge('10m')).toBe(10);
-    expect(parseAge('2h')).toBe(120);
-    expect(parseAge('15')).toBe(15);
-    expect(() => parseAge('soon')).toThrow(/--older-than: "soon" is not an age/);
+describe('parseDuration', () => {
+  it('reads seconds, minutes, hours and days as minutes', () => {
+    expect(parseDuration('90s', '--x')).toBe(1.5);
+    expect(parseDuration('10m', '--x')).toBe(10);
+    expect(parseDuration('2h', '--x')).toBe(120);
+    expect(parseDuration('7d', '--x')).toBe(10080);
+    expect(parseDuration('15', '--x')).toBe(15);
+    expect(() => parseDuration('soon', '--older-than')).toThrow(/--older-than: "soon" is not a duration/);
   });
 });

@@ -1,6 +1,6 @@
 import { loadConfig } from '@callsync/config';
 import { createLogger } from '@callsync/logger';
-import { createMaintenanceQueue, createReconcileQueue, createRedisConnection, createWebhookQueue } from '@callsync/queue';
+import { createQueues, createRedisConnection } from '@callsync/queue';
 import { failStartup, handleShutdown } from '@callsync/runtime';
 import { BOARD_PATH, createDashboardApp } from './app';
 
@@ -13,13 +13,8 @@ function main(): void {
   }
   const connection = createRedisConnection(config.redis, { name: 'callsync-dashboard' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
-  const { prefix } = config.redis;
-  const queues = [
-    createWebhookQueue({ connection, prefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs }),
-    createReconcileQueue(connection, prefix),
-    createMaintenanceQueue(connection, prefix),
-  ];
-  const app = createDashboardApp({ queues, auth: password ? { user, password } : undefined });
+  const queues = createQueues(connection, config.redis.prefix, config.worker);
+  const app = createDashboardApp({ queues: queues.all, auth: password ? { user, password } : undefined });
   // Without a password (development only) it listens on loopback alone.
   const host = password ? '0.0.0.0' : '127.0.0.1';
   const server = app.listen(config.dashboard.port, host, () => {
@@ -34,7 +29,7 @@ function main(): void {
     timeoutMs: 10_000,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(queues.map((q) => q.close()));
+      await queues.close();
       connection.disconnect();
     },
   });

@@ -90,7 +90,8 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       event: delivery.eventType,
       row_id: stored.id,
       job_id: webhookJobId(stored.id),
-      delivery_count: stored.deliveryCount,
+      // The ingress's attempt is Retell's delivery: the first, or which redelivery.
+      attempt: stored.deliveryCount,
     };
     // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
     // an earlier enqueue was lost.

@@ -6,3 +6,5 @@ export { createMaintenanceWorker } from './maintenance-worker';
 export { sweepPendingEvents } from './sweeper';
 export type { SweepOptions, SweepResult } from './sweeper';
 export { startWorkerProcess } from './worker-process';
+export { applyRetention } from './retention';
+export type { RetentionResult } from './retention';

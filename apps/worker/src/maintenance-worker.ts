@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { MAINTENANCE_QUEUE, type MaintenanceJobData, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { applyRetention, type RetentionResult } from './retention';
 import { sweepPendingEvents, type SweepResult } from './sweeper';
 
 export interface MaintenanceWorkerOptions {
@@ -12,18 +13,21 @@ export interface MaintenanceWorkerOptions {
   /** Where the sweeper re-enqueues pending rows. */
   webhookQueue: WebhookQueue;
   sweepPendingAfterMs: number;
+  retentionDays: number;
   /** Default MAINTENANCE_QUEUE. */
   queueName?: string;
 }
 
-/** Runs the scheduled housekeeping jobs: today the outbox sweeper. */
-export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<MaintenanceJobData, SweepResult> {
-  const worker = new Worker<MaintenanceJobData, SweepResult>(
+/** Runs the scheduled housekeeping jobs: the outbox sweeper and retention. */
+export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<MaintenanceJobData, SweepResult | RetentionResult> {
+  const worker = new Worker<MaintenanceJobData, SweepResult | RetentionResult>(
     o.queueName ?? MAINTENANCE_QUEUE,
     async (job) => {
       switch (job.data.task) {
         case 'sweep-pending':
           return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
+        case 'retention':
+          return applyRetention(o.db, o.logger, o.retentionDays);
       }
     },
     { connection: o.connection, prefix: o.prefix, concurrency: 1 },

@@ -1,6 +1,6 @@
 import { findPendingEvents, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { enqueueWebhookEvents, webhookJobId, type WebhookQueue } from '@callsync/queue';
+import { ensureWebhookJobs, type WebhookQueue } from '@callsync/queue';
 
 export interface SweepOptions {
   /** Rows pending for longer than this are checked. */
@@ -33,23 +33,9 @@ export async function sweepPendingEvents(db: Db, queue: WebhookQueue, logger: Lo
     const rows = await findPendingEvents(db, cutoff, after, batchSize);
     if (rows.length === 0) break;
     result.checked += rows.length;
-    const jobs = await Promise.all(rows.map((r) => queue.getJob(webhookJobId(r.id))));
-    const missing = rows.filter((_, i) => !jobs[i]);
-    await enqueueWebhookEvents(queue, missing.map((r) => ({ rowId: r.id, callId: r.event_id, event: r.event_type })));
-    result.enqueued += missing.length;
-    for (const job of jobs) {
-      if (!job) continue;
-      const state = await job.getState();
-      if (state === 'failed' || state === 'completed') {
-        try {
-          await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
-          result.retried += 1;
-        } catch (err) {
-          // Another sweeper or a replay moved it first; the next sweep looks again.
-          logger.debug('sweeper could not retry job', { job_id: job.id, err: (err as Error).message });
-        }
-      }
-    }
+    const r = await ensureWebhookJobs(queue, rows.map((row) => ({ rowId: row.id, callId: row.event_id, event: row.event_type })));
+    result.enqueued += r.enqueued;
+    result.retried += r.retried;
     after = rows[rows.length - 1]!.id;
     if (rows.length < batchSize) break;
   }

@@ -3,14 +3,7 @@ import type { Config } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
-import {
-  createMaintenanceQueue,
-  createReconcileQueue,
-  createRedisConnection,
-  createWebhookQueue,
-  scheduleMaintenance,
-  scheduleReconcile,
-} from '@callsync/queue';
+import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
 import { startHealthServer } from './health-server';
 import { createMaintenanceWorker } from './maintenance-worker';
@@ -43,10 +36,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
   const { prefix } = config.redis;
 
-  const webhookQueue = createWebhookQueue({ connection, prefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
-  const reconcileQueue = createReconcileQueue(connection, prefix);
-  const maintenanceQueue = createMaintenanceQueue(connection, prefix);
-  for (const q of [webhookQueue, reconcileQueue, maintenanceQueue]) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
+  const queues = createQueues(connection, prefix, config.worker);
+  const { webhooks: webhookQueue, reconcile: reconcileQueue, maintenance: maintenanceQueue } = queues;
+  for (const q of queues.all) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
 
   // Job schedulers live in Redis; a Redis that restarted without persistence has forgotten them,
   // so every (re)connect registers them again. Registration is idempotent.
@@ -69,11 +61,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     timeoutMs: config.retell.apiTimeoutMs,
   });
   const metrics = new Metrics('worker');
-  metrics.watchState(db, [webhookQueue, reconcileQueue, maintenanceQueue]);
+  metrics.watchState(db, queues.all);
   const workers: Worker[] = [
     createWebhookWorker({ db, connection, logger, metrics, prefix, concurrency: config.worker.concurrency }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
-    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs }),
+    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs, retentionDays: config.worker.retentionDays }),
   ];
   const health = await startHealthServer(config.worker.metricsPort, { db, redis: connection, metrics });
   logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes, metrics_port: health.port });
@@ -84,7 +76,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       (stopping ??= (async () => {
         await Promise.all(workers.map((w) => closeWithin(w, config.worker.shutdownTimeoutMs, logger)));
         health.server.close();
-        await Promise.all([webhookQueue.close(), reconcileQueue.close(), maintenanceQueue.close()]);
+        await queues.close();
         connection.disconnect();
         // A job left running still holds a pg client; ending the pool would wait for it. The
         // process exit closes that connection, and Postgres rolls its transaction back.

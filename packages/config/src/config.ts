@@ -20,6 +20,7 @@ export interface Config {
     readonly sweepEveryMs: number;
     readonly sweepPendingAfterMs: number;
     readonly metricsPort: number;
+    readonly retentionDays: number;
   };
   readonly reconcile: {
     readonly staleAfterMinutes: number;
@@ -95,6 +96,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sweepEveryMs: e.SWEEP_EVERY_SECONDS * 1000,
       sweepPendingAfterMs: e.SWEEP_PENDING_AFTER_SECONDS * 1000,
       metricsPort: e.WORKER_METRICS_PORT,
+      retentionDays: e.RETENTION_DAYS,
     },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,

@@ -68,6 +68,9 @@ export const envSchema = z
     /** Rows pending longer than this without a live job are re-enqueued. Default 60 s. */
     SWEEP_PENDING_AFTER_SECONDS: positiveNumber.default(60),
 
+    /** Applied events older than this lose their payload and raw body (rows stay for reports). Default 30. */
+    RETENTION_DAYS: positiveNumber.default(30),
+
     /** in_progress sessions older than this are asked about. Fractions allowed (0.5 = 30 s). Default 5. */
     STALE_AFTER_MINUTES: positiveNumber.default(5),
     /** Interval of the scheduled pass. Fractions allowed. Default 5. */

@@ -12,8 +12,11 @@ export {
   recordWebhookEventFailure,
   findWebhookEvents,
   findPendingEvents,
+  findEventsToReplay,
+  markForReplay,
+  pruneEventPayloads,
 } from './webhook-event.repository';
-export type { Delivery, RecordedDelivery } from './webhook-event.repository';
+export type { Delivery, RecordedDelivery, ReplaySelection } from './webhook-event.repository';
 
 export type { CallSession, CallStatus } from './call-session.table';
 export { upsertAndLockCallSession, updateCallSession, findCallSession } from './call-session.repository';
@@ -35,3 +38,5 @@ export {
   withReconcileLock,
 } from './reconcile.repository';
 export type { SessionCursor, SessionToReconcile, ReconcileCheck, ReconcileCounts } from './reconcile.repository';
+export { processingRate, staleSessions } from './reports';
+export type { ProcessingRate, StaleSession } from './reports';

@@ -23,6 +23,8 @@ export interface WebhookEventTable {
   created_at: Generated<Date>;
   last_delivered_at: Generated<Date>;
   processed_at: Date | null;
+  replay_count: Generated<number>;
+  pruned_at: Date | null;
 }
 
 export type WebhookEvent = Selectable<WebhookEventTable>;

@@ -5,7 +5,7 @@ import { scheduleSingleton } from './singleton-schedule';
 /** Periodic housekeeping jobs (the outbox sweeper), one at a time across all processes. */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
-export type MaintenanceTask = 'sweep-pending';
+export type MaintenanceTask = 'sweep-pending' | 'retention';
 
 export interface MaintenanceJobData {
   task: MaintenanceTask;
@@ -17,7 +17,8 @@ export function createMaintenanceQueue(connection: RedisConnection, prefix: stri
   return new Queue<MaintenanceJobData>(name, { connection, prefix });
 }
 
-/** The outbox sweeper every `sweepEveryMs`. */
+/** The outbox sweeper every `sweepEveryMs`, and retention once a day. */
 export async function scheduleMaintenance(queue: MaintenanceQueue, sweepEveryMs: number): Promise<void> {
   await scheduleSingleton(queue, 'sweep-pending', sweepEveryMs, 'sweep-pending', { task: 'sweep-pending' });
+  await scheduleSingleton(queue, 'retention', 24 * 3600_000, 'retention', { task: 'retention' });
 }

@@ -62,3 +62,40 @@ export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly W
   if (rows.length === 0) return;
   await queue.addBulk(rows.map((data) => ({ name: data.event ?? 'event', data, opts: { jobId: webhookJobId(data.rowId) } })));
 }
+
+export interface EnsureJobsResult {
+  /** Rows that had no job: added. */
+  enqueued: number;
+  /** Rows whose job had finished (failed or completed): retried with fresh attempts. */
+  retried: number;
+  /** Rows whose job is waiting, delayed or running: left alone. */
+  inFlight: number;
+}
+
+/**
+ * Make sure each row has a live job: add the missing ones, retry finished ones. Safe to run from
+ * many processes at once (job ids derive from row ids). The outbox sweeper and `make replay` use it.
+ */
+export async function ensureWebhookJobs(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<EnsureJobsResult> {
+  const result: EnsureJobsResult = { enqueued: 0, retried: 0, inFlight: 0 };
+  const jobs = await Promise.all(rows.map((r) => queue.getJob(webhookJobId(r.rowId))));
+  const missing = rows.filter((_, i) => !jobs[i]);
+  await enqueueWebhookEvents(queue, missing);
+  result.enqueued = missing.length;
+  for (const job of jobs) {
+    if (!job) continue;
+    const state = await job.getState();
+    if (state !== 'failed' && state !== 'completed') {
+      result.inFlight += 1;
+      continue;
+    }
+    try {
+      await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+      result.retried += 1;
+    } catch {
+      // Moved meanwhile by another sweeper, a replay or the dashboard: it is live either way.
+      result.inFlight += 1;
+    }
+  }
+  return result;
+}

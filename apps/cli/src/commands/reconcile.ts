@@ -4,6 +4,7 @@ import type { Config } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type CallReport } from '@callsync/domain';
 import { RetellApiClient } from '@callsync/retell';
+import { parseDuration } from '../duration';
 import { ProgressBar } from '../progress';
 
 export const RECONCILE_USAGE = `usage: make reconcile [ARGS="..."]   (or: node apps/cli/dist/main.js reconcile ...)
@@ -16,13 +17,6 @@ still without analysis) and apply what it says. Exits 1 if any call could not be
   --call-id <id>       only this call, whatever its age or status (repeatable, or comma-separated)
   --dry-run            ask Retell and report, change nothing`;
 
-/** "90s" | "10m" | "2h" | "15" (minutes) -> minutes. */
-export function parseAge(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`--older-than: "${text}" is not an age like 90s, 10m or 2h`);
-  const n = Number(m[1]);
-  return m[2] === 's' ? n / 60 : m[2] === 'h' ? n * 60 : n;
-}
 
 const LABEL: Record<CallReport['outcome'], string> = {
   ended: 'ended',
@@ -54,7 +48,7 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
     console.log(RECONCILE_USAGE);
     return 0;
   }
-  const staleAfterMinutes = values['older-than'] ? parseAge(values['older-than']) : config.reconcile.staleAfterMinutes;
+  const staleAfterMinutes = values['older-than'] ? parseDuration(values['older-than'], '--older-than') : config.reconcile.staleAfterMinutes;
   const callIds = (values['call-id'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   const dryRun = values['dry-run'];
 

@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import type { Config } from '@callsync/config';
+import { createDb, findEventsToReplay, markForReplay, type WebhookEventStatus } from '@callsync/db';
+import { createQueues, createRedisConnection, ensureWebhookJobs } from '@callsync/queue';
+import { parseDuration } from '../duration';
+
+export const REPLAY_USAGE = `usage: make replay [ARGS="..."]
+
+Re-run stored events from Postgres (default: failed ones from the last 24 h). Works after Redis
+lost or pruned their jobs. Each replayed row is marked (source = replay, replay_count + 1) and gets
+a fresh job; a running worker applies it.
+
+  --status <s>     failed (default), pending, processed or skipped; repeatable
+  --event <type>   only this event type; repeatable
+  --since <d>      received within this long (default 24h; e.g. 2h, 7d)
+  --call-id <id>   only this call; repeatable (and no time window unless --since is given)
+  --limit <n>      at most this many rows (default 10000)
+  --dry-run        list what would be replayed, change nothing
+  --wait           wait for the worker to finish them and print the outcome`;
+
+const STATUSES: readonly WebhookEventStatus[] = ['failed', 'pending', 'processed', 'skipped'];
+
+/** `make replay`: re-run chosen events from Postgres. */
+export async function replayCommand(config: Config, argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      status: { type: 'string', multiple: true },
+      event: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      'call-id': { type: 'string', multiple: true },
+      limit: { type: 'string', default: '10000' },
+      'dry-run': { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(REPLAY_USAGE);
+    return 0;
+  }
+  const statuses = (values.status ?? ['failed']) as WebhookEventStatus[];
+  const bad = statuses.find((s) => !STATUSES.includes(s));
+  if (bad) throw new Error(`--status: "${bad}" is not one of ${STATUSES.join(', ')}`);
+  const callIds = values['call-id'] ?? [];
+  const sinceText = values.since ?? (callIds.length ? undefined : '24h');
+  const since = sinceText ? new Date(Date.now() - parseDuration(sinceText, '--since') * 60_000) : undefined;
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit <= 0) throw new Error(`--limit: "${values.limit}" is not a positive whole number`);
+
+  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-replay' });
+  try {
+    const rows = await findEventsToReplay(db, { statuses, eventTypes: values.event, callIds, since, limit });
+    const scope = `status ${statuses.join('/')}${values.event ? `, event ${values.event.join('/')}` : ''}${callIds.length ? `, call ${callIds.join('/')}` : ''}${sinceText ? `, last ${sinceText}` : ''}`;
+    console.log(`${rows.length} event(s) to replay (${scope})${rows.length === limit ? ` - stopped at --limit ${limit}` : ''}`);
+    for (const r of rows) console.log(`  #${r.id} ${r.event_type} ${r.event_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`);
+    if (values['dry-run'] || rows.length === 0) return 0;
+
+    const connection = createRedisConnection(config.redis, { name: 'callsync-replay' });
+    const queues = createQueues(connection, config.redis.prefix, config.worker);
+    try {
+      const marked = await markForReplay(db, rows.map((r) => r.id), statuses);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const jobs = await ensureWebhookJobs(queues.webhooks, marked.map((id) => ({ rowId: id, callId: byId.get(id)!.event_id, event: byId.get(id)!.event_type })));
+      console.log(`replayed ${marked.length}: ${jobs.enqueued} new job(s), ${jobs.retried} finished job(s) retried, ${jobs.inFlight} already queued`);
+      if (marked.length < rows.length) console.log(`${rows.length - marked.length} row(s) changed status meanwhile and were left alone`);
+      if (!values.wait) {
+        console.log('a running worker applies them; `make stats` shows the result');
+        return 0;
+      }
+      const deadline = Date.now() + 60_000;
+      let final = await db.selectFrom('webhook_events').select(['id', 'status', 'error']).where('id', 'in', marked).execute();
+      while (final.some((r) => r.status === 'pending') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        final = await db.selectFrom('webhook_events').select(['id', 'status', 'error']).where('id', 'in', marked).execute();
+      }
+      for (const r of final) console.log(`  #${r.id} ${r.status}${r.error ? ` - ${r.error}` : ''}`);
+      const notDone = final.filter((r) => r.status !== 'processed' && r.status !== 'skipped');
+      if (notDone.length) console.log(`${notDone.length} not applied${final.some((r) => r.status === 'pending') ? ' (still pending after 60 s: is a worker running?)' : ''}`);
+      return notDone.length ? 1 : 0;
+    } finally {
+      await queues.close();
+      connection.disconnect();
+    }
+  } finally {
+    await db.destroy();
+  }
+}

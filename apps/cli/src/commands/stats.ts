@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import type { Config } from '@callsync/config';
+import { createDb, processingRate, staleSessions } from '@callsync/db';
+import { createQueues, createRedisConnection } from '@callsync/queue';
+import { parseDuration } from '../duration';
+
+export const STATS_USAGE = `usage: make stats [ARGS="..."]
+
+The seed's two reports and the queues: processing rate per event type (total, processed, pending,
+failed, success %), sessions stuck in_progress, and job counts per queue.
+
+  --window <d>         processing-rate window (default 24h; e.g. 1h, 7d)
+  --stale-after <d>    "stuck" means in_progress for longer than this (default 10m)
+  --json               the same data as JSON, for scripts`;
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** `make stats`: what is pending, failing or stale, without writing SQL. */
+export async function statsCommand(config: Config, argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      window: { type: 'string', default: '24h' },
+      'stale-after': { type: 'string', default: '10m' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(STATS_USAGE);
+    return 0;
+  }
+  const windowMinutes = parseDuration(values.window, '--window');
+  const staleMinutes = parseDuration(values['stale-after'], '--stale-after');
+  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-stats' });
+  const connection = createRedisConnection(config.redis, { name: 'callsync-stats', enableOfflineQueue: false });
+  connection.on('error', () => {}); // reported below as "unavailable"
+  const queues = createQueues(connection, config.redis.prefix, config.worker);
+  try {
+    const [rates, stale] = await Promise.all([processingRate(db, `${windowMinutes} minutes`), staleSessions(db, staleMinutes)]);
+    if (connection.status !== 'ready') await Promise.race([once(connection, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]);
+    const queueCounts: Record<string, Record<string, number> | 'unavailable'> = {};
+    for (const q of queues.all) {
+      queueCounts[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => 'unavailable' as const);
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ window: values.window, processing_rate: rates, stale_after: values['stale-after'], stale_sessions: stale, queues: queueCounts }, null, 2));
+      return 0;
+    }
+    console.log(`Processing rate per event type, last ${values.window}`);
+    console.log(rates.length ? table(rates.map((r) => ({ ...r, 'success %': r.success_rate.toFixed(2) })), ['event_type', 'total', 'processed', 'pending', 'failed', 'success %']) : '(no events)');
+    console.log(`\nSessions stuck in_progress for more than ${values['stale-after']}: ${stale.length}`);
+    if (stale.length) {
+      console.log(table(stale.slice(0, 20).map((s) => ({ ...s, started_at: s.started_at.toISOString() })), ['call_id', 'started_at', 'minutes_stuck']));
+      if (stale.length > 20) console.log(`... and ${stale.length - 20} more (--json lists all)`);
+    }
+    console.log('\nQueues');
+    console.log(
+      table(
+        Object.entries(queueCounts).map(([queue, c]) => (c === 'unavailable' ? { queue, waiting: 'Redis unavailable' } : { queue, ...c })),
+        ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed'],
+      ),
+    );
+    return 0;
+  } finally {
+    await queues.close().catch(() => undefined);
+    connection.disconnect();
+    await db.destroy();
+  }
+}

@@ -1,0 +1,23 @@
+import type { Queue } from 'bullmq';
+import type { RedisConnection } from './connection';
+import { createMaintenanceQueue, type MaintenanceQueue } from './maintenance-queue';
+import { createReconcileQueue, type ReconcileQueue } from './reconcile-queue';
+import { createWebhookQueue, type WebhookQueue } from './webhook-queue';
+
+export interface CallsyncQueues {
+  webhooks: WebhookQueue;
+  reconcile: ReconcileQueue;
+  maintenance: MaintenanceQueue;
+  /** All three, for Bull Board, metrics and stats. */
+  all: readonly Queue[];
+  close(): Promise<void>;
+}
+
+/** Every queue callsync uses, on one connection. */
+export function createQueues(connection: RedisConnection, prefix: string, job: { attempts: number; backoffMs: number }): CallsyncQueues {
+  const webhooks = createWebhookQueue({ connection, prefix, ...job });
+  const reconcile = createReconcileQueue(connection, prefix);
+  const maintenance = createMaintenanceQueue(connection, prefix);
+  const all = [webhooks, reconcile, maintenance] as Queue[];
+  return { webhooks, reconcile, maintenance, all, close: async () => void (await Promise.all(all.map((q) => q.close()))) };
+}
