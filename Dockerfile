@@ -1,10 +1,11 @@
-# One image for ingress, worker and the one-shot migrate; docker-compose.yml picks the command.
+# One image for ingress, worker, dashboard and the one-shot migrate; docker-compose.yml picks the command.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY apps apps
 COPY packages packages
 COPY migrations migrations
+COPY sql sql
 RUN npm install --no-audit --no-fund \
  && npx tsc -b \
  && npm prune --omit=dev --no-audit --no-fund

@@ -18,12 +18,15 @@ cat <<MSG
   callsync is starting.
     Webhook URL:  $url
                   (point your Retell agent's webhook at this path on a public URL, e.g. through a tunnel)
-    Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz
+    Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz   /metrics
+    Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board${DASHBOARD_PASSWORD:+, user ${DASHBOARD_USER:-admin}})
+    Worker:       http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics
     Postgres:     $DATABASE_URL
     Redis:        $REDIS_URL
 
   Send a test delivery, in another terminal:
     make demo     signed sample calls (full, anonymous caller, failed dial, redelivery), then the resulting rows
+    make stats    processing rate, stuck sessions, queue counts
 MSG
 if [ "${CALLSYNC_USING_DEV_KEY:-}" = 1 ]; then
   cat <<MSG
