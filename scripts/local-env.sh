@@ -19,6 +19,13 @@ export DATABASE_URL="${DATABASE_URL:-postgres://callsync@127.0.0.1:${LOCAL_PG_PO
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${LOCAL_REDIS_PORT}}"
 export NODE_ENV="${NODE_ENV:-development}"
 export PORT="${PORT:-3000}"
+if [ -z "${DASHBOARD_PASSWORD:-}" ]; then
+  # Bull Board can retry and delete jobs, so even locally it sits behind a password: a random one,
+  # kept in the (git-ignored) data directory so it survives restarts. `make up` prints it.
+  mkdir -p "$CALLSYNC_DATA_DIR"
+  [ -s "$CALLSYNC_DATA_DIR/dashboard-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$CALLSYNC_DATA_DIR/dashboard-password")
+  export DASHBOARD_PASSWORD="$(cat "$CALLSYNC_DATA_DIR/dashboard-password")"
+fi
 if [ -z "${RETELL_API_KEY:-}" ]; then
   # A throwaway key so the system runs with no Retell account; `make demo` signs with it.
   export RETELL_API_KEY="key_local_dev_only_not_a_secret"

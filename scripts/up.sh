@@ -19,7 +19,7 @@ cat <<MSG
     Webhook URL:  $url
                   (point your Retell agent's webhook at this path on a public URL, e.g. through a tunnel)
     Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz   /metrics
-    Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board${DASHBOARD_PASSWORD:+, user ${DASHBOARD_USER:-admin}})
+    Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board; user ${DASHBOARD_USER:-admin}, password $DASHBOARD_PASSWORD)
     Worker:       http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics
     Postgres:     $DATABASE_URL
     Redis:        $REDIS_URL
