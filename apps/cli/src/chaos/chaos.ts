@@ -15,10 +15,14 @@ export interface ChaosOptions {
   workers: number;
   /** Spread the load over this long. */
   durationSeconds: number;
-  /** Postgres is stopped this long, once. */
+  /** Postgres is stopped this long, once (0: never). */
   pgOutageSeconds: number;
-  /** SIGKILL a random worker this often (and restart it). */
+  /** SIGKILL a random worker this often, and restart it (0: never). */
   killEverySeconds: number;
+  /** Restart Redis once, losing every job. Default true. */
+  restartRedis?: boolean;
+  /** Deploy-style: SIGTERM each worker in turn, wait for its exit, start it again, while the load runs. */
+  rollingRestart?: boolean;
   seed: number;
   /** Keep the services and data afterwards, for a look. */
   keep?: boolean;
@@ -29,6 +33,8 @@ export interface ChaosResult {
   report: ChaosReport;
   passed: boolean;
   kills: number;
+  /** Workers restarted one by one with SIGTERM (rolling restart), and their exit codes. */
+  rollingExitCodes: (number | null)[];
   /** Exit codes of the graceful SIGTERM stop at the end (0 = clean). */
   shutdownCodes: (number | null)[];
   unexpectedExits: string[];
@@ -65,7 +71,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         RETELL_API_KEY: apiKey,
         RETELL_API_BASE_URL: 'http://127.0.0.1:9',
         PORT: String(port),
-        NODE_ENV: 'production', WORKER_METRICS_PORT: '0',
+        NODE_ENV: 'production',
+        // Several workers on one host: each takes any free port for /metrics.
+        WORKER_METRICS_PORT: '0',
         LOG_LEVEL: 'info',
         JOB_ATTEMPTS: '5',
         JOB_BACKOFF_MS: '500',
@@ -111,7 +119,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const random = rng(o.seed + 1);
       let kills = 0;
       const killer = (async () => {
-        while (!loadDone) {
+        while (!loadDone && o.killEverySeconds > 0) {
           await sleep(o.killEverySeconds * 1000);
           if (loadDone) break;
           const w = workers[Math.floor(random() * workers.length)]!;
@@ -124,13 +132,29 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         }
       })();
 
+      const rollingExitCodes: (number | null)[] = [];
+      const roller = (async () => {
+        // One worker at a time, like a deploy: the others keep draining meanwhile.
+        for (let i = 0; o.rollingRestart && !loadDone; i = (i + 1) % workers.length) {
+          await sleep(1000);
+          const w = workers[i]!;
+          const code = await w.stop();
+          rollingExitCodes.push(code);
+          say(`rolling restart: ${w.name} stopped with SIGTERM (exit ${code}), starting it again`);
+          w.start();
+        }
+      })();
+
       let outage: OutageWindow | null = null;
       const loadStart = Date.now();
       const breaker = (async () => {
         await sleep(durationMs * 0.25);
-        say('restarting Redis (no persistence: every job and job scheduler is gone)');
-        await services.stopRedis();
-        await services.startRedis();
+        if (o.restartRedis ?? true) {
+          say('restarting Redis (no persistence: every job and job scheduler is gone)');
+          await services.stopRedis();
+          await services.startRedis();
+        }
+        if (o.pgOutageSeconds <= 0) return;
         await sleep(Math.max(0, durationMs * 0.45 - (Date.now() - loadStart)));
         const from = Date.now();
         say(`stopping Postgres for ${o.pgOutageSeconds}s`);
@@ -142,7 +166,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       })();
 
       const outcomes = await load;
-      await Promise.all([killer, breaker]);
+      await Promise.all([killer, breaker, roller]);
       say(`load done; waiting for the backlog to drain`);
 
       const drainDeadline = Date.now() + 300_000;
@@ -164,8 +188,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       say('stopping every process with SIGTERM (graceful shutdown)');
       const shutdownCodes = await Promise.all(processes.map((p) => p.stop()));
       const unexpectedExits = processes.flatMap((p) => p.unexpectedExits);
-      const passed = chaosPassed(report) && shutdownCodes.every((c) => c === 0) && unexpectedExits.length === 0;
-      return { report, passed, kills, shutdownCodes, unexpectedExits, logDir };
+      const passed =
+        chaosPassed(report) && shutdownCodes.every((c) => c === 0) && rollingExitCodes.every((c) => c === 0) && unexpectedExits.length === 0;
+      return { report, passed, kills, rollingExitCodes, shutdownCodes, unexpectedExits, logDir };
     } finally {
       await db.destroy();
     }
@@ -198,6 +223,7 @@ export function formatChaos(r: ChaosResult): string {
     ['slowest answer', `${rep.slowestMs} ms`],
     ['slowest 503', `${rep.slowest503Ms} ms`],
     ['workers SIGKILLed', r.kills],
+    ['rolling restarts (SIGTERM, exit codes)', r.rollingExitCodes.length ? r.rollingExitCodes.join(' ') : 0],
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],
   ];

@@ -12,7 +12,10 @@ acknowledged event was processed exactly once in effect. Exits 1 on any loss.
   --workers <n>              worker processes (default 3)
   --duration-seconds <s>     spread the load over this long (default: n / 200, at least 20)
   --pg-outage-seconds <s>    how long Postgres is down (default 30)
-  --kill-every-seconds <s>   SIGKILL a random worker this often (default 4)
+  --kill-every-seconds <s>   SIGKILL a random worker this often (default 4; 0 = never)
+  --pg-outage-seconds 0      no Postgres outage
+  --no-redis-restart         leave Redis alone
+  --rolling-restart          also restart the workers one by one with SIGTERM, as a deploy does
   --seed <n>                 repeat an earlier run's load
   --keep                     keep the services, data and logs afterwards`;
 
@@ -27,6 +30,8 @@ export async function chaosCommand(argv: string[]): Promise<number> {
       'kill-every-seconds': { type: 'string', default: '4' },
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'no-redis-restart': { type: 'boolean', default: false },
+      'rolling-restart': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -34,9 +39,9 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     console.log(CHAOS_USAGE);
     return 0;
   }
-  const num = (name: string, v: string | undefined) => {
+  const num = (name: string, v: string | undefined, min = Number.MIN_VALUE) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${v}"`);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number of at least ${min === Number.MIN_VALUE ? 'just above 0' : min}, got "${v}"`);
     return n;
   };
   const events = Math.round(num('events', values.events));
@@ -46,8 +51,10 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     events,
     workers: Math.round(num('workers', values.workers)),
     durationSeconds: values['duration-seconds'] ? num('duration-seconds', values['duration-seconds']) : Math.max(20, events / 200),
-    pgOutageSeconds: num('pg-outage-seconds', values['pg-outage-seconds']),
-    killEverySeconds: num('kill-every-seconds', values['kill-every-seconds']),
+    pgOutageSeconds: num('pg-outage-seconds', values['pg-outage-seconds'], 0),
+    killEverySeconds: num('kill-every-seconds', values['kill-every-seconds'], 0),
+    restartRedis: !values['no-redis-restart'],
+    rollingRestart: values['rolling-restart'],
     seed,
     keep: values.keep,
     log: (line) => console.log(line),
