@@ -1,19 +1,43 @@
-# One image for ingress, worker, dashboard and the one-shot migrate; docker-compose.yml picks the command.
+# Images for ingress, worker, dashboard (and the one-shot migrate, which uses the worker image):
+#   docker build --target ingress -t callsync-ingress .
+# docker-compose.yml builds each target.
+
+# --- build: compile everything, then keep production dependencies only
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY apps apps
 COPY packages packages
 COPY migrations migrations
-COPY sql sql
 RUN npm install --no-audit --no-fund \
  && npx tsc -b \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf apps/*/src packages/*/src migrations/*.ts apps/*/tsconfig.json packages/*/tsconfig.json
 
-FROM node:20-bookworm-slim
+# --- runtime: the built app, no compilers, not root
+FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
+COPY --chown=node:node sql sql
 USER node
+
+FROM runtime AS ingress
 EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "apps/ingress/dist/main.js"]
+
+FROM runtime AS worker
+EXPOSE 9464
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WORKER_METRICS_PORT||9464)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Workers finish in-flight jobs within WORKER_SHUTDOWN_TIMEOUT_MS of SIGTERM; give them that long.
+STOPSIGNAL SIGTERM
+CMD ["node", "apps/worker/dist/main.js"]
+
+FROM runtime AS dashboard
+EXPOSE 3001
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.DASHBOARD_PORT||3001)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "apps/dashboard/dist/main.js"]

@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/** The container set-up, checked without a Docker engine (none runs on this machine). */
+const ROOT = join(__dirname, '..');
+const exec = promisify(execFile);
+
+async function validate(file: string): Promise<{ code: number; output: string }> {
+  try {
+    const r = await exec(join(ROOT, 'scripts/validate-compose.sh'), [file]);
+    return { code: 0, output: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, output: e.stdout + e.stderr };
+  }
+}
+
+describe('docker-compose.yml', () => {
+  it('validates against the compose schema', async () => {
+    expect(await validate(join(ROOT, 'docker-compose.yml'))).toEqual({ code: 0, output: '' });
+  }, 120_000);
+
+  it('would catch a broken file (the check is real)', async () => {
+    const broken = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8').replace('condition: service_completed_successfully', 'condition: when_ready');
+    const file = join(mkdtempSync(join(tmpdir(), 'compose-')), 'docker-compose.yml');
+    writeFileSync(file, broken);
+    const r = await validate(file);
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/condition/);
+  }, 120_000);
+
+  it('lets workers scale: no published port or fixed name on the worker service', () => {
+    const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const worker = text.slice(text.indexOf('\n  worker:'), text.indexOf('\n  dashboard:'));
+    expect(worker).not.toMatch(/^\s+ports:/m);
+    expect(worker).not.toMatch(/container_name/);
+    expect(worker).toMatch(/condition: service_completed_successfully/);
+  });
+});
+
+describe('Dockerfile', () => {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  it('builds ingress, worker and dashboard targets, each with a healthcheck, as a non-root user, with production dependencies only', () => {
+    for (const target of ['ingress', 'worker', 'dashboard']) {
+      const stage = text.slice(text.indexOf(`AS ${target}\n`)).split(/\nFROM /)[0]!;
+      expect(stage).toMatch(/HEALTHCHECK .*CMD/s);
+      expect(stage).toMatch(new RegExp(`CMD \\["node", "apps/${target}/dist/main.js"\\]`));
+    }
+    expect(text).toMatch(/npm prune --omit=dev/);
+    expect(text).toMatch(/FROM node:20-bookworm-slim AS runtime[\s\S]*USER node/);
+  });
+});
