@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test migrate demo reconcile stats replay chaos build install services status typecheck clean
+.PHONY: up down test test-cluster migrate demo reconcile stats replay chaos build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -16,6 +16,11 @@ test: build services
 	scripts/ensure-chromium.sh
 	$(LOCAL_ENV) npx tsc -p tsconfig.test.json
 	$(LOCAL_ENV) npx jest
+
+## test-cluster: the pipeline and reconciliation end to end on a local 3-master Redis Cluster
+test-cluster: build services
+	scripts/redis-cluster.sh start
+	$(LOCAL_ENV) REDIS_CLUSTER_NODES=$$(scripts/redis-cluster.sh nodes) npx jest -c jest.cluster.config.js
 
 ## migrate: bring the database (DATABASE_URL, default the local one) to the latest schema
 migrate: build services
@@ -44,6 +49,7 @@ chaos: build
 
 ## down: stop the local Postgres and Redis (data stays in .local/)
 down:
+	scripts/redis-cluster.sh stop
 	scripts/services.sh stop
 
 services:
