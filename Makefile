@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster migrate demo reconcile stats replay chaos build install services status typecheck clean
+.PHONY: up down test test-cluster migrate demo reconcile stats replay chaos bench build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -41,6 +41,10 @@ stats: build services
 ## replay: re-run failed events of the last 24 h from Postgres; ARGS="--event call_ended --since 2h --wait"
 replay: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js replay $(ARGS)
+
+## bench: ingress, worker drain, latency and memory against a bare-Express baseline, same run
+bench: build
+	node apps/cli/dist/main.js bench $(ARGS)
 
 ## chaos: prove nothing acknowledged is lost while workers die, Redis restarts and Postgres stops
 ##        (own Postgres/Redis, 127.0.0.1 only); e.g. make chaos ARGS="--events 5000"

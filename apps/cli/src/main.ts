@@ -1,5 +1,6 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
+import { benchCommand } from './commands/bench';
 import { chaosCommand } from './commands/chaos';
 import { demoCommand } from './commands/demo';
 import { fakeRetellCommand } from './commands/fake-retell';
@@ -16,6 +17,7 @@ const USAGE = `usage: callsync <command>
   stats         processing rate, stuck sessions and queue counts (--help for flags)
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
+  bench         measure ingress, workers, latency and memory against a bare-Express baseline
   chaos         prove that nothing acknowledged is lost while things break (--help for flags)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return statsCommand(loadConfig(), args);
     case 'replay':
       return replayCommand(loadConfig(), args);
+    case 'bench':
+      return benchCommand(args);
     case 'chaos':
       return chaosCommand(args);
     case 'fake-retell':

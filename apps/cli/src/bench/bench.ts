@@ -1,0 +1,232 @@
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { childEnvironment } from '@callsync/config';
+import { createDb, migrateToLatest, type Db } from '@callsync/db';
+import { migrations } from '@callsync/migrations';
+import { freePort, LocalServices } from '../chaos/local-services';
+import { ManagedProcess } from '../chaos/processes';
+
+export interface BenchOptions {
+  root: string;
+  /** Seconds per load phase. Default 10. */
+  seconds: number;
+  connections: number;
+  log: (line: string) => void;
+}
+
+interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  bodyBytes: number;
+}
+
+export interface BenchResult {
+  machine: { cpus: number; node: string };
+  connections: number;
+  seconds: number;
+  baseline: LoadResult;
+  ingress: LoadResult;
+  drain: { workers: number; events: number; perSecond: number }[];
+  latency: { rate: number; events: number; p50Ms: number; p99Ms: number };
+  rssMb: { ingress: number; worker: number };
+  ratios: { ingressVsBaseline: number; p99VsBaseline: number; drain1VsIngress: number; drain2VsIngress: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Peak resident memory of a process, from /proc (Linux). */
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function load(root: string, options: object): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(root, 'apps/cli/dist/bench/load-process.js'), JSON.stringify(options)], { env: childEnvironment({}), maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`load generator failed: ${stderr || err.message}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
+    });
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+async function pending(db: Db): Promise<number> {
+  const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending'`.execute(db);
+  return Number(r.rows[0]!.n);
+}
+
+/** Events per second between the first and the last row processed after `since`. */
+async function drainRate(db: Db, since: Date): Promise<{ events: number; perSecond: number }> {
+  const r = await sql<{ n: string; first: Date; last: Date }>`
+    select count(*) as n, min(processed_at) as first, max(processed_at) as last
+    from webhook_events where processed_at >= ${since}`.execute(db);
+  const row = r.rows[0]!;
+  const seconds = (new Date(row.last).getTime() - new Date(row.first).getTime()) / 1000;
+  return { events: Number(row.n), perSecond: seconds > 0 ? Math.round(Number(row.n) / seconds) : 0 };
+}
+
+/**
+ * `make bench`: a bare Express 5 baseline and callsync, measured in the same run on the same
+ * machine, so the ratios mean something even on a busy, shared host.
+ */
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const services = await LocalServices.create(o.root, 'bench');
+  const logDir = join(o.root, '.local', 'bench-logs');
+  const processes: ManagedProcess[] = [];
+  const say = (line: string) => o.log(`[bench] ${line}`);
+  try {
+    say(`starting Postgres and Redis (${services.dataDir})`);
+    await services.start();
+    const db = createDb({ url: services.databaseUrl, poolSize: 2 });
+    try {
+      await migrateToLatest(db, migrations);
+      const apiKey = 'key_bench_only';
+      const port = await freePort();
+      const env = {
+        DATABASE_URL: services.databaseUrl,
+        REDIS_URL: services.redisUrl,
+        RETELL_API_KEY: apiKey,
+        RETELL_API_BASE_URL: 'http://127.0.0.1:9',
+        PORT: String(port),
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        WORKER_METRICS_PORT: '0',
+        STALE_AFTER_MINUTES: '100000',
+        RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
+      };
+      const common = { connections: o.connections, durationSeconds: o.seconds };
+
+      // (a) baseline
+      const basePort = await freePort();
+      const baselineProc = spawn(process.execPath, [join(o.root, 'apps/cli/dist/bench/baseline-server.js'), String(basePort)], { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((r) => baselineProc.stdout!.once('data', r));
+      say(`(a) baseline: bare Express 5, ${o.connections} connections, ${o.seconds}s`);
+      await load(o.root, { ...common, url: `http://127.0.0.1:${basePort}/api/webhooks/retell`, runId: 'warm' , durationSeconds: 2 });
+      const baseline = await load(o.root, { ...common, url: `http://127.0.0.1:${basePort}/api/webhooks/retell`, runId: 'base' });
+      baselineProc.kill('SIGTERM');
+
+      // (b) ingress alone: every 2xx is a committed row and an enqueued job
+      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir);
+      processes.push(ingress);
+      ingress.start();
+      const url = `http://127.0.0.1:${port}/api/webhooks/retell`;
+      await waitReady(`http://127.0.0.1:${port}/readyz`);
+      say(`(b) ingress: signature check, durable row, enqueue; ${o.connections} connections, ${o.seconds}s`);
+      await load(o.root, { ...common, url, apiKey, runId: 'warm', durationSeconds: 2 });
+      const ingressResult = await load(o.root, { ...common, url, apiKey, runId: 'ingress' });
+
+      // (c) drain: the backlog the ingress just built, with 1 and then 2 workers
+      const drain: BenchResult['drain'] = [];
+      const workers: ManagedProcess[] = [];
+      let workerPeak = 0;
+      for (const count of [1, 2]) {
+        if (count === 2) {
+          say('building a second backlog');
+          await load(o.root, { ...common, url, apiKey, runId: 'backlog2' });
+        }
+        const backlog = await pending(db);
+        say(`(c) drain: ${backlog} pending events, ${count} worker(s)`);
+        const since = new Date();
+        while (workers.length < count) {
+          const w = new ManagedProcess(`worker-${workers.length + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir);
+          processes.push(w);
+          workers.push(w);
+          w.start();
+        }
+        while ((await pending(db)) > 0) await sleep(200);
+        drain.push({ workers: count, ...(await drainRate(db, since)) });
+        workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
+        if (count === 1) {
+          await workers[0]!.stop();
+          workers.length = 0;
+        }
+      }
+
+      // (d) received-to-processed latency at half the ingress's maximum rate, 2 workers running
+      const rate = Math.max(1, Math.round(ingressResult.rps / 2));
+      say(`(d) latency: ${rate} deliveries/s for ${o.seconds}s with 2 workers`);
+      const since = new Date();
+      await load(o.root, { ...common, url, apiKey, runId: 'latency', rate });
+      while ((await pending(db)) > 0) await sleep(200);
+      const lat = await sql<{ n: string; p50: number; p99: number }>`
+        select count(*) as n,
+               percentile_cont(0.5) within group (order by extract(epoch from processed_at - created_at) * 1000) as p50,
+               percentile_cont(0.99) within group (order by extract(epoch from processed_at - created_at) * 1000) as p99
+        from webhook_events where created_at >= ${since}`.execute(db);
+      const latency = { rate, events: Number(lat.rows[0]!.n), p50Ms: Math.round(lat.rows[0]!.p50), p99Ms: Math.round(lat.rows[0]!.p99) };
+      workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
+
+      // (e) memory
+      const rssMb = { ingress: peakRssMb(ingress.pid), worker: workerPeak };
+      const round = (x: number) => Math.round(x * 100) / 100;
+      return {
+        machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+        connections: o.connections,
+        seconds: o.seconds,
+        baseline,
+        ingress: ingressResult,
+        drain,
+        latency,
+        rssMb,
+        ratios: {
+          ingressVsBaseline: round(ingressResult.rps / baseline.rps),
+          p99VsBaseline: round(ingressResult.p99 / Math.max(1, baseline.p99)),
+          drain1VsIngress: round(drain[0]!.perSecond / ingressResult.rps),
+          drain2VsIngress: round(drain[1]!.perSecond / ingressResult.rps),
+        },
+      };
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    await Promise.all(processes.map((p) => p.stop().catch(() => null)));
+    for (const p of processes) p.close();
+    await services.destroy();
+  }
+}
+
+/** The table `make bench` prints, with each goal. */
+export function formatBench(r: BenchResult): string {
+  const ok = (pass: boolean) => (pass ? 'met' : 'NOT met');
+  const rows: [string, string, string][] = [
+    ['(a) baseline: bare Express 5 + JSON', `${Math.round(r.baseline.rps)} req/s, p99 ${r.baseline.p99} ms`, ''],
+    ['(b) ingress: verify + commit + enqueue', `${Math.round(r.ingress.rps)} req/s, p99 ${r.ingress.p99} ms`, ''],
+    ['    ingress / baseline throughput', `${r.ratios.ingressVsBaseline}x`, `goal >= 0.9x: ${ok(r.ratios.ingressVsBaseline >= 0.9)}`],
+    ['    ingress / baseline p99', `${r.ratios.p99VsBaseline}x`, `goal <= 2x: ${ok(r.ratios.p99VsBaseline <= 2)}`],
+    ...r.drain.map((d): [string, string, string] => [
+      `(c) drain, ${d.workers} worker${d.workers > 1 ? 's' : ''}`,
+      `${d.perSecond} events/s (${d.events} events)`,
+      `drain / ingress ${Math.round((d.perSecond / r.ingress.rps) * 100) / 100}x, goal >= 1.0x: ${ok(d.perSecond >= r.ingress.rps)}`,
+    ]),
+    ['(d) received -> processed at half load', `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms (${r.latency.rate}/s)`, `goal p99 <= 250 ms: ${ok(r.latency.p99Ms <= 250)}`],
+    ['(e) peak RSS ingress', `${r.rssMb.ingress} MB`, `goal <= 150 MB: ${ok(r.rssMb.ingress <= 150)}`],
+    ['(e) peak RSS worker', `${r.rssMb.worker} MB`, `goal <= 200 MB: ${ok(r.rssMb.worker <= 200)}`],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  const errors = r.ingress.non2xx + r.ingress.errors + r.ingress.timeouts;
+  return [
+    `${r.machine.cpus} cores, Node ${r.machine.node}, ${r.connections} connections, ${r.seconds} s per phase, ~${r.ingress.bodyBytes} B bodies`,
+    ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`),
+    errors ? `  ! ingress answered ${r.ingress.non2xx} non-2xx, ${r.ingress.errors} errors, ${r.ingress.timeouts} timeouts` : '',
+  ].join('\n');
+}

@@ -1,0 +1,66 @@
+// The bench's load generator, in its own process so it does not share a core's event loop with the
+// server it measures. Prints one JSON line with autocannon's result.
+//   node load-process.js '<json options>'
+import autocannon from 'autocannon';
+import { signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
+
+interface LoadOptions {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  /** Requests per second over all connections; omit for as fast as possible. */
+  rate?: number;
+  /** Sign with this key (callsync ingress); omit for the unsigned baseline. */
+  apiKey?: string;
+  /** Call id prefix, so runs never collide. */
+  runId: string;
+}
+
+const EVENTS: SampleEvent[] = ['call_started', 'call_ended', 'call_analyzed'];
+const o = JSON.parse(process.argv[2]!) as LoadOptions;
+let n = 0;
+let bodyBytes = 0;
+const startMs = Date.now() - 120_000;
+
+const instance = autocannon(
+  {
+    url: o.url,
+    connections: o.connections,
+    duration: o.durationSeconds,
+    overallRate: o.rate,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (req) => {
+          // Every delivery is a distinct event: calls of 3 events each, about 1.5 KB.
+          const i = n++;
+          const body = sampleWebhookBody({ callId: `bench_${o.runId}_${Math.floor(i / 3)}`, startMs }, EVENTS[i % 3]!);
+          bodyBytes += Buffer.byteLength(body);
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (o.apiKey) headers['x-retell-signature'] = signRetellBody(body, o.apiKey);
+          return { ...req, body, headers };
+        },
+      },
+    ],
+  },
+  (err, result) => {
+    if (err) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(
+      `${JSON.stringify({
+        requests: result.requests.total,
+        rps: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        bodyBytes: Math.round(bodyBytes / Math.max(1, n)),
+      })}\n`,
+    );
+  },
+);
+process.on('SIGTERM', () => instance.stop());
