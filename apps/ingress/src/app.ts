@@ -3,6 +3,7 @@ import { pingDatabase, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { eventLabel, outcomeForStatus, type Metrics } from '@callsync/metrics';
 import type { RedisConnection, WebhookQueue } from '@callsync/queue';
+import { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
 import { retellWebhookRoute } from './webhook.route';
 
@@ -67,7 +68,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     requireJson,
     // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
     express.raw({ type: () => true, limit: deps.maxBodyBytes }),
-    retellWebhookRoute(deps),
+    retellWebhookRoute({ ...deps, batcher: new DeliveryBatcher({ ...deps }) }),
   );
 
   app.use((req, _res) => {

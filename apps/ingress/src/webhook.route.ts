@@ -1,22 +1,19 @@
 import type { RequestHandler } from 'express';
-import { isDatabaseUnavailable, recordDelivery, type Db, type RecordedDelivery } from '@callsync/db';
+import { isDatabaseUnavailable, type RecordedDelivery } from '@callsync/db';
 import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
-import { enqueueWebhookEvent, webhookJobId, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { webhookJobId } from '@callsync/queue';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
+import type { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
 import { isJsonbEncodingError, toStorableJson } from './jsonb';
 
 export interface WebhookRouteDeps {
-  db: Db;
-  queue: WebhookQueue;
-  /** The queue's connection: while it is not ready the request does not try Redis at all. */
-  redis: RedisConnection;
+  /** Commits rows (batched across concurrent requests) and enqueues their jobs. */
+  batcher: DeliveryBatcher;
   logger: Logger;
   apiKeys: readonly string[];
   signatureToleranceMs: number;
-  /** Longest the request waits for Redis before answering anyway (the row is already durable). Default 1000 ms. */
-  enqueueTimeoutMs?: number;
 }
 
 const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
@@ -26,20 +23,11 @@ const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   mismatch: 'X-Retell-Signature does not match the body for any configured RETELL_API_KEY',
 };
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`enqueue took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * POST /api/webhooks/retell: verify, store `pending` (or count a redelivery), enqueue, answer.
  * Nothing is processed here; a 2xx means the row is committed.
  */
 export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
-  const enqueueTimeoutMs = deps.enqueueTimeoutMs ?? 1000;
   return async (req, res) => {
     const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.get('x-retell-signature');
@@ -73,9 +61,9 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     };
     let stored: RecordedDelivery;
     try {
-      stored = await recordDelivery(deps.db, delivery).catch((err: unknown) => {
+      stored = await deps.batcher.submit(delivery).catch((err: unknown) => {
         if (!isJsonbEncodingError(err)) throw err;
-        return recordDelivery(deps.db, { ...delivery, payloadJson: toStorableJson(body) });
+        return deps.batcher.submit({ ...delivery, payloadJson: toStorableJson(body) });
       });
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
@@ -93,16 +81,6 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       // The ingress's attempt is Retell's delivery: the first, or which redelivery.
       attempt: stored.deliveryCount,
     };
-    // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
-    // an earlier enqueue was lost.
-    if (stored.status === 'pending') {
-      try {
-        if (deps.redis.status !== 'ready') throw new Error(`Redis connection is ${deps.redis.status}`);
-        await withTimeout(enqueueWebhookEvent(deps.queue, { rowId: stored.id, callId: delivery.callId, event: delivery.eventType }), enqueueTimeoutMs);
-      } catch (err) {
-        deps.logger.warn('webhook stored but not enqueued; the outbox sweeper will pick it up', { ...log, err });
-      }
-    }
     deps.logger.info(stored.inserted ? 'webhook accepted' : 'webhook redelivery counted', log);
     res.locals.outcome = stored.inserted ? 'accepted' : 'duplicate';
     res.status(200).json({ received: true, id: stored.id, duplicate: !stored.inserted });

@@ -7,6 +7,7 @@ export type { WebhookEvent, WebhookEventStatus, WebhookEventSource, NewWebhookEv
 export { FINAL_STATUSES } from './webhook-event.table';
 export {
   recordDelivery,
+  recordDeliveries,
   lockWebhookEvent,
   finishWebhookEvent,
   recordWebhookEventFailure,

@@ -32,29 +32,60 @@ export interface RecordedDelivery {
  * can neither create a second row nor lose a count.
  */
 export async function recordDelivery(db: Db, d: Delivery): Promise<RecordedDelivery> {
-  const row = await db
-    .insertInto('webhook_events')
-    .values({
-      event_type: d.eventType,
-      event_id: d.callId,
-      dedupe_key: d.dedupeKey,
-      payload: d.payloadJson,
-      raw_body: d.rawBody,
-      signature: d.signature,
-      source: d.source,
-    })
-    .onConflict((oc) =>
-      oc.columns(['provider', 'dedupe_key']).doUpdateSet((eb) => ({
-        delivery_count: sql<number>`webhook_events.delivery_count + 1`,
-        last_delivered_at: sql<Date>`now()`,
-        ...(d.replacesSnapshot
-          ? { payload: eb.ref('excluded.payload'), raw_body: eb.ref('excluded.raw_body'), signature: eb.ref('excluded.signature') }
-          : {}),
-      })),
-    )
-    .returning(['id', 'status', 'delivery_count', sql<boolean>`xmax = 0`.as('inserted')])
-    .executeTakeFirstOrThrow();
-  return { id: row.id, status: row.status, inserted: row.inserted, deliveryCount: row.delivery_count };
+  return (await recordDeliveries(db, [d]))[0]!;
+}
+
+/**
+ * recordDelivery for many deliveries at once: one multi-row INSERT ... ON CONFLICT per kind
+ * (at most two statements), so the ingress can commit a burst of concurrent requests together.
+ * Deliveries that share a dedupe key are counted on one row; the first of them is the one
+ * `inserted` (for a snapshot event the last one's content is kept). Results are in input order.
+ */
+export async function recordDeliveries(db: Db, deliveries: readonly Delivery[]): Promise<RecordedDelivery[]> {
+  const results: RecordedDelivery[] = new Array(deliveries.length);
+  for (const snapshot of [false, true]) {
+    const groups = new Map<string, number[]>();
+    deliveries.forEach((d, i) => {
+      if (Boolean(d.replacesSnapshot) !== snapshot) return;
+      const g = groups.get(d.dedupeKey);
+      if (g) g.push(i);
+      else groups.set(d.dedupeKey, [i]);
+    });
+    if (groups.size === 0) continue;
+    const values = [...groups.values()].map((g) => {
+      const d = deliveries[snapshot ? g[g.length - 1]! : g[0]!]!;
+      return {
+        event_type: d.eventType,
+        event_id: d.callId,
+        dedupe_key: d.dedupeKey,
+        payload: d.payloadJson,
+        raw_body: d.rawBody,
+        signature: d.signature,
+        source: d.source,
+        delivery_count: g.length,
+      };
+    });
+    const rows = await db
+      .insertInto('webhook_events')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['provider', 'dedupe_key']).doUpdateSet((eb) => ({
+          delivery_count: sql<number>`webhook_events.delivery_count + excluded.delivery_count`,
+          last_delivered_at: sql<Date>`now()`,
+          ...(snapshot ? { payload: eb.ref('excluded.payload'), raw_body: eb.ref('excluded.raw_body'), signature: eb.ref('excluded.signature') } : {}),
+        })),
+      )
+      .returning(['id', 'status', 'delivery_count', 'dedupe_key', sql<boolean>`xmax = 0`.as('inserted')])
+      .execute();
+    const byKey = new Map(rows.map((r) => [r.dedupe_key, r]));
+    for (const [key, g] of groups) {
+      const r = byKey.get(key)!;
+      g.forEach((i, k) => {
+        results[i] = { id: r.id, status: r.status, inserted: r.inserted && k === 0, deliveryCount: r.delivery_count };
+      });
+    }
+  }
+  return results;
 }
 
 /** Load an event row and lock it for the rest of the transaction (one processor at a time). */

@@ -1,0 +1,44 @@
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { body, newCallId } from './support/calls';
+import { startPipeline, type Pipeline } from './support/pipeline';
+
+/** Concurrent requests are committed together (group commit); each still gets its own, correct answer. */
+let t: TestDatabase;
+let p: Pipeline;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  p = await startPipeline(t.db);
+});
+afterAll(async () => {
+  await p.close();
+  await t.drop();
+});
+
+describe('ingress group commit', () => {
+  it('answers each of many concurrent deliveries for its own row, counting duplicates within a batch', async () => {
+    const calls = Array.from({ length: 30 }, () => newCallId('batch'));
+    const payloads = calls.flatMap((callId) => [body('call_started', { callId }), body('call_ended', { callId })]);
+    const dup = payloads[0]!;
+    const all = [...payloads, dup, dup];
+    const responses = await Promise.all(all.map((b) => p.deliver(b)));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    // Distinct events: distinct rows; the triple: one row, counted 3 times, one of them "new".
+    expect(new Set(responses.slice(0, payloads.length).map((r) => r.body.id)).size).toBe(payloads.length);
+    const dupAnswers = responses.filter((r) => r.body.id === responses[0]!.body.id);
+    expect(dupAnswers).toHaveLength(3);
+    expect(dupAnswers.filter((r) => r.body.duplicate === false)).toHaveLength(1);
+    const rows = await p.settled(responses.slice(0, payloads.length).map((r) => r.body.id));
+    expect(rows.every((r) => r.status === 'processed')).toBe(true);
+    expect(rows.find((r) => r.id === responses[0]!.body.id)?.delivery_count).toBe(3);
+    expect(rows.filter((r) => r.id !== responses[0]!.body.id).every((r) => r.delivery_count === 1)).toBe(true);
+  });
+
+  it('one delivery Postgres refuses does not fail the others in its batch', async () => {
+    const good = Array.from({ length: 10 }, () => body('call_started', { callId: newCallId('ok') }));
+    const odd = JSON.stringify({ event: 'call_started', call: { call_id: newCallId('nul'), transcript: 'x\u0000y' } });
+    const responses = await Promise.all([...good, odd, ...good.map((g) => g.replace('call_started', 'call_ended'))].map((b) => p.deliver(b)));
+    expect(responses.map((r) => r.status)).toEqual(new Array(21).fill(200));
+    const rows = await p.settled(responses.map((r) => r.body.id));
+    expect(rows).toHaveLength(21);
+  });
+});
