@@ -1,9 +1,10 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isDatabaseUnavailable, isPermanentDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
-import { defaultHandlers, PermanentEventError, processWebhookEvent, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
+import { defaultHandlers, PermanentEventError, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
 import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
+import { EventBatcher } from './event-batcher';
 
 export interface WebhookWorkerOptions {
   db: Db;
@@ -40,12 +41,13 @@ function isPermanent(err: unknown): boolean {
  */
 export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobData, ProcessOutcome> {
   const handlers = o.handlers ?? defaultHandlers;
+  const batcher = new EventBatcher(o.db, handlers);
   const processor = async (job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
     const attempt = job.attemptsMade + 1;
     const ctx = { call_id: job.data.callId, event: job.data.event, row_id: job.data.rowId, job_id: job.id, attempt };
     const started = performance.now();
     try {
-      const result = await processWebhookEvent(o.db, job.data.rowId, handlers);
+      const result = await batcher.submit(job.data.rowId);
       o.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
       o.metrics?.processingDuration.observe({ event: eventLabel(result.eventType) }, (performance.now() - started) / 1000);
       o.logger.info(`event ${result.outcome}`, {

@@ -10,6 +10,7 @@ export {
   recordDeliveries,
   lockWebhookEvent,
   finishWebhookEvent,
+  finishWebhookEvents,
   recordWebhookEventFailure,
   findWebhookEvents,
   findPendingEvents,

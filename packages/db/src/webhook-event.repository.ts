@@ -102,6 +102,16 @@ export async function finishWebhookEvent(db: Db, id: string, status: 'processed'
     .execute();
 }
 
+/** finishWebhookEvent for many rows at once. */
+export async function finishWebhookEvents(db: Db, ids: readonly string[], status: 'processed' | 'skipped'): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('webhook_events')
+    .set((eb) => ({ status, attempts: eb('attempts', '+', 1), error: null, processed_at: sql<Date>`now()` }))
+    .where('id', 'in', [...ids])
+    .execute();
+}
+
 /**
  * Record a failed attempt on a row not yet applied (pending, or failed and being retried).
  * `final` marks it `failed`; otherwise it is `pending` with the error text until the next try.

@@ -10,7 +10,7 @@ export { mergeSession, patchFromEvent, LIFECYCLE_RANK } from './call-state';
 export type { SessionState, SessionPatch } from './call-state';
 export { defaultHandlers } from './handlers';
 export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
-export { processWebhookEvent } from './process-event';
+export { processWebhookEvent, processWebhookEventsBatch } from './process-event';
 export type { ProcessOutcome } from './process-event';
 export { runReconcilePass } from './reconcile/reconcile-pass';
 export type { CallOutcome, CallReport, ReconcileDeps, ReconcileOptions, ReconcileSummary } from './reconcile/reconcile-pass';

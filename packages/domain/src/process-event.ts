@@ -1,4 +1,4 @@
-import { finishWebhookEvent, lockWebhookEvent, type Db, type WebhookEventStatus } from '@callsync/db';
+import { finishWebhookEvent, finishWebhookEvents, lockWebhookEvent, type Db, type WebhookEventStatus } from '@callsync/db';
 import { PermanentEventError } from './errors';
 import type { HandlerRegistry } from './handlers';
 
@@ -34,5 +34,40 @@ export async function processWebhookEvent(db: Db, rowId: string, handlers: Handl
     });
     await finishWebhookEvent(trx, rowId, 'processed');
     return { outcome: 'processed', ...base };
+  });
+}
+
+/**
+ * processWebhookEvent for many rows in one transaction: one lock query, the handlers in call order
+ * (so concurrent batches take session locks in the same order), one UPDATE per outcome. All or
+ * nothing: if any event fails, the whole batch rolls back and the caller runs the rows one by one,
+ * so each failure is recorded against its own event.
+ */
+export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[], handlers: HandlerRegistry): Promise<Map<string, ProcessOutcome>> {
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx.selectFrom('webhook_events').selectAll().where('id', 'in', [...rowIds]).orderBy('id').forUpdate().execute();
+    if (rows.length !== new Set(rowIds).size) {
+      const found = new Set(rows.map((r) => r.id));
+      throw new PermanentEventError(`webhook_events rows ${rowIds.filter((id) => !found.has(id)).join(', ')} do not exist`);
+    }
+    rows.sort((a, b) => (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : Number(a.id) - Number(b.id)));
+    const results = new Map<string, ProcessOutcome>();
+    const done: Record<'processed' | 'skipped', string[]> = { processed: [], skipped: [] };
+    for (const row of rows) {
+      const base = { eventType: row.event_type, callId: row.event_id };
+      if (row.status === 'processed' || row.status === 'skipped') {
+        results.set(row.id, { outcome: 'already_final', status: row.status, ...base });
+        continue;
+      }
+      const handler = Object.hasOwn(handlers, row.event_type) ? handlers[row.event_type] : undefined;
+      if (handler) {
+        await handler(trx, { rowId: row.id, eventType: row.event_type, callId: row.event_id, payload: row.payload, receivedAt: row.created_at, source: row.source });
+      }
+      const outcome = handler ? 'processed' : 'skipped';
+      done[outcome].push(row.id);
+      results.set(row.id, { outcome, ...base });
+    }
+    for (const status of ['processed', 'skipped'] as const) await finishWebhookEvents(trx, done[status], status);
+    return results;
   });
 }

@@ -13,6 +13,8 @@ export interface BenchOptions {
   /** Seconds per load phase. Default 10. */
   seconds: number;
   connections: number;
+  /** WORKER_CONCURRENCY of the measured workers. Default 16 (the product default). */
+  workerConcurrency?: number;
   log: (line: string) => void;
 }
 
@@ -110,6 +112,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         WORKER_METRICS_PORT: '0',
+        WORKER_CONCURRENCY: String(o.workerConcurrency ?? 16),
         STALE_AFTER_MINUTES: '100000',
         RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
       };

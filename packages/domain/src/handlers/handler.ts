@@ -13,7 +13,9 @@ export interface StoredEvent {
 
 /**
  * Applies one event to the call record. Runs inside the transaction that marks the event
- * processed, so it must only use `db` it is given. Throw PermanentEventError for bad data.
+ * processed, so it must only use `db` it is given: the worker may run it more than once for one
+ * attempt (a batch that rolled back is retried row by row), and only what commits counts.
+ * Throw PermanentEventError for bad data.
  */
 export type EventHandler = (db: Db, event: StoredEvent) => Promise<void>;
 
