@@ -103,19 +103,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       await migrateToLatest(db, migrations);
       const apiKey = 'key_bench_only';
       const port = await freePort();
-      const env = {
-        DATABASE_URL: services.databaseUrl,
-        REDIS_URL: services.redisUrl,
-        RETELL_API_KEY: apiKey,
-        RETELL_API_BASE_URL: 'http://127.0.0.1:9',
-        PORT: String(port),
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        WORKER_METRICS_PORT: '0',
-        WORKER_CONCURRENCY: String(o.workerConcurrency ?? 16),
-        STALE_AFTER_MINUTES: '100000',
-        RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
-      };
+      const env = services.processEnv(apiKey, port, { LOG_LEVEL: 'warn', WORKER_CONCURRENCY: String(o.workerConcurrency ?? 16) });
       const common = { connections: o.connections, durationSeconds: o.seconds };
 
       // (a) baseline

@@ -65,26 +65,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await migrateToLatest(db, migrations);
       const apiKey = 'key_chaos_run_only';
       const port = await freePort();
-      const env = {
-        DATABASE_URL: services.databaseUrl,
-        REDIS_URL: services.redisUrl,
-        RETELL_API_KEY: apiKey,
-        RETELL_API_BASE_URL: 'http://127.0.0.1:9',
-        PORT: String(port),
-        NODE_ENV: 'production',
-        // Several workers on one host: each takes any free port for /metrics.
-        WORKER_METRICS_PORT: '0',
+      const env = services.processEnv(apiKey, port, {
         LOG_LEVEL: 'info',
         JOB_ATTEMPTS: '5',
         JOB_BACKOFF_MS: '500',
         SWEEP_EVERY_SECONDS: '2',
         SWEEP_PENDING_AFTER_SECONDS: '5',
         WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
-        // Reconciliation is not under test here, and its Retell is unreachable.
-        STALE_AFTER_MINUTES: '100000',
-        RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
-        RECONCILE_EVERY_MINUTES: '60',
-      };
+      });
       const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir);
       const workers = Array.from({ length: o.workers }, (_, i) => new ManagedProcess(`worker-${i + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir));
       processes.push(ingress, ...workers);

@@ -54,6 +54,27 @@ export class LocalServices {
   stopRedis = () => this.services('stop-redis');
   startRedis = () => this.services('start-redis');
 
+  /**
+   * The environment of a callsync process (ingress, worker) run against these services: production
+   * logging, any free port for each worker's /metrics, and reconciliation out of the way (its Retell
+   * is unreachable). `extra` adds or overrides.
+   */
+  processEnv(apiKey: string, ingressPort: number, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: this.redisUrl,
+      RETELL_API_KEY: apiKey,
+      RETELL_API_BASE_URL: 'http://127.0.0.1:9',
+      PORT: String(ingressPort),
+      NODE_ENV: 'production',
+      WORKER_METRICS_PORT: '0',
+      STALE_AFTER_MINUTES: '100000',
+      RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
+      RECONCILE_EVERY_MINUTES: '60',
+      ...extra,
+    };
+  }
+
   /** Stop both and delete the data directory. */
   async destroy(): Promise<void> {
     await this.services('stop').catch(() => undefined);
