@@ -1,8 +1,9 @@
-import { findCompanyIdForAgent, upsertAndLockCallSession, updateCallSession, type CallSession, type CallSessionValues } from '@callsync/db';
+import { upsertAndLockCallSession, updateCallSession, type CallSession, type CallSessionValues } from '@callsync/db';
 import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../call-state';
 import { parseCall } from '../events/call';
 import { isLifecycleEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
+import { companyIdForAgent } from './agent-cache';
 import type { EventHandler } from './handler';
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -19,7 +20,7 @@ function toState(row: CallSession): SessionState {
 export const applyLifecycleEvent: EventHandler = async (db, event) => {
   if (!isLifecycleEvent(event.eventType)) throw new PermanentEventError(`not a lifecycle event: ${event.eventType}`);
   const call = parseCall(event.payload);
-  const companyId = call.agent_id ? await findCompanyIdForAgent(db, call.agent_id) : null;
+  const companyId = call.agent_id ? await companyIdForAgent(db, call.agent_id) : null;
   const patch = patchFromEvent(event.eventType, call, event.receivedAt, companyId);
   const { session, inserted } = await upsertAndLockCallSession(db, call.call_id, toColumns(mergeSession(null, patch)));
   if (!inserted) await updateCallSession(db, call.call_id, toColumns(mergeSession(toState(session), patch)));
