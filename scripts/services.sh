@@ -43,7 +43,20 @@ pg_user() {
 
 as_pg() {
   local user; user=$(pg_user)
-  if [ "$(id -un)" = "$user" ]; then "$@"; else runuser -u "$user" -- "$@"; fi
+  # From /, since the current directory may be out of the Postgres user's reach.
+  if [ "$(id -un)" = "$user" ]; then "$@"; else (cd / && runuser -u "$user" -- "$@"); fi
+}
+
+# Postgres runs as another user, who must be able to reach the data directory. A checkout under a
+# private home directory (/root is 700) is out of its reach; then the data lives in /var/tmp instead,
+# at a path derived from the checkout's, so start, stop and status still agree.
+resolve_pgdata() {
+  mkdir -p "$CALLSYNC_DATA_DIR"
+  if [ "$(id -u)" -eq 0 ] && ! runuser -u "$(pg_user)" -- test -x "$CALLSYNC_DATA_DIR" 2>/dev/null; then
+    PGDATA="/var/tmp/callsync-$(printf '%s' "$CALLSYNC_DATA_DIR" | sha1sum | cut -c1-12)/pg"
+    mkdir -p "$(dirname "$PGDATA")"
+    chmod 755 "$(dirname "$PGDATA")"
+  fi
 }
 
 pg_running() { [ -f "$PGDATA/postmaster.pid" ] && as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
@@ -97,6 +110,7 @@ stop_redis() {
   fi
 }
 
+resolve_pgdata
 case "${1:-}" in
   start) start_pg; start_redis ;;
   stop) stop_redis; stop_pg ;;
