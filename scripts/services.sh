@@ -3,6 +3,7 @@
 # Data lives in $CALLSYNC_DATA_DIR (default ./.local, git-ignored); both bind to 127.0.0.1 only.
 #   scripts/services.sh start    start both (harmless if already running); installs what is missing
 #   scripts/services.sh stop     stop both
+#   scripts/services.sh destroy  stop both and delete their data
 #   scripts/services.sh status
 #   scripts/services.sh start-postgres|stop-postgres|start-redis|stop-redis   one service (chaos tests)
 # CALLSYNC_DATA_DIR, LOCAL_PG_PORT and LOCAL_REDIS_PORT select another, independent instance.
@@ -114,6 +115,7 @@ resolve_pgdata
 case "${1:-}" in
   start) start_pg; start_redis ;;
   stop) stop_redis; stop_pg ;;
+  destroy) stop_redis; stop_pg; rm -rf "$PGDATA" "$CALLSYNC_DATA_DIR"; rmdir "$(dirname "$PGDATA")" 2>/dev/null || true ;;
   start-postgres) start_pg ;;
   stop-postgres) stop_pg ;;
   start-redis) start_redis ;;
@@ -121,5 +123,5 @@ case "${1:-}" in
   status)
     pg_running && echo "postgres: running on 127.0.0.1:$LOCAL_PG_PORT" || echo "postgres: stopped"
     redis_running && echo "redis:    running on 127.0.0.1:$LOCAL_REDIS_PORT" || echo "redis:    stopped" ;;
-  *) echo "usage: $0 start|stop|status|start-postgres|stop-postgres|start-redis|stop-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|destroy|status|start-postgres|stop-postgres|start-redis|stop-redis" >&2; exit 2 ;;
 esac

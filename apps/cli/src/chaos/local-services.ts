@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -30,7 +31,8 @@ export class LocalServices {
   ) {}
 
   static async create(root: string, name: string): Promise<LocalServices> {
-    const dataDir = join(root, '.local', 'isolated', `${name}-${process.pid}`);
+    // Unique per instance: two runs in one process must never share a database.
+    const dataDir = join(root, '.local', 'isolated', `${name}-${process.pid}-${randomUUID().slice(0, 8)}`);
     return new LocalServices(root, dataDir, await freePort(), await freePort());
   }
 
@@ -75,9 +77,9 @@ export class LocalServices {
     };
   }
 
-  /** Stop both and delete the data directory. */
+  /** Stop both and delete their data (wherever services.sh had to put it). */
   async destroy(): Promise<void> {
-    await this.services('stop').catch(() => undefined);
+    await this.services('destroy').catch(() => undefined);
     await rm(this.dataDir, { recursive: true, force: true });
   }
 }
