@@ -21,7 +21,7 @@ export {
 export type { Delivery, RecordedDelivery, ReplaySelection } from './webhook-event.repository';
 
 export type { CallSession, CallStatus } from './call-session.table';
-export { upsertAndLockCallSession, updateCallSession, findCallSession } from './call-session.repository';
+export { upsertAndLockCallSession, updateCallSession, findCallSession, lockCallSessions, updateCallSessions } from './call-session.repository';
 export type { CallSessionValues } from './call-session.repository';
 
 export type { Agent } from './agent.table';

@@ -1,6 +1,6 @@
 import { finishWebhookEvent, finishWebhookEvents, lockWebhookEvent, type Db, type WebhookEventStatus } from '@callsync/db';
 import { PermanentEventError } from './errors';
-import type { HandlerRegistry } from './handlers';
+import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
 export type ProcessOutcome =
   | { outcome: 'processed' | 'skipped'; eventType: string; callId: string }
@@ -53,6 +53,8 @@ export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[
     rows.sort((a, b) => (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : Number(a.id) - Number(b.id)));
     const results = new Map<string, ProcessOutcome>();
     const done: Record<'processed' | 'skipped', string[]> = { processed: [], skipped: [] };
+    // Handlers that can take many events at once get them together (one call per handler).
+    const batched = new Map<NonNullable<EventHandler['batch']>, StoredEvent[]>();
     for (const row of rows) {
       const base = { eventType: row.event_type, callId: row.event_id };
       if (row.status === 'processed' || row.status === 'skipped') {
@@ -60,13 +62,19 @@ export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[
         continue;
       }
       const handler = Object.hasOwn(handlers, row.event_type) ? handlers[row.event_type] : undefined;
-      if (handler) {
-        await handler(trx, { rowId: row.id, eventType: row.event_type, callId: row.event_id, payload: row.payload, receivedAt: row.created_at, source: row.source });
+      const event: StoredEvent = { rowId: row.id, eventType: row.event_type, callId: row.event_id, payload: row.payload, receivedAt: row.created_at, source: row.source };
+      if (handler?.batch) {
+        const list = batched.get(handler.batch);
+        if (list) list.push(event);
+        else batched.set(handler.batch, [event]);
+      } else if (handler) {
+        await handler(trx, event);
       }
       const outcome = handler ? 'processed' : 'skipped';
       done[outcome].push(row.id);
       results.set(row.id, { outcome, ...base });
     }
+    for (const [batch, events] of batched) await batch(trx, events);
     for (const status of ['processed', 'skipped'] as const) await finishWebhookEvents(trx, done[status], status);
     return results;
   });
