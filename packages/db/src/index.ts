@@ -36,7 +36,6 @@ export {
   recordReconcileCheck,
   startReconcileRun,
   finishReconcileRun,
-  listReconcileRuns,
   withReconcileLock,
 } from './reconcile.repository';
 export type { SessionCursor, SessionToReconcile, ReconcileCheck, ReconcileCounts } from './reconcile.repository';

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
-import type { ReconcileRun } from './reconcile-run.table';
 
 /** A position in a keyset walk: the last row of the previous batch. */
 export interface SessionCursor {
@@ -128,10 +127,6 @@ export async function finishReconcileRun(db: Db, id: string, counts: ReconcileCo
     .set({ ...counts, error, finished_at: sql<Date>`clock_timestamp()` })
     .where('id', '=', id)
     .execute();
-}
-
-export async function listReconcileRuns(db: Db, limit = 100): Promise<ReconcileRun[]> {
-  return db.selectFrom('reconcile_runs').selectAll().orderBy('started_at', 'desc').limit(limit).execute();
 }
 
 /**
