@@ -7,34 +7,6 @@ export type CallSessionValues = Omit<
   'id' | 'call_id' | 'created_at' | 'updated_at' | 'caller_anonymous'
 >;
 
-/**
- * Make sure the session row exists and lock it. A new row is created with `initial`; an existing
- * one is returned unchanged (the no-op update takes the row lock). `inserted` says which.
- */
-export async function upsertAndLockCallSession(
-  db: Db,
-  callId: string,
-  initial: CallSessionValues,
-): Promise<{ session: CallSession; inserted: boolean }> {
-  const row = await db
-    .insertInto('retell_call_sessions')
-    .values({ ...initial, call_id: callId })
-    .onConflict((oc) => oc.column('call_id').doUpdateSet((eb) => ({ call_id: eb.ref('excluded.call_id') })))
-    .returningAll()
-    .returning(sql<boolean>`xmax = 0`.as('inserted'))
-    .executeTakeFirstOrThrow();
-  const { inserted, ...session } = row;
-  return { session, inserted };
-}
-
-export async function updateCallSession(db: Db, callId: string, values: CallSessionValues): Promise<void> {
-  await db
-    .updateTable('retell_call_sessions')
-    .set({ ...values, updated_at: sql<Date>`now()` })
-    .where('call_id', '=', callId)
-    .execute();
-}
-
 export async function findCallSession(db: Db, callId: string): Promise<CallSession | undefined> {
   return db.selectFrom('retell_call_sessions').selectAll().where('call_id', '=', callId).executeTakeFirst();
 }
@@ -50,7 +22,7 @@ export async function lockCallSessions(db: Db, callIds: readonly string[]): Prom
   return db.selectFrom('retell_call_sessions').selectAll().where('call_id', 'in', ids).orderBy('call_id').forUpdate().execute();
 }
 
-/** updateCallSession for many sessions in one statement. */
+/** Write many sessions back in one statement. */
 export async function updateCallSessions(db: Db, updates: readonly { callId: string; values: CallSessionValues }[]): Promise<void> {
   if (updates.length === 0) return;
   const col = <K extends keyof CallSessionValues>(k: K) => updates.map((u) => u.values[k] ?? null);

@@ -8,8 +8,6 @@ export { FINAL_STATUSES } from './webhook-event.table';
 export {
   recordDelivery,
   recordDeliveries,
-  lockWebhookEvent,
-  finishWebhookEvent,
   finishWebhookEvents,
   recordWebhookEventFailure,
   findWebhookEvents,
@@ -21,7 +19,7 @@ export {
 export type { Delivery, RecordedDelivery, ReplaySelection } from './webhook-event.repository';
 
 export type { CallSession, CallStatus } from './call-session.table';
-export { upsertAndLockCallSession, updateCallSession, findCallSession, lockCallSessions, updateCallSessions } from './call-session.repository';
+export { findCallSession, lockCallSessions, updateCallSessions } from './call-session.repository';
 export type { CallSessionValues } from './call-session.repository';
 
 export type { Agent } from './agent.table';

@@ -88,21 +88,7 @@ export async function recordDeliveries(db: Db, deliveries: readonly Delivery[]):
   return results;
 }
 
-/** Load an event row and lock it for the rest of the transaction (one processor at a time). */
-export async function lockWebhookEvent(db: Db, id: string): Promise<WebhookEvent | undefined> {
-  return db.selectFrom('webhook_events').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-}
-
-/** Final outcome of one processing attempt. */
-export async function finishWebhookEvent(db: Db, id: string, status: 'processed' | 'skipped'): Promise<void> {
-  await db
-    .updateTable('webhook_events')
-    .set((eb) => ({ status, attempts: eb('attempts', '+', 1), error: null, processed_at: sql<Date>`now()` }))
-    .where('id', '=', id)
-    .execute();
-}
-
-/** finishWebhookEvent for many rows at once. */
+/** Mark rows applied (processed) or ignored (skipped), counting the attempt. */
 export async function finishWebhookEvents(db: Db, ids: readonly string[], status: 'processed' | 'skipped'): Promise<void> {
   if (ids.length === 0) return;
   await db

@@ -1,4 +1,4 @@
-import { finishWebhookEvent, finishWebhookEvents, lockWebhookEvent, type Db, type WebhookEventStatus } from '@callsync/db';
+import { finishWebhookEvents, type Db, type WebhookEventStatus } from '@callsync/db';
 import { PermanentEventError } from './errors';
 import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
@@ -13,28 +13,7 @@ export type ProcessOutcome =
  * stalled one) has one effect. A `failed` row is applied: that is what retrying it means.
  */
 export async function processWebhookEvent(db: Db, rowId: string, handlers: HandlerRegistry): Promise<ProcessOutcome> {
-  return db.transaction().execute(async (trx) => {
-    const row = await lockWebhookEvent(trx, rowId);
-    if (!row) throw new PermanentEventError(`webhook_events row ${rowId} does not exist`);
-    const base = { eventType: row.event_type, callId: row.event_id };
-    // A failed row was never applied (its transaction rolled back), so a retry may apply it now.
-    if (row.status === 'processed' || row.status === 'skipped') return { outcome: 'already_final', status: row.status, ...base };
-    const handler = Object.hasOwn(handlers, row.event_type) ? handlers[row.event_type] : undefined;
-    if (!handler) {
-      await finishWebhookEvent(trx, rowId, 'skipped');
-      return { outcome: 'skipped', ...base };
-    }
-    await handler(trx, {
-      rowId,
-      eventType: row.event_type,
-      callId: row.event_id,
-      payload: row.payload,
-      receivedAt: row.created_at,
-      source: row.source,
-    });
-    await finishWebhookEvent(trx, rowId, 'processed');
-    return { outcome: 'processed', ...base };
-  });
+  return (await processWebhookEventsBatch(db, [rowId], handlers)).get(rowId)!;
 }
 
 /**
@@ -48,7 +27,8 @@ export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[
     const rows = await trx.selectFrom('webhook_events').selectAll().where('id', 'in', [...rowIds]).orderBy('id').forUpdate().execute();
     if (rows.length !== new Set(rowIds).size) {
       const found = new Set(rows.map((r) => r.id));
-      throw new PermanentEventError(`webhook_events rows ${rowIds.filter((id) => !found.has(id)).join(', ')} do not exist`);
+      const missing = rowIds.filter((id) => !found.has(id));
+      throw new PermanentEventError(`webhook_events row${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`);
     }
     rows.sort((a, b) => (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : Number(a.id) - Number(b.id)));
     const results = new Map<string, ProcessOutcome>();

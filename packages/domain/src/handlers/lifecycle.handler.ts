@@ -1,4 +1,4 @@
-import { lockCallSessions, upsertAndLockCallSession, updateCallSession, updateCallSessions, type CallSession, type CallSessionValues } from '@callsync/db';
+import { lockCallSessions, updateCallSessions, type CallSession, type CallSessionValues } from '@callsync/db';
 import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../call-state';
 import { parseCall } from '../events/call';
 import { isLifecycleEvent } from '../events/event-types';
@@ -23,15 +23,9 @@ async function patchOf(db: Parameters<EventHandler>[0], event: StoredEvent) {
   return { callId: call.call_id, patch: patchFromEvent(event.eventType, call, event.receivedAt, companyId) };
 }
 
-/** call_started / call_ended / call_analyzed -> retell_call_sessions, through the state machine. */
-export const applyLifecycleEvent: EventHandler = async (db, event) => {
-  const { callId, patch } = await patchOf(db, event);
-  const { session, inserted } = await upsertAndLockCallSession(db, callId, toColumns(mergeSession(null, patch)));
-  if (!inserted) await updateCallSession(db, callId, toColumns(mergeSession(toState(session), patch)));
-};
-
 /**
- * The same for many events in one transaction with three statements in all: lock (creating) every
+ * call_started / call_ended / call_analyzed -> retell_call_sessions, through the state machine, for
+ * any number of events in one transaction with three statements in all: lock (creating) every
  * session involved, merge each call's events in memory, write every session back at once.
  */
 export async function applyLifecycleEvents(db: Parameters<EventHandler>[0], events: readonly StoredEvent[]): Promise<void> {
@@ -42,3 +36,6 @@ export async function applyLifecycleEvents(db: Parameters<EventHandler>[0], even
   for (const { callId, patch } of patches) state.set(callId, mergeSession(state.get(callId)!, patch));
   await updateCallSessions(db, [...state].map(([callId, s]) => ({ callId, values: toColumns(s) })));
 }
+
+/** One event: a batch of one. */
+export const applyLifecycleEvent: EventHandler = (db, event) => applyLifecycleEvents(db, [event]);
