@@ -1,15 +1,11 @@
 import { sql } from 'kysely';
 import request from 'supertest';
-import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
+import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let p: Pipeline;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
 beforeEach(async () => {
   await truncateAll(t.db);
   p = await startPipeline(t.db);

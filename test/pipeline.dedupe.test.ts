@@ -1,16 +1,12 @@
 import { sign } from 'retell-sdk';
 import { findCallSession } from '@callsync/db';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let p: Pipeline;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
 beforeEach(async () => {
   p = await startPipeline(t.db);
 });

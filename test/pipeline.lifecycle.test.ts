@@ -1,14 +1,10 @@
 import { findCallSession, upsertAgent } from '@callsync/db';
-import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
+import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId, START_MS } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let p: Pipeline;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
 beforeEach(async () => {
   await truncateAll(t.db);
   await upsertAgent(t.db, { agentId: 'agent_known', companyId: 1 });

@@ -2,17 +2,13 @@ import { sql } from 'kysely';
 import { findCallSession, findWebhookEvents, type Db } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type CallReport, type ReconcileOptions } from '@callsync/domain';
 import { sampleCall } from '@callsync/retell';
-import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
+import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startFakeRetell } from './support/fake-retell';
 import { startPipeline } from './support/pipeline';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let f: Awaited<ReturnType<typeof startFakeRetell>>;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
 beforeEach(async () => {
   await truncateAll(t.db);
   await sql`truncate reconcile_runs`.execute(t.db);

@@ -1,12 +1,8 @@
 import { sql } from 'kysely';
 import { processingRate, staleSessions } from '@callsync/db';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import { useTestDatabase } from './support/database';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
+const t = useTestDatabase();
 
 async function insertEvent(eventType: string, status: string, ageMinutes: number, provider = 'retell'): Promise<void> {
   await sql`insert into webhook_events (provider, event_type, event_id, dedupe_key, payload, status, created_at)

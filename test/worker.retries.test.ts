@@ -1,15 +1,11 @@
 import { findCallSession } from '@callsync/db';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let p: Pipeline | undefined;
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
 afterEach(async () => {
   await p?.close();
   p = undefined;

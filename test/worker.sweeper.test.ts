@@ -3,18 +3,14 @@ import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
 import { sweepPendingEvents } from '@callsync/worker';
-import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
+import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let p: Pipeline | undefined;
 const logger = createLogger({ silent: true });
-beforeAll(async () => {
-  t = await createTestDatabase();
-});
-afterAll(() => t.drop());
 beforeEach(() => truncateAll(t.db));
 afterEach(async () => {
   await p?.close();

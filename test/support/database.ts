@@ -42,3 +42,31 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export async function truncateAll(db: Db): Promise<void> {
   await sql`truncate webhook_events, retell_call_sessions, retell_agents restart identity`.execute(db);
 }
+
+/**
+ * A fresh database for the calling test file: created before its tests, dropped after. The returned
+ * handle reads through to it, so tests write `t.db` and `t.url` as with createTestDatabase.
+ */
+export function useTestDatabase(): TestDatabase {
+  let current: TestDatabase | undefined;
+  beforeAll(async () => {
+    current = await createTestDatabase();
+  });
+  afterAll(() => current?.drop());
+  const get = () => {
+    if (!current) throw new Error('the test database exists only inside tests and hooks');
+    return current;
+  };
+  return {
+    get name() {
+      return get().name;
+    },
+    get url() {
+      return get().url;
+    },
+    get db() {
+      return get().db;
+    },
+    drop: () => get().drop(),
+  };
+}
