@@ -42,3 +42,23 @@ describe('ingress group commit', () => {
     expect(rows).toHaveLength(21);
   });
 });
+
+describe('recordDeliveries from several ingress processes at once', () => {
+  it('commits overlapping batches written in opposite orders without a deadlock, counting every delivery', async () => {
+    const { recordDeliveries } = await import('@callsync/db');
+    for (let round = 0; round < 5; round++) {
+      const deliveries = Array.from({ length: 40 }, () => {
+        const callId = newCallId('overlap');
+        const raw = body('call_started', { callId });
+        return { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: raw, rawBody: Buffer.from(raw), signature: null, source: 'webhook' as const };
+      });
+      // Two replicas receive the same events (Retell retrying) in opposite orders, at the same moment.
+      const [a, b] = await Promise.all([recordDeliveries(t.db, deliveries), recordDeliveries(t.db, [...deliveries].reverse())]);
+      b.reverse();
+      expect(a.map((r) => r.id)).toEqual(b.map((r) => r.id));
+      expect(a.map((r, i) => Number(r.inserted) + Number(b[i]!.inserted))).toEqual(new Array(40).fill(1));
+      const counts = await t.db.selectFrom('webhook_events').select(['id', 'delivery_count']).where('id', 'in', a.map((r) => r.id)).execute();
+      expect(counts.map((c) => c.delivery_count)).toEqual(new Array(40).fill(2));
+    }
+  });
+});

@@ -32,6 +32,8 @@ const requireJson: RequestHandler = (req, _res, next) => {
 export function createIngressApp(deps: IngressDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Express hashes every response body for an ETag; nothing here is cached, so skip it.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
 
   app.get('/healthz', (_req, res) => {

@@ -3,10 +3,11 @@ import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
-import { failStartup, handleShutdown } from '@callsync/runtime';
+import { failStartup, handleShutdown, limitHeapGrowth } from '@callsync/runtime';
 import { createIngressApp, WEBHOOK_PATH } from './app';
 
 async function main(): Promise<void> {
+  limitHeapGrowth();
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'ingress' } });
   // Fail fast: Retell gives up after 10 s, and a 503 makes it retry.

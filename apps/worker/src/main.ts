@@ -1,9 +1,10 @@
 import { loadConfig } from '@callsync/config';
 import { createLogger } from '@callsync/logger';
-import { failStartup, handleShutdown } from '@callsync/runtime';
+import { failStartup, handleShutdown, limitHeapGrowth } from '@callsync/runtime';
 import { startWorkerProcess } from './worker-process';
 
 function main(): void {
+  limitHeapGrowth();
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'worker', pid: process.pid } });
   const started = startWorkerProcess(config, logger);

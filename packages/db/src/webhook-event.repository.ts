@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from './database';
 import type { WebhookEvent, WebhookEventSource, WebhookEventStatus } from './webhook-event.table';
 
@@ -35,6 +35,38 @@ export async function recordDelivery(db: Db, d: Delivery): Promise<RecordedDeliv
   return (await recordDeliveries(db, [d]))[0]!;
 }
 
+interface InsertedRow {
+  id: string;
+  status: WebhookEventStatus;
+  delivery_count: number;
+  dedupe_key: string;
+  inserted: boolean;
+}
+
+const INSERT_COLUMNS = ['event_type', 'event_id', 'dedupe_key', 'payload', 'raw_body', 'signature', 'source', 'delivery_count'];
+const insertSqlCache = new Map<string, string>();
+
+/**
+ * The INSERT for `rows` deliveries, written out once per size and kept: the ingress runs it for every
+ * batch, and building a 200-row statement through the query builder cost more CPU than Postgres
+ * spent running it.
+ */
+function insertDeliveriesSql(rows: number, snapshot: boolean): string {
+  const key = `${rows}:${snapshot}`;
+  let text = insertSqlCache.get(key);
+  if (text) return text;
+  const n = INSERT_COLUMNS.length;
+  const tuples = Array.from({ length: rows }, (_, r) => `(${INSERT_COLUMNS.map((_, c) => `$${r * n + c + 1}`).join(', ')})`);
+  text =
+    `insert into webhook_events (${INSERT_COLUMNS.join(', ')}) values ${tuples.join(', ')} ` +
+    'on conflict (provider, dedupe_key) do update set ' +
+    'delivery_count = webhook_events.delivery_count + excluded.delivery_count, last_delivered_at = now()' +
+    (snapshot ? ', payload = excluded.payload, raw_body = excluded.raw_body, signature = excluded.signature' : '') +
+    ' returning id, status, delivery_count, dedupe_key, (xmax = 0) as inserted';
+  if (insertSqlCache.size < 1000) insertSqlCache.set(key, text);
+  return text;
+}
+
 /**
  * recordDelivery for many deliveries at once: one multi-row INSERT ... ON CONFLICT per kind
  * (at most two statements), so the ingress can commit a burst of concurrent requests together.
@@ -52,31 +84,16 @@ export async function recordDeliveries(db: Db, deliveries: readonly Delivery[]):
       else groups.set(d.dedupeKey, [i]);
     });
     if (groups.size === 0) continue;
-    const values = [...groups.values()].map((g) => {
+    // Rows go in key order, so two of these INSERTs running at once take their locks in the same
+    // order and cannot deadlock on each other's keys.
+    const keys = [...groups.keys()].sort();
+    const params: unknown[] = [];
+    for (const key of keys) {
+      const g = groups.get(key)!;
       const d = deliveries[snapshot ? g[g.length - 1]! : g[0]!]!;
-      return {
-        event_type: d.eventType,
-        event_id: d.callId,
-        dedupe_key: d.dedupeKey,
-        payload: d.payloadJson,
-        raw_body: d.rawBody,
-        signature: d.signature,
-        source: d.source,
-        delivery_count: g.length,
-      };
-    });
-    const rows = await db
-      .insertInto('webhook_events')
-      .values(values)
-      .onConflict((oc) =>
-        oc.columns(['provider', 'dedupe_key']).doUpdateSet((eb) => ({
-          delivery_count: sql<number>`webhook_events.delivery_count + excluded.delivery_count`,
-          last_delivered_at: sql<Date>`now()`,
-          ...(snapshot ? { payload: eb.ref('excluded.payload'), raw_body: eb.ref('excluded.raw_body'), signature: eb.ref('excluded.signature') } : {}),
-        })),
-      )
-      .returning(['id', 'status', 'delivery_count', 'dedupe_key', sql<boolean>`xmax = 0`.as('inserted')])
-      .execute();
+      params.push(d.eventType, d.callId, d.dedupeKey, d.payloadJson, d.rawBody, d.signature, d.source, g.length);
+    }
+    const { rows } = await db.executeQuery<InsertedRow>(CompiledQuery.raw(insertDeliveriesSql(groups.size, snapshot), params));
     const byKey = new Map(rows.map((r) => [r.dedupe_key, r]));
     for (const [key, g] of groups) {
       const r = byKey.get(key)!;
