@@ -15,11 +15,18 @@ export async function findCallSession(db: Db, callId: string): Promise<CallSessi
  * Lock the sessions of many calls at once, creating the missing ones with defaults (in_progress,
  * rank 0, everything else empty: the state machine's starting point). Locks are taken in call_id
  * order, so concurrent batches cannot deadlock on each other.
+ *
+ * One statement: the no-op DO UPDATE locks an existing row and returns it, including one another
+ * transaction committed after this statement began (an INSERT ... DO NOTHING followed by a SELECT
+ * needed two round trips for the same thing).
  */
 export async function lockCallSessions(db: Db, callIds: readonly string[]): Promise<CallSession[]> {
   const ids = [...new Set(callIds)].sort();
-  await sql`insert into retell_call_sessions (call_id) select unnest(${ids}::text[]) order by 1 on conflict (call_id) do nothing`.execute(db);
-  return db.selectFrom('retell_call_sessions').selectAll().where('call_id', 'in', ids).orderBy('call_id').forUpdate().execute();
+  const { rows } = await sql<CallSession>`
+    insert into retell_call_sessions (call_id) select unnest(${ids}::text[]) order by 1
+    on conflict (call_id) do update set call_id = excluded.call_id
+    returning *`.execute(db);
+  return rows.sort((a, b) => (a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : 0));
 }
 
 /** Write many sessions back in one statement. */

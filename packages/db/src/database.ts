@@ -26,6 +26,12 @@ export interface DbOptions {
   queryTimeoutMs?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Commit without waiting for the WAL flush (synchronous_commit = off) on every connection. Only for
+   * work that is safe to redo: a crash of Postgres can undo the last few hundred ms of such commits,
+   * never anything else. Default false.
+   */
+  asyncCommit?: boolean;
 }
 
 export function createDb(options: DbOptions): Db {
@@ -43,7 +49,11 @@ export function createDb(options: DbOptions): Db {
   // listener, and an unhandled 'error' kills the process. The statement in flight fails on its own,
   // and the pool discards the broken client when it is released, so listening is all that is needed.
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    // Queued ahead of anything the pool hands this client out for.
+    if (options.asyncCommit) client.query('set synchronous_commit = off').catch(() => {});
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

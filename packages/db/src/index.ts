@@ -8,7 +8,8 @@ export { FINAL_STATUSES } from './webhook-event.table';
 export {
   recordDelivery,
   recordDeliveries,
-  finishWebhookEvents,
+  claimWebhookEvents,
+  findWebhookEventStatuses,
   recordWebhookEventFailure,
   findWebhookEvents,
   findPendingEvents,

@@ -105,15 +105,38 @@ export async function recordDeliveries(db: Db, deliveries: readonly Delivery[]):
   return results;
 }
 
-/** Mark rows applied (processed) or ignored (skipped), counting the attempt. */
-export async function finishWebhookEvents(db: Db, ids: readonly string[], status: 'processed' | 'skipped'): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable('webhook_events')
-    .set((eb) => ({ status, attempts: eb('attempts', '+', 1), error: null, processed_at: sql<Date>`now()` }))
-    .where('id', 'in', [...ids])
-    .execute();
+export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'payload' | 'created_at' | 'source'> & {
+  status: 'processed' | 'skipped';
+};
+
+/**
+ * Start applying rows, in one statement: lock the ones not applied yet (pending, or failed and being
+ * retried) in id order, and mark each `processed` if `handledTypes` has its event type or `skipped`
+ * if not, counting the attempt. Run it in the transaction that applies them, so the marks commit
+ * with the work or not at all. Rows already applied, and ids that do not exist, are not returned.
+ */
+export async function claimWebhookEvents(db: Db, ids: readonly string[], handledTypes: readonly string[]): Promise<ClaimedWebhookEvent[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<ClaimedWebhookEvent>`
+    with target as (
+      select id from webhook_events
+      where id = any(${[...ids]}::bigint[]) and status in ('pending', 'failed')
+      order by id for update
+    )
+    update webhook_events w set
+      status = case when w.event_type = any(${[...handledTypes]}::text[]) then 'processed' else 'skipped' end,
+      attempts = w.attempts + 1, error = null, processed_at = now()
+    from target where w.id = target.id
+    returning w.id, w.event_type, w.event_id, w.payload, w.created_at, w.source, w.status`.execute(db);
+  return rows;
 }
+
+/** The status of each row that exists among `ids`. */
+export async function findWebhookEventStatuses(db: Db, ids: readonly string[]): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status'>[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id', 'status']).where('id', 'in', [...ids]).execute();
+}
+
 
 /**
  * Record a failed attempt on a row not yet applied (pending, or failed and being retried).

@@ -1,4 +1,4 @@
-import { finishWebhookEvents, type Db, type WebhookEventStatus } from '@callsync/db';
+import { claimWebhookEvents, findWebhookEventStatuses, type Db, type WebhookEventStatus } from '@callsync/db';
 import { PermanentEventError } from './errors';
 import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
@@ -17,45 +17,47 @@ export async function processWebhookEvent(db: Db, rowId: string, handlers: Handl
 }
 
 /**
- * processWebhookEvent for many rows in one transaction: one lock query, the handlers in call order
- * (so concurrent batches take session locks in the same order), one UPDATE per outcome. All or
- * nothing: if any event fails, the whole batch rolls back and the caller runs the rows one by one,
- * so each failure is recorded against its own event.
+ * processWebhookEvent for many rows in one transaction: one statement claims (locks and marks) the
+ * rows, then the handlers run in call order (so concurrent batches take session locks in the same
+ * order). All or nothing: if any event fails, the whole batch rolls back, marks included, and the
+ * caller runs the rows one by one, so each failure is recorded against its own event.
  */
 export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[], handlers: HandlerRegistry): Promise<Map<string, ProcessOutcome>> {
+  const handledTypes = Object.keys(handlers).filter((type) => typeof handlers[type] === 'function');
   return db.transaction().execute(async (trx) => {
-    const rows = await trx.selectFrom('webhook_events').selectAll().where('id', 'in', [...rowIds]).orderBy('id').forUpdate().execute();
-    if (rows.length !== new Set(rowIds).size) {
-      const found = new Set(rows.map((r) => r.id));
-      const missing = rowIds.filter((id) => !found.has(id));
-      throw new PermanentEventError(`webhook_events row${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`);
+    const rows = await claimWebhookEvents(trx, rowIds, handledTypes);
+    const results = new Map<string, ProcessOutcome>();
+    const claimed = new Set(rows.map((r) => r.id));
+    const unclaimed = [...new Set(rowIds)].filter((id) => !claimed.has(id));
+    if (unclaimed.length > 0) {
+      // Already applied (a redelivered job, a worker taking over a stalled one), or not there at all.
+      const found = await findWebhookEventStatuses(trx, unclaimed);
+      const missing = unclaimed.filter((id) => !found.some((r) => r.id === id));
+      if (missing.length > 0) {
+        throw new PermanentEventError(`webhook_events row${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`);
+      }
+      for (const r of found) {
+        if (r.status !== 'processed' && r.status !== 'skipped') throw new Error(`webhook_events row ${r.id} is ${r.status} but could not be claimed; retrying`);
+        results.set(r.id, { outcome: 'already_final', status: r.status, eventType: r.event_type, callId: r.event_id });
+      }
     }
     rows.sort((a, b) => (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : Number(a.id) - Number(b.id)));
-    const results = new Map<string, ProcessOutcome>();
-    const done: Record<'processed' | 'skipped', string[]> = { processed: [], skipped: [] };
     // Handlers that can take many events at once get them together (one call per handler).
     const batched = new Map<NonNullable<EventHandler['batch']>, StoredEvent[]>();
     for (const row of rows) {
-      const base = { eventType: row.event_type, callId: row.event_id };
-      if (row.status === 'processed' || row.status === 'skipped') {
-        results.set(row.id, { outcome: 'already_final', status: row.status, ...base });
-        continue;
-      }
-      const handler = Object.hasOwn(handlers, row.event_type) ? handlers[row.event_type] : undefined;
+      results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.event_id });
+      if (row.status === 'skipped') continue;
+      const handler = handlers[row.event_type]!;
       const event: StoredEvent = { rowId: row.id, eventType: row.event_type, callId: row.event_id, payload: row.payload, receivedAt: row.created_at, source: row.source };
-      if (handler?.batch) {
+      if (handler.batch) {
         const list = batched.get(handler.batch);
         if (list) list.push(event);
         else batched.set(handler.batch, [event]);
-      } else if (handler) {
+      } else {
         await handler(trx, event);
       }
-      const outcome = handler ? 'processed' : 'skipped';
-      done[outcome].push(row.id);
-      results.set(row.id, { outcome, ...base });
     }
     for (const [batch, events] of batched) await batch(trx, events);
-    for (const status of ['processed', 'skipped'] as const) await finishWebhookEvents(trx, done[status], status);
     return results;
   });
 }
