@@ -7,6 +7,7 @@ import { createDb, migrateToLatest, type Db } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { freePort, LocalServices } from '../chaos/local-services';
 import { ManagedProcess } from '../chaos/processes';
+import { CpuMeter, servicePids } from './cpu';
 
 export interface BenchOptions {
   root: string;
@@ -27,7 +28,12 @@ interface LoadResult {
   errors: number;
   timeouts: number;
   bodyBytes: number;
+  /** CPU the load generator itself used, µs. */
+  cpuMicros: number;
 }
+
+/** CPU time per delivery (or per event drained), µs, by process group. */
+export type CpuPerEvent = Record<string, number>;
 
 export interface BenchResult {
   machine: { cpus: number; node: string };
@@ -38,7 +44,14 @@ export interface BenchResult {
   drain: { workers: number; events: number; perSecond: number }[];
   latency: { rate: number; events: number; p50Ms: number; p99Ms: number };
   rssMb: { ingress: number; worker: number };
+  /** Where the machine's CPU went, per delivery or event: this explains the ratios on a small host. */
+  cpu: { baseline: CpuPerEvent; ingress: CpuPerEvent; drain: CpuPerEvent[] };
   ratios: { ingressVsBaseline: number; p99VsBaseline: number; drain1VsIngress: number; drain2VsIngress: number };
+}
+
+/** µs per event, rounded, for each group. */
+function perEvent(micros: Record<string, number>, events: number): CpuPerEvent {
+  return Object.fromEntries(Object.entries(micros).map(([k, v]) => [k, Math.round(v / Math.max(1, events))]));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +125,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       await new Promise((r) => baselineProc.stdout!.once('data', r));
       say(`(a) baseline: bare Express 5, ${o.connections} connections, ${o.seconds}s`);
       await load(o.root, { ...common, url: `http://127.0.0.1:${basePort}/api/webhooks/retell`, runId: 'warm' , durationSeconds: 2 });
+      const baseMeter = new CpuMeter({ server: () => (baselineProc.pid ? [baselineProc.pid] : []) });
       const baseline = await load(o.root, { ...common, url: `http://127.0.0.1:${basePort}/api/webhooks/retell`, runId: 'base' });
+      const cpuBaseline = perEvent({ ...baseMeter.stop(), 'load generator': baseline.cpuMicros }, baseline.requests);
       baselineProc.kill('SIGTERM');
 
       // (b) ingress alone: every 2xx is a committed row and an enqueued job
@@ -123,10 +138,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       await waitReady(`http://127.0.0.1:${port}/readyz`);
       say(`(b) ingress: signature check, durable row, enqueue; ${o.connections} connections, ${o.seconds}s`);
       await load(o.root, { ...common, url, apiKey, runId: 'warm', durationSeconds: 2 });
+      const pids = () => servicePids(services.pgPort, services.redisPort);
+      const ingressMeter = new CpuMeter({ ingress: () => (ingress.pid ? [ingress.pid] : []), Postgres: () => pids().postgres, Redis: () => pids().redis });
       const ingressResult = await load(o.root, { ...common, url, apiKey, runId: 'ingress' });
+      const cpuIngress = perEvent({ ...ingressMeter.stop(), 'load generator': ingressResult.cpuMicros }, ingressResult.requests);
 
       // (c) drain: the backlog the ingress just built, with 1 and then 2 workers
       const drain: BenchResult['drain'] = [];
+      const cpuDrain: CpuPerEvent[] = [];
       const workers: ManagedProcess[] = [];
       let workerPeak = 0;
       for (const count of [1, 2]) {
@@ -137,6 +156,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         const backlog = await pending(db);
         say(`(c) drain: ${backlog} pending events, ${count} worker(s)`);
         const since = new Date();
+        const drainMeter = new CpuMeter({
+          [count > 1 ? 'workers' : 'worker']: () => workers.map((w) => w.pid ?? 0).filter(Boolean),
+          Postgres: () => pids().postgres,
+          Redis: () => pids().redis,
+        });
         while (workers.length < count) {
           const w = new ManagedProcess(`worker-${workers.length + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir);
           processes.push(w);
@@ -144,7 +168,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           w.start();
         }
         while ((await pending(db)) > 0) await sleep(200);
-        drain.push({ workers: count, ...(await drainRate(db, since)) });
+        const rate = await drainRate(db, since);
+        drain.push({ workers: count, ...rate });
+        cpuDrain.push(perEvent(drainMeter.stop(), rate.events));
         workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
         if (count === 1) {
           await workers[0]!.stop();
@@ -178,6 +204,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         drain,
         latency,
         rssMb,
+        cpu: { baseline: cpuBaseline, ingress: cpuIngress, drain: cpuDrain },
         ratios: {
           ingressVsBaseline: round(ingressResult.rps / baseline.rps),
           p99VsBaseline: round(ingressResult.p99 / Math.max(1, baseline.p99)),
@@ -215,9 +242,24 @@ export function formatBench(r: BenchResult): string {
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const errors = r.ingress.non2xx + r.ingress.errors + r.ingress.timeouts;
+  // Everything shares the same cores, so the machine can sustain at most cores / (CPU per event).
+  const cpuRows: [string, CpuPerEvent][] = [
+    ['(a) baseline', r.cpu.baseline],
+    ['(b) ingress', r.cpu.ingress],
+    ...r.cpu.drain.map((c, i): [string, CpuPerEvent] => [`(c) drain, ${r.drain[i]!.workers} worker${r.drain[i]!.workers > 1 ? 's' : ''}`, c]),
+  ];
+  const cpuLines = cpuRows.map(([label, c]) => {
+    const total = Object.values(c).reduce((a, b) => a + b, 0);
+    const parts = Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ');
+    const ceiling = total > 0 ? `, so at most ~${Math.round((r.machine.cpus * 1_000_000) / total)}/s on ${r.machine.cpus} cores` : '';
+    return `  ${label.padEnd(w0)}  ${`${total} µs`.padEnd(8)} = ${parts}${ceiling}`;
+  });
   return [
     `${r.machine.cpus} cores, Node ${r.machine.node}, ${r.connections} connections, ${r.seconds} s per phase, ~${r.ingress.bodyBytes} B bodies`,
     ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`),
+    '',
+    'CPU per delivery (or event drained), all processes on this machine:',
+    ...cpuLines,
     errors ? `  ! ingress answered ${r.ingress.non2xx} non-2xx, ${r.ingress.errors} errors, ${r.ingress.timeouts} timeouts` : '',
   ].join('\n');
 }

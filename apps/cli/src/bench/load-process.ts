@@ -59,6 +59,8 @@ const instance = autocannon(
         errors: result.errors,
         timeouts: result.timeouts,
         bodyBytes: Math.round(bodyBytes / Math.max(1, n)),
+        // This process's own CPU, so the bench can show what the load itself costs the machine.
+        cpuMicros: process.cpuUsage().user + process.cpuUsage().system,
       })}\n`,
     );
   },
