@@ -5,7 +5,7 @@
 #   scripts/services.sh stop     stop both
 #   scripts/services.sh destroy  stop both and delete their data
 #   scripts/services.sh status
-#   scripts/services.sh start-postgres|stop-postgres|start-redis|stop-redis   one service (chaos tests)
+#   scripts/services.sh start-postgres|stop-postgres|crash-postgres|start-redis|stop-redis   one service (chaos tests)
 # CALLSYNC_DATA_DIR, LOCAL_PG_PORT and LOCAL_REDIS_PORT select another, independent instance.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/local-env.sh"
@@ -88,6 +88,12 @@ stop_pg() {
   if pg_running; then as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; log "Postgres stopped"; fi
 }
 
+# Like a power cut for the server: no checkpoint, and commits not yet flushed to the WAL are lost (the
+# next start runs crash recovery). `make chaos` uses it.
+crash_pg() {
+  if pg_running; then as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null; log "Postgres crashed (immediate stop)"; fi
+}
+
 redis_running() { [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; }
 
 start_redis() {
@@ -118,10 +124,11 @@ case "${1:-}" in
   destroy) stop_redis; stop_pg; rm -rf "$PGDATA" "$CALLSYNC_DATA_DIR"; rmdir "$(dirname "$PGDATA")" 2>/dev/null || true ;;
   start-postgres) start_pg ;;
   stop-postgres) stop_pg ;;
+  crash-postgres) crash_pg ;;
   start-redis) start_redis ;;
   stop-redis) stop_redis ;;
   status)
     pg_running && echo "postgres: running on 127.0.0.1:$LOCAL_PG_PORT" || echo "postgres: stopped"
     redis_running && echo "redis:    running on 127.0.0.1:$LOCAL_REDIS_PORT" || echo "redis:    stopped" ;;
-  *) echo "usage: $0 start|stop|destroy|status|start-postgres|stop-postgres|start-redis|stop-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|destroy|status|start-postgres|stop-postgres|crash-postgres|start-redis|stop-redis" >&2; exit 2 ;;
 esac

@@ -4,7 +4,7 @@ import { assertBuilt } from './support/processes';
 
 /**
  * A small `make chaos`: real ingress and 3 worker processes on their own Postgres and Redis; workers
- * SIGKILLed every 2 s, Redis restarted, Postgres stopped for 3 s, while 600 signed deliveries arrive.
+ * SIGKILLed every 2 s, Redis restarted, Postgres crashed (immediate stop) for 3 s, while 600 signed deliveries arrive.
  */
 beforeAll(() => assertBuilt());
 

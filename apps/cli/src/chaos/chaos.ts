@@ -145,8 +145,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         if (o.pgOutageSeconds <= 0) return;
         await sleep(Math.max(0, durationMs * 0.45 - (Date.now() - loadStart)));
         const from = Date.now();
-        say(`stopping Postgres for ${o.pgOutageSeconds}s`);
-        await services.stopPostgres();
+        // A crash rather than a clean stop: workers commit asynchronously, and the last of their
+        // commits being undone must not lose or double-apply anything either.
+        say(`crashing Postgres (immediate stop) for ${o.pgOutageSeconds}s`);
+        await services.crashPostgres();
         await sleep(o.pgOutageSeconds * 1000);
         await services.startPostgres();
         outage = { from, to: Date.now() };

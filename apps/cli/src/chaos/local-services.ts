@@ -52,6 +52,8 @@ export class LocalServices {
 
   start = () => this.services('start');
   stopPostgres = () => this.services('stop-postgres');
+  /** Immediate stop: no checkpoint, unflushed commits lost, crash recovery on the next start. */
+  crashPostgres = () => this.services('crash-postgres');
   startPostgres = () => this.services('start-postgres');
   stopRedis = () => this.services('stop-redis');
   startRedis = () => this.services('start-redis');
