@@ -26,7 +26,8 @@ FROM runtime AS ingress
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "apps/ingress/dist/main.js"]
+# Node flags: INGRESS_NODE_FLAGS in packages/runtime (a test keeps the two the same).
+CMD ["node", "--max-semi-space-size=8", "apps/ingress/dist/main.js"]
 
 FROM runtime AS worker
 EXPOSE 9464

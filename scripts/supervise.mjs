@@ -4,9 +4,10 @@
 // If one process dies on its own, the others are stopped and this exits non-zero.
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
+import runtime from '../packages/runtime/dist/index.js';
 
 const processes = [
-  { name: 'ingress', color: 36, args: ['apps/ingress/dist/main.js'] },
+  { name: 'ingress', color: 36, args: [...runtime.INGRESS_NODE_FLAGS, 'apps/ingress/dist/main.js'] },
   { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'] },
   { name: 'admin  ', color: 32, args: ['apps/dashboard/dist/main.js'] },
 ];

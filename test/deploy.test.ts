@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
 /** The container set-up, checked without a Docker engine (none runs on this machine). */
 const ROOT = join(__dirname, '..');
@@ -47,7 +48,8 @@ describe('Dockerfile', () => {
     for (const target of ['ingress', 'worker', 'dashboard']) {
       const stage = text.slice(text.indexOf(`AS ${target}\n`)).split(/\nFROM /)[0]!;
       expect(stage).toMatch(/HEALTHCHECK .*CMD/s);
-      expect(stage).toMatch(new RegExp(`CMD \\["node", "apps/${target}/dist/main.js"\\]`));
+      const flags = target === 'ingress' ? INGRESS_NODE_FLAGS.map((f) => `"${f}", `).join('') : '';
+      expect(stage).toContain(`CMD ["node", ${flags}"apps/${target}/dist/main.js"]`);
     }
     expect(text).toMatch(/npm prune --omit=dev/);
     expect(text).toMatch(/FROM node:20-bookworm-slim AS runtime[\s\S]*USER node/);

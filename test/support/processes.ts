@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
 /** The built entry points, run as real OS processes configured only through the environment. */
 export const ROOT = join(__dirname, '..', '..');
@@ -23,7 +24,7 @@ export interface Proc {
 }
 
 export function run(script: string, env: Record<string, string>, args: string[] = []): Proc {
-  const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(script === INGRESS ? INGRESS_NODE_FLAGS : []), script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -64,3 +64,10 @@ export function failStartup(err: unknown): never {
 export function limitHeapGrowth(percent = 50): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
+
+/**
+ * Node flags the ingress runs with (Dockerfile, `make up`, bench, chaos and the tests all use these).
+ * A smaller young generation (8 MB semi-spaces instead of 16) took about 12 MB off the ingress's peak
+ * RSS under load with no measurable change in throughput; it cannot be set once the process runs.
+ */
+export const INGRESS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];

@@ -8,6 +8,7 @@ import { migrations } from '@callsync/migrations';
 import { freePort, LocalServices } from '../chaos/local-services';
 import { ManagedProcess } from '../chaos/processes';
 import { CpuMeter, servicePids } from './cpu';
+import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
 export interface BenchOptions {
   root: string;
@@ -131,7 +132,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       baselineProc.kill('SIGTERM');
 
       // (b) ingress alone: every 2xx is a committed row and an enqueued job
-      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir);
+      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir, INGRESS_NODE_FLAGS);
       processes.push(ingress);
       ingress.start();
       const url = `http://127.0.0.1:${port}/api/webhooks/retell`;

@@ -6,6 +6,7 @@ import { planLoad, rng, sendLoad } from './load';
 import { freePort, LocalServices } from './local-services';
 import { ManagedProcess } from './processes';
 import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
+import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
 export interface ChaosOptions {
   /** Repository root (for scripts/ and the built apps). */
@@ -73,7 +74,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         SWEEP_PENDING_AFTER_SECONDS: '5',
         WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
       });
-      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir);
+      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir, INGRESS_NODE_FLAGS);
       const workers = Array.from({ length: o.workers }, (_, i) => new ManagedProcess(`worker-${i + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir));
       processes.push(ingress, ...workers);
       for (const p of processes) p.start();

@@ -18,6 +18,8 @@ export class ManagedProcess {
     private readonly script: string,
     private readonly env: Record<string, string>,
     logDir: string,
+    /** Flags for node itself, before the script. */
+    private readonly nodeFlags: readonly string[] = [],
   ) {
     mkdirSync(logDir, { recursive: true });
     this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
@@ -25,7 +27,7 @@ export class ManagedProcess {
 
   start(): void {
     this.expectingExit = false;
-    const child = spawn(process.execPath, [this.script], { env: childEnvironment(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.nodeFlags, this.script], { env: childEnvironment(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
     child.on('exit', (code, signal) => {
