@@ -36,6 +36,27 @@ export function createIngressApp(deps: IngressDeps): express.Express {
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
 
+  // Outcome and ack latency of every delivery, whatever answers it (route or error handler).
+  const observe: RequestHandler = (_req, res, next) => {
+    const end = deps.metrics.ackLatency.startTimer();
+    res.on('finish', () => {
+      const outcome = (res.locals.outcome as string | undefined) ?? outcomeForStatus(res.statusCode);
+      end({ outcome });
+      deps.metrics.deliveries.inc({ event: eventLabel(res.locals.event as string | undefined), outcome });
+    });
+    next();
+  };
+
+  // First: the router tries routes in order, and this one serves nearly every request.
+  app.post(
+    WEBHOOK_PATH,
+    observe,
+    requireJson,
+    // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
+    express.raw({ type: () => true, limit: deps.maxBodyBytes }),
+    retellWebhookRoute({ ...deps, batcher: new DeliveryBatcher({ ...deps }) }),
+  );
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -52,26 +73,6 @@ export function createIngressApp(deps: IngressDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.text());
   });
-
-  // Outcome and ack latency of every delivery, whatever answers it (route or error handler).
-  const observe: RequestHandler = (_req, res, next) => {
-    const end = deps.metrics.ackLatency.startTimer();
-    res.on('finish', () => {
-      const outcome = (res.locals.outcome as string | undefined) ?? outcomeForStatus(res.statusCode);
-      end({ outcome });
-      deps.metrics.deliveries.inc({ event: eventLabel(res.locals.event as string | undefined), outcome });
-    });
-    next();
-  };
-
-  app.post(
-    WEBHOOK_PATH,
-    observe,
-    requireJson,
-    // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
-    express.raw({ type: () => true, limit: deps.maxBodyBytes }),
-    retellWebhookRoute({ ...deps, batcher: new DeliveryBatcher({ ...deps }) }),
-  );
 
   app.use((req, _res) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);
