@@ -110,6 +110,7 @@ export class DeliveryBatcher {
     }
     void this.finish(batch, results);
   }
+
   private async finish(batch: Waiting[], results: RecordedDelivery[]): Promise<void> {
     // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
     // an earlier enqueue was lost. Rows already applied need nothing.
