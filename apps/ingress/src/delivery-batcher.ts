@@ -13,11 +13,6 @@ export interface BatcherOptions {
   maxBatchBytes?: number;
   /** Longest a request waits for Redis after its row is committed. Default 1000 ms. */
   enqueueTimeoutMs?: number;
-  /**
-   * Most INSERTs running at once. Default 1: on the bench, a second slot only split the waiting
-   * requests into smaller batches and lowered throughput.
-   */
-  maxInFlight?: number;
 }
 
 interface Waiting {
@@ -36,27 +31,26 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Group commit for the ingress. Requests that arrive while the INSERT slots are busy wait and go into
+ * Group commit for the ingress. Requests that arrive while an INSERT is running wait and go into
  * the next batch together: one multi-row INSERT and one addBulk for all of them. An idle ingress writes
  * a lone request at once (no timer, no added latency); a busy one pays one round trip per batch, not
  * per request. A request is answered only after the INSERT holding its row has committed.
  *
- * A slot is free again as soon as its INSERT commits, so the next batch is written while the last
- * one's jobs are being enqueued.
+ * One INSERT runs at a time (on the bench, a second one only split the waiting requests into smaller
+ * batches and lowered throughput). The next one starts as soon as it commits, while the last
+ * batch's jobs are still being enqueued.
  */
 export class DeliveryBatcher {
   private queue: Waiting[] = [];
-  private inFlight = 0;
+  private writing = false;
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
   private readonly enqueueTimeoutMs: number;
-  private readonly maxInFlight: number;
 
   constructor(private readonly o: BatcherOptions) {
     this.maxBatch = o.maxBatch ?? 200;
     this.maxBatchBytes = o.maxBatchBytes ?? 8 * 1024 * 1024;
     this.enqueueTimeoutMs = o.enqueueTimeoutMs ?? 1000;
-    this.maxInFlight = o.maxInFlight ?? 1;
   }
 
   /** Resolves once the delivery's row is committed (and its job enqueued, or left to the sweeper). */
@@ -68,13 +62,12 @@ export class DeliveryBatcher {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      this.inFlight += 1;
-      void this.write(this.takeBatch()).finally(() => {
-        this.inFlight -= 1;
-        this.pump();
-      });
-    }
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    void this.write(this.takeBatch()).finally(() => {
+      this.writing = false;
+      this.pump();
+    });
   }
 
   private takeBatch(): Waiting[] {
@@ -87,7 +80,7 @@ export class DeliveryBatcher {
     return this.queue.splice(0, n);
   }
 
-  /** Commits the batch; its jobs are enqueued (and its requests answered) after the slot is freed. */
+  /** Commits the batch; its jobs are enqueued (and its requests answered) while the next INSERT runs. */
   private async write(batch: Waiting[]): Promise<void> {
     let results: RecordedDelivery[];
     try {
