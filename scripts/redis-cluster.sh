@@ -10,7 +10,7 @@ DIR="${CALLSYNC_DATA_DIR:-$ROOT/.local}/redis-cluster"
 log() { echo "[cluster] $*" >&2; }
 
 start() {
-  command -v redis-server >/dev/null || "$ROOT/scripts/services.sh" start-redis >/dev/null
+  "$ROOT/scripts/ensure-packages.sh" redis-server
   for p in $PORTS; do
     mkdir -p "$DIR/$p"
     if redis-cli -p "$p" ping >/dev/null 2>&1; then continue; fi

@@ -14,17 +14,6 @@ PGDATA="$CALLSYNC_DATA_DIR/pg"
 REDIS_DIR="$CALLSYNC_DATA_DIR/redis"
 log() { echo "[services] $*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    log "need root to run: $*  (install it by hand, then re-run)"; exit 1
-  fi
-}
-
-apt_install() {
-  log "installing $* with apt-get"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
 
 pg_bin() {
   local d
@@ -63,7 +52,7 @@ resolve_pgdata() {
 pg_running() { [ -f "$PGDATA/postmaster.pid" ] && as_pg "$(pg_bin)/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
 
 start_pg() {
-  local bin; bin=$(pg_bin) || { apt_install postgresql; bin=$(pg_bin); }
+  local bin; bin=$(pg_bin) || { "$ROOT/scripts/ensure-packages.sh" postgresql; bin=$(pg_bin); }
   mkdir -p "$CALLSYNC_DATA_DIR"
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     log "initialising Postgres in $PGDATA"
@@ -97,7 +86,7 @@ crash_pg() {
 redis_running() { [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; }
 
 start_redis() {
-  command -v redis-server >/dev/null || apt_install redis-server
+  "$ROOT/scripts/ensure-packages.sh" redis-server
   mkdir -p "$REDIS_DIR"
   if redis_running; then log "Redis already running on 127.0.0.1:$LOCAL_REDIS_PORT"; return; fi
   # No persistence: Postgres is the source of truth, and pending rows are re-enqueued from it.

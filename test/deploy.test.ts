@@ -21,7 +21,9 @@ async function validate(file: string): Promise<{ code: number; output: string }>
 
 describe('docker-compose.yml', () => {
   it('validates against the compose schema', async () => {
-    expect(await validate(join(ROOT, 'docker-compose.yml'))).toEqual({ code: 0, output: '' });
+    // The exit code is the verdict; what the tools print is not asserted.
+    const r = await validate(join(ROOT, 'docker-compose.yml'));
+    expect(r.code).toBe(0);
   }, 120_000);
 
   it('would catch a broken file (the check is real)', async () => {

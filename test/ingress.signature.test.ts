@@ -85,4 +85,39 @@ describe('POST /api/webhooks/retell: signature', () => {
     expect(res.body.error).toMatch(/must look like v=<unix ms>,d=<64 hex digits>/);
     expect(await storedRows(callId)).toBe(0);
   });
+
+  it('accepts hex digits in upper case, as retell-sdk does', async () => {
+    const callId = newCallId();
+    const payload = body('call_started', { callId });
+    const [v, d] = (await sign(payload, TEST_API_KEY)).split(',d=') as [string, string];
+    const res = await p.deliver(payload, `${v},d=${d.toUpperCase()}`);
+    expect(res.status).toBe(200);
+    expect(await storedRows(callId)).toBe(1);
+  });
+});
+
+describe('POST /api/webhooks/retell: webhook keys apart from the API key', () => {
+  // Retell signs with the key that has the webhook badge; the API key may be another one.
+  const WEBHOOK_KEY = 'key_webhook_badge_0123456789';
+  let own: Pipeline;
+  beforeEach(async () => {
+    own = await startPipeline(t.db, { worker: false, webhookKeys: [WEBHOOK_KEY, 'key_webhook_previous'] });
+  });
+  afterEach(() => own.close());
+
+  it('verifies with RETELL_WEBHOOK_KEYS and refuses a body signed with the API key', async () => {
+    const callId = newCallId();
+    const payload = body('call_started', { callId });
+    const refused = await own.deliver(payload, await sign(payload, TEST_API_KEY));
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toMatch(/RETELL_WEBHOOK_KEYS/);
+    expect(await storedRows(callId)).toBe(0);
+    expect((await own.deliver(payload, await sign(payload, WEBHOOK_KEY))).status).toBe(200);
+    // The previous webhook key still verifies during a rotation.
+    const other = newCallId();
+    const second = body('call_started', { callId: other });
+    expect((await own.deliver(second, await sign(second, 'key_webhook_previous'))).status).toBe(200);
+    expect(await storedRows(callId)).toBe(1);
+    expect(await storedRows(other)).toBe(1);
+  });
 });

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findWebhookEvents, recordDelivery } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent } from '@callsync/queue';
 import { applyRetention, createWebhookWorker } from '@callsync/worker';
+import type { SampleEvent } from '@callsync/retell';
 import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { newCallId, storeAgedEvent } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
 import { assertBuilt, CLI, deleteQueueKeys, run, until } from './support/processes';
 
@@ -28,12 +29,7 @@ function cli(...args: string[]) {
   return run(CLI, { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production' }, args);
 }
 
-async function stored(event: string, callId: string, status = 'pending', ageMinutes = 1): Promise<string> {
-  const payload = body(event as 'call_started', { callId });
-  const r = await recordDelivery(t.db, { eventType: event, callId, dedupeKey: `${event}:${callId}`, payloadJson: payload, rawBody: Buffer.from(payload), signature: 'v=1,d=x', source: 'webhook' });
-  await sql`update webhook_events set status = ${status}, created_at = now() - make_interval(mins => ${ageMinutes}), processed_at = case when ${status} = 'pending' then null else now() - make_interval(mins => ${ageMinutes}) end where id = ${r.id}`.execute(t.db);
-  return r.id;
-}
+const stored = (event: string, callId: string, status = 'pending', ageMinutes = 1) => storeAgedEvent(t.db, event as SampleEvent, callId, status, ageMinutes);
 
 describe('make stats', () => {
   it('prints the processing rate, stuck sessions and queue counts, and the same as JSON', async () => {
@@ -59,6 +55,20 @@ describe('make stats', () => {
     expect(text.output()).toMatch(/Processing rate per event type, last 7d/);
     expect(text.output()).toMatch(/call_ended\s+2\s+2\s+0\s+0\s+100\.00/);
     expect(text.output()).toMatch(/Sessions stuck in_progress for more than 10m: 1/);
+  });
+
+  it('shows what retention removed', async () => {
+    await stored('call_started', 'pruned_1', 'processed', 40 * 1440);
+    await stored('call_started', 'pruned_2', 'skipped', 40 * 1440);
+    await stored('call_started', 'deleted', 'processed', 200 * 1440);
+    await applyRetention(t.db, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+
+    const json = cli('stats', '--json');
+    expect(await json.exited).toBe(0);
+    expect(JSON.parse(json.output()).retention).toMatchObject({ runs: 1, payloadsPruned: 2, eventRowsDeleted: 1, sessionsPiiPruned: 0, lastError: null });
+    const text = cli('stats');
+    expect(await text.exited).toBe(0);
+    expect(text.output()).toMatch(/Retention, last 24h: 1 run\(s\), newest \S+\n  payloads pruned 2, event rows deleted 1, sessions' caller data removed 0, reconcile runs deleted 0/);
   });
 });
 
@@ -94,7 +104,8 @@ describe('make replay', () => {
       expect(p.output()).toContain('replayed 1: 1 new job(s), 0 finished job(s) retried, 0 already queued');
       expect(p.output()).toContain(`#${id} processed`);
       const [row] = await findWebhookEvents(t.db, callId);
-      expect(row).toMatchObject({ status: 'processed', source: 'replay', replay_count: 1, attempts: 2, error: null });
+      // The replay is recorded next to the original source, which stays.
+      expect(row).toMatchObject({ status: 'processed', source: 'webhook', replay_count: 1, attempts: 2, error: null, last_replayed_at: expect.any(Date) });
       // Outside the default window: untouched.
       expect((await t.db.selectFrom('webhook_events').select(['status', 'replay_count']).where('id', '=', other).executeTakeFirstOrThrow())).toEqual({ status: 'failed', replay_count: 0 });
     } finally {
@@ -106,28 +117,26 @@ describe('make replay', () => {
     }
   });
 
+  it('refuses rows whose payload retention removed, with a count and the reason, and replays the rest', async () => {
+    const prunedId = await stored('call_ended', newCallId('pruned'), 'processed', 40 * 1440);
+    const keptId = await stored('call_ended', newCallId('kept'), 'processed', 60);
+    await applyRetention(t.db, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+
+    const p = cli('replay', '--status', 'processed', '--since', '60d');
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toMatch(new RegExp(`^1 event\\(s\\) to replay .*\\n  #${keptId} call_ended`, 'm'));
+    expect(p.output()).toContain('1 event(s) refused: retention removed their payload (older than RETENTION_DAYS), so there is nothing to apply again');
+    const rows = await t.db.selectFrom('webhook_events').select(['id', 'status', 'replay_count', 'source']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: prunedId, status: 'processed', replay_count: 0, source: 'webhook' },
+      { id: keptId, status: 'pending', replay_count: 1, source: 'webhook' },
+    ]);
+    await sql`update webhook_events set status = 'processed' where id = ${keptId}`.execute(t.db);
+  });
+
   it('says what is wrong with a bad flag', async () => {
     const p = cli('replay', '--status', 'broken');
     expect(await p.exited).toBe(1);
     expect(p.output()).toMatch(/--status: "broken" is not one of failed, pending, processed, skipped/);
-  });
-});
-
-describe('retention', () => {
-  it('strips payload, raw body and signature of applied events older than RETENTION_DAYS, and nothing else', async () => {
-    const oldProcessed = await stored('call_started', 'old_p', 'processed', 40 * 1440);
-    const oldSkipped = await stored('transcript_updated', 'old_s', 'skipped', 40 * 1440);
-    const oldFailed = await stored('call_ended', 'old_f', 'failed', 40 * 1440);
-    const recent = await stored('call_ended', 'recent', 'processed', 60);
-    await sql`insert into reconcile_runs (trigger, runner, started_at) values ('scheduled', 'x', now() - interval '40 days'), ('scheduled', 'x', now())`.execute(t.db);
-
-    expect(await applyRetention(t.db, logger, 30, new Date(), 1)).toEqual({ pruned: 2, runsDeleted: 1 });
-    const rows = await t.db.selectFrom('webhook_events').select(['id', 'payload', 'raw_body', 'signature', 'pruned_at']).orderBy('id').execute();
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const id of [oldProcessed, oldSkipped]) expect(byId.get(id)).toMatchObject({ payload: {}, raw_body: null, signature: null, pruned_at: expect.any(Date) });
-    for (const id of [oldFailed, recent]) expect(byId.get(id)).toMatchObject({ raw_body: expect.any(Buffer), pruned_at: null });
-    // Rows stay: reports and dedupe keep working.
-    expect(rows).toHaveLength(4);
-    expect(await applyRetention(t.db, logger, 30)).toEqual({ pruned: 0, runsDeleted: 0 });
   });
 });

@@ -92,17 +92,23 @@ describe('worker: lifecycle events', () => {
     });
   });
 
-  it('an anonymous caller is stored and flagged, not an error', async () => {
+  it('a withheld caller ID ("anonymous") is stored and flagged, not an error', async () => {
     const callId = newCallId();
     const ids = await send(body('call_started', { callId, fromNumber: 'anonymous' }), body('call_ended', { callId, fromNumber: 'anonymous' }));
     expect((await p.settled(ids)).map((r) => r.status)).toEqual(['processed', 'processed']);
-    expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: 'anonymous', caller_anonymous: true, call_status: 'ended' });
+    expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: 'anonymous', caller_withheld: true, caller_anonymous: true, call_status: 'ended' });
   });
 
-  it('a web call without numbers is flagged as having no caller id', async () => {
+  it('a web call has no numbers and is not a withheld caller', async () => {
     const callId = newCallId();
     await send(body('call_started', { callId, callType: 'web_call' }));
-    expect(await findCallSession(t.db, callId)).toMatchObject({ call_type: 'web_call', from_number: null, to_number: null, caller_anonymous: true, direction: null });
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_type: 'web_call', from_number: null, to_number: null, caller_withheld: false, caller_anonymous: false, direction: null });
+  });
+
+  it('a phone call with a caller ID is neither withheld nor anonymous', async () => {
+    const callId = newCallId();
+    await send(body('call_started', { callId, fromNumber: '+491604366218' }));
+    expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: '+491604366218', caller_withheld: false, caller_anonymous: false });
   });
 
   it('an unknown agent gives a null company, not an error', async () => {

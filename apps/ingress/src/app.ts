@@ -14,7 +14,8 @@ export interface IngressDeps {
   redis: RedisConnection;
   logger: Logger;
   metrics: Metrics;
-  apiKeys: readonly string[];
+  /** RETELL_WEBHOOK_KEYS: a signature valid for any is accepted. */
+  webhookKeys: readonly string[];
   maxBodyBytes: number;
   signatureToleranceMs: number;
   enqueueTimeoutMs?: number;

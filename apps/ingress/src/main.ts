@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     queue,
     redis: connection,
     logger,
-    apiKeys: config.retell.apiKeys,
+    webhookKeys: config.retell.webhookKeys,
     maxBodyBytes: config.ingress.maxBodyBytes,
     signatureToleranceMs: config.ingress.signatureToleranceMs,
   });

@@ -12,7 +12,7 @@ export interface WebhookRouteDeps {
   /** Commits rows (batched across concurrent requests) and enqueues their jobs. */
   batcher: DeliveryBatcher;
   logger: Logger;
-  apiKeys: readonly string[];
+  webhookKeys: readonly string[];
   signatureToleranceMs: number;
 }
 
@@ -20,7 +20,7 @@ const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   missing: 'missing X-Retell-Signature header',
   malformed: 'X-Retell-Signature must look like v=<unix ms>,d=<64 hex digits>',
   stale: 'X-Retell-Signature timestamp is more than 5 minutes away from now',
-  mismatch: 'X-Retell-Signature does not match the body for any configured RETELL_API_KEY',
+  mismatch: 'X-Retell-Signature does not match the body for any key in RETELL_WEBHOOK_KEYS (default RETELL_API_KEY)',
 };
 
 /**
@@ -31,7 +31,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
   return async (req, res) => {
     const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.get('x-retell-signature');
-    const check = verifyRetellSignature(rawBody, signature, deps.apiKeys, { toleranceMs: deps.signatureToleranceMs });
+    const check = verifyRetellSignature(rawBody, signature, deps.webhookKeys, { toleranceMs: deps.signatureToleranceMs });
     if (!check.ok) {
       deps.logger.warn('webhook refused: bad signature', { reason: check.reason, ip: req.ip });
       throw new HttpError(401, SIGNATURE_MESSAGES[check.reason]);

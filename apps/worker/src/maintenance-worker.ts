@@ -1,4 +1,5 @@
 import { Worker } from 'bullmq';
+import type { RetentionPolicy } from '@callsync/config';
 import type { Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { MAINTENANCE_QUEUE, type MaintenanceJobData, type RedisConnection, type WebhookQueue } from '@callsync/queue';
@@ -13,7 +14,7 @@ export interface MaintenanceWorkerOptions {
   /** Where the sweeper re-enqueues pending rows. */
   webhookQueue: WebhookQueue;
   sweepPendingAfterMs: number;
-  retentionDays: number;
+  retention: RetentionPolicy;
   /** Default MAINTENANCE_QUEUE. */
   queueName?: string;
 }
@@ -27,7 +28,7 @@ export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<Mai
         case 'sweep-pending':
           return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
         case 'retention':
-          return applyRetention(o.db, o.logger, o.retentionDays);
+          return applyRetention(o.db, o.logger, o.retention);
       }
     },
     { connection: o.connection, prefix: o.prefix, concurrency: 1 },

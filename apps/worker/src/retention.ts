@@ -1,29 +1,54 @@
-import { sql } from 'kysely';
-import { pruneEventPayloads, type Db } from '@callsync/db';
+import type { RetentionPolicy } from '@callsync/config';
+import {
+  deleteOldEventRows,
+  deleteOldReconcileRuns,
+  finishRetentionRun,
+  pruneEventPayloads,
+  pruneSessionPii,
+  startRetentionRun,
+  type Db,
+  type RetentionCounts,
+} from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 
-export interface RetentionResult {
-  /** Events whose payload and raw body were stripped. */
-  pruned: number;
-  /** reconcile_runs rows deleted. */
-  runsDeleted: number;
+export type RetentionResult = RetentionCounts;
+
+const DAY_MS = 86_400_000;
+
+/** Run `step` in batches until a batch comes back short; the total. */
+async function inBatches(step: (limit: number) => Promise<number>, batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await step(batch);
+    total += n;
+    if (n < batch) return total;
+  }
 }
 
 /**
- * Storage does not grow without bound: applied events older than `days` lose payload, raw body and
- * signature (the row stays, so reports and dedupe keep working), in batches so no lock is held long;
- * old reconcile_runs go. Redis stays bounded by the jobs' removeOnComplete/removeOnFail.
+ * Storage and caller data do not live forever (the policy's three settings, in days):
+ * - applied events older than payloadDays lose payload, raw body and signature (rows stay for
+ *   reports and dedupe);
+ * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs;
+ * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL.
+ * Each step works in batches of `batch` rows. The run is recorded in retention_runs.
+ * Redis stays bounded by the jobs' removeOnComplete/removeOnFail.
  */
-export async function applyRetention(db: Db, logger: Logger, days: number, now = new Date(), batch = 1000): Promise<RetentionResult> {
-  const before = new Date(now.getTime() - days * 86_400_000);
-  let pruned = 0;
-  for (;;) {
-    const n = await pruneEventPayloads(db, before, batch);
-    pruned += n;
-    if (n < batch) break;
+export async function applyRetention(db: Db, logger: Logger, policy: RetentionPolicy, now = new Date(), batch = 1000): Promise<RetentionResult> {
+  const ago = (days: number) => new Date(now.getTime() - days * DAY_MS);
+  const runId = await startRetentionRun(db, policy);
+  const counts: RetentionCounts = { payloadsPruned: 0, eventRowsDeleted: 0, sessionsPiiPruned: 0, reconcileRunsDeleted: 0 };
+  try {
+    // Rows first: a row about to go needs no pruning.
+    counts.eventRowsDeleted = await inBatches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n), batch);
+    counts.payloadsPruned = await inBatches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n), batch);
+    counts.sessionsPiiPruned = await inBatches((n) => pruneSessionPii(db, ago(policy.sessionPiiDays), n), batch);
+    counts.reconcileRunsDeleted = await deleteOldReconcileRuns(db, ago(policy.eventRowDays));
+  } catch (err) {
+    await finishRetentionRun(db, runId, counts, (err as Error).message).catch(() => undefined);
+    throw err;
   }
-  const runs = await sql`delete from reconcile_runs where started_at < ${before}`.execute(db);
-  const result = { pruned, runsDeleted: Number(runs.numAffectedRows ?? 0) };
-  if (pruned || result.runsDeleted) logger.info('retention applied', { ...result, retention_days: days });
-  return result;
+  await finishRetentionRun(db, runId, counts);
+  if (Object.values(counts).some((n) => n > 0)) logger.info('retention applied', { ...counts, ...policy });
+  return counts;
 }

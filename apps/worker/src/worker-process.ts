@@ -61,7 +61,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
 
   const retell = new RetellApiClient({
     baseUrl: config.retell.apiBaseUrl,
-    apiKey: config.retell.apiKeys[0]!,
+    apiKey: config.retell.apiKey,
     concurrency: config.retell.apiConcurrency,
     timeoutMs: config.retell.apiTimeoutMs,
   });
@@ -70,7 +70,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const workers: Worker[] = [
     createWebhookWorker({ db, connection, logger, metrics, prefix, concurrency: config.worker.concurrency }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
-    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs, retentionDays: config.worker.retentionDays }),
+    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs, retention: config.worker.retention }),
   ];
   const health = await startHealthServer(config.worker.metricsPort, { db, redis: connection, metrics });
   logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes, metrics_port: health.port });

@@ -51,10 +51,35 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('splits a rotated key list and freezes the result', () => {
-    const c = loadConfig({ ...base, RETELL_API_KEY: 'new_key, old_key' });
-    expect(c.retell.apiKeys).toEqual(['new_key', 'old_key']);
+  it('verifies webhooks with the API key unless RETELL_WEBHOOK_KEYS is set', () => {
+    expect(loadConfig(base).retell).toMatchObject({ apiKey: 'key_a', webhookKeys: ['key_a'] });
+    const c = loadConfig({ ...base, RETELL_WEBHOOK_KEYS: 'key_webhook_new, key_webhook_old' });
+    expect(c.retell).toMatchObject({ apiKey: 'key_a', webhookKeys: ['key_webhook_new', 'key_webhook_old'] });
     expect(Object.isFrozen(c.retell)).toBe(true);
+  });
+
+  it('keeps a rotated RETELL_API_KEY list working when no webhook keys are set', () => {
+    const c = loadConfig({ ...base, RETELL_API_KEY: 'new_key, old_key' });
+    expect(c.retell).toMatchObject({ apiKey: 'new_key', webhookKeys: ['new_key', 'old_key'] });
+  });
+
+  it('refuses a RETELL_API_KEY list next to RETELL_WEBHOOK_KEYS, naming the variable', () => {
+    expect(problems({ ...base, RETELL_API_KEY: 'a, b', RETELL_WEBHOOK_KEYS: 'w' })).toEqual([
+      'RETELL_API_KEY: must be one key when RETELL_WEBHOOK_KEYS is set (list the webhook keys there)',
+    ]);
+    expect(problems({ ...base, RETELL_WEBHOOK_KEYS: ' , ' })[0]).toMatch(/^RETELL_WEBHOOK_KEYS: must contain at least one value/);
+  });
+
+  it('has a retention policy with documented defaults, rows kept at least as long as payloads', () => {
+    expect(loadConfig(base).worker.retention).toEqual({ payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+    expect(problems({ ...base, RETENTION_DAYS: '60', EVENT_ROWS_RETENTION_DAYS: '30' })).toEqual(['EVENT_ROWS_RETENTION_DAYS: must be at least RETENTION_DAYS (60)']);
+    expect(problems({ ...base, SESSION_PII_RETENTION_DAYS: '0' })[0]).toMatch(/^SESSION_PII_RETENTION_DAYS:/);
+  });
+
+  it('drains the ingress for SHUTDOWN_DRAIN_MS', () => {
+    expect(loadConfig(base).ingress.shutdownDrainMs).toBe(5000);
+    expect(loadConfig({ ...base, SHUTDOWN_DRAIN_MS: '0' }).ingress.shutdownDrainMs).toBe(0);
+    expect(problems({ ...base, SHUTDOWN_DRAIN_MS: '-1' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS:/);
   });
 
   it('rejects a queue prefix without a hash tag', () => {

@@ -9,8 +9,16 @@ export interface Config {
     readonly clusterNodes?: readonly { host: string; port: number }[];
     readonly prefix: string;
   };
-  readonly retell: { readonly apiKeys: readonly string[]; readonly apiBaseUrl: string; readonly apiConcurrency: number; readonly apiTimeoutMs: number };
-  readonly ingress: { readonly port: number; readonly maxBodyBytes: number; readonly signatureToleranceMs: number };
+  readonly retell: {
+    /** Calls Retell's API. */
+    readonly apiKey: string;
+    /** Verify X-Retell-Signature; any may match. */
+    readonly webhookKeys: readonly string[];
+    readonly apiBaseUrl: string;
+    readonly apiConcurrency: number;
+    readonly apiTimeoutMs: number;
+  };
+  readonly ingress: { readonly port: number; readonly maxBodyBytes: number; readonly signatureToleranceMs: number; readonly shutdownDrainMs: number };
   readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
   readonly worker: {
     readonly concurrency: number;
@@ -20,7 +28,7 @@ export interface Config {
     readonly sweepEveryMs: number;
     readonly sweepPendingAfterMs: number;
     readonly metricsPort: number;
-    readonly retentionDays: number;
+    readonly retention: RetentionPolicy;
   };
   readonly reconcile: {
     readonly staleAfterMinutes: number;
@@ -28,6 +36,16 @@ export interface Config {
     readonly analysisAfterMinutes: number;
     readonly maxTries: number;
   };
+}
+
+/** How long callsync keeps what, in days (see the README's retention section). */
+export interface RetentionPolicy {
+  /** Applied events' payload, raw body and signature. */
+  readonly payloadDays: number;
+  /** Whole webhook_events rows (not pending ones) and reconcile_runs. */
+  readonly eventRowDays: number;
+  /** Caller numbers, transcripts and recording URLs of ended sessions. */
+  readonly sessionPiiDays: number;
 }
 
 /** Start-up failure that names every bad variable; the process should print it and exit. */
@@ -81,12 +99,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       prefix: e.QUEUE_PREFIX,
     },
     retell: {
-      apiKeys: e.RETELL_API_KEY,
+      apiKey: e.RETELL_API_KEY[0]!,
+      webhookKeys: e.RETELL_WEBHOOK_KEYS ?? e.RETELL_API_KEY,
       apiBaseUrl: e.RETELL_API_BASE_URL.replace(/\/+$/, ''),
       apiConcurrency: e.RETELL_API_CONCURRENCY,
       apiTimeoutMs: e.RETELL_API_TIMEOUT_MS,
     },
-    ingress: { port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS },
+    ingress: { port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS, shutdownDrainMs: e.SHUTDOWN_DRAIN_MS },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
@@ -96,7 +115,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sweepEveryMs: e.SWEEP_EVERY_SECONDS * 1000,
       sweepPendingAfterMs: e.SWEEP_PENDING_AFTER_SECONDS * 1000,
       metricsPort: e.WORKER_METRICS_PORT,
-      retentionDays: e.RETENTION_DAYS,
+      retention: { payloadDays: e.RETENTION_DAYS, eventRowDays: e.EVENT_ROWS_RETENTION_DAYS, sessionPiiDays: e.SESSION_PII_RETENTION_DAYS },
     },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,

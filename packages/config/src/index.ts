@@ -1,2 +1,2 @@
 export { loadConfig, ConfigError, childEnvironment } from './config';
-export type { Config } from './config';
+export type { Config, RetentionPolicy } from './config';

@@ -38,11 +38,24 @@ export const envSchema = z
     /** Prefix of every BullMQ key. The {hash tag} keeps a queue's keys in one cluster slot. */
     QUEUE_PREFIX: z.string().regex(/^\{[^{}]+\}$/, 'must be a Redis hash tag such as {callsync}').default('{callsync}'),
 
-    /** One key, or a comma-separated list during key rotation: a signature valid for any is accepted. */
+    /**
+     * The key callsync calls Retell's API with. Also verifies webhooks when RETELL_WEBHOOK_KEYS is
+     * unset; only then may it be a comma-separated list (rotation), and the API uses its first key.
+     */
     RETELL_API_KEY: csv,
+    /**
+     * Keys that verify X-Retell-Signature: Retell signs with the key that has the webhook badge, which
+     * need not be the API key. Comma-separated during rotation. Default: RETELL_API_KEY.
+     */
+    RETELL_WEBHOOK_KEYS: csv.optional(),
     RETELL_API_BASE_URL: url(['http:', 'https:']).default('https://api.retellai.com'),
 
     PORT: port.default(3000),
+    /**
+     * On SIGTERM the ingress answers /readyz with 503 at once and keeps serving for this long, so a
+     * load balancer stops sending before it closes. Default 5000; 0 closes at once.
+     */
+    SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
     /** Largest accepted webhook body. Default 5 MB: a long call's full transcript must fit. */
     MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
     /** Allowed distance of the signature timestamp from now, either way. Default 5 minutes (Retell's own). */
@@ -70,6 +83,18 @@ export const envSchema = z
 
     /** Applied events older than this lose their payload and raw body (rows stay for reports). Default 30. */
     RETENTION_DAYS: positiveNumber.default(30),
+    /**
+     * Whole webhook_events rows older than this are deleted (applied ones, and failed ones nobody
+     * replayed; pending rows never). Redeliveries older than this are no longer recognised as such.
+     * Default 180; at least RETENTION_DAYS.
+     */
+    EVENT_ROWS_RETENTION_DAYS: positiveNumber.default(180),
+    /**
+     * Sessions that ended longer ago than this lose their caller data: numbers, transcript and recording
+     * URL are nulled, and the caller's number is kept only as a salted hash (returning callers still
+     * count). Default 90.
+     */
+    SESSION_PII_RETENTION_DAYS: positiveNumber.default(90),
 
     /** in_progress sessions older than this are asked about. Fractions allowed (0.5 = 30 s). Default 5. */
     STALE_AFTER_MINUTES: positiveNumber.default(5),
@@ -87,6 +112,12 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or set REDIS_CLUSTER_NODES)' });
+    }
+    if (env.RETELL_WEBHOOK_KEYS && env.RETELL_API_KEY.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['RETELL_API_KEY'], message: 'must be one key when RETELL_WEBHOOK_KEYS is set (list the webhook keys there)' });
+    }
+    if (env.EVENT_ROWS_RETENTION_DAYS < env.RETENTION_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['EVENT_ROWS_RETENTION_DAYS'], message: `must be at least RETENTION_DAYS (${env.RETENTION_DAYS})` });
     }
   });
 

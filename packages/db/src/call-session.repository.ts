@@ -4,7 +4,7 @@ import type { CallSession, CallSessionTable } from './call-session.table';
 
 export type CallSessionValues = Omit<
   Updateable<CallSessionTable>,
-  'id' | 'call_id' | 'created_at' | 'updated_at' | 'caller_anonymous'
+  'id' | 'call_id' | 'created_at' | 'updated_at' | 'caller_anonymous' | 'caller_withheld' | 'caller_hash' | 'pii_pruned_at'
 >;
 
 export async function findCallSession(db: Db, callId: string): Promise<CallSession | undefined> {
@@ -40,7 +40,12 @@ export async function updateCallSessions(db: Db, updates: readonly { callId: str
       started_at = v.started_at, ended_at = v.ended_at, duration_ms = v.duration_ms, disconnection_reason = v.disconnection_reason,
       analysis = v.analysis::jsonb, analyzed_at = v.analyzed_at, transcript = v.transcript, recording_url = v.recording_url,
       cost_cents = v.cost_cents, call_cost = v.call_cost::jsonb, metadata = v.metadata::jsonb,
-      lifecycle_rank = v.lifecycle_rank, last_event_at = v.last_event_at, updated_at = now()
+      lifecycle_rank = v.lifecycle_rank, last_event_at = v.last_event_at, updated_at = now(),
+      -- A late event (a re-run analysis) can bring caller data back after retention removed it; then
+      -- the session is due for retention again.
+      pii_pruned_at = case when v.from_number is distinct from s.from_number or v.to_number is distinct from s.to_number
+        or v.transcript is distinct from s.transcript or v.recording_url is distinct from s.recording_url
+        then null else s.pii_pruned_at end
     from unnest(
       ${updates.map((u) => u.callId)}::text[], ${col('agent_id')}::text[], ${col('agent_version')}::int[], ${col('company_id')}::bigint[],
       ${col('call_type')}::text[], ${col('direction')}::text[], ${col('from_number')}::text[], ${col('to_number')}::text[],

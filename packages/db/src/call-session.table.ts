@@ -16,6 +16,9 @@ export interface CallSessionTable {
   direction: string | null;
   from_number: string | null;
   to_number: string | null;
+  /** The caller ID was suppressed (from_number "anonymous"). Web calls have no number and are not. */
+  caller_withheld: ColumnType<boolean, never, never>;
+  /** The SPEC's name for caller_withheld, the same value (kept for existing queries). */
   caller_anonymous: ColumnType<boolean, never, never>;
   call_status: ColumnType<CallStatus, CallStatus | undefined, CallStatus>;
   started_at: Date | null;
@@ -36,6 +39,9 @@ export interface CallSessionTable {
   reconcile_failure_count: Generated<number>;
   reconcile_stopped_at: Date | null;
   reconcile_analysis_checks: Generated<number>;
+  /** Salted hash of the customer's number, kept when SESSION_PII_RETENTION_DAYS removed the numbers. */
+  caller_hash: ColumnType<string | null, never, never>;
+  pii_pruned_at: ColumnType<Date | null, never, never>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { AgentTable } from './agent.table';
 import type { CallSessionTable } from './call-session.table';
 import type { ReconcileRunTable } from './reconcile-run.table';
+import type { RetentionRunTable } from './retention-run.table';
 import type { WebhookEventTable } from './webhook-event.table';
 
 export interface Database {
@@ -10,6 +11,7 @@ export interface Database {
   retell_call_sessions: CallSessionTable;
   retell_agents: AgentTable;
   reconcile_runs: ReconcileRunTable;
+  retention_runs: RetentionRunTable;
 }
 
 export type Db = Kysely<Database>;

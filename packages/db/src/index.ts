@@ -15,7 +15,6 @@ export {
   findPendingEvents,
   findEventsToReplay,
   markForReplay,
-  pruneEventPayloads,
 } from './webhook-event.repository';
 export type { Delivery, RecordedDelivery, ReplaySelection } from './webhook-event.repository';
 
@@ -38,5 +37,16 @@ export {
   withReconcileLock,
 } from './reconcile.repository';
 export type { SessionCursor, SessionToReconcile, ReconcileCheck, ReconcileCounts } from './reconcile.repository';
+export type { RetentionRun } from './retention-run.table';
+export {
+  pruneEventPayloads,
+  deleteOldEventRows,
+  pruneSessionPii,
+  deleteOldReconcileRuns,
+  startRetentionRun,
+  finishRetentionRun,
+  summarizeRetention,
+} from './retention.repository';
+export type { RetentionCounts, RetentionDays, RetentionSummary } from './retention.repository';
 export { processingRate, staleSessions } from './reports';
 export type { ProcessingRate, StaleSession } from './reports';

@@ -181,9 +181,9 @@ export interface ReplaySelection {
   limit: number;
 }
 
-/** The rows `make replay` would re-run, oldest first. */
-export async function findEventsToReplay(db: Db, s: ReplaySelection): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'attempts' | 'error' | 'created_at'>[]> {
-  let q = db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id', 'status', 'attempts', 'error', 'created_at']).where('status', 'in', [...s.statuses]);
+/** The rows `make replay` would re-run, oldest first; `pruned_at` set means retention removed the payload. */
+export async function findEventsToReplay(db: Db, s: ReplaySelection): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'>[]> {
+  let q = db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at']).where('status', 'in', [...s.statuses]);
   if (s.eventTypes?.length) q = q.where('event_type', 'in', [...s.eventTypes]);
   if (s.callIds?.length) q = q.where('event_id', 'in', [...s.callIds]);
   if (s.since) q = q.where('created_at', '>=', s.since);
@@ -192,36 +192,20 @@ export async function findEventsToReplay(db: Db, s: ReplaySelection): Promise<Pi
 }
 
 /**
- * Put rows back to `pending` for a replay, recording it on the row (source `replay`,
- * replay_count + 1). Only rows still in one of `fromStatuses` change, so a row that moved on
- * meanwhile is left alone. Returns the ids that changed.
+ * Put rows back to `pending` for a replay, recording it on the row (replay_count + 1,
+ * last_replayed_at); `source` keeps saying where the event came from. Only rows still in one of
+ * `fromStatuses` change, so a row that moved on meanwhile is left alone, and never a row whose
+ * payload retention removed: there is nothing left to apply. Returns the ids that changed.
  */
 export async function markForReplay(db: Db, ids: readonly string[], fromStatuses: readonly WebhookEventStatus[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .updateTable('webhook_events')
-    .set((eb) => ({ status: 'pending' as const, source: 'replay' as const, replay_count: eb('replay_count', '+', 1), processed_at: null }))
+    .set((eb) => ({ status: 'pending' as const, replay_count: eb('replay_count', '+', 1), last_replayed_at: sql<Date>`now()`, processed_at: null }))
     .where('id', 'in', [...ids])
     .where('status', 'in', [...fromStatuses])
+    .where('pruned_at', 'is', null)
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
-}
-
-/**
- * Retention: strip payload and raw body from events applied (processed or skipped) before
- * `before`, at most `limit` rows per call. The rows stay for reports and dedupe. Returns how many.
- */
-export async function pruneEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql<{ n: string }>`
-    with batch as (
-      select id from webhook_events
-      where status in ('processed', 'skipped') and pruned_at is null and processed_at < ${before}
-      order by processed_at, id
-      limit ${limit}
-    )
-    update webhook_events e set payload = '{}'::jsonb, raw_body = null, signature = null, pruned_at = now()
-    from batch where e.id = batch.id
-    returning 1 as n`.execute(db);
-  return r.rows.length;
 }

@@ -24,6 +24,7 @@ export interface WebhookEventTable {
   last_delivered_at: Generated<Date>;
   processed_at: Date | null;
   replay_count: Generated<number>;
+  last_replayed_at: Date | null;
   pruned_at: Date | null;
 }
 

@@ -5,7 +5,8 @@ export type SignatureFailure = 'missing' | 'malformed' | 'stale' | 'mismatch';
 
 export type SignatureCheck = { ok: true; timestampMs: number } | { ok: false; reason: SignatureFailure };
 
-const HEADER = /^v=(\d{1,16}),d=([0-9a-f]{64})$/;
+// Hex digits in either case: retell-sdk compares case-insensitively too.
+const HEADER = /^v=(\d{1,16}),d=([0-9a-fA-F]{64})$/;
 
 export interface VerifyOptions {
   /** Accepted distance between the signature's timestamp and now, either way. Default 5 minutes. */
@@ -16,12 +17,12 @@ export interface VerifyOptions {
 
 /**
  * Verify Retell's `X-Retell-Signature: v=<unix ms>,d=<hex HMAC-SHA256(body + timestamp)>` over the
- * body bytes exactly as received. Any of `apiKeys` may match (key rotation). Comparison is constant-time.
+ * body bytes exactly as received. Any of `keys` may match (key rotation). Comparison is constant-time.
  */
 export function verifyRetellSignature(
   rawBody: Buffer,
   header: string | undefined,
-  apiKeys: readonly string[],
+  keys: readonly string[],
   { toleranceMs = 5 * 60 * 1000, now = Date.now }: VerifyOptions = {},
 ): SignatureCheck {
   if (!header) return { ok: false, reason: 'missing' };
@@ -32,7 +33,7 @@ export function verifyRetellSignature(
   if (Math.abs(now() - timestampMs) > toleranceMs) return { ok: false, reason: 'stale' };
   const given = Buffer.from(hex, 'hex');
   let match = false;
-  for (const key of apiKeys) {
+  for (const key of keys) {
     // Check every key, even after a match, so timing does not reveal which key matched.
     const expected = createHmac('sha256', key).update(rawBody).update(ts).digest();
     if (timingSafeEqual(expected, given)) match = true;

@@ -56,7 +56,7 @@ async function waitUntilSettled(db: Db, callIds: string[], timeoutMs: number): P
 export async function demoCommand(config: Config, args: string[]): Promise<number> {
   const urlArg = args.find((a) => a.startsWith('--url='));
   const url = urlArg ? urlArg.slice('--url='.length) : `http://127.0.0.1:${config.ingress.port}/api/webhooks/retell`;
-  const key = config.retell.apiKeys[0]!;
+  const key = config.retell.webhookKeys[0]!;
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-demo' });
   try {
     await upsertAgent(db, { agentId: DEMO_AGENT, companyId: 1, name: 'callsync demo agent' });

@@ -5,7 +5,7 @@ import { FakeRetell } from '@callsync/fake-retell';
 /** Run the fake Retell API as a process (for `make up` without a Retell account). */
 export async function fakeRetellCommand(config: Config, argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string', default: '3099' } } });
-  const fake = new FakeRetell({ apiKeys: config.retell.apiKeys });
+  const fake = new FakeRetell({ apiKeys: [config.retell.apiKey] });
   const url = await fake.start(Number(values.port));
   console.log(`fake Retell API on ${url} (GET /v2/get-call/:id; control under /__fake/)`);
   await new Promise<void>((resolve) => {

@@ -55,7 +55,7 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
   const db = createDb({ url: config.database.url, poolSize: 12, applicationName: 'callsync-reconcile' });
   const retell = new RetellApiClient({
     baseUrl: config.retell.apiBaseUrl,
-    apiKey: config.retell.apiKeys[0]!,
+    apiKey: config.retell.apiKey,
     concurrency: config.retell.apiConcurrency,
     timeoutMs: config.retell.apiTimeoutMs,
   });

@@ -7,8 +7,9 @@ import { parseDuration } from '../duration';
 export const REPLAY_USAGE = `usage: make replay [ARGS="..."]
 
 Re-run stored events from Postgres (default: failed ones from the last 24 h). Works after Redis
-lost or pruned their jobs. Each replayed row is marked (source = replay, replay_count + 1) and gets
-a fresh job; a running worker applies it.
+lost or pruned their jobs. Each replayed row is marked (replay_count + 1, last_replayed_at; its
+source stays) and gets a fresh job; a running worker applies it. Rows whose payload retention
+removed (older than RETENTION_DAYS) are refused: there is nothing left to apply.
 
   --status <s>     failed (default), pending, processed or skipped; repeatable
   --event <type>   only this event type; repeatable
@@ -50,11 +51,17 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
 
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-replay' });
   try {
-    const rows = await findEventsToReplay(db, { statuses, eventTypes: values.event, callIds, since, limit });
+    const selected = await findEventsToReplay(db, { statuses, eventTypes: values.event, callIds, since, limit });
+    const rows = selected.filter((r) => r.pruned_at === null);
+    const pruned = selected.length - rows.length;
     const scope = `status ${statuses.join('/')}${values.event ? `, event ${values.event.join('/')}` : ''}${callIds.length ? `, call ${callIds.join('/')}` : ''}${sinceText ? `, last ${sinceText}` : ''}`;
-    console.log(`${rows.length} event(s) to replay (${scope})${rows.length === limit ? ` - stopped at --limit ${limit}` : ''}`);
+    console.log(`${rows.length} event(s) to replay (${scope})${selected.length === limit ? ` - stopped at --limit ${limit}` : ''}`);
     for (const r of rows) console.log(`  #${r.id} ${r.event_type} ${r.event_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`);
-    if (values['dry-run'] || rows.length === 0) return 0;
+    if (pruned) console.log(`${pruned} event(s) refused: retention removed their payload (older than RETENTION_DAYS), so there is nothing to apply again`);
+    if (values['dry-run']) return 0;
+    // Refused rows make the exit code 1, so a script notices that not everything it asked for ran.
+    const refused = pruned ? 1 : 0;
+    if (rows.length === 0) return refused;
 
     const connection = createRedisConnection(config.redis, { name: 'callsync-replay' });
     const queues = createQueues(connection, config.redis.prefix, config.worker);
@@ -66,7 +73,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       if (marked.length < rows.length) console.log(`${rows.length - marked.length} row(s) changed status meanwhile and were left alone`);
       if (!values.wait) {
         console.log('a running worker applies them; `make stats` shows the result');
-        return 0;
+        return refused;
       }
       const deadline = Date.now() + 60_000;
       let final = await db.selectFrom('webhook_events').select(['id', 'status', 'error']).where('id', 'in', marked).execute();
@@ -77,7 +84,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       for (const r of final) console.log(`  #${r.id} ${r.status}${r.error ? ` - ${r.error}` : ''}`);
       const notDone = final.filter((r) => r.status !== 'processed' && r.status !== 'skipped');
       if (notDone.length) console.log(`${notDone.length} not applied${final.some((r) => r.status === 'pending') ? ' (still pending after 60 s: is a worker running?)' : ''}`);
-      return notDone.length ? 1 : 0;
+      return notDone.length ? 1 : refused;
     } finally {
       await queues.close();
       connection.disconnect();

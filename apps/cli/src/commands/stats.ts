@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, processingRate, staleSessions } from '@callsync/db';
+import { createDb, processingRate, staleSessions, summarizeRetention } from '@callsync/db';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { parseDuration } from '../duration';
 
 export const STATS_USAGE = `usage: make stats [ARGS="..."]
 
 The seed's two reports and the queues: processing rate per event type (total, processed, pending,
-failed, success %), sessions stuck in_progress, and job counts per queue.
+failed, success %), sessions stuck in_progress, job counts per queue, and what retention removed.
 
   --window <d>         processing-rate window (default 24h; e.g. 1h, 7d)
   --stale-after <d>    "stuck" means in_progress for longer than this (default 10m)
@@ -43,14 +43,18 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
   connection.on('error', () => {}); // reported below as "unavailable"
   const queues = createQueues(connection, config.redis.prefix, config.worker);
   try {
-    const [rates, stale] = await Promise.all([processingRate(db, `${windowMinutes} minutes`), staleSessions(db, staleMinutes)]);
+    const [rates, stale, retention] = await Promise.all([
+      processingRate(db, `${windowMinutes} minutes`),
+      staleSessions(db, staleMinutes),
+      summarizeRetention(db, new Date(Date.now() - windowMinutes * 60_000)),
+    ]);
     if (connection.status !== 'ready') await Promise.race([once(connection, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]);
     const queueCounts: Record<string, Record<string, number> | 'unavailable'> = {};
     for (const q of queues.all) {
       queueCounts[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => 'unavailable' as const);
     }
     if (values.json) {
-      console.log(JSON.stringify({ window: values.window, processing_rate: rates, stale_after: values['stale-after'], stale_sessions: stale, queues: queueCounts }, null, 2));
+      console.log(JSON.stringify({ window: values.window, processing_rate: rates, stale_after: values['stale-after'], stale_sessions: stale, queues: queueCounts, retention }, null, 2));
       return 0;
     }
     console.log(`Processing rate per event type, last ${values.window}`);
@@ -67,6 +71,12 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
         ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed'],
       ),
     );
+    console.log(`\nRetention, last ${values.window}: ${retention.runs} run(s)${retention.lastRunAt ? `, newest ${retention.lastRunAt.toISOString()}` : ''}`);
+    console.log(
+      `  payloads pruned ${retention.payloadsPruned}, event rows deleted ${retention.eventRowsDeleted}, ` +
+        `sessions' caller data removed ${retention.sessionsPiiPruned}, reconcile runs deleted ${retention.reconcileRunsDeleted}`,
+    );
+    if (retention.lastError) console.log(`  newest run failed: ${retention.lastError}`);
     return 0;
   } finally {
     await queues.close().catch(() => undefined);
