@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
+import { loadConfig } from '@callsync/config';
+import { DASHBOARD_SHUTDOWN_BOUND_MS, ingressShutdownBoundMs, INGRESS_NODE_FLAGS, workerShutdownBoundMs } from '@callsync/runtime';
 
 /** The container set-up, checked without a Docker engine (none runs on this machine). */
 const ROOT = join(__dirname, '..');
@@ -34,6 +35,23 @@ describe('docker-compose.yml', () => {
     expect(r.code).not.toBe(0);
     expect(r.output).toMatch(/condition/);
   }, 120_000);
+
+  it("gives each process a stop grace period longer than its own shutdown bound (with the defaults)", () => {
+    const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const defaults = loadConfig({ DATABASE_URL: 'postgres://x@h/d', REDIS_URL: 'redis://h', RETELL_API_KEY: 'k' });
+    const bounds: Record<string, number> = {
+      ingress: ingressShutdownBoundMs(defaults.ingress.shutdownDrainMs),
+      worker: workerShutdownBoundMs(defaults.worker.shutdownTimeoutMs),
+      dashboard: DASHBOARD_SHUTDOWN_BOUND_MS,
+    };
+    for (const [service, boundMs] of Object.entries(bounds)) {
+      const start = text.indexOf(`\n  ${service}:\n`);
+      const block = text.slice(start + 1).split(/\n  [a-z]+:\n|\nvolumes:/)[0]!;
+      const grace = /^\s+stop_grace_period: (\d+)s$/m.exec(block);
+      expect({ service, grace: grace?.[1] }).toEqual({ service, grace: expect.any(String) });
+      expect(Number(grace![1]) * 1000).toBeGreaterThan(boundMs);
+    }
+  });
 
   it('lets workers scale: no published port or fixed name on the worker service', () => {
     const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');

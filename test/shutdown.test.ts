@@ -52,9 +52,36 @@ async function blockedEvent(queue: WebhookQueue) {
 }
 
 describe('graceful shutdown', () => {
+  it('ingress: on SIGTERM /readyz answers 503 at once while webhooks are still accepted for SHUTDOWN_DRAIN_MS, then it exits 0', async () => {
+    const port = await freePort();
+    // Long enough for the requests below; the drain ends the moment the process exits, not before.
+    const ingress = start(INGRESS, { PORT: String(port), SHUTDOWN_DRAIN_MS: '4000' });
+    const base = `http://127.0.0.1:${port}`;
+    await until('ingress ready', async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined));
+    let exited = false;
+    void ingress.exited.then(() => (exited = true));
+
+    ingress.child.kill('SIGTERM');
+    await until('readiness to fail', async () => ((await fetch(`${base}/readyz`)).status === 503 ? true : undefined), 5_000);
+    const ready = await fetch(`${base}/readyz`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 503, body: { status: 'draining' } });
+
+    const callId = newCallId('draining');
+    const payload = body('call_started', { callId });
+    const res = await fetch(`${base}/api/webhooks/retell`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) }, body: payload });
+    expect(res.status).toBe(200);
+    // Keep-alive clients are told to reconnect, so they move to an instance that stays.
+    expect(res.headers.get('connection')).toBe('close');
+    expect(exited).toBe(false);
+    expect(await ingress.exited).toBe(0);
+    expect(await findWebhookEvents(t.db, callId)).toEqual([expect.objectContaining({ status: 'pending', delivery_count: 1 })]);
+    expect(ingress.output()).toMatch(/draining: \/readyz answers 503, still serving/);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
   it('ingress: stops accepting but finishes an in-flight request, then exits 0', async () => {
     const port = await freePort();
-    const ingress = start(INGRESS, { PORT: String(port) });
+    const ingress = start(INGRESS, { PORT: String(port), SHUTDOWN_DRAIN_MS: '0' });
     await until('ingress ready', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined));
     const callId = newCallId();
     const payload = Buffer.from(body('call_started', { callId }));

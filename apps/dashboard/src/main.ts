@@ -1,7 +1,7 @@
 import { loadConfig } from '@callsync/config';
 import { createLogger } from '@callsync/logger';
 import { createQueues, createRedisConnection } from '@callsync/queue';
-import { failStartup, handleShutdown } from '@callsync/runtime';
+import { DASHBOARD_SHUTDOWN_BOUND_MS, failStartup, handleShutdown } from '@callsync/runtime';
 import { BOARD_PATH, createDashboardApp } from './app';
 
 function main(): void {
@@ -26,7 +26,7 @@ function main(): void {
   });
   handleShutdown({
     logger,
-    timeoutMs: 10_000,
+    timeoutMs: DASHBOARD_SHUTDOWN_BOUND_MS,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queues.close();

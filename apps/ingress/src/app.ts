@@ -19,6 +19,11 @@ export interface IngressDeps {
   maxBodyBytes: number;
   signatureToleranceMs: number;
   enqueueTimeoutMs?: number;
+  /**
+   * True once the process is shutting down: /readyz answers 503 so the load balancer stops sending,
+   * while requests that still arrive are served (with `Connection: close`). Default never.
+   */
+  draining?: () => boolean;
 }
 
 export const WEBHOOK_PATH = '/api/webhooks/retell';
@@ -36,6 +41,14 @@ export function createIngressApp(deps: IngressDeps): express.Express {
   // Express hashes every response body for an ETag; nothing here is cached, so skip it.
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
+  const draining = deps.draining ?? (() => false);
+
+  // While draining, keep-alive connections are closed after their current answer, so clients
+  // reconnect through the load balancer to an instance that is staying.
+  app.use((_req, res, next) => {
+    if (draining()) res.set('Connection', 'close');
+    next();
+  });
 
   // Outcome and ack latency of every delivery, whatever answers it (route or error handler).
   const observe: RequestHandler = (_req, res, next) => {
@@ -63,6 +76,10 @@ export function createIngressApp(deps: IngressDeps): express.Express {
   });
 
   app.get('/readyz', async (_req, res) => {
+    if (draining()) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
     const [pg, redis] = await Promise.allSettled([
       pingDatabase(deps.db),
       deps.redis.ping(),

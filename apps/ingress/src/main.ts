@@ -3,7 +3,7 @@ import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
-import { failStartup, handleShutdown, limitHeapGrowth } from '@callsync/runtime';
+import { failStartup, handleShutdown, ingressShutdownBoundMs, INGRESS_REQUEST_TIMEOUT_MS, limitHeapGrowth } from '@callsync/runtime';
 import { createIngressApp, WEBHOOK_PATH } from './app';
 
 async function main(): Promise<void> {
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, ...config.worker });
   queue.on('error', (err) => logger.warn('queue error', { err: err.message }));
 
+  let draining = false;
   const metrics = new Metrics('ingress');
   metrics.watchState(db, [queue]);
   const app = createIngressApp({
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     webhookKeys: config.retell.webhookKeys,
     maxBodyBytes: config.ingress.maxBodyBytes,
     signatureToleranceMs: config.ingress.signatureToleranceMs,
+    draining: () => draining,
   });
   const server = app.listen(config.ingress.port, '0.0.0.0', () => {
     logger.info(`listening on :${config.ingress.port}, webhook path ${WEBHOOK_PATH}`);
@@ -37,14 +39,22 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   // Retell's timeout is 10 s; a request should never be held longer than that.
-  server.requestTimeout = 15_000;
+  server.requestTimeout = INGRESS_REQUEST_TIMEOUT_MS;
 
   handleShutdown({
     logger,
-    timeoutMs: 20_000,
+    timeoutMs: ingressShutdownBoundMs(config.ingress.shutdownDrainMs),
     stop: async () => {
-      // Stop accepting, let in-flight requests finish, then close what they used.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Fail readiness first and keep serving, so the load balancer takes this instance out of
+      // rotation before it stops accepting; then let in-flight requests finish and close what they used.
+      draining = true;
+      if (config.ingress.shutdownDrainMs > 0) {
+        logger.info('draining: /readyz answers 503, still serving', { drain_ms: config.ingress.shutdownDrainMs });
+        await new Promise((resolve) => setTimeout(resolve, config.ingress.shutdownDrainMs));
+      }
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
       await queue.close();
       connection.disconnect();
       await db.destroy();

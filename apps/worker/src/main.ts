@@ -1,6 +1,6 @@
 import { loadConfig } from '@callsync/config';
 import { createLogger } from '@callsync/logger';
-import { failStartup, handleShutdown, limitHeapGrowth } from '@callsync/runtime';
+import { failStartup, handleShutdown, limitHeapGrowth, workerShutdownBoundMs } from '@callsync/runtime';
 import { startWorkerProcess } from './worker-process';
 
 function main(): void {
@@ -11,7 +11,7 @@ function main(): void {
   started.catch(failStartup);
   // Installed before start-up finishes, so a SIGTERM during it still ends in a clean stop.
   // The process-level bound sits above the workers' own, which leave unfinished jobs to others.
-  handleShutdown({ logger, stop: async () => (await started).stop(), timeoutMs: config.worker.shutdownTimeoutMs + 10_000 });
+  handleShutdown({ logger, stop: async () => (await started).stop(), timeoutMs: workerShutdownBoundMs(config.worker.shutdownTimeoutMs) });
 }
 
 try {

@@ -48,6 +48,27 @@ export function handleShutdown({ logger, stop, timeoutMs = 30_000 }: ShutdownOpt
   return shutdown;
 }
 
+/*
+ * How long each process may take to stop after SIGTERM before it exits 1 on its own. An orchestrator's
+ * grace period (docker-compose's stop_grace_period, Kubernetes' terminationGracePeriodSeconds) must
+ * be longer, or it SIGKILLs a process that was still stopping cleanly.
+ */
+
+/** Ingress: the drain (SHUTDOWN_DRAIN_MS), the last requests (its 15 s request timeout), closing. */
+export function ingressShutdownBoundMs(drainMs: number): number {
+  return drainMs + INGRESS_REQUEST_TIMEOUT_MS + 5_000;
+}
+
+/** Worker: its jobs (WORKER_SHUTDOWN_TIMEOUT_MS), then closing queues, Redis and the pool. */
+export function workerShutdownBoundMs(workerShutdownTimeoutMs: number): number {
+  return workerShutdownTimeoutMs + 10_000;
+}
+
+export const DASHBOARD_SHUTDOWN_BOUND_MS = 10_000;
+
+/** Retell waits 10 s for an answer; the ingress never holds a request longer than this. */
+export const INGRESS_REQUEST_TIMEOUT_MS = 15_000;
+
 /** Print a start-up failure (e.g. a ConfigError) plainly and exit 1. */
 export function failStartup(err: unknown): never {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

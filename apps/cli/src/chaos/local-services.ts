@@ -60,7 +60,7 @@ export class LocalServices {
 
   /**
    * The environment of a callsync process (ingress, worker) run against these services: production
-   * logging, any free port for each worker's /metrics, and reconciliation out of the way (its Retell
+   * logging, any free port for each worker's /metrics, no shutdown drain, and reconciliation out of the way (its Retell
    * is unreachable). `extra` adds or overrides.
    */
   processEnv(apiKey: string, ingressPort: number, extra: Record<string, string> = {}): Record<string, string> {
@@ -75,6 +75,8 @@ export class LocalServices {
       STALE_AFTER_MINUTES: '100000',
       RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
       RECONCILE_EVERY_MINUTES: '60',
+      // No load balancer in front to drain from.
+      SHUTDOWN_DRAIN_MS: '0',
       ...extra,
     };
   }
