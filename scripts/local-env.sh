@@ -15,8 +15,20 @@ fi
 export CALLSYNC_DATA_DIR="${CALLSYNC_DATA_DIR:-$ROOT/.local}"
 export LOCAL_PG_PORT="${LOCAL_PG_PORT:-54329}"
 export LOCAL_REDIS_PORT="${LOCAL_REDIS_PORT:-63799}"
-export DATABASE_URL="${DATABASE_URL:-postgres://callsync@127.0.0.1:${LOCAL_PG_PORT}/callsync}"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${LOCAL_REDIS_PORT}}"
+# A DATABASE_URL or REDIS_URL given by the environment or .env is the user's own service: the scripts
+# use it and start no local one (CALLSYNC_LOCAL_PG / CALLSYNC_LOCAL_REDIS = 0). Decided once, by the
+# first script that sources this file; the ones it starts inherit the decision.
+local_pg_url="postgres://callsync@127.0.0.1:${LOCAL_PG_PORT}/callsync"
+local_redis_url="redis://127.0.0.1:${LOCAL_REDIS_PORT}"
+if [ -z "${CALLSYNC_LOCAL_PG:-}" ]; then
+  if [ -z "${DATABASE_URL:-}" ] || [ "$DATABASE_URL" = "$local_pg_url" ]; then export CALLSYNC_LOCAL_PG=1; else export CALLSYNC_LOCAL_PG=0; fi
+fi
+if [ -z "${CALLSYNC_LOCAL_REDIS:-}" ]; then
+  if [ -z "${REDIS_URL:-}${REDIS_CLUSTER_NODES:-}" ] || [ "${REDIS_URL:-}" = "$local_redis_url" ]; then export CALLSYNC_LOCAL_REDIS=1; else export CALLSYNC_LOCAL_REDIS=0; fi
+fi
+export DATABASE_URL="${DATABASE_URL:-$local_pg_url}"
+[ -n "${REDIS_CLUSTER_NODES:-}" ] || export REDIS_URL="${REDIS_URL:-$local_redis_url}"
+unset local_pg_url local_redis_url
 export NODE_ENV="${NODE_ENV:-development}"
 export PORT="${PORT:-3000}"
 if [ -z "${DASHBOARD_PASSWORD:-}" ]; then

@@ -5,10 +5,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/local-env.sh
 
-services_were_running=0
-scripts/services.sh status | grep -q "postgres: running" && scripts/services.sh status | grep -q "redis:    running" && services_were_running=1
+# Local Postgres and Redis unless DATABASE_URL / REDIS_URL name your own; on exit, stop only what
+# this run started.
+before=$(scripts/services.sh status)
+stop_on_exit=()
+[ "$CALLSYNC_LOCAL_PG" = 1 ] && ! grep -q "^postgres: running" <<<"$before" && stop_on_exit+=(stop-postgres)
+[ "$CALLSYNC_LOCAL_REDIS" = 1 ] && ! grep -q "^redis: *running" <<<"$before" && stop_on_exit+=(stop-redis)
+trap 'for c in "${stop_on_exit[@]}"; do scripts/services.sh "$c"; done' EXIT
 scripts/services.sh start
-if [ "$services_were_running" = 0 ]; then trap 'scripts/services.sh stop' EXIT; fi
+# Nothing balances load in front of a local run: Ctrl-C stops the ingress without a drain.
+export SHUTDOWN_DRAIN_MS="${SHUTDOWN_DRAIN_MS:-0}"
 
 node apps/cli/dist/main.js migrate
 
@@ -21,8 +27,8 @@ cat <<MSG
     Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz   /metrics
     Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board; user ${DASHBOARD_USER:-admin}, password $DASHBOARD_PASSWORD)
     Worker:       http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics
-    Postgres:     $DATABASE_URL
-    Redis:        $REDIS_URL
+    Postgres:     $(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')$([ "$CALLSYNC_LOCAL_PG" = 1 ] || echo "   (yours: no local Postgres started)")
+    Redis:        $(printf '%s' "${REDIS_CLUSTER_NODES:-$REDIS_URL}" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')$([ "$CALLSYNC_LOCAL_REDIS" = 1 ] || echo "   (yours: no local Redis started)")
 
   Send a test delivery, in another terminal:
     make demo     signed sample calls (full, anonymous caller, failed dial, redelivery), then the resulting rows
