@@ -62,3 +62,20 @@ describe('recordDeliveries from several ingress processes at once', () => {
     }
   });
 });
+
+describe('recordDeliveries with both kinds in one batch', () => {
+  it('commits both statements or neither, so a retry never counts a first delivery twice', async () => {
+    const { recordDeliveries } = await import('@callsync/db');
+    const callId = newCallId('atomic');
+    const started = body('call_started', { callId });
+    const lifecycle = { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: started, rawBody: Buffer.from(started), signature: null, source: 'webhook' as const };
+    // The snapshot statement (the second one) fails: this text is not valid for jsonb.
+    const broken = { eventType: 'transcript_updated', callId, dedupeKey: `transcript_updated:${callId}`, payloadJson: '{"transcript": "x\\u0000y"}', rawBody: null, signature: null, source: 'webhook' as const, replacesSnapshot: true };
+    await expect(recordDeliveries(t.db, [lifecycle, broken])).rejects.toMatchObject({ code: '22P05' });
+    expect(await t.db.selectFrom('webhook_events').select('id').where('event_id', '=', callId).execute()).toEqual([]);
+
+    // What the ingress does next: the deliveries one by one.
+    const [retried] = await recordDeliveries(t.db, [lifecycle]);
+    expect(retried).toMatchObject({ inserted: true, deliveryCount: 1 });
+  });
+});

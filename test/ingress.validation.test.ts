@@ -82,6 +82,16 @@ describe('POST /api/webhooks/retell: bad input', () => {
     expect(row.raw_body?.toString('utf8')).toBe(payload);
   });
 
+  it('stores a signed event with \\u0000 in a key, not only in a value', async () => {
+    const callId = newCallId();
+    const payload = JSON.stringify({ event: 'call_ended', call: { call_id: callId, metadata: { 'crm\u0000id': 'x\u0000y' } } });
+    const res = await p.deliver(payload);
+    expect(res.status).toBe(200);
+    const row = await t.db.selectFrom('webhook_events').select(['payload', 'raw_body']).where('id', '=', res.body.id).executeTakeFirstOrThrow();
+    expect((row.payload as { call: { metadata: unknown } }).call.metadata).toEqual({ 'crm\ufffdid': 'x\ufffdy' });
+    expect(row.raw_body?.toString('utf8')).toBe(payload);
+  });
+
   it('keeps serving after bad input', async () => {
     const res = await p.deliver(body('call_started', { callId: newCallId() }));
     expect(res.status).toBe(200);

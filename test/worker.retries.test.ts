@@ -1,4 +1,6 @@
-import { findCallSession } from '@callsync/db';
+import { sql } from 'kysely';
+import { Client } from 'pg';
+import { findCallSession, findWebhookEvents } from '@callsync/db';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
@@ -6,9 +8,11 @@ import { startPipeline, type Pipeline } from './support/pipeline';
 
 const t = useTestDatabase();
 let p: Pipeline | undefined;
+const afterEachClose: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await p?.close();
   p = undefined;
+  for (const close of afterEachClose.splice(0)) await close();
 });
 
 const applyStarted = defaultHandlers.call_started!;
@@ -57,5 +61,37 @@ describe('worker: retries and failures', () => {
     const [row] = await p.settled([res.body.id]);
     expect(row).toMatchObject({ status: 'failed', attempts: 1 });
     expect(row?.error).toMatch(/call\.end_timestamp/);
+  });
+
+  // Real Postgres errors, raised inside the handler's transaction.
+  it.each([
+    ['a statement timeout (57014)', 'canceling statement due to statement timeout', async (db: Parameters<EventHandler>[0]) => {
+      await sql`set local statement_timeout = 1`.execute(db);
+      await sql`select pg_sleep(0.2)`.execute(db);
+    }],
+    ['a table that is not there yet (42P01, migrations still running)', 'relation "table_of_a_later_migration" does not exist', async (db: Parameters<EventHandler>[0]) => {
+      await sql`select * from table_of_a_later_migration`.execute(db);
+    }],
+    ['a lock that is not available in time (55P03)', 'canceling statement due to lock timeout', async (db: Parameters<EventHandler>[0]) => {
+      // The test holds this lock on another connection (below).
+      await sql`set local lock_timeout = 10`.execute(db);
+      await sql`select pg_advisory_xact_lock(424242)`.execute(db);
+    }],
+  ])('%s leaves the row pending after the last attempt, for the sweeper, never failed', async (_what, message, fail) => {
+    const holder = new Client({ connectionString: t.url });
+    await holder.connect();
+    await holder.query('select pg_advisory_lock(424242)');
+    afterEachClose.push(() => holder.end());
+    const failing: EventHandler = async (db) => fail(db);
+    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: failing }, attempts: 3, backoffMs: 10 });
+    const callId = newCallId();
+    const res = await p.deliver(body('call_started', { callId }));
+    const job = await p.queue.getJob(`evt-${res.body.id}`);
+    const deadline = Date.now() + 20_000;
+    while ((await job!.getState()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await job!.getState()).toBe('failed');
+    const [row] = await findWebhookEvents(t.db, callId);
+    expect(row).toMatchObject({ status: 'pending', attempts: 3 });
+    expect(row!.error).toContain(message);
   });
 });

@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, recordDeliveries, type Db, type Delivery, type RecordedDelivery } from '@callsync/db';
+import { isPermanentDatabaseError, recordDeliveries, type Db, type Delivery, type RecordedDelivery } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { enqueueWebhookEvents, type RedisConnection, type WebhookQueue } from '@callsync/queue';
 
@@ -21,6 +21,9 @@ interface Waiting {
   resolve: (r: RecordedDelivery) => void;
   reject: (err: unknown) => void;
 }
+
+/** INSERTs at once when a batch is split: a few, so the pool (DATABASE_POOL_SIZE) keeps room for the next batch. */
+const SPLIT_PARALLELISM = 4;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -86,19 +89,25 @@ export class DeliveryBatcher {
     try {
       results = await recordDeliveries(this.o.db, batch.map((w) => w.delivery));
     } catch (err) {
-      if (isDatabaseUnavailable(err) || batch.length === 1) {
+      // Only bad data in one delivery is worth splitting for: an outage, a timeout or a deadlock would
+      // hit every single INSERT too, and 200 of them at once would only pile onto the pool.
+      if (!isPermanentDatabaseError(err) || batch.length === 1) {
         for (const w of batch) w.reject(err);
         return;
       }
-      // One bad delivery must not fail its neighbours: write them one by one, each with its own outcome.
-      await Promise.all(
-        batch.map((w) =>
-          recordDeliveries(this.o.db, [w.delivery]).then(
+      // One bad delivery must not fail its neighbours: write them one by one, a few at a time, each
+      // with its own outcome.
+      let next = 0;
+      const single = async () => {
+        while (next < batch.length) {
+          const w = batch[next++]!;
+          await recordDeliveries(this.o.db, [w.delivery]).then(
             ([r]) => this.finish([w], [r!]),
             (e: unknown) => w.reject(e),
-          ),
-        ),
-      );
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SPLIT_PARALLELISM, batch.length) }, single));
       return;
     }
     void this.finish(batch, results);

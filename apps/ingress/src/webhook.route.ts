@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { isDatabaseUnavailable, type RecordedDelivery } from '@callsync/db';
+import { classifyDatabaseError, type RecordedDelivery } from '@callsync/db';
 import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
@@ -66,9 +66,12 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
         return deps.batcher.submit({ ...delivery, payloadJson: toStorableJson(body) });
       });
     } catch (err) {
-      if (isDatabaseUnavailable(err)) {
-        deps.logger.error('webhook not stored: database unavailable', { call_id: delivery.callId, event: delivery.eventType, err });
-        throw new HttpError(503, 'database unavailable; retry later', { 'Retry-After': '5' });
+      const kind = classifyDatabaseError(err);
+      // Retell retries a 503: right for a database that cannot take the row now, or whose schema is
+      // not there yet (a deploy whose migrations still run).
+      if (kind === 'transient' || kind === 'schema') {
+        deps.logger.error(`webhook not stored: database ${kind === 'schema' ? 'schema not ready' : 'unavailable'}`, { call_id: delivery.callId, event: delivery.eventType, err });
+        throw new HttpError(503, kind === 'schema' ? 'database schema not ready; retry later' : 'database unavailable; retry later', { 'Retry-After': '5' });
       }
       throw err;
     }

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { isDatabaseUnavailable, isPermanentDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
-import { defaultHandlers, PermanentEventError, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
+import { classifyDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
+import { defaultHandlers, PermanentEventError, RowBusyError, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
 import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
@@ -30,8 +30,20 @@ export interface WebhookWorkerOptions {
  */
 export const WEBHOOK_LOCK_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 } as const;
 
-function isPermanent(err: unknown): boolean {
-  return err instanceof PermanentEventError || isPermanentDatabaseError(err);
+/**
+ * permanent: no retry can fix it (the event's data); fail the row at once.
+ * transient: the database could not do it now, or its schema is not there yet (a deploy whose
+ *   migrations still run): never the event's fault, so the row stays pending after the last attempt
+ *   and the outbox sweeper retries it.
+ * other: retried; the row fails after the last attempt.
+ */
+function failureKind(err: unknown): 'permanent' | 'transient' | 'other' {
+  if (err instanceof PermanentEventError) return 'permanent';
+  if (err instanceof RowBusyError) return 'transient';
+  const kind = classifyDatabaseError(err);
+  if (kind === 'data') return 'permanent';
+  if (kind === 'transient' || kind === 'schema') return 'transient';
+  return 'other';
 }
 
 /**
@@ -58,10 +70,9 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
       });
       return result;
     } catch (err) {
-      const permanent = isPermanent(err);
-      // An outage is not the event's fault: when attempts run out while Postgres is unreachable the
-      // row stays pending, and the outbox sweeper retries the job once Postgres is back.
-      const final = permanent || (attempt >= (job.opts.attempts ?? 1) && !isDatabaseUnavailable(err));
+      const kind = failureKind(err);
+      const permanent = kind === 'permanent';
+      const final = permanent || (attempt >= (job.opts.attempts ?? 1) && kind === 'other');
       const message = err instanceof Error ? err.message : String(err);
       try {
         await recordWebhookEventFailure(o.db, job.data.rowId, message, final);
@@ -70,7 +81,12 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
         o.logger.error('could not record the failure on the row', { ...ctx, err: recordErr });
       }
       o.metrics?.eventsHandled.inc({ event: eventLabel(job.data.event), outcome: final ? 'failed' : 'retry' });
-      o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', { ...ctx, permanent, error: message });
+      if (classifyDatabaseError(err) === 'schema') {
+        // A missing table or column: a deploy in progress, or a database that was never migrated.
+        o.logger.error('event attempt failed on the database schema (are migrations applied?); will retry', { ...ctx, error: message, code: (err as { code?: string }).code });
+      } else {
+        o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', { ...ctx, kind, error: message });
+      }
       if (permanent) throw new UnrecoverableError(message);
       throw err;
     }

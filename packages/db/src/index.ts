@@ -1,7 +1,8 @@
 export { createDb, pingDatabase } from './database';
 export type { Database, Db, DbOptions } from './database';
 export { migrateToLatest } from './migrate';
-export { isDatabaseUnavailable, isPermanentDatabaseError } from './errors';
+export { classifyDatabaseError, isDatabaseUnavailable, isPermanentDatabaseError } from './errors';
+export type { DatabaseErrorKind } from './errors';
 
 export type { WebhookEvent, WebhookEventStatus, WebhookEventSource, NewWebhookEvent } from './webhook-event.table';
 export { FINAL_STATUSES } from './webhook-event.table';

@@ -74,6 +74,14 @@ function insertDeliveriesSql(rows: number, snapshot: boolean): string {
  * `inserted` (for a snapshot event the last one's content is kept). Results are in input order.
  */
 export async function recordDeliveries(db: Db, deliveries: readonly Delivery[]): Promise<RecordedDelivery[]> {
+  const kinds = new Set(deliveries.map((d) => Boolean(d.replacesSnapshot)));
+  // Both kinds: two statements, committed together. Were the first committed alone and the second to
+  // fail, the caller's retry would count the first one's deliveries twice.
+  if (kinds.size > 1) return db.transaction().execute((trx) => recordDeliveriesIn(trx, deliveries));
+  return recordDeliveriesIn(db, deliveries);
+}
+
+async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Promise<RecordedDelivery[]> {
   const results: RecordedDelivery[] = new Array(deliveries.length);
   for (const snapshot of [false, true]) {
     const groups = new Map<string, number[]>();

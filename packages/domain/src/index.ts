@@ -1,4 +1,4 @@
-export { PermanentEventError } from './errors';
+export { PermanentEventError, RowBusyError } from './errors';
 export { LIFECYCLE_EVENTS, isLifecycleEvent } from './events/event-types';
 export type { LifecycleEvent } from './events/event-types';
 export { parseEnvelope } from './events/envelope';

@@ -1,5 +1,5 @@
 import { claimWebhookEvents, findWebhookEventStatuses, type Db, type WebhookEventStatus } from '@callsync/db';
-import { PermanentEventError } from './errors';
+import { PermanentEventError, RowBusyError } from './errors';
 import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
 export type ProcessOutcome =
@@ -37,7 +37,7 @@ export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[
         throw new PermanentEventError(`webhook_events row${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`);
       }
       for (const r of found) {
-        if (r.status !== 'processed' && r.status !== 'skipped') throw new Error(`webhook_events row ${r.id} is ${r.status} but could not be claimed; retrying`);
+        if (r.status !== 'processed' && r.status !== 'skipped') throw new RowBusyError(`webhook_events row ${r.id} is ${r.status} but another transaction holds it; retrying`);
         results.set(r.id, { outcome: 'already_final', status: r.status, eventType: r.event_type, callId: r.event_id });
       }
     }
