@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { createDb } from '@callsync/db';
+import { createDb, type Db } from '@callsync/db';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 /** The worker commits without waiting for the WAL flush; everything else waits. */
@@ -11,25 +11,80 @@ afterAll(async () => {
   await t.drop();
 });
 
-async function synchronousCommit(asyncCommit: boolean | undefined): Promise<string[]> {
+async function synchronousCommit(asyncCommit: boolean | undefined): Promise<{ inTransaction: string[]; outside: string[] }> {
   const db = createDb({ url: t.url, poolSize: 3, asyncCommit });
+  const show = async (q: Db) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(q)).rows[0]!.synchronous_commit;
   try {
     // Several connections at once, so every pooled connection is checked, not just the first.
-    const rows = await Promise.all([1, 2, 3].map(() => db.transaction().execute(async (trx) => {
+    const inTransaction = await Promise.all([1, 2, 3].map(() => db.transaction().execute(async (trx) => {
       await sql`select pg_sleep(0.05)`.execute(trx);
-      return (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(trx)).rows[0]!.synchronous_commit;
+      return show(trx);
     })));
-    return rows;
+    // The same connections, outside a transaction: the setting did not stay on the session.
+    const outside = await Promise.all([1, 2, 3].map(async () => db.connection().execute(async (c) => {
+      await sql`select pg_sleep(0.05)`.execute(c);
+      return show(c);
+    })));
+    return { inTransaction, outside };
   } finally {
     await db.destroy();
   }
 }
 
 describe('createDb asyncCommit', () => {
-  it('turns synchronous_commit off on every connection when asked', async () => {
-    expect(await synchronousCommit(true)).toEqual(['off', 'off', 'off']);
+  it('turns synchronous_commit off for each transaction only (SET LOCAL), never for the session', async () => {
+    expect(await synchronousCommit(true)).toEqual({ inTransaction: ['off', 'off', 'off'], outside: ['on', 'on', 'on'] });
   });
   it('leaves it on by default', async () => {
-    expect(await synchronousCommit(undefined)).toEqual(['on', 'on', 'on']);
+    expect(await synchronousCommit(undefined)).toEqual({ inTransaction: ['on', 'on', 'on'], outside: ['on', 'on', 'on'] });
+  });
+});
+
+describe('createDb timeouts', () => {
+  it('gives up waiting for a lock after lockTimeoutMs (55P03), instead of waiting without limit', async () => {
+    const holder = createDb({ url: t.url, poolSize: 1 });
+    const waiter = createDb({ url: t.url, poolSize: 1, lockTimeoutMs: 100 });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const held = holder.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(77)`.execute(trx);
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      await expect(waiter.transaction().execute((trx) => sql`select pg_advisory_xact_lock(77)`.execute(trx))).rejects.toMatchObject({ code: '55P03' });
+    } finally {
+      release();
+      await held;
+      await holder.destroy();
+      await waiter.destroy();
+    }
+  });
+
+  it('ends a session left idle in a transaction after idleInTransactionTimeoutMs, releasing its locks', async () => {
+    const frozen = createDb({ url: t.url, poolSize: 1, idleInTransactionTimeoutMs: 200 });
+    const other = createDb({ url: t.url, poolSize: 1, lockTimeoutMs: 5_000 });
+    try {
+      let stuck!: () => void;
+      const stop = new Promise<void>((r) => (stuck = r));
+      const tx = frozen.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(78)`.execute(trx);
+        // A process that froze here holds the lock until Postgres ends its session.
+        await stop;
+        await sql`select 1`.execute(trx);
+      });
+      const settled = tx.then(() => 'committed', (err: Error) => err.message);
+      await sql`select pg_sleep(0.5)`.execute(other);
+      // Taken without waiting for the frozen one: Postgres ended its session.
+      await other.transaction().execute((trx) => sql`select pg_advisory_xact_lock(78)`.execute(trx));
+      stuck();
+      expect(await settled).toMatch(/idle-in-transaction timeout|terminat|Connection/i);
+    } finally {
+      await frozen.destroy();
+      await other.destroy();
+    }
   });
 });

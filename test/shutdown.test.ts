@@ -32,7 +32,10 @@ function start(script: string, extra?: Record<string, string>): Proc {
   return p;
 }
 
-/** A stored, enqueued event whose row the test holds locked, so the worker's job blocks on it. */
+/**
+ * A stored, enqueued event whose call session the test holds locked, so the worker's job blocks on it
+ * half-way (row claimed, session not yet written). Under the worker's lock_timeout (5 s).
+ */
 async function blockedEvent(queue: WebhookQueue) {
   const callId = newCallId('blocked');
   const payload = body('call_started', { callId });
@@ -41,8 +44,9 @@ async function blockedEvent(queue: WebhookQueue) {
   const released = new Promise<void>((r) => (release = r));
   let locked!: () => void;
   const isLocked = new Promise<void>((r) => (locked = r));
+  await sql`insert into retell_call_sessions (call_id) values (${callId})`.execute(t.db);
   const holder = t.db.transaction().execute(async (trx) => {
-    await sql`select id from webhook_events where id = ${stored.id} for update`.execute(trx);
+    await sql`select id from retell_call_sessions where call_id = ${callId} for update`.execute(trx);
     locked();
     await released;
   });

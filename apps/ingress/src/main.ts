@@ -10,8 +10,18 @@ async function main(): Promise<void> {
   limitHeapGrowth();
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'ingress' } });
-  // Fail fast: Retell gives up after 10 s, and a 503 makes it retry.
-  const db = createDb({ url: config.database.url, poolSize: config.database.poolSize, connectTimeoutMs: 1000, statementTimeoutMs: 5000, queryTimeoutMs: 5000, applicationName: 'callsync-ingress' });
+  // Fail fast: Retell gives up after 10 s, and a 503 makes it retry. No wait is unbounded: a lock held
+  // by a frozen worker costs at most 2 s (then 503), and a session left in a transaction is ended.
+  const db = createDb({
+    url: config.database.url,
+    poolSize: config.database.poolSize,
+    applicationName: 'callsync-ingress',
+    connectTimeoutMs: 1000,
+    statementTimeoutMs: 5000,
+    lockTimeoutMs: 2000,
+    idleInTransactionTimeoutMs: 5000,
+    queryTimeoutMs: 5000,
+  });
   const connection = createRedisConnection(config.redis, { enableOfflineQueue: false, name: 'callsync-ingress' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
   const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, ...config.worker });

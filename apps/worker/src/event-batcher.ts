@@ -1,6 +1,9 @@
 import type { Db } from '@callsync/db';
 import { processWebhookEvent, processWebhookEventsBatch, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
 
+/** Transactions at once when a failed batch is applied row by row. */
+const FALLBACK_PARALLELISM = 4;
+
 interface Waiting {
   rowId: string;
   resolve: (r: ProcessOutcome) => void;
@@ -57,8 +60,14 @@ export class EventBatcher {
         // Fall through: one by one, so the failing row fails alone and its neighbours commit.
       }
     }
-    await Promise.all(
-      batch.map((w) => processWebhookEvent(this.db, w.rowId, this.handlers).then(w.resolve, w.reject)),
-    );
+    // A few at a time, so the fallback cannot take the whole pool (DATABASE_POOL_SIZE).
+    let next = 0;
+    const single = async () => {
+      while (next < batch.length) {
+        const w = batch[next++]!;
+        await processWebhookEvent(this.db, w.rowId, this.handlers).then(w.resolve, w.reject);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FALLBACK_PARALLELISM, batch.length) }, single));
   }
 }

@@ -36,7 +36,23 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // those rows are `pending` again (the mark is in the same transaction as the work) and the outbox
   // sweeper hands them out again; applying an event twice has one effect. Waiting for the WAL flush
   // per batch cost about 15% of the drain rate in `make bench`.
-  const db = createDb({ url: config.database.url, poolSize: Math.max(config.database.poolSize, config.worker.concurrency + 4), applicationName: 'callsync-worker', asyncCommit: true });
+  //
+  // Every wait is bounded, so a process that froze mid-batch (SIGSTOP, a paused VM, a network
+  // partition) cannot stall the others: Postgres ends its open transaction after 15 s idle, releasing
+  // its row locks, and a worker waiting on a lock gives up after 5 s (55P03, transient: the row stays
+  // pending and is tried again). The pool is DATABASE_POOL_SIZE, never more (see the README's
+  // connection budget): batches go one transaction at a time, and the rest need a few connections.
+  const db = createDb({
+    url: config.database.url,
+    poolSize: config.database.poolSize,
+    applicationName: 'callsync-worker',
+    asyncCommit: true,
+    connectTimeoutMs: 5_000,
+    statementTimeoutMs: 15_000,
+    lockTimeoutMs: 5_000,
+    idleInTransactionTimeoutMs: 15_000,
+    queryTimeoutMs: 20_000,
+  });
   const connection = createRedisConnection(config.redis, { name: 'callsync-worker' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
   const { prefix } = config.redis;

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, PostgresDriver, sql, type DatabaseConnection, type PostgresDialectConfig, type TransactionSettings } from 'kysely';
 import pg from 'pg';
 import type { AgentTable } from './agent.table';
 import type { CallSessionTable } from './call-session.table';
@@ -24,16 +24,46 @@ export interface DbOptions {
   connectTimeoutMs?: number;
   /** Server-side statement_timeout. Default none. */
   statementTimeoutMs?: number;
+  /** Server-side lock_timeout: give up waiting for a lock (SQLSTATE 55P03) after this long. Default none. */
+  lockTimeoutMs?: number;
+  /**
+   * Server-side idle_in_transaction_session_timeout: Postgres ends a session that sits in an open
+   * transaction this long, releasing its locks (a frozen or partitioned process). Default none.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** Client-side limit on one query, which also covers a server that stopped answering. Default none. */
   queryTimeoutMs?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
   /**
-   * Commit without waiting for the WAL flush (synchronous_commit = off) on every connection. Only for
-   * work that is safe to redo: a crash of Postgres can undo the last few hundred ms of such commits,
-   * never anything else. Default false.
+   * Commit transactions without waiting for the WAL flush (SET LOCAL synchronous_commit = off, sent with
+   * BEGIN in one round trip). Only for work that is safe to redo: a crash of Postgres can undo the last
+   * few hundred ms of such commits, never anything else. Local to each transaction, so behind a pooler
+   * in transaction mode it cannot leak onto another client's work. Default false.
    */
   asyncCommit?: boolean;
+}
+
+/** Starts every transaction with synchronous_commit off, in the same round trip as BEGIN. */
+class AsyncCommitDriver extends PostgresDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.isolationLevel || settings.accessMode) {
+      await super.beginTransaction(connection, settings);
+      await connection.executeQuery(CompiledQuery.raw('set local synchronous_commit = off'));
+      return;
+    }
+    // No parameters: the simple query protocol, which takes both statements at once.
+    await connection.executeQuery(CompiledQuery.raw('begin; set local synchronous_commit = off'));
+  }
+}
+
+class AsyncCommitDialect extends PostgresDialect {
+  constructor(private readonly dialectConfig: PostgresDialectConfig) {
+    super(dialectConfig);
+  }
+  override createDriver(): PostgresDriver {
+    return new AsyncCommitDriver(this.dialectConfig);
+  }
 }
 
 export function createDb(options: DbOptions): Db {
@@ -42,9 +72,14 @@ export function createDb(options: DbOptions): Db {
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
     statement_timeout: options.statementTimeoutMs,
+    lock_timeout: options.lockTimeoutMs,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
     query_timeout: options.queryTimeoutMs,
     application_name: options.applicationName ?? 'callsync',
     keepAlive: true,
+    // TCP keepalive probes start after 10 s idle instead of the OS default of about 2 h, so a dead
+    // peer (a host gone without closing) is noticed in seconds.
+    keepAliveInitialDelayMillis: 10_000,
   });
   // A client losing its server (Postgres restarting, a network cut) emits 'error'. The pool listens
   // only while a client is idle; a checked-out client between two statements of a transaction has no
@@ -53,10 +88,9 @@ export function createDb(options: DbOptions): Db {
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    // Queued ahead of anything the pool hands this client out for.
-    if (options.asyncCommit) client.query('set synchronous_commit = off').catch(() => {});
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const dialect = options.asyncCommit ? new AsyncCommitDialect({ pool }) : new PostgresDialect({ pool });
+  return new Kysely<Database>({ dialect });
 }
 
 /** Resolves when Postgres answers a trivial query. */

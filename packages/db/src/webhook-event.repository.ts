@@ -119,9 +119,14 @@ export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'even
 
 /**
  * Start applying rows, in one statement: lock the ones not applied yet (pending, or failed and being
- * retried) in id order, and mark each `processed` if `handledTypes` has its event type or `skipped`
+ * retried) and mark each `processed` if `handledTypes` has its event type or `skipped`
  * if not, counting the attempt. Run it in the transaction that applies them, so the marks commit
  * with the work or not at all. Rows already applied, and ids that do not exist, are not returned.
+ *
+ * Rows another transaction holds are skipped, not waited for (and not returned either): the ingress
+ * locks rows by dedupe key while it counts a redelivery, and this claim takes them by id, so waiting
+ * could deadlock; and a frozen worker's rows would stall everyone behind them. The caller finds a
+ * skipped row still pending and retries it later.
  */
 export async function claimWebhookEvents(db: Db, ids: readonly string[], handledTypes: readonly string[]): Promise<ClaimedWebhookEvent[]> {
   if (ids.length === 0) return [];
@@ -129,7 +134,7 @@ export async function claimWebhookEvents(db: Db, ids: readonly string[], handled
     with target as (
       select id from webhook_events
       where id = any(${[...ids]}::bigint[]) and status in ('pending', 'failed')
-      order by id for update
+      order by id for update skip locked
     )
     update webhook_events w set
       status = case when w.event_type = any(${[...handledTypes]}::text[]) then 'processed' else 'skipped' end,
