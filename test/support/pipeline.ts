@@ -19,6 +19,8 @@ export interface PipelineOptions {
   attempts?: number;
   backoffMs?: number;
   maxBodyBytes?: number;
+  /** Backlog bounds and deadline of the ingress (see IngressDeps). */
+  ingress?: { maxWaiting?: number; maxWaitingBytes?: number; requestDeadlineMs?: number };
   /** Keys the ingress verifies signatures with. Default [TEST_API_KEY]. */
   webhookKeys?: string[];
   /** Start the worker. Default true. */
@@ -55,7 +57,7 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
   });
   const queue = createWebhookQueue({ connection: producer, prefix: TEST_PREFIX, name: queueName, attempts: o.attempts ?? 3, backoffMs: o.backoffMs ?? 10 });
   const metrics = new Metrics('test', { processMetrics: false });
-  const app = createIngressApp({ db, queue, redis: producer, logger, metrics, webhookKeys: o.webhookKeys ?? [TEST_API_KEY], maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024, signatureToleranceMs: 5 * 60 * 1000 });
+  const app = createIngressApp({ db, queue, redis: producer, logger, metrics, webhookKeys: o.webhookKeys ?? [TEST_API_KEY], maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024, signatureToleranceMs: 5 * 60 * 1000, ...o.ingress });
   const worker =
     o.worker === false
       ? undefined

@@ -19,6 +19,11 @@ export interface IngressDeps {
   maxBodyBytes: number;
   signatureToleranceMs: number;
   enqueueTimeoutMs?: number;
+  /** See DeliveryBatcher: requests and body bytes that may wait for the database. */
+  maxWaiting?: number;
+  maxWaitingBytes?: number;
+  /** See the webhook route. Default 8000 ms. */
+  requestDeadlineMs?: number;
   /**
    * True once the process is shutting down: /readyz answers 503 so the load balancer stops sending,
    * while requests that still arrive are served (with `Connection: close`). Default never.
@@ -50,6 +55,9 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     next();
   });
 
+  const batcher = new DeliveryBatcher({ ...deps });
+  deps.metrics.watchBacklog(() => batcher.backlog());
+
   // Outcome and ack latency of every delivery, whatever answers it (route or error handler).
   const observe: RequestHandler = (_req, res, next) => {
     const end = deps.metrics.ackLatency.startTimer();
@@ -68,7 +76,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     requireJson,
     // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
     express.raw({ type: () => true, limit: deps.maxBodyBytes }),
-    retellWebhookRoute({ ...deps, batcher: new DeliveryBatcher({ ...deps }) }),
+    retellWebhookRoute({ ...deps, batcher }),
   );
 
   app.get('/healthz', (_req, res) => {

@@ -13,11 +13,33 @@ export interface BatcherOptions {
   maxBatchBytes?: number;
   /** Longest a request waits for Redis after its row is committed. Default 1000 ms. */
   enqueueTimeoutMs?: number;
+  /** Requests that may wait for their INSERT; beyond this they are refused at once. Default 5000. */
+  maxWaiting?: number;
+  /** Body bytes that may wait (each waiter holds its body twice, raw and as text). Default 32 MB. */
+  maxWaitingBytes?: number;
+}
+
+/** The ingress cannot take more now (the database is slow); answered with 503 and Retry-After. */
+export class IngressOverloadedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IngressOverloadedError';
+  }
+}
+
+/** The request gave up before its INSERT started (client gone, or its deadline passed). */
+export class DeliveryAbandonedError extends Error {
+  constructor(readonly reason: string) {
+    super(`delivery abandoned before it was written: ${reason}`);
+    this.name = 'DeliveryAbandonedError';
+  }
 }
 
 interface Waiting {
   delivery: Delivery;
   bytes: number;
+  /** Set when the request gave up while waiting: the INSERT leaves it out. */
+  abandoned: boolean;
   resolve: (r: RecordedDelivery) => void;
   reject: (err: unknown) => void;
 }
@@ -44,28 +66,72 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * batch's jobs are still being enqueued.
  */
 export class DeliveryBatcher {
-  private queue: Waiting[] = [];
+  private waiting: Waiting[] = [];
+  /** Requests in `waiting` not abandoned, and their bytes. */
+  private waitingCount = 0;
+  private waitingBytes = 0;
   private writing = false;
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
   private readonly enqueueTimeoutMs: number;
+  private readonly maxWaiting: number;
+  private readonly maxWaitingBytes: number;
 
   constructor(private readonly o: BatcherOptions) {
     this.maxBatch = o.maxBatch ?? 200;
     this.maxBatchBytes = o.maxBatchBytes ?? 8 * 1024 * 1024;
     this.enqueueTimeoutMs = o.enqueueTimeoutMs ?? 1000;
+    this.maxWaiting = o.maxWaiting ?? 5000;
+    this.maxWaitingBytes = o.maxWaitingBytes ?? 32 * 1024 * 1024;
   }
 
-  /** Resolves once the delivery's row is committed (and its job enqueued, or left to the sweeper). */
-  submit(delivery: Delivery): Promise<RecordedDelivery> {
+  /** Requests waiting for an INSERT to start, and their body bytes. */
+  backlog(): { requests: number; bytes: number } {
+    return { requests: this.waitingCount, bytes: this.waitingBytes };
+  }
+
+  /**
+   * Resolves once the delivery's row is committed (and its job enqueued, or left to the sweeper).
+   * Rejects at once with IngressOverloadedError when the backlog is full, and with
+   * DeliveryAbandonedError when `signal` aborts before the delivery's INSERT started (once it has
+   * started, the answer waits for it).
+   */
+  submit(delivery: Delivery, signal?: AbortSignal): Promise<RecordedDelivery> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ delivery, bytes: delivery.payloadJson.length + (delivery.rawBody?.length ?? 0), resolve, reject });
+      const bytes = delivery.payloadJson.length + (delivery.rawBody?.length ?? 0);
+      if (this.waitingCount >= this.maxWaiting || (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)) {
+        reject(new IngressOverloadedError(`ingress overloaded: ${this.waitingCount} deliveries (${Math.round(this.waitingBytes / 1024)} KB) already wait for the database`));
+        return;
+      }
+      if (signal?.aborted) {
+        reject(new DeliveryAbandonedError(String(signal.reason ?? 'aborted')));
+        return;
+      }
+      const w: Waiting = { delivery, bytes, abandoned: false, resolve, reject };
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.waiting.includes(w)) return; // already being written
+          w.abandoned = true;
+          this.forget(w);
+          reject(new DeliveryAbandonedError(String(signal.reason ?? 'aborted')));
+        },
+        { once: true },
+      );
+      this.waiting.push(w);
+      this.waitingCount += 1;
+      this.waitingBytes += bytes;
       this.pump();
     });
   }
 
+  private forget(w: Waiting): void {
+    this.waitingCount -= 1;
+    this.waitingBytes -= w.bytes;
+  }
+
   private pump(): void {
-    if (this.writing || this.queue.length === 0) return;
+    if (this.writing || this.waitingCount === 0) return;
     this.writing = true;
     void this.write(this.takeBatch()).finally(() => {
       this.writing = false;
@@ -74,13 +140,19 @@ export class DeliveryBatcher {
   }
 
   private takeBatch(): Waiting[] {
+    const batch: Waiting[] = [];
     let bytes = 0;
-    let n = 0;
-    while (n < this.queue.length && n < this.maxBatch && (n === 0 || bytes + this.queue[n]!.bytes <= this.maxBatchBytes)) {
-      bytes += this.queue[n]!.bytes;
-      n += 1;
+    let i = 0;
+    for (; i < this.waiting.length && batch.length < this.maxBatch; i++) {
+      const w = this.waiting[i]!;
+      if (w.abandoned) continue;
+      if (batch.length > 0 && bytes + w.bytes > this.maxBatchBytes) break;
+      bytes += w.bytes;
+      batch.push(w);
+      this.forget(w);
     }
-    return this.queue.splice(0, n);
+    this.waiting.splice(0, i);
+    return batch;
   }
 
   /** Commits the batch; its jobs are enqueued (and its requests answered) while the next INSERT runs. */

@@ -4,7 +4,7 @@ import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
-import type { DeliveryBatcher } from './delivery-batcher';
+import { DeliveryAbandonedError, IngressOverloadedError, type DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
 import { isJsonbEncodingError, toStorableJson } from './jsonb';
 
@@ -14,6 +14,11 @@ export interface WebhookRouteDeps {
   logger: Logger;
   webhookKeys: readonly string[];
   signatureToleranceMs: number;
+  /**
+   * A delivery still waiting for its INSERT after this long is given up and answered 503, inside
+   * Retell's 10 s. Default 8000 ms.
+   */
+  requestDeadlineMs?: number;
 }
 
 const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
@@ -59,13 +64,29 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       source: 'webhook' as const,
       replacesSnapshot: isSnapshotEvent(envelope.event),
     };
+    // Stop waiting when the client is gone (its waiter would only hold memory) or the deadline passes.
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort('the client closed the connection');
+    };
+    res.on('close', onClose);
+    const deadlineMs = deps.requestDeadlineMs ?? 8000;
+    const deadline = setTimeout(() => abort.abort(`not written within ${deadlineMs} ms`), deadlineMs);
     let stored: RecordedDelivery;
     try {
-      stored = await deps.batcher.submit(delivery).catch((err: unknown) => {
+      stored = await deps.batcher.submit(delivery, abort.signal).catch((err: unknown) => {
         if (!isJsonbEncodingError(err)) throw err;
-        return deps.batcher.submit({ ...delivery, payloadJson: toStorableJson(body) });
+        return deps.batcher.submit({ ...delivery, payloadJson: toStorableJson(body) }, abort.signal);
       });
     } catch (err) {
+      if (err instanceof IngressOverloadedError) {
+        deps.logger.warn('webhook refused: ingress overloaded', { call_id: delivery.callId, event: delivery.eventType, err: err.message });
+        throw new HttpError(503, `${err.message}; retry later`, { 'Retry-After': '2' });
+      }
+      if (err instanceof DeliveryAbandonedError) {
+        deps.logger.warn('webhook not stored: abandoned while waiting for the database', { call_id: delivery.callId, event: delivery.eventType, reason: err.reason });
+        throw new HttpError(503, `database too slow; retry later (${err.reason})`, { 'Retry-After': '5' });
+      }
       const kind = classifyDatabaseError(err);
       // Retell retries a 503: right for a database that cannot take the row now, or whose schema is
       // not there yet (a deploy whose migrations still run).
@@ -74,6 +95,9 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
         throw new HttpError(503, kind === 'schema' ? 'database schema not ready; retry later' : 'database unavailable; retry later', { 'Retry-After': '5' });
       }
       throw err;
+    } finally {
+      clearTimeout(deadline);
+      res.off('close', onClose);
     }
 
     const log = {

@@ -113,6 +113,26 @@ export class Metrics {
     });
   }
 
+  /** The ingress's deliveries waiting for the database (bounded; beyond the bound they get 503). */
+  watchBacklog(backlog: () => { requests: number; bytes: number }): void {
+    new Gauge({
+      name: 'callsync_ingress_waiting_requests',
+      help: 'Webhook deliveries waiting for their INSERT.',
+      registers: [this.registry],
+      collect() {
+        this.set(backlog().requests);
+      },
+    });
+    new Gauge({
+      name: 'callsync_ingress_waiting_bytes',
+      help: 'Body bytes of the webhook deliveries waiting for their INSERT.',
+      registers: [this.registry],
+      collect() {
+        this.set(backlog().bytes);
+      },
+    });
+  }
+
   async text(): Promise<string> {
     return this.registry.metrics();
   }
