@@ -24,7 +24,8 @@ cat <<MSG
   callsync is starting.
     Webhook URL:  $url
                   (point your Retell agent's webhook at this path on a public URL, e.g. through a tunnel)
-    Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz   /metrics
+    Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz
+    Metrics:      http://127.0.0.1:${INGRESS_METRICS_PORT:-9465}/metrics   (its own listener, not the public port)
     Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board; user ${DASHBOARD_USER:-admin}, password $DASHBOARD_PASSWORD)
     Worker:       http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics
     Postgres:     $(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')$([ "$CALLSYNC_LOCAL_PG" = 1 ] || echo "   (yours: no local Postgres started)")

@@ -42,7 +42,7 @@ describe('on a Redis Cluster', () => {
       RETELL_API_BASE_URL: f.baseUrl,
       PORT: String(port),
       NODE_ENV: 'production',
-      WORKER_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
       RECONCILE_EVERY_MINUTES: '0.02',
       STALE_AFTER_MINUTES: '5',
     };

@@ -87,7 +87,7 @@ describe('make up with your own Postgres and Redis', () => {
       LOCAL_REDIS_PORT: String(localRedis),
       PORT: String(port),
       DASHBOARD_PORT: String(dashboardPort),
-      WORKER_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
       QUEUE_PREFIX: prefix,
       RETELL_API_KEY: TEST_API_KEY,
       RETELL_API_BASE_URL: 'http://127.0.0.1:9',

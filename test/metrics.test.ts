@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import request from 'supertest';
+import { startMetricsServer } from '@callsync/metrics';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
@@ -12,11 +13,17 @@ beforeEach(async () => {
 });
 afterEach(() => p.close());
 
+/** GET /metrics on the metrics listener, as Prometheus does. */
 async function scrape(): Promise<string> {
-  const res = await request(p.app).get('/metrics');
-  expect(res.status).toBe(200);
-  expect(res.headers['content-type']).toMatch(/^text\/plain/);
-  return res.text;
+  const { server, port } = await startMetricsServer(0, p.metrics, '127.0.0.1');
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    return await res.text();
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 }
 
 /** The value of one series, e.g. value(text, 'callsync_x_total{a="b"}'), whatever other labels it has. */
@@ -74,5 +81,18 @@ describe('/metrics', () => {
     expect(value(text, `callsync_queue_jobs{queue="${p.queueName}",state="waiting"}`)).toBe(1);
     expect(value(text, 'callsync_events_pending_over_5m')).toBe(1);
     expect(value(text, 'callsync_sessions_stuck_in_progress')).toBe(1);
+  });
+
+  it('reads the database gauges at most once per cache interval, however often it is scraped', async () => {
+    p.metrics.watchState(t.db, [p.queue], { cacheMs: 60_000 });
+    expect(value(await scrape(), 'callsync_events_pending_over_5m')).toBe(0);
+    await sql`insert into webhook_events (event_type, event_id, dedupe_key, payload, created_at) values ('call_started', 'old', 'call_started:old', '{}', now() - interval '6 minutes')`.execute(t.db);
+    // A flood of scrapes within the interval: all answered from the one read.
+    const texts = await Promise.all(Array.from({ length: 20 }, () => p.metrics.text()));
+    expect(texts.map((x) => value(x, 'callsync_events_pending_over_5m'))).toEqual(new Array(20).fill(0));
+  });
+
+  it('is not served on the public webhook port', async () => {
+    expect((await request(p.app).get('/metrics')).status).toBe(404);
   });
 });

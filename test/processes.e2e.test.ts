@@ -21,7 +21,8 @@ describe('ingress and worker processes', () => {
   it('take a signed delivery from HTTP to a processed row, log JSON without phone numbers or secrets, and stop cleanly on SIGTERM', async () => {
     const port = await freePort();
     const workerPort = await freePort();
-    const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: `${TEST_API_KEY},key_rotated_out`, PORT: String(port), NODE_ENV: 'production', WORKER_METRICS_PORT: String(workerPort) };
+    const ingressMetricsPort = await freePort();
+    const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: `${TEST_API_KEY},key_rotated_out`, PORT: String(port), NODE_ENV: 'production', WORKER_METRICS_PORT: String(workerPort), INGRESS_METRICS_PORT: String(ingressMetricsPort), SHUTDOWN_DRAIN_MS: '0' };
     const ingress = run(INGRESS, env);
     const worker = run(WORKER, env);
     try {
@@ -47,7 +48,9 @@ describe('ingress and worker processes', () => {
       const workerMetrics = await (await fetch(`${w}/metrics`)).text();
       expect(workerMetrics).toMatch(/^callsync_events_handled_total\{event="call_ended",outcome="processed",service="worker"\} 1$/m);
       expect(workerMetrics).toMatch(/^callsync_process_resident_memory_bytes\{service="worker"\} \d+/m);
-      const ingressMetrics = await (await fetch(`${url}/metrics`)).text();
+      // The ingress serves /metrics on a listener of its own; the public webhook port does not expose it.
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+      const ingressMetrics = await (await fetch(`http://127.0.0.1:${ingressMetricsPort}/metrics`)).text();
       expect(ingressMetrics).toMatch(/^callsync_webhook_deliveries_total\{event="call_started",outcome="accepted",service="ingress"\} 1$/m);
       expect(ingressMetrics).toMatch(/^callsync_queue_jobs\{queue="webhooks",state="completed",service="ingress"\} 2$/m);
 

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 function reconcile(...args: string[]) {
-  const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, RETELL_API_BASE_URL: f.baseUrl, NODE_ENV: 'production', WORKER_METRICS_PORT: '0' };
+  const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, RETELL_API_BASE_URL: f.baseUrl, NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0' };
   return run(CLI, env, ['reconcile', ...args]);
 }
 

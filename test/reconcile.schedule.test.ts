@@ -50,7 +50,7 @@ describe('scheduled reconciliation across worker processes', () => {
       RETELL_API_BASE_URL: f.baseUrl,
       RECONCILE_EVERY_MINUTES: '0.02',
       STALE_AFTER_MINUTES: '1',
-      NODE_ENV: 'production', WORKER_METRICS_PORT: '0',
+      NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
     };
     const workers: Proc[] = [run(WORKER, env), run(WORKER, env)];
     try {

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production', WORKER_METRICS_PORT: '0', ...extra };
+  return { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0', ...extra };
 }
 
 function start(script: string, extra?: Record<string, string>): Proc {

@@ -83,21 +83,17 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     res.json({ status: 'ok' });
   });
 
+  // Ready means "can acknowledge webhooks", which takes Postgres only: with Redis down the ingress
+  // still stores every delivery (the outbox sweeper enqueues them later), so an orchestrator must not
+  // take it out of rotation for that. Redis is reported, not required.
   app.get('/readyz', async (_req, res) => {
     if (draining()) {
       res.status(503).json({ status: 'draining' });
       return;
     }
-    const [pg, redis] = await Promise.allSettled([
-      pingDatabase(deps.db),
-      deps.redis.ping(),
-    ]);
+    const [pg, redis] = await Promise.allSettled([pingDatabase(deps.db), deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(deps.redis.status))]);
     const body = { postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable', redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable' };
-    res.status(pg.status === 'fulfilled' && redis.status === 'fulfilled' ? 200 : 503).json(body);
-  });
-
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.contentType).send(await deps.metrics.text());
+    res.status(pg.status === 'fulfilled' ? 200 : 503).json(body);
   });
 
   app.use((req, _res) => {

@@ -1,7 +1,7 @@
 import { loadConfig } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
-import { Metrics } from '@callsync/metrics';
+import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
 import { failStartup, handleShutdown, ingressShutdownBoundMs, INGRESS_REQUEST_TIMEOUT_MS, limitHeapGrowth } from '@callsync/runtime';
 import { createIngressApp, WEBHOOK_PATH } from './app';
@@ -29,7 +29,9 @@ async function main(): Promise<void> {
 
   let draining = false;
   const metrics = new Metrics('ingress');
-  metrics.watchState(db, [queue]);
+  // Scrapes read through a pool of their own, so they can never take a connection from a webhook.
+  const metricsDb = createDb({ url: config.database.url, poolSize: 1, applicationName: 'callsync-ingress-metrics', connectTimeoutMs: 1000, statementTimeoutMs: 2000, queryTimeoutMs: 3000 });
+  metrics.watchState(metricsDb, [queue]);
   const app = createIngressApp({
     metrics,
     db,
@@ -48,6 +50,10 @@ async function main(): Promise<void> {
     logger.error('HTTP server error', { err });
     process.exit(1);
   });
+  const metricsServer = await startMetricsServer(config.ingress.metricsPort, metrics).catch((err: Error) => {
+    throw new Error(`cannot serve /metrics on INGRESS_METRICS_PORT ${config.ingress.metricsPort}: ${err.message}`, { cause: err });
+  });
+  logger.info(`metrics on :${metricsServer.port}/metrics`);
   // Retell's timeout is 10 s; a request should never be held longer than that.
   server.requestTimeout = INGRESS_REQUEST_TIMEOUT_MS;
 
@@ -65,9 +71,10 @@ async function main(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      metricsServer.server.close();
       await queue.close();
       connection.disconnect();
-      await db.destroy();
+      await Promise.all([db.destroy(), metricsDb.destroy()]);
     },
   });
 }

@@ -18,7 +18,13 @@ export interface Config {
     readonly apiConcurrency: number;
     readonly apiTimeoutMs: number;
   };
-  readonly ingress: { readonly port: number; readonly maxBodyBytes: number; readonly signatureToleranceMs: number; readonly shutdownDrainMs: number };
+  readonly ingress: {
+    readonly port: number;
+    readonly metricsPort: number;
+    readonly maxBodyBytes: number;
+    readonly signatureToleranceMs: number;
+    readonly shutdownDrainMs: number;
+  };
   readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
   readonly worker: {
     readonly concurrency: number;
@@ -105,7 +111,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       apiConcurrency: e.RETELL_API_CONCURRENCY,
       apiTimeoutMs: e.RETELL_API_TIMEOUT_MS,
     },
-    ingress: { port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS, shutdownDrainMs: e.SHUTDOWN_DRAIN_MS },
+    ingress: { port: e.PORT, metricsPort: e.INGRESS_METRICS_PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS, shutdownDrainMs: e.SHUTDOWN_DRAIN_MS },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -51,6 +51,8 @@ export const envSchema = z
     RETELL_API_BASE_URL: url(['http:', 'https:']).default('https://api.retellai.com'),
 
     PORT: port.default(3000),
+    /** Port of the ingress's /metrics, a listener of its own (never the public webhook port). 0 picks a free port. Default 9465. */
+    INGRESS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
     /**
      * On SIGTERM the ingress answers /readyz with 503 at once and keeps serving for this long, so a
      * load balancer stops sending before it closes. Default 5000; 0 closes at once.

@@ -1,2 +1,3 @@
 export { Metrics, eventLabel, outcomeForStatus } from './metrics';
+export { startMetricsServer } from './metrics-server';
 export type { DeliveryOutcome, HandlingOutcome } from './metrics';

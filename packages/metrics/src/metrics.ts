@@ -23,6 +23,25 @@ export function outcomeForStatus(status: number): DeliveryOutcome | 'error' {
   return 'error';
 }
 
+/**
+ * `read` at most once per `ttlMs`: callers within the interval get the last result, and callers
+ * while a read runs share it. A failed read is not kept.
+ */
+function cached<T>(ttlMs: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last && now - last.at < ttlMs) return last.value;
+    const value = read();
+    const entry = { at: now, value };
+    last = entry;
+    value.catch(() => {
+      if (last === entry) last = undefined;
+    });
+    return value;
+  };
+}
+
 /** Every series callsync exports, on one registry per process. */
 export class Metrics {
   readonly registry = new Registry();
@@ -74,8 +93,21 @@ export class Metrics {
    * State read on each scrape: queue depth per state, rows pending for over 5 minutes, sessions
    * stuck in_progress for over 10 minutes (the seed's stale report). A failed read leaves the gauge
    * unset for that scrape rather than failing /metrics.
+   *
+   * The reads are cached for `cacheMs` (default 10 s) and shared by concurrent scrapes, so however
+   * often /metrics is asked, Postgres and Redis see at most one round of these queries per interval.
    */
-  watchState(db: Db, queues: readonly Queue[]): void {
+  watchState(db: Db, queues: readonly Queue[], { cacheMs = 10_000 }: { cacheMs?: number } = {}): void {
+    const queueCounts = cached(cacheMs, async () =>
+      Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized').catch(() => undefined) }))),
+    );
+    const count = (query: ReturnType<typeof sql<{ n: string }>>) =>
+      cached(cacheMs, async () => {
+        const r = await query.execute(db);
+        return Number(r.rows[0]?.n ?? 0);
+      });
+    const pendingOver5m = count(sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending' and created_at < now() - interval '5 minutes'`);
+    const stuck = count(sql<{ n: string }>`select count(*) as n from retell_call_sessions where call_status = 'in_progress' and started_at < now() - interval '10 minutes'`);
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -83,9 +115,8 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const q of queues) {
-          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized').catch(() => undefined);
-          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+        for (const { queue, counts } of await queueCounts()) {
+          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue, state }, n);
         }
       },
     });
@@ -94,10 +125,8 @@ export class Metrics {
       help: 'webhook_events rows pending for more than 5 minutes.',
       registers: [this.registry],
       async collect() {
-        const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending' and created_at < now() - interval '5 minutes'`
-          .execute(db)
-          .catch(() => undefined);
-        if (r) this.set(Number(r.rows[0]?.n ?? 0));
+        const n = await pendingOver5m().catch(() => undefined);
+        if (n !== undefined) this.set(n);
       },
     });
     new Gauge({
@@ -105,10 +134,8 @@ export class Metrics {
       help: 'Call sessions in_progress for more than 10 minutes.',
       registers: [this.registry],
       async collect() {
-        const r = await sql<{ n: string }>`select count(*) as n from retell_call_sessions where call_status = 'in_progress' and started_at < now() - interval '10 minutes'`
-          .execute(db)
-          .catch(() => undefined);
-        if (r) this.set(Number(r.rows[0]?.n ?? 0));
+        const n = await stuck().catch(() => undefined);
+        if (n !== undefined) this.set(n);
       },
     });
   }

@@ -71,7 +71,7 @@ export class LocalServices {
       RETELL_API_BASE_URL: 'http://127.0.0.1:9',
       PORT: String(ingressPort),
       NODE_ENV: 'production',
-      WORKER_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
       STALE_AFTER_MINUTES: '100000',
       RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
       RECONCILE_EVERY_MINUTES: '60',
