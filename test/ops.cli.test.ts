@@ -47,7 +47,7 @@ describe('make stats', () => {
       { event_type: 'call_started', total: 2, processed: 1, pending: 0, failed: 1, success_rate: 50 },
     ]);
     expect(data.stale_sessions).toEqual([expect.objectContaining({ call_id: 'stuck_call', minutes_stuck: 25 })]);
-    expect(Object.keys(data.queues)).toEqual(['webhooks', 'reconcile', 'maintenance']);
+    expect(Object.keys(data.queues)).toEqual(['webhooks', 'reconcile', 'maintenance', 'retention']);
     expect(data.queues.webhooks).toMatchObject({ waiting: 0, failed: 0 });
 
     const text = cli('stats', '--window', '7d');

@@ -2,38 +2,47 @@ import { Worker } from 'bullmq';
 import type { RetentionPolicy } from '@callsync/config';
 import type { Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { MAINTENANCE_QUEUE, type MaintenanceJobData, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { MAINTENANCE_QUEUE, RETENTION_QUEUE, type MaintenanceJobData, type RedisConnection, type WebhookQueue } from '@callsync/queue';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepPendingEvents, type SweepResult } from './sweeper';
 
-export interface MaintenanceWorkerOptions {
+interface HousekeepingOptions {
   db: Db;
   connection: RedisConnection;
   logger: Logger;
   prefix: string;
-  /** Where the sweeper re-enqueues pending rows. */
-  webhookQueue: WebhookQueue;
-  sweepPendingAfterMs: number;
-  retention: RetentionPolicy;
-  /** Default MAINTENANCE_QUEUE. */
+  /** Default: the task's own queue. */
   queueName?: string;
 }
 
-/** Runs the scheduled housekeeping jobs: the outbox sweeper and retention. */
-export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<MaintenanceJobData, SweepResult | RetentionResult> {
-  const worker = new Worker<MaintenanceJobData, SweepResult | RetentionResult>(
-    o.queueName ?? MAINTENANCE_QUEUE,
-    async (job) => {
-      switch (job.data.task) {
-        case 'sweep-pending':
-          return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
-        case 'retention':
-          return applyRetention(o.db, o.logger, o.retention);
-      }
-    },
-    { connection: o.connection, prefix: o.prefix, concurrency: 1 },
-  );
-  worker.on('error', (err) => o.logger.error('maintenance worker error', { err: err.message }));
-  worker.on('failed', (job, err) => o.logger.error('maintenance job failed', { job_id: job?.id, task: job?.data.task, error: err.message }));
+export interface MaintenanceWorkerOptions extends HousekeepingOptions {
+  /** Where the sweeper re-enqueues pending rows. */
+  webhookQueue: WebhookQueue;
+  sweepPendingAfterMs: number;
+}
+
+export interface RetentionWorkerOptions extends HousekeepingOptions {
+  retention: RetentionPolicy;
+}
+
+function housekeepingWorker<R>(o: HousekeepingOptions, defaultQueue: string, run: (task: MaintenanceJobData['task']) => Promise<R | undefined>): Worker<MaintenanceJobData, R | undefined> {
+  const worker = new Worker<MaintenanceJobData, R | undefined>(o.queueName ?? defaultQueue, async (job) => run(job.data.task), { connection: o.connection, prefix: o.prefix, concurrency: 1 });
+  worker.on('error', (err) => o.logger.error(`${defaultQueue} worker error`, { err: err.message }));
+  worker.on('failed', (job, err) => o.logger.error(`${defaultQueue} job failed`, { job_id: job?.id, task: job?.data.task, error: err.message }));
   return worker;
+}
+
+/** Runs the outbox sweeper's scheduled jobs. */
+export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<MaintenanceJobData, SweepResult | undefined> {
+  return housekeepingWorker(o, MAINTENANCE_QUEUE, async (task) => {
+    if (task === 'sweep-pending') return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
+    // A retention job left on this queue by a version that ran it here: its own queue runs retention now.
+    o.logger.info(`${task} job on the maintenance queue ignored; it runs on its own queue`);
+    return undefined;
+  });
+}
+
+/** Runs retention's scheduled jobs, on a queue of their own. */
+export function createRetentionWorker(o: RetentionWorkerOptions): Worker<MaintenanceJobData, RetentionResult | undefined> {
+  return housekeepingWorker(o, RETENTION_QUEUE, async () => applyRetention(o.db, o.logger, o.retention));
 }

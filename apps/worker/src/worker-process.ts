@@ -6,7 +6,7 @@ import { Metrics } from '@callsync/metrics';
 import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
 import { startHealthServer } from './health-server';
-import { createMaintenanceWorker } from './maintenance-worker';
+import { createMaintenanceWorker, createRetentionWorker } from './maintenance-worker';
 import { createReconcileWorker } from './reconcile-worker';
 import { createWebhookWorker } from './webhook-worker';
 
@@ -58,14 +58,14 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const { prefix } = config.redis;
 
   const queues = createQueues(connection, prefix, config.worker);
-  const { webhooks: webhookQueue, reconcile: reconcileQueue, maintenance: maintenanceQueue } = queues;
+  const { webhooks: webhookQueue, reconcile: reconcileQueue, maintenance: maintenanceQueue, retention: retentionQueue } = queues;
   for (const q of queues.all) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
 
   // Job schedulers live in Redis; a Redis that restarted without persistence has forgotten them,
   // so every (re)connect registers them again. Registration is idempotent.
   const registerSchedules = async () => {
     await scheduleReconcile(reconcileQueue, config.reconcile.everyMinutes * 60_000);
-    await scheduleMaintenance(maintenanceQueue, config.worker.sweepEveryMs);
+    await scheduleMaintenance(maintenanceQueue, retentionQueue, config.worker.sweepEveryMs);
   };
   const onReady = () =>
     registerSchedules().then(
@@ -86,7 +86,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const workers: Worker[] = [
     createWebhookWorker({ db, connection, logger, metrics, prefix, concurrency: config.worker.concurrency }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
-    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs, retention: config.worker.retention }),
+    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs }),
+    createRetentionWorker({ db, connection, logger, prefix, retention: config.worker.retention }),
   ];
   const health = await startHealthServer(config.worker.metricsPort, { db, redis: connection, metrics });
   logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes, metrics_port: health.port });

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
-import { createMaintenanceQueue, type MaintenanceQueue } from './maintenance-queue';
+import { createMaintenanceQueue, createRetentionQueue, type MaintenanceQueue } from './maintenance-queue';
 import { createReconcileQueue, type ReconcileQueue } from './reconcile-queue';
 import { createWebhookQueue, type WebhookQueue } from './webhook-queue';
 
@@ -8,7 +8,8 @@ export interface CallsyncQueues {
   webhooks: WebhookQueue;
   reconcile: ReconcileQueue;
   maintenance: MaintenanceQueue;
-  /** All three, for Bull Board, metrics and stats. */
+  retention: MaintenanceQueue;
+  /** All of them, for Bull Board, metrics and stats. */
   all: readonly Queue[];
   close(): Promise<void>;
 }
@@ -18,6 +19,7 @@ export function createQueues(connection: RedisConnection, prefix: string, job: {
   const webhooks = createWebhookQueue({ connection, prefix, ...job });
   const reconcile = createReconcileQueue(connection, prefix);
   const maintenance = createMaintenanceQueue(connection, prefix);
-  const all = [webhooks, reconcile, maintenance] as Queue[];
-  return { webhooks, reconcile, maintenance, all, close: async () => void (await Promise.all(all.map((q) => q.close()))) };
+  const retention = createRetentionQueue(connection, prefix);
+  const all = [webhooks, reconcile, maintenance, retention] as Queue[];
+  return { webhooks, reconcile, maintenance, retention, all, close: async () => void (await Promise.all(all.map((q) => q.close()))) };
 }
