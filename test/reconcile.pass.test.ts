@@ -135,6 +135,37 @@ describe('reconciliation pass', () => {
     expect(second.summary).toMatchObject({ ended: 1, failed: 0 });
   });
 
+  it('stops polling a session after maxFailures failed checks in a row; an answer in between resets the count', async () => {
+    const { callId } = await startedOnly(t.db, 10);
+    f.fake.behave(callId, { status: 500, times: 1000 });
+    await pass({ maxFailures: 3 });
+    await pass({ maxFailures: 3 });
+    expect(await findCallSession(t.db, callId)).toMatchObject({ reconcile_failure_count: 2, reconcile_stopped_at: null });
+    const third = await pass({ maxFailures: 3 });
+    expect(third.summary).toMatchObject({ found: 1, failed: 1 });
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress', reconcile_failure_count: 3, reconcile_stopped_at: expect.any(Date) });
+    // No longer asked about.
+    expect((await pass({ maxFailures: 3 })).summary).toMatchObject({ found: 0 });
+
+    // Two failures, then an answer (still ongoing), then two more failures: never three in a row.
+    const other = await startedOnly(t.db, 10, 'flaky');
+    f.fake.setCall(sampleCall({ callId: other.callId, startMs: other.startMs }, 'call_started'));
+    f.fake.behave(other.callId, { status: 500, times: 1000 });
+    await pass({ maxFailures: 3 });
+    // Requests one failed check makes (the client's tries), to script exactly the next failures.
+    const perCheck = f.fake.getCallRequests(other.callId).length;
+    const failChecks = (checks: number) => f.fake.behave(other.callId, { status: 500, times: checks * perCheck });
+    failChecks(1);
+    await pass({ maxFailures: 3 });
+    expect(await findCallSession(t.db, other.callId)).toMatchObject({ reconcile_failure_count: 2 });
+    expect((await pass({ maxFailures: 3 })).summary).toMatchObject({ ongoing: 1 });
+    expect(await findCallSession(t.db, other.callId)).toMatchObject({ reconcile_failure_count: 0, reconcile_stopped_at: null });
+    failChecks(2);
+    await pass({ maxFailures: 3 });
+    await pass({ maxFailures: 3 });
+    expect(await findCallSession(t.db, other.callId)).toMatchObject({ reconcile_failure_count: 2, reconcile_stopped_at: null });
+  });
+
   it('a call_ended webhook after reconciliation closed the call is a duplicate, with no regression', async () => {
     const { callId, startMs } = await startedOnly(t.db, 10);
     f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));

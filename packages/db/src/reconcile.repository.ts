@@ -77,18 +77,25 @@ export type ReconcileCheck = 'checked' | 'not_found' | 'failed' | 'no_analysis';
 
 /**
  * Record what one reconciliation check found. After `limit` not-found answers (or checks without
- * analysis) the session is marked stopped and is no longer polled.
+ * analysis), or `failureLimit` failed checks in a row, the session is marked stopped and is no longer
+ * polled. reconcile_failure_count counts failures in a row: any answer resets it.
  */
-export async function recordReconcileCheck(db: Db, callId: string, check: ReconcileCheck, limit: number): Promise<void> {
+export async function recordReconcileCheck(db: Db, callId: string, check: ReconcileCheck, limit: number, failureLimit = Number.POSITIVE_INFINITY): Promise<void> {
   await db
     .updateTable('retell_call_sessions')
     .set((eb) => {
-      const base = { reconcile_checked_at: sql<Date>`now()` };
+      const base = { reconcile_checked_at: sql<Date>`now()`, reconcile_failure_count: 0 };
       switch (check) {
         case 'checked':
           return base;
         case 'failed':
-          return { ...base, reconcile_failure_count: eb('reconcile_failure_count', '+', 1) };
+          return {
+            reconcile_checked_at: sql<Date>`now()`,
+            reconcile_failure_count: eb('reconcile_failure_count', '+', 1),
+            reconcile_stopped_at: Number.isFinite(failureLimit)
+              ? sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_failure_count + 1 >= ${failureLimit} then now() end)`
+              : sql<Date | null>`reconcile_stopped_at`,
+          };
         case 'not_found':
           return {
             ...base,

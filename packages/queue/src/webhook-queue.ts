@@ -82,20 +82,24 @@ export async function ensureWebhookJobs(queue: WebhookQueue, rows: readonly Webh
   const missing = rows.filter((_, i) => !jobs[i]);
   await enqueueWebhookEvents(queue, missing);
   result.enqueued = missing.length;
-  for (const job of jobs) {
-    if (!job) continue;
-    const state = await job.getState();
-    if (state !== 'failed' && state !== 'completed') {
-      result.inFlight += 1;
-      continue;
-    }
-    try {
-      await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
-      result.retried += 1;
-    } catch {
-      // Moved meanwhile by another sweeper, a replay or the dashboard: it is live either way.
-      result.inFlight += 1;
-    }
-  }
+  // All states at once: the commands share the connection's round trips instead of one each.
+  const existing = jobs.filter((j): j is NonNullable<typeof j> => j !== undefined);
+  const states = await Promise.all(existing.map((job) => job.getState()));
+  await Promise.all(
+    existing.map(async (job, i) => {
+      const state = states[i];
+      if (state !== 'failed' && state !== 'completed') {
+        result.inFlight += 1;
+        return;
+      }
+      try {
+        await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+        result.retried += 1;
+      } catch {
+        // Moved meanwhile by another sweeper, a replay or the dashboard: it is live either way.
+        result.inFlight += 1;
+      }
+    }),
+  );
   return result;
 }

@@ -38,6 +38,12 @@ export interface ReconcileOptions {
   analysisAfterMinutes: number;
   /** After this many not-found answers (or checks without analysis) a session is no longer polled. */
   maxTries: number;
+  /**
+   * After this many failed checks in a row (errors, not answers) a session is no longer polled, so one
+   * Retell keeps failing on is not asked about forever. Default 20: over an hour and a half of passes
+   * at the default interval, longer than an outage of Retell's API usually lasts.
+   */
+  maxFailures?: number;
   /** Only these calls, whatever their age or status. */
   callIds?: readonly string[];
   /** Ask Retell and report, but write nothing. */
@@ -61,6 +67,8 @@ export interface ReconcileDeps {
   retell: CallLookup;
   handlers: HandlerRegistry;
 }
+
+const DEFAULT_MAX_FAILURES = 20;
 
 const minutesAgo = (now: Date, minutes: number) => new Date(now.getTime() - minutes * 60_000);
 
@@ -125,7 +133,7 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
     } catch (err) {
       outcome = 'failed';
       detail = err instanceof Error ? err.message : String(err);
-      if (write) await recordReconcileCheck(db, callId, 'failed', o.maxTries).catch(() => undefined);
+      if (write) await recordReconcileCheck(db, callId, 'failed', o.maxTries, o.maxFailures ?? DEFAULT_MAX_FAILURES).catch(() => undefined);
     }
     report({ callId, reason, outcome, detail });
   };
