@@ -18,15 +18,27 @@ export LOCAL_REDIS_PORT="${LOCAL_REDIS_PORT:-63799}"
 # A DATABASE_URL or REDIS_URL given by the environment or .env is the user's own service: the scripts
 # use it and start no local one (CALLSYNC_LOCAL_PG / CALLSYNC_LOCAL_REDIS = 0). Decided once, by the
 # first script that sources this file; the ones it starts inherit the decision.
-local_pg_url="postgres://callsync@127.0.0.1:${LOCAL_PG_PORT}/callsync"
 local_redis_url="redis://127.0.0.1:${LOCAL_REDIS_PORT}"
 if [ -z "${CALLSYNC_LOCAL_PG:-}" ]; then
-  if [ -z "${DATABASE_URL:-}" ] || [ "$DATABASE_URL" = "$local_pg_url" ]; then export CALLSYNC_LOCAL_PG=1; else export CALLSYNC_LOCAL_PG=0; fi
+  if [ -z "${DATABASE_URL:-}" ] || [[ "$DATABASE_URL" =~ ^postgres://callsync(:[^@]*)?@127\.0\.0\.1:${LOCAL_PG_PORT}/callsync$ ]]; then
+    export CALLSYNC_LOCAL_PG=1
+  else
+    export CALLSYNC_LOCAL_PG=0
+  fi
+fi
+if [ "$CALLSYNC_LOCAL_PG" = 1 ]; then
+  # The local Postgres requires a password on TCP (anyone on this machine can reach 127.0.0.1): a
+  # random one, made once and kept in the data directory.
+  mkdir -p "$CALLSYNC_DATA_DIR"
+  [ -s "$CALLSYNC_DATA_DIR/pg-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$CALLSYNC_DATA_DIR/pg-password")
+  local_pg_url="postgres://callsync:$(cat "$CALLSYNC_DATA_DIR/pg-password")@127.0.0.1:${LOCAL_PG_PORT}/callsync"
+  # A URL given without the password (an older .env) gets it.
+  [ -n "${DATABASE_URL:-}" ] && [[ "$DATABASE_URL" != postgres://callsync:* ]] && export DATABASE_URL="$local_pg_url"
 fi
 if [ -z "${CALLSYNC_LOCAL_REDIS:-}" ]; then
   if [ -z "${REDIS_URL:-}${REDIS_CLUSTER_NODES:-}" ] || [ "${REDIS_URL:-}" = "$local_redis_url" ]; then export CALLSYNC_LOCAL_REDIS=1; else export CALLSYNC_LOCAL_REDIS=0; fi
 fi
-export DATABASE_URL="${DATABASE_URL:-$local_pg_url}"
+[ "$CALLSYNC_LOCAL_PG" = 1 ] && export DATABASE_URL="${DATABASE_URL:-$local_pg_url}"
 [ -n "${REDIS_CLUSTER_NODES:-}" ] || export REDIS_URL="${REDIS_URL:-$local_redis_url}"
 unset local_pg_url local_redis_url
 export NODE_ENV="${NODE_ENV:-development}"

@@ -45,11 +45,25 @@ as_pg() {
 resolve_pgdata() {
   mkdir -p "$CALLSYNC_DATA_DIR"
   if [ "$(id -u)" -eq 0 ] && ! runuser -u "$(pg_user)" -- test -x "$CALLSYNC_DATA_DIR" 2>/dev/null; then
-    PGDATA="/var/tmp/callsync-$(printf '%s' "$CALLSYNC_DATA_DIR" | sha1sum | cut -c1-12)/pg"
-    mkdir -p "$(dirname "$PGDATA")"
-    chmod 755 "$(dirname "$PGDATA")"
+    local base; base="/var/tmp/callsync-$(printf '%s' "$CALLSYNC_DATA_DIR" | sha1sum | cut -c1-12)"
+    # /var/tmp is writable by everyone and this name can be guessed: anyone could have put a symlink
+    # or a directory of theirs there for root to chown. Use it only if root made it, else refuse.
+    if [ -e "$base" ] || [ -L "$base" ]; then
+      if [ -L "$base" ] || [ ! -d "$base" ] || [ "$(stat -c %u "$base")" != 0 ] || [ -n "$(find "$base" -maxdepth 0 -perm /022)" ]; then
+        log "refusing $base: it is not a directory owned by root and writable only by root (someone else made it?)."
+        log "  remove it, or use a data directory the postgres user can reach: CALLSYNC_DATA_DIR=/srv/callsync"
+        exit 1
+      fi
+    else
+      (umask 022 && mkdir "$base")
+    fi
+    PGDATA="$base/pg"
+    if [ -L "$PGDATA" ]; then log "refusing $PGDATA: it is a symlink"; exit 1; fi
   fi
 }
+
+# The local Postgres's password, made once and kept in the data directory (git-ignored, 0600).
+pg_password() { cat "$CALLSYNC_DATA_DIR/pg-password"; }
 
 # A URL with its password hidden, for messages.
 without_password() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
@@ -97,8 +111,13 @@ start_pg() {
     mkdir -p "$PGDATA"
     chown "$(pg_user)" "$PGDATA"
     chmod 700 "$PGDATA"
-    # The data dir's parents must be traversable by the Postgres user.
-    as_pg "$bin/initdb" -D "$PGDATA" -U callsync --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    # The data dir's parents must be traversable by the Postgres user. TCP connections need the
+    # password (any local user can reach 127.0.0.1); the socket lives in the data directory (0700).
+    local pwfile; pwfile=$(mktemp)
+    pg_password > "$pwfile"
+    chown "$(pg_user)" "$pwfile"
+    as_pg "$bin/initdb" -D "$PGDATA" -U callsync --pwfile="$pwfile" --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8 >/dev/null || { rm -f "$pwfile"; exit 1; }
+    rm -f "$pwfile"
   fi
   if ! as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 30 \
     -o "-p $LOCAL_PG_PORT -k $PGDATA -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null 2>&1; then
@@ -106,8 +125,17 @@ start_pg() {
     tail -n 15 "$PGDATA/server.log" >&2 || true
     exit 1
   fi
-  # The application database (tests create their own next to it).
   local psql="$bin/psql"; [ -x "$psql" ] || psql=psql
+  export PGPASSWORD; PGPASSWORD=$(pg_password)
+  # A data directory made before passwords were required still trusts every local TCP connection:
+  # give the role its password, then require it.
+  if grep -Eq '^host.*trust$' "$PGDATA/pg_hba.conf" 2>/dev/null; then
+    "$psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U callsync -d postgres -qc "alter role callsync password '$PGPASSWORD'"
+    sed -i -E 's/^(host.*)trust$/\1scram-sha-256/' "$PGDATA/pg_hba.conf"
+    as_pg "$bin/pg_ctl" -D "$PGDATA" reload >/dev/null
+    log "Postgres now requires the password in $CALLSYNC_DATA_DIR/pg-password for TCP connections"
+  fi
+  # The application database (tests create their own next to it).
   if [ "$("$psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U callsync -d postgres -tAc "select count(*) from pg_database where datname = 'callsync'")" = 0 ]; then
     "$psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U callsync -d postgres -qc "create database callsync"
   fi

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { sign } from 'retell-sdk';
 import { findWebhookEvents } from '@callsync/db';
 import { useTestDatabase } from './support/database';
@@ -71,6 +73,44 @@ describe('a local port that is already taken', () => {
     // Nothing was set up on the side.
     expect(existsSync(join(dir, 'redis', 'redis.pid'))).toBe(false);
     expect(existsSync(join(dir, 'pg', 'PG_VERSION'))).toBe(false);
+  });
+});
+
+describe('the local Postgres', () => {
+  it('requires its password on TCP: any local user can reach 127.0.0.1', async () => {
+    const dir = dataDir();
+    const port = await freePort();
+    const p = script('services.sh', ['start-postgres'], { CALLSYNC_DATA_DIR: dir, LOCAL_PG_PORT: String(port) });
+    expect(await p.exited).toBe(0);
+    const password = readFileSync(join(dir, 'pg-password'), 'utf8').trim();
+    expect(statSync(join(dir, 'pg-password')).mode & 0o077).toBe(0);
+    const connect = async (pw: string) => {
+      const c = new Client({ host: '127.0.0.1', port, user: 'callsync', database: 'callsync', password: pw });
+      try {
+        await c.connect();
+        return (await c.query<{ one: number }>('select 1 as one')).rows[0]!.one;
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    };
+    await expect(connect('guessed')).rejects.toMatchObject({ code: '28P01' });
+    expect(await connect(password)).toBe(1);
+  });
+
+  it('refuses a /var/tmp data path it did not make itself (a symlink planted there)', async () => {
+    const dir = dataDir(); // 0700 under /tmp: out of the postgres user's reach, so /var/tmp is used
+    const planted = `/var/tmp/callsync-${createHash('sha1').update(dir).digest('hex').slice(0, 12)}`;
+    const target = mkdtempSync(join(tmpdir(), 'callsync-target-'));
+    dirs.push(target);
+    symlinkSync(target, planted);
+    try {
+      const p = script('services.sh', ['start-postgres'], { CALLSYNC_DATA_DIR: dir, LOCAL_PG_PORT: String(await freePort()) });
+      expect(await p.exited).toBe(1);
+      expect(p.output()).toContain(`refusing ${planted}: it is not a directory owned by root`);
+      expect(readdirSync(target)).toEqual([]);
+    } finally {
+      rmSync(planted, { force: true });
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -36,8 +37,10 @@ export class LocalServices {
     return new LocalServices(root, dataDir, await freePort(), await freePort());
   }
 
+  /** Valid once start() ran: the password is made then (scripts/local-env.sh). */
   get databaseUrl(): string {
-    return `postgres://callsync@127.0.0.1:${this.pgPort}/callsync`;
+    const password = readFileSync(join(this.dataDir, 'pg-password'), 'utf8').trim();
+    return `postgres://callsync:${encodeURIComponent(password)}@127.0.0.1:${this.pgPort}/callsync`;
   }
 
   get redisUrl(): string {
