@@ -4,7 +4,8 @@ import { assertBuilt } from './support/processes';
 
 /**
  * A small `make chaos`: real ingress and 3 worker processes on their own Postgres and Redis; workers
- * SIGKILLed every 2 s, Redis restarted, Postgres crashed (immediate stop) for 3 s, while 600 signed deliveries arrive.
+ * SIGKILLed every 2 s, one frozen (SIGSTOP) for 3 s, Redis restarted, Postgres crashed (immediate stop) for 2 s,
+ * webhook_events locked for 2 s and /metrics flooded, while 600 signed deliveries arrive.
  */
 beforeAll(() => assertBuilt());
 
@@ -15,9 +16,12 @@ describe('chaos (small)', () => {
       root: join(__dirname, '..'),
       events: 600,
       workers: 3,
-      durationSeconds: 8,
-      pgOutageSeconds: 3,
+      durationSeconds: 10,
+      pgOutageSeconds: 2,
       killEverySeconds: 2,
+      freezeSeconds: 3,
+      lockSeconds: 2,
+      metricsFlood: true,
       seed: 424242,
       log: (l) => lines.push(l),
     });
@@ -30,6 +34,12 @@ describe('chaos (small)', () => {
     expect(r.status503).toBeGreaterThan(0);
     expect(result.kills).toBeGreaterThan(0);
     expect(lines.some((l) => l.includes('restarting Redis'))).toBe(true);
+    expect(result.freezes).toBe(1);
+    expect(lines.some((l) => l.includes('locking webhook_events'))).toBe(true);
+    expect(result.ingressPeakRssDuringLock).toBeGreaterThan(0);
+    expect(result.ingressPeakRssDuringLock).toBeLessThanOrEqual(150 * 1024 * 1024);
+    expect(result.metricsScrapes).toBeGreaterThan(0);
+    expect(result.metricsScrapeErrors).toBe(0);
     // And nothing was lost, doubled or left behind.
     expect({ lost: r.lost, phantom: r.phantom, badCounts: r.badCounts, mismatches: r.sessionMismatches, bad5xx: r.bad5xx, unexpectedExits: result.unexpectedExits }).toEqual({
       lost: [],

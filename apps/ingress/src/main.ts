@@ -10,15 +10,16 @@ async function main(): Promise<void> {
   limitHeapGrowth();
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'ingress' } });
-  // Fail fast: Retell gives up after 10 s, and a 503 makes it retry. No wait is unbounded: a lock held
-  // by a frozen worker costs at most 2 s (then 503), and a session left in a transaction is ended.
+  // Fail fast: Retell gives up after 10 s, and a 503 makes it retry. No wait is unbounded: a lock that
+  // is not free within 1 s (a frozen worker's row, a locked table) means 503, and a session left in a
+  // transaction is ended.
   const db = createDb({
     url: config.database.url,
     poolSize: config.database.poolSize,
     applicationName: 'callsync-ingress',
     connectTimeoutMs: 1000,
     statementTimeoutMs: 5000,
-    lockTimeoutMs: 2000,
+    lockTimeoutMs: 1000,
     idleInTransactionTimeoutMs: 5000,
     queryTimeoutMs: 5000,
   });

@@ -24,6 +24,12 @@ export interface ChaosOptions {
   restartRedis?: boolean;
   /** Deploy-style: SIGTERM each worker in turn, wait for its exit, start it again, while the load runs. */
   rollingRestart?: boolean;
+  /** Freeze one worker (SIGSTOP) this long in the middle of its work, then resume it (0: never). Default 0. */
+  freezeSeconds?: number;
+  /** Hold a lock on webhook_events this long, once, after the Postgres outage (0: never). Default 0. */
+  lockSeconds?: number;
+  /** Scrape the ingress's /metrics from 8 loops at once for the whole load. Default false. */
+  metricsFlood?: boolean;
   seed: number;
   /** Keep the services and data afterwards, for a look. */
   keep?: boolean;
@@ -41,7 +47,17 @@ export interface ChaosResult {
   unexpectedExits: string[];
   /** Where the processes' logs were kept. */
   logDir: string;
+  /** Workers frozen with SIGSTOP and resumed. */
+  freezes: number;
+  /** The ingress's peak resident memory while webhook_events was locked, in bytes (0: no lock). */
+  ingressPeakRssDuringLock: number;
+  /** /metrics scrapes answered during the flood, and the ones that failed. */
+  metricsScrapes: number;
+  metricsScrapeErrors: number;
 }
+
+/** The ingress's memory budget (README, Performance): the lock must not push it past this. */
+export const INGRESS_RSS_BUDGET_BYTES = 150 * 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +82,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await migrateToLatest(db, migrations);
       const apiKey = 'key_chaos_run_only';
       const port = await freePort();
+      const metricsPort = await freePort();
       const env = services.processEnv(apiKey, port, {
+        INGRESS_METRICS_PORT: String(metricsPort),
         LOG_LEVEL: 'info',
         JOB_ATTEMPTS: '5',
         JOB_BACKOFF_MS: '500',
@@ -107,11 +125,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       const random = rng(o.seed + 1);
       let kills = 0;
+      // The frozen worker is left alone by the killer and the rolling restart: it must come back by itself.
+      let frozen: ManagedProcess | undefined;
       const killer = (async () => {
         while (!loadDone && o.killEverySeconds > 0) {
           await sleep(o.killEverySeconds * 1000);
           if (loadDone) break;
-          const w = workers[Math.floor(random() * workers.length)]!;
+          const candidates = workers.filter((w) => w !== frozen);
+          const w = candidates[Math.floor(random() * candidates.length)]!;
           const pid = w.pid;
           await w.kill();
           kills += 1;
@@ -127,6 +148,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         for (let i = 0; o.rollingRestart && !loadDone; i = (i + 1) % workers.length) {
           await sleep(1000);
           const w = workers[i]!;
+          if (w === frozen) continue;
           const code = await w.stop();
           rollingExitCodes.push(code);
           say(`rolling restart: ${w.name} stopped with SIGTERM (exit ${code}), starting it again`);
@@ -134,8 +156,38 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         }
       })();
 
-      let outage: OutageWindow | null = null;
+      let freezes = 0;
+      const freezer = (async () => {
+        if (!o.freezeSeconds) return;
+        await sleep(durationMs * 0.1);
+        const w = workers[workers.length - 1]!;
+        frozen = w;
+        say(`freezing ${w.name} (SIGSTOP, pid ${w.pid}) for ${o.freezeSeconds}s: its connections and row locks stay`);
+        w.freeze();
+        freezes += 1;
+        await sleep(o.freezeSeconds * 1000);
+        w.thaw();
+        frozen = undefined;
+        say(`${w.name} resumed (SIGCONT)`);
+      })();
+
+      let metricsScrapes = 0;
+      let metricsScrapeErrors = 0;
+      const flood = o.metricsFlood
+        ? Promise.all(
+            Array.from({ length: 8 }, async () => {
+              while (!loadDone) {
+                const ok = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (r) => (await r.text(), r.ok), () => false);
+                if (ok) metricsScrapes += 1;
+                else metricsScrapeErrors += 1;
+              }
+            }),
+          )
+        : Promise.resolve([]);
+
+      const outages: OutageWindow[] = [];
       const loadStart = Date.now();
+      const pgBack = { at: 0 };
       const breaker = (async () => {
         await sleep(durationMs * 0.25);
         if (o.restartRedis ?? true) {
@@ -152,12 +204,34 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await services.crashPostgres();
         await sleep(o.pgOutageSeconds * 1000);
         await services.startPostgres();
-        outage = { from, to: Date.now() };
+        outages.push({ from, to: Date.now() });
+        pgBack.at = Date.now();
         say('Postgres is back');
       })();
 
+      let ingressPeakRssDuringLock = 0;
+      const locker = (async () => {
+        if (!o.lockSeconds) return;
+        await sleep(Math.max(0, durationMs * 0.78 - (Date.now() - loadStart)));
+        await breaker; // never during the Postgres outage
+        await sleep(2000);
+        const from = Date.now();
+        say(`locking webhook_events for ${o.lockSeconds}s (every INSERT and claim waits)`);
+        const sampler = setInterval(() => (ingressPeakRssDuringLock = Math.max(ingressPeakRssDuringLock, ingress.rssBytes())), 200);
+        try {
+          await db.transaction().execute(async (trx) => {
+            await sql`lock table webhook_events in share mode`.execute(trx);
+            await sleep(o.lockSeconds! * 1000);
+          });
+        } finally {
+          clearInterval(sampler);
+          outages.push({ from, to: Date.now() });
+        }
+        say(`lock released; ingress peak RSS during it ${(ingressPeakRssDuringLock / 1048576).toFixed(0)} MB`);
+      })();
+
       const outcomes = await load;
-      await Promise.all([killer, breaker, roller]);
+      await Promise.all([killer, breaker, roller, freezer, locker, flood]);
       say(`load done; waiting for the backlog to drain`);
 
       const drainDeadline = Date.now() + 300_000;
@@ -171,7 +245,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         }
         await sleep(1000);
       }
-      const report = await verifyChaos(db, plan, outcomes, outage);
+      const report = await verifyChaos(db, plan, outcomes, outages);
 
       // A worker restarted a moment ago may still be booting (Node has not run our code yet, so
       // SIGTERM would simply kill it); give it time to start before testing the graceful stop.
@@ -180,8 +254,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const shutdownCodes = await Promise.all(processes.map((p) => p.stop()));
       const unexpectedExits = processes.flatMap((p) => p.unexpectedExits);
       const passed =
-        chaosPassed(report) && shutdownCodes.every((c) => c === 0) && rollingExitCodes.every((c) => c === 0) && unexpectedExits.length === 0;
-      return { report, passed, kills, rollingExitCodes, shutdownCodes, unexpectedExits, logDir };
+        chaosPassed(report) &&
+        shutdownCodes.every((c) => c === 0) &&
+        rollingExitCodes.every((c) => c === 0) &&
+        unexpectedExits.length === 0 &&
+        ingressPeakRssDuringLock <= INGRESS_RSS_BUDGET_BYTES &&
+        metricsScrapeErrors === 0;
+      return { report, passed, kills, rollingExitCodes, shutdownCodes, unexpectedExits, logDir, freezes, ingressPeakRssDuringLock, metricsScrapes, metricsScrapeErrors };
     } finally {
       await db.destroy();
     }
@@ -208,12 +287,15 @@ export function formatChaos(r: ChaosResult): string {
     ['wrong delivery_count', rep.badCounts.length],
     ['left pending', rep.pendingLeft],
     ['session rows not equal to their events', rep.sessionMismatches.length],
-    ['503 (Postgres outage)', rep.status503],
-    ['other 5xx / 4xx / 503 outside the outage', rep.bad5xx.length],
+    ['503 (Postgres outage, table locked)', rep.status503],
+    ['other 5xx / 4xx / 503 outside them', rep.bad5xx.length],
     ['timeouts', rep.timeouts],
     ['slowest answer', `${rep.slowestMs} ms`],
     ['slowest 503', `${rep.slowest503Ms} ms`],
     ['workers SIGKILLed', r.kills],
+    ['workers frozen (SIGSTOP, then SIGCONT)', r.freezes],
+    ['ingress peak RSS while webhook_events locked', r.ingressPeakRssDuringLock ? `${(r.ingressPeakRssDuringLock / 1048576).toFixed(0)} MB` : '-'],
+    ['/metrics scrapes during load (failed)', `${r.metricsScrapes} (${r.metricsScrapeErrors})`],
     ['rolling restarts (SIGTERM, exit codes)', r.rollingExitCodes.length ? r.rollingExitCodes.join(' ') : 0],
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
 
@@ -59,6 +59,27 @@ export class ManagedProcess {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill(sig);
     return exited;
+  }
+
+  /** SIGSTOP: the process stops dead, keeping its connections and locks, as a frozen host does. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  /** Resident memory now, in bytes (0 when not running). */
+  rssBytes(): number {
+    if (!this.child?.pid) return 0;
+    try {
+      const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : 0;
+    } catch {
+      return 0; // exited meanwhile
+    }
   }
 
   close(): void {

@@ -2,6 +2,7 @@ import type { Db } from '@callsync/db';
 import { isLifecycleEvent, mergeSession, parseCall, patchFromEvent, type SessionState } from '@callsync/domain';
 import type { DeliveryOutcome, LoadPlan } from './load';
 
+/** A time when 503s are right: Postgres down, or webhook_events locked. */
 export interface OutageWindow {
   from: number;
   to: number;
@@ -22,7 +23,7 @@ export interface ChaosReport {
   badCounts: string[];
   pendingLeft: number;
   sessionMismatches: string[];
-  /** 5xx other than 503, or a 503 outside the Postgres outage. */
+  /** 5xx other than 503, or a 503 outside the outages (Postgres down, the table locked). */
   bad5xx: string[];
   status503: number;
   timeouts: number;
@@ -57,7 +58,7 @@ function comparable(s: Partial<SessionState> & Record<string, unknown>): Record<
  * be processed; every row must come from a delivery; each session must equal the state machine's
  * merge of exactly the events stored for its call (applied once in effect).
  */
-export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutcome[], outage: OutageWindow | null): Promise<ChaosReport> {
+export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutcome[], outages: readonly OutageWindow[]): Promise<ChaosReport> {
   const byKey = new Map<string, { index: number; acked: number; attempts: number }>();
   const report: ChaosReport = {
     deliveriesSent: outcomes.length,
@@ -90,8 +91,8 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
       if (a.status === 503) {
         report.status503 += 1;
         report.slowest503Ms = Math.max(report.slowest503Ms, a.ms);
-        // A 503 is right while Postgres is down, and for a moment after, while pools reconnect.
-        if (!outage || a.at + a.ms < outage.from || a.at > outage.to + 10_000) report.bad5xx.push(`${e.event}:${e.callId} 503 outside the outage`);
+        // A 503 is right while Postgres is down or the table locked, and for a moment after, while pools reconnect.
+        if (!outages.some((w) => a.at + a.ms >= w.from && a.at <= w.to + 10_000)) report.bad5xx.push(`${e.event}:${e.callId} 503 outside the outages`);
       } else if (a.status >= 500 || (a.status >= 400 && a.status < 500)) {
         report.bad5xx.push(`${e.event}:${e.callId} answered ${a.status}`);
       }

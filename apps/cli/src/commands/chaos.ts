@@ -5,8 +5,9 @@ import { formatChaos, runChaos } from '../chaos/chaos';
 export const CHAOS_USAGE = `usage: make chaos [ARGS="..."]
 
 Run ingress + workers on a throwaway Postgres and Redis, send signed Retell-like deliveries
-(127.0.0.1 only), SIGKILL workers, restart Redis, stop Postgres for a while, then check that every
-acknowledged event was processed exactly once in effect. Exits 1 on any loss.
+(127.0.0.1 only), SIGKILL workers, freeze one, restart Redis, crash Postgres for a while, lock
+webhook_events, flood /metrics, then check that every acknowledged event was processed exactly once
+in effect. Exits 1 on any loss.
 
   --events <n>               deliveries to send (default 20000)
   --workers <n>              worker processes (default 3)
@@ -16,6 +17,10 @@ acknowledged event was processed exactly once in effect. Exits 1 on any loss.
   --pg-outage-seconds 0      no Postgres outage
   --no-redis-restart         leave Redis alone
   --rolling-restart          also restart the workers one by one with SIGTERM, as a deploy does
+  --freeze-seconds <s>       freeze one worker with SIGSTOP this long mid-work, then resume it (default 60; 0 = never)
+  --lock-seconds <s>         lock webhook_events this long after the outage; the ingress must answer only
+                             fast 503s and stay within its memory budget (default 20; 0 = never)
+  --no-metrics-flood         do not scrape the ingress's /metrics from 8 loops during the load
   --seed <n>                 repeat an earlier run's load
   --keep                     keep the services, data and logs afterwards`;
 
@@ -32,6 +37,9 @@ export async function chaosCommand(argv: string[]): Promise<number> {
       keep: { type: 'boolean', default: false },
       'no-redis-restart': { type: 'boolean', default: false },
       'rolling-restart': { type: 'boolean', default: false },
+      'freeze-seconds': { type: 'string', default: '60' },
+      'lock-seconds': { type: 'string', default: '20' },
+      'no-metrics-flood': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -55,6 +63,9 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     killEverySeconds: num('kill-every-seconds', values['kill-every-seconds'], 0),
     restartRedis: !values['no-redis-restart'],
     rollingRestart: values['rolling-restart'],
+    freezeSeconds: num('freeze-seconds', values['freeze-seconds'], 0),
+    lockSeconds: num('lock-seconds', values['lock-seconds'], 0),
+    metricsFlood: !values['no-metrics-flood'],
     seed,
     keep: values.keep,
     log: (line) => console.log(line),
