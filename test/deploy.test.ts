@@ -53,6 +53,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("sets Postgres's max_connections to cover the documented budget (1 ingress, 17 workers)", () => {
+    const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const max = Number(/max_connections=(\d+)/.exec(text)?.[1]);
+    const pool = loadConfig({ DATABASE_URL: 'postgres://x@h/d', REDIS_URL: 'redis://h', RETELL_API_KEY: 'k' }).database.poolSize;
+    const ingress = pool + 1; // its pool and its metrics pool
+    const reserve = 15;
+    expect(max).toBeGreaterThanOrEqual(1 * ingress + 17 * pool + 1 + reserve);
+  });
+
   it('lets workers scale: no published port or fixed name on the worker service', () => {
     const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     const worker = text.slice(text.indexOf('\n  worker:'), text.indexOf('\n  dashboard:'));
