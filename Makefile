@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster migrate demo reconcile stats replay chaos bench build install services status typecheck clean
+.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay chaos bench build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -16,6 +16,15 @@ test: build services
 	scripts/ensure-packages.sh chromium docker-compose
 	$(LOCAL_ENV) npx tsc -p tsconfig.test.json
 	$(LOCAL_ENV) npx jest
+
+## lint: prettier's formatting check and eslint over the whole tree (CI runs it before the tests)
+lint: install
+	npx prettier --check --log-level warn .
+	npx eslint --max-warnings 0 .
+
+## format: rewrite the tree in prettier's format
+format: install
+	npx prettier --write --log-level warn .
 
 ## test-cluster: the pipeline and reconciliation end to end on a local 3-master Redis Cluster
 test-cluster: build services

@@ -1,5 +1,8 @@
 /** Tests run against the real local Postgres and Redis that `make test` starts (scripts/services.sh). */
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+];
 
 module.exports = {
   testEnvironment: 'node',
@@ -10,7 +13,11 @@ module.exports = {
     '^@callsync/(ingress|worker|cli|dashboard)$': '<rootDir>/apps/$1/src/index.ts',
     '^@callsync/(.*)$': '<rootDir>/packages/$1/src/index.ts',
   },
-  testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/apps/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/packages/*/src/**/*.test.ts',
+    '<rootDir>/apps/*/src/**/*.test.ts',
+    '<rootDir>/test/**/*.test.ts',
+  ],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60_000,

@@ -14,7 +14,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   for (const column of ['caller_withheld', 'caller_anonymous']) {
     await db.schema
       .alterTable('retell_call_sessions')
-      .addColumn(column, 'boolean', (c) => c.notNull().generatedAlwaysAs(sql`coalesce(lower(from_number) = 'anonymous', false)`).stored())
+      .addColumn(column, 'boolean', (c) =>
+        c
+          .notNull()
+          .generatedAlwaysAs(sql`coalesce(lower(from_number) = 'anonymous', false)`)
+          .stored(),
+      )
       .execute();
   }
   await db.schema
@@ -36,10 +41,17 @@ export async function up(db: Kysely<any>): Promise<void> {
   // lost or changed, and the hashes would stop matching). gen_random_uuid() is cryptographically random.
   await db.schema
     .createTable('callsync_settings')
-    .addColumn('id', 'boolean', (c) => c.primaryKey().defaultTo(true).check(sql`id`))
+    .addColumn('id', 'boolean', (c) =>
+      c
+        .primaryKey()
+        .defaultTo(true)
+        .check(sql`id`),
+    )
     .addColumn('caller_hash_salt', 'text', (c) => c.notNull())
     .execute();
-  await sql`insert into callsync_settings (caller_hash_salt) values (replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''))`.execute(db);
+  await sql`insert into callsync_settings (caller_hash_salt) values (replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''))`.execute(
+    db,
+  );
   // callsync_caller_hash('+4930...') gives the hash a pruned session keeps, so a query can match a
   // number against both pruned and current sessions. 'anonymous' and null have no hash.
   await sql`
@@ -72,10 +84,21 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function callsync_caller_hash(text)`.execute(db);
   await db.schema.dropTable('callsync_settings').execute();
   await db.schema.dropIndex('retell_call_sessions_pii_retention_idx').execute();
-  await db.schema.alterTable('retell_call_sessions').dropColumn('pii_pruned_at').dropColumn('caller_hash').dropColumn('caller_anonymous').dropColumn('caller_withheld').execute();
   await db.schema
     .alterTable('retell_call_sessions')
-    .addColumn('caller_anonymous', 'boolean', (c) => c.notNull().generatedAlwaysAs(sql`from_number is null or lower(from_number) = 'anonymous'`).stored())
+    .dropColumn('pii_pruned_at')
+    .dropColumn('caller_hash')
+    .dropColumn('caller_anonymous')
+    .dropColumn('caller_withheld')
+    .execute();
+  await db.schema
+    .alterTable('retell_call_sessions')
+    .addColumn('caller_anonymous', 'boolean', (c) =>
+      c
+        .notNull()
+        .generatedAlwaysAs(sql`from_number is null or lower(from_number) = 'anonymous'`)
+        .stored(),
+    )
     .execute();
   await db.schema.alterTable('webhook_events').dropColumn('last_replayed_at').execute();
 }

@@ -12,7 +12,11 @@ const processes = [
   { name: 'admin  ', color: 32, args: ['apps/dashboard/dist/main.js'] },
 ];
 if (process.env.CALLSYNC_FAKE_RETELL === '1') {
-  processes.push({ name: 'retell ', color: 33, args: ['apps/cli/dist/main.js', 'fake-retell', `--port=${process.env.FAKE_RETELL_PORT}`] });
+  processes.push({
+    name: 'retell ',
+    color: 33,
+    args: ['apps/cli/dist/main.js', 'fake-retell', `--port=${process.env.FAKE_RETELL_PORT}`],
+  });
 }
 
 let stopping = false;
@@ -29,10 +33,16 @@ function stopAll(reason) {
 for (const p of processes) {
   // Own process group: the terminal's Ctrl-C reaches only this supervisor, which then
   // sends exactly one SIGTERM (a second signal means "exit now" to our processes).
-  const child = spawn(process.execPath, p.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: process.env });
+  const child = spawn(process.execPath, p.args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: process.env,
+  });
   running.set(p.name, child);
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => console.log(`\x1b[${p.color}m${p.name}|\x1b[0m ${line}`));
+    readline
+      .createInterface({ input: stream })
+      .on('line', (line) => console.log(`\x1b[${p.color}m${p.name}|\x1b[0m ${line}`));
   }
   child.on('exit', (code, signal) => {
     running.delete(p.name);

@@ -42,7 +42,8 @@ describe('on a Redis Cluster', () => {
       RETELL_API_BASE_URL: f.baseUrl,
       PORT: String(port),
       NODE_ENV: 'production',
-      WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0',
+      INGRESS_METRICS_PORT: '0',
       RECONCILE_EVERY_MINUTES: '0.02',
       STALE_AFTER_MINUTES: '5',
     };
@@ -51,7 +52,11 @@ describe('on a Redis Cluster', () => {
     await until('ingress ready', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
 
     const deliver = async (payload: string) => {
-      const res = await fetch(`${url}/api/webhooks/retell`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) }, body: payload });
+      const res = await fetch(`${url}/api/webhooks/retell`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) },
+        body: payload,
+      });
       expect(res.status).toBe(200);
     };
     const full = newCallId('cluster_full');
@@ -85,7 +90,9 @@ describe('on a Redis Cluster', () => {
     expect(manual.output()).toMatch(/ended 1/);
 
     // The queues live under the hash-tagged prefix, on the cluster.
-    const connection = createRedisConnection({ clusterNodes: nodes!.split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })) });
+    const connection = createRedisConnection({
+      clusterNodes: nodes!.split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })),
+    });
     const queues = createQueues(connection, prefix, { attempts: 1, backoffMs: 1 });
     try {
       expect((await queues.webhooks.getJobCounts('completed')).completed).toBeGreaterThanOrEqual(5);

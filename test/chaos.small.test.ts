@@ -41,7 +41,14 @@ describe('chaos (small)', () => {
     expect(result.metricsScrapes).toBeGreaterThan(0);
     expect(result.metricsScrapeErrors).toBe(0);
     // And nothing was lost, doubled or left behind.
-    expect({ lost: r.lost, phantom: r.phantom, badCounts: r.badCounts, mismatches: r.sessionMismatches, bad5xx: r.bad5xx, unexpectedExits: result.unexpectedExits }).toEqual({
+    expect({
+      lost: r.lost,
+      phantom: r.phantom,
+      badCounts: r.badCounts,
+      mismatches: r.sessionMismatches,
+      bad5xx: r.bad5xx,
+      unexpectedExits: result.unexpectedExits,
+    }).toEqual({
       lost: [],
       phantom: [],
       badCounts: [],

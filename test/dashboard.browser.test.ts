@@ -39,7 +39,15 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   mkdirSync(OUTPUT, { recursive: true });
 }, 60_000);
@@ -56,7 +64,9 @@ describe('dashboard (Bull Board behind basic auth)', () => {
     const anonymous = await fetch(`${base}/admin/queues`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="callsync"/);
-    const wrong = await fetch(`${base}/admin/queues`, { headers: { authorization: `Basic ${Buffer.from('oncall:guess').toString('base64')}` } });
+    const wrong = await fetch(`${base}/admin/queues`, {
+      headers: { authorization: `Basic ${Buffer.from('oncall:guess').toString('base64')}` },
+    });
     expect(wrong.status).toBe(401);
     const api = await fetch(`${base}/admin/queues/api/queues`);
     expect(api.status).toBe(401);
@@ -68,11 +78,17 @@ describe('dashboard (Bull Board behind basic auth)', () => {
     const [row] = await p.settled([res.body.id]);
     expect(row?.status).toBe('failed');
 
-    const context = await browser.newContext({ httpCredentials: { username: AUTH.user, password: AUTH.password }, viewport: { width: 1400, height: 1000 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: AUTH.user, password: AUTH.password },
+      viewport: { width: 1400, height: 1000 },
+    });
     const page = await context.newPage();
     try {
       await page.goto(`${base}/admin/queues/queue/${encodeURIComponent(p.queueName)}?status=failed`);
-      await page.getByText('CRM unreachable: connect ETIMEDOUT crm.example.internal').first().waitFor({ timeout: 20_000 });
+      await page
+        .getByText('CRM unreachable: connect ETIMEDOUT crm.example.internal')
+        .first()
+        .waitFor({ timeout: 20_000 });
       await page.getByText(webhookJobId(res.body.id), { exact: true }).first().waitFor();
       await page.screenshot({ path: join(OUTPUT, 'dashboard-failed-job.png'), fullPage: true });
 
@@ -82,7 +98,9 @@ describe('dashboard (Bull Board behind basic auth)', () => {
       const confirm = page.getByRole('button', { name: /^(confirm|retry|yes)$/i }).last();
       if (await confirm.isVisible({ timeout: 2000 }).catch(() => false)) await confirm.click();
 
-      await until('the retried job to complete', async () => ((await (await p.queue.getJob(webhookJobId(res.body.id)))?.getState()) === 'completed' ? true : undefined));
+      await until('the retried job to complete', async () =>
+        (await (await p.queue.getJob(webhookJobId(res.body.id)))?.getState()) === 'completed' ? true : undefined,
+      );
       const [done] = await p.settled([res.body.id]);
       expect(done).toMatchObject({ status: 'processed', error: null });
       expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress' });

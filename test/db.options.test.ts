@@ -11,20 +11,31 @@ afterAll(async () => {
   await t.drop();
 });
 
-async function synchronousCommit(asyncCommit: boolean | undefined): Promise<{ inTransaction: string[]; outside: string[] }> {
+async function synchronousCommit(
+  asyncCommit: boolean | undefined,
+): Promise<{ inTransaction: string[]; outside: string[] }> {
   const db = createDb({ url: t.url, poolSize: 3, asyncCommit });
-  const show = async (q: Db) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(q)).rows[0]!.synchronous_commit;
+  const show = async (q: Db) =>
+    (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(q)).rows[0]!.synchronous_commit;
   try {
     // Several connections at once, so every pooled connection is checked, not just the first.
-    const inTransaction = await Promise.all([1, 2, 3].map(() => db.transaction().execute(async (trx) => {
-      await sql`select pg_sleep(0.05)`.execute(trx);
-      return show(trx);
-    })));
+    const inTransaction = await Promise.all(
+      [1, 2, 3].map(() =>
+        db.transaction().execute(async (trx) => {
+          await sql`select pg_sleep(0.05)`.execute(trx);
+          return show(trx);
+        }),
+      ),
+    );
     // The same connections, outside a transaction: the setting did not stay on the session.
-    const outside = await Promise.all([1, 2, 3].map(async () => db.connection().execute(async (c) => {
-      await sql`select pg_sleep(0.05)`.execute(c);
-      return show(c);
-    })));
+    const outside = await Promise.all(
+      [1, 2, 3].map(async () =>
+        db.connection().execute(async (c) => {
+          await sql`select pg_sleep(0.05)`.execute(c);
+          return show(c);
+        }),
+      ),
+    );
     return { inTransaction, outside };
   } finally {
     await db.destroy();
@@ -33,10 +44,16 @@ async function synchronousCommit(asyncCommit: boolean | undefined): Promise<{ in
 
 describe('createDb asyncCommit', () => {
   it('turns synchronous_commit off for each transaction only (SET LOCAL), never for the session', async () => {
-    expect(await synchronousCommit(true)).toEqual({ inTransaction: ['off', 'off', 'off'], outside: ['on', 'on', 'on'] });
+    expect(await synchronousCommit(true)).toEqual({
+      inTransaction: ['off', 'off', 'off'],
+      outside: ['on', 'on', 'on'],
+    });
   });
   it('leaves it on by default', async () => {
-    expect(await synchronousCommit(undefined)).toEqual({ inTransaction: ['on', 'on', 'on'], outside: ['on', 'on', 'on'] });
+    expect(await synchronousCommit(undefined)).toEqual({
+      inTransaction: ['on', 'on', 'on'],
+      outside: ['on', 'on', 'on'],
+    });
   });
 });
 
@@ -55,7 +72,9 @@ describe('createDb timeouts', () => {
     });
     try {
       await isLocked;
-      await expect(waiter.transaction().execute((trx) => sql`select pg_advisory_xact_lock(77)`.execute(trx))).rejects.toMatchObject({ code: '55P03' });
+      await expect(
+        waiter.transaction().execute((trx) => sql`select pg_advisory_xact_lock(77)`.execute(trx)),
+      ).rejects.toMatchObject({ code: '55P03' });
     } finally {
       release();
       await held;
@@ -76,7 +95,10 @@ describe('createDb timeouts', () => {
         await stop;
         await sql`select 1`.execute(trx);
       });
-      const settled = tx.then(() => 'committed', (err: Error) => err.message);
+      const settled = tx.then(
+        () => 'committed',
+        (err: Error) => err.message,
+      );
       await sql`select pg_sleep(0.5)`.execute(other);
       // Taken without waiting for the frozen one: Postgres ended its session.
       await other.transaction().execute((trx) => sql`select pg_advisory_xact_lock(78)`.execute(trx));

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '@callsync/config';
-import { DASHBOARD_SHUTDOWN_BOUND_MS, ingressShutdownBoundMs, INGRESS_NODE_FLAGS, workerShutdownBoundMs } from '@callsync/runtime';
+import {
+  DASHBOARD_SHUTDOWN_BOUND_MS,
+  ingressShutdownBoundMs,
+  INGRESS_NODE_FLAGS,
+  workerShutdownBoundMs,
+} from '@callsync/runtime';
 
 /** The container set-up, checked without a Docker engine (none runs on this machine). */
 const ROOT = join(__dirname, '..');
@@ -28,7 +33,10 @@ describe('docker-compose.yml', () => {
   }, 120_000);
 
   it('would catch a broken file (the check is real)', async () => {
-    const broken = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8').replace('condition: service_completed_successfully', 'condition: when_ready');
+    const broken = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8').replace(
+      'condition: service_completed_successfully',
+      'condition: when_ready',
+    );
     const file = join(mkdtempSync(join(tmpdir(), 'compose-')), 'docker-compose.yml');
     writeFileSync(file, broken);
     const r = await validate(file);
@@ -36,7 +44,7 @@ describe('docker-compose.yml', () => {
     expect(r.output).toMatch(/condition/);
   }, 120_000);
 
-  it("gives each process a stop grace period longer than its own shutdown bound (with the defaults)", () => {
+  it('gives each process a stop grace period longer than its own shutdown bound (with the defaults)', () => {
     const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     const defaults = loadConfig({ DATABASE_URL: 'postgres://x@h/d', REDIS_URL: 'redis://h', RETELL_API_KEY: 'k' });
     const bounds: Record<string, number> = {
@@ -46,7 +54,7 @@ describe('docker-compose.yml', () => {
     };
     for (const [service, boundMs] of Object.entries(bounds)) {
       const start = text.indexOf(`\n  ${service}:\n`);
-      const block = text.slice(start + 1).split(/\n  [a-z]+:\n|\nvolumes:/)[0]!;
+      const block = text.slice(start + 1).split(/\n {2}[a-z]+:\n|\nvolumes:/)[0]!;
       const grace = /^\s+stop_grace_period: (\d+)s$/m.exec(block);
       expect({ service, grace: grace?.[1] }).toEqual({ service, grace: expect.any(String) });
       expect(Number(grace![1]) * 1000).toBeGreaterThan(boundMs);
@@ -56,7 +64,8 @@ describe('docker-compose.yml', () => {
   it("sets Postgres's max_connections to cover the documented budget (1 ingress, 17 workers)", () => {
     const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     const max = Number(/max_connections=(\d+)/.exec(text)?.[1]);
-    const pool = loadConfig({ DATABASE_URL: 'postgres://x@h/d', REDIS_URL: 'redis://h', RETELL_API_KEY: 'k' }).database.poolSize;
+    const pool = loadConfig({ DATABASE_URL: 'postgres://x@h/d', REDIS_URL: 'redis://h', RETELL_API_KEY: 'k' }).database
+      .poolSize;
     const ingress = pool + 1; // its pool and its metrics pool
     const reserve = 15;
     expect(max).toBeGreaterThanOrEqual(1 * ingress + 17 * pool + 1 + reserve);

@@ -48,13 +48,21 @@ async function waiting(): Promise<number> {
 }
 
 async function insertBlocked(): Promise<true | undefined> {
-  const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'insert into webhook_events%'`.execute(t.db);
+  const { rows } = await sql<{
+    n: string;
+  }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'insert into webhook_events%'`.execute(
+    t.db,
+  );
   return Number(rows[0]!.n) > 0 ? true : undefined;
 }
 
 /** Start a delivery and keep its answer for later (supertest sends on then()). */
 function send(callId: string): Promise<{ status: number; headers: Record<string, string>; body: { error?: string } }> {
-  return Promise.resolve(p!.deliver(body('call_started', { callId }))).then((r) => ({ status: r.status, headers: r.headers as Record<string, string>, body: r.body }));
+  return Promise.resolve(p!.deliver(body('call_started', { callId }))).then((r) => ({
+    status: r.status,
+    headers: r.headers as Record<string, string>,
+    body: r.body,
+  }));
 }
 
 describe('ingress backpressure', () => {
@@ -71,7 +79,9 @@ describe('ingress backpressure', () => {
     for (const r of refused) {
       expect(r.status).toBe(503);
       expect(r.headers['retry-after']).toBe('2');
-      expect(r.body.error).toMatch(/^ingress overloaded: 5 deliveries \(\d+ KB\) already wait for the database; retry later$/);
+      expect(r.body.error).toMatch(
+        /^ingress overloaded: 5 deliveries \(\d+ KB\) already wait for the database; retry later$/,
+      );
     }
 
     await releaseTable();
@@ -93,7 +103,13 @@ describe('ingress backpressure', () => {
     try {
       const goneCallId = newCallId('gone');
       const payload = body('call_started', { callId: goneCallId });
-      const req = httpRequest({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, method: 'POST', path: WEBHOOK_PATH, headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) } });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        path: WEBHOOK_PATH,
+        headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) },
+      });
       req.on('error', () => {}); // the test itself hangs up
       req.end(payload);
       await until('the delivery to wait', async () => ((await waiting()) === 1 ? true : undefined));
@@ -109,7 +125,7 @@ describe('ingress backpressure', () => {
     }
   });
 
-  it('answers 503 when a delivery waited past its deadline, inside Retell\'s 10 s', async () => {
+  it("answers 503 when a delivery waited past its deadline, inside Retell's 10 s", async () => {
     p = await startPipeline(t.db, { worker: false, ingress: { requestDeadlineMs: 300 } });
     releaseTable = await blockInserts();
     const first = send(newCallId('first'));

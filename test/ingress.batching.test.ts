@@ -36,7 +36,9 @@ describe('ingress group commit', () => {
   it('one delivery Postgres refuses does not fail the others in its batch', async () => {
     const good = Array.from({ length: 10 }, () => body('call_started', { callId: newCallId('ok') }));
     const odd = JSON.stringify({ event: 'call_started', call: { call_id: newCallId('nul'), transcript: 'x\u0000y' } });
-    const responses = await Promise.all([...good, odd, ...good.map((g) => g.replace('call_started', 'call_ended'))].map((b) => p.deliver(b)));
+    const responses = await Promise.all(
+      [...good, odd, ...good.map((g) => g.replace('call_started', 'call_ended'))].map((b) => p.deliver(b)),
+    );
     expect(responses.map((r) => r.status)).toEqual(new Array(21).fill(200));
     const rows = await p.settled(responses.map((r) => r.body.id));
     expect(rows).toHaveLength(21);
@@ -50,14 +52,33 @@ describe('recordDeliveries from several ingress processes at once', () => {
       const deliveries = Array.from({ length: 40 }, () => {
         const callId = newCallId('overlap');
         const raw = body('call_started', { callId });
-        return { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: raw, rawBody: Buffer.from(raw), signature: null, source: 'webhook' as const };
+        return {
+          eventType: 'call_started',
+          callId,
+          dedupeKey: `call_started:${callId}`,
+          payloadJson: raw,
+          rawBody: Buffer.from(raw),
+          signature: null,
+          source: 'webhook' as const,
+        };
       });
       // Two replicas receive the same events (Retell retrying) in opposite orders, at the same moment.
-      const [a, b] = await Promise.all([recordDeliveries(t.db, deliveries), recordDeliveries(t.db, [...deliveries].reverse())]);
+      const [a, b] = await Promise.all([
+        recordDeliveries(t.db, deliveries),
+        recordDeliveries(t.db, [...deliveries].reverse()),
+      ]);
       b.reverse();
       expect(a.map((r) => r.id)).toEqual(b.map((r) => r.id));
       expect(a.map((r, i) => Number(r.inserted) + Number(b[i]!.inserted))).toEqual(new Array(40).fill(1));
-      const counts = await t.db.selectFrom('webhook_events').select(['id', 'delivery_count']).where('id', 'in', a.map((r) => r.id)).execute();
+      const counts = await t.db
+        .selectFrom('webhook_events')
+        .select(['id', 'delivery_count'])
+        .where(
+          'id',
+          'in',
+          a.map((r) => r.id),
+        )
+        .execute();
       expect(counts.map((c) => c.delivery_count)).toEqual(new Array(40).fill(2));
     }
   });
@@ -68,9 +89,26 @@ describe('recordDeliveries with both kinds in one batch', () => {
     const { recordDeliveries } = await import('@callsync/db');
     const callId = newCallId('atomic');
     const started = body('call_started', { callId });
-    const lifecycle = { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: started, rawBody: Buffer.from(started), signature: null, source: 'webhook' as const };
+    const lifecycle = {
+      eventType: 'call_started',
+      callId,
+      dedupeKey: `call_started:${callId}`,
+      payloadJson: started,
+      rawBody: Buffer.from(started),
+      signature: null,
+      source: 'webhook' as const,
+    };
     // The snapshot statement (the second one) fails: this text is not valid for jsonb.
-    const broken = { eventType: 'transcript_updated', callId, dedupeKey: `transcript_updated:${callId}`, payloadJson: '{"transcript": "x\\u0000y"}', rawBody: null, signature: null, source: 'webhook' as const, replacesSnapshot: true };
+    const broken = {
+      eventType: 'transcript_updated',
+      callId,
+      dedupeKey: `transcript_updated:${callId}`,
+      payloadJson: '{"transcript": "x\\u0000y"}',
+      rawBody: null,
+      signature: null,
+      source: 'webhook' as const,
+      replacesSnapshot: true,
+    };
     await expect(recordDeliveries(t.db, [lifecycle, broken])).rejects.toMatchObject({ code: '22P05' });
     expect(await t.db.selectFrom('webhook_events').select('id').where('event_id', '=', callId).execute()).toEqual([]);
 

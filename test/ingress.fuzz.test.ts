@@ -25,34 +25,88 @@ afterAll(async () => {
   await t.drop();
 });
 
-const printable = fc.string({ unit: fc.constantFrom(...' !#$%&()*+,-./0123456789:;<=>?@ABCDEFXYZabcdefxyz[]^_{|}~'.split('')), maxLength: 80 });
+const printable = fc.string({
+  unit: fc.constantFrom(...' !#$%&()*+,-./0123456789:;<=>?@ABCDEFXYZabcdefxyz[]^_{|}~'.split('')),
+  maxLength: 80,
+});
 
 const contentType = fc.oneof(
-  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/vnd.retell+json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''),
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/vnd.retell+json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    '',
+  ),
   printable,
 );
 
 const jsonish = fc.oneof(
   fc.json(),
   fc.jsonValue().map((v) => JSON.stringify(v)),
-  fc.record({ event: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), call: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.array(fc.integer()), fc.string()) }).map((v) => JSON.stringify(v)),
   fc
     .record({
-      event: fc.constantFrom('call_started', 'call_ended', 'call_analyzed', 'transcript_updated', 'transfer_started', 'chat_started', '', 'x'.repeat(150)),
+      event: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+      call: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.array(fc.integer()), fc.string()),
+    })
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record({
+      event: fc.constantFrom(
+        'call_started',
+        'call_ended',
+        'call_analyzed',
+        'transcript_updated',
+        'transfer_started',
+        'chat_started',
+        '',
+        'x'.repeat(150),
+      ),
       call: fc.record(
-        { call_id: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null)), start_timestamp: fc.oneof(fc.integer(), fc.string(), fc.double()), from_number: fc.oneof(fc.string(), fc.constant('anonymous')), transcript: fc.string({ unit: 'binary', maxLength: 200 }) },
+        {
+          call_id: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null)),
+          start_timestamp: fc.oneof(fc.integer(), fc.string(), fc.double()),
+          from_number: fc.oneof(fc.string(), fc.constant('anonymous')),
+          transcript: fc.string({ unit: 'binary', maxLength: 200 }),
+        },
         { requiredKeys: [] },
       ),
     })
     .map((v) => JSON.stringify(v)),
   fc.string({ unit: 'binary', maxLength: 300 }),
-  fc.constantFrom('', '{', '{"event":', 'null', '[]', '"\\ud800"', '{"event":"call_started","call":{"call_id":"a\\u0000b"}}', '{"__proto__":{"polluted":1},"event":"call_started","call":{"call_id":"proto"}}', '{"event":"call_started","call":{"call_id":"deep","x":' + '['.repeat(5000) + ']'.repeat(5000) + '}}'),
+  fc.constantFrom(
+    '',
+    '{',
+    '{"event":',
+    'null',
+    '[]',
+    '"\\ud800"',
+    '{"event":"call_started","call":{"call_id":"a\\u0000b"}}',
+    '{"__proto__":{"polluted":1},"event":"call_started","call":{"call_id":"proto"}}',
+    '{"event":"call_started","call":{"call_id":"deep","x":' + '['.repeat(5000) + ']'.repeat(5000) + '}}',
+  ),
 );
 
-const body = fc.oneof({ weight: 8, arbitrary: jsonish.map((s) => Buffer.from(s)) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2000 }).map((a) => Buffer.from(a)) }, { weight: 1, arbitrary: fc.integer({ min: 60 * 1024, max: 90 * 1024 }).map((n) => Buffer.alloc(n, 'a')) });
+const body = fc.oneof(
+  { weight: 8, arbitrary: jsonish.map((s) => Buffer.from(s)) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2000 }).map((a) => Buffer.from(a)) },
+  { weight: 1, arbitrary: fc.integer({ min: 60 * 1024, max: 90 * 1024 }).map((n) => Buffer.alloc(n, 'a')) },
+);
 
 type SignatureKind = 'valid' | 'missing' | 'garbage' | 'other-key' | 'other-body' | 'stale' | 'future';
-const signatureKind = fc.constantFrom<SignatureKind>('valid', 'valid', 'valid', 'missing', 'garbage', 'other-key', 'other-body', 'stale', 'future');
+const signatureKind = fc.constantFrom<SignatureKind>(
+  'valid',
+  'valid',
+  'valid',
+  'missing',
+  'garbage',
+  'other-key',
+  'other-body',
+  'stale',
+  'future',
+);
 
 async function signatureFor(kind: SignatureKind, raw: Buffer, garbage: string): Promise<string | undefined> {
   switch (kind) {
@@ -106,17 +160,25 @@ describe('ingress under random input', () => {
     const { port } = server.address() as AddressInfo;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 4000 }), fc.constantFrom('', 'POST /api/webhooks/retell HTTP/1.1\r\nHost: x\r\n', 'POST /api/webhooks/retell HTTP/1.1\r\nContent-Length: 999999\r\n\r\n'), async (bytes, prefix) => {
-          await new Promise<void>((resolve) => {
-            const socket = connect(port, '127.0.0.1', () => {
-              socket.end(Buffer.concat([Buffer.from(prefix), bytes]));
+        fc.asyncProperty(
+          fc.uint8Array({ minLength: 1, maxLength: 4000 }),
+          fc.constantFrom(
+            '',
+            'POST /api/webhooks/retell HTTP/1.1\r\nHost: x\r\n',
+            'POST /api/webhooks/retell HTTP/1.1\r\nContent-Length: 999999\r\n\r\n',
+          ),
+          async (bytes, prefix) => {
+            await new Promise<void>((resolve) => {
+              const socket = connect(port, '127.0.0.1', () => {
+                socket.end(Buffer.concat([Buffer.from(prefix), bytes]));
+              });
+              socket.on('data', () => {});
+              socket.on('error', () => resolve());
+              socket.on('close', () => resolve());
+              socket.setTimeout(1000, () => socket.destroy());
             });
-            socket.on('data', () => {});
-            socket.on('error', () => resolve());
-            socket.on('close', () => resolve());
-            socket.setTimeout(1000, () => socket.destroy());
-          });
-        }),
+          },
+        ),
         { numRuns: 100 },
       );
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);

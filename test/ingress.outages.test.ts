@@ -25,7 +25,15 @@ beforeAll(async () => {
   await migrateToLatest(db, migrations);
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  ingress = run(INGRESS, { DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl, RETELL_API_KEY: TEST_API_KEY, PORT: String(port), NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0' });
+  ingress = run(INGRESS, {
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    RETELL_API_KEY: TEST_API_KEY,
+    PORT: String(port),
+    NODE_ENV: 'production',
+    WORKER_METRICS_PORT: '0',
+    INGRESS_METRICS_PORT: '0',
+  });
   await until('ingress ready', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
 }, 60_000);
 
@@ -59,7 +67,9 @@ describe('ingress when a dependency is down', () => {
     }
     // The same ingress process, not restarted.
     const callId = newCallId();
-    await until('a 200 after Postgres is back', async () => ((await deliver(body('call_started', { callId }))).status === 200 ? true : undefined));
+    await until('a 200 after Postgres is back', async () =>
+      (await deliver(body('call_started', { callId }))).status === 200 ? true : undefined,
+    );
     expect(await findWebhookEvents(db, callId)).toHaveLength(1);
     expect(ingress.child.exitCode).toBeNull();
   });
@@ -73,7 +83,10 @@ describe('ingress when a dependency is down', () => {
       expect(await findWebhookEvents(db, callId)).toMatchObject([{ status: 'pending' }]);
       // Still ready: it acknowledges webhooks, so an orchestrator must keep it in rotation. Redis is reported.
       const ready = await fetch(`${url}/readyz`);
-      expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { postgres: 'ok', redis: 'unavailable' } });
+      expect({ status: ready.status, body: await ready.json() }).toEqual({
+        status: 200,
+        body: { postgres: 'ok', redis: 'unavailable' },
+      });
     } finally {
       await services.startRedis();
     }
@@ -81,7 +94,9 @@ describe('ingress when a dependency is down', () => {
       DATABASE_URL: services.databaseUrl,
       REDIS_URL: services.redisUrl,
       RETELL_API_KEY: TEST_API_KEY,
-      NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
+      NODE_ENV: 'production',
+      WORKER_METRICS_PORT: '0',
+      INGRESS_METRICS_PORT: '0',
       SWEEP_EVERY_SECONDS: '1',
       SWEEP_PENDING_AFTER_SECONDS: '1',
     });

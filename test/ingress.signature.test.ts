@@ -12,7 +12,11 @@ beforeEach(async () => {
 afterEach(() => p.close());
 
 async function storedRows(callId: string): Promise<number> {
-  const r = await t.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll<string>().as('n')).where('event_id', '=', callId).executeTakeFirstOrThrow();
+  const r = await t.db
+    .selectFrom('webhook_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('event_id', '=', callId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -32,8 +36,19 @@ describe('POST /api/webhooks/retell: signature', () => {
     const res = await p.deliver(body('call_started', { callId }));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ received: true, duplicate: false });
-    const row = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', res.body.id).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ event_type: 'call_started', event_id: callId, status: 'pending', source: 'webhook', provider: 'retell', delivery_count: 1 });
+    const row = await t.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where('id', '=', res.body.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      event_type: 'call_started',
+      event_id: callId,
+      status: 'pending',
+      source: 'webhook',
+      provider: 'retell',
+      delivery_count: 1,
+    });
     // Stored exactly as received, signature header included.
     expect(row.raw_body?.toString('utf8')).toBe(body('call_started', { callId }));
     expect(row.signature).toMatch(/^v=\d+,d=[0-9a-f]{64}$/);

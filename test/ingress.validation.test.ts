@@ -17,7 +17,10 @@ afterAll(async () => {
 });
 
 async function rowCount(): Promise<number> {
-  const r = await t.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const r = await t.db
+    .selectFrom('webhook_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -48,24 +51,40 @@ describe('POST /api/webhooks/retell: bad input', () => {
 
   it('answers 415 for a body that is not declared JSON', async () => {
     const payload = body('call_started', { callId: newCallId() });
-    const res = await request(p.app).post(WEBHOOK_PATH).set('content-type', 'text/plain').set('x-retell-signature', await sign(payload, TEST_API_KEY)).send(payload);
+    const res = await request(p.app)
+      .post(WEBHOOK_PATH)
+      .set('content-type', 'text/plain')
+      .set('x-retell-signature', await sign(payload, TEST_API_KEY))
+      .send(payload);
     expect(res.status).toBe(415);
     expect(res.body.error).toMatch(/Content-Type must be application\/json/);
   });
 
   it('accepts a long call (4.5 MB transcript) under the default 5 MB limit', async () => {
     const callId = newCallId('long');
-    const payload = JSON.stringify({ event: 'call_ended', call: { call_id: callId, call_status: 'ended', transcript: 'Agent: Hallo.\n'.repeat(330_000) } });
+    const payload = JSON.stringify({
+      event: 'call_ended',
+      call: { call_id: callId, call_status: 'ended', transcript: 'Agent: Hallo.\n'.repeat(330_000) },
+    });
     expect(payload.length).toBeGreaterThan(4.5 * 1024 * 1024);
     const res = await p.deliver(payload);
     expect(res.status).toBe(200);
-    const row = await t.db.selectFrom('webhook_events').select(['payload']).where('id', '=', res.body.id).executeTakeFirstOrThrow();
-    expect((row.payload as { call: { transcript: string } }).call.transcript).toHaveLength('Agent: Hallo.\n'.length * 330_000);
+    const row = await t.db
+      .selectFrom('webhook_events')
+      .select(['payload'])
+      .where('id', '=', res.body.id)
+      .executeTakeFirstOrThrow();
+    expect((row.payload as { call: { transcript: string } }).call.transcript).toHaveLength(
+      'Agent: Hallo.\n'.length * 330_000,
+    );
   });
 
   it('answers 413 for a body over MAX_BODY_BYTES and stores nothing', async () => {
     const before = await rowCount();
-    const payload = JSON.stringify({ event: 'call_ended', call: { call_id: newCallId(), transcript: 'x'.repeat(5 * 1024 * 1024) } });
+    const payload = JSON.stringify({
+      event: 'call_ended',
+      call: { call_id: newCallId(), transcript: 'x'.repeat(5 * 1024 * 1024) },
+    });
     const res = await p.deliver(payload);
     expect(res.status).toBe(413);
     expect(res.body.error).toBe(`body exceeds MAX_BODY_BYTES (${5 * 1024 * 1024} bytes)`);
@@ -77,17 +96,28 @@ describe('POST /api/webhooks/retell: bad input', () => {
     const payload = JSON.stringify({ event: 'call_ended', call: { call_id: callId, transcript: 'a\u0000b' } });
     const res = await p.deliver(payload);
     expect(res.status).toBe(200);
-    const row = await t.db.selectFrom('webhook_events').select(['payload', 'raw_body']).where('id', '=', res.body.id).executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('webhook_events')
+      .select(['payload', 'raw_body'])
+      .where('id', '=', res.body.id)
+      .executeTakeFirstOrThrow();
     expect((row.payload as { call: { transcript: string } }).call.transcript).toBe('a\ufffdb');
     expect(row.raw_body?.toString('utf8')).toBe(payload);
   });
 
   it('stores a signed event with \\u0000 in a key, not only in a value', async () => {
     const callId = newCallId();
-    const payload = JSON.stringify({ event: 'call_ended', call: { call_id: callId, metadata: { 'crm\u0000id': 'x\u0000y' } } });
+    const payload = JSON.stringify({
+      event: 'call_ended',
+      call: { call_id: callId, metadata: { 'crm\u0000id': 'x\u0000y' } },
+    });
     const res = await p.deliver(payload);
     expect(res.status).toBe(200);
-    const row = await t.db.selectFrom('webhook_events').select(['payload', 'raw_body']).where('id', '=', res.body.id).executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom('webhook_events')
+      .select(['payload', 'raw_body'])
+      .where('id', '=', res.body.id)
+      .executeTakeFirstOrThrow();
     expect((row.payload as { call: { metadata: unknown } }).call.metadata).toEqual({ 'crm\ufffdid': 'x\ufffdy' });
     expect(row.raw_body?.toString('utf8')).toBe(payload);
   });

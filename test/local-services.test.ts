@@ -31,7 +31,11 @@ function dataDir(): string {
 }
 
 function script(file: string, args: string[], env: Record<string, string>) {
-  const child = spawn(join(ROOT, 'scripts', file), args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(join(ROOT, 'scripts', file), args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -60,20 +64,23 @@ describe('a local port that is already taken', () => {
   it.each([
     ['Postgres', 'start-postgres', 'LOCAL_PG_PORT', /pg\/server\.log/],
     ['Redis', 'start-redis', 'LOCAL_REDIS_PORT', /redis\/redis\.log/],
-  ])('%s: the error names the port, what holds it, the log file and how to choose another', async (what, command, variable, logFile) => {
-    const dir = dataDir();
-    const p = script('services.sh', [command], { CALLSYNC_DATA_DIR: dir, [variable]: String(port) });
-    expect(await p.exited).toBe(1);
-    const out = p.output();
-    expect(out).toContain(`cannot start ${what}: port ${port} on 127.0.0.1 is already taken by`);
-    // This test process holds it.
-    expect(out).toContain(`(pid ${process.pid})`);
-    expect(out).toMatch(new RegExp(`log file: \\S*${logFile.source}`));
-    expect(out).toContain(`choose another port: ${variable}=${port + 1} make up`);
-    // Nothing was set up on the side.
-    expect(existsSync(join(dir, 'redis', 'redis.pid'))).toBe(false);
-    expect(existsSync(join(dir, 'pg', 'PG_VERSION'))).toBe(false);
-  });
+  ])(
+    '%s: the error names the port, what holds it, the log file and how to choose another',
+    async (what, command, variable, logFile) => {
+      const dir = dataDir();
+      const p = script('services.sh', [command], { CALLSYNC_DATA_DIR: dir, [variable]: String(port) });
+      expect(await p.exited).toBe(1);
+      const out = p.output();
+      expect(out).toContain(`cannot start ${what}: port ${port} on 127.0.0.1 is already taken by`);
+      // This test process holds it.
+      expect(out).toContain(`(pid ${process.pid})`);
+      expect(out).toMatch(new RegExp(`log file: \\S*${logFile.source}`));
+      expect(out).toContain(`choose another port: ${variable}=${port + 1} make up`);
+      // Nothing was set up on the side.
+      expect(existsSync(join(dir, 'redis', 'redis.pid'))).toBe(false);
+      expect(existsSync(join(dir, 'pg', 'PG_VERSION'))).toBe(false);
+    },
+  );
 });
 
 describe('the local Postgres', () => {
@@ -104,7 +111,10 @@ describe('the local Postgres', () => {
     dirs.push(target);
     symlinkSync(target, planted);
     try {
-      const p = script('services.sh', ['start-postgres'], { CALLSYNC_DATA_DIR: dir, LOCAL_PG_PORT: String(await freePort()) });
+      const p = script('services.sh', ['start-postgres'], {
+        CALLSYNC_DATA_DIR: dir,
+        LOCAL_PG_PORT: String(await freePort()),
+      });
       expect(await p.exited).toBe(1);
       expect(p.output()).toContain(`refusing ${planted}: it is not a directory owned by root`);
       expect(readdirSync(target)).toEqual([]);
@@ -117,7 +127,12 @@ describe('the local Postgres', () => {
 describe('make up with your own Postgres and Redis', () => {
   it('uses DATABASE_URL and REDIS_URL and starts no local Postgres or Redis', async () => {
     const dir = dataDir();
-    const [port, dashboardPort, localPg, localRedis] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [port, dashboardPort, localPg, localRedis] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const prefix = `{callsync-up-${process.pid}}`;
     const up = script('up.sh', [], {
       DATABASE_URL: t.url,
@@ -127,19 +142,32 @@ describe('make up with your own Postgres and Redis', () => {
       LOCAL_REDIS_PORT: String(localRedis),
       PORT: String(port),
       DASHBOARD_PORT: String(dashboardPort),
-      WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0',
+      INGRESS_METRICS_PORT: '0',
       QUEUE_PREFIX: prefix,
       RETELL_API_KEY: TEST_API_KEY,
       RETELL_API_BASE_URL: 'http://127.0.0.1:9',
     });
     try {
-      await until('the ingress to be ready', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 60_000);
+      await until(
+        'the ingress to be ready',
+        async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined),
+        60_000,
+      );
       // The system runs on the given database: a delivery ends up processed there.
       const callId = newCallId('external');
       const payload = body('call_started', { callId });
-      const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/retell`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) }, body: payload });
+      const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/retell`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) },
+        body: payload,
+      });
       expect(res.status).toBe(200);
-      await until('the worker to apply it', async () => ((await findWebhookEvents(t.db, callId))[0]?.status === 'processed' ? true : undefined), 30_000);
+      await until(
+        'the worker to apply it',
+        async () => ((await findWebhookEvents(t.db, callId))[0]?.status === 'processed' ? true : undefined),
+        30_000,
+      );
 
       expect(await listening(localPg)).toBe(false);
       expect(await listening(localRedis)).toBe(false);

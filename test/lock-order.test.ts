@@ -19,7 +19,11 @@ function pool(name: string): Db {
 }
 
 async function waitingOnLock(db: Db, name: string): Promise<boolean> {
-  const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where application_name = ${name} and wait_event_type = 'Lock'`.execute(db);
+  const { rows } = await sql<{
+    n: string;
+  }>`select count(*) as n from pg_stat_activity where application_name = ${name} and wait_event_type = 'Lock'`.execute(
+    db,
+  );
   return Number(rows[0]!.n) > 0;
 }
 
@@ -29,7 +33,15 @@ describe('ingress and worker on the same rows at once', () => {
     const ds: Delivery[] = Array.from({ length: 60 }, (_, i) => {
       const callId = newCallId('lock');
       const raw = body('call_started', { callId });
-      return { eventType: 'call_started', callId, dedupeKey: `lock:${String(999 - i).padStart(3, '0')}`, payloadJson: raw, rawBody: Buffer.from(raw), signature: null, source: 'webhook' };
+      return {
+        eventType: 'call_started',
+        callId,
+        dedupeKey: `lock:${String(999 - i).padStart(3, '0')}`,
+        payloadJson: raw,
+        rawBody: Buffer.from(raw),
+        signature: null,
+        source: 'webhook',
+      };
     });
     // Stored one by one (as they arrived), so ids ascend while keys descend.
     const ids: string[] = [];
@@ -51,8 +63,13 @@ describe('ingress and worker on the same rows at once', () => {
     });
     await isHeld;
 
-    const redeliver = recordDeliveries(ingress, [...ds].reverse()).then((r) => ({ ok: true as const, r }), (err: { code?: string; message: string }) => ({ ok: false as const, err }));
-    await until('the ingress to wait on the middle row', async () => ((await waitingOnLock(t.db, 'lock-ingress')) ? true : undefined));
+    const redeliver = recordDeliveries(ingress, [...ds].reverse()).then(
+      (r) => ({ ok: true as const, r }),
+      (err: { code?: string; message: string }) => ({ ok: false as const, err }),
+    );
+    await until('the ingress to wait on the middle row', async () =>
+      (await waitingOnLock(t.db, 'lock-ingress')) ? true : undefined,
+    );
     const claim = worker
       .transaction()
       .execute(async (trx) => {
@@ -60,16 +77,26 @@ describe('ingress and worker on the same rows at once', () => {
         await sql`select pg_sleep(0.2)`.execute(trx);
         return claimed.map((r) => r.id);
       })
-      .then((r) => ({ ok: true as const, r }), (err: { code?: string; message: string }) => ({ ok: false as const, err }));
+      .then(
+        (r) => ({ ok: true as const, r }),
+        (err: { code?: string; message: string }) => ({ ok: false as const, err }),
+      );
     await new Promise((r) => setTimeout(r, 200));
     release();
     await blocking;
 
     const [counted, claimed] = await Promise.all([redeliver, claim]);
-    expect({ counted: counted.ok ? 'ok' : counted.err.code, claimed: claimed.ok ? 'ok' : claimed.err.code }).toEqual({ counted: 'ok', claimed: 'ok' });
+    expect({ counted: counted.ok ? 'ok' : counted.err.code, claimed: claimed.ok ? 'ok' : claimed.err.code }).toEqual({
+      counted: 'ok',
+      claimed: 'ok',
+    });
     // The worker took the rows nobody held (below the middle) and left the rest for a later try.
     expect(claimed.ok && claimed.r).toEqual(ids.slice(0, 29));
-    const rows = await t.db.selectFrom('webhook_events').select(['id', 'delivery_count', 'status']).orderBy('id').execute();
+    const rows = await t.db
+      .selectFrom('webhook_events')
+      .select(['id', 'delivery_count', 'status'])
+      .orderBy('id')
+      .execute();
     expect(rows.every((r) => r.delivery_count === 2)).toBe(true);
     expect(rows.filter((r) => r.status === 'processed').map((r) => r.id)).toEqual(ids.slice(0, 29));
   });

@@ -38,7 +38,8 @@ function value(text: string, series: string): number | undefined {
     if (!line || line.startsWith('#')) continue;
     const cut = line.lastIndexOf(' ');
     const got = parse(line.slice(0, cut));
-    if (got.name === want.name && Object.entries(want.labels).every(([k, v]) => got.labels[k] === v)) return Number(line.slice(cut + 1));
+    if (got.name === want.name && Object.entries(want.labels).every(([k, v]) => got.labels[k] === v))
+      return Number(line.slice(cut + 1));
   }
   return undefined;
 }
@@ -75,8 +76,12 @@ describe('/metrics', () => {
     p.metrics.watchState(t.db, [p.queue]);
     await p.worker!.pause();
     await p.deliver(body('call_started', { callId: newCallId() }));
-    await sql`insert into webhook_events (event_type, event_id, dedupe_key, payload, created_at) values ('call_started', 'old', 'call_started:old', '{}', now() - interval '6 minutes')`.execute(t.db);
-    await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck', 'in_progress', now() - interval '11 minutes'), ('fresh', 'in_progress', now())`.execute(t.db);
+    await sql`insert into webhook_events (event_type, event_id, dedupe_key, payload, created_at) values ('call_started', 'old', 'call_started:old', '{}', now() - interval '6 minutes')`.execute(
+      t.db,
+    );
+    await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck', 'in_progress', now() - interval '11 minutes'), ('fresh', 'in_progress', now())`.execute(
+      t.db,
+    );
     const text = await scrape();
     expect(value(text, `callsync_queue_jobs{queue="${p.queueName}",state="waiting"}`)).toBe(1);
     expect(value(text, 'callsync_events_pending_over_5m')).toBe(1);
@@ -86,7 +91,9 @@ describe('/metrics', () => {
   it('reads the database gauges at most once per cache interval, however often it is scraped', async () => {
     p.metrics.watchState(t.db, [p.queue], { cacheMs: 60_000 });
     expect(value(await scrape(), 'callsync_events_pending_over_5m')).toBe(0);
-    await sql`insert into webhook_events (event_type, event_id, dedupe_key, payload, created_at) values ('call_started', 'old', 'call_started:old', '{}', now() - interval '6 minutes')`.execute(t.db);
+    await sql`insert into webhook_events (event_type, event_id, dedupe_key, payload, created_at) values ('call_started', 'old', 'call_started:old', '{}', now() - interval '6 minutes')`.execute(
+      t.db,
+    );
     // A flood of scrapes within the interval: all answered from the one read.
     const texts = await Promise.all(Array.from({ length: 20 }, () => p.metrics.text()));
     expect(texts.map((x) => value(x, 'callsync_events_pending_over_5m'))).toEqual(new Array(20).fill(0));

@@ -26,10 +26,21 @@ afterAll(async () => {
 beforeEach(() => truncateAll(t.db));
 
 function cli(...args: string[]) {
-  return run(CLI, { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production' }, args);
+  return run(
+    CLI,
+    {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      QUEUE_PREFIX: prefix,
+      RETELL_API_KEY: TEST_API_KEY,
+      NODE_ENV: 'production',
+    },
+    args,
+  );
 }
 
-const stored = (event: string, callId: string, status = 'pending', ageMinutes = 1) => storeAgedEvent(t.db, event as SampleEvent, callId, status, ageMinutes);
+const stored = (event: string, callId: string, status = 'pending', ageMinutes = 1) =>
+  storeAgedEvent(t.db, event as SampleEvent, callId, status, ageMinutes);
 
 describe('make stats', () => {
   it('prints the processing rate, stuck sessions and queue counts, and the same as JSON', async () => {
@@ -37,7 +48,9 @@ describe('make stats', () => {
     await stored('call_started', 'b', 'failed');
     await stored('call_ended', 'a', 'processed');
     await stored('call_ended', 'old', 'processed', 60 * 30);
-    await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck_call', 'in_progress', now() - interval '25 minutes')`.execute(t.db);
+    await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck_call', 'in_progress', now() - interval '25 minutes')`.execute(
+      t.db,
+    );
 
     const json = cli('stats', '--json');
     expect(await json.exited).toBe(0);
@@ -65,10 +78,18 @@ describe('make stats', () => {
 
     const json = cli('stats', '--json');
     expect(await json.exited).toBe(0);
-    expect(JSON.parse(json.output()).retention).toMatchObject({ runs: 1, payloadsPruned: 2, eventRowsDeleted: 1, sessionsPiiPruned: 0, lastError: null });
+    expect(JSON.parse(json.output()).retention).toMatchObject({
+      runs: 1,
+      payloadsPruned: 2,
+      eventRowsDeleted: 1,
+      sessionsPiiPruned: 0,
+      lastError: null,
+    });
     const text = cli('stats');
     expect(await text.exited).toBe(0);
-    expect(text.output()).toMatch(/Retention, last 24h: 1 run\(s\), newest \S+\n  payloads pruned 2, event rows deleted 1, sessions' caller data removed 0, reconcile runs deleted 0/);
+    expect(text.output()).toMatch(
+      /Retention, last 24h: 1 run\(s\), newest \S+\n {2}payloads pruned 2, event rows deleted 1, sessions' caller data removed 0, reconcile runs deleted 0/,
+    );
   });
 });
 
@@ -82,12 +103,21 @@ describe('make replay', () => {
       await defaultHandlers.call_ended!(db, e);
     };
     const workerConnection = createRedisConnection({ url: serviceUrls().redisUrl });
-    const worker = createWebhookWorker({ db: t.db, connection: workerConnection, logger, prefix, concurrency: 2, handlers: { ...defaultHandlers, call_ended: handler } });
+    const worker = createWebhookWorker({
+      db: t.db,
+      connection: workerConnection,
+      logger,
+      prefix,
+      concurrency: 2,
+      handlers: { ...defaultHandlers, call_ended: handler },
+    });
     try {
       const callId = newCallId('replay');
       const id = await stored('call_ended', callId);
       await enqueueWebhookEvent(queue, { rowId: id, callId, event: 'call_ended' });
-      await until('the event to fail', async () => ((await findWebhookEvents(t.db, callId))[0]?.status === 'failed' ? true : undefined));
+      await until('the event to fail', async () =>
+        (await findWebhookEvents(t.db, callId))[0]?.status === 'failed' ? true : undefined,
+      );
       const other = await stored('call_started', newCallId('too_old'), 'failed', 60 * 30);
 
       // Redis forgets everything (a restart without persistence, or pruning).
@@ -96,7 +126,12 @@ describe('make replay', () => {
 
       const dry = cli('replay', '--dry-run');
       expect(await dry.exited).toBe(0);
-      expect(dry.output()).toMatch(new RegExp(`^1 event\\(s\\) to replay \\(status failed, last 24h\\)\\n  #${id} call_ended ${callId} failed attempts 1 - CRM rejected the call$`, 'm'));
+      expect(dry.output()).toMatch(
+        new RegExp(
+          `^1 event\\(s\\) to replay \\(status failed, last 24h\\)\\n  #${id} call_ended ${callId} failed attempts 1 - CRM rejected the call$`,
+          'm',
+        ),
+      );
 
       broken = false;
       const p = cli('replay', '--wait');
@@ -105,9 +140,22 @@ describe('make replay', () => {
       expect(p.output()).toContain(`#${id} processed`);
       const [row] = await findWebhookEvents(t.db, callId);
       // The replay is recorded next to the original source, which stays.
-      expect(row).toMatchObject({ status: 'processed', source: 'webhook', replay_count: 1, attempts: 2, error: null, last_replayed_at: expect.any(Date) });
+      expect(row).toMatchObject({
+        status: 'processed',
+        source: 'webhook',
+        replay_count: 1,
+        attempts: 2,
+        error: null,
+        last_replayed_at: expect.any(Date),
+      });
       // Outside the default window: untouched.
-      expect((await t.db.selectFrom('webhook_events').select(['status', 'replay_count']).where('id', '=', other).executeTakeFirstOrThrow())).toEqual({ status: 'failed', replay_count: 0 });
+      expect(
+        await t.db
+          .selectFrom('webhook_events')
+          .select(['status', 'replay_count'])
+          .where('id', '=', other)
+          .executeTakeFirstOrThrow(),
+      ).toEqual({ status: 'failed', replay_count: 0 });
     } finally {
       await worker.close();
       await queue.obliterate({ force: true }).catch(() => undefined);
@@ -125,8 +173,14 @@ describe('make replay', () => {
     const p = cli('replay', '--status', 'processed', '--since', '60d');
     expect(await p.exited).toBe(1);
     expect(p.output()).toMatch(new RegExp(`^1 event\\(s\\) to replay .*\\n  #${keptId} call_ended`, 'm'));
-    expect(p.output()).toContain('1 event(s) refused: retention removed their payload (older than RETENTION_DAYS), so there is nothing to apply again');
-    const rows = await t.db.selectFrom('webhook_events').select(['id', 'status', 'replay_count', 'source']).orderBy('id').execute();
+    expect(p.output()).toContain(
+      '1 event(s) refused: retention removed their payload (older than RETENTION_DAYS), so there is nothing to apply again',
+    );
+    const rows = await t.db
+      .selectFrom('webhook_events')
+      .select(['id', 'status', 'replay_count', 'source'])
+      .orderBy('id')
+      .execute();
     expect(rows).toEqual([
       { id: prunedId, status: 'processed', replay_count: 0, source: 'webhook' },
       { id: keptId, status: 'pending', replay_count: 1, source: 'webhook' },

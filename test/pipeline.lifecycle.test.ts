@@ -76,12 +76,25 @@ describe('worker: lifecycle events', () => {
   it('call_ended without call_started (a dial that failed) gives a finished session', async () => {
     const callId = newCallId();
     await send(body('call_ended', { callId, disconnectionReason: 'dial_failed' }));
-    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'not_connected', disconnection_reason: 'dial_failed', duration_ms: '0' });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'not_connected',
+      disconnection_reason: 'dial_failed',
+      duration_ms: '0',
+    });
   });
 
   it("the seed's bare call_ended (no call_started, few fields) gives an ended session", async () => {
     const [id] = await send(
-      JSON.stringify({ event: 'call_ended', call: { call_id: 'test_fix_verification_002_unique', call_status: 'ended', end_timestamp: 1761300060000, duration_ms: 61000, disconnection_reason: 'user_hangup' } }),
+      JSON.stringify({
+        event: 'call_ended',
+        call: {
+          call_id: 'test_fix_verification_002_unique',
+          call_status: 'ended',
+          end_timestamp: 1761300060000,
+          duration_ms: 61000,
+          disconnection_reason: 'user_hangup',
+        },
+      }),
     );
     expect((await p.settled([id!]))[0]?.status).toBe('processed');
     expect(await findCallSession(t.db, 'test_fix_verification_002_unique')).toMatchObject({
@@ -94,21 +107,40 @@ describe('worker: lifecycle events', () => {
 
   it('a withheld caller ID ("anonymous") is stored and flagged, not an error', async () => {
     const callId = newCallId();
-    const ids = await send(body('call_started', { callId, fromNumber: 'anonymous' }), body('call_ended', { callId, fromNumber: 'anonymous' }));
+    const ids = await send(
+      body('call_started', { callId, fromNumber: 'anonymous' }),
+      body('call_ended', { callId, fromNumber: 'anonymous' }),
+    );
     expect((await p.settled(ids)).map((r) => r.status)).toEqual(['processed', 'processed']);
-    expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: 'anonymous', caller_withheld: true, caller_anonymous: true, call_status: 'ended' });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      from_number: 'anonymous',
+      caller_withheld: true,
+      caller_anonymous: true,
+      call_status: 'ended',
+    });
   });
 
   it('a web call has no numbers and is not a withheld caller', async () => {
     const callId = newCallId();
     await send(body('call_started', { callId, callType: 'web_call' }));
-    expect(await findCallSession(t.db, callId)).toMatchObject({ call_type: 'web_call', from_number: null, to_number: null, caller_withheld: false, caller_anonymous: false, direction: null });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_type: 'web_call',
+      from_number: null,
+      to_number: null,
+      caller_withheld: false,
+      caller_anonymous: false,
+      direction: null,
+    });
   });
 
   it('a phone call with a caller ID is neither withheld nor anonymous', async () => {
     const callId = newCallId();
     await send(body('call_started', { callId, fromNumber: '+491604366218' }));
-    expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: '+491604366218', caller_withheld: false, caller_anonymous: false });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      from_number: '+491604366218',
+      caller_withheld: false,
+      caller_anonymous: false,
+    });
   });
 
   it('an unknown agent gives a null company, not an error', async () => {
@@ -120,7 +152,11 @@ describe('worker: lifecycle events', () => {
 
   it('transcript_updated is stored and skipped; a later snapshot replaces the stored one', async () => {
     const callId = newCallId();
-    const snap = (n: number) => JSON.stringify({ event: 'transcript_updated', call: { call_id: callId, transcript: 'Agent: Hallo\n'.repeat(n) } });
+    const snap = (n: number) =>
+      JSON.stringify({
+        event: 'transcript_updated',
+        call: { call_id: callId, transcript: 'Agent: Hallo\n'.repeat(n) },
+      });
     const [first] = await send(snap(1));
     const [second] = await send(snap(2));
     expect(second).toBe(first);
@@ -132,7 +168,12 @@ describe('worker: lifecycle events', () => {
 
   it('other event types are stored and skipped', async () => {
     const callId = newCallId();
-    const [id] = await send(JSON.stringify({ event: 'transfer_started', timestamp: 1761300030000, call: { call_id: callId } }));
-    expect((await p.settled([id!]))[0]).toMatchObject({ status: 'skipped', dedupe_key: `transfer_started:${callId}:1761300030000` });
+    const [id] = await send(
+      JSON.stringify({ event: 'transfer_started', timestamp: 1761300030000, call: { call_id: callId } }),
+    );
+    expect((await p.settled([id!]))[0]).toMatchObject({
+      status: 'skipped',
+      dedupe_key: `transfer_started:${callId}:1761300030000`,
+    });
   });
 });

@@ -50,7 +50,13 @@ describe('arrival order does not matter', () => {
       sessions.push(comparable(await findCallSession(t.db, callId), callId));
     }
     for (const s of sessions) expect(s).toEqual(sessions[0]);
-    expect(sessions[0]).toMatchObject({ call_status: 'ended', lifecycle_rank: 3, from_number: '+491604366218', duration_ms: '61000', cost_cents: '13.1' });
+    expect(sessions[0]).toMatchObject({
+      call_status: 'ended',
+      lifecycle_rank: 3,
+      from_number: '+491604366218',
+      duration_ms: '61000',
+      cost_cents: '13.1',
+    });
     expect(sessions[0]!.analysis).toMatchObject({ call_successful: true });
   });
 

@@ -22,7 +22,17 @@ describe('ingress and worker processes', () => {
     const port = await freePort();
     const workerPort = await freePort();
     const ingressMetricsPort = await freePort();
-    const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: `${TEST_API_KEY},key_rotated_out`, PORT: String(port), NODE_ENV: 'production', WORKER_METRICS_PORT: String(workerPort), INGRESS_METRICS_PORT: String(ingressMetricsPort), SHUTDOWN_DRAIN_MS: '0' };
+    const env = {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      QUEUE_PREFIX: prefix,
+      RETELL_API_KEY: `${TEST_API_KEY},key_rotated_out`,
+      PORT: String(port),
+      NODE_ENV: 'production',
+      WORKER_METRICS_PORT: String(workerPort),
+      INGRESS_METRICS_PORT: String(ingressMetricsPort),
+      SHUTDOWN_DRAIN_MS: '0',
+    };
     const ingress = run(INGRESS, env);
     const worker = run(WORKER, env);
     try {
@@ -31,7 +41,11 @@ describe('ingress and worker processes', () => {
       const callId = newCallId('e2e');
       for (const event of ['call_started', 'call_ended'] as const) {
         const payload = body(event, { callId });
-        const res = await fetch(`${url}/api/webhooks/retell`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) }, body: payload });
+        const res = await fetch(`${url}/api/webhooks/retell`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) },
+          body: payload,
+        });
         expect(res.status).toBe(200);
       }
       const session = await until('the session to end', async () => {
@@ -39,20 +53,30 @@ describe('ingress and worker processes', () => {
         return s?.call_status === 'ended' ? s : undefined;
       });
       expect(session).toMatchObject({ from_number: '+491604366218', disconnection_reason: 'user_hangup' });
-      const statuses = await t.db.selectFrom('webhook_events').select('status').where('event_id', '=', callId).execute();
+      const statuses = await t.db
+        .selectFrom('webhook_events')
+        .select('status')
+        .where('event_id', '=', callId)
+        .execute();
       expect(statuses.map((s) => s.status)).toEqual(['processed', 'processed']);
 
       // Both processes answer /readyz and /metrics, with the series moving.
       const w = `http://127.0.0.1:${workerPort}`;
       expect(await (await fetch(`${w}/readyz`)).json()).toEqual({ postgres: 'ok', redis: 'ok' });
       const workerMetrics = await (await fetch(`${w}/metrics`)).text();
-      expect(workerMetrics).toMatch(/^callsync_events_handled_total\{event="call_ended",outcome="processed",service="worker"\} 1$/m);
+      expect(workerMetrics).toMatch(
+        /^callsync_events_handled_total\{event="call_ended",outcome="processed",service="worker"\} 1$/m,
+      );
       expect(workerMetrics).toMatch(/^callsync_process_resident_memory_bytes\{service="worker"\} \d+/m);
       // The ingress serves /metrics on a listener of its own; the public webhook port does not expose it.
       expect((await fetch(`${url}/metrics`)).status).toBe(404);
       const ingressMetrics = await (await fetch(`http://127.0.0.1:${ingressMetricsPort}/metrics`)).text();
-      expect(ingressMetrics).toMatch(/^callsync_webhook_deliveries_total\{event="call_started",outcome="accepted",service="ingress"\} 1$/m);
-      expect(ingressMetrics).toMatch(/^callsync_queue_jobs\{queue="webhooks",state="completed",service="ingress"\} 2$/m);
+      expect(ingressMetrics).toMatch(
+        /^callsync_webhook_deliveries_total\{event="call_started",outcome="accepted",service="ingress"\} 1$/m,
+      );
+      expect(ingressMetrics).toMatch(
+        /^callsync_queue_jobs\{queue="webhooks",state="completed",service="ingress"\} 2$/m,
+      );
 
       ingress.child.kill('SIGTERM');
       worker.child.kill('SIGTERM');
@@ -73,13 +97,23 @@ describe('ingress and worker processes', () => {
   });
 
   it('refuse to start on a bad variable, naming it (and the dashboard without a password in production)', async () => {
-    const p = run(INGRESS, { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, PORT: 'eighty' });
+    const p = run(INGRESS, {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      RETELL_API_KEY: TEST_API_KEY,
+      PORT: 'eighty',
+    });
     expect(await p.exited).toBe(1);
     expect(p.output()).toMatch(/Invalid configuration:\n\s+- PORT: /);
     const w = run(WORKER, { REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY });
     expect(await w.exited).toBe(1);
     expect(w.output()).toContain('DATABASE_URL is required but not set');
-    const d = run(DASHBOARD, { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production' });
+    const d = run(DASHBOARD, {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      RETELL_API_KEY: TEST_API_KEY,
+      NODE_ENV: 'production',
+    });
     expect(await d.exited).toBe(1);
     expect(d.output()).toMatch(/^DASHBOARD_PASSWORD is required outside development/m);
   });

@@ -19,7 +19,15 @@ afterAll(async () => {
 });
 
 function reconcile(...args: string[]) {
-  const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, RETELL_API_BASE_URL: f.baseUrl, NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0' };
+  const env = {
+    DATABASE_URL: t.url,
+    REDIS_URL: serviceUrls().redisUrl,
+    RETELL_API_KEY: TEST_API_KEY,
+    RETELL_API_BASE_URL: f.baseUrl,
+    NODE_ENV: 'production',
+    WORKER_METRICS_PORT: '0',
+    INGRESS_METRICS_PORT: '0',
+  };
   return run(CLI, env, ['reconcile', ...args]);
 }
 
@@ -33,7 +41,13 @@ describe('make reconcile', () => {
     await stale('cli_ended', 20);
     await stale('cli_ongoing', 20);
     await stale('cli_young', 3);
-    f.fake.setCall({ call_id: 'cli_ended', call_status: 'ended', end_timestamp: Date.now() - 60_000, duration_ms: 1000, disconnection_reason: 'user_hangup' });
+    f.fake.setCall({
+      call_id: 'cli_ended',
+      call_status: 'ended',
+      end_timestamp: Date.now() - 60_000,
+      duration_ms: 1000,
+      disconnection_reason: 'user_hangup',
+    });
     f.fake.setCall({ call_id: 'cli_ongoing', call_status: 'ongoing' });
 
     const dry = reconcile('--dry-run');
@@ -60,7 +74,9 @@ describe('make reconcile', () => {
     f.fake.behave('cli_broken', { status: 500 });
     const p = reconcile('--call-id', 'cli_broken');
     expect(await p.exited).toBe(1);
-    expect(p.output()).toMatch(/cli_broken: FAILED \(GET \/v2\/get-call\/cli_broken failed after 5 tries: status 500\)/);
+    expect(p.output()).toMatch(
+      /cli_broken: FAILED \(GET \/v2\/get-call\/cli_broken failed after 5 tries: status 500\)/,
+    );
     expect(p.output()).toMatch(/failed 1/);
   });
 

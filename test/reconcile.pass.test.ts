@@ -36,7 +36,15 @@ async function pass(extra: Partial<ReconcileOptions> = {}) {
   const reports: CallReport[] = [];
   const summary = await runReconcilePass(
     { db: t.db, retell: f.client, handlers: defaultHandlers },
-    { trigger: 'manual', runner: 'test', staleAfterMinutes: 5, analysisAfterMinutes: 30, maxTries: 3, onCall: (r) => reports.push(r), ...extra },
+    {
+      trigger: 'manual',
+      runner: 'test',
+      staleAfterMinutes: 5,
+      analysisAfterMinutes: 30,
+      maxTries: 3,
+      onCall: (r) => reports.push(r),
+      ...extra,
+    },
   );
   return { summary, reports };
 }
@@ -44,7 +52,9 @@ async function pass(extra: Partial<ReconcileOptions> = {}) {
 describe('reconciliation pass', () => {
   it("closes a stale call that Retell says ended, with Retell's end time, duration and reason", async () => {
     const { callId, startMs } = await startedOnly(t.db, 12);
-    f.fake.setCall(sampleCall({ callId, startMs, durationMs: 95_000, disconnectionReason: 'agent_hangup' }, 'call_ended'));
+    f.fake.setCall(
+      sampleCall({ callId, startMs, durationMs: 95_000, disconnectionReason: 'agent_hangup' }, 'call_ended'),
+    );
     const { summary } = await pass();
     expect(summary).toMatchObject({ found: 1, ended: 1, ongoing: 0, not_found: 0, failed: 0 });
     expect(await findCallSession(t.db, callId)).toMatchObject({
@@ -129,7 +139,11 @@ describe('reconciliation pass', () => {
     const first = await pass();
     expect(first.summary).toMatchObject({ found: 1, failed: 1 });
     expect(first.reports[0]?.detail).toMatch(/status 500/);
-    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress', reconcile_failure_count: 1, reconcile_stopped_at: null });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'in_progress',
+      reconcile_failure_count: 1,
+      reconcile_stopped_at: null,
+    });
     f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     const second = await pass();
     expect(second.summary).toMatchObject({ ended: 1, failed: 0 });
@@ -140,10 +154,17 @@ describe('reconciliation pass', () => {
     f.fake.behave(callId, { status: 500, times: 1000 });
     await pass({ maxFailures: 3 });
     await pass({ maxFailures: 3 });
-    expect(await findCallSession(t.db, callId)).toMatchObject({ reconcile_failure_count: 2, reconcile_stopped_at: null });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      reconcile_failure_count: 2,
+      reconcile_stopped_at: null,
+    });
     const third = await pass({ maxFailures: 3 });
     expect(third.summary).toMatchObject({ found: 1, failed: 1 });
-    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'in_progress', reconcile_failure_count: 3, reconcile_stopped_at: expect.any(Date) });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'in_progress',
+      reconcile_failure_count: 3,
+      reconcile_stopped_at: expect.any(Date),
+    });
     // No longer asked about.
     expect((await pass({ maxFailures: 3 })).summary).toMatchObject({ found: 0 });
 
@@ -159,11 +180,17 @@ describe('reconciliation pass', () => {
     await pass({ maxFailures: 3 });
     expect(await findCallSession(t.db, other.callId)).toMatchObject({ reconcile_failure_count: 2 });
     expect((await pass({ maxFailures: 3 })).summary).toMatchObject({ ongoing: 1 });
-    expect(await findCallSession(t.db, other.callId)).toMatchObject({ reconcile_failure_count: 0, reconcile_stopped_at: null });
+    expect(await findCallSession(t.db, other.callId)).toMatchObject({
+      reconcile_failure_count: 0,
+      reconcile_stopped_at: null,
+    });
     failChecks(2);
     await pass({ maxFailures: 3 });
     await pass({ maxFailures: 3 });
-    expect(await findCallSession(t.db, other.callId)).toMatchObject({ reconcile_failure_count: 2, reconcile_stopped_at: null });
+    expect(await findCallSession(t.db, other.callId)).toMatchObject({
+      reconcile_failure_count: 2,
+      reconcile_stopped_at: null,
+    });
   });
 
   it('a call_ended webhook after reconciliation closed the call is a duplicate, with no regression', async () => {
@@ -176,7 +203,13 @@ describe('reconciliation pass', () => {
       const late = await p.deliver(body('call_ended', { callId, startMs }));
       expect(late.body.duplicate).toBe(true);
       const [row] = await p.settled([late.body.id]);
-      expect(row).toMatchObject({ event_type: 'call_ended', source: 'reconcile', status: 'processed', delivery_count: 2, attempts: 1 });
+      expect(row).toMatchObject({
+        event_type: 'call_ended',
+        source: 'reconcile',
+        status: 'processed',
+        delivery_count: 2,
+        attempts: 1,
+      });
       const lateStart = await p.deliver(body('call_started', { callId, startMs }));
       expect(lateStart.body.duplicate).toBe(true);
     } finally {
@@ -209,12 +242,24 @@ describe('reconciliation pass', () => {
   it('walks many stale sessions in batches', async () => {
     const startMs = Date.now() - 20 * MIN;
     await sql`insert into retell_call_sessions (call_id, call_status, started_at, lifecycle_rank)
-              select 'bulk_' || g, 'in_progress', ${new Date(startMs)}::timestamptz + (g % 7) * interval '1 second', 1 from generate_series(1, 230) g`.execute(t.db);
-    for (let g = 1; g <= 230; g += 2) f.fake.setCall({ call_id: `bulk_${g}`, call_status: 'ended', end_timestamp: startMs + 60_000, duration_ms: 60_000 });
+              select 'bulk_' || g, 'in_progress', ${new Date(startMs)}::timestamptz + (g % 7) * interval '1 second', 1 from generate_series(1, 230) g`.execute(
+      t.db,
+    );
+    for (let g = 1; g <= 230; g += 2)
+      f.fake.setCall({
+        call_id: `bulk_${g}`,
+        call_status: 'ended',
+        end_timestamp: startMs + 60_000,
+        duration_ms: 60_000,
+      });
     const { summary, reports } = await pass({ batchSize: 50 });
     expect(summary).toMatchObject({ found: 230, ended: 115, not_found: 115 });
     expect(new Set(reports.map((r) => r.callId)).size).toBe(230);
-    const open = await t.db.selectFrom('retell_call_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('call_status', '=', 'in_progress').executeTakeFirstOrThrow();
+    const open = await t.db
+      .selectFrom('retell_call_sessions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('call_status', '=', 'in_progress')
+      .executeTakeFirstOrThrow();
     expect(Number(open.n)).toBe(115);
   });
 
@@ -244,8 +289,13 @@ describe('reconciliation pass', () => {
     f.fake.setCall({ call_id: callId, call_status: 'ongoing', start_timestamp: startMs });
     f.fake.behave(callId, { delayMs: 300 });
     await Promise.all([pass(), pass(), pass()]);
-    const runs = await t.db.selectFrom('reconcile_runs').select(['started_at', 'finished_at']).orderBy('started_at').execute();
+    const runs = await t.db
+      .selectFrom('reconcile_runs')
+      .select(['started_at', 'finished_at'])
+      .orderBy('started_at')
+      .execute();
     expect(runs).toHaveLength(3);
-    for (let i = 1; i < runs.length; i++) expect(runs[i]!.started_at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.finished_at!.getTime());
+    for (let i = 1; i < runs.length; i++)
+      expect(runs[i]!.started_at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.finished_at!.getTime());
   });
 });

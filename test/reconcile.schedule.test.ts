@@ -37,7 +37,14 @@ describe('scheduled reconciliation across worker processes', () => {
     await sql`insert into retell_call_sessions (call_id, call_status, started_at, lifecycle_rank) values
       ('sched_ended', 'in_progress', ${new Date(now - 10 * 60_000)}, 1),
       ('sched_slow', 'in_progress', ${new Date(now - 10 * 60_000)}, 1)`.execute(t.db);
-    f.fake.setCall({ call_id: 'sched_ended', call_status: 'ended', start_timestamp: now - 10 * 60_000, end_timestamp: now - 9 * 60_000, duration_ms: 60_000, disconnection_reason: 'user_hangup' });
+    f.fake.setCall({
+      call_id: 'sched_ended',
+      call_status: 'ended',
+      start_timestamp: now - 10 * 60_000,
+      end_timestamp: now - 9 * 60_000,
+      duration_ms: 60_000,
+      disconnection_reason: 'user_hangup',
+    });
     f.fake.setCall({ call_id: 'sched_slow', call_status: 'ongoing' });
     // Each pass takes >= 1.5 s; the interval is 1.2 s.
     f.fake.behave('sched_slow', { delayMs: 1500 });
@@ -50,7 +57,9 @@ describe('scheduled reconciliation across worker processes', () => {
       RETELL_API_BASE_URL: f.baseUrl,
       RECONCILE_EVERY_MINUTES: '0.02',
       STALE_AFTER_MINUTES: '1',
-      NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
+      NODE_ENV: 'production',
+      WORKER_METRICS_PORT: '0',
+      INGRESS_METRICS_PORT: '0',
     };
     const workers: Proc[] = [run(WORKER, env), run(WORKER, env)];
     try {
@@ -63,7 +72,12 @@ describe('scheduled reconciliation across worker processes', () => {
       const runs = await until(
         'four finished passes',
         async () => {
-          const rows = await t.db.selectFrom('reconcile_runs').selectAll().where('finished_at', 'is not', null).orderBy('started_at').execute();
+          const rows = await t.db
+            .selectFrom('reconcile_runs')
+            .selectAll()
+            .where('finished_at', 'is not', null)
+            .orderBy('started_at')
+            .execute();
           return rows.length >= 4 ? rows : undefined;
         },
         40_000,

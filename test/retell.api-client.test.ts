@@ -12,8 +12,13 @@ describe('Retell get-call client (against a fake Retell on loopback)', () => {
   it('returns the typed call and sends the bearer key', async () => {
     f.fake.setCall(sampleCall({ callId: 'call_1' }, 'call_ended'));
     const r = await f.client.getCall('call_1');
-    expect(r).toMatchObject({ found: true, call: { call_id: 'call_1', call_status: 'ended', disconnection_reason: 'user_hangup' } });
-    expect(f.fake.requests).toEqual([expect.objectContaining({ path: '/v2/get-call/call_1', authorized: true, status: 200 })]);
+    expect(r).toMatchObject({
+      found: true,
+      call: { call_id: 'call_1', call_status: 'ended', disconnection_reason: 'user_hangup' },
+    });
+    expect(f.fake.requests).toEqual([
+      expect.objectContaining({ path: '/v2/get-call/call_1', authorized: true, status: 200 }),
+    ]);
   });
 
   it('treats 404 and 422 as not found, without retrying', async () => {
@@ -71,7 +76,13 @@ describe('Retell get-call client (against a fake Retell on loopback)', () => {
   });
 
   it('times out a request that hangs, and retries it', async () => {
-    const impatient = new RetellApiClient({ baseUrl: f.baseUrl, apiKey: 'key_test_callsync_0123456789abcdef', timeoutMs: 100, backoffMs: 10, maxRetries: 1 });
+    const impatient = new RetellApiClient({
+      baseUrl: f.baseUrl,
+      apiKey: 'key_test_callsync_0123456789abcdef',
+      timeoutMs: 100,
+      backoffMs: 10,
+      maxRetries: 1,
+    });
     f.fake.setCall({ call_id: 'slow', call_status: 'ongoing' });
     f.fake.behave('slow', { delayMs: 400, times: 1 });
     expect(await impatient.getCall('slow')).toMatchObject({ found: true });

@@ -12,7 +12,11 @@ const DAY = 1440;
 beforeEach(() => truncateAll(t.db));
 
 async function events() {
-  const rows = await t.db.selectFrom('webhook_events').select(['event_id', 'status', 'payload', 'raw_body', 'pruned_at']).orderBy('id').execute();
+  const rows = await t.db
+    .selectFrom('webhook_events')
+    .select(['event_id', 'status', 'payload', 'raw_body', 'pruned_at'])
+    .orderBy('id')
+    .execute();
   return new Map(rows.map((r) => [r.event_id, r]));
 }
 
@@ -44,11 +48,23 @@ describe('RETENTION_DAYS: payloads', () => {
     await storeAgedEvent(t.db, 'call_started', 'old_pending', 'pending', 31 * DAY);
     await storeAgedEvent(t.db, 'call_started', 'newer', 'processed', 29 * DAY);
 
-    const r = await applyRetention(t.db, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 }, new Date(), 1);
+    const r = await applyRetention(
+      t.db,
+      logger,
+      { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 },
+      new Date(),
+      1,
+    );
     expect(r).toEqual({ payloadsPruned: 2, eventRowsDeleted: 0, sessionsPiiPruned: 0, reconcileRunsDeleted: 0 });
     const rows = await events();
-    for (const id of ['old_processed', 'old_skipped']) expect(rows.get(id)).toMatchObject({ payload: {}, raw_body: null, pruned_at: expect.any(Date) });
-    for (const id of ['old_failed', 'old_pending', 'newer']) expect(rows.get(id)).toMatchObject({ payload: expect.objectContaining({ event: 'call_started' }), raw_body: expect.any(Buffer), pruned_at: null });
+    for (const id of ['old_processed', 'old_skipped'])
+      expect(rows.get(id)).toMatchObject({ payload: {}, raw_body: null, pruned_at: expect.any(Date) });
+    for (const id of ['old_failed', 'old_pending', 'newer'])
+      expect(rows.get(id)).toMatchObject({
+        payload: expect.objectContaining({ event: 'call_started' }),
+        raw_body: expect.any(Buffer),
+        pruned_at: null,
+      });
     expect(rows.size).toBe(5);
   });
 });
@@ -60,9 +76,17 @@ describe('EVENT_ROWS_RETENTION_DAYS: whole rows', () => {
     await storeAgedEvent(t.db, 'call_started', 'old_skipped', 'skipped', 61 * DAY);
     await storeAgedEvent(t.db, 'call_started', 'old_pending', 'pending', 61 * DAY);
     await storeAgedEvent(t.db, 'call_started', 'newer_failed', 'failed', 59 * DAY);
-    await sql`insert into reconcile_runs (trigger, runner, started_at) values ('scheduled', 'x', now() - interval '61 days'), ('scheduled', 'x', now() - interval '59 days')`.execute(t.db);
+    await sql`insert into reconcile_runs (trigger, runner, started_at) values ('scheduled', 'x', now() - interval '61 days'), ('scheduled', 'x', now() - interval '59 days')`.execute(
+      t.db,
+    );
 
-    const r = await applyRetention(t.db, logger, { payloadDays: 30, eventRowDays: 60, sessionPiiDays: 90 }, new Date(), 2);
+    const r = await applyRetention(
+      t.db,
+      logger,
+      { payloadDays: 30, eventRowDays: 60, sessionPiiDays: 90 },
+      new Date(),
+      2,
+    );
     expect(r).toMatchObject({ eventRowsDeleted: 3, reconcileRunsDeleted: 1 });
     expect([...(await events()).keys()]).toEqual(['old_pending', 'newer_failed']);
     // The failed row within the window keeps its payload, so it can still be replayed.
@@ -76,34 +100,73 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
 
   it('removes numbers, transcript and recording URL of sessions that ended before the setting, keeping a salted hash of the caller', async () => {
     await session({ callId: 'old_inbound', endedDaysAgo: 91 });
-    await session({ callId: 'old_outbound', endedDaysAgo: 91, direction: 'outbound', from: '+493033081738', to: '+447911123456' });
+    await session({
+      callId: 'old_outbound',
+      endedDaysAgo: 91,
+      direction: 'outbound',
+      from: '+493033081738',
+      to: '+447911123456',
+    });
     await session({ callId: 'old_withheld', endedDaysAgo: 91, from: 'anonymous' });
     await session({ callId: 'old_web', endedDaysAgo: 91, from: null, to: null, direction: null, callType: 'web_call' });
     await session({ callId: 'newer', endedDaysAgo: 89 });
     await session({ callId: 'still_running', status: 'in_progress', endedDaysAgo: null });
-    await sql`update retell_call_sessions set started_at = now() - interval '200 days' where call_id = 'still_running'`.execute(t.db);
+    await sql`update retell_call_sessions set started_at = now() - interval '200 days' where call_id = 'still_running'`.execute(
+      t.db,
+    );
 
     const r = await applyRetention(t.db, logger, policy, new Date(), 1);
     expect(r.sessionsPiiPruned).toBe(4);
 
     const inbound = await findCallSession(t.db, 'old_inbound');
-    expect(inbound).toMatchObject({ from_number: null, to_number: null, transcript: null, recording_url: null, pii_pruned_at: expect.any(Date), call_status: 'ended', caller_withheld: false });
+    expect(inbound).toMatchObject({
+      from_number: null,
+      to_number: null,
+      transcript: null,
+      recording_url: null,
+      pii_pruned_at: expect.any(Date),
+      call_status: 'ended',
+      caller_withheld: false,
+    });
     expect(inbound!.caller_hash).toMatch(/^[0-9a-f]{64}$/);
     // Analysis and the rest of the record stay.
     expect(inbound!.analysis).toEqual({ call_summary: 'booked' });
     // The hash is the salted one, not a plain hash of the number anyone could recompute.
-    const { rows } = await sql<{ salted: string; plain: string }>`select callsync_caller_hash('+491604366218') as salted, encode(sha256('+491604366218'::bytea), 'hex') as plain`.execute(t.db);
+    const { rows } = await sql<{
+      salted: string;
+      plain: string;
+    }>`select callsync_caller_hash('+491604366218') as salted, encode(sha256('+491604366218'::bytea), 'hex') as plain`.execute(
+      t.db,
+    );
     expect(inbound!.caller_hash).toBe(rows[0]!.salted);
     expect(inbound!.caller_hash).not.toBe(rows[0]!.plain);
     // Outbound: the customer is the number called.
     const outbound = await findCallSession(t.db, 'old_outbound');
-    const [{ hash }] = (await sql<{ hash: string }>`select callsync_caller_hash('+447911123456') as hash`.execute(t.db)).rows as [{ hash: string }];
+    const [{ hash }] = (await sql<{ hash: string }>`select callsync_caller_hash('+447911123456') as hash`.execute(t.db))
+      .rows as [{ hash: string }];
     expect(outbound).toMatchObject({ from_number: null, to_number: null, caller_hash: hash });
     // "anonymous" names no one: it stays, and so does the flag.
-    expect(await findCallSession(t.db, 'old_withheld')).toMatchObject({ from_number: 'anonymous', caller_withheld: true, caller_anonymous: true, caller_hash: null, transcript: null });
-    expect(await findCallSession(t.db, 'old_web')).toMatchObject({ caller_withheld: false, caller_hash: null, transcript: null, pii_pruned_at: expect.any(Date) });
+    expect(await findCallSession(t.db, 'old_withheld')).toMatchObject({
+      from_number: 'anonymous',
+      caller_withheld: true,
+      caller_anonymous: true,
+      caller_hash: null,
+      transcript: null,
+    });
+    expect(await findCallSession(t.db, 'old_web')).toMatchObject({
+      caller_withheld: false,
+      caller_hash: null,
+      transcript: null,
+      pii_pruned_at: expect.any(Date),
+    });
     for (const callId of ['newer', 'still_running']) {
-      expect(await findCallSession(t.db, callId)).toMatchObject({ from_number: '+491604366218', transcript: 'Agent: Hallo, Praxis Dr. Weber.', recording_url: expect.any(String), pii_pruned_at: null, caller_hash: null });
+      expect(await findCallSession(t.db, callId)).toMatchObject({
+        from_number: '+491604366218',
+        transcript: 'Agent: Hallo, Praxis Dr. Weber.',
+        recording_url: expect.any(String),
+        pii_pruned_at: null,
+        caller_hash: null,
+      });
     }
     expect((await applyRetention(t.db, logger, policy)).sessionsPiiPruned).toBe(0);
   });
@@ -116,7 +179,9 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
     await applyRetention(t.db, logger, policy);
     const { rows } = await sql<{ calls: string }>`
       select count(*) as calls from retell_call_sessions
-      where coalesce(caller_hash, callsync_caller_hash(from_number)) = callsync_caller_hash('+491604366218')`.execute(t.db);
+      where coalesce(caller_hash, callsync_caller_hash(from_number)) = callsync_caller_hash('+491604366218')`.execute(
+      t.db,
+    );
     expect(Number(rows[0]!.calls)).toBe(3);
   });
 
@@ -125,8 +190,29 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
     await applyRetention(t.db, logger, policy);
     const pruned = (await findCallSession(t.db, 'rerun'))!;
     // What the worker writes when a re-run analysis (with the full call object) is applied.
-    const { id: _id, call_id: _c, created_at: _ca, updated_at: _u, caller_anonymous: _a, caller_withheld: _w, caller_hash: _h, pii_pruned_at: _p, ...values } = pruned;
-    await updateCallSessions(t.db, [{ callId: 'rerun', values: { ...values, analysis: JSON.stringify(values.analysis), call_cost: null, metadata: null, from_number: '+491604366218' } }]);
+    const {
+      id: _id,
+      call_id: _c,
+      created_at: _ca,
+      updated_at: _u,
+      caller_anonymous: _a,
+      caller_withheld: _w,
+      caller_hash: _h,
+      pii_pruned_at: _p,
+      ...values
+    } = pruned;
+    await updateCallSessions(t.db, [
+      {
+        callId: 'rerun',
+        values: {
+          ...values,
+          analysis: JSON.stringify(values.analysis),
+          call_cost: null,
+          metadata: null,
+          from_number: '+491604366218',
+        },
+      },
+    ]);
     expect(await findCallSession(t.db, 'rerun')).toMatchObject({ from_number: '+491604366218', pii_pruned_at: null });
     expect((await applyRetention(t.db, logger, policy)).sessionsPiiPruned).toBe(1);
     expect(await findCallSession(t.db, 'rerun')).toMatchObject({ from_number: null, pii_pruned_at: expect.any(Date) });
@@ -139,7 +225,15 @@ describe('retention runs', () => {
     await applyRetention(t.db, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
     const runs = await t.db.selectFrom('retention_runs').selectAll().execute();
     expect(runs).toEqual([
-      expect.objectContaining({ payload_days: '30', event_row_days: '180', session_pii_days: '90', payloads_pruned: 1, event_rows_deleted: 0, finished_at: expect.any(Date), error: null }),
+      expect.objectContaining({
+        payload_days: '30',
+        event_row_days: '180',
+        session_pii_days: '90',
+        payloads_pruned: 1,
+        event_rows_deleted: 0,
+        finished_at: expect.any(Date),
+        error: null,
+      }),
     ]);
   });
 });

@@ -34,7 +34,13 @@ describe('many workers', () => {
     // Nothing broke, so everything was acknowledged and everything was processed.
     expect(r.acknowledged).toBe(r.distinctEvents);
     expect(r.processed).toBe(r.distinctEvents);
-    expect({ lost: r.lost, phantom: r.phantom, badCounts: r.badCounts, mismatches: r.sessionMismatches, bad5xx: r.bad5xx }).toEqual({ lost: [], phantom: [], badCounts: [], mismatches: [], bad5xx: [] });
+    expect({
+      lost: r.lost,
+      phantom: r.phantom,
+      badCounts: r.badCounts,
+      mismatches: r.sessionMismatches,
+      bad5xx: r.bad5xx,
+    }).toEqual({ lost: [], phantom: [], badCounts: [], mismatches: [], bad5xx: [] });
     expect(result.shutdownCodes).toEqual([0, 0, 0, 0, 0]);
     expect(result.passed).toBe(true);
   }, 180_000);

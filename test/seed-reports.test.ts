@@ -6,7 +6,9 @@ const t = useTestDatabase();
 
 async function insertEvent(eventType: string, status: string, ageMinutes: number, provider = 'retell'): Promise<void> {
   await sql`insert into webhook_events (provider, event_type, event_id, dedupe_key, payload, status, created_at)
-            values (${provider}, ${eventType}, 'c', ${`${eventType}:${Math.random()}`}, '{}', ${status}, now() - make_interval(mins => ${ageMinutes}))`.execute(t.db);
+            values (${provider}, ${eventType}, 'c', ${`${eventType}:${Math.random()}`}, '{}', ${status}, now() - make_interval(mins => ${ageMinutes}))`.execute(
+    t.db,
+  );
 }
 
 describe("the seed's monitoring SQL, in Postgres syntax", () => {

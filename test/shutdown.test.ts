@@ -2,7 +2,13 @@ import { request as httpRequest } from 'node:http';
 import { sql } from 'kysely';
 import { sign } from 'retell-sdk';
 import { findWebhookEvents, recordDelivery } from '@callsync/db';
-import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent, webhookJobId, type WebhookQueue } from '@callsync/queue';
+import {
+  createRedisConnection,
+  createWebhookQueue,
+  enqueueWebhookEvent,
+  webhookJobId,
+  type WebhookQueue,
+} from '@callsync/queue';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
@@ -23,7 +29,16 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-  return { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, QUEUE_PREFIX: prefix, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production', WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0', ...extra };
+  return {
+    DATABASE_URL: t.url,
+    REDIS_URL: serviceUrls().redisUrl,
+    QUEUE_PREFIX: prefix,
+    RETELL_API_KEY: TEST_API_KEY,
+    NODE_ENV: 'production',
+    WORKER_METRICS_PORT: '0',
+    INGRESS_METRICS_PORT: '0',
+    ...extra,
+  };
 }
 
 function start(script: string, extra?: Record<string, string>): Proc {
@@ -39,7 +54,15 @@ function start(script: string, extra?: Record<string, string>): Proc {
 async function blockedEvent(queue: WebhookQueue) {
   const callId = newCallId('blocked');
   const payload = body('call_started', { callId });
-  const stored = await recordDelivery(t.db, { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: payload, rawBody: Buffer.from(payload), signature: null, source: 'webhook' });
+  const stored = await recordDelivery(t.db, {
+    eventType: 'call_started',
+    callId,
+    dedupeKey: `call_started:${callId}`,
+    payloadJson: payload,
+    rawBody: Buffer.from(payload),
+    signature: null,
+    source: 'webhook',
+  });
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let locked!: () => void;
@@ -66,19 +89,29 @@ describe('graceful shutdown', () => {
     void ingress.exited.then(() => (exited = true));
 
     ingress.child.kill('SIGTERM');
-    await until('readiness to fail', async () => ((await fetch(`${base}/readyz`)).status === 503 ? true : undefined), 5_000);
+    await until(
+      'readiness to fail',
+      async () => ((await fetch(`${base}/readyz`)).status === 503 ? true : undefined),
+      5_000,
+    );
     const ready = await fetch(`${base}/readyz`);
     expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 503, body: { status: 'draining' } });
 
     const callId = newCallId('draining');
     const payload = body('call_started', { callId });
-    const res = await fetch(`${base}/api/webhooks/retell`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) }, body: payload });
+    const res = await fetch(`${base}/api/webhooks/retell`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) },
+      body: payload,
+    });
     expect(res.status).toBe(200);
     // Keep-alive clients are told to reconnect, so they move to an instance that stays.
     expect(res.headers.get('connection')).toBe('close');
     expect(exited).toBe(false);
     expect(await ingress.exited).toBe(0);
-    expect(await findWebhookEvents(t.db, callId)).toEqual([expect.objectContaining({ status: 'pending', delivery_count: 1 })]);
+    expect(await findWebhookEvents(t.db, callId)).toEqual([
+      expect.objectContaining({ status: 'pending', delivery_count: 1 }),
+    ]);
     expect(ingress.output()).toMatch(/draining: \/readyz answers 503, still serving/);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   });
@@ -91,10 +124,23 @@ describe('graceful shutdown', () => {
     const payload = Buffer.from(body('call_started', { callId }));
     const signature = await sign(payload.toString(), TEST_API_KEY);
     const response = new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/webhooks/retell', headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-retell-signature': signature } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/webhooks/retell',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': payload.length,
+            'x-retell-signature': signature,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       // Half the body now; SIGTERM arrives while the request is in flight; the rest after.
       req.write(payload.subarray(0, 100));
@@ -115,7 +161,9 @@ describe('graceful shutdown', () => {
     try {
       const event = await blockedEvent(queue);
       const worker = start(WORKER);
-      await until('the job to be active', async () => ((await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined));
+      await until('the job to be active', async () =>
+        (await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined,
+      );
       worker.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 500));
       expect(worker.child.exitCode).toBeNull();
@@ -135,18 +183,37 @@ describe('graceful shutdown', () => {
     try {
       const event = await blockedEvent(queue);
       const first = start(WORKER, { WORKER_SHUTDOWN_TIMEOUT_MS: '1000' });
-      await until('the job to be active', async () => ((await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined));
+      await until('the job to be active', async () =>
+        (await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined,
+      );
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
       expect(first.output()).toContain('leaving them to another worker');
       // The first worker's transaction died with it; the row is still pending.
       await event.release();
-      expect((await findWebhookEvents(t.db, (await t.db.selectFrom('webhook_events').select('event_id').where('id', '=', event.rowId).executeTakeFirstOrThrow()).event_id))[0]?.status).toBe('pending');
+      expect(
+        (
+          await findWebhookEvents(
+            t.db,
+            (
+              await t.db
+                .selectFrom('webhook_events')
+                .select('event_id')
+                .where('id', '=', event.rowId)
+                .executeTakeFirstOrThrow()
+            ).event_id,
+          )
+        )[0]?.status,
+      ).toBe('pending');
       start(WORKER);
       const row = await until(
         'another worker to take the job over',
         async () => {
-          const r = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', event.rowId).executeTakeFirst();
+          const r = await t.db
+            .selectFrom('webhook_events')
+            .selectAll()
+            .where('id', '=', event.rowId)
+            .executeTakeFirst();
           return r?.status === 'processed' ? r : undefined;
         },
         30_000,

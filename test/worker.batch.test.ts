@@ -7,12 +7,24 @@ import { body, newCallId } from './support/calls';
 const t = useTestDatabase();
 
 async function store(event: 'call_started' | 'call_ended' | 'transcript_updated', callId: string): Promise<string> {
-  const raw = event === 'transcript_updated' ? JSON.stringify({ event, call: { call_id: callId } }) : body(event, { callId });
-  const [r] = await recordDeliveries(t.db, [{ eventType: event, callId, dedupeKey: `${event}:${callId}`, payloadJson: raw, rawBody: Buffer.from(raw), signature: null, source: 'webhook' }]);
+  const raw =
+    event === 'transcript_updated' ? JSON.stringify({ event, call: { call_id: callId } }) : body(event, { callId });
+  const [r] = await recordDeliveries(t.db, [
+    {
+      eventType: event,
+      callId,
+      dedupeKey: `${event}:${callId}`,
+      payloadJson: raw,
+      rawBody: Buffer.from(raw),
+      signature: null,
+      source: 'webhook',
+    },
+  ]);
   return r!.id;
 }
 
-const row = (id: string) => t.db.selectFrom('webhook_events').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+const row = (id: string) =>
+  t.db.selectFrom('webhook_events').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
 describe('processWebhookEventsBatch', () => {
   it('applies pending and failed rows, skips unhandled types, and leaves applied rows alone', async () => {
@@ -22,12 +34,21 @@ describe('processWebhookEventsBatch', () => {
     await processWebhookEventsBatch(t.db, [applied], defaultHandlers);
     const pending = await store('call_ended', a);
     const failed = await store('call_started', b);
-    await t.db.updateTable('webhook_events').set({ status: 'failed', attempts: 3, error: 'earlier failure' }).where('id', '=', failed).execute();
+    await t.db
+      .updateTable('webhook_events')
+      .set({ status: 'failed', attempts: 3, error: 'earlier failure' })
+      .where('id', '=', failed)
+      .execute();
     const snapshot = await store('transcript_updated', b);
 
     const results = await processWebhookEventsBatch(t.db, [pending, applied, failed, snapshot], defaultHandlers);
 
-    expect(results.get(applied)).toEqual({ outcome: 'already_final', status: 'processed', eventType: 'call_started', callId: a });
+    expect(results.get(applied)).toEqual({
+      outcome: 'already_final',
+      status: 'processed',
+      eventType: 'call_started',
+      callId: a,
+    });
     expect(results.get(pending)).toEqual({ outcome: 'processed', eventType: 'call_ended', callId: a });
     expect(results.get(failed)).toEqual({ outcome: 'processed', eventType: 'call_started', callId: b });
     expect(results.get(snapshot)).toEqual({ outcome: 'skipped', eventType: 'transcript_updated', callId: b });
@@ -43,8 +64,12 @@ describe('processWebhookEventsBatch', () => {
   it('a row that does not exist fails the batch permanently and commits nothing', async () => {
     const callId = newCallId('batch');
     const pending = await store('call_started', callId);
-    await expect(processWebhookEventsBatch(t.db, [pending, '999999999'], defaultHandlers)).rejects.toThrow(PermanentEventError);
-    await expect(processWebhookEventsBatch(t.db, [pending, '999999999'], defaultHandlers)).rejects.toThrow('webhook_events row 999999999 does not exist');
+    await expect(processWebhookEventsBatch(t.db, [pending, '999999999'], defaultHandlers)).rejects.toThrow(
+      PermanentEventError,
+    );
+    await expect(processWebhookEventsBatch(t.db, [pending, '999999999'], defaultHandlers)).rejects.toThrow(
+      'webhook_events row 999999999 does not exist',
+    );
     expect(await row(pending)).toMatchObject({ status: 'pending', attempts: 0, processed_at: null });
     expect(await findCallSession(t.db, callId)).toBeUndefined();
   });

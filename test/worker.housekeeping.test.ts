@@ -20,8 +20,21 @@ describe('housekeeping queues', () => {
     const connection = createRedisConnection({ url: serviceUrls().redisUrl });
     const queues = createQueues(connection, prefix, { attempts: 3, backoffMs: 10 });
     const workerConnection = createRedisConnection({ url: serviceUrls().redisUrl });
-    const sweeper = createMaintenanceWorker({ db: t.db, connection: workerConnection, logger, prefix, webhookQueue: queues.webhooks, sweepPendingAfterMs: 0 });
-    const retention = createRetentionWorker({ db: t.db, connection: workerConnection, logger, prefix, retention: { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 } });
+    const sweeper = createMaintenanceWorker({
+      db: t.db,
+      connection: workerConnection,
+      logger,
+      prefix,
+      webhookQueue: queues.webhooks,
+      sweepPendingAfterMs: 0,
+    });
+    const retention = createRetentionWorker({
+      db: t.db,
+      connection: workerConnection,
+      logger,
+      prefix,
+      retention: { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 },
+    });
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let locked!: () => void;
@@ -36,23 +49,41 @@ describe('housekeeping queues', () => {
     const callId = newCallId('orphan');
     const payload = body('call_started', { callId });
     // A pending row without a job (Redis lost it), written before the lock.
-    const orphan = await recordDelivery(t.db, { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: payload, rawBody: Buffer.from(payload), signature: null, source: 'webhook' });
+    const orphan = await recordDelivery(t.db, {
+      eventType: 'call_started',
+      callId,
+      dedupeKey: `call_started:${callId}`,
+      payloadJson: payload,
+      rawBody: Buffer.from(payload),
+      signature: null,
+      source: 'webhook',
+    });
     await sql`update webhook_events set created_at = now() - interval '1 minute' where id = ${orphan.id}`.execute(t.db);
     const holder = lockWebhookEvents();
     try {
       await isLocked;
       const retentionJob = await queues.retention.add('retention', { task: 'retention' });
-      await until('retention to be running', async () => ((await retentionJob.getState()) === 'active' ? true : undefined));
+      await until('retention to be running', async () =>
+        (await retentionJob.getState()) === 'active' ? true : undefined,
+      );
 
       const sweep = await queues.maintenance.add('sweep-pending', { task: 'sweep-pending' });
-      await until('the sweep to finish', async () => ((await sweep.getState()) === 'completed' ? true : undefined), 10_000);
+      await until(
+        'the sweep to finish',
+        async () => ((await sweep.getState()) === 'completed' ? true : undefined),
+        10_000,
+      );
       expect(await retentionJob.getState()).toBe('active');
       expect(await queues.webhooks.getJob(webhookJobId(orphan.id))).toBeDefined();
     } finally {
       release();
       await holder;
     }
-    await until('retention to finish once the lock is gone', async () => ((await queues.retention.getJobCounts('completed')).completed === 1 ? true : undefined), 10_000);
+    await until(
+      'retention to finish once the lock is gone',
+      async () => ((await queues.retention.getJobCounts('completed')).completed === 1 ? true : undefined),
+      10_000,
+    );
     await sweeper.close();
     await retention.close();
     await queues.close();
@@ -65,7 +96,11 @@ describe('housekeeping queues', () => {
     const queues = createQueues(connection, prefix, { attempts: 3, backoffMs: 10 });
     try {
       // What an earlier version registered: retention on the maintenance queue.
-      await queues.maintenance.upsertJobScheduler('retention', { every: 86_400_000 }, { name: 'retention', data: { task: 'retention' } });
+      await queues.maintenance.upsertJobScheduler(
+        'retention',
+        { every: 86_400_000 },
+        { name: 'retention', data: { task: 'retention' } },
+      );
       await scheduleMaintenance(queues.maintenance, queues.retention, 30_000);
       expect((await queues.maintenance.getJobSchedulers()).map((s) => s.key)).toEqual(['sweep-pending']);
       expect((await queues.retention.getJobSchedulers()).map((s) => s.key)).toEqual(['retention']);

@@ -25,7 +25,11 @@ describe('worker: retries and failures', () => {
       if (calls <= 2) throw new Error(`temporary outage #${calls}`);
       await applyStarted(db, event);
     };
-    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: flaky }, attempts: 3, backoffMs: 20 });
+    p = await startPipeline(t.db, {
+      handlers: { ...defaultHandlers, call_started: flaky },
+      attempts: 3,
+      backoffMs: 20,
+    });
     const callId = newCallId();
     const res = await p.deliver(body('call_started', { callId }));
     const [row] = await p.settled([res.body.id]);
@@ -42,7 +46,11 @@ describe('worker: retries and failures', () => {
       await applyStarted(db, event);
       throw new Error('downstream CRM rejected the call');
     };
-    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: broken }, attempts: 4, backoffMs: 10 });
+    p = await startPipeline(t.db, {
+      handlers: { ...defaultHandlers, call_started: broken },
+      attempts: 4,
+      backoffMs: 10,
+    });
     const callId = newCallId();
     const res = await p.deliver(body('call_started', { callId }));
     const [row] = await p.settled([res.body.id]);
@@ -56,7 +64,9 @@ describe('worker: retries and failures', () => {
   it('an event no retry can fix fails at once, naming the bad field', async () => {
     p = await startPipeline(t.db, { attempts: 5, backoffMs: 10 });
     const callId = newCallId();
-    const res = await p.deliver(JSON.stringify({ event: 'call_ended', call: { call_id: callId, end_timestamp: 'yesterday' } }));
+    const res = await p.deliver(
+      JSON.stringify({ event: 'call_ended', call: { call_id: callId, end_timestamp: 'yesterday' } }),
+    );
     expect(res.status).toBe(200);
     const [row] = await p.settled([res.body.id]);
     expect(row).toMatchObject({ status: 'failed', attempts: 1 });
@@ -65,33 +75,52 @@ describe('worker: retries and failures', () => {
 
   // Real Postgres errors, raised inside the handler's transaction.
   it.each([
-    ['a statement timeout (57014)', 'canceling statement due to statement timeout', async (db: Parameters<EventHandler>[0]) => {
-      await sql`set local statement_timeout = 1`.execute(db);
-      await sql`select pg_sleep(0.2)`.execute(db);
-    }],
-    ['a table that is not there yet (42P01, migrations still running)', 'relation "table_of_a_later_migration" does not exist', async (db: Parameters<EventHandler>[0]) => {
-      await sql`select * from table_of_a_later_migration`.execute(db);
-    }],
-    ['a lock that is not available in time (55P03)', 'canceling statement due to lock timeout', async (db: Parameters<EventHandler>[0]) => {
-      // The test holds this lock on another connection (below).
-      await sql`set local lock_timeout = 10`.execute(db);
-      await sql`select pg_advisory_xact_lock(424242)`.execute(db);
-    }],
-  ])('%s leaves the row pending after the last attempt, for the sweeper, never failed', async (_what, message, fail) => {
-    const holder = new Client({ connectionString: t.url });
-    await holder.connect();
-    await holder.query('select pg_advisory_lock(424242)');
-    afterEachClose.push(() => holder.end());
-    const failing: EventHandler = async (db) => fail(db);
-    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: failing }, attempts: 3, backoffMs: 10 });
-    const callId = newCallId();
-    const res = await p.deliver(body('call_started', { callId }));
-    const job = await p.queue.getJob(`evt-${res.body.id}`);
-    const deadline = Date.now() + 20_000;
-    while ((await job!.getState()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(await job!.getState()).toBe('failed');
-    const [row] = await findWebhookEvents(t.db, callId);
-    expect(row).toMatchObject({ status: 'pending', attempts: 3 });
-    expect(row!.error).toContain(message);
-  });
+    [
+      'a statement timeout (57014)',
+      'canceling statement due to statement timeout',
+      async (db: Parameters<EventHandler>[0]) => {
+        await sql`set local statement_timeout = 1`.execute(db);
+        await sql`select pg_sleep(0.2)`.execute(db);
+      },
+    ],
+    [
+      'a table that is not there yet (42P01, migrations still running)',
+      'relation "table_of_a_later_migration" does not exist',
+      async (db: Parameters<EventHandler>[0]) => {
+        await sql`select * from table_of_a_later_migration`.execute(db);
+      },
+    ],
+    [
+      'a lock that is not available in time (55P03)',
+      'canceling statement due to lock timeout',
+      async (db: Parameters<EventHandler>[0]) => {
+        // The test holds this lock on another connection (below).
+        await sql`set local lock_timeout = 10`.execute(db);
+        await sql`select pg_advisory_xact_lock(424242)`.execute(db);
+      },
+    ],
+  ])(
+    '%s leaves the row pending after the last attempt, for the sweeper, never failed',
+    async (_what, message, fail) => {
+      const holder = new Client({ connectionString: t.url });
+      await holder.connect();
+      await holder.query('select pg_advisory_lock(424242)');
+      afterEachClose.push(() => holder.end());
+      const failing: EventHandler = async (db) => fail(db);
+      p = await startPipeline(t.db, {
+        handlers: { ...defaultHandlers, call_started: failing },
+        attempts: 3,
+        backoffMs: 10,
+      });
+      const callId = newCallId();
+      const res = await p.deliver(body('call_started', { callId }));
+      const job = await p.queue.getJob(`evt-${res.body.id}`);
+      const deadline = Date.now() + 20_000;
+      while ((await job!.getState()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await job!.getState()).toBe('failed');
+      const [row] = await findWebhookEvents(t.db, callId);
+      expect(row).toMatchObject({ status: 'pending', attempts: 3 });
+      expect(row!.error).toContain(message);
+    },
+  );
 });

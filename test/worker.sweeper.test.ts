@@ -21,7 +21,15 @@ afterEach(async () => {
 async function orphanRow(): Promise<string> {
   const callId = newCallId('orphan');
   const payload = body('call_started', { callId });
-  const r = await recordDelivery(t.db, { eventType: 'call_started', callId, dedupeKey: `call_started:${callId}`, payloadJson: payload, rawBody: Buffer.from(payload), signature: null, source: 'webhook' });
+  const r = await recordDelivery(t.db, {
+    eventType: 'call_started',
+    callId,
+    dedupeKey: `call_started:${callId}`,
+    payloadJson: payload,
+    rawBody: Buffer.from(payload),
+    signature: null,
+    source: 'webhook',
+  });
   return r.id;
 }
 
@@ -31,7 +39,9 @@ describe('outbox sweeper', () => {
     const ids = [await orphanRow(), await orphanRow(), await orphanRow()];
     // A clock a second ahead: every row just written is past the threshold, whatever the clocks' precision.
     const later = () => new Date(Date.now() + 1000);
-    const results = await Promise.all([1, 2, 3].map(() => sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0, now: later })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0, now: later })),
+    );
     expect(results.every((r) => r.checked === 3)).toBe(true);
     const counts = await p.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     expect(counts.waiting).toBe(3);
@@ -41,7 +51,11 @@ describe('outbox sweeper', () => {
   it('leaves rows younger than the threshold to the ingress', async () => {
     p = await startPipeline(t.db, { worker: false });
     await orphanRow();
-    expect(await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 60_000 })).toEqual({ checked: 0, enqueued: 0, retried: 0 });
+    expect(await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 60_000 })).toEqual({
+      checked: 0,
+      enqueued: 0,
+      retried: 0,
+    });
   });
 
   it('does not fail an event whose attempts ran out while Postgres was unreachable; the sweeper retries it', async () => {
@@ -50,14 +64,26 @@ describe('outbox sweeper', () => {
       if (outage) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       await defaultHandlers.call_started!(db, event);
     };
-    p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: unreachable }, attempts: 2, backoffMs: 10 });
+    p = await startPipeline(t.db, {
+      handlers: { ...defaultHandlers, call_started: unreachable },
+      attempts: 2,
+      backoffMs: 10,
+    });
     const res = await p.deliver(body('call_started', { callId: newCallId() }));
-    await until('the job to run out of attempts', async () => ((await (await p!.queue.getJob(webhookJobId(res.body.id)))?.getState()) === 'failed' ? true : undefined));
-    const row = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', res.body.id).executeTakeFirstOrThrow();
+    await until('the job to run out of attempts', async () =>
+      (await (await p!.queue.getJob(webhookJobId(res.body.id)))?.getState()) === 'failed' ? true : undefined,
+    );
+    const row = await t.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where('id', '=', res.body.id)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'pending', attempts: 2, error: 'connect ECONNREFUSED 127.0.0.1:5432' });
 
     outage = false;
-    expect(await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 0, now: () => new Date(Date.now() + 1000) })).toMatchObject({ checked: 1, retried: 1 });
+    expect(
+      await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 0, now: () => new Date(Date.now() + 1000) }),
+    ).toMatchObject({ checked: 1, retried: 1 });
     const [done] = await p.settled([res.body.id]);
     expect(done).toMatchObject({ status: 'processed', attempts: 3, error: null });
   });

@@ -17,13 +17,31 @@ export function body(event: SampleEvent, o: Partial<SampleCallOptions> & { callI
 }
 
 export function permutations<T>(xs: readonly T[]): T[][] {
-  return xs.length <= 1 ? [[...xs]] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+  return xs.length <= 1
+    ? [[...xs]]
+    : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
 }
 
 /** Store an event as the ingress would, then age it: `status`, received `ageMinutes` ago (and applied then, unless pending). */
-export async function storeAgedEvent(db: Db, event: SampleEvent, callId: string, status = 'pending', ageMinutes = 1): Promise<string> {
+export async function storeAgedEvent(
+  db: Db,
+  event: SampleEvent,
+  callId: string,
+  status = 'pending',
+  ageMinutes = 1,
+): Promise<string> {
   const payload = body(event, { callId });
-  const r = await recordDelivery(db, { eventType: event, callId, dedupeKey: `${event}:${callId}`, payloadJson: payload, rawBody: Buffer.from(payload), signature: 'v=1,d=x', source: 'webhook' });
-  await sql`update webhook_events set status = ${status}, created_at = now() - make_interval(mins => ${ageMinutes}), processed_at = case when ${status} = 'pending' then null else now() - make_interval(mins => ${ageMinutes}) end where id = ${r.id}`.execute(db);
+  const r = await recordDelivery(db, {
+    eventType: event,
+    callId,
+    dedupeKey: `${event}:${callId}`,
+    payloadJson: payload,
+    rawBody: Buffer.from(payload),
+    signature: 'v=1,d=x',
+    source: 'webhook',
+  });
+  await sql`update webhook_events set status = ${status}, created_at = now() - make_interval(mins => ${ageMinutes}), processed_at = case when ${status} = 'pending' then null else now() - make_interval(mins => ${ageMinutes}) end where id = ${r.id}`.execute(
+    db,
+  );
   return r.id;
 }

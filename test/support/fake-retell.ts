@@ -3,9 +3,17 @@ import { RetellApiClient } from '@callsync/retell';
 import { TEST_API_KEY } from './env';
 
 /** A started fake Retell API on loopback and a real API client pointed at it. */
-export async function startFakeRetell(clientOptions: { concurrency?: number; maxRetries?: number; backoffMs?: number } = {}) {
+export async function startFakeRetell(
+  clientOptions: { concurrency?: number; maxRetries?: number; backoffMs?: number } = {},
+) {
   const fake = new FakeRetell({ apiKeys: [TEST_API_KEY] });
   const baseUrl = await fake.start();
-  const client = new RetellApiClient({ baseUrl, apiKey: TEST_API_KEY, backoffMs: 20, timeoutMs: 5000, ...clientOptions });
+  const client = new RetellApiClient({
+    baseUrl,
+    apiKey: TEST_API_KEY,
+    backoffMs: 20,
+    timeoutMs: 5000,
+    ...clientOptions,
+  });
   return { fake, baseUrl, client };
 }

@@ -9,11 +9,16 @@ export default async function globalSetup(): Promise<void> {
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`cannot reach the test Postgres at ${serviceUrls().databaseUrl}: start it with \`make test\` (scripts/services.sh start)`, { cause: err });
+    throw new Error(
+      `cannot reach the test Postgres at ${serviceUrls().databaseUrl}: start it with \`make test\` (scripts/services.sh start)`,
+      { cause: err },
+    );
   }
   try {
     // Leftovers of interrupted runs.
-    const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname like 'callsync_test_%'");
+    const { rows } = await admin.query<{ datname: string }>(
+      "select datname from pg_database where datname like 'callsync_test_%'",
+    );
     for (const { datname } of rows) await admin.query(`drop database if exists "${datname}" with (force)`);
     await admin.query(`create database ${TEMPLATE_DATABASE}`);
   } finally {

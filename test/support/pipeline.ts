@@ -55,13 +55,38 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
     producer.once('ready', () => resolve());
     producer.once('error', reject);
   });
-  const queue = createWebhookQueue({ connection: producer, prefix: TEST_PREFIX, name: queueName, attempts: o.attempts ?? 3, backoffMs: o.backoffMs ?? 10 });
+  const queue = createWebhookQueue({
+    connection: producer,
+    prefix: TEST_PREFIX,
+    name: queueName,
+    attempts: o.attempts ?? 3,
+    backoffMs: o.backoffMs ?? 10,
+  });
   const metrics = new Metrics('test', { processMetrics: false });
-  const app = createIngressApp({ db, queue, redis: producer, logger, metrics, webhookKeys: o.webhookKeys ?? [TEST_API_KEY], maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024, signatureToleranceMs: 5 * 60 * 1000, ...o.ingress });
+  const app = createIngressApp({
+    db,
+    queue,
+    redis: producer,
+    logger,
+    metrics,
+    webhookKeys: o.webhookKeys ?? [TEST_API_KEY],
+    maxBodyBytes: o.maxBodyBytes ?? 5 * 1024 * 1024,
+    signatureToleranceMs: 5 * 60 * 1000,
+    ...o.ingress,
+  });
   const worker =
     o.worker === false
       ? undefined
-      : createWebhookWorker({ db, connection: consumer, logger, metrics, prefix: TEST_PREFIX, queueName, concurrency: 8, handlers: o.handlers });
+      : createWebhookWorker({
+          db,
+          connection: consumer,
+          logger,
+          metrics,
+          prefix: TEST_PREFIX,
+          queueName,
+          concurrency: 8,
+          handlers: o.handlers,
+        });
 
   return {
     app,
@@ -82,7 +107,9 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
         const rows = await db.selectFrom('webhook_events').selectAll().where('id', 'in', ids).orderBy('id').execute();
         if (rows.length === ids.length && rows.every((r) => r.status !== 'pending')) return rows;
         if (Date.now() > deadline) {
-          throw new Error(`rows still pending after ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status, r.error]))}`);
+          throw new Error(
+            `rows still pending after ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status, r.error]))}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }

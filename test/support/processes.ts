@@ -13,7 +13,8 @@ export const DASHBOARD = join(ROOT, 'apps/dashboard/dist/main.js');
 
 export function assertBuilt(): void {
   for (const f of [INGRESS, WORKER, CLI, DASHBOARD]) {
-    if (!existsSync(f)) throw new Error(`${f} is missing: build first (\`make test\` runs \`tsc -b\` before the tests)`);
+    if (!existsSync(f))
+      throw new Error(`${f} is missing: build first (\`make test\` runs \`tsc -b\` before the tests)`);
   }
 }
 
@@ -24,7 +25,10 @@ export interface Proc {
 }
 
 export function run(script: string, env: Record<string, string>, args: string[] = []): Proc {
-  const child = spawn(process.execPath, [...(script === INGRESS ? INGRESS_NODE_FLAGS : []), script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(script === INGRESS ? INGRESS_NODE_FLAGS : []), script, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

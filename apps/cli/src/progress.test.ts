@@ -3,7 +3,10 @@ import { parseDuration } from './duration';
 
 function stream(isTTY: boolean) {
   const chunks: string[] = [];
-  return { out: { isTTY, write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream, text: () => chunks.join('') };
+  return {
+    out: { isTTY, write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream,
+    text: () => chunks.join(''),
+  };
 }
 
 describe('ProgressBar', () => {

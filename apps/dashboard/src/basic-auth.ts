@@ -20,6 +20,9 @@ export function basicAuth(user: string, password: string, realm = 'callsync'): R
     const userOk = timingSafeEqual(digest(gotUser), wantUser);
     const passwordOk = timingSafeEqual(digest(gotPassword), wantPassword);
     if (m && userOk && passwordOk) return next();
-    res.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`).status(401).json({ error: 'authentication required' });
+    res
+      .set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`)
+      .status(401)
+      .json({ error: 'authentication required' });
   };
 }

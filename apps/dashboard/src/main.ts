@@ -6,10 +6,16 @@ import { BOARD_PATH, createDashboardApp } from './app';
 
 function main(): void {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'dashboard' } });
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.env === 'development',
+    defaultMeta: { service: 'dashboard' },
+  });
   const { user, password } = config.dashboard;
   if (!password && config.env !== 'development') {
-    throw new Error('DASHBOARD_PASSWORD is required outside development: the dashboard can retry and delete jobs. Set it (and DASHBOARD_USER) and start again.');
+    throw new Error(
+      'DASHBOARD_PASSWORD is required outside development: the dashboard can retry and delete jobs. Set it (and DASHBOARD_USER) and start again.',
+    );
   }
   const connection = createRedisConnection(config.redis, { name: 'callsync-dashboard' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
@@ -18,7 +24,9 @@ function main(): void {
   // Without a password (development only) it listens on loopback alone.
   const host = password ? '0.0.0.0' : '127.0.0.1';
   const server = app.listen(config.dashboard.port, host, () => {
-    logger.info(`Bull Board on http://${host === '0.0.0.0' ? 'localhost' : host}:${config.dashboard.port}${BOARD_PATH}${password ? ` (user ${user})` : ' (no password: development, loopback only)'}`);
+    logger.info(
+      `Bull Board on http://${host === '0.0.0.0' ? 'localhost' : host}:${config.dashboard.port}${BOARD_PATH}${password ? ` (user ${user})` : ' (no password: development, loopback only)'}`,
+    );
   });
   server.on('error', (err) => {
     logger.error('HTTP server error', { err });

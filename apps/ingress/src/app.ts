@@ -91,8 +91,14 @@ export function createIngressApp(deps: IngressDeps): express.Express {
       res.status(503).json({ status: 'draining' });
       return;
     }
-    const [pg, redis] = await Promise.allSettled([pingDatabase(deps.db), deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(deps.redis.status))]);
-    const body = { postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable', redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable' };
+    const [pg, redis] = await Promise.allSettled([
+      pingDatabase(deps.db),
+      deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(deps.redis.status)),
+    ]);
+    const body = {
+      postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable',
+      redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable',
+    };
     res.status(pg.status === 'fulfilled' ? 200 : 503).json(body);
   });
 
@@ -117,7 +123,8 @@ export function createIngressApp(deps: IngressDeps): express.Express {
         message = e.message;
       }
     }
-    if (status >= 500 && status !== 503) deps.logger.error('request failed', { method: req.method, path: req.path, err });
+    if (status >= 500 && status !== 503)
+      deps.logger.error('request failed', { method: req.method, path: req.path, err });
     res.status(status).set(headers).json({ error: message });
   };
   app.use(onError);

@@ -1,4 +1,10 @@
-import { isPermanentDatabaseError, recordDeliveries, type Db, type Delivery, type RecordedDelivery } from '@callsync/db';
+import {
+  isPermanentDatabaseError,
+  recordDeliveries,
+  type Db,
+  type Delivery,
+  type RecordedDelivery,
+} from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { enqueueWebhookEvents, type RedisConnection, type WebhookQueue } from '@callsync/queue';
 
@@ -99,8 +105,15 @@ export class DeliveryBatcher {
   submit(delivery: Delivery, signal?: AbortSignal): Promise<RecordedDelivery> {
     return new Promise((resolve, reject) => {
       const bytes = delivery.payloadJson.length + (delivery.rawBody?.length ?? 0);
-      if (this.waitingCount >= this.maxWaiting || (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)) {
-        reject(new IngressOverloadedError(`ingress overloaded: ${this.waitingCount} deliveries (${Math.round(this.waitingBytes / 1024)} KB) already wait for the database`));
+      if (
+        this.waitingCount >= this.maxWaiting ||
+        (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)
+      ) {
+        reject(
+          new IngressOverloadedError(
+            `ingress overloaded: ${this.waitingCount} deliveries (${Math.round(this.waitingBytes / 1024)} KB) already wait for the database`,
+          ),
+        );
         return;
       }
       if (signal?.aborted) {
@@ -159,7 +172,10 @@ export class DeliveryBatcher {
   private async write(batch: Waiting[]): Promise<void> {
     let results: RecordedDelivery[];
     try {
-      results = await recordDeliveries(this.o.db, batch.map((w) => w.delivery));
+      results = await recordDeliveries(
+        this.o.db,
+        batch.map((w) => w.delivery),
+      );
     } catch (err) {
       // Only bad data in one delivery is worth splitting for: an outage, a timeout or a deadlock would
       // hit every single INSERT too, and 200 of them at once would only pile onto the pool.
@@ -190,14 +206,18 @@ export class DeliveryBatcher {
     // an earlier enqueue was lost. Rows already applied need nothing.
     const jobs = new Map<string, { rowId: string; callId: string; event: string }>();
     results.forEach((r, i) => {
-      if (r.status === 'pending') jobs.set(r.id, { rowId: r.id, callId: batch[i]!.delivery.callId, event: batch[i]!.delivery.eventType });
+      if (r.status === 'pending')
+        jobs.set(r.id, { rowId: r.id, callId: batch[i]!.delivery.callId, event: batch[i]!.delivery.eventType });
     });
     if (jobs.size > 0) {
       try {
         if (this.o.redis.status !== 'ready') throw new Error(`Redis connection is ${this.o.redis.status}`);
         await withTimeout(enqueueWebhookEvents(this.o.queue, [...jobs.values()]), this.enqueueTimeoutMs);
       } catch (err) {
-        this.o.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', { row_ids: [...jobs.keys()], err });
+        this.o.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
+          row_ids: [...jobs.keys()],
+          err,
+        });
       }
     }
     batch.forEach((w, i) => w.resolve(results[i]!));

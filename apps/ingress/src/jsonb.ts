@@ -1,4 +1,5 @@
 /** What Postgres jsonb cannot hold although JSON allows it: U+0000 and unpaired surrogates. */
+// eslint-disable-next-line no-control-regex -- matching U+0000 is the point
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function clean(value: unknown): unknown {

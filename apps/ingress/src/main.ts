@@ -3,13 +3,23 @@ import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
-import { failStartup, handleShutdown, ingressShutdownBoundMs, INGRESS_REQUEST_TIMEOUT_MS, limitHeapGrowth } from '@callsync/runtime';
+import {
+  failStartup,
+  handleShutdown,
+  ingressShutdownBoundMs,
+  INGRESS_REQUEST_TIMEOUT_MS,
+  limitHeapGrowth,
+} from '@callsync/runtime';
 import { createIngressApp, WEBHOOK_PATH } from './app';
 
 async function main(): Promise<void> {
   limitHeapGrowth();
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'ingress' } });
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.env === 'development',
+    defaultMeta: { service: 'ingress' },
+  });
   // Fail fast: Retell gives up after 10 s, and a 503 makes it retry. No wait is unbounded: a lock that
   // is not free within 1 s (a frozen worker's row, a locked table) means 503, and a session left in a
   // transaction is ended.
@@ -31,7 +41,14 @@ async function main(): Promise<void> {
   let draining = false;
   const metrics = new Metrics('ingress');
   // Scrapes read through a pool of their own, so they can never take a connection from a webhook.
-  const metricsDb = createDb({ url: config.database.url, poolSize: 1, applicationName: 'callsync-ingress-metrics', connectTimeoutMs: 1000, statementTimeoutMs: 2000, queryTimeoutMs: 3000 });
+  const metricsDb = createDb({
+    url: config.database.url,
+    poolSize: 1,
+    applicationName: 'callsync-ingress-metrics',
+    connectTimeoutMs: 1000,
+    statementTimeoutMs: 2000,
+    queryTimeoutMs: 3000,
+  });
   metrics.watchState(metricsDb, [queue]);
   const app = createIngressApp({
     metrics,
@@ -52,7 +69,9 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const metricsServer = await startMetricsServer(config.ingress.metricsPort, metrics).catch((err: Error) => {
-    throw new Error(`cannot serve /metrics on INGRESS_METRICS_PORT ${config.ingress.metricsPort}: ${err.message}`, { cause: err });
+    throw new Error(`cannot serve /metrics on INGRESS_METRICS_PORT ${config.ingress.metricsPort}: ${err.message}`, {
+      cause: err,
+    });
   });
   logger.info(`metrics on :${metricsServer.port}/metrics`);
   // Retell's timeout is 10 s; a request should never be held longer than that.

@@ -36,7 +36,9 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
   return async (req, res) => {
     const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.get('x-retell-signature');
-    const check = verifyRetellSignature(rawBody, signature, deps.webhookKeys, { toleranceMs: deps.signatureToleranceMs });
+    const check = verifyRetellSignature(rawBody, signature, deps.webhookKeys, {
+      toleranceMs: deps.signatureToleranceMs,
+    });
     if (!check.ok) {
       deps.logger.warn('webhook refused: bad signature', { reason: check.reason, ip: req.ip });
       throw new HttpError(401, SIGNATURE_MESSAGES[check.reason]);
@@ -80,19 +82,35 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       });
     } catch (err) {
       if (err instanceof IngressOverloadedError) {
-        deps.logger.warn('webhook refused: ingress overloaded', { call_id: delivery.callId, event: delivery.eventType, err: err.message });
+        deps.logger.warn('webhook refused: ingress overloaded', {
+          call_id: delivery.callId,
+          event: delivery.eventType,
+          err: err.message,
+        });
         throw new HttpError(503, `${err.message}; retry later`, { 'Retry-After': '2' });
       }
       if (err instanceof DeliveryAbandonedError) {
-        deps.logger.warn('webhook not stored: abandoned while waiting for the database', { call_id: delivery.callId, event: delivery.eventType, reason: err.reason });
+        deps.logger.warn('webhook not stored: abandoned while waiting for the database', {
+          call_id: delivery.callId,
+          event: delivery.eventType,
+          reason: err.reason,
+        });
         throw new HttpError(503, `database too slow; retry later (${err.reason})`, { 'Retry-After': '5' });
       }
       const kind = classifyDatabaseError(err);
       // Retell retries a 503: right for a database that cannot take the row now, or whose schema is
       // not there yet (a deploy whose migrations still run).
       if (kind === 'transient' || kind === 'schema') {
-        deps.logger.error(`webhook not stored: database ${kind === 'schema' ? 'schema not ready' : 'unavailable'}`, { call_id: delivery.callId, event: delivery.eventType, err });
-        throw new HttpError(503, kind === 'schema' ? 'database schema not ready; retry later' : 'database unavailable; retry later', { 'Retry-After': '5' });
+        deps.logger.error(`webhook not stored: database ${kind === 'schema' ? 'schema not ready' : 'unavailable'}`, {
+          call_id: delivery.callId,
+          event: delivery.eventType,
+          err,
+        });
+        throw new HttpError(
+          503,
+          kind === 'schema' ? 'database schema not ready; retry later' : 'database unavailable; retry later',
+          { 'Retry-After': '5' },
+        );
       }
       throw err;
     } finally {

@@ -1,5 +1,10 @@
 import type { Db } from '@callsync/db';
-import { processWebhookEvent, processWebhookEventsBatch, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
+import {
+  processWebhookEvent,
+  processWebhookEventsBatch,
+  type HandlerRegistry,
+  type ProcessOutcome,
+} from '@callsync/domain';
 
 /** Transactions at once when a failed batch is applied row by row. */
 const FALLBACK_PARALLELISM = 4;
@@ -53,7 +58,11 @@ export class EventBatcher {
   private async run(batch: Waiting[]): Promise<void> {
     if (batch.length > 1) {
       try {
-        const results = await processWebhookEventsBatch(this.db, batch.map((w) => w.rowId), this.handlers);
+        const results = await processWebhookEventsBatch(
+          this.db,
+          batch.map((w) => w.rowId),
+          this.handlers,
+        );
         for (const w of batch) w.resolve(results.get(w.rowId)!);
         return;
       } catch {

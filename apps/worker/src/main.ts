@@ -6,12 +6,20 @@ import { startWorkerProcess } from './worker-process';
 function main(): void {
   limitHeapGrowth();
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, pretty: config.env === 'development', defaultMeta: { service: 'worker', pid: process.pid } });
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.env === 'development',
+    defaultMeta: { service: 'worker', pid: process.pid },
+  });
   const started = startWorkerProcess(config, logger);
   started.catch(failStartup);
   // Installed before start-up finishes, so a SIGTERM during it still ends in a clean stop.
   // The process-level bound sits above the workers' own, which leave unfinished jobs to others.
-  handleShutdown({ logger, stop: async () => (await started).stop(), timeoutMs: workerShutdownBoundMs(config.worker.shutdownTimeoutMs) });
+  handleShutdown({
+    logger,
+    stop: async () => (await started).stop(),
+    timeoutMs: workerShutdownBoundMs(config.worker.shutdownTimeoutMs),
+  });
 }
 
 try {

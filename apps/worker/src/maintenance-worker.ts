@@ -2,7 +2,13 @@ import { Worker } from 'bullmq';
 import type { RetentionPolicy } from '@callsync/config';
 import type { Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { MAINTENANCE_QUEUE, RETENTION_QUEUE, type MaintenanceJobData, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import {
+  MAINTENANCE_QUEUE,
+  RETENTION_QUEUE,
+  type MaintenanceJobData,
+  type RedisConnection,
+  type WebhookQueue,
+} from '@callsync/queue';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepPendingEvents, type SweepResult } from './sweeper';
 
@@ -25,17 +31,30 @@ export interface RetentionWorkerOptions extends HousekeepingOptions {
   retention: RetentionPolicy;
 }
 
-function housekeepingWorker<R>(o: HousekeepingOptions, defaultQueue: string, run: (task: MaintenanceJobData['task']) => Promise<R | undefined>): Worker<MaintenanceJobData, R | undefined> {
-  const worker = new Worker<MaintenanceJobData, R | undefined>(o.queueName ?? defaultQueue, async (job) => run(job.data.task), { connection: o.connection, prefix: o.prefix, concurrency: 1 });
+function housekeepingWorker<R>(
+  o: HousekeepingOptions,
+  defaultQueue: string,
+  run: (task: MaintenanceJobData['task']) => Promise<R | undefined>,
+): Worker<MaintenanceJobData, R | undefined> {
+  const worker = new Worker<MaintenanceJobData, R | undefined>(
+    o.queueName ?? defaultQueue,
+    async (job) => run(job.data.task),
+    { connection: o.connection, prefix: o.prefix, concurrency: 1 },
+  );
   worker.on('error', (err) => o.logger.error(`${defaultQueue} worker error`, { err: err.message }));
-  worker.on('failed', (job, err) => o.logger.error(`${defaultQueue} job failed`, { job_id: job?.id, task: job?.data.task, error: err.message }));
+  worker.on('failed', (job, err) =>
+    o.logger.error(`${defaultQueue} job failed`, { job_id: job?.id, task: job?.data.task, error: err.message }),
+  );
   return worker;
 }
 
 /** Runs the outbox sweeper's scheduled jobs. */
-export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<MaintenanceJobData, SweepResult | undefined> {
+export function createMaintenanceWorker(
+  o: MaintenanceWorkerOptions,
+): Worker<MaintenanceJobData, SweepResult | undefined> {
   return housekeepingWorker(o, MAINTENANCE_QUEUE, async (task) => {
-    if (task === 'sweep-pending') return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
+    if (task === 'sweep-pending')
+      return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
     // A retention job left on this queue by a version that ran it here: its own queue runs retention now.
     o.logger.info(`${task} job on the maintenance queue ignored; it runs on its own queue`);
     return undefined;
@@ -43,6 +62,8 @@ export function createMaintenanceWorker(o: MaintenanceWorkerOptions): Worker<Mai
 }
 
 /** Runs retention's scheduled jobs, on a queue of their own. */
-export function createRetentionWorker(o: RetentionWorkerOptions): Worker<MaintenanceJobData, RetentionResult | undefined> {
+export function createRetentionWorker(
+  o: RetentionWorkerOptions,
+): Worker<MaintenanceJobData, RetentionResult | undefined> {
   return housekeepingWorker(o, RETENTION_QUEUE, async () => applyRetention(o.db, o.logger, o.retention));
 }

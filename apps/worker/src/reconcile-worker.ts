@@ -39,14 +39,20 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<Reconci
           maxTries: o.maxTries,
           onCall: (r) => {
             o.metrics?.reconcileOutcomes.inc({ outcome: r.outcome });
-            if (r.outcome === 'failed') o.logger.warn('reconcile: call check failed', { call_id: r.callId, job_id: job.id, error: r.detail });
+            if (r.outcome === 'failed')
+              o.logger.warn('reconcile: call check failed', { call_id: r.callId, job_id: job.id, error: r.detail });
             else o.logger.debug('reconcile: call checked', { call_id: r.callId, outcome: r.outcome, detail: r.detail });
           },
         },
       );
       const level = summary.found > 0 ? 'info' : 'debug';
       const { runId, ...counts } = summary;
-      o.logger.log(level, 'reconcile pass done', { job_id: job.id, run_id: runId, ...counts, duration_ms: Math.round(performance.now() - started) });
+      o.logger.log(level, 'reconcile pass done', {
+        job_id: job.id,
+        run_id: runId,
+        ...counts,
+        duration_ms: Math.round(performance.now() - started),
+      });
       return summary;
     },
     { connection: o.connection, prefix: o.prefix, concurrency: 1 },

@@ -34,10 +34,21 @@ async function inBatches(step: (limit: number) => Promise<number>, batch: number
  * Each step works in batches of `batch` rows. The run is recorded in retention_runs.
  * Redis stays bounded by the jobs' removeOnComplete/removeOnFail.
  */
-export async function applyRetention(db: Db, logger: Logger, policy: RetentionPolicy, now = new Date(), batch = 1000): Promise<RetentionResult> {
+export async function applyRetention(
+  db: Db,
+  logger: Logger,
+  policy: RetentionPolicy,
+  now = new Date(),
+  batch = 1000,
+): Promise<RetentionResult> {
   const ago = (days: number) => new Date(now.getTime() - days * DAY_MS);
   const runId = await startRetentionRun(db, policy);
-  const counts: RetentionCounts = { payloadsPruned: 0, eventRowsDeleted: 0, sessionsPiiPruned: 0, reconcileRunsDeleted: 0 };
+  const counts: RetentionCounts = {
+    payloadsPruned: 0,
+    eventRowsDeleted: 0,
+    sessionsPiiPruned: 0,
+    reconcileRunsDeleted: 0,
+  };
   try {
     // Rows first: a row about to go needs no pruning.
     counts.eventRowsDeleted = await inBatches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n), batch);

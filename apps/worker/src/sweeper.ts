@@ -24,7 +24,12 @@ export interface SweepResult {
  * gets a live job. Job ids derive from row ids, so running this from many processes at once, or
  * while the ingress enqueues the same row, never duplicates work.
  */
-export async function sweepPendingEvents(db: Db, queue: WebhookQueue, logger: Logger, o: SweepOptions): Promise<SweepResult> {
+export async function sweepPendingEvents(
+  db: Db,
+  queue: WebhookQueue,
+  logger: Logger,
+  o: SweepOptions,
+): Promise<SweepResult> {
   const cutoff = new Date((o.now?.() ?? new Date()).getTime() - o.pendingAfterMs);
   const batchSize = o.batchSize ?? 500;
   const result: SweepResult = { checked: 0, enqueued: 0, retried: 0 };
@@ -33,7 +38,10 @@ export async function sweepPendingEvents(db: Db, queue: WebhookQueue, logger: Lo
     const rows = await findPendingEvents(db, cutoff, after, batchSize);
     if (rows.length === 0) break;
     result.checked += rows.length;
-    const r = await ensureWebhookJobs(queue, rows.map((row) => ({ rowId: row.id, callId: row.event_id, event: row.event_type })));
+    const r = await ensureWebhookJobs(
+      queue,
+      rows.map((row) => ({ rowId: row.id, callId: row.event_id, event: row.event_type })),
+    );
     result.enqueued += r.enqueued;
     result.retried += r.retried;
     after = rows[rows.length - 1]!.id;

@@ -1,6 +1,12 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { classifyDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
-import { defaultHandlers, PermanentEventError, RowBusyError, type HandlerRegistry, type ProcessOutcome } from '@callsync/domain';
+import {
+  defaultHandlers,
+  PermanentEventError,
+  RowBusyError,
+  type HandlerRegistry,
+  type ProcessOutcome,
+} from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
 import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
@@ -61,7 +67,10 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
     try {
       const result = await batcher.submit(job.data.rowId);
       o.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
-      o.metrics?.processingDuration.observe({ event: eventLabel(result.eventType) }, (performance.now() - started) / 1000);
+      o.metrics?.processingDuration.observe(
+        { event: eventLabel(result.eventType) },
+        (performance.now() - started) / 1000,
+      );
       o.logger.info(`event ${result.outcome}`, {
         ...ctx,
         call_id: result.callId,
@@ -83,9 +92,17 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
       o.metrics?.eventsHandled.inc({ event: eventLabel(job.data.event), outcome: final ? 'failed' : 'retry' });
       if (classifyDatabaseError(err) === 'schema') {
         // A missing table or column: a deploy in progress, or a database that was never migrated.
-        o.logger.error('event attempt failed on the database schema (are migrations applied?); will retry', { ...ctx, error: message, code: (err as { code?: string }).code });
+        o.logger.error('event attempt failed on the database schema (are migrations applied?); will retry', {
+          ...ctx,
+          error: message,
+          code: (err as { code?: string }).code,
+        });
       } else {
-        o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', { ...ctx, kind, error: message });
+        o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', {
+          ...ctx,
+          kind,
+          error: message,
+        });
       }
       if (permanent) throw new UnrecoverableError(message);
       throw err;
@@ -101,7 +118,13 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
   });
   worker.on('error', (err) => o.logger.error('worker error', { err: err.message }));
   worker.on('failed', (job, err) => {
-    if (job) o.logger.debug('job failed', { job_id: job.id, row_id: job.data.rowId, attempt: job.attemptsMade, error: err.message });
+    if (job)
+      o.logger.debug('job failed', {
+        job_id: job.id,
+        row_id: job.data.rowId,
+        attempt: job.attemptsMade,
+        error: err.message,
+      });
   });
   return worker;
 }

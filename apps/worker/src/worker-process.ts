@@ -22,7 +22,8 @@ async function closeWithin(worker: Worker, ms: number, logger: Logger): Promise<
   });
   const result = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
   clearTimeout(timer);
-  if (result === 'timeout') logger.warn(`jobs still running after ${ms} ms; leaving them to another worker`, { queue: worker.name });
+  if (result === 'timeout')
+    logger.warn(`jobs still running after ${ms} ms; leaving them to another worker`, { queue: worker.name });
 }
 
 /**
@@ -58,7 +59,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const { prefix } = config.redis;
 
   const queues = createQueues(connection, prefix, config.worker);
-  const { webhooks: webhookQueue, reconcile: reconcileQueue, maintenance: maintenanceQueue, retention: retentionQueue } = queues;
+  const {
+    webhooks: webhookQueue,
+    reconcile: reconcileQueue,
+    maintenance: maintenanceQueue,
+    retention: retentionQueue,
+  } = queues;
   for (const q of queues.all) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
 
   // Job schedulers live in Redis; a Redis that restarted without persistence has forgotten them,
@@ -86,11 +92,22 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const workers: Worker[] = [
     createWebhookWorker({ db, connection, logger, metrics, prefix, concurrency: config.worker.concurrency }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
-    createMaintenanceWorker({ db, connection, logger, prefix, webhookQueue, sweepPendingAfterMs: config.worker.sweepPendingAfterMs }),
+    createMaintenanceWorker({
+      db,
+      connection,
+      logger,
+      prefix,
+      webhookQueue,
+      sweepPendingAfterMs: config.worker.sweepPendingAfterMs,
+    }),
     createRetentionWorker({ db, connection, logger, prefix, retention: config.worker.retention }),
   ];
   const health = await startHealthServer(config.worker.metricsPort, { db, redis: connection, metrics });
-  logger.info('worker started', { concurrency: config.worker.concurrency, reconcile_every_minutes: config.reconcile.everyMinutes, metrics_port: health.port });
+  logger.info('worker started', {
+    concurrency: config.worker.concurrency,
+    reconcile_every_minutes: config.reconcile.everyMinutes,
+    metrics_port: health.port,
+  });
 
   let stopping: Promise<void> | undefined;
   return {

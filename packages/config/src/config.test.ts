@@ -67,12 +67,16 @@ describe('loadConfig', () => {
     expect(problems({ ...base, RETELL_API_KEY: 'a, b', RETELL_WEBHOOK_KEYS: 'w' })).toEqual([
       'RETELL_API_KEY: must be one key when RETELL_WEBHOOK_KEYS is set (list the webhook keys there)',
     ]);
-    expect(problems({ ...base, RETELL_WEBHOOK_KEYS: ' , ' })[0]).toMatch(/^RETELL_WEBHOOK_KEYS: must contain at least one value/);
+    expect(problems({ ...base, RETELL_WEBHOOK_KEYS: ' , ' })[0]).toMatch(
+      /^RETELL_WEBHOOK_KEYS: must contain at least one value/,
+    );
   });
 
   it('has a retention policy with documented defaults, rows kept at least as long as payloads', () => {
     expect(loadConfig(base).worker.retention).toEqual({ payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
-    expect(problems({ ...base, RETENTION_DAYS: '60', EVENT_ROWS_RETENTION_DAYS: '30' })).toEqual(['EVENT_ROWS_RETENTION_DAYS: must be at least RETENTION_DAYS (60)']);
+    expect(problems({ ...base, RETENTION_DAYS: '60', EVENT_ROWS_RETENTION_DAYS: '30' })).toEqual([
+      'EVENT_ROWS_RETENTION_DAYS: must be at least RETENTION_DAYS (60)',
+    ]);
     expect(problems({ ...base, SESSION_PII_RETENTION_DAYS: '0' })[0]).toMatch(/^SESSION_PII_RETENTION_DAYS:/);
   });
 

@@ -57,7 +57,9 @@ export interface RetentionPolicy {
 /** Start-up failure that names every bad variable; the process should print it and exit. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -111,7 +113,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       apiConcurrency: e.RETELL_API_CONCURRENCY,
       apiTimeoutMs: e.RETELL_API_TIMEOUT_MS,
     },
-    ingress: { port: e.PORT, metricsPort: e.INGRESS_METRICS_PORT, maxBodyBytes: e.MAX_BODY_BYTES, signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS, shutdownDrainMs: e.SHUTDOWN_DRAIN_MS },
+    ingress: {
+      port: e.PORT,
+      metricsPort: e.INGRESS_METRICS_PORT,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
@@ -121,7 +129,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sweepEveryMs: e.SWEEP_EVERY_SECONDS * 1000,
       sweepPendingAfterMs: e.SWEEP_PENDING_AFTER_SECONDS * 1000,
       metricsPort: e.WORKER_METRICS_PORT,
-      retention: { payloadDays: e.RETENTION_DAYS, eventRowDays: e.EVENT_ROWS_RETENTION_DAYS, sessionPiiDays: e.SESSION_PII_RETENTION_DAYS },
+      retention: {
+        payloadDays: e.RETENTION_DAYS,
+        eventRowDays: e.EVENT_ROWS_RETENTION_DAYS,
+        sessionPiiDays: e.SESSION_PII_RETENTION_DAYS,
+      },
     },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,

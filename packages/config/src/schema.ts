@@ -7,17 +7,25 @@ const positiveNumber = z.coerce.number().positive().finite();
 /** Comma-separated list of non-empty strings ("a, b" -> ["a", "b"]). */
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
   .pipe(z.array(z.string()).min(1, 'must contain at least one value'));
 
 const url = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
 /**
  * The environment contract (see SPEC.md). Every variable is read here and nowhere else.
@@ -36,7 +44,10 @@ export const envSchema = z
     /** "host:port,host:port" of a Redis Cluster; wins over REDIS_URL when set. */
     REDIS_CLUSTER_NODES: csv.optional(),
     /** Prefix of every BullMQ key. The {hash tag} keeps a queue's keys in one cluster slot. */
-    QUEUE_PREFIX: z.string().regex(/^\{[^{}]+\}$/, 'must be a Redis hash tag such as {callsync}').default('{callsync}'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^\{[^{}]+\}$/, 'must be a Redis hash tag such as {callsync}')
+      .default('{callsync}'),
 
     /**
      * The key callsync calls Retell's API with. Also verifies webhooks when RETELL_WEBHOOK_KEYS is
@@ -116,10 +127,18 @@ export const envSchema = z
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or set REDIS_CLUSTER_NODES)' });
     }
     if (env.RETELL_WEBHOOK_KEYS && env.RETELL_API_KEY.length > 1) {
-      ctx.addIssue({ code: 'custom', path: ['RETELL_API_KEY'], message: 'must be one key when RETELL_WEBHOOK_KEYS is set (list the webhook keys there)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RETELL_API_KEY'],
+        message: 'must be one key when RETELL_WEBHOOK_KEYS is set (list the webhook keys there)',
+      });
     }
     if (env.EVENT_ROWS_RETENTION_DAYS < env.RETENTION_DAYS) {
-      ctx.addIssue({ code: 'custom', path: ['EVENT_ROWS_RETENTION_DAYS'], message: `must be at least RETENTION_DAYS (${env.RETENTION_DAYS})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EVENT_ROWS_RETENTION_DAYS'],
+        message: `must be at least RETENTION_DAYS (${env.RETENTION_DAYS})`,
+      });
     }
   });
 

@@ -4,7 +4,14 @@ import type { CallSession, CallSessionTable } from './call-session.table';
 
 export type CallSessionValues = Omit<
   Updateable<CallSessionTable>,
-  'id' | 'call_id' | 'created_at' | 'updated_at' | 'caller_anonymous' | 'caller_withheld' | 'caller_hash' | 'pii_pruned_at'
+  | 'id'
+  | 'call_id'
+  | 'created_at'
+  | 'updated_at'
+  | 'caller_anonymous'
+  | 'caller_withheld'
+  | 'caller_hash'
+  | 'pii_pruned_at'
 >;
 
 export async function findCallSession(db: Db, callId: string): Promise<CallSession | undefined> {
@@ -30,7 +37,10 @@ export async function lockCallSessions(db: Db, callIds: readonly string[]): Prom
 }
 
 /** Write many sessions back in one statement. */
-export async function updateCallSessions(db: Db, updates: readonly { callId: string; values: CallSessionValues }[]): Promise<void> {
+export async function updateCallSessions(
+  db: Db,
+  updates: readonly { callId: string; values: CallSessionValues }[],
+): Promise<void> {
   if (updates.length === 0) return;
   const col = <K extends keyof CallSessionValues>(k: K) => updates.map((u) => u.values[k] ?? null);
   await sql`

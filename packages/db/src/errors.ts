@@ -14,9 +14,21 @@
 export type DatabaseErrorKind = 'transient' | 'schema' | 'data' | 'other';
 
 const TRANSIENT_CLASSES = new Set(['08', '40', '53', '55', '57', '58']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 /** The pg client's and pool's own errors, which have no code. */
-const CLIENT_UNAVAILABLE = /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Client has encountered a connection error|Connection ended unexpectedly/i;
+const CLIENT_UNAVAILABLE =
+  /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Client has encountered a connection error|Connection ended unexpectedly/i;
 
 export function classifyDatabaseError(err: unknown): DatabaseErrorKind {
   if (!(err instanceof Error)) return 'other';

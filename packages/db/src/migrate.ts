@@ -13,9 +13,12 @@ export async function migrateToLatest(
     report(`${r.status === 'Success' ? 'applied' : r.status === 'Error' ? 'FAILED ' : 'skipped'} ${r.migrationName}`);
   }
   if (result.error) {
-    throw new Error(`migration failed: ${result.error instanceof Error ? result.error.message : String(result.error)}`, {
-      cause: result.error,
-    });
+    throw new Error(
+      `migration failed: ${result.error instanceof Error ? result.error.message : String(result.error)}`,
+      {
+        cause: result.error,
+      },
+    );
   }
   if (!result.results?.length) report('schema is up to date');
   return result;

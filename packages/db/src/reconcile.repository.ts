@@ -14,7 +14,12 @@ export interface SessionToReconcile {
 }
 
 /** Stale in_progress sessions still polled, started before `cutoff`, in (started_at, id) order. */
-export async function findStaleSessions(db: Db, cutoff: Date, after: SessionCursor | null, limit: number): Promise<SessionToReconcile[]> {
+export async function findStaleSessions(
+  db: Db,
+  cutoff: Date,
+  after: SessionCursor | null,
+  limit: number,
+): Promise<SessionToReconcile[]> {
   let q = db
     .selectFrom('retell_call_sessions')
     .select(['id', 'call_id', sql<Date>`started_at`.as('key')])
@@ -80,7 +85,13 @@ export type ReconcileCheck = 'checked' | 'not_found' | 'failed' | 'no_analysis';
  * analysis), or `failureLimit` failed checks in a row, the session is marked stopped and is no longer
  * polled. reconcile_failure_count counts failures in a row: any answer resets it.
  */
-export async function recordReconcileCheck(db: Db, callId: string, check: ReconcileCheck, limit: number, failureLimit = Number.POSITIVE_INFINITY): Promise<void> {
+export async function recordReconcileCheck(
+  db: Db,
+  callId: string,
+  check: ReconcileCheck,
+  limit: number,
+  failureLimit = Number.POSITIVE_INFINITY,
+): Promise<void> {
   await db
     .updateTable('retell_call_sessions')
     .set((eb) => {
@@ -128,7 +139,12 @@ export async function startReconcileRun(db: Db, trigger: 'scheduled' | 'manual',
   return r.id;
 }
 
-export async function finishReconcileRun(db: Db, id: string, counts: ReconcileCounts, error: string | null): Promise<void> {
+export async function finishReconcileRun(
+  db: Db,
+  id: string,
+  counts: ReconcileCounts,
+  error: string | null,
+): Promise<void> {
   await db
     .updateTable('reconcile_runs')
     .set({ ...counts, error, finished_at: sql<Date>`clock_timestamp()` })

@@ -85,7 +85,11 @@ export interface RetentionDays {
 export async function startRetentionRun(db: Db, days: RetentionDays): Promise<string> {
   const row = await db
     .insertInto('retention_runs')
-    .values({ payload_days: days.payloadDays, event_row_days: days.eventRowDays, session_pii_days: days.sessionPiiDays })
+    .values({
+      payload_days: days.payloadDays,
+      event_row_days: days.eventRowDays,
+      session_pii_days: days.sessionPiiDays,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -125,7 +129,12 @@ export async function summarizeRetention(db: Db, since: Date): Promise<Retention
     ])
     .where('started_at', '>=', since)
     .executeTakeFirstOrThrow();
-  const last = await db.selectFrom('retention_runs').select(['started_at', 'error']).orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+  const last = await db
+    .selectFrom('retention_runs')
+    .select(['started_at', 'error'])
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return {
     runs: Number(totals.runs),
     payloadsPruned: Number(totals.payloads),

@@ -43,7 +43,16 @@ interface InsertedRow {
   inserted: boolean;
 }
 
-const INSERT_COLUMNS = ['event_type', 'event_id', 'dedupe_key', 'payload', 'raw_body', 'signature', 'source', 'delivery_count'];
+const INSERT_COLUMNS = [
+  'event_type',
+  'event_id',
+  'dedupe_key',
+  'payload',
+  'raw_body',
+  'signature',
+  'source',
+  'delivery_count',
+];
 const insertSqlCache = new Map<string, string>();
 
 /**
@@ -56,7 +65,10 @@ function insertDeliveriesSql(rows: number, snapshot: boolean): string {
   let text = insertSqlCache.get(key);
   if (text) return text;
   const n = INSERT_COLUMNS.length;
-  const tuples = Array.from({ length: rows }, (_, r) => `(${INSERT_COLUMNS.map((_, c) => `$${r * n + c + 1}`).join(', ')})`);
+  const tuples = Array.from(
+    { length: rows },
+    (_, r) => `(${INSERT_COLUMNS.map((_, c) => `$${r * n + c + 1}`).join(', ')})`,
+  );
   text =
     `insert into webhook_events (${INSERT_COLUMNS.join(', ')}) values ${tuples.join(', ')} ` +
     'on conflict (provider, dedupe_key) do update set ' +
@@ -101,7 +113,9 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
       const d = deliveries[snapshot ? g[g.length - 1]! : g[0]!]!;
       params.push(d.eventType, d.callId, d.dedupeKey, d.payloadJson, d.rawBody, d.signature, d.source, g.length);
     }
-    const { rows } = await db.executeQuery<InsertedRow>(CompiledQuery.raw(insertDeliveriesSql(groups.size, snapshot), params));
+    const { rows } = await db.executeQuery<InsertedRow>(
+      CompiledQuery.raw(insertDeliveriesSql(groups.size, snapshot), params),
+    );
     const byKey = new Map(rows.map((r) => [r.dedupe_key, r]));
     for (const [key, g] of groups) {
       const r = byKey.get(key)!;
@@ -113,7 +127,10 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
   return results;
 }
 
-export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'payload' | 'created_at' | 'source'> & {
+export type ClaimedWebhookEvent = Pick<
+  WebhookEvent,
+  'id' | 'event_type' | 'event_id' | 'payload' | 'created_at' | 'source'
+> & {
   status: 'processed' | 'skipped';
 };
 
@@ -128,7 +145,11 @@ export type ClaimedWebhookEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'even
  * could deadlock; and a frozen worker's rows would stall everyone behind them. The caller finds a
  * skipped row still pending and retries it later.
  */
-export async function claimWebhookEvents(db: Db, ids: readonly string[], handledTypes: readonly string[]): Promise<ClaimedWebhookEvent[]> {
+export async function claimWebhookEvents(
+  db: Db,
+  ids: readonly string[],
+  handledTypes: readonly string[],
+): Promise<ClaimedWebhookEvent[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<ClaimedWebhookEvent>`
     with target as (
@@ -145,11 +166,17 @@ export async function claimWebhookEvents(db: Db, ids: readonly string[], handled
 }
 
 /** The status of each row that exists among `ids`. */
-export async function findWebhookEventStatuses(db: Db, ids: readonly string[]): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status'>[]> {
+export async function findWebhookEventStatuses(
+  db: Db,
+  ids: readonly string[],
+): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status'>[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id', 'status']).where('id', 'in', [...ids]).execute();
+  return db
+    .selectFrom('webhook_events')
+    .select(['id', 'event_type', 'event_id', 'status'])
+    .where('id', 'in', [...ids])
+    .execute();
 }
-
 
 /**
  * Record a failed attempt on a row not yet applied (pending, or failed and being retried).
@@ -180,7 +207,11 @@ export async function findPendingEvents(
   afterId: string | null,
   limit: number,
 ): Promise<{ id: string; event_type: string; event_id: string }[]> {
-  let q = db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id']).where('status', '=', 'pending').where('created_at', '<', cutoff);
+  let q = db
+    .selectFrom('webhook_events')
+    .select(['id', 'event_type', 'event_id'])
+    .where('status', '=', 'pending')
+    .where('created_at', '<', cutoff);
   if (afterId !== null) q = q.where('id', '>', afterId);
   return q.orderBy('id').limit(limit).execute();
 }
@@ -195,8 +226,16 @@ export interface ReplaySelection {
 }
 
 /** The rows `make replay` would re-run, oldest first; `pruned_at` set means retention removed the payload. */
-export async function findEventsToReplay(db: Db, s: ReplaySelection): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'>[]> {
-  let q = db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at']).where('status', 'in', [...s.statuses]);
+export async function findEventsToReplay(
+  db: Db,
+  s: ReplaySelection,
+): Promise<
+  Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'>[]
+> {
+  let q = db
+    .selectFrom('webhook_events')
+    .select(['id', 'event_type', 'event_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at'])
+    .where('status', 'in', [...s.statuses]);
   if (s.eventTypes?.length) q = q.where('event_type', 'in', [...s.eventTypes]);
   if (s.callIds?.length) q = q.where('event_id', 'in', [...s.callIds]);
   if (s.since) q = q.where('created_at', '>=', s.since);
@@ -210,11 +249,20 @@ export async function findEventsToReplay(db: Db, s: ReplaySelection): Promise<Pi
  * `fromStatuses` change, so a row that moved on meanwhile is left alone, and never a row whose
  * payload retention removed: there is nothing left to apply. Returns the ids that changed.
  */
-export async function markForReplay(db: Db, ids: readonly string[], fromStatuses: readonly WebhookEventStatus[]): Promise<string[]> {
+export async function markForReplay(
+  db: Db,
+  ids: readonly string[],
+  fromStatuses: readonly WebhookEventStatus[],
+): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .updateTable('webhook_events')
-    .set((eb) => ({ status: 'pending' as const, replay_count: eb('replay_count', '+', 1), last_replayed_at: sql<Date>`now()`, processed_at: null }))
+    .set((eb) => ({
+      status: 'pending' as const,
+      replay_count: eb('replay_count', '+', 1),
+      last_replayed_at: sql<Date>`now()`,
+      processed_at: null,
+    }))
     .where('id', 'in', [...ids])
     .where('status', 'in', [...fromStatuses])
     .where('pruned_at', 'is', null)

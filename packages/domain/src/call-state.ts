@@ -117,16 +117,23 @@ const FIELDS = [
 ] as const satisfies readonly (keyof SessionState & keyof SessionPatch)[];
 
 /** The columns of retell_call_sessions that the state machine owns. */
-export const SESSION_STATE_KEYS = [...FIELDS, 'call_status', 'lifecycle_rank', 'last_event_at'] as const satisfies readonly (keyof SessionState)[];
+export const SESSION_STATE_KEYS = [
+  ...FIELDS,
+  'call_status',
+  'lifecycle_rank',
+  'last_event_at',
+] as const satisfies readonly (keyof SessionState)[];
 
 /** Apply a patch to the current session (null: no session yet). Pure; see the rules above. */
 export function mergeSession(current: SessionState | null, patch: SessionPatch): SessionState {
-  const cur: SessionState = current ?? {
-    ...Object.fromEntries(FIELDS.map((f) => [f, null])),
-    call_status: 'in_progress',
-    lifecycle_rank: 0,
-    last_event_at: null,
-  } as SessionState;
+  const cur: SessionState =
+    current ??
+    ({
+      ...Object.fromEntries(FIELDS.map((f) => [f, null])),
+      call_status: 'in_progress',
+      lifecycle_rank: 0,
+      last_event_at: null,
+    } as SessionState);
   const newer = patch.rank >= cur.lifecycle_rank;
   const next = { ...cur } as Record<string, unknown>;
   for (const f of FIELDS) {
@@ -135,10 +142,13 @@ export function mergeSession(current: SessionState | null, patch: SessionPatch):
     next[f] = newer ? (theirs ?? mine) : (mine ?? theirs);
   }
   next.call_status =
-    cur.call_status === 'in_progress' ? patch.call_status
-    : patch.call_status === 'in_progress' ? cur.call_status
-    : newer ? patch.call_status
-    : cur.call_status;
+    cur.call_status === 'in_progress'
+      ? patch.call_status
+      : patch.call_status === 'in_progress'
+        ? cur.call_status
+        : newer
+          ? patch.call_status
+          : cur.call_status;
   next.lifecycle_rank = Math.max(cur.lifecycle_rank, patch.rank);
   next.last_event_at = cur.last_event_at && cur.last_event_at > patch.observedAt ? cur.last_event_at : patch.observedAt;
   return next as unknown as SessionState;

@@ -13,4 +13,10 @@ export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 export { processWebhookEvent, processWebhookEventsBatch } from './process-event';
 export type { ProcessOutcome } from './process-event';
 export { runReconcilePass } from './reconcile/reconcile-pass';
-export type { CallOutcome, CallReport, ReconcileDeps, ReconcileOptions, ReconcileSummary } from './reconcile/reconcile-pass';
+export type {
+  CallOutcome,
+  CallReport,
+  ReconcileDeps,
+  ReconcileOptions,
+  ReconcileSummary,
+} from './reconcile/reconcile-pass';

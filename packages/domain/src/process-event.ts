@@ -4,7 +4,12 @@ import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
 export type ProcessOutcome =
   | { outcome: 'processed' | 'skipped'; eventType: string; callId: string }
-  | { outcome: 'already_final'; status: Extract<WebhookEventStatus, 'processed' | 'skipped'>; eventType: string; callId: string };
+  | {
+      outcome: 'already_final';
+      status: Extract<WebhookEventStatus, 'processed' | 'skipped'>;
+      eventType: string;
+      callId: string;
+    };
 
 /**
  * Apply one stored event and mark it, in one transaction: either both the call record and the
@@ -22,7 +27,11 @@ export async function processWebhookEvent(db: Db, rowId: string, handlers: Handl
  * order). All or nothing: if any event fails, the whole batch rolls back, marks included, and the
  * caller runs the rows one by one, so each failure is recorded against its own event.
  */
-export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[], handlers: HandlerRegistry): Promise<Map<string, ProcessOutcome>> {
+export async function processWebhookEventsBatch(
+  db: Db,
+  rowIds: readonly string[],
+  handlers: HandlerRegistry,
+): Promise<Map<string, ProcessOutcome>> {
   const handledTypes = Object.keys(handlers).filter((type) => typeof handlers[type] === 'function');
   return db.transaction().execute(async (trx) => {
     const rows = await claimWebhookEvents(trx, rowIds, handledTypes);
@@ -34,10 +43,15 @@ export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[
       const found = await findWebhookEventStatuses(trx, unclaimed);
       const missing = unclaimed.filter((id) => !found.some((r) => r.id === id));
       if (missing.length > 0) {
-        throw new PermanentEventError(`webhook_events row${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`);
+        throw new PermanentEventError(
+          `webhook_events row${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist`,
+        );
       }
       for (const r of found) {
-        if (r.status !== 'processed' && r.status !== 'skipped') throw new RowBusyError(`webhook_events row ${r.id} is ${r.status} but another transaction holds it; retrying`);
+        if (r.status !== 'processed' && r.status !== 'skipped')
+          throw new RowBusyError(
+            `webhook_events row ${r.id} is ${r.status} but another transaction holds it; retrying`,
+          );
         results.set(r.id, { outcome: 'already_final', status: r.status, eventType: r.event_type, callId: r.event_id });
       }
     }
@@ -48,7 +62,14 @@ export async function processWebhookEventsBatch(db: Db, rowIds: readonly string[
       results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.event_id });
       if (row.status === 'skipped') continue;
       const handler = handlers[row.event_type]!;
-      const event: StoredEvent = { rowId: row.id, eventType: row.event_type, callId: row.event_id, payload: row.payload, receivedAt: row.created_at, source: row.source };
+      const event: StoredEvent = {
+        rowId: row.id,
+        eventType: row.event_type,
+        callId: row.event_id,
+        payload: row.payload,
+        receivedAt: row.created_at,
+        source: row.source,
+      };
       if (handler.batch) {
         const list = batched.get(handler.batch);
         if (list) list.push(event);

@@ -125,7 +125,12 @@ export class FakeRetell {
     return undefined;
   }
 
-  private async getCall(callId: string, authorization: string | undefined, res: express.Response, path: string): Promise<void> {
+  private async getCall(
+    callId: string,
+    authorization: string | undefined,
+    res: express.Response,
+    path: string,
+  ): Promise<void> {
     const at = Date.now();
     const keys = this.options.apiKeys ?? [];
     const authorized = keys.length === 0 || keys.some((k) => authorization === `Bearer ${k}`);

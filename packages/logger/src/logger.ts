@@ -32,7 +32,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? 'info',
     silent: options.silent ?? false,
     defaultMeta: options.defaultMeta,
-    format: combine(errors({ stack: false }), redactFormat(), timestamp(), options.pretty ? combine(colorize(), pretty) : json()),
+    format: combine(
+      errors({ stack: false }),
+      redactFormat(),
+      timestamp(),
+      options.pretty ? combine(colorize(), pretty) : json(),
+    ),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
   skipDisabledLevels(logger);

@@ -9,7 +9,14 @@ describe('maskPhoneNumber', () => {
     expect(maskPhoneNumber('from +493033081738 to +491604366218')).toBe('from +49****38 to +49****18');
   });
   it('never leaves more than the country code (up to three digits) and two digits readable', () => {
-    for (const n of ['+491604366218', '+14155550123', '+447911123456', '+79161234567', '+2348031234567', '+8613812345678']) {
+    for (const n of [
+      '+491604366218',
+      '+14155550123',
+      '+447911123456',
+      '+79161234567',
+      '+2348031234567',
+      '+8613812345678',
+    ]) {
       const digits = maskPhoneNumber(n).replace(/\D/g, '');
       expect(digits.length).toBeLessThanOrEqual(5);
       expect(n).toContain(digits.slice(-2));

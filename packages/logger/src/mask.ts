@@ -3,7 +3,9 @@ const PHONE = /\+\d{8,15}\b/g;
 
 /** ITU country codes of one and two digits; every other code has three (E.164 assigns them so). */
 const SHORT_COUNTRY_CODES = new Set(
-  '1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98'.split(' '),
+  '1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98'.split(
+    ' ',
+  ),
 );
 
 function countryCode(digits: string): string {

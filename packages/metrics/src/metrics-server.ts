@@ -6,15 +6,22 @@ import type { Metrics } from './metrics';
  * them) never queues behind or in front of webhook requests, and the public URL does not expose it.
  * Port 0 picks a free one; the bound port is returned.
  */
-export async function startMetricsServer(port: number, metrics: Metrics, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(
+  port: number,
+  metrics: Metrics,
+  host = '0.0.0.0',
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route for ${req.method} ${req.url}` }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: `no route for ${req.method} ${req.url}` }));
       return;
     }
     metrics.text().then(
       (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
-      (err: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message })),
+      (err: Error) =>
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message })),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,16 @@ import { sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '@callsync/db';
 
-const KNOWN_EVENTS = new Set(['call_started', 'call_ended', 'call_analyzed', 'transcript_updated', 'transfer_started', 'transfer_bridged', 'transfer_cancelled', 'transfer_ended']);
+const KNOWN_EVENTS = new Set([
+  'call_started',
+  'call_ended',
+  'call_analyzed',
+  'transcript_updated',
+  'transfer_started',
+  'transfer_bridged',
+  'transfer_cancelled',
+  'transfer_ended',
+]);
 
 /** Event names come from request bodies; keep label values to a known set. */
 export function eventLabel(event: string | undefined): string {
@@ -99,15 +108,30 @@ export class Metrics {
    */
   watchState(db: Db, queues: readonly Queue[], { cacheMs = 10_000 }: { cacheMs?: number } = {}): void {
     const queueCounts = cached(cacheMs, async () =>
-      Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized').catch(() => undefined) }))),
+      Promise.all(
+        queues.map(async (q) => ({
+          queue: q.name,
+          counts: await q
+            .getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized')
+            .catch(() => undefined),
+        })),
+      ),
     );
     const count = (query: ReturnType<typeof sql<{ n: string }>>) =>
       cached(cacheMs, async () => {
         const r = await query.execute(db);
         return Number(r.rows[0]?.n ?? 0);
       });
-    const pendingOver5m = count(sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending' and created_at < now() - interval '5 minutes'`);
-    const stuck = count(sql<{ n: string }>`select count(*) as n from retell_call_sessions where call_status = 'in_progress' and started_at < now() - interval '10 minutes'`);
+    const pendingOver5m = count(
+      sql<{
+        n: string;
+      }>`select count(*) as n from webhook_events where status = 'pending' and created_at < now() - interval '5 minutes'`,
+    );
+    const stuck = count(
+      sql<{
+        n: string;
+      }>`select count(*) as n from retell_call_sessions where call_status = 'in_progress' and started_at < now() - interval '10 minutes'`,
+    );
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',

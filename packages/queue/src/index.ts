@@ -1,10 +1,24 @@
 export { createRedisConnection } from './connection';
 export type { RedisConnection, RedisTarget, ConnectionOptions } from './connection';
-export { WEBHOOK_QUEUE, webhookJobId, webhookJobOptions, createWebhookQueue, enqueueWebhookEvent, enqueueWebhookEvents, ensureWebhookJobs } from './webhook-queue';
+export {
+  WEBHOOK_QUEUE,
+  webhookJobId,
+  webhookJobOptions,
+  createWebhookQueue,
+  enqueueWebhookEvent,
+  enqueueWebhookEvents,
+  ensureWebhookJobs,
+} from './webhook-queue';
 export type { EnsureJobsResult, WebhookJobData, WebhookQueue, WebhookQueueOptions } from './webhook-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
 export type { ReconcileJobData, ReconcileQueue } from './reconcile-queue';
-export { MAINTENANCE_QUEUE, RETENTION_QUEUE, createMaintenanceQueue, createRetentionQueue, scheduleMaintenance } from './maintenance-queue';
+export {
+  MAINTENANCE_QUEUE,
+  RETENTION_QUEUE,
+  createMaintenanceQueue,
+  createRetentionQueue,
+  scheduleMaintenance,
+} from './maintenance-queue';
 export type { MaintenanceJobData, MaintenanceQueue, MaintenanceTask } from './maintenance-queue';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';

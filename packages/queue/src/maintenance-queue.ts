@@ -15,16 +15,28 @@ export interface MaintenanceJobData {
 
 export type MaintenanceQueue = Queue<MaintenanceJobData>;
 
-export function createMaintenanceQueue(connection: RedisConnection, prefix: string, name = MAINTENANCE_QUEUE): MaintenanceQueue {
+export function createMaintenanceQueue(
+  connection: RedisConnection,
+  prefix: string,
+  name = MAINTENANCE_QUEUE,
+): MaintenanceQueue {
   return new Queue<MaintenanceJobData>(name, { connection, prefix });
 }
 
-export function createRetentionQueue(connection: RedisConnection, prefix: string, name = RETENTION_QUEUE): MaintenanceQueue {
+export function createRetentionQueue(
+  connection: RedisConnection,
+  prefix: string,
+  name = RETENTION_QUEUE,
+): MaintenanceQueue {
   return new Queue<MaintenanceJobData>(name, { connection, prefix });
 }
 
 /** The outbox sweeper every `sweepEveryMs` on the maintenance queue, retention once a day on its own. */
-export async function scheduleMaintenance(maintenance: MaintenanceQueue, retention: MaintenanceQueue, sweepEveryMs: number): Promise<void> {
+export async function scheduleMaintenance(
+  maintenance: MaintenanceQueue,
+  retention: MaintenanceQueue,
+  sweepEveryMs: number,
+): Promise<void> {
   await scheduleSingleton(maintenance, 'sweep-pending', sweepEveryMs, 'sweep-pending', { task: 'sweep-pending' });
   // Retention ran on the maintenance queue before it had its own; that scheduler must not run it twice.
   await maintenance.removeJobScheduler('retention');

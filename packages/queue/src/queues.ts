@@ -15,11 +15,22 @@ export interface CallsyncQueues {
 }
 
 /** Every queue callsync uses, on one connection. */
-export function createQueues(connection: RedisConnection, prefix: string, job: { attempts: number; backoffMs: number }): CallsyncQueues {
+export function createQueues(
+  connection: RedisConnection,
+  prefix: string,
+  job: { attempts: number; backoffMs: number },
+): CallsyncQueues {
   const webhooks = createWebhookQueue({ connection, prefix, ...job });
   const reconcile = createReconcileQueue(connection, prefix);
   const maintenance = createMaintenanceQueue(connection, prefix);
   const retention = createRetentionQueue(connection, prefix);
   const all = [webhooks, reconcile, maintenance, retention] as Queue[];
-  return { webhooks, reconcile, maintenance, retention, all, close: async () => void (await Promise.all(all.map((q) => q.close()))) };
+  return {
+    webhooks,
+    reconcile,
+    maintenance,
+    retention,
+    all,
+    close: async () => void (await Promise.all(all.map((q) => q.close()))),
+  };
 }

@@ -11,7 +11,11 @@ export interface ReconcileJobData {
 
 export type ReconcileQueue = Queue<ReconcileJobData>;
 
-export function createReconcileQueue(connection: RedisConnection, prefix: string, name = RECONCILE_QUEUE): ReconcileQueue {
+export function createReconcileQueue(
+  connection: RedisConnection,
+  prefix: string,
+  name = RECONCILE_QUEUE,
+): ReconcileQueue {
   return new Queue<ReconcileJobData>(name, { connection, prefix });
 }
 

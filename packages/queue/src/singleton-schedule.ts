@@ -5,7 +5,13 @@ import type { Queue } from 'bullmq';
  * all processes: global concurrency 1 on the queue makes a slow run delay the next instead of
  * overlapping it. Idempotent, so every worker process calls it at start and after Redis reconnects.
  */
-export async function scheduleSingleton<T>(queue: Queue<T>, schedulerId: string, everyMs: number, name: string, data: NoInfer<T>): Promise<void> {
+export async function scheduleSingleton<T>(
+  queue: Queue<T>,
+  schedulerId: string,
+  everyMs: number,
+  name: string,
+  data: NoInfer<T>,
+): Promise<void> {
   await queue.setGlobalConcurrency(1);
   // Typed loosely here: the job template's name type depends on T in a way TS cannot follow.
   await (queue as unknown as Queue).upsertJobScheduler(

@@ -60,7 +60,9 @@ export async function enqueueWebhookEvent(queue: WebhookQueue, data: WebhookJobD
 /** Enqueue many stored rows at once (one round trip); rows that already have a job are left as they are. */
 export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<void> {
   if (rows.length === 0) return;
-  await queue.addBulk(rows.map((data) => ({ name: data.event ?? 'event', data, opts: { jobId: webhookJobId(data.rowId) } })));
+  await queue.addBulk(
+    rows.map((data) => ({ name: data.event ?? 'event', data, opts: { jobId: webhookJobId(data.rowId) } })),
+  );
 }
 
 export interface EnsureJobsResult {
@@ -76,7 +78,10 @@ export interface EnsureJobsResult {
  * Make sure each row has a live job: add the missing ones, retry finished ones. Safe to run from
  * many processes at once (job ids derive from row ids). The outbox sweeper and `make replay` use it.
  */
-export async function ensureWebhookJobs(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<EnsureJobsResult> {
+export async function ensureWebhookJobs(
+  queue: WebhookQueue,
+  rows: readonly WebhookJobData[],
+): Promise<EnsureJobsResult> {
   const result: EnsureJobsResult = { enqueued: 0, retried: 0, inFlight: 0 };
   const jobs = await Promise.all(rows.map((r) => queue.getJob(webhookJobId(r.rowId))));
   const missing = rows.filter((_, i) => !jobs[i]);

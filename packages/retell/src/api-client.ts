@@ -91,13 +91,20 @@ export class RetellApiClient implements CallLookup {
     const res = await this.request(`/v2/get-call/${encodeURIComponent(callId)}`);
     if (res.status === 404 || res.status === 422) return { found: false, status: res.status };
     if (res.status !== 200) {
-      throw new RetellApiError(`get-call ${callId}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`, res.status);
+      throw new RetellApiError(
+        `get-call ${callId}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
+        res.status,
+      );
     }
     const parsed = apiCallSchema.safeParse(res.data);
     if (!parsed.success) {
-      throw new RetellApiError(`get-call ${callId}: unexpected response: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, res.status);
+      throw new RetellApiError(
+        `get-call ${callId}: unexpected response: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        res.status,
+      );
     }
-    if (parsed.data.call_id !== callId) throw new RetellApiError(`get-call ${callId}: Retell returned call ${parsed.data.call_id}`, res.status);
+    if (parsed.data.call_id !== callId)
+      throw new RetellApiError(`get-call ${callId}: Retell returned call ${parsed.data.call_id}`, res.status);
     return { found: true, call: parsed.data };
   }
 
@@ -113,7 +120,9 @@ export class RetellApiClient implements CallLookup {
       if (res && !RETRYABLE(res.status)) return res;
       if (attempt >= this.o.maxRetries) {
         const why = res ? `status ${res.status}` : (error as Error).message;
-        throw new RetellApiError(`GET ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, { cause: error });
+        throw new RetellApiError(`GET ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, {
+          cause: error,
+        });
       }
       const asked = res ? retryAfterMs(res.headers as Record<string, unknown>) : null;
       const backoff = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);

@@ -38,7 +38,11 @@ export function sampleCall(o: SampleCallOptions, event: SampleEvent): CallObject
     agent_version: o.agentVersion ?? 42,
     call_type: o.callType ?? 'phone_call',
     ...(phone
-      ? { direction: o.direction ?? 'inbound', from_number: o.fromNumber === undefined ? '+491604366218' : o.fromNumber, to_number: o.toNumber === undefined ? '+493033081738' : o.toNumber }
+      ? {
+          direction: o.direction ?? 'inbound',
+          from_number: o.fromNumber === undefined ? '+491604366218' : o.fromNumber,
+          to_number: o.toNumber === undefined ? '+493033081738' : o.toNumber,
+        }
       : {}),
     call_status: event === 'call_started' ? 'ongoing' : (o.callStatus ?? (neverConnected ? 'not_connected' : 'ended')),
     metadata: { source: 'callsync-sample' },
@@ -53,19 +57,31 @@ export function sampleCall(o: SampleCallOptions, event: SampleEvent): CallObject
     end_timestamp: neverConnected ? start : start + duration,
     duration_ms: neverConnected ? 0 : duration,
     disconnection_reason: reason,
-    transcript: neverConnected ? '' : 'Agent: Guten Tag, wie kann ich helfen?\nUser: Ich möchte einen Termin buchen.\nAgent: Gern, Donnerstag 10 Uhr?\nUser: Passt.',
+    transcript: neverConnected
+      ? ''
+      : 'Agent: Guten Tag, wie kann ich helfen?\nUser: Ich möchte einen Termin buchen.\nAgent: Gern, Donnerstag 10 Uhr?\nUser: Passt.',
     transcript_object: [],
     recording_url: neverConnected ? undefined : `https://dxc03zgurdly9.cloudfront.net/${o.callId}/recording.wav`,
     public_log_url: `https://dxc03zgurdly9.cloudfront.net/${o.callId}/public.log`,
-    call_cost: { combined_cost: neverConnected ? 0 : 12.5, product_costs: [], total_duration_seconds: Math.round(duration / 1000) },
+    call_cost: {
+      combined_cost: neverConnected ? 0 : 12.5,
+      product_costs: [],
+      total_duration_seconds: Math.round(duration / 1000),
+    },
   });
   if (event === 'call_analyzed' && !neverConnected) {
     // The post-call analysis is billed too, so call_analyzed carries the final, higher cost.
-    call.call_cost = { combined_cost: 13.1, product_costs: [{ product: 'post_call_analysis', cost: 0.6 }], total_duration_seconds: Math.round(duration / 1000) };
+    call.call_cost = {
+      combined_cost: 13.1,
+      product_costs: [{ product: 'post_call_analysis', cost: 0.6 }],
+      total_duration_seconds: Math.round(duration / 1000),
+    };
   }
   if (event === 'call_analyzed') {
     call.call_analysis = {
-      call_summary: neverConnected ? 'The call did not connect.' : 'The caller booked an appointment for Thursday 10:00.',
+      call_summary: neverConnected
+        ? 'The call did not connect.'
+        : 'The caller booked an appointment for Thursday 10:00.',
       call_successful: !neverConnected,
       in_voicemail: false,
       user_sentiment: 'Positive',

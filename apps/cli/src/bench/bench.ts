@@ -70,16 +70,27 @@ function peakRssMb(pid: number | undefined): number {
 
 function load(root: string, options: object): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(root, 'apps/cli/dist/bench/load-process.js'), JSON.stringify(options)], { env: childEnvironment({}), maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`load generator failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'apps/cli/dist/bench/load-process.js'), JSON.stringify(options)],
+      { env: childEnvironment({}), maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`load generator failed: ${stderr || err.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
+      },
+    );
   });
 }
 
 async function waitReady(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await sleep(100);
   }
   throw new Error(`${url} never became ready`);
@@ -117,22 +128,44 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       await migrateToLatest(db, migrations);
       const apiKey = 'key_bench_only';
       const port = await freePort();
-      const env = services.processEnv(apiKey, port, { LOG_LEVEL: 'warn', WORKER_CONCURRENCY: String(o.workerConcurrency ?? 16) });
+      const env = services.processEnv(apiKey, port, {
+        LOG_LEVEL: 'warn',
+        WORKER_CONCURRENCY: String(o.workerConcurrency ?? 16),
+      });
       const common = { connections: o.connections, durationSeconds: o.seconds };
 
       // (a) baseline
       const basePort = await freePort();
-      const baselineProc = spawn(process.execPath, [join(o.root, 'apps/cli/dist/bench/baseline-server.js'), String(basePort)], { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] });
+      const baselineProc = spawn(
+        process.execPath,
+        [join(o.root, 'apps/cli/dist/bench/baseline-server.js'), String(basePort)],
+        { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       await new Promise((r) => baselineProc.stdout!.once('data', r));
       say(`(a) baseline: bare Express 5, ${o.connections} connections, ${o.seconds}s`);
-      await load(o.root, { ...common, url: `http://127.0.0.1:${basePort}/api/webhooks/retell`, runId: 'warm' , durationSeconds: 2 });
+      await load(o.root, {
+        ...common,
+        url: `http://127.0.0.1:${basePort}/api/webhooks/retell`,
+        runId: 'warm',
+        durationSeconds: 2,
+      });
       const baseMeter = new CpuMeter({ server: () => (baselineProc.pid ? [baselineProc.pid] : []) });
-      const baseline = await load(o.root, { ...common, url: `http://127.0.0.1:${basePort}/api/webhooks/retell`, runId: 'base' });
+      const baseline = await load(o.root, {
+        ...common,
+        url: `http://127.0.0.1:${basePort}/api/webhooks/retell`,
+        runId: 'base',
+      });
       const cpuBaseline = perEvent({ ...baseMeter.stop(), 'load generator': baseline.cpuMicros }, baseline.requests);
       baselineProc.kill('SIGTERM');
 
       // (b) ingress alone: every 2xx is a committed row and an enqueued job
-      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir, INGRESS_NODE_FLAGS);
+      const ingress = new ManagedProcess(
+        'ingress',
+        join(o.root, 'apps/ingress/dist/main.js'),
+        env,
+        logDir,
+        INGRESS_NODE_FLAGS,
+      );
       processes.push(ingress);
       ingress.start();
       const url = `http://127.0.0.1:${port}/api/webhooks/retell`;
@@ -140,9 +173,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       say(`(b) ingress: signature check, durable row, enqueue; ${o.connections} connections, ${o.seconds}s`);
       await load(o.root, { ...common, url, apiKey, runId: 'warm', durationSeconds: 2 });
       const pids = () => servicePids(services.pgPort, services.redisPort);
-      const ingressMeter = new CpuMeter({ ingress: () => (ingress.pid ? [ingress.pid] : []), Postgres: () => pids().postgres, Redis: () => pids().redis });
+      const ingressMeter = new CpuMeter({
+        ingress: () => (ingress.pid ? [ingress.pid] : []),
+        Postgres: () => pids().postgres,
+        Redis: () => pids().redis,
+      });
       const ingressResult = await load(o.root, { ...common, url, apiKey, runId: 'ingress' });
-      const cpuIngress = perEvent({ ...ingressMeter.stop(), 'load generator': ingressResult.cpuMicros }, ingressResult.requests);
+      const cpuIngress = perEvent(
+        { ...ingressMeter.stop(), 'load generator': ingressResult.cpuMicros },
+        ingressResult.requests,
+      );
 
       // (c) drain: the backlog the ingress just built, with 1 and then 2 workers
       const drain: BenchResult['drain'] = [];
@@ -163,7 +203,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           Redis: () => pids().redis,
         });
         while (workers.length < count) {
-          const w = new ManagedProcess(`worker-${workers.length + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir);
+          const w = new ManagedProcess(
+            `worker-${workers.length + 1}`,
+            join(o.root, 'apps/worker/dist/main.js'),
+            env,
+            logDir,
+          );
           processes.push(w);
           workers.push(w);
           w.start();
@@ -190,7 +235,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
                percentile_cont(0.5) within group (order by extract(epoch from processed_at - created_at) * 1000) as p50,
                percentile_cont(0.99) within group (order by extract(epoch from processed_at - created_at) * 1000) as p99
         from webhook_events where created_at >= ${since}`.execute(db);
-      const latency = { rate, events: Number(lat.rows[0]!.n), p50Ms: Math.round(lat.rows[0]!.p50), p99Ms: Math.round(lat.rows[0]!.p99) };
+      const latency = {
+        rate,
+        events: Number(lat.rows[0]!.n),
+        p50Ms: Math.round(lat.rows[0]!.p50),
+        p99Ms: Math.round(lat.rows[0]!.p99),
+      };
       workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
 
       // (e) memory
@@ -229,14 +279,22 @@ export function formatBench(r: BenchResult): string {
   const rows: [string, string, string][] = [
     ['(a) baseline: bare Express 5 + JSON', `${Math.round(r.baseline.rps)} req/s, p99 ${r.baseline.p99} ms`, ''],
     ['(b) ingress: verify + commit + enqueue', `${Math.round(r.ingress.rps)} req/s, p99 ${r.ingress.p99} ms`, ''],
-    ['    ingress / baseline throughput', `${r.ratios.ingressVsBaseline}x`, `goal >= 0.9x: ${ok(r.ratios.ingressVsBaseline >= 0.9)}`],
+    [
+      '    ingress / baseline throughput',
+      `${r.ratios.ingressVsBaseline}x`,
+      `goal >= 0.9x: ${ok(r.ratios.ingressVsBaseline >= 0.9)}`,
+    ],
     ['    ingress / baseline p99', `${r.ratios.p99VsBaseline}x`, `goal <= 2x: ${ok(r.ratios.p99VsBaseline <= 2)}`],
     ...r.drain.map((d): [string, string, string] => [
       `(c) drain, ${d.workers} worker${d.workers > 1 ? 's' : ''}`,
       `${d.perSecond} events/s (${d.events} events)`,
       `drain / ingress ${Math.round((d.perSecond / r.ingress.rps) * 100) / 100}x, goal >= 1.0x: ${ok(d.perSecond >= r.ingress.rps)}`,
     ]),
-    ['(d) received -> processed at half load', `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms (${r.latency.rate}/s)`, `goal p99 <= 250 ms: ${ok(r.latency.p99Ms <= 250)}`],
+    [
+      '(d) received -> processed at half load',
+      `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms (${r.latency.rate}/s)`,
+      `goal p99 <= 250 ms: ${ok(r.latency.p99Ms <= 250)}`,
+    ],
     ['(e) peak RSS ingress', `${r.rssMb.ingress} MB`, `goal <= 150 MB: ${ok(r.rssMb.ingress <= 150)}`],
     ['(e) peak RSS worker', `${r.rssMb.worker} MB`, `goal <= 200 MB: ${ok(r.rssMb.worker <= 200)}`],
   ];
@@ -247,12 +305,18 @@ export function formatBench(r: BenchResult): string {
   const cpuRows: [string, CpuPerEvent][] = [
     ['(a) baseline', r.cpu.baseline],
     ['(b) ingress', r.cpu.ingress],
-    ...r.cpu.drain.map((c, i): [string, CpuPerEvent] => [`(c) drain, ${r.drain[i]!.workers} worker${r.drain[i]!.workers > 1 ? 's' : ''}`, c]),
+    ...r.cpu.drain.map((c, i): [string, CpuPerEvent] => [
+      `(c) drain, ${r.drain[i]!.workers} worker${r.drain[i]!.workers > 1 ? 's' : ''}`,
+      c,
+    ]),
   ];
   const cpuLines = cpuRows.map(([label, c]) => {
     const total = Object.values(c).reduce((a, b) => a + b, 0);
-    const parts = Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ');
-    const ceiling = total > 0 ? `, so at most ~${Math.round((r.machine.cpus * 1_000_000) / total)}/s on ${r.machine.cpus} cores` : '';
+    const parts = Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const ceiling =
+      total > 0 ? `, so at most ~${Math.round((r.machine.cpus * 1_000_000) / total)}/s on ${r.machine.cpus} cores` : '';
     return `  ${label.padEnd(w0)}  ${`${total} µs`.padEnd(8)} = ${parts}${ceiling}`;
   });
   return [
@@ -261,6 +325,8 @@ export function formatBench(r: BenchResult): string {
     '',
     'CPU per delivery (or event drained), all processes on this machine:',
     ...cpuLines,
-    errors ? `  ! ingress answered ${r.ingress.non2xx} non-2xx, ${r.ingress.errors} errors, ${r.ingress.timeouts} timeouts` : '',
+    errors
+      ? `  ! ingress answered ${r.ingress.non2xx} non-2xx, ${r.ingress.errors} errors, ${r.ingress.timeouts} timeouts`
+      : '',
   ].join('\n');
 }

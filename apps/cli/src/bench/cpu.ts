@@ -35,7 +35,9 @@ function parentOf(pid: number): number {
 
 /** The pids of one Postgres server (postmaster and all its backends) and of one Redis server, by port. */
 export function servicePids(pgPort: number, redisPort: number): { postgres: number[]; redis: number[] } {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const postmaster = all.filter((pid) => {
     const c = cmdline(pid);
     return c.includes('postgres') && c.includes(` -p ${pgPort} `);
@@ -54,7 +56,9 @@ export class CpuMeter {
   }
 
   stop(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this.groups).map(([name, pids]) => [name, sum(pids()) - this.startMicros[name]!]));
+    return Object.fromEntries(
+      Object.entries(this.groups).map(([name, pids]) => [name, sum(pids()) - this.startMicros[name]!]),
+    );
   }
 }
 

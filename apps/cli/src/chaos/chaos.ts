@@ -77,7 +77,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   try {
     say(`starting Postgres :${services.pgPort} and Redis :${services.redisPort} in ${services.dataDir}`);
     await services.start();
-    const db = createDb({ url: services.databaseUrl, poolSize: 4, connectTimeoutMs: 1000, applicationName: 'callsync-chaos' });
+    const db = createDb({
+      url: services.databaseUrl,
+      poolSize: 4,
+      connectTimeoutMs: 1000,
+      applicationName: 'callsync-chaos',
+    });
     try {
       await migrateToLatest(db, migrations);
       const apiKey = 'key_chaos_run_only';
@@ -92,13 +97,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         SWEEP_PENDING_AFTER_SECONDS: '5',
         WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
       });
-      const ingress = new ManagedProcess('ingress', join(o.root, 'apps/ingress/dist/main.js'), env, logDir, INGRESS_NODE_FLAGS);
-      const workers = Array.from({ length: o.workers }, (_, i) => new ManagedProcess(`worker-${i + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir));
+      const ingress = new ManagedProcess(
+        'ingress',
+        join(o.root, 'apps/ingress/dist/main.js'),
+        env,
+        logDir,
+        INGRESS_NODE_FLAGS,
+      );
+      const workers = Array.from(
+        { length: o.workers },
+        (_, i) => new ManagedProcess(`worker-${i + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir),
+      );
       processes.push(ingress, ...workers);
       for (const p of processes) p.start();
       const base = `http://127.0.0.1:${port}`;
       for (let i = 0; ; i++) {
-        const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${base}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         if (i > 100) throw new Error(`ingress not ready; see ${logDir}/ingress.log`);
         await sleep(100);
@@ -106,7 +123,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       const runId = o.seed.toString(36);
       const plan = planLoad(o.events, o.seed, runId);
-      say(`sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${o.durationSeconds}s to ${base}, ${o.workers} workers`);
+      say(
+        `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${o.durationSeconds}s to ${base}, ${o.workers} workers`,
+      );
       const durationMs = o.durationSeconds * 1000;
       let loadDone = false;
       let lastReport = 0;
@@ -177,7 +196,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         ? Promise.all(
             Array.from({ length: 8 }, async () => {
               while (!loadDone) {
-                const ok = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (r) => (await r.text(), r.ok), () => false);
+                const ok = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+                  async (r) => (await r.text(), r.ok),
+                  () => false,
+                );
                 if (ok) metricsScrapes += 1;
                 else metricsScrapeErrors += 1;
               }
@@ -217,7 +239,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await sleep(2000);
         const from = Date.now();
         say(`locking webhook_events for ${o.lockSeconds}s (every INSERT and claim waits)`);
-        const sampler = setInterval(() => (ingressPeakRssDuringLock = Math.max(ingressPeakRssDuringLock, ingress.rssBytes())), 200);
+        const sampler = setInterval(
+          () => (ingressPeakRssDuringLock = Math.max(ingressPeakRssDuringLock, ingress.rssBytes())),
+          200,
+        );
         try {
           await db.transaction().execute(async (trx) => {
             await sql`lock table webhook_events in share mode`.execute(trx);
@@ -236,7 +261,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       const drainDeadline = Date.now() + 300_000;
       for (;;) {
-        const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending'`.execute(db).catch(() => undefined);
+        const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending'`
+          .execute(db)
+          .catch(() => undefined);
         const pending = r ? Number(r.rows[0]!.n) : -1;
         if (pending === 0) break;
         if (Date.now() > drainDeadline) {
@@ -260,7 +287,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         unexpectedExits.length === 0 &&
         ingressPeakRssDuringLock <= INGRESS_RSS_BUDGET_BYTES &&
         metricsScrapeErrors === 0;
-      return { report, passed, kills, rollingExitCodes, shutdownCodes, unexpectedExits, logDir, freezes, ingressPeakRssDuringLock, metricsScrapes, metricsScrapeErrors };
+      return {
+        report,
+        passed,
+        kills,
+        rollingExitCodes,
+        shutdownCodes,
+        unexpectedExits,
+        logDir,
+        freezes,
+        ingressPeakRssDuringLock,
+        metricsScrapes,
+        metricsScrapeErrors,
+      };
     } finally {
       await db.destroy();
     }
@@ -294,7 +333,10 @@ export function formatChaos(r: ChaosResult): string {
     ['slowest 503', `${rep.slowest503Ms} ms`],
     ['workers SIGKILLed', r.kills],
     ['workers frozen (SIGSTOP, then SIGCONT)', r.freezes],
-    ['ingress peak RSS while webhook_events locked', r.ingressPeakRssDuringLock ? `${(r.ingressPeakRssDuringLock / 1048576).toFixed(0)} MB` : '-'],
+    [
+      'ingress peak RSS while webhook_events locked',
+      r.ingressPeakRssDuringLock ? `${(r.ingressPeakRssDuringLock / 1048576).toFixed(0)} MB` : '-',
+    ],
     ['/metrics scrapes during load (failed)', `${r.metricsScrapes} (${r.metricsScrapeErrors})`],
     ['rolling restarts (SIGTERM, exit codes)', r.rollingExitCodes.length ? r.rollingExitCodes.join(' ') : 0],
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
@@ -302,7 +344,14 @@ export function formatChaos(r: ChaosResult): string {
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${String(v).padStart(8)}`);
-  const details = [...rep.lost, ...rep.phantom, ...rep.badCounts, ...rep.sessionMismatches, ...rep.bad5xx, ...r.unexpectedExits].slice(0, 20);
+  const details = [
+    ...rep.lost,
+    ...rep.phantom,
+    ...rep.badCounts,
+    ...rep.sessionMismatches,
+    ...rep.bad5xx,
+    ...r.unexpectedExits,
+  ].slice(0, 20);
   return [
     ...lines,
     ...details.map((d) => `  ! ${d}`),

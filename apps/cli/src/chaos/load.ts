@@ -30,7 +30,11 @@ export interface LoadPlan {
 const PATTERNS: { weight: number; events: SampleEvent[]; call?: Partial<SampleCallOptions> }[] = [
   { weight: 0.65, events: ['call_started', 'call_ended', 'call_analyzed'] },
   { weight: 0.1, events: ['call_started', 'call_ended', 'call_analyzed'], call: { fromNumber: 'anonymous' } },
-  { weight: 0.1, events: ['call_ended', 'call_analyzed'], call: { disconnectionReason: 'dial_failed', direction: 'outbound' } },
+  {
+    weight: 0.1,
+    events: ['call_ended', 'call_analyzed'],
+    call: { disconnectionReason: 'dial_failed', direction: 'outbound' },
+  },
   { weight: 0.08, events: ['call_started', 'call_ended'] },
   { weight: 0.07, events: ['call_started'] },
 ];

@@ -49,7 +49,11 @@ export class LocalServices {
 
   private async services(command: string): Promise<void> {
     await exec(join(this.root, 'scripts', 'services.sh'), [command], {
-      env: childEnvironment({ CALLSYNC_DATA_DIR: this.dataDir, LOCAL_PG_PORT: String(this.pgPort), LOCAL_REDIS_PORT: String(this.redisPort) }),
+      env: childEnvironment({
+        CALLSYNC_DATA_DIR: this.dataDir,
+        LOCAL_PG_PORT: String(this.pgPort),
+        LOCAL_REDIS_PORT: String(this.redisPort),
+      }),
     });
   }
 
@@ -74,7 +78,8 @@ export class LocalServices {
       RETELL_API_BASE_URL: 'http://127.0.0.1:9',
       PORT: String(ingressPort),
       NODE_ENV: 'production',
-      WORKER_METRICS_PORT: '0', INGRESS_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0',
+      INGRESS_METRICS_PORT: '0',
       STALE_AFTER_MINUTES: '100000',
       RECONCILE_ANALYSIS_AFTER_MINUTES: '100000',
       RECONCILE_EVERY_MINUTES: '60',

@@ -27,12 +27,16 @@ export class ManagedProcess {
 
   start(): void {
     this.expectingExit = false;
-    const child = spawn(process.execPath, [...this.nodeFlags, this.script], { env: childEnvironment(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.nodeFlags, this.script], {
+      env: childEnvironment(this.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
     child.on('exit', (code, signal) => {
       this.log.write(`--- ${this.name} exited (${signal ?? code})\n`);
-      if (!this.expectingExit) this.unexpectedExits.push(`${this.name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);
+      if (!this.expectingExit)
+        this.unexpectedExits.push(`${this.name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);
     });
     this.child = child;
     this.starts += 1;

@@ -36,7 +36,8 @@ export interface ChaosReport {
 const key = (event: string, callId: string) => `${event}:${callId}`;
 
 function comparable(s: Partial<SessionState> & Record<string, unknown>): Record<string, unknown> {
-  const ms = (d: unknown) => (d instanceof Date ? d.getTime() : d === null || d === undefined ? null : new Date(d as string).getTime());
+  const ms = (d: unknown) =>
+    d instanceof Date ? d.getTime() : d === null || d === undefined ? null : new Date(d as string).getTime();
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
     call_status: s.call_status,
@@ -58,7 +59,12 @@ function comparable(s: Partial<SessionState> & Record<string, unknown>): Record<
  * be processed; every row must come from a delivery; each session must equal the state machine's
  * merge of exactly the events stored for its call (applied once in effect).
  */
-export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutcome[], outages: readonly OutageWindow[]): Promise<ChaosReport> {
+export async function verifyChaos(
+  db: Db,
+  plan: LoadPlan,
+  outcomes: DeliveryOutcome[],
+  outages: readonly OutageWindow[],
+): Promise<ChaosReport> {
   const byKey = new Map<string, { index: number; acked: number; attempts: number }>();
   const report: ChaosReport = {
     deliveriesSent: outcomes.length,
@@ -92,7 +98,8 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
         report.status503 += 1;
         report.slowest503Ms = Math.max(report.slowest503Ms, a.ms);
         // A 503 is right while Postgres is down or the table locked, and for a moment after, while pools reconnect.
-        if (!outages.some((w) => a.at + a.ms >= w.from && a.at <= w.to + 10_000)) report.bad5xx.push(`${e.event}:${e.callId} 503 outside the outages`);
+        if (!outages.some((w) => a.at + a.ms >= w.from && a.at <= w.to + 10_000))
+          report.bad5xx.push(`${e.event}:${e.callId} 503 outside the outages`);
       } else if (a.status >= 500 || (a.status >= 400 && a.status < 500)) {
         report.bad5xx.push(`${e.event}:${e.callId} answered ${a.status}`);
       }
@@ -102,7 +109,10 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
   report.acknowledged = ackedKeys.length;
   report.notAcknowledged = plan.events.length - ackedKeys.length;
 
-  const rows = await db.selectFrom('webhook_events').select(['id', 'event_type', 'event_id', 'status', 'delivery_count', 'payload', 'created_at']).execute();
+  const rows = await db
+    .selectFrom('webhook_events')
+    .select(['id', 'event_type', 'event_id', 'status', 'delivery_count', 'payload', 'created_at'])
+    .execute();
   const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.event_id), r]));
   report.pendingLeft = rows.filter((r) => r.status === 'pending').length;
   report.processed = rows.filter((r) => r.status === 'processed').length;
@@ -115,7 +125,9 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
     const sent = byKey.get(k);
     if (!sent) report.phantom.push(k);
     else if (r.delivery_count < sent.acked || r.delivery_count > sent.attempts) {
-      report.badCounts.push(`${k}: delivery_count ${r.delivery_count}, acknowledged ${sent.acked}, HTTP attempts ${sent.attempts}`);
+      report.badCounts.push(
+        `${k}: delivery_count ${r.delivery_count}, acknowledged ${sent.acked}, HTTP attempts ${sent.attempts}`,
+      );
     }
   }
 
@@ -134,10 +146,18 @@ export async function verifyChaos(db: Db, plan: LoadPlan, outcomes: DeliveryOutc
     const b = JSON.stringify(comparable(want as never));
     if (a !== b) report.sessionMismatches.push(`${callId}: expected ${b}, got ${a}`);
   }
-  for (const callId of actual.keys()) if (!expected.has(callId)) report.sessionMismatches.push(`${callId}: session without stored events`);
+  for (const callId of actual.keys())
+    if (!expected.has(callId)) report.sessionMismatches.push(`${callId}: session without stored events`);
   return report;
 }
 
 export function chaosPassed(r: ChaosReport): boolean {
-  return r.lost.length === 0 && r.phantom.length === 0 && r.badCounts.length === 0 && r.pendingLeft === 0 && r.sessionMismatches.length === 0 && r.bad5xx.length === 0;
+  return (
+    r.lost.length === 0 &&
+    r.phantom.length === 0 &&
+    r.badCounts.length === 0 &&
+    r.pendingLeft === 0 &&
+    r.sessionMismatches.length === 0 &&
+    r.bad5xx.length === 0
+  );
 }

@@ -49,7 +49,10 @@ export async function chaosCommand(argv: string[]): Promise<number> {
   }
   const num = (name: string, v: string | undefined, min = Number.MIN_VALUE) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number of at least ${min === Number.MIN_VALUE ? 'just above 0' : min}, got "${v}"`);
+    if (!Number.isFinite(n) || n < min)
+      throw new Error(
+        `--${name} must be a number of at least ${min === Number.MIN_VALUE ? 'just above 0' : min}, got "${v}"`,
+      );
     return n;
   };
   const events = Math.round(num('events', values.events));
@@ -58,7 +61,9 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     root: join(__dirname, '..', '..', '..', '..'),
     events,
     workers: Math.round(num('workers', values.workers)),
-    durationSeconds: values['duration-seconds'] ? num('duration-seconds', values['duration-seconds']) : Math.max(20, events / 200),
+    durationSeconds: values['duration-seconds']
+      ? num('duration-seconds', values['duration-seconds'])
+      : Math.max(20, events / 200),
     pgOutageSeconds: num('pg-outage-seconds', values['pg-outage-seconds'], 0),
     killEverySeconds: num('kill-every-seconds', values['kill-every-seconds'], 0),
     restartRedis: !values['no-redis-restart'],

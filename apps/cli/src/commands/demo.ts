@@ -14,12 +14,33 @@ const DEMO_AGENT = 'agent_demo_callsync';
 function scenarios(run: string): { title: string; callId: string; deliveries: Delivery[] }[] {
   const full = { callId: `demo_full_${run}`, agentId: DEMO_AGENT };
   const anon = { callId: `demo_anonymous_${run}`, agentId: DEMO_AGENT, fromNumber: 'anonymous' };
-  const failed = { callId: `demo_dial_failed_${run}`, agentId: DEMO_AGENT, direction: 'outbound' as const, disconnectionReason: 'dial_failed' };
+  const failed = {
+    callId: `demo_dial_failed_${run}`,
+    agentId: DEMO_AGENT,
+    direction: 'outbound' as const,
+    disconnectionReason: 'dial_failed',
+  };
   const redelivered = { callId: `demo_redelivered_${run}`, agentId: 'agent_not_registered' };
   return [
-    { title: 'a full call', callId: full.callId, deliveries: (['call_started', 'call_ended', 'call_analyzed'] as const).map((event) => ({ label: event, call: full, event })) },
-    { title: 'an anonymous caller', callId: anon.callId, deliveries: (['call_started', 'call_ended'] as const).map((event) => ({ label: event, call: anon, event })) },
-    { title: 'a dial that failed (no call_started)', callId: failed.callId, deliveries: (['call_ended', 'call_analyzed'] as const).map((event) => ({ label: event, call: failed, event })) },
+    {
+      title: 'a full call',
+      callId: full.callId,
+      deliveries: (['call_started', 'call_ended', 'call_analyzed'] as const).map((event) => ({
+        label: event,
+        call: full,
+        event,
+      })),
+    },
+    {
+      title: 'an anonymous caller',
+      callId: anon.callId,
+      deliveries: (['call_started', 'call_ended'] as const).map((event) => ({ label: event, call: anon, event })),
+    },
+    {
+      title: 'a dial that failed (no call_started)',
+      callId: failed.callId,
+      deliveries: (['call_ended', 'call_analyzed'] as const).map((event) => ({ label: event, call: failed, event })),
+    },
     {
       title: 'a redelivered call_ended, sent before call_started (unknown agent)',
       callId: redelivered.callId,
@@ -45,7 +66,12 @@ async function isFakeRetell(baseUrl: string): Promise<boolean> {
 async function waitUntilSettled(db: Db, callIds: string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const pending = await db.selectFrom('webhook_events').select('id').where('event_id', 'in', callIds).where('status', '=', 'pending').execute();
+    const pending = await db
+      .selectFrom('webhook_events')
+      .select('id')
+      .where('event_id', 'in', callIds)
+      .where('status', '=', 'pending')
+      .execute();
     if (pending.length === 0) return true;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -82,12 +108,20 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
       }
     }
     // A call that only ever gets call_started: the reconciliation pass closes it.
-    const stale = { callId: `demo_stale_${run}`, agentId: DEMO_AGENT, startMs: Date.now() - (config.reconcile.staleAfterMinutes + 5) * 60_000 };
+    const stale = {
+      callId: `demo_stale_${run}`,
+      agentId: DEMO_AGENT,
+      startMs: Date.now() - (config.reconcile.staleAfterMinutes + 5) * 60_000,
+    };
     const fake = await isFakeRetell(config.retell.apiBaseUrl);
     if (fake) {
       console.log(`only call_started, then silence (closed by reconciliation): ${stale.callId}`);
       const body = sampleWebhookBody(stale, 'call_started');
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, key) }, body });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, key) },
+        body,
+      });
       console.log(`  POST ${'call_started'.padEnd(26)} -> ${res.status} ${await res.text()}`);
       // What Retell's get-call will say about it.
       await fetch(`${config.retell.apiBaseUrl}/__fake/calls/${stale.callId}`, {
@@ -104,14 +138,32 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
     const sessions = [];
     for (const id of ids) {
       const s = await findCallSession(db, id);
-      if (s) sessions.push({ call_id: s.call_id, call_status: s.call_status, company_id: s.company_id, from_number: s.from_number, caller_anonymous: s.caller_anonymous, duration_ms: s.duration_ms, disconnection_reason: s.disconnection_reason, analyzed: s.analysis !== null });
+      if (s)
+        sessions.push({
+          call_id: s.call_id,
+          call_status: s.call_status,
+          company_id: s.company_id,
+          from_number: s.from_number,
+          caller_anonymous: s.caller_anonymous,
+          duration_ms: s.duration_ms,
+          disconnection_reason: s.disconnection_reason,
+          analyzed: s.analysis !== null,
+        });
     }
     console.table(sessions);
     console.log('webhook_events');
     const events = [];
     for (const id of ids) {
       for (const e of await findWebhookEvents(db, id)) {
-        events.push({ id: e.id, call_id: e.event_id, event_type: e.event_type, status: e.status, delivery_count: e.delivery_count, attempts: e.attempts, error: e.error });
+        events.push({
+          id: e.id,
+          call_id: e.event_id,
+          event_type: e.event_type,
+          status: e.status,
+          delivery_count: e.delivery_count,
+          attempts: e.attempts,
+          error: e.error,
+        });
       }
     }
     console.table(events);

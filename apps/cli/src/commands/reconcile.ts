@@ -17,7 +17,6 @@ still without analysis) and apply what it says. Exits 1 if any call could not be
   --call-id <id>       only this call, whatever its age or status (repeatable, or comma-separated)
   --dry-run            ask Retell and report, change nothing`;
 
-
 const LABEL: Record<CallReport['outcome'], string> = {
   ended: 'ended',
   analyzed: 'analysis added',
@@ -48,8 +47,13 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
     console.log(RECONCILE_USAGE);
     return 0;
   }
-  const staleAfterMinutes = values['older-than'] ? parseDuration(values['older-than'], '--older-than') : config.reconcile.staleAfterMinutes;
-  const callIds = (values['call-id'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const staleAfterMinutes = values['older-than']
+    ? parseDuration(values['older-than'], '--older-than')
+    : config.reconcile.staleAfterMinutes;
+  const callIds = (values['call-id'] ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const dryRun = values['dry-run'];
 
   const db = createDb({ url: config.database.url, poolSize: 12, applicationName: 'callsync-reconcile' });
@@ -61,8 +65,12 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
   });
   const bar = new ProgressBar();
   const tally = { ended: 0, ongoing: 0, not_found: 0, failed: 0 };
-  const scope = callIds.length ? `calls ${callIds.join(', ')}` : `sessions in_progress for more than ${+staleAfterMinutes.toFixed(2)} min`;
-  console.log(`reconcile${dryRun ? ' (dry run: nothing is written)' : ''}: ${scope}, against ${config.retell.apiBaseUrl}`);
+  const scope = callIds.length
+    ? `calls ${callIds.join(', ')}`
+    : `sessions in_progress for more than ${+staleAfterMinutes.toFixed(2)} min`;
+  console.log(
+    `reconcile${dryRun ? ' (dry run: nothing is written)' : ''}: ${scope}, against ${config.retell.apiBaseUrl}`,
+  );
   try {
     const summary = await runReconcilePass(
       { db, retell, handlers: defaultHandlers },
@@ -75,9 +83,14 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
         callIds,
         dryRun,
         onProgress: (done, total) =>
-          bar.update(done, total, `ended ${tally.ended}  ongoing ${tally.ongoing}  not found ${tally.not_found}  failed ${tally.failed}`),
+          bar.update(
+            done,
+            total,
+            `ended ${tally.ended}  ongoing ${tally.ongoing}  not found ${tally.not_found}  failed ${tally.failed}`,
+          ),
         onCall: (r) => {
-          if (r.outcome === 'ended' || r.outcome === 'ongoing' || r.outcome === 'not_found' || r.outcome === 'failed') tally[r.outcome] += 1;
+          if (r.outcome === 'ended' || r.outcome === 'ongoing' || r.outcome === 'not_found' || r.outcome === 'failed')
+            tally[r.outcome] += 1;
           // Every call on a plain stream; only the ones that need attention above a progress bar.
           if (!bar.interactive || r.outcome === 'failed' || r.outcome === 'not_found') {
             bar.log(`${r.callId}: ${LABEL[r.outcome]}${r.detail ? ` (${r.detail})` : ''}`);

@@ -47,7 +47,8 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
   const sinceText = values.since ?? (callIds.length ? undefined : '24h');
   const since = sinceText ? new Date(Date.now() - parseDuration(sinceText, '--since') * 60_000) : undefined;
   const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit <= 0) throw new Error(`--limit: "${values.limit}" is not a positive whole number`);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new Error(`--limit: "${values.limit}" is not a positive whole number`);
 
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-replay' });
   try {
@@ -55,9 +56,17 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     const rows = selected.filter((r) => r.pruned_at === null);
     const pruned = selected.length - rows.length;
     const scope = `status ${statuses.join('/')}${values.event ? `, event ${values.event.join('/')}` : ''}${callIds.length ? `, call ${callIds.join('/')}` : ''}${sinceText ? `, last ${sinceText}` : ''}`;
-    console.log(`${rows.length} event(s) to replay (${scope})${selected.length === limit ? ` - stopped at --limit ${limit}` : ''}`);
-    for (const r of rows) console.log(`  #${r.id} ${r.event_type} ${r.event_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`);
-    if (pruned) console.log(`${pruned} event(s) refused: retention removed their payload (older than RETENTION_DAYS), so there is nothing to apply again`);
+    console.log(
+      `${rows.length} event(s) to replay (${scope})${selected.length === limit ? ` - stopped at --limit ${limit}` : ''}`,
+    );
+    for (const r of rows)
+      console.log(
+        `  #${r.id} ${r.event_type} ${r.event_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`,
+      );
+    if (pruned)
+      console.log(
+        `${pruned} event(s) refused: retention removed their payload (older than RETENTION_DAYS), so there is nothing to apply again`,
+      );
     if (values['dry-run']) return 0;
     // Refused rows make the exit code 1, so a script notices that not everything it asked for ran.
     const refused = pruned ? 1 : 0;
@@ -66,24 +75,45 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     const connection = createRedisConnection(config.redis, { name: 'callsync-replay' });
     const queues = createQueues(connection, config.redis.prefix, config.worker);
     try {
-      const marked = await markForReplay(db, rows.map((r) => r.id), statuses);
+      const marked = await markForReplay(
+        db,
+        rows.map((r) => r.id),
+        statuses,
+      );
       const byId = new Map(rows.map((r) => [r.id, r]));
-      const jobs = await ensureWebhookJobs(queues.webhooks, marked.map((id) => ({ rowId: id, callId: byId.get(id)!.event_id, event: byId.get(id)!.event_type })));
-      console.log(`replayed ${marked.length}: ${jobs.enqueued} new job(s), ${jobs.retried} finished job(s) retried, ${jobs.inFlight} already queued`);
-      if (marked.length < rows.length) console.log(`${rows.length - marked.length} row(s) changed status meanwhile and were left alone`);
+      const jobs = await ensureWebhookJobs(
+        queues.webhooks,
+        marked.map((id) => ({ rowId: id, callId: byId.get(id)!.event_id, event: byId.get(id)!.event_type })),
+      );
+      console.log(
+        `replayed ${marked.length}: ${jobs.enqueued} new job(s), ${jobs.retried} finished job(s) retried, ${jobs.inFlight} already queued`,
+      );
+      if (marked.length < rows.length)
+        console.log(`${rows.length - marked.length} row(s) changed status meanwhile and were left alone`);
       if (!values.wait) {
         console.log('a running worker applies them; `make stats` shows the result');
         return refused;
       }
       const deadline = Date.now() + 60_000;
-      let final = await db.selectFrom('webhook_events').select(['id', 'status', 'error']).where('id', 'in', marked).execute();
+      let final = await db
+        .selectFrom('webhook_events')
+        .select(['id', 'status', 'error'])
+        .where('id', 'in', marked)
+        .execute();
       while (final.some((r) => r.status === 'pending') && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
-        final = await db.selectFrom('webhook_events').select(['id', 'status', 'error']).where('id', 'in', marked).execute();
+        final = await db
+          .selectFrom('webhook_events')
+          .select(['id', 'status', 'error'])
+          .where('id', 'in', marked)
+          .execute();
       }
       for (const r of final) console.log(`  #${r.id} ${r.status}${r.error ? ` - ${r.error}` : ''}`);
       const notDone = final.filter((r) => r.status !== 'processed' && r.status !== 'skipped');
-      if (notDone.length) console.log(`${notDone.length} not applied${final.some((r) => r.status === 'pending') ? ' (still pending after 60 s: is a worker running?)' : ''}`);
+      if (notDone.length)
+        console.log(
+          `${notDone.length} not applied${final.some((r) => r.status === 'pending') ? ' (still pending after 60 s: is a worker running?)' : ''}`,
+        );
       return notDone.length ? 1 : refused;
     } finally {
       await queues.close();

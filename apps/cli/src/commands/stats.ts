@@ -17,7 +17,8 @@ failed, success %), sessions stuck in_progress, job counts per queue, and what r
 function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const line = (vals: string[]) =>
+    vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -48,30 +49,62 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
       staleSessions(db, staleMinutes),
       summarizeRetention(db, new Date(Date.now() - windowMinutes * 60_000)),
     ]);
-    if (connection.status !== 'ready') await Promise.race([once(connection, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]);
+    if (connection.status !== 'ready')
+      await Promise.race([once(connection, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]);
     const queueCounts: Record<string, Record<string, number> | 'unavailable'> = {};
     for (const q of queues.all) {
-      queueCounts[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => 'unavailable' as const);
+      queueCounts[q.name] = await q
+        .getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')
+        .catch(() => 'unavailable' as const);
     }
     if (values.json) {
-      console.log(JSON.stringify({ window: values.window, processing_rate: rates, stale_after: values['stale-after'], stale_sessions: stale, queues: queueCounts, retention }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            window: values.window,
+            processing_rate: rates,
+            stale_after: values['stale-after'],
+            stale_sessions: stale,
+            queues: queueCounts,
+            retention,
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     console.log(`Processing rate per event type, last ${values.window}`);
-    console.log(rates.length ? table(rates.map((r) => ({ ...r, 'success %': r.success_rate.toFixed(2) })), ['event_type', 'total', 'processed', 'pending', 'failed', 'success %']) : '(no events)');
+    console.log(
+      rates.length
+        ? table(
+            rates.map((r) => ({ ...r, 'success %': r.success_rate.toFixed(2) })),
+            ['event_type', 'total', 'processed', 'pending', 'failed', 'success %'],
+          )
+        : '(no events)',
+    );
     console.log(`\nSessions stuck in_progress for more than ${values['stale-after']}: ${stale.length}`);
     if (stale.length) {
-      console.log(table(stale.slice(0, 20).map((s) => ({ ...s, started_at: s.started_at.toISOString() })), ['call_id', 'started_at', 'minutes_stuck']));
+      console.log(
+        table(
+          stale.slice(0, 20).map((s) => ({ ...s, started_at: s.started_at.toISOString() })),
+          ['call_id', 'started_at', 'minutes_stuck'],
+        ),
+      );
       if (stale.length > 20) console.log(`... and ${stale.length - 20} more (--json lists all)`);
     }
     console.log('\nQueues');
     console.log(
       table(
-        Object.entries(queueCounts).map(([queue, c]) => (c === 'unavailable' ? { queue, waiting: 'Redis unavailable' } : { queue, ...c })),
+        Object.entries(queueCounts).map(([queue, c]) =>
+          c === 'unavailable' ? { queue, waiting: 'Redis unavailable' } : { queue, ...c },
+        ),
         ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed'],
       ),
     );
-    console.log(`\nRetention, last ${values.window}: ${retention.runs} run(s)${retention.lastRunAt ? `, newest ${retention.lastRunAt.toISOString()}` : ''}`);
+    console.log(
+      `\nRetention, last ${values.window}: ${retention.runs} run(s)${retention.lastRunAt ? `, newest ${retention.lastRunAt.toISOString()}` : ''}`,
+    );
     console.log(
       `  payloads pruned ${retention.payloadsPruned}, event rows deleted ${retention.eventRowsDeleted}, ` +
         `sessions' caller data removed ${retention.sessionsPiiPruned}, reconcile runs deleted ${retention.reconcileRunsDeleted}`,

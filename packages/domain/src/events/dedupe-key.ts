@@ -13,7 +13,8 @@ import { isLifecycleEvent, SNAPSHOT_EVENTS, TRANSFER_EVENTS } from './event-type
 export function dedupeKeyFor(envelope: Envelope, rawBody: Buffer): string {
   const base = `${envelope.event}:${envelope.call.call_id}`;
   if (isLifecycleEvent(envelope.event) || SNAPSHOT_EVENTS.includes(envelope.event)) return base;
-  if (TRANSFER_EVENTS.includes(envelope.event) && envelope.timestamp !== undefined) return `${base}:${envelope.timestamp}`;
+  if (TRANSFER_EVENTS.includes(envelope.event) && envelope.timestamp !== undefined)
+    return `${base}:${envelope.timestamp}`;
   return `${base}:${createHash('sha256').update(rawBody).digest('hex')}`;
 }
 

@@ -20,7 +20,8 @@ export type EnvelopeResult = { ok: true; envelope: Envelope } | { ok: false; mes
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const field = issue.path.map(String).join('.') || 'body';
   let value: unknown = input;
-  for (const p of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p] : undefined;
+  for (const p of issue.path)
+    value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p] : undefined;
   if (value === undefined && issue.code === 'invalid_type') return `${field} is required`;
   return `${field}: ${issue.message}`;
 }

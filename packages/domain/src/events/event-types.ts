@@ -10,4 +10,9 @@ export function isLifecycleEvent(event: string): event is LifecycleEvent {
 export const SNAPSHOT_EVENTS: readonly string[] = ['transcript_updated'];
 
 /** Several per call are possible, told apart by their timestamp. */
-export const TRANSFER_EVENTS: readonly string[] = ['transfer_started', 'transfer_bridged', 'transfer_cancelled', 'transfer_ended'];
+export const TRANSFER_EVENTS: readonly string[] = [
+  'transfer_started',
+  'transfer_bridged',
+  'transfer_cancelled',
+  'transfer_ended',
+];

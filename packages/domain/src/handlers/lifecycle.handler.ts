@@ -28,13 +28,22 @@ async function patchOf(db: Parameters<EventHandler>[0], event: StoredEvent) {
  * any number of events in one transaction with three statements in all: lock (creating) every
  * session involved, merge each call's events in memory, write every session back at once.
  */
-export async function applyLifecycleEvents(db: Parameters<EventHandler>[0], events: readonly StoredEvent[]): Promise<void> {
+export async function applyLifecycleEvents(
+  db: Parameters<EventHandler>[0],
+  events: readonly StoredEvent[],
+): Promise<void> {
   const patches = [];
   for (const e of events) patches.push(await patchOf(db, e));
-  const sessions = await lockCallSessions(db, patches.map((p) => p.callId));
+  const sessions = await lockCallSessions(
+    db,
+    patches.map((p) => p.callId),
+  );
   const state = new Map(sessions.map((s) => [s.call_id, toState(s)]));
   for (const { callId, patch } of patches) state.set(callId, mergeSession(state.get(callId)!, patch));
-  await updateCallSessions(db, [...state].map(([callId, s]) => ({ callId, values: toColumns(s) })));
+  await updateCallSessions(
+    db,
+    [...state].map(([callId, s]) => ({ callId, values: toColumns(s) })),
+  );
 }
 
 /** One event: a batch of one. */

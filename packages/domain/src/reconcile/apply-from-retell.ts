@@ -10,7 +10,12 @@ import { processWebhookEvent } from '../process-event';
  * event in webhook_events (source `reconcile`, same dedupe key as the webhook, so the real webhook
  * later only counts as a redelivery) and process it through the same handlers.
  */
-export async function applyFromRetell(db: Db, call: ApiCall, events: readonly LifecycleEvent[], handlers: HandlerRegistry): Promise<void> {
+export async function applyFromRetell(
+  db: Db,
+  call: ApiCall,
+  events: readonly LifecycleEvent[],
+  handlers: HandlerRegistry,
+): Promise<void> {
   for (const event of events) {
     const body = JSON.stringify({ event, call });
     const envelope = { event, call };

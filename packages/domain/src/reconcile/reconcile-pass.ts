@@ -109,11 +109,20 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
         outcome = 'not_found';
         detail = `HTTP ${r.status}`;
         if (write) await recordReconcileCheck(db, callId, 'not_found', o.maxTries);
-      } else if (reason === 'analysis' || (reason === 'requested' && isFinished(r.call.call_status) && r.call.call_analysis)) {
+      } else if (
+        reason === 'analysis' ||
+        (reason === 'requested' && isFinished(r.call.call_status) && r.call.call_analysis)
+      ) {
         detail = r.call.call_status;
         if (r.call.call_analysis) {
           outcome = reason === 'analysis' ? 'analyzed' : 'ended';
-          if (write) await applyFromRetell(db, r.call, reason === 'analysis' ? ['call_analyzed'] : ['call_ended', 'call_analyzed'], handlers);
+          if (write)
+            await applyFromRetell(
+              db,
+              r.call,
+              reason === 'analysis' ? ['call_analyzed'] : ['call_ended', 'call_analyzed'],
+              handlers,
+            );
         } else {
           outcome = 'no_analysis';
           if (write) await recordReconcileCheck(db, callId, 'no_analysis', o.maxTries);
@@ -122,7 +131,12 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
         outcome = 'ended';
         detail = r.call.call_status;
         if (write) {
-          await applyFromRetell(db, r.call, r.call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'], handlers);
+          await applyFromRetell(
+            db,
+            r.call,
+            r.call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'],
+            handlers,
+          );
           await recordReconcileCheck(db, callId, 'checked', o.maxTries);
         }
       } else {
@@ -133,7 +147,10 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
     } catch (err) {
       outcome = 'failed';
       detail = err instanceof Error ? err.message : String(err);
-      if (write) await recordReconcileCheck(db, callId, 'failed', o.maxTries, o.maxFailures ?? DEFAULT_MAX_FAILURES).catch(() => undefined);
+      if (write)
+        await recordReconcileCheck(db, callId, 'failed', o.maxTries, o.maxFailures ?? DEFAULT_MAX_FAILURES).catch(
+          () => undefined,
+        );
     }
     report({ callId, reason, outcome, detail });
   };
