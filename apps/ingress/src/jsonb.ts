@@ -19,9 +19,3 @@ function clean(value: unknown): unknown {
 export function toStorableJson(value: unknown): string {
   return JSON.stringify(clean(value));
 }
-
-/** pg error codes for text jsonb refused: untranslatable character, invalid escape. */
-export function isJsonbEncodingError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '22P05' || code === '22025' || code === '22021' || code === '22P02';
-}

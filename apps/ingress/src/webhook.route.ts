@@ -1,12 +1,12 @@
 import type { RequestHandler } from 'express';
-import { classifyDatabaseError, type RecordedDelivery } from '@callsync/db';
+import { classifyDatabaseError, isJsonbEncodingError, type RecordedDelivery } from '@callsync/db';
 import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
 import { DeliveryAbandonedError, IngressOverloadedError, type DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
-import { isJsonbEncodingError, toStorableJson } from './jsonb';
+import { toStorableJson } from './jsonb';
 
 export interface WebhookRouteDeps {
   /** Commits rows (batched across concurrent requests) and enqueues their jobs. */

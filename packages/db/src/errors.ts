@@ -55,3 +55,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export function isPermanentDatabaseError(err: unknown): boolean {
   return classifyDatabaseError(err) === 'data';
 }
+
+/**
+ * Postgres refused text as jsonb although it is valid JSON: U+0000 (22P05, untranslatable character)
+ * or an unpaired surrogate escape (22P02/22025/22021). The caller can store a cleaned copy instead.
+ */
+export function isJsonbEncodingError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '22P05' || code === '22025' || code === '22021' || code === '22P02';
+}

@@ -1,7 +1,7 @@
 export { createDb, pingDatabase } from './database';
 export type { Database, Db, DbOptions } from './database';
 export { migrateToLatest } from './migrate';
-export { classifyDatabaseError, isDatabaseUnavailable, isPermanentDatabaseError } from './errors';
+export { classifyDatabaseError, isDatabaseUnavailable, isJsonbEncodingError, isPermanentDatabaseError } from './errors';
 export type { DatabaseErrorKind } from './errors';
 
 export type { WebhookEvent, WebhookEventStatus, WebhookEventSource, NewWebhookEvent } from './webhook-event.table';
@@ -49,5 +49,16 @@ export {
   summarizeRetention,
 } from './retention.repository';
 export type { RetentionCounts, RetentionDays, RetentionSummary } from './retention.repository';
+export {
+  countPendingEvents,
+  countPendingEventsOfCalls,
+  countSessionsStuckInProgress,
+  findEventOutcomes,
+  processedSince,
+  processingLatency,
+  findAllWebhookEvents,
+  findAllCallSessions,
+  holdWebhookEventsLock,
+} from './monitoring.repository';
 export { processingRate, staleSessions } from './reports';
 export type { ProcessingRate, StaleSession } from './reports';

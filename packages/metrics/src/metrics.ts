@@ -1,18 +1,9 @@
 import type { Queue } from 'bullmq';
-import { sql } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '@callsync/db';
+import { countPendingEvents, countSessionsStuckInProgress, type Db } from '@callsync/db';
+import { CALL_EVENTS } from '@callsync/retell';
 
-const KNOWN_EVENTS = new Set([
-  'call_started',
-  'call_ended',
-  'call_analyzed',
-  'transcript_updated',
-  'transfer_started',
-  'transfer_bridged',
-  'transfer_cancelled',
-  'transfer_ended',
-]);
+const KNOWN_EVENTS = new Set(CALL_EVENTS);
 
 /** Event names come from request bodies; keep label values to a known set. */
 export function eventLabel(event: string | undefined): string {
@@ -117,21 +108,9 @@ export class Metrics {
         })),
       ),
     );
-    const count = (query: ReturnType<typeof sql<{ n: string }>>) =>
-      cached(cacheMs, async () => {
-        const r = await query.execute(db);
-        return Number(r.rows[0]?.n ?? 0);
-      });
-    const pendingOver5m = count(
-      sql<{
-        n: string;
-      }>`select count(*) as n from webhook_events where status = 'pending' and created_at < now() - interval '5 minutes'`,
-    );
-    const stuck = count(
-      sql<{
-        n: string;
-      }>`select count(*) as n from retell_call_sessions where call_status = 'in_progress' and started_at < now() - interval '10 minutes'`,
-    );
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+    const pendingOver5m = cached(cacheMs, () => countPendingEvents(db, minutesAgo(5)));
+    const stuck = cached(cacheMs, () => countSessionsStuckInProgress(db, minutesAgo(10)));
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',

@@ -1,5 +1,7 @@
 export { verifyRetellSignature, signRetellBody } from './signature';
 export type { SignatureCheck, SignatureFailure, VerifyOptions } from './signature';
+export { CALL_EVENTS, LIFECYCLE_EVENTS, SNAPSHOT_EVENTS, TRANSFER_EVENTS } from './events';
+export type { LifecycleEvent } from './events';
 export { sampleCall, sampleWebhookBody } from './sample-calls';
 export type { CallObject, SampleCallOptions, SampleEvent } from './sample-calls';
 export { apiCallSchema, isFinished } from './api-call';

@@ -1,10 +1,11 @@
+import type { LifecycleEvent } from './events';
 /**
  * Realistic Retell call objects and webhook bodies, for `make demo`, the tests and the fake
  * Retell API. Shapes follow RETELL.md: call_started carries basic info, call_ended the whole
  * call without analysis, call_analyzed the whole call with it.
  */
 
-export type SampleEvent = 'call_started' | 'call_ended' | 'call_analyzed';
+export type SampleEvent = LifecycleEvent;
 
 export interface SampleCallOptions {
   callId: string;

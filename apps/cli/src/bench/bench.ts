@@ -1,9 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { childEnvironment } from '@callsync/config';
-import { createDb, migrateToLatest, type Db } from '@callsync/db';
+import {
+  countPendingEvents,
+  createDb,
+  migrateToLatest,
+  processedSince,
+  processingLatency,
+  type Db,
+} from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { freePort, LocalServices } from '../chaos/local-services';
 import { ManagedProcess } from '../chaos/processes';
@@ -96,19 +102,13 @@ async function waitReady(url: string): Promise<void> {
   throw new Error(`${url} never became ready`);
 }
 
-async function pending(db: Db): Promise<number> {
-  const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending'`.execute(db);
-  return Number(r.rows[0]!.n);
-}
+const pending = (db: Db) => countPendingEvents(db);
 
 /** Events per second between the first and the last row processed after `since`. */
 async function drainRate(db: Db, since: Date): Promise<{ events: number; perSecond: number }> {
-  const r = await sql<{ n: string; first: Date; last: Date }>`
-    select count(*) as n, min(processed_at) as first, max(processed_at) as last
-    from webhook_events where processed_at >= ${since}`.execute(db);
-  const row = r.rows[0]!;
-  const seconds = (new Date(row.last).getTime() - new Date(row.first).getTime()) / 1000;
-  return { events: Number(row.n), perSecond: seconds > 0 ? Math.round(Number(row.n) / seconds) : 0 };
+  const { events, first, last } = await processedSince(db, since);
+  const seconds = first && last ? (new Date(last).getTime() - new Date(first).getTime()) / 1000 : 0;
+  return { events, perSecond: seconds > 0 ? Math.round(events / seconds) : 0 };
 }
 
 /**
@@ -230,17 +230,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const since = new Date();
       await load(o.root, { ...common, url, apiKey, runId: 'latency', rate });
       while ((await pending(db)) > 0) await sleep(200);
-      const lat = await sql<{ n: string; p50: number; p99: number }>`
-        select count(*) as n,
-               percentile_cont(0.5) within group (order by extract(epoch from processed_at - created_at) * 1000) as p50,
-               percentile_cont(0.99) within group (order by extract(epoch from processed_at - created_at) * 1000) as p99
-        from webhook_events where created_at >= ${since}`.execute(db);
-      const latency = {
-        rate,
-        events: Number(lat.rows[0]!.n),
-        p50Ms: Math.round(lat.rows[0]!.p50),
-        p99Ms: Math.round(lat.rows[0]!.p99),
-      };
+      const latency = { rate, ...(await processingLatency(db, since)) };
       workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
 
       // (e) memory

@@ -2,7 +2,7 @@
 // server it measures. Prints one JSON line with autocannon's result.
 //   node load-process.js '<json options>'
 import autocannon from 'autocannon';
-import { signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
+import { LIFECYCLE_EVENTS, signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
 
 interface LoadOptions {
   url: string;
@@ -16,7 +16,7 @@ interface LoadOptions {
   runId: string;
 }
 
-const EVENTS: SampleEvent[] = ['call_started', 'call_ended', 'call_analyzed'];
+const EVENTS: readonly SampleEvent[] = LIFECYCLE_EVENTS;
 const o = JSON.parse(process.argv[2]!) as LoadOptions;
 let n = 0;
 let bodyBytes = 0;

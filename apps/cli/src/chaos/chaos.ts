@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { sql } from 'kysely';
-import { createDb, migrateToLatest } from '@callsync/db';
+import { countPendingEvents, createDb, holdWebhookEventsLock, migrateToLatest } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { planLoad, rng, sendLoad } from './load';
 import { freePort, LocalServices } from './local-services';
@@ -244,10 +243,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           200,
         );
         try {
-          await db.transaction().execute(async (trx) => {
-            await sql`lock table webhook_events in share mode`.execute(trx);
-            await sleep(o.lockSeconds! * 1000);
-          });
+          await holdWebhookEventsLock(db, o.lockSeconds! * 1000);
         } finally {
           clearInterval(sampler);
           outages.push({ from, to: Date.now() });
@@ -261,10 +257,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       const drainDeadline = Date.now() + 300_000;
       for (;;) {
-        const r = await sql<{ n: string }>`select count(*) as n from webhook_events where status = 'pending'`
-          .execute(db)
-          .catch(() => undefined);
-        const pending = r ? Number(r.rows[0]!.n) : -1;
+        const pending = await countPendingEvents(db).catch(() => -1);
         if (pending === 0) break;
         if (Date.now() > drainDeadline) {
           say(`still ${pending} pending after 300 s`);

@@ -1,4 +1,4 @@
-import type { Db } from '@callsync/db';
+import { findAllCallSessions, findAllWebhookEvents, type Db } from '@callsync/db';
 import { isLifecycleEvent, mergeSession, parseCall, patchFromEvent, type SessionState } from '@callsync/domain';
 import type { DeliveryOutcome, LoadPlan } from './load';
 
@@ -109,10 +109,7 @@ export async function verifyChaos(
   report.acknowledged = ackedKeys.length;
   report.notAcknowledged = plan.events.length - ackedKeys.length;
 
-  const rows = await db
-    .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'event_id', 'status', 'delivery_count', 'payload', 'created_at'])
-    .execute();
+  const rows = await findAllWebhookEvents(db);
   const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.event_id), r]));
   report.pendingLeft = rows.filter((r) => r.status === 'pending').length;
   report.processed = rows.filter((r) => r.status === 'processed').length;
@@ -138,7 +135,7 @@ export async function verifyChaos(
     const patch = patchFromEvent(r.event_type, parseCall(r.payload), r.created_at, null);
     expected.set(r.event_id, mergeSession(expected.get(r.event_id) ?? null, patch));
   }
-  const sessions = await db.selectFrom('retell_call_sessions').selectAll().execute();
+  const sessions = await findAllCallSessions(db);
   const actual = new Map(sessions.map((s) => [s.call_id, s]));
   for (const [callId, want] of expected) {
     const got = actual.get(callId);

@@ -1,6 +1,13 @@
 import { sign } from 'retell-sdk';
 import type { Config } from '@callsync/config';
-import { createDb, findCallSession, findWebhookEvents, upsertAgent, type Db } from '@callsync/db';
+import {
+  countPendingEventsOfCalls,
+  createDb,
+  findCallSession,
+  findWebhookEvents,
+  upsertAgent,
+  type Db,
+} from '@callsync/db';
 import { sampleCall, sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
 
 interface Delivery {
@@ -66,13 +73,7 @@ async function isFakeRetell(baseUrl: string): Promise<boolean> {
 async function waitUntilSettled(db: Db, callIds: string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const pending = await db
-      .selectFrom('webhook_events')
-      .select('id')
-      .where('event_id', 'in', callIds)
-      .where('status', '=', 'pending')
-      .execute();
-    if (pending.length === 0) return true;
+    if ((await countPendingEventsOfCalls(db, callIds)) === 0) return true;
     await new Promise((r) => setTimeout(r, 250));
   }
   return false;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, findEventsToReplay, markForReplay, type WebhookEventStatus } from '@callsync/db';
+import { createDb, findEventOutcomes, findEventsToReplay, markForReplay, type WebhookEventStatus } from '@callsync/db';
 import { createQueues, createRedisConnection, ensureWebhookJobs } from '@callsync/queue';
 import { parseDuration } from '../duration';
 
@@ -95,18 +95,10 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
         return refused;
       }
       const deadline = Date.now() + 60_000;
-      let final = await db
-        .selectFrom('webhook_events')
-        .select(['id', 'status', 'error'])
-        .where('id', 'in', marked)
-        .execute();
+      let final = await findEventOutcomes(db, marked);
       while (final.some((r) => r.status === 'pending') && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
-        final = await db
-          .selectFrom('webhook_events')
-          .select(['id', 'status', 'error'])
-          .where('id', 'in', marked)
-          .execute();
+        final = await findEventOutcomes(db, marked);
       }
       for (const r of final) console.log(`  #${r.id} ${r.status}${r.error ? ` - ${r.error}` : ''}`);
       const notDone = final.filter((r) => r.status !== 'processed' && r.status !== 'skipped');

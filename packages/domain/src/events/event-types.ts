@@ -1,18 +1,7 @@
-/** Events that move a call through its lifecycle, in lifecycle order. */
-export const LIFECYCLE_EVENTS = ['call_started', 'call_ended', 'call_analyzed'] as const;
-export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
+import { LIFECYCLE_EVENTS, SNAPSHOT_EVENTS, TRANSFER_EVENTS, type LifecycleEvent } from '@callsync/retell';
+
+export { LIFECYCLE_EVENTS, SNAPSHOT_EVENTS, TRANSFER_EVENTS, type LifecycleEvent };
 
 export function isLifecycleEvent(event: string): event is LifecycleEvent {
   return (LIFECYCLE_EVENTS as readonly string[]).includes(event);
 }
-
-/** Sent on every turn; each delivery is the newest snapshot of the same thing. */
-export const SNAPSHOT_EVENTS: readonly string[] = ['transcript_updated'];
-
-/** Several per call are possible, told apart by their timestamp. */
-export const TRANSFER_EVENTS: readonly string[] = [
-  'transfer_started',
-  'transfer_bridged',
-  'transfer_cancelled',
-  'transfer_ended',
-];

@@ -1,0 +1,111 @@
+import { sql } from 'kysely';
+import type { Db } from './database';
+import type { CallSession } from './call-session.table';
+import type { WebhookEvent } from './webhook-event.table';
+
+/*
+ * What the metrics, `make replay --wait`, `make demo`, `make bench` and `make chaos` read to see how
+ * processing goes. One definition each of "pending" (received, not applied yet) and "stuck" (a call
+ * still in_progress long after it started).
+ */
+
+/** Rows still `pending`, optionally only those received before `receivedBefore`. */
+export async function countPendingEvents(db: Db, receivedBefore?: Date): Promise<number> {
+  let q = db
+    .selectFrom('webhook_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('status', '=', 'pending');
+  if (receivedBefore) q = q.where('created_at', '<', receivedBefore);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** Pending rows among those of these calls. */
+export async function countPendingEventsOfCalls(db: Db, callIds: readonly string[]): Promise<number> {
+  if (callIds.length === 0) return 0;
+  const r = await db
+    .selectFrom('webhook_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('event_id', 'in', [...callIds])
+    .where('status', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Sessions still in_progress that started before `startedBefore` (the stale-sessions report's rows). */
+export async function countSessionsStuckInProgress(db: Db, startedBefore: Date): Promise<number> {
+  const r = await db
+    .selectFrom('retell_call_sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('call_status', '=', 'in_progress')
+    .where('started_at', '<', startedBefore)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Status and error of each row among `ids` (what `make replay --wait` prints). */
+export async function findEventOutcomes(
+  db: Db,
+  ids: readonly string[],
+): Promise<Pick<WebhookEvent, 'id' | 'status' | 'error'>[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('webhook_events')
+    .select(['id', 'status', 'error'])
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .execute();
+}
+
+/** Rows processed at or after `since`: how many, and the first and last processing time. */
+export async function processedSince(
+  db: Db,
+  since: Date,
+): Promise<{ events: number; first: Date | null; last: Date | null }> {
+  const r = await sql<{ n: string; first: Date | null; last: Date | null }>`
+    select count(*) as n, min(processed_at) as first, max(processed_at) as last
+    from webhook_events where processed_at >= ${since}`.execute(db);
+  const row = r.rows[0]!;
+  return { events: Number(row.n), first: row.first, last: row.last };
+}
+
+/** Received-to-processed latency of the rows received at or after `since`, in ms. */
+export async function processingLatency(
+  db: Db,
+  since: Date,
+): Promise<{ events: number; p50Ms: number; p99Ms: number }> {
+  const r = await sql<{ n: string; p50: number | null; p99: number | null }>`
+    select count(*) as n,
+           percentile_cont(0.5) within group (order by extract(epoch from processed_at - created_at) * 1000) as p50,
+           percentile_cont(0.99) within group (order by extract(epoch from processed_at - created_at) * 1000) as p99
+    from webhook_events where created_at >= ${since}`.execute(db);
+  const row = r.rows[0]!;
+  return { events: Number(row.n), p50Ms: Math.round(row.p50 ?? 0), p99Ms: Math.round(row.p99 ?? 0) };
+}
+
+/** Every event row, for checking a whole run (`make chaos`): small databases only. */
+export async function findAllWebhookEvents(
+  db: Db,
+): Promise<
+  Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'delivery_count' | 'payload' | 'created_at'>[]
+> {
+  return db
+    .selectFrom('webhook_events')
+    .select(['id', 'event_type', 'event_id', 'status', 'delivery_count', 'payload', 'created_at'])
+    .execute();
+}
+
+/** Every session row, for checking a whole run (`make chaos`): small databases only. */
+export async function findAllCallSessions(db: Db): Promise<CallSession[]> {
+  return db.selectFrom('retell_call_sessions').selectAll().execute();
+}
+
+/**
+ * Hold a SHARE lock on webhook_events for `ms`: every INSERT and every claim waits meanwhile, reads
+ * go on. `make chaos` uses it to play a database that stalls.
+ */
+export async function holdWebhookEventsLock(db: Db, ms: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`lock table webhook_events in share mode`.execute(trx);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  });
+}
