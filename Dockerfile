@@ -9,8 +9,10 @@ COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY apps apps
 COPY packages packages
 COPY migrations migrations
-RUN npm install --no-audit --no-fund \
- && npx tsc -b \
+# The test harness (packages/testkit: chaos, bench) stays out of the image.
+RUN rm -rf packages/testkit \
+ && npm install --no-audit --no-fund \
+ && npx tsc -b apps/ingress apps/worker apps/dashboard apps/cli \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf apps/*/src packages/*/src migrations/*.ts apps/*/tsconfig.json packages/*/tsconfig.json
 

@@ -53,12 +53,12 @@ replay: build services
 
 ## bench: ingress, worker drain, latency and memory against a bare-Express baseline, same run
 bench: build
-	node apps/cli/dist/main.js bench $(ARGS)
+	node packages/testkit/dist/main.js bench $(ARGS)
 
 ## chaos: prove nothing acknowledged is lost while workers die, Redis restarts and Postgres stops
 ##        (own Postgres/Redis, 127.0.0.1 only); e.g. make chaos ARGS="--events 5000"
 chaos: build
-	node apps/cli/dist/main.js chaos $(ARGS)
+	node packages/testkit/dist/main.js chaos $(ARGS)
 
 ## down: stop the local Postgres and Redis (data stays in .local/)
 down:

@@ -10,7 +10,7 @@ module.exports = {
   // Tests import workspace packages from source, never from a stale dist/.
   moduleNameMapper: {
     '^@callsync/migrations$': '<rootDir>/migrations/index.ts',
-    '^@callsync/(ingress|worker|cli|dashboard)$': '<rootDir>/apps/$1/src/index.ts',
+    '^@callsync/(ingress|worker|dashboard)$': '<rootDir>/apps/$1/src/index.ts',
     '^@callsync/(.*)$': '<rootDir>/packages/$1/src/index.ts',
   },
   testMatch: [

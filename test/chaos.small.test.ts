@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { formatChaos, runChaos } from '@callsync/cli';
+import { formatChaos, runChaos } from '@callsync/testkit';
 import { assertBuilt } from './support/processes';
 
 /**

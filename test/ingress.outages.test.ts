@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { sign } from 'retell-sdk';
-import { LocalServices } from '@callsync/cli';
+import { LocalServices } from '@callsync/testkit';
 import { createDb, findWebhookEvents, migrateToLatest, type Db } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { body, newCallId } from './support/calls';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { formatChaos, runChaos, type ChaosOptions } from '@callsync/cli';
+import { formatChaos, runChaos, type ChaosOptions } from '@callsync/testkit';
 import { assertBuilt } from './support/processes';
 
 /**

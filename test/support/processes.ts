@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
@@ -36,14 +35,7 @@ export function run(script: string, env: Record<string, string>, args: string[] 
   return { child, output: () => out, exited };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@callsync/testkit';
 
 /** Poll fn until it returns something other than undefined. */
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

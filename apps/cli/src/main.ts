@@ -1,7 +1,5 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
-import { benchCommand } from './commands/bench';
-import { chaosCommand } from './commands/chaos';
 import { demoCommand } from './commands/demo';
 import { fakeRetellCommand } from './commands/fake-retell';
 import { migrateCommand } from './commands/migrate';
@@ -17,8 +15,8 @@ const USAGE = `usage: callsync <command>
   stats         processing rate, stuck sessions and queue counts (--help for flags)
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
-  bench         measure ingress, workers, latency and memory against a bare-Express baseline
-  chaos         prove that nothing acknowledged is lost while things break (--help for flags)`;
+
+make chaos and make bench live in packages/testkit, with the test harness.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -33,10 +31,6 @@ async function main(argv: string[]): Promise<number> {
       return statsCommand(loadConfig(), args);
     case 'replay':
       return replayCommand(loadConfig(), args);
-    case 'bench':
-      return benchCommand(args);
-    case 'chaos':
-      return chaosCommand(args);
     case 'fake-retell':
       return fakeRetellCommand(loadConfig(), args);
     default:

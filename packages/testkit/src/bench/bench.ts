@@ -11,8 +11,9 @@ import {
   type Db,
 } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
-import { freePort, LocalServices } from '../chaos/local-services';
-import { ManagedProcess } from '../chaos/processes';
+import { LocalServices } from '../local-services';
+import { ManagedProcess } from '../managed-process';
+import { freePort } from '../ports';
 import { CpuMeter, servicePids } from './cpu';
 import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
@@ -78,7 +79,7 @@ function load(root: string, options: object): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [join(root, 'apps/cli/dist/bench/load-process.js'), JSON.stringify(options)],
+      [join(root, 'packages/testkit/dist/bench/load-process.js'), JSON.stringify(options)],
       { env: childEnvironment({}), maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`load generator failed: ${stderr || err.message}`));
@@ -138,7 +139,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const basePort = await freePort();
       const baselineProc = spawn(
         process.execPath,
-        [join(o.root, 'apps/cli/dist/bench/baseline-server.js'), String(basePort)],
+        [join(o.root, 'packages/testkit/dist/bench/baseline-server.js'), String(basePort)],
         { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] },
       );
       await new Promise((r) => baselineProc.stdout!.once('data', r));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatChaos, runChaos } from '../chaos/chaos';
+import { formatChaos, runChaos } from './chaos';
 
 export const CHAOS_USAGE = `usage: make chaos [ARGS="..."]
 

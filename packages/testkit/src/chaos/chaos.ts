@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { countPendingEvents, createDb, holdWebhookEventsLock, migrateToLatest } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { planLoad, rng, sendLoad } from './load';
-import { freePort, LocalServices } from './local-services';
-import { ManagedProcess } from './processes';
+import { LocalServices } from '../local-services';
+import { ManagedProcess } from '../managed-process';
+import { freePort } from '../ports';
 import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
 import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 

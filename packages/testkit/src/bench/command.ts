@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatBench, runBench } from '../bench/bench';
+import { formatBench, runBench } from './bench';
 
 /** `make bench`: measure ingress, workers, latency and memory against a bare-Express baseline. */
 export async function benchCommand(argv: string[]): Promise<number> {
