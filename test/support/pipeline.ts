@@ -8,6 +8,7 @@ import { createIngressApp } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { waitUntil } from '@callsync/runtime';
 import { createWebhookWorker } from '@callsync/worker';
 import { serviceUrls, TEST_API_KEY } from './env';
 
@@ -102,17 +103,19 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
       return req.send(body);
     },
     async settled(ids, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const rows = await db.selectFrom('webhook_events').selectAll().where('id', 'in', ids).orderBy('id').execute();
-        if (rows.length === ids.length && rows.every((r) => r.status !== 'pending')) return rows;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `rows still pending after ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status, r.error]))}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const read = () => db.selectFrom('webhook_events').selectAll().where('id', 'in', ids).orderBy('id').execute();
+      const done = await waitUntil(
+        async () => {
+          const rows = await read();
+          return rows.length === ids.length && rows.every((r) => r.status !== 'pending') ? rows : undefined;
+        },
+        { timeoutMs, intervalMs: 50 },
+      );
+      if (done) return done;
+      const rows = await read();
+      throw new Error(
+        `rows still pending after ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status, r.error]))}`,
+      );
     },
     async close() {
       await worker?.close();

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
+import { INGRESS_NODE_FLAGS, waitUntil } from '@callsync/runtime';
 
 /** The built entry points, run as real OS processes configured only through the environment. */
 export const ROOT = join(__dirname, '..', '..');
@@ -39,13 +39,10 @@ export { freePort } from '@callsync/testkit';
 
 /** Poll fn until it returns something other than undefined. */
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // An error (a service restarting, a process not listening yet) counts as "not yet".
+  const v = await waitUntil(() => fn().catch(() => undefined), { timeoutMs });
+  if (v === undefined) throw new Error(`timed out waiting for ${what}`);
+  return v;
 }
 
 /** Delete every key under a queue prefix (tests that run processes with their own prefix). */

@@ -6,6 +6,7 @@ import {
   type RecordedDelivery,
 } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
+import { mapLimit, withTimeout } from '@callsync/runtime';
 import { enqueueWebhookEvents, type RedisConnection, type WebhookQueue } from '@callsync/queue';
 
 export interface BatcherOptions {
@@ -52,14 +53,6 @@ interface Waiting {
 
 /** INSERTs at once when a batch is split: a few, so the pool (DATABASE_POOL_SIZE) keeps room for the next batch. */
 const SPLIT_PARALLELISM = 4;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`enqueue took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Group commit for the ingress. Requests that arrive while an INSERT is running wait and go into
@@ -185,17 +178,12 @@ export class DeliveryBatcher {
       }
       // One bad delivery must not fail its neighbours: write them one by one, a few at a time, each
       // with its own outcome.
-      let next = 0;
-      const single = async () => {
-        while (next < batch.length) {
-          const w = batch[next++]!;
-          await recordDeliveries(this.o.db, [w.delivery]).then(
-            ([r]) => this.finish([w], [r!]),
-            (e: unknown) => w.reject(e),
-          );
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SPLIT_PARALLELISM, batch.length) }, single));
+      await mapLimit(batch, SPLIT_PARALLELISM, (w) =>
+        recordDeliveries(this.o.db, [w.delivery]).then(
+          ([r]) => this.finish([w], [r!]),
+          (e: unknown) => w.reject(e),
+        ),
+      );
       return;
     }
     void this.finish(batch, results);
@@ -212,7 +200,7 @@ export class DeliveryBatcher {
     if (jobs.size > 0) {
       try {
         if (this.o.redis.status !== 'ready') throw new Error(`Redis connection is ${this.o.redis.status}`);
-        await withTimeout(enqueueWebhookEvents(this.o.queue, [...jobs.values()]), this.enqueueTimeoutMs);
+        await withTimeout(enqueueWebhookEvents(this.o.queue, [...jobs.values()]), this.enqueueTimeoutMs, 'enqueue');
       } catch (err) {
         this.o.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
           row_ids: [...jobs.keys()],

@@ -1,4 +1,5 @@
 import type { Db } from '@callsync/db';
+import { mapLimit } from '@callsync/runtime';
 import {
   processWebhookEvent,
   processWebhookEventsBatch,
@@ -70,13 +71,8 @@ export class EventBatcher {
       }
     }
     // A few at a time, so the fallback cannot take the whole pool (DATABASE_POOL_SIZE).
-    let next = 0;
-    const single = async () => {
-      while (next < batch.length) {
-        const w = batch[next++]!;
-        await processWebhookEvent(this.db, w.rowId, this.handlers).then(w.resolve, w.reject);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FALLBACK_PARALLELISM, batch.length) }, single));
+    await mapLimit(batch, FALLBACK_PARALLELISM, (w) =>
+      processWebhookEvent(this.db, w.rowId, this.handlers).then(w.resolve, w.reject),
+    );
   }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
+import { TimeoutError, withTimeout } from '@callsync/runtime';
 import { startHealthServer } from './health-server';
 import { createMaintenanceWorker, createRetentionWorker } from './maintenance-worker';
 import { createReconcileWorker } from './reconcile-worker';
@@ -16,14 +17,10 @@ import { createWebhookWorker } from './webhook-worker';
  * `close(true)` would not help: BullMQ returns the close already in progress.)
  */
 async function closeWithin(worker: Worker, ms: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  const result = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
-  clearTimeout(timer);
-  if (result === 'timeout')
+  await withTimeout(worker.close(), ms, `closing the ${worker.name} worker`).catch((err: unknown) => {
+    if (!(err instanceof TimeoutError)) throw err;
     logger.warn(`jobs still running after ${ms} ms; leaving them to another worker`, { queue: worker.name });
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { Limiter } from '@callsync/runtime';
 import { apiCallSchema, type CallLookup, type GetCallResult } from './api-call';
 
 export interface RetellApiClientOptions {
@@ -42,23 +43,6 @@ export function retryAfterMs(headers: Record<string, unknown>, now = Date.now())
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(ra);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-
-/** A counting semaphore: at most `limit` callers inside `run` at once. */
-class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active += 1;
-    try {
-      return await fn();
-    } finally {
-      this.active -= 1;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 /** Retell's get-call endpoint, with bearer auth, timeouts, retries and bounded concurrency. */

@@ -1,5 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 
+export { Limiter, mapLimit, TimeoutError, waitUntil, withTimeout } from './async';
+export type { WaitOptions } from './async';
+
 /** Minimal logger shape, so this package needs no logging library. */
 interface Log {
   info(message: string, meta?: Record<string, unknown>): unknown;

@@ -1,5 +1,6 @@
 import { sign } from 'retell-sdk';
 import type { Config } from '@callsync/config';
+import { waitUntil } from '@callsync/runtime';
 import {
   countPendingEventsOfCalls,
   createDb,
@@ -71,12 +72,14 @@ async function isFakeRetell(baseUrl: string): Promise<boolean> {
 }
 
 async function waitUntilSettled(db: Db, callIds: string[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await countPendingEventsOfCalls(db, callIds)) === 0) return true;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
+  const settled = await waitUntil(
+    async () => ((await countPendingEventsOfCalls(db, callIds)) === 0 ? true : undefined),
+    {
+      timeoutMs,
+      intervalMs: 250,
+    },
+  );
+  return settled ?? false;
 }
 
 /** `make demo`: send signed, realistic deliveries to the running ingress and show what became of them. */

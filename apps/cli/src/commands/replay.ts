@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
+import { waitUntil } from '@callsync/runtime';
 import { createDb, findEventOutcomes, findEventsToReplay, markForReplay, type WebhookEventStatus } from '@callsync/db';
 import { createQueues, createRedisConnection, ensureWebhookJobs } from '@callsync/queue';
 import { parseDuration } from '../duration';
@@ -94,12 +95,12 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
         console.log('a running worker applies them; `make stats` shows the result');
         return refused;
       }
-      const deadline = Date.now() + 60_000;
-      let final = await findEventOutcomes(db, marked);
-      while (final.some((r) => r.status === 'pending') && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        final = await findEventOutcomes(db, marked);
-      }
+      const applied = async () => {
+        const rows = await findEventOutcomes(db, marked);
+        return rows.some((r) => r.status === 'pending') ? undefined : rows;
+      };
+      const final =
+        (await waitUntil(applied, { timeoutMs: 60_000, intervalMs: 250 })) ?? (await findEventOutcomes(db, marked));
       for (const r of final) console.log(`  #${r.id} ${r.status}${r.error ? ` - ${r.error}` : ''}`);
       const notDone = final.filter((r) => r.status !== 'processed' && r.status !== 'skipped');
       if (notDone.length)

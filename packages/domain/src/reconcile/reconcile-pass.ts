@@ -15,7 +15,7 @@ import {
 import { isFinished, type CallLookup } from '@callsync/retell';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromRetell } from './apply-from-retell';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '@callsync/runtime';
 
 export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed';
 

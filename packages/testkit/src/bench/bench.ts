@@ -15,7 +15,7 @@ import { LocalServices } from '../local-services';
 import { ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { CpuMeter, servicePids } from './cpu';
-import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
+import { INGRESS_NODE_FLAGS, waitUntil } from '@callsync/runtime';
 
 export interface BenchOptions {
   root: string;
@@ -103,7 +103,13 @@ async function waitReady(url: string): Promise<void> {
   throw new Error(`${url} never became ready`);
 }
 
-const pending = (db: Db) => countPendingEvents(db);
+/** Until no row is pending (the workers drained the backlog). */
+async function drained(db: Db): Promise<void> {
+  await waitUntil(async () => ((await countPendingEvents(db)) === 0 ? true : undefined), {
+    timeoutMs: 600_000,
+    intervalMs: 200,
+  });
+}
 
 /** Events per second between the first and the last row processed after `since`. */
 async function drainRate(db: Db, since: Date): Promise<{ events: number; perSecond: number }> {
@@ -195,7 +201,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           say('building a second backlog');
           await load(o.root, { ...common, url, apiKey, runId: 'backlog2' });
         }
-        const backlog = await pending(db);
+        const backlog = await countPendingEvents(db);
         say(`(c) drain: ${backlog} pending events, ${count} worker(s)`);
         const since = new Date();
         const drainMeter = new CpuMeter({
@@ -214,7 +220,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           workers.push(w);
           w.start();
         }
-        while ((await pending(db)) > 0) await sleep(200);
+        await drained(db);
         const rate = await drainRate(db, since);
         drain.push({ workers: count, ...rate });
         cpuDrain.push(perEvent(drainMeter.stop(), rate.events));
@@ -230,7 +236,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       say(`(d) latency: ${rate} deliveries/s for ${o.seconds}s with 2 workers`);
       const since = new Date();
       await load(o.root, { ...common, url, apiKey, runId: 'latency', rate });
-      while ((await pending(db)) > 0) await sleep(200);
+      await drained(db);
       const latency = { rate, ...(await processingLatency(db, since)) };
       workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
 

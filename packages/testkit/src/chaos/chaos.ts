@@ -6,7 +6,7 @@ import { LocalServices } from '../local-services';
 import { ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
-import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
+import { INGRESS_NODE_FLAGS, waitUntil } from '@callsync/runtime';
 
 export interface ChaosOptions {
   /** Repository root (for scripts/ and the built apps). */
@@ -256,16 +256,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await Promise.all([killer, breaker, roller, freezer, locker, flood]);
       say(`load done; waiting for the backlog to drain`);
 
-      const drainDeadline = Date.now() + 300_000;
-      for (;;) {
-        const pending = await countPendingEvents(db).catch(() => -1);
-        if (pending === 0) break;
-        if (Date.now() > drainDeadline) {
-          say(`still ${pending} pending after 300 s`);
-          break;
-        }
-        await sleep(1000);
-      }
+      const drained = await waitUntil(
+        async () => ((await countPendingEvents(db).catch(() => -1)) === 0 ? true : undefined),
+        {
+          timeoutMs: 300_000,
+          intervalMs: 1000,
+        },
+      );
+      if (!drained) say(`still ${await countPendingEvents(db)} pending after 300 s`);
       const report = await verifyChaos(db, plan, outcomes, outages);
 
       // A worker restarted a moment ago may still be booting (Node has not run our code yet, so
