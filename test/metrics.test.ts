@@ -15,7 +15,7 @@ afterEach(() => p.close());
 
 /** GET /metrics on the metrics listener, as Prometheus does. */
 async function scrape(): Promise<string> {
-  const { server, port } = await startMetricsServer(0, p.metrics, '127.0.0.1');
+  const { server, port } = await startMetricsServer(0, p.metrics, { host: '127.0.0.1' });
   try {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.status).toBe(200);

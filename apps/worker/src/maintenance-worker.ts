@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { RetentionPolicy } from '@callsync/config';
 import type { Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
@@ -9,6 +9,7 @@ import {
   type RedisConnection,
   type WebhookQueue,
 } from '@callsync/queue';
+import { createQueueWorker } from './queue-worker';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepPendingEvents, type SweepResult } from './sweeper';
 
@@ -36,16 +37,15 @@ function housekeepingWorker<R>(
   defaultQueue: string,
   run: (task: MaintenanceJobData['task']) => Promise<R | undefined>,
 ): Worker<MaintenanceJobData, R | undefined> {
-  const worker = new Worker<MaintenanceJobData, R | undefined>(
-    o.queueName ?? defaultQueue,
-    async (job) => run(job.data.task),
-    { connection: o.connection, prefix: o.prefix, concurrency: 1 },
-  );
-  worker.on('error', (err) => o.logger.error(`${defaultQueue} worker error`, { err: err.message }));
-  worker.on('failed', (job, err) =>
-    o.logger.error(`${defaultQueue} job failed`, { job_id: job?.id, task: job?.data.task, error: err.message }),
-  );
-  return worker;
+  return createQueueWorker<MaintenanceJobData, R | undefined>({
+    queueName: o.queueName ?? defaultQueue,
+    processor: async (job) => run(job.data.task),
+    connection: o.connection,
+    prefix: o.prefix,
+    logger: o.logger,
+    concurrency: 1,
+    describe: (job) => ({ task: job.data.task }),
+  });
 }
 
 /** Runs the outbox sweeper's scheduled jobs. */

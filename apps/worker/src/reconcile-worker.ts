@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Db } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type HandlerRegistry, type ReconcileSummary } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import { RECONCILE_QUEUE, type ReconcileJobData, type RedisConnection } from '@callsync/queue';
 import type { CallLookup } from '@callsync/retell';
+import { createQueueWorker } from './queue-worker';
 
 export interface ReconcileWorkerOptions {
   db: Db;
@@ -25,9 +26,9 @@ export interface ReconcileWorkerOptions {
 /** Runs the scheduled reconciliation pass; the queue's global concurrency keeps it to one at a time. */
 export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<ReconcileJobData, ReconcileSummary> {
   const runner = `${hostname()}:${process.pid}`;
-  const worker = new Worker<ReconcileJobData, ReconcileSummary>(
-    o.queueName ?? RECONCILE_QUEUE,
-    async (job) => {
+  return createQueueWorker<ReconcileJobData, ReconcileSummary>({
+    queueName: o.queueName ?? RECONCILE_QUEUE,
+    processor: async (job) => {
       const started = performance.now();
       const summary = await runReconcilePass(
         { db: o.db, retell: o.retell, handlers: o.handlers ?? defaultHandlers },
@@ -55,9 +56,9 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<Reconci
       });
       return summary;
     },
-    { connection: o.connection, prefix: o.prefix, concurrency: 1 },
-  );
-  worker.on('error', (err) => o.logger.error('reconcile worker error', { err: err.message }));
-  worker.on('failed', (job, err) => o.logger.error('reconcile pass failed', { job_id: job?.id, error: err.message }));
-  return worker;
+    connection: o.connection,
+    prefix: o.prefix,
+    logger: o.logger,
+    concurrency: 1,
+  });
 }

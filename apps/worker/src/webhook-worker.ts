@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import { classifyDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
 import {
   defaultHandlers,
@@ -11,6 +11,7 @@ import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
 import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
 import { EventBatcher } from './event-batcher';
+import { createQueueWorker } from './queue-worker';
 
 export interface WebhookWorkerOptions {
   db: Db;
@@ -109,22 +110,15 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
     }
   };
 
-  const worker = new Worker<WebhookJobData, ProcessOutcome>(o.queueName ?? WEBHOOK_QUEUE, processor, {
+  return createQueueWorker({
+    queueName: o.queueName ?? WEBHOOK_QUEUE,
+    processor,
     connection: o.connection,
     prefix: o.prefix,
+    logger: o.logger,
     concurrency: o.concurrency,
-    autorun: o.autorun ?? true,
-    ...WEBHOOK_LOCK_SETTINGS,
+    failedLevel: 'debug',
+    describe: (job) => ({ row_id: job.data.rowId }),
+    settings: { autorun: o.autorun ?? true, ...WEBHOOK_LOCK_SETTINGS },
   });
-  worker.on('error', (err) => o.logger.error('worker error', { err: err.message }));
-  worker.on('failed', (job, err) => {
-    if (job)
-      o.logger.debug('job failed', {
-        job_id: job.id,
-        row_id: job.data.rowId,
-        attempt: job.attemptsMade,
-        error: err.message,
-      });
-  });
-  return worker;
 }

@@ -1,12 +1,11 @@
 import type { Worker } from 'bullmq';
 import type { Config } from '@callsync/config';
-import { createDb } from '@callsync/db';
+import { createDb, pingDatabase } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { Metrics } from '@callsync/metrics';
+import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
 import { TimeoutError, withTimeout } from '@callsync/runtime';
-import { startHealthServer } from './health-server';
 import { createMaintenanceWorker, createRetentionWorker } from './maintenance-worker';
 import { createReconcileWorker } from './reconcile-worker';
 import { createWebhookWorker } from './webhook-worker';
@@ -99,7 +98,18 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     }),
     createRetentionWorker({ db, connection, logger, prefix, retention: config.worker.retention }),
   ];
-  const health = await startHealthServer(config.worker.metricsPort, { db, redis: connection, metrics });
+  // The worker has no public port: /healthz, /readyz (Postgres and Redis: it needs both to work) and
+  // /metrics share its ops listener.
+  const health = await startMetricsServer(config.worker.metricsPort, metrics, {
+    readiness: async () => {
+      const [pg, redis] = await Promise.allSettled([pingDatabase(db), connection.ping()]);
+      const body = {
+        postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable',
+        redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable',
+      };
+      return { ready: pg.status === 'fulfilled' && redis.status === 'fulfilled', body };
+    },
+  });
   logger.info('worker started', {
     concurrency: config.worker.concurrency,
     reconcile_every_minutes: config.reconcile.everyMinutes,
