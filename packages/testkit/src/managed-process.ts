@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
+import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
 
 /** A callsync process (ingress or worker) started from its build output, with its log in a file. */
 export class ManagedProcess {
@@ -89,4 +90,14 @@ export class ManagedProcess {
   close(): void {
     this.log.end();
   }
+}
+
+/** The built ingress (with its node flags) as a managed process. */
+export function ingressProcess(root: string, env: Record<string, string>, logDir: string): ManagedProcess {
+  return new ManagedProcess('ingress', join(root, 'apps/ingress/dist/main.js'), env, logDir, INGRESS_NODE_FLAGS);
+}
+
+/** The built worker as a managed process. */
+export function workerProcess(name: string, root: string, env: Record<string, string>, logDir: string): ManagedProcess {
+  return new ManagedProcess(name, join(root, 'apps/worker/dist/main.js'), env, logDir);
 }

@@ -12,10 +12,10 @@ import {
 } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { LocalServices } from '../local-services';
-import { ManagedProcess } from '../managed-process';
+import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { CpuMeter, servicePids } from './cpu';
-import { INGRESS_NODE_FLAGS, waitUntil } from '@callsync/runtime';
+import { waitUntil } from '@callsync/runtime';
 
 export interface BenchOptions {
   root: string;
@@ -166,13 +166,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       baselineProc.kill('SIGTERM');
 
       // (b) ingress alone: every 2xx is a committed row and an enqueued job
-      const ingress = new ManagedProcess(
-        'ingress',
-        join(o.root, 'apps/ingress/dist/main.js'),
-        env,
-        logDir,
-        INGRESS_NODE_FLAGS,
-      );
+      const ingress = ingressProcess(o.root, env, logDir);
       processes.push(ingress);
       ingress.start();
       const url = `http://127.0.0.1:${port}/api/webhooks/retell`;
@@ -210,12 +204,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           Redis: () => pids().redis,
         });
         while (workers.length < count) {
-          const w = new ManagedProcess(
-            `worker-${workers.length + 1}`,
-            join(o.root, 'apps/worker/dist/main.js'),
-            env,
-            logDir,
-          );
+          const w = workerProcess(`worker-${workers.length + 1}`, o.root, env, logDir);
           processes.push(w);
           workers.push(w);
           w.start();

@@ -3,10 +3,10 @@ import { countPendingEvents, createDb, holdWebhookEventsLock, migrateToLatest } 
 import { migrations } from '@callsync/migrations';
 import { planLoad, rng, sendLoad } from './load';
 import { LocalServices } from '../local-services';
-import { ManagedProcess } from '../managed-process';
+import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
-import { INGRESS_NODE_FLAGS, waitUntil } from '@callsync/runtime';
+import { waitUntil } from '@callsync/runtime';
 
 export interface ChaosOptions {
   /** Repository root (for scripts/ and the built apps). */
@@ -97,16 +97,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         SWEEP_PENDING_AFTER_SECONDS: '5',
         WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
       });
-      const ingress = new ManagedProcess(
-        'ingress',
-        join(o.root, 'apps/ingress/dist/main.js'),
-        env,
-        logDir,
-        INGRESS_NODE_FLAGS,
-      );
-      const workers = Array.from(
-        { length: o.workers },
-        (_, i) => new ManagedProcess(`worker-${i + 1}`, join(o.root, 'apps/worker/dist/main.js'), env, logDir),
+      const ingress = ingressProcess(o.root, env, logDir);
+      const workers = Array.from({ length: o.workers }, (_, i) =>
+        workerProcess(`worker-${i + 1}`, o.root, env, logDir),
       );
       processes.push(ingress, ...workers);
       for (const p of processes) p.start();
