@@ -12,17 +12,17 @@ import {
   type SessionCursor,
   type SessionToReconcile,
 } from '@callsync/db';
-import { isFinished, type CallLookup } from '@callsync/retell';
+import type { CallLookup } from '@callsync/retell';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromRetell } from './apply-from-retell';
+import { decide, type CallOutcome, type CheckReason } from './decide';
 import { mapLimit } from '@callsync/runtime';
 
-export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed';
+export type { CallOutcome };
 
 export interface CallReport {
   callId: string;
-  /** `stale`: an in_progress call; `analysis`: a finished call still without analysis; `requested`: --call-id. */
-  reason: 'stale' | 'analysis' | 'requested';
+  reason: CheckReason;
   outcome: CallOutcome;
   /** Retell's status, or the error. */
   detail?: string;
@@ -100,59 +100,22 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
     o.onProgress?.(done, total);
   };
 
-  const check = async (reason: CallReport['reason'], callId: string): Promise<void> => {
-    let outcome: CallOutcome;
-    let detail: string | undefined;
+  // Ask, decide (pure), then carry the decision out.
+  const check = async (reason: CheckReason, callId: string): Promise<void> => {
     try {
-      const r = await retell.getCall(callId);
-      if (!r.found) {
-        outcome = 'not_found';
-        detail = `HTTP ${r.status}`;
-        if (write) await recordReconcileCheck(db, callId, 'not_found', o.maxTries);
-      } else if (
-        reason === 'analysis' ||
-        (reason === 'requested' && isFinished(r.call.call_status) && r.call.call_analysis)
-      ) {
-        detail = r.call.call_status;
-        if (r.call.call_analysis) {
-          outcome = reason === 'analysis' ? 'analyzed' : 'ended';
-          if (write)
-            await applyFromRetell(
-              db,
-              r.call,
-              reason === 'analysis' ? ['call_analyzed'] : ['call_ended', 'call_analyzed'],
-              handlers,
-            );
-        } else {
-          outcome = 'no_analysis';
-          if (write) await recordReconcileCheck(db, callId, 'no_analysis', o.maxTries);
-        }
-      } else if (isFinished(r.call.call_status)) {
-        outcome = 'ended';
-        detail = r.call.call_status;
-        if (write) {
-          await applyFromRetell(
-            db,
-            r.call,
-            r.call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'],
-            handlers,
-          );
-          await recordReconcileCheck(db, callId, 'checked', o.maxTries);
-        }
-      } else {
-        outcome = 'ongoing';
-        detail = r.call.call_status;
-        if (write) await recordReconcileCheck(db, callId, 'checked', o.maxTries);
-      }
+      const result = await retell.getCall(callId);
+      const decision = decide(reason, result);
+      if (write && result.found && decision.apply.length)
+        await applyFromRetell(db, result.call, decision.apply, handlers);
+      if (write && decision.record) await recordReconcileCheck(db, callId, decision.record, o.maxTries);
+      report({ callId, reason, outcome: decision.outcome, detail: decision.detail });
     } catch (err) {
-      outcome = 'failed';
-      detail = err instanceof Error ? err.message : String(err);
-      if (write)
-        await recordReconcileCheck(db, callId, 'failed', o.maxTries, o.maxFailures ?? DEFAULT_MAX_FAILURES).catch(
-          () => undefined,
-        );
+      if (write) {
+        const maxFailures = o.maxFailures ?? DEFAULT_MAX_FAILURES;
+        await recordReconcileCheck(db, callId, 'failed', o.maxTries, maxFailures).catch(() => undefined);
+      }
+      report({ callId, reason, outcome: 'failed', detail: err instanceof Error ? err.message : String(err) });
     }
-    report({ callId, reason, outcome, detail });
   };
 
   const walk = async (

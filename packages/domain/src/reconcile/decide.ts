@@ -1,0 +1,41 @@
+import type { ReconcileCheck } from '@callsync/db';
+import { isFinished, type GetCallResult, type LifecycleEvent } from '@callsync/retell';
+
+export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed';
+
+/** `stale`: an in_progress call; `analysis`: a finished call still without analysis; `requested`: --call-id. */
+export type CheckReason = 'stale' | 'analysis' | 'requested';
+
+/** What one answer from Retell means for the session, and what to write. */
+export interface Decision {
+  outcome: Exclude<CallOutcome, 'failed'>;
+  /** Retell's status, or the HTTP status of "not found". */
+  detail: string;
+  /** Events to apply from Retell's call object, through the webhook handlers, in this order. */
+  apply: LifecycleEvent[];
+  /** The check to record on the session (counting not-found answers, checks without analysis). */
+  record?: ReconcileCheck;
+}
+
+/**
+ * The pure half of a reconciliation check: Retell's answer about one call, and why it was asked,
+ * become an outcome and the writes it calls for. Nothing here touches the database.
+ */
+export function decide(reason: CheckReason, result: GetCallResult): Decision {
+  if (!result.found) return { outcome: 'not_found', detail: `HTTP ${result.status}`, apply: [], record: 'not_found' };
+  const { call } = result;
+  const detail = call.call_status;
+  const finished = isFinished(call.call_status);
+  // Asked for its analysis (or by id, and Retell has all of it): the analysis is what matters.
+  if (reason === 'analysis' || (reason === 'requested' && finished && call.call_analysis)) {
+    if (!call.call_analysis) return { outcome: 'no_analysis', detail, apply: [], record: 'no_analysis' };
+    return reason === 'analysis'
+      ? { outcome: 'analyzed', detail, apply: ['call_analyzed'] }
+      : { outcome: 'ended', detail, apply: ['call_ended', 'call_analyzed'] };
+  }
+  if (finished) {
+    const apply: LifecycleEvent[] = call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'];
+    return { outcome: 'ended', detail, apply, record: 'checked' };
+  }
+  return { outcome: 'ongoing', detail, apply: [], record: 'checked' };
+}
