@@ -83,7 +83,7 @@ describe('worker: lifecycle events', () => {
     });
   });
 
-  it("the seed's bare call_ended (no call_started, few fields) gives an ended session", async () => {
+  it("the replaced system's bare call_ended (no call_started, few fields) gives an ended session", async () => {
     const [id] = await send(
       JSON.stringify({
         event: 'call_ended',

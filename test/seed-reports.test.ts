@@ -11,7 +11,7 @@ async function insertEvent(eventType: string, status: string, ageMinutes: number
   );
 }
 
-describe("the seed's monitoring SQL, in Postgres syntax", () => {
+describe("the replaced system's monitoring SQL, in Postgres syntax", () => {
   it('processing rate per event type counts total, processed, pending, failed and success % in the window', async () => {
     for (let i = 0; i < 3; i++) await insertEvent('call_started', 'processed', 10);
     await insertEvent('call_started', 'pending', 10);

@@ -1,4 +1,4 @@
--- Processing rate per event type (the seed's "Check Webhook Processing Rate", in Postgres syntax).
+-- Processing rate per event type (the "Check Webhook Processing Rate" query of the system callsync replaced, in Postgres syntax).
 -- :window is an interval, e.g. '24 hours'. In psql: \set window '24 hours'
 SELECT
     event_type,

@@ -1,4 +1,4 @@
--- Sessions stuck in progress for more than :minutes minutes (the seed's "Check Stale Sessions").
+-- Sessions stuck in progress for more than :minutes minutes (the "Check Stale Sessions" query of the system callsync replaced).
 -- In psql: \set minutes 10
 SELECT
     call_id,

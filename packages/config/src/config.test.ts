@@ -17,7 +17,7 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('loadConfig', () => {
-  it('applies the SPEC defaults', () => {
+  it('applies the documented defaults', () => {
     const c = loadConfig(base);
     expect(c.ingress.port).toBe(3000);
     expect(c.dashboard.port).toBe(3001);

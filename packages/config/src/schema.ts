@@ -28,8 +28,8 @@ const url = (protocols: string[]) =>
   );
 
 /**
- * The environment contract (see SPEC.md). Every variable is read here and nowhere else.
- * Defaults are the ones the SPEC names; connection URLs have no default on purpose:
+ * The environment contract (the README's Configuration table). Every variable is read here and nowhere else.
+ * Defaults are the documented ones; connection URLs have no default on purpose:
  * the local scripts (`scripts/local-env.sh`) provide them for `make up` and `make test`.
  */
 export const envSchema = z

@@ -18,7 +18,7 @@ export interface CallSessionTable {
   to_number: string | null;
   /** The caller ID was suppressed (from_number "anonymous"). Web calls have no number and are not. */
   caller_withheld: ColumnType<boolean, never, never>;
-  /** The SPEC's name for caller_withheld, the same value (kept for existing queries). */
+  /** The older name of caller_withheld, the same value (kept for existing queries). */
   caller_anonymous: ColumnType<boolean, never, never>;
   call_status: ColumnType<CallStatus, CallStatus | undefined, CallStatus>;
   started_at: Date | null;

@@ -21,7 +21,7 @@ export interface ProcessingRate {
   success_rate: number;
 }
 
-/** The seed's "processing rate per event type" over the last `window` (a Postgres interval, e.g. '24 hours'). */
+/** The "processing rate per event type" report over the last `window` (a Postgres interval, e.g. '24 hours'). */
 export async function processingRate(db: Db, window: string): Promise<ProcessingRate[]> {
   const rows = await runReport<Record<string, string>>(db, 'processing-rate.sql', 'window', window);
   return rows.map((r) => ({
@@ -40,7 +40,7 @@ export interface StaleSession {
   minutes_stuck: number;
 }
 
-/** The seed's "sessions stuck in progress" for more than `minutes`. */
+/** The "sessions stuck in progress" report, for more than `minutes`. */
 export async function staleSessions(db: Db, minutes: number): Promise<StaleSession[]> {
   return runReport<StaleSession>(db, 'stale-sessions.sql', 'minutes', minutes);
 }

@@ -91,7 +91,7 @@ export class Metrics {
 
   /**
    * State read on each scrape: queue depth per state, rows pending for over 5 minutes, sessions
-   * stuck in_progress for over 10 minutes (the seed's stale report). A failed read leaves the gauge
+   * stuck in_progress for over 10 minutes (sql/reports/stale-sessions.sql). A failed read leaves the gauge
    * unset for that scrape rather than failing /metrics.
    *
    * The reads are cached for `cacheMs` (default 10 s) and shared by concurrent scrapes, so however

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Retell's call_status values (RETELL.md); kept open in case Retell adds one. */
+/** Retell's call_status values (its API reference); kept open in case Retell adds one. */
 export type RetellCallStatus = 'registered' | 'not_connected' | 'ongoing' | 'ended' | 'error';
 
 /**

@@ -1,7 +1,7 @@
 import type { LifecycleEvent } from './events';
 /**
  * Realistic Retell call objects and webhook bodies, for `make demo`, the tests and the fake
- * Retell API. Shapes follow RETELL.md: call_started carries basic info, call_ended the whole
+ * Retell API. Shapes follow Retell's webhook documentation: call_started carries basic info, call_ended the whole
  * call without analysis, call_analyzed the whole call with it.
  */
 

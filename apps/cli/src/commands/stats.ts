@@ -7,7 +7,7 @@ import { parseDuration } from '../duration';
 
 export const STATS_USAGE = `usage: make stats [ARGS="..."]
 
-The seed's two reports and the queues: processing rate per event type (total, processed, pending,
+The two monitoring reports in sql/reports/ and the queues: processing rate per event type (total, processed, pending,
 failed, success %), sessions stuck in_progress, job counts per queue, and what retention removed.
 
   --window <d>         processing-rate window (default 24h; e.g. 1h, 7d)
