@@ -14,17 +14,17 @@ export interface DashboardOptions {
 }
 
 /** The admin app: Bull Board over callsync's queues, behind basic auth. Separate from the public ingress. */
-export function createDashboardApp(o: DashboardOptions): express.Express {
+export function createDashboardApp(options: DashboardOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  if (o.auth) app.use(basicAuth(o.auth.user, o.auth.password));
+  if (options.auth) app.use(basicAuth(options.auth.user, options.auth.password));
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: o.queues.map((q) => new BullMQAdapter(q, { allowRetries: true })),
+    queues: options.queues.map((q) => new BullMQAdapter(q, { allowRetries: true })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'callsync' } },
   });

@@ -76,12 +76,12 @@ export class DeliveryBatcher {
   private readonly maxWaiting: number;
   private readonly maxWaitingBytes: number;
 
-  constructor(private readonly o: BatcherOptions) {
-    this.maxBatch = o.maxBatch ?? 200;
-    this.maxBatchBytes = o.maxBatchBytes ?? 8 * 1024 * 1024;
-    this.enqueueTimeoutMs = o.enqueueTimeoutMs ?? 1000;
-    this.maxWaiting = o.maxWaiting ?? 5000;
-    this.maxWaitingBytes = o.maxWaitingBytes ?? 32 * 1024 * 1024;
+  constructor(private readonly options: BatcherOptions) {
+    this.maxBatch = options.maxBatch ?? 200;
+    this.maxBatchBytes = options.maxBatchBytes ?? 8 * 1024 * 1024;
+    this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 1000;
+    this.maxWaiting = options.maxWaiting ?? 5000;
+    this.maxWaitingBytes = options.maxWaitingBytes ?? 32 * 1024 * 1024;
   }
 
   /** Requests waiting for an INSERT to start, and their body bytes. */
@@ -166,7 +166,7 @@ export class DeliveryBatcher {
     let results: RecordedDelivery[];
     try {
       results = await recordDeliveries(
-        this.o.db,
+        this.options.db,
         batch.map((w) => w.delivery),
       );
     } catch (err) {
@@ -179,7 +179,7 @@ export class DeliveryBatcher {
       // One bad delivery must not fail its neighbours: write them one by one, a few at a time, each
       // with its own outcome.
       await mapLimit(batch, SPLIT_PARALLELISM, (w) =>
-        recordDeliveries(this.o.db, [w.delivery]).then(
+        recordDeliveries(this.options.db, [w.delivery]).then(
           ([r]) => this.finish([w], [r!]),
           (e: unknown) => w.reject(e),
         ),
@@ -199,10 +199,14 @@ export class DeliveryBatcher {
     });
     if (jobs.size > 0) {
       try {
-        if (this.o.redis.status !== 'ready') throw new Error(`Redis connection is ${this.o.redis.status}`);
-        await withTimeout(enqueueWebhookEvents(this.o.queue, [...jobs.values()]), this.enqueueTimeoutMs, 'enqueue');
+        if (this.options.redis.status !== 'ready') throw new Error(`Redis connection is ${this.options.redis.status}`);
+        await withTimeout(
+          enqueueWebhookEvents(this.options.queue, [...jobs.values()]),
+          this.enqueueTimeoutMs,
+          'enqueue',
+        );
       } catch (err) {
-        this.o.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
+        this.options.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
           row_ids: [...jobs.keys()],
           err,
         });

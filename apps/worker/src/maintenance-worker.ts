@@ -33,16 +33,16 @@ export interface RetentionWorkerOptions extends HousekeepingOptions {
 }
 
 function housekeepingWorker<R>(
-  o: HousekeepingOptions,
+  options: HousekeepingOptions,
   defaultQueue: string,
   run: (task: MaintenanceJobData['task']) => Promise<R | undefined>,
 ): Worker<MaintenanceJobData, R | undefined> {
   return createQueueWorker<MaintenanceJobData, R | undefined>({
-    queueName: o.queueName ?? defaultQueue,
+    queueName: options.queueName ?? defaultQueue,
     processor: async (job) => run(job.data.task),
-    connection: o.connection,
-    prefix: o.prefix,
-    logger: o.logger,
+    connection: options.connection,
+    prefix: options.prefix,
+    logger: options.logger,
     concurrency: 1,
     describe: (job) => ({ task: job.data.task }),
   });
@@ -50,20 +50,24 @@ function housekeepingWorker<R>(
 
 /** Runs the outbox sweeper's scheduled jobs. */
 export function createMaintenanceWorker(
-  o: MaintenanceWorkerOptions,
+  options: MaintenanceWorkerOptions,
 ): Worker<MaintenanceJobData, SweepResult | undefined> {
-  return housekeepingWorker(o, MAINTENANCE_QUEUE, async (task) => {
+  return housekeepingWorker(options, MAINTENANCE_QUEUE, async (task) => {
     if (task === 'sweep-pending')
-      return sweepPendingEvents(o.db, o.webhookQueue, o.logger, { pendingAfterMs: o.sweepPendingAfterMs });
+      return sweepPendingEvents(options.db, options.webhookQueue, options.logger, {
+        pendingAfterMs: options.sweepPendingAfterMs,
+      });
     // A retention job left on this queue by a version that ran it here: its own queue runs retention now.
-    o.logger.info(`${task} job on the maintenance queue ignored; it runs on its own queue`);
+    options.logger.info(`${task} job on the maintenance queue ignored; it runs on its own queue`);
     return undefined;
   });
 }
 
 /** Runs retention's scheduled jobs, on a queue of their own. */
 export function createRetentionWorker(
-  o: RetentionWorkerOptions,
+  options: RetentionWorkerOptions,
 ): Worker<MaintenanceJobData, RetentionResult | undefined> {
-  return housekeepingWorker(o, RETENTION_QUEUE, async () => applyRetention(o.db, o.logger, o.retention));
+  return housekeepingWorker(options, RETENTION_QUEUE, async () =>
+    applyRetention(options.db, options.logger, options.retention),
+  );
 }

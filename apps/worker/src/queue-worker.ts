@@ -21,19 +21,19 @@ export interface QueueWorkerOptions<D, R> {
 }
 
 /** Every BullMQ worker callsync runs, with the same error and failure logging. */
-export function createQueueWorker<D, R>(o: QueueWorkerOptions<D, R>): Worker<D, R> {
-  const worker = new Worker<D, R>(o.queueName, o.processor, {
-    connection: o.connection,
-    prefix: o.prefix,
-    concurrency: o.concurrency,
-    ...o.settings,
+export function createQueueWorker<D, R>(options: QueueWorkerOptions<D, R>): Worker<D, R> {
+  const worker = new Worker<D, R>(options.queueName, options.processor, {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    ...options.settings,
   });
-  worker.on('error', (err) => o.logger.error(`${o.queueName} worker error`, { err: err.message }));
+  worker.on('error', (err) => options.logger.error(`${options.queueName} worker error`, { err: err.message }));
   worker.on('failed', (job, err) => {
-    o.logger.log(o.failedLevel ?? 'error', `${o.queueName} job failed`, {
+    options.logger.log(options.failedLevel ?? 'error', `${options.queueName} job failed`, {
       job_id: job?.id,
       attempt: job?.attemptsMade,
-      ...(job && o.describe ? o.describe(job) : {}),
+      ...(job && options.describe ? options.describe(job) : {}),
       error: err.message,
     });
   });

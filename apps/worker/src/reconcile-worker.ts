@@ -24,31 +24,40 @@ export interface ReconcileWorkerOptions {
 }
 
 /** Runs the scheduled reconciliation pass; the queue's global concurrency keeps it to one at a time. */
-export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<ReconcileJobData, ReconcileSummary> {
+export function createReconcileWorker(options: ReconcileWorkerOptions): Worker<ReconcileJobData, ReconcileSummary> {
   const runner = `${hostname()}:${process.pid}`;
   return createQueueWorker<ReconcileJobData, ReconcileSummary>({
-    queueName: o.queueName ?? RECONCILE_QUEUE,
+    queueName: options.queueName ?? RECONCILE_QUEUE,
     processor: async (job) => {
       const started = performance.now();
       const summary = await runReconcilePass(
-        { db: o.db, retell: o.retell, handlers: o.handlers ?? defaultHandlers },
+        { db: options.db, retell: options.retell, handlers: options.handlers ?? defaultHandlers },
         {
           trigger: 'scheduled',
           runner,
-          staleAfterMinutes: o.staleAfterMinutes,
-          analysisAfterMinutes: o.analysisAfterMinutes,
-          maxTries: o.maxTries,
+          staleAfterMinutes: options.staleAfterMinutes,
+          analysisAfterMinutes: options.analysisAfterMinutes,
+          maxTries: options.maxTries,
           onCall: (r) => {
-            o.metrics?.reconcileOutcomes.inc({ outcome: r.outcome });
+            options.metrics?.reconcileOutcomes.inc({ outcome: r.outcome });
             if (r.outcome === 'failed')
-              o.logger.warn('reconcile: call check failed', { call_id: r.callId, job_id: job.id, error: r.detail });
-            else o.logger.debug('reconcile: call checked', { call_id: r.callId, outcome: r.outcome, detail: r.detail });
+              options.logger.warn('reconcile: call check failed', {
+                call_id: r.callId,
+                job_id: job.id,
+                error: r.detail,
+              });
+            else
+              options.logger.debug('reconcile: call checked', {
+                call_id: r.callId,
+                outcome: r.outcome,
+                detail: r.detail,
+              });
           },
         },
       );
       const level = summary.found > 0 ? 'info' : 'debug';
       const { runId, ...counts } = summary;
-      o.logger.log(level, 'reconcile pass done', {
+      options.logger.log(level, 'reconcile pass done', {
         job_id: job.id,
         run_id: runId,
         ...counts,
@@ -56,9 +65,9 @@ export function createReconcileWorker(o: ReconcileWorkerOptions): Worker<Reconci
       });
       return summary;
     },
-    connection: o.connection,
-    prefix: o.prefix,
-    logger: o.logger,
+    connection: options.connection,
+    prefix: options.prefix,
+    logger: options.logger,
     concurrency: 1,
   });
 }

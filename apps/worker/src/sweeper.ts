@@ -28,10 +28,10 @@ export async function sweepPendingEvents(
   db: Db,
   queue: WebhookQueue,
   logger: Logger,
-  o: SweepOptions,
+  options: SweepOptions,
 ): Promise<SweepResult> {
-  const cutoff = new Date((o.now?.() ?? new Date()).getTime() - o.pendingAfterMs);
-  const batchSize = o.batchSize ?? 500;
+  const cutoff = new Date((options.now?.() ?? new Date()).getTime() - options.pendingAfterMs);
+  const batchSize = options.batchSize ?? 500;
   const result: SweepResult = { checked: 0, enqueued: 0, retried: 0 };
   let after: string | null = null;
   for (;;) {

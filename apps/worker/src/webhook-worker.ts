@@ -58,21 +58,21 @@ function failureKind(err: unknown): 'permanent' | 'transient' | 'other' {
  * written to the row: it stays `pending` while retries remain and becomes `failed` after the last
  * attempt, or at once when no retry can fix it.
  */
-export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobData, ProcessOutcome> {
-  const handlers = o.handlers ?? defaultHandlers;
-  const batcher = new EventBatcher(o.db, handlers);
+export function createWebhookWorker(options: WebhookWorkerOptions): Worker<WebhookJobData, ProcessOutcome> {
+  const handlers = options.handlers ?? defaultHandlers;
+  const batcher = new EventBatcher(options.db, handlers);
   const processor = async (job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
     const attempt = job.attemptsMade + 1;
     const ctx = { call_id: job.data.callId, event: job.data.event, row_id: job.data.rowId, job_id: job.id, attempt };
     const started = performance.now();
     try {
       const result = await batcher.submit(job.data.rowId);
-      o.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
-      o.metrics?.processingDuration.observe(
+      options.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
+      options.metrics?.processingDuration.observe(
         { event: eventLabel(result.eventType) },
         (performance.now() - started) / 1000,
       );
-      o.logger.info(`event ${result.outcome}`, {
+      options.logger.info(`event ${result.outcome}`, {
         ...ctx,
         call_id: result.callId,
         event: result.eventType,
@@ -85,21 +85,21 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
       const final = permanent || (attempt >= (job.opts.attempts ?? 1) && kind === 'other');
       const message = err instanceof Error ? err.message : String(err);
       try {
-        await recordWebhookEventFailure(o.db, job.data.rowId, message, final);
+        await recordWebhookEventFailure(options.db, job.data.rowId, message, final);
       } catch (recordErr) {
         // The row stays pending; the retry (or the outbox sweeper) will come back to it.
-        o.logger.error('could not record the failure on the row', { ...ctx, err: recordErr });
+        options.logger.error('could not record the failure on the row', { ...ctx, err: recordErr });
       }
-      o.metrics?.eventsHandled.inc({ event: eventLabel(job.data.event), outcome: final ? 'failed' : 'retry' });
+      options.metrics?.eventsHandled.inc({ event: eventLabel(job.data.event), outcome: final ? 'failed' : 'retry' });
       if (classifyDatabaseError(err) === 'schema') {
         // A missing table or column: a deploy in progress, or a database that was never migrated.
-        o.logger.error('event attempt failed on the database schema (are migrations applied?); will retry', {
+        options.logger.error('event attempt failed on the database schema (are migrations applied?); will retry', {
           ...ctx,
           error: message,
           code: (err as { code?: string }).code,
         });
       } else {
-        o.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', {
+        options.logger.warn(final ? 'event failed for good' : 'event attempt failed; will retry', {
           ...ctx,
           kind,
           error: message,
@@ -111,14 +111,14 @@ export function createWebhookWorker(o: WebhookWorkerOptions): Worker<WebhookJobD
   };
 
   return createQueueWorker({
-    queueName: o.queueName ?? WEBHOOK_QUEUE,
+    queueName: options.queueName ?? WEBHOOK_QUEUE,
     processor,
-    connection: o.connection,
-    prefix: o.prefix,
-    logger: o.logger,
-    concurrency: o.concurrency,
+    connection: options.connection,
+    prefix: options.prefix,
+    logger: options.logger,
+    concurrency: options.concurrency,
     failedLevel: 'debug',
     describe: (job) => ({ row_id: job.data.rowId }),
-    settings: { autorun: o.autorun ?? true, ...WEBHOOK_LOCK_SETTINGS },
+    settings: { autorun: options.autorun ?? true, ...WEBHOOK_LOCK_SETTINGS },
   });
 }

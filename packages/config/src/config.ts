@@ -73,12 +73,12 @@ function parseHostPort(entry: string): { host: string; port: number } {
   return { host: entry.slice(0, i), port };
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
   }
-  return o;
+  return value;
 }
 
 /** Parse the environment once into a frozen, typed object. Throws ConfigError naming each bad variable. */

@@ -44,11 +44,11 @@ export function webhookJobOptions(attempts: number, backoffMs: number): JobsOpti
   };
 }
 
-export function createWebhookQueue(o: WebhookQueueOptions): WebhookQueue {
-  return new Queue<WebhookJobData>(o.name ?? WEBHOOK_QUEUE, {
-    connection: o.connection,
-    prefix: o.prefix,
-    defaultJobOptions: webhookJobOptions(o.attempts, o.backoffMs),
+export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
+  return new Queue<WebhookJobData>(options.name ?? WEBHOOK_QUEUE, {
+    connection: options.connection,
+    prefix: options.prefix,
+    defaultJobOptions: webhookJobOptions(options.attempts, options.backoffMs),
   });
 }
 

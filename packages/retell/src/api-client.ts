@@ -49,10 +49,10 @@ export function retryAfterMs(headers: Record<string, unknown>, now = Date.now())
 export class RetellApiClient implements CallLookup {
   private readonly http: AxiosInstance;
   private readonly limiter: Limiter;
-  private readonly o: Required<Omit<RetellApiClientOptions, 'baseUrl' | 'apiKey'>>;
+  private readonly settings: Required<Omit<RetellApiClientOptions, 'baseUrl' | 'apiKey'>>;
 
   constructor(options: RetellApiClientOptions) {
-    this.o = {
+    this.settings = {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxRetries: options.maxRetries ?? 4,
       backoffMs: options.backoffMs ?? 500,
@@ -60,10 +60,10 @@ export class RetellApiClient implements CallLookup {
       concurrency: options.concurrency ?? 8,
       sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     };
-    this.limiter = new Limiter(this.o.concurrency);
+    this.limiter = new Limiter(this.settings.concurrency);
     this.http = axios.create({
       baseURL: options.baseUrl,
-      timeout: this.o.timeoutMs,
+      timeout: this.settings.timeoutMs,
       headers: { Authorization: `Bearer ${options.apiKey}`, Accept: 'application/json' },
       // Every status is a result to classify, not an exception.
       validateStatus: () => true,
@@ -102,16 +102,17 @@ export class RetellApiClient implements CallLookup {
         error = err; // network error or timeout: retryable
       }
       if (res && !RETRYABLE(res.status)) return res;
-      if (attempt >= this.o.maxRetries) {
+      if (attempt >= this.settings.maxRetries) {
         const why = res ? `status ${res.status}` : (error as Error).message;
         throw new RetellApiError(`GET ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, {
           cause: error,
         });
       }
       const asked = res ? retryAfterMs(res.headers as Record<string, unknown>) : null;
-      const backoff = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+      const backoff =
+        Math.min(this.settings.maxBackoffMs, this.settings.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
       // Wait outside the limiter, so a throttled request does not hold a slot.
-      await this.o.sleep(Math.min(this.o.maxBackoffMs, asked ?? backoff));
+      await this.settings.sleep(Math.min(this.settings.maxBackoffMs, asked ?? backoff));
     }
   }
 }

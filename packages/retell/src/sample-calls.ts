@@ -27,25 +27,26 @@ const DIAL_FAILURES = ['dial_failed', 'dial_busy', 'dial_no_answer'];
 /** A call object as Retell sends it: open-ended, always with a call_id. */
 export type CallObject = Record<string, unknown> & { call_id: string };
 
-export function sampleCall(o: SampleCallOptions, event: SampleEvent): CallObject {
-  const start = o.startMs ?? Date.now() - 120_000;
-  const duration = o.durationMs ?? 61_000;
-  const reason = o.disconnectionReason ?? 'user_hangup';
+export function sampleCall(options: SampleCallOptions, event: SampleEvent): CallObject {
+  const start = options.startMs ?? Date.now() - 120_000;
+  const duration = options.durationMs ?? 61_000;
+  const reason = options.disconnectionReason ?? 'user_hangup';
   const neverConnected = DIAL_FAILURES.includes(reason);
-  const phone = (o.callType ?? 'phone_call') === 'phone_call';
+  const phone = (options.callType ?? 'phone_call') === 'phone_call';
   const call: CallObject = {
-    call_id: o.callId,
-    agent_id: o.agentId ?? 'agent_f1ce85d06a84afb989dfbb16a9',
-    agent_version: o.agentVersion ?? 42,
-    call_type: o.callType ?? 'phone_call',
+    call_id: options.callId,
+    agent_id: options.agentId ?? 'agent_f1ce85d06a84afb989dfbb16a9',
+    agent_version: options.agentVersion ?? 42,
+    call_type: options.callType ?? 'phone_call',
     ...(phone
       ? {
-          direction: o.direction ?? 'inbound',
-          from_number: o.fromNumber === undefined ? '+491604366218' : o.fromNumber,
-          to_number: o.toNumber === undefined ? '+493033081738' : o.toNumber,
+          direction: options.direction ?? 'inbound',
+          from_number: options.fromNumber === undefined ? '+491604366218' : options.fromNumber,
+          to_number: options.toNumber === undefined ? '+493033081738' : options.toNumber,
         }
       : {}),
-    call_status: event === 'call_started' ? 'ongoing' : (o.callStatus ?? (neverConnected ? 'not_connected' : 'ended')),
+    call_status:
+      event === 'call_started' ? 'ongoing' : (options.callStatus ?? (neverConnected ? 'not_connected' : 'ended')),
     metadata: { source: 'callsync-sample' },
     retell_llm_dynamic_variables: { customer_name: 'Max Mustermann' },
   };
@@ -62,8 +63,8 @@ export function sampleCall(o: SampleCallOptions, event: SampleEvent): CallObject
       ? ''
       : 'Agent: Guten Tag, wie kann ich helfen?\nUser: Ich möchte einen Termin buchen.\nAgent: Gern, Donnerstag 10 Uhr?\nUser: Passt.',
     transcript_object: [],
-    recording_url: neverConnected ? undefined : `https://dxc03zgurdly9.cloudfront.net/${o.callId}/recording.wav`,
-    public_log_url: `https://dxc03zgurdly9.cloudfront.net/${o.callId}/public.log`,
+    recording_url: neverConnected ? undefined : `https://dxc03zgurdly9.cloudfront.net/${options.callId}/recording.wav`,
+    public_log_url: `https://dxc03zgurdly9.cloudfront.net/${options.callId}/public.log`,
     call_cost: {
       combined_cost: neverConnected ? 0 : 12.5,
       product_costs: [],
@@ -93,6 +94,6 @@ export function sampleCall(o: SampleCallOptions, event: SampleEvent): CallObject
 }
 
 /** The JSON body Retell POSTs for one event of a call. */
-export function sampleWebhookBody(o: SampleCallOptions, event: SampleEvent): string {
-  return JSON.stringify({ event, call: sampleCall(o, event) });
+export function sampleWebhookBody(options: SampleCallOptions, event: SampleEvent): string {
+  return JSON.stringify({ event, call: sampleCall(options, event) });
 }

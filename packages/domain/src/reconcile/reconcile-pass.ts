@@ -77,18 +77,21 @@ const minutesAgo = (now: Date, minutes: number) => new Date(now.getTime() - minu
  * it says through the same handlers as a webhook. Holds a cluster-wide lock, so passes never overlap;
  * walks sessions in batches (keyset), so any number of stale sessions never loads at once.
  */
-export async function runReconcilePass(deps: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileSummary> {
-  const pass = () => reconcile(deps, o);
-  return o.dryRun ? pass() : withReconcileLock(deps.db, pass);
+export async function runReconcilePass(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
+  const pass = () => reconcile(deps, options);
+  return options.dryRun ? pass() : withReconcileLock(deps.db, pass);
 }
 
-async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileSummary> {
-  const now = o.now?.() ?? new Date();
+async function reconcile(
+  { db, retell, handlers }: ReconcileDeps,
+  options: ReconcileOptions,
+): Promise<ReconcileSummary> {
+  const now = options.now?.() ?? new Date();
   const counts: ReconcileCounts = { found: 0, ended: 0, ongoing: 0, not_found: 0, analyzed: 0, failed: 0 };
-  const runId = o.dryRun ? null : await startReconcileRun(db, o.trigger, o.runner);
-  const write = !o.dryRun;
-  const batchSize = o.batchSize ?? 500;
-  const concurrency = o.concurrency ?? 8;
+  const runId = options.dryRun ? null : await startReconcileRun(db, options.trigger, options.runner);
+  const write = !options.dryRun;
+  const batchSize = options.batchSize ?? 500;
+  const concurrency = options.concurrency ?? 8;
   let done = 0;
   let total = 0;
 
@@ -96,8 +99,8 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
     const key = r.outcome === 'no_analysis' ? 'ongoing' : r.outcome;
     counts[key] += 1;
     done += 1;
-    o.onCall?.(r);
-    o.onProgress?.(done, total);
+    options.onCall?.(r);
+    options.onProgress?.(done, total);
   };
 
   // Ask, decide (pure), then carry the decision out.
@@ -107,12 +110,12 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
       const decision = decide(reason, result);
       if (write && result.found && decision.apply.length)
         await applyFromRetell(db, result.call, decision.apply, handlers);
-      if (write && decision.record) await recordReconcileCheck(db, callId, decision.record, o.maxTries);
+      if (write && decision.record) await recordReconcileCheck(db, callId, decision.record, options.maxTries);
       report({ callId, reason, outcome: decision.outcome, detail: decision.detail });
     } catch (err) {
       if (write) {
-        const maxFailures = o.maxFailures ?? DEFAULT_MAX_FAILURES;
-        await recordReconcileCheck(db, callId, 'failed', o.maxTries, maxFailures).catch(() => undefined);
+        const maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
+        await recordReconcileCheck(db, callId, 'failed', options.maxTries, maxFailures).catch(() => undefined);
       }
       report({ callId, reason, outcome: 'failed', detail: err instanceof Error ? err.message : String(err) });
     }
@@ -136,16 +139,16 @@ async function reconcile({ db, retell, handlers }: ReconcileDeps, o: ReconcileOp
 
   let error: string | null = null;
   try {
-    if (o.callIds?.length) {
-      total = o.callIds.length;
+    if (options.callIds?.length) {
+      total = options.callIds.length;
       counts.found = total;
-      o.onProgress?.(0, total);
-      await mapLimit(o.callIds, concurrency, (id) => check('requested', id));
+      options.onProgress?.(0, total);
+      await mapLimit(options.callIds, concurrency, (id) => check('requested', id));
     } else {
-      const staleCutoff = minutesAgo(now, o.staleAfterMinutes);
-      const analysisCutoff = minutesAgo(now, o.analysisAfterMinutes);
+      const staleCutoff = minutesAgo(now, options.staleAfterMinutes);
+      const analysisCutoff = minutesAgo(now, options.analysisAfterMinutes);
       total = (await countStaleSessions(db, staleCutoff)) + (await countSessionsAwaitingAnalysis(db, analysisCutoff));
-      o.onProgress?.(0, total);
+      options.onProgress?.(0, total);
       await walk('stale', (c) => findStaleSessions(db, staleCutoff, c, batchSize));
       await walk('analysis', (c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize));
     }

@@ -122,11 +122,11 @@ async function drainRate(db: Db, since: Date): Promise<{ events: number; perSeco
  * `make bench`: a bare Express 5 baseline and callsync, measured in the same run on the same
  * machine, so the ratios mean something even on a busy, shared host.
  */
-export async function runBench(o: BenchOptions): Promise<BenchResult> {
-  const services = await LocalServices.create(o.root, 'bench');
-  const logDir = join(o.root, '.local', 'bench-logs');
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const services = await LocalServices.create(options.root, 'bench');
+  const logDir = join(options.root, '.local', 'bench-logs');
   const processes: ManagedProcess[] = [];
-  const say = (line: string) => o.log(`[bench] ${line}`);
+  const say = (line: string) => options.log(`[bench] ${line}`);
   try {
     say(`starting Postgres and Redis (${services.dataDir})`);
     await services.start();
@@ -137,27 +137,27 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const port = await freePort();
       const env = services.processEnv(apiKey, port, {
         LOG_LEVEL: 'warn',
-        WORKER_CONCURRENCY: String(o.workerConcurrency ?? 16),
+        WORKER_CONCURRENCY: String(options.workerConcurrency ?? 16),
       });
-      const common = { connections: o.connections, durationSeconds: o.seconds };
+      const common = { connections: options.connections, durationSeconds: options.seconds };
 
       // (a) baseline
       const basePort = await freePort();
       const baselineProc = spawn(
         process.execPath,
-        [join(o.root, 'packages/testkit/dist/bench/baseline-server.js'), String(basePort)],
+        [join(options.root, 'packages/testkit/dist/bench/baseline-server.js'), String(basePort)],
         { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] },
       );
       await new Promise((r) => baselineProc.stdout!.once('data', r));
-      say(`(a) baseline: bare Express 5, ${o.connections} connections, ${o.seconds}s`);
-      await load(o.root, {
+      say(`(a) baseline: bare Express 5, ${options.connections} connections, ${options.seconds}s`);
+      await load(options.root, {
         ...common,
         url: `http://127.0.0.1:${basePort}/api/webhooks/retell`,
         runId: 'warm',
         durationSeconds: 2,
       });
       const baseMeter = new CpuMeter({ server: () => (baselineProc.pid ? [baselineProc.pid] : []) });
-      const baseline = await load(o.root, {
+      const baseline = await load(options.root, {
         ...common,
         url: `http://127.0.0.1:${basePort}/api/webhooks/retell`,
         runId: 'base',
@@ -166,20 +166,22 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       baselineProc.kill('SIGTERM');
 
       // (b) ingress alone: every 2xx is a committed row and an enqueued job
-      const ingress = ingressProcess(o.root, env, logDir);
+      const ingress = ingressProcess(options.root, env, logDir);
       processes.push(ingress);
       ingress.start();
       const url = `http://127.0.0.1:${port}/api/webhooks/retell`;
       await waitReady(`http://127.0.0.1:${port}/readyz`);
-      say(`(b) ingress: signature check, durable row, enqueue; ${o.connections} connections, ${o.seconds}s`);
-      await load(o.root, { ...common, url, apiKey, runId: 'warm', durationSeconds: 2 });
+      say(
+        `(b) ingress: signature check, durable row, enqueue; ${options.connections} connections, ${options.seconds}s`,
+      );
+      await load(options.root, { ...common, url, apiKey, runId: 'warm', durationSeconds: 2 });
       const pids = () => servicePids(services.pgPort, services.redisPort);
       const ingressMeter = new CpuMeter({
         ingress: () => (ingress.pid ? [ingress.pid] : []),
         Postgres: () => pids().postgres,
         Redis: () => pids().redis,
       });
-      const ingressResult = await load(o.root, { ...common, url, apiKey, runId: 'ingress' });
+      const ingressResult = await load(options.root, { ...common, url, apiKey, runId: 'ingress' });
       const cpuIngress = perEvent(
         { ...ingressMeter.stop(), 'load generator': ingressResult.cpuMicros },
         ingressResult.requests,
@@ -193,7 +195,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       for (const count of [1, 2]) {
         if (count === 2) {
           say('building a second backlog');
-          await load(o.root, { ...common, url, apiKey, runId: 'backlog2' });
+          await load(options.root, { ...common, url, apiKey, runId: 'backlog2' });
         }
         const backlog = await countPendingEvents(db);
         say(`(c) drain: ${backlog} pending events, ${count} worker(s)`);
@@ -204,7 +206,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           Redis: () => pids().redis,
         });
         while (workers.length < count) {
-          const w = workerProcess(`worker-${workers.length + 1}`, o.root, env, logDir);
+          const w = workerProcess(`worker-${workers.length + 1}`, options.root, env, logDir);
           processes.push(w);
           workers.push(w);
           w.start();
@@ -222,9 +224,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
       // (d) received-to-processed latency at half the ingress's maximum rate, 2 workers running
       const rate = Math.max(1, Math.round(ingressResult.rps / 2));
-      say(`(d) latency: ${rate} deliveries/s for ${o.seconds}s with 2 workers`);
+      say(`(d) latency: ${rate} deliveries/s for ${options.seconds}s with 2 workers`);
       const since = new Date();
-      await load(o.root, { ...common, url, apiKey, runId: 'latency', rate });
+      await load(options.root, { ...common, url, apiKey, runId: 'latency', rate });
       await drained(db);
       const latency = { rate, ...(await processingLatency(db, since)) };
       workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
@@ -234,8 +236,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const round = (x: number) => Math.round(x * 100) / 100;
       return {
         machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-        connections: o.connections,
-        seconds: o.seconds,
+        connections: options.connections,
+        seconds: options.seconds,
         baseline,
         ingress: ingressResult,
         drain,

@@ -17,17 +17,17 @@ interface LoadOptions {
 }
 
 const EVENTS: readonly SampleEvent[] = LIFECYCLE_EVENTS;
-const o = JSON.parse(process.argv[2]!) as LoadOptions;
+const options = JSON.parse(process.argv[2]!) as LoadOptions;
 let n = 0;
 let bodyBytes = 0;
 const startMs = Date.now() - 120_000;
 
 const instance = autocannon(
   {
-    url: o.url,
-    connections: o.connections,
-    duration: o.durationSeconds,
-    overallRate: o.rate,
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    overallRate: options.rate,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     requests: [
@@ -35,10 +35,13 @@ const instance = autocannon(
         setupRequest: (req) => {
           // Every delivery is a distinct event: calls of 3 events each, about 1.5 KB.
           const i = n++;
-          const body = sampleWebhookBody({ callId: `bench_${o.runId}_${Math.floor(i / 3)}`, startMs }, EVENTS[i % 3]!);
+          const body = sampleWebhookBody(
+            { callId: `bench_${options.runId}_${Math.floor(i / 3)}`, startMs },
+            EVENTS[i % 3]!,
+          );
           bodyBytes += Buffer.byteLength(body);
           const headers: Record<string, string> = { 'content-type': 'application/json' };
-          if (o.apiKey) headers['x-retell-signature'] = signRetellBody(body, o.apiKey);
+          if (options.apiKey) headers['x-retell-signature'] = signRetellBody(body, options.apiKey);
           return { ...req, body, headers };
         },
       },

@@ -66,13 +66,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * things meanwhile: SIGKILL workers, restart Redis (it keeps nothing), stop Postgres for a while.
  * Then wait for the backlog to drain and check that nothing acknowledged was lost or applied twice.
  */
-export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
-  const log = o.log ?? (() => {});
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => {});
   const t0 = Date.now();
   const say = (line: string) => log(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
-  const services = await LocalServices.create(o.root, 'chaos');
+  const services = await LocalServices.create(options.root, 'chaos');
   // Logs outlive the throwaway services, so a failed run can be read afterwards.
-  const logDir = join(o.root, '.local', 'chaos-logs', String(o.seed));
+  const logDir = join(options.root, '.local', 'chaos-logs', String(options.seed));
   const processes: ManagedProcess[] = [];
   try {
     say(`starting Postgres :${services.pgPort} and Redis :${services.redisPort} in ${services.dataDir}`);
@@ -97,9 +97,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         SWEEP_PENDING_AFTER_SECONDS: '5',
         WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
       });
-      const ingress = ingressProcess(o.root, env, logDir);
-      const workers = Array.from({ length: o.workers }, (_, i) =>
-        workerProcess(`worker-${i + 1}`, o.root, env, logDir),
+      const ingress = ingressProcess(options.root, env, logDir);
+      const workers = Array.from({ length: options.workers }, (_, i) =>
+        workerProcess(`worker-${i + 1}`, options.root, env, logDir),
       );
       processes.push(ingress, ...workers);
       for (const p of processes) p.start();
@@ -114,12 +114,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await sleep(100);
       }
 
-      const runId = o.seed.toString(36);
-      const plan = planLoad(o.events, o.seed, runId);
+      const runId = options.seed.toString(36);
+      const plan = planLoad(options.events, options.seed, runId);
       say(
-        `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${o.durationSeconds}s to ${base}, ${o.workers} workers`,
+        `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${options.durationSeconds}s to ${base}, ${options.workers} workers`,
       );
-      const durationMs = o.durationSeconds * 1000;
+      const durationMs = options.durationSeconds * 1000;
       let loadDone = false;
       let lastReport = 0;
       const load = sendLoad(plan, {
@@ -135,13 +135,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         },
       }).finally(() => (loadDone = true));
 
-      const random = rng(o.seed + 1);
+      const random = rng(options.seed + 1);
       let kills = 0;
       // The frozen worker is left alone by the killer and the rolling restart: it must come back by itself.
       let frozen: ManagedProcess | undefined;
       const killer = (async () => {
-        while (!loadDone && o.killEverySeconds > 0) {
-          await sleep(o.killEverySeconds * 1000);
+        while (!loadDone && options.killEverySeconds > 0) {
+          await sleep(options.killEverySeconds * 1000);
           if (loadDone) break;
           const candidates = workers.filter((w) => w !== frozen);
           const w = candidates[Math.floor(random() * candidates.length)]!;
@@ -157,7 +157,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const rollingExitCodes: (number | null)[] = [];
       const roller = (async () => {
         // One worker at a time, like a deploy: the others keep draining meanwhile.
-        for (let i = 0; o.rollingRestart && !loadDone; i = (i + 1) % workers.length) {
+        for (let i = 0; options.rollingRestart && !loadDone; i = (i + 1) % workers.length) {
           await sleep(1000);
           const w = workers[i]!;
           if (w === frozen) continue;
@@ -170,14 +170,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       let freezes = 0;
       const freezer = (async () => {
-        if (!o.freezeSeconds) return;
+        if (!options.freezeSeconds) return;
         await sleep(durationMs * 0.1);
         const w = workers[workers.length - 1]!;
         frozen = w;
-        say(`freezing ${w.name} (SIGSTOP, pid ${w.pid}) for ${o.freezeSeconds}s: its connections and row locks stay`);
+        say(
+          `freezing ${w.name} (SIGSTOP, pid ${w.pid}) for ${options.freezeSeconds}s: its connections and row locks stay`,
+        );
         w.freeze();
         freezes += 1;
-        await sleep(o.freezeSeconds * 1000);
+        await sleep(options.freezeSeconds * 1000);
         w.thaw();
         frozen = undefined;
         say(`${w.name} resumed (SIGCONT)`);
@@ -185,7 +187,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       let metricsScrapes = 0;
       let metricsScrapeErrors = 0;
-      const flood = o.metricsFlood
+      const flood = options.metricsFlood
         ? Promise.all(
             Array.from({ length: 8 }, async () => {
               while (!loadDone) {
@@ -205,19 +207,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const pgBack = { at: 0 };
       const breaker = (async () => {
         await sleep(durationMs * 0.25);
-        if (o.restartRedis ?? true) {
+        if (options.restartRedis ?? true) {
           say('restarting Redis (no persistence: every job and job scheduler is gone)');
           await services.stopRedis();
           await services.startRedis();
         }
-        if (o.pgOutageSeconds <= 0) return;
+        if (options.pgOutageSeconds <= 0) return;
         await sleep(Math.max(0, durationMs * 0.45 - (Date.now() - loadStart)));
         const from = Date.now();
         // A crash rather than a clean stop: workers commit asynchronously, and the last of their
         // commits being undone must not lose or double-apply anything either.
-        say(`crashing Postgres (immediate stop) for ${o.pgOutageSeconds}s`);
+        say(`crashing Postgres (immediate stop) for ${options.pgOutageSeconds}s`);
         await services.crashPostgres();
-        await sleep(o.pgOutageSeconds * 1000);
+        await sleep(options.pgOutageSeconds * 1000);
         await services.startPostgres();
         outages.push({ from, to: Date.now() });
         pgBack.at = Date.now();
@@ -226,18 +228,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
       let ingressPeakRssDuringLock = 0;
       const locker = (async () => {
-        if (!o.lockSeconds) return;
+        if (!options.lockSeconds) return;
         await sleep(Math.max(0, durationMs * 0.78 - (Date.now() - loadStart)));
         await breaker; // never during the Postgres outage
         await sleep(2000);
         const from = Date.now();
-        say(`locking webhook_events for ${o.lockSeconds}s (every INSERT and claim waits)`);
+        say(`locking webhook_events for ${options.lockSeconds}s (every INSERT and claim waits)`);
         const sampler = setInterval(
           () => (ingressPeakRssDuringLock = Math.max(ingressPeakRssDuringLock, ingress.rssBytes())),
           200,
         );
         try {
-          await holdWebhookEventsLock(db, o.lockSeconds! * 1000);
+          await holdWebhookEventsLock(db, options.lockSeconds! * 1000);
         } finally {
           clearInterval(sampler);
           outages.push({ from, to: Date.now() });
@@ -291,7 +293,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await Promise.all(processes.map((p) => p.stop().catch(() => null)));
     for (const p of processes) p.close();
-    if (o.keep) say(`kept: ${services.databaseUrl}, ${services.redisUrl}`);
+    if (options.keep) say(`kept: ${services.databaseUrl}, ${services.redisUrl}`);
     else await services.destroy();
   }
 }

@@ -108,11 +108,11 @@ export interface SendOptions {
 }
 
 /** Send the plan like Retell: signed with retell-sdk, 10 s timeout, up to 3 retries of a 5xx or timeout. */
-export async function sendLoad(plan: LoadPlan, o: SendOptions): Promise<DeliveryOutcome[]> {
-  const timeoutMs = o.timeoutMs ?? 10_000;
-  const retryDelays = o.retryDelaysMs ?? [1_000, 3_000, 9_000];
+export async function sendLoad(plan: LoadPlan, send: SendOptions): Promise<DeliveryOutcome[]> {
+  const timeoutMs = send.timeoutMs ?? 10_000;
+  const retryDelays = send.retryDelaysMs ?? [1_000, 3_000, 9_000];
   const start = Date.now();
-  const gap = o.durationMs / plan.deliveries.length;
+  const gap = send.durationMs / plan.deliveries.length;
   const outcomes: DeliveryOutcome[] = new Array(plan.deliveries.length);
   let next = 0;
   let sent = 0;
@@ -125,9 +125,9 @@ export async function sendLoad(plan: LoadPlan, o: SendOptions): Promise<Delivery
       let status = 0;
       let error: string | undefined;
       try {
-        const res = await fetch(o.url, {
+        const res = await fetch(send.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, o.apiKey) },
+          headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, send.apiKey) },
           body,
           signal: AbortSignal.timeout(timeoutMs),
         });
@@ -151,9 +151,9 @@ export async function sendLoad(plan: LoadPlan, o: SendOptions): Promise<Delivery
       const due = start + i * gap;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       outcomes[i] = await deliver(plan.deliveries[i]!);
-      o.onProgress?.(++sent);
+      send.onProgress?.(++sent);
     }
   };
-  await Promise.all(Array.from({ length: o.concurrency ?? 32 }, lane));
+  await Promise.all(Array.from({ length: send.concurrency ?? 32 }, lane));
   return outcomes;
 }

@@ -85,13 +85,13 @@ export async function verifyChaos(
     slowest503Ms: 0,
   };
   plan.events.forEach((e, index) => byKey.set(key(e.event, e.callId), { index, acked: 0, attempts: 0 }));
-  for (const o of outcomes) {
-    const e = plan.events[o.eventIndex]!;
+  for (const outcome of outcomes) {
+    const e = plan.events[outcome.eventIndex]!;
     const k = byKey.get(key(e.event, e.callId))!;
-    k.attempts += o.attempts.length;
-    if (o.acked) k.acked += 1;
-    report.httpAttempts += o.attempts.length;
-    for (const a of o.attempts) {
+    k.attempts += outcome.attempts.length;
+    if (outcome.acked) k.acked += 1;
+    report.httpAttempts += outcome.attempts.length;
+    for (const a of outcome.attempts) {
       report.slowestMs = Math.max(report.slowestMs, a.ms);
       if (a.status === 0) report.timeouts += 1;
       if (a.status === 503) {
