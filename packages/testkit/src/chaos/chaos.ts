@@ -1,11 +1,21 @@
 import { join } from 'node:path';
-import { countPendingEvents, createDb, holdWebhookEventsLock, migrateToLatest } from '@callsync/db';
+import { countPendingEvents, createDb, migrateToLatest, type Db } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
-import { planLoad, rng, sendLoad } from './load';
+import {
+  breakServices,
+  floodMetrics,
+  freezeWorker,
+  killWorkers,
+  lockTable,
+  rollWorkers,
+  sleep,
+  type ChaosRun,
+} from './faults';
+import { planLoad, sendLoad } from './load';
 import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
-import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
+import { chaosPassed, verifyChaos, type ChaosReport } from './verify';
 import { waitUntil } from '@callsync/runtime';
 
 export interface ChaosOptions {
@@ -59,17 +69,15 @@ export interface ChaosResult {
 /** The ingress's memory budget (README, Performance): the lock must not push it past this. */
 export const INGRESS_RSS_BUDGET_BYTES = 150 * 1024 * 1024;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Run callsync (ingress + workers) on its own Postgres and Redis, send a Retell-like load, and break
- * things meanwhile: SIGKILL workers, restart Redis (it keeps nothing), stop Postgres for a while.
- * Then wait for the backlog to drain and check that nothing acknowledged was lost or applied twice.
+ * things meanwhile: SIGKILL workers, freeze one, restart Redis (it keeps nothing), crash Postgres,
+ * lock webhook_events, flood /metrics. Then wait for the backlog to drain and check that nothing
+ * acknowledged was lost or applied twice.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const log = options.log ?? (() => {});
   const t0 = Date.now();
-  const say = (line: string) => log(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  const say = (line: string) => options.log?.(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
   const services = await LocalServices.create(options.root, 'chaos');
   // Logs outlive the throwaway services, so a failed run can be read afterwards.
   const logDir = join(options.root, '.local', 'chaos-logs', String(options.seed));
@@ -85,208 +93,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     try {
       await migrateToLatest(db, migrations);
-      const apiKey = 'key_chaos_run_only';
-      const port = await freePort();
-      const metricsPort = await freePort();
-      const env = services.processEnv(apiKey, port, {
-        INGRESS_METRICS_PORT: String(metricsPort),
-        LOG_LEVEL: 'info',
-        JOB_ATTEMPTS: '5',
-        JOB_BACKOFF_MS: '500',
-        SWEEP_EVERY_SECONDS: '2',
-        SWEEP_PENDING_AFTER_SECONDS: '5',
-        WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
-      });
-      const ingress = ingressProcess(options.root, env, logDir);
-      const workers = Array.from({ length: options.workers }, (_, i) =>
-        workerProcess(`worker-${i + 1}`, options.root, env, logDir),
-      );
-      processes.push(ingress, ...workers);
-      for (const p of processes) p.start();
-      const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`${base}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        if (i > 100) throw new Error(`ingress not ready; see ${logDir}/ingress.log`);
-        await sleep(100);
-      }
-
-      const runId = options.seed.toString(36);
-      const plan = planLoad(options.events, options.seed, runId);
-      say(
-        `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${options.durationSeconds}s to ${base}, ${options.workers} workers`,
-      );
-      const durationMs = options.durationSeconds * 1000;
-      let loadDone = false;
-      let lastReport = 0;
-      const load = sendLoad(plan, {
-        url: `${base}/api/webhooks/retell`,
-        apiKey,
-        durationMs,
-        concurrency: 64,
-        onProgress: (sent) => {
-          if (Date.now() - lastReport > 5000) {
-            lastReport = Date.now();
-            say(`${sent}/${plan.deliveries.length} delivered`);
-          }
-        },
-      }).finally(() => (loadDone = true));
-
-      const random = rng(options.seed + 1);
-      let kills = 0;
-      // The frozen worker is left alone by the killer and the rolling restart: it must come back by itself.
-      let frozen: ManagedProcess | undefined;
-      const killer = (async () => {
-        while (!loadDone && options.killEverySeconds > 0) {
-          await sleep(options.killEverySeconds * 1000);
-          if (loadDone) break;
-          const candidates = workers.filter((w) => w !== frozen);
-          const w = candidates[Math.floor(random() * candidates.length)]!;
-          const pid = w.pid;
-          await w.kill();
-          kills += 1;
-          say(`SIGKILL ${w.name} (pid ${pid})`);
-          await sleep(500);
-          w.start();
-        }
-      })();
-
-      const rollingExitCodes: (number | null)[] = [];
-      const roller = (async () => {
-        // One worker at a time, like a deploy: the others keep draining meanwhile.
-        for (let i = 0; options.rollingRestart && !loadDone; i = (i + 1) % workers.length) {
-          await sleep(1000);
-          const w = workers[i]!;
-          if (w === frozen) continue;
-          const code = await w.stop();
-          rollingExitCodes.push(code);
-          say(`rolling restart: ${w.name} stopped with SIGTERM (exit ${code}), starting it again`);
-          w.start();
-        }
-      })();
-
-      let freezes = 0;
-      const freezer = (async () => {
-        if (!options.freezeSeconds) return;
-        await sleep(durationMs * 0.1);
-        const w = workers[workers.length - 1]!;
-        frozen = w;
-        say(
-          `freezing ${w.name} (SIGSTOP, pid ${w.pid}) for ${options.freezeSeconds}s: its connections and row locks stay`,
-        );
-        w.freeze();
-        freezes += 1;
-        await sleep(options.freezeSeconds * 1000);
-        w.thaw();
-        frozen = undefined;
-        say(`${w.name} resumed (SIGCONT)`);
-      })();
-
-      let metricsScrapes = 0;
-      let metricsScrapeErrors = 0;
-      const flood = options.metricsFlood
-        ? Promise.all(
-            Array.from({ length: 8 }, async () => {
-              while (!loadDone) {
-                const ok = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
-                  async (r) => (await r.text(), r.ok),
-                  () => false,
-                );
-                if (ok) metricsScrapes += 1;
-                else metricsScrapeErrors += 1;
-              }
-            }),
-          )
-        : Promise.resolve([]);
-
-      const outages: OutageWindow[] = [];
-      const loadStart = Date.now();
-      const pgBack = { at: 0 };
-      const breaker = (async () => {
-        await sleep(durationMs * 0.25);
-        if (options.restartRedis ?? true) {
-          say('restarting Redis (no persistence: every job and job scheduler is gone)');
-          await services.stopRedis();
-          await services.startRedis();
-        }
-        if (options.pgOutageSeconds <= 0) return;
-        await sleep(Math.max(0, durationMs * 0.45 - (Date.now() - loadStart)));
-        const from = Date.now();
-        // A crash rather than a clean stop: workers commit asynchronously, and the last of their
-        // commits being undone must not lose or double-apply anything either.
-        say(`crashing Postgres (immediate stop) for ${options.pgOutageSeconds}s`);
-        await services.crashPostgres();
-        await sleep(options.pgOutageSeconds * 1000);
-        await services.startPostgres();
-        outages.push({ from, to: Date.now() });
-        pgBack.at = Date.now();
-        say('Postgres is back');
-      })();
-
-      let ingressPeakRssDuringLock = 0;
-      const locker = (async () => {
-        if (!options.lockSeconds) return;
-        await sleep(Math.max(0, durationMs * 0.78 - (Date.now() - loadStart)));
-        await breaker; // never during the Postgres outage
-        await sleep(2000);
-        const from = Date.now();
-        say(`locking webhook_events for ${options.lockSeconds}s (every INSERT and claim waits)`);
-        const sampler = setInterval(
-          () => (ingressPeakRssDuringLock = Math.max(ingressPeakRssDuringLock, ingress.rssBytes())),
-          200,
-        );
-        try {
-          await holdWebhookEventsLock(db, options.lockSeconds! * 1000);
-        } finally {
-          clearInterval(sampler);
-          outages.push({ from, to: Date.now() });
-        }
-        say(`lock released; ingress peak RSS during it ${(ingressPeakRssDuringLock / 1048576).toFixed(0)} MB`);
-      })();
-
-      const outcomes = await load;
-      await Promise.all([killer, breaker, roller, freezer, locker, flood]);
-      say(`load done; waiting for the backlog to drain`);
-
-      const drained = await waitUntil(
-        async () => ((await countPendingEvents(db).catch(() => -1)) === 0 ? true : undefined),
-        {
-          timeoutMs: 300_000,
-          intervalMs: 1000,
-        },
-      );
-      if (!drained) say(`still ${await countPendingEvents(db)} pending after 300 s`);
-      const report = await verifyChaos(db, plan, outcomes, outages);
-
-      // A worker restarted a moment ago may still be booting (Node has not run our code yet, so
-      // SIGTERM would simply kill it); give it time to start before testing the graceful stop.
-      await sleep(2000);
-      say('stopping every process with SIGTERM (graceful shutdown)');
-      const shutdownCodes = await Promise.all(processes.map((p) => p.stop()));
-      const unexpectedExits = processes.flatMap((p) => p.unexpectedExits);
-      const passed =
-        chaosPassed(report) &&
-        shutdownCodes.every((c) => c === 0) &&
-        rollingExitCodes.every((c) => c === 0) &&
-        unexpectedExits.length === 0 &&
-        ingressPeakRssDuringLock <= INGRESS_RSS_BUDGET_BYTES &&
-        metricsScrapeErrors === 0;
-      return {
-        report,
-        passed,
-        kills,
-        rollingExitCodes,
-        shutdownCodes,
-        unexpectedExits,
-        logDir,
-        freezes,
-        ingressPeakRssDuringLock,
-        metricsScrapes,
-        metricsScrapeErrors,
-      };
+      const run = await startCallsync(options, say, services, db, logDir, processes);
+      const { plan, outcomes } = await loadWithFaults(run);
+      await drain(run);
+      const report = await verifyChaos(db, plan, outcomes, run.outages);
+      return await finish(run, report, processes, logDir);
     } finally {
       await db.destroy();
     }
@@ -296,6 +107,141 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (options.keep) say(`kept: ${services.databaseUrl}, ${services.redisUrl}`);
     else await services.destroy();
   }
+}
+
+const API_KEY = 'key_chaos_run_only';
+
+/** The ingress and the workers, started and ready; `processes` collects them for the final stop. */
+async function startCallsync(
+  options: ChaosOptions,
+  say: (line: string) => void,
+  services: LocalServices,
+  db: Db,
+  logDir: string,
+  processes: ManagedProcess[],
+): Promise<ChaosRun & { port: number }> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const env = services.processEnv(API_KEY, port, {
+    INGRESS_METRICS_PORT: String(metricsPort),
+    LOG_LEVEL: 'info',
+    JOB_ATTEMPTS: '5',
+    JOB_BACKOFF_MS: '500',
+    SWEEP_EVERY_SECONDS: '2',
+    SWEEP_PENDING_AFTER_SECONDS: '5',
+    WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+  });
+  const ingress = ingressProcess(options.root, env, logDir);
+  const workers = Array.from({ length: options.workers }, (_, i) =>
+    workerProcess(`worker-${i + 1}`, options.root, env, logDir),
+  );
+  processes.push(ingress, ...workers);
+  for (const p of processes) p.start();
+  const ready = () =>
+    fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => (r.ok ? true : undefined),
+      () => undefined,
+    );
+  if (!(await waitUntil(ready, { timeoutMs: 10_000 }))) throw new Error(`ingress not ready; see ${logDir}/ingress.log`);
+  return {
+    options,
+    say,
+    services,
+    db,
+    ingress,
+    workers,
+    port,
+    metricsPort,
+    durationMs: options.durationSeconds * 1000,
+    loadStart: 0,
+    loadDone: false,
+    outages: [],
+    kills: 0,
+    rollingExitCodes: [],
+    freezes: 0,
+    ingressPeakRssDuringLock: 0,
+    metricsScrapes: 0,
+    metricsScrapeErrors: 0,
+  };
+}
+
+/** The signed load, with every fault running beside it; resolves when the load and the faults are done. */
+async function loadWithFaults(run: ChaosRun & { port: number }) {
+  const { options, say } = run;
+  const plan = planLoad(options.events, options.seed, options.seed.toString(36));
+  const base = `http://127.0.0.1:${run.port}`;
+  say(
+    `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${options.durationSeconds}s to ${base}, ${options.workers} workers`,
+  );
+  let lastReport = 0;
+  run.loadStart = Date.now();
+  const load = sendLoad(plan, {
+    url: `${base}/api/webhooks/retell`,
+    apiKey: API_KEY,
+    durationMs: run.durationMs,
+    concurrency: 64,
+    onProgress: (sent) => {
+      if (Date.now() - lastReport < 5000) return;
+      lastReport = Date.now();
+      say(`${sent}/${plan.deliveries.length} delivered`);
+    },
+  }).finally(() => (run.loadDone = true));
+  const outage = breakServices(run);
+  const faults = [
+    killWorkers(run),
+    rollWorkers(run),
+    freezeWorker(run),
+    floodMetrics(run),
+    outage,
+    lockTable(run, outage),
+  ];
+  const outcomes = await load;
+  await Promise.all(faults);
+  return { plan, outcomes };
+}
+
+/** Until no row is pending (at most 5 minutes). */
+async function drain(run: ChaosRun): Promise<void> {
+  run.say('load done; waiting for the backlog to drain');
+  const empty = async () => ((await countPendingEvents(run.db).catch(() => -1)) === 0 ? true : undefined);
+  if (!(await waitUntil(empty, { timeoutMs: 300_000, intervalMs: 1000 }))) {
+    run.say(`still ${await countPendingEvents(run.db)} pending after 300 s`);
+  }
+}
+
+/** Stop every process gracefully and put the verdict together. */
+async function finish(
+  run: ChaosRun,
+  report: ChaosReport,
+  processes: ManagedProcess[],
+  logDir: string,
+): Promise<ChaosResult> {
+  // A worker restarted a moment ago may still be booting (Node has not run our code yet, so SIGTERM
+  // would simply kill it); give it time to start before testing the graceful stop.
+  await sleep(2000);
+  run.say('stopping every process with SIGTERM (graceful shutdown)');
+  const shutdownCodes = await Promise.all(processes.map((p) => p.stop()));
+  const unexpectedExits = processes.flatMap((p) => p.unexpectedExits);
+  const { kills, rollingExitCodes, freezes, ingressPeakRssDuringLock, metricsScrapes, metricsScrapeErrors } = run;
+  const passed =
+    chaosPassed(report) &&
+    shutdownCodes.every((c) => c === 0) &&
+    rollingExitCodes.every((c) => c === 0) &&
+    unexpectedExits.length === 0 &&
+    ingressPeakRssDuringLock <= INGRESS_RSS_BUDGET_BYTES &&
+    metricsScrapeErrors === 0;
+  return {
+    report,
+    passed,
+    kills,
+    rollingExitCodes,
+    shutdownCodes,
+    unexpectedExits,
+    logDir,
+    freezes,
+    ingressPeakRssDuringLock,
+    metricsScrapes,
+    metricsScrapeErrors,
+  };
 }
 
 /** The table the run prints. */
