@@ -124,7 +124,6 @@ async function drainRate(db: Db, since: Date): Promise<{ events: number; perSeco
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const services = await LocalServices.create(options.root, 'bench');
-  const logDir = join(options.root, '.local', 'bench-logs');
   const processes: ManagedProcess[] = [];
   const say = (line: string) => options.log(`[bench] ${line}`);
   try {
@@ -133,122 +132,46 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const db = createDb({ url: services.databaseUrl, poolSize: 2 });
     try {
       await migrateToLatest(db, migrations);
-      const apiKey = 'key_bench_only';
       const port = await freePort();
-      const env = services.processEnv(apiKey, port, {
-        LOG_LEVEL: 'warn',
-        WORKER_CONCURRENCY: String(options.workerConcurrency ?? 16),
-      });
-      const common = { connections: options.connections, durationSeconds: options.seconds };
-
-      // (a) baseline
-      const basePort = await freePort();
-      const baselineProc = spawn(
-        process.execPath,
-        [join(options.root, 'packages/testkit/dist/bench/baseline-server.js'), String(basePort)],
-        { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      await new Promise((r) => baselineProc.stdout!.once('data', r));
-      say(`(a) baseline: bare Express 5, ${options.connections} connections, ${options.seconds}s`);
-      await load(options.root, {
-        ...common,
-        url: `http://127.0.0.1:${basePort}/api/webhooks/retell`,
-        runId: 'warm',
-        durationSeconds: 2,
-      });
-      const baseMeter = new CpuMeter({ server: () => (baselineProc.pid ? [baselineProc.pid] : []) });
-      const baseline = await load(options.root, {
-        ...common,
-        url: `http://127.0.0.1:${basePort}/api/webhooks/retell`,
-        runId: 'base',
-      });
-      const cpuBaseline = perEvent({ ...baseMeter.stop(), 'load generator': baseline.cpuMicros }, baseline.requests);
-      baselineProc.kill('SIGTERM');
-
-      // (b) ingress alone: every 2xx is a committed row and an enqueued job
-      const ingress = ingressProcess(options.root, env, logDir);
-      processes.push(ingress);
-      ingress.start();
-      const url = `http://127.0.0.1:${port}/api/webhooks/retell`;
-      await waitReady(`http://127.0.0.1:${port}/readyz`);
-      say(
-        `(b) ingress: signature check, durable row, enqueue; ${options.connections} connections, ${options.seconds}s`,
-      );
-      await load(options.root, { ...common, url, apiKey, runId: 'warm', durationSeconds: 2 });
-      const pids = () => servicePids(services.pgPort, services.redisPort);
-      const ingressMeter = new CpuMeter({
-        ingress: () => (ingress.pid ? [ingress.pid] : []),
-        Postgres: () => pids().postgres,
-        Redis: () => pids().redis,
-      });
-      const ingressResult = await load(options.root, { ...common, url, apiKey, runId: 'ingress' });
-      const cpuIngress = perEvent(
-        { ...ingressMeter.stop(), 'load generator': ingressResult.cpuMicros },
-        ingressResult.requests,
-      );
-
-      // (c) drain: the backlog the ingress just built, with 1 and then 2 workers
-      const drain: BenchResult['drain'] = [];
-      const cpuDrain: CpuPerEvent[] = [];
-      const workers: ManagedProcess[] = [];
-      let workerPeak = 0;
-      for (const count of [1, 2]) {
-        if (count === 2) {
-          say('building a second backlog');
-          await load(options.root, { ...common, url, apiKey, runId: 'backlog2' });
-        }
-        const backlog = await countPendingEvents(db);
-        say(`(c) drain: ${backlog} pending events, ${count} worker(s)`);
-        const since = new Date();
-        const drainMeter = new CpuMeter({
-          [count > 1 ? 'workers' : 'worker']: () => workers.map((w) => w.pid ?? 0).filter(Boolean),
-          Postgres: () => pids().postgres,
-          Redis: () => pids().redis,
-        });
-        while (workers.length < count) {
-          const w = workerProcess(`worker-${workers.length + 1}`, options.root, env, logDir);
-          processes.push(w);
-          workers.push(w);
-          w.start();
-        }
-        await drained(db);
-        const rate = await drainRate(db, since);
-        drain.push({ workers: count, ...rate });
-        cpuDrain.push(perEvent(drainMeter.stop(), rate.events));
-        workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
-        if (count === 1) {
-          await workers[0]!.stop();
-          workers.length = 0;
-        }
-      }
-
-      // (d) received-to-processed latency at half the ingress's maximum rate, 2 workers running
-      const rate = Math.max(1, Math.round(ingressResult.rps / 2));
-      say(`(d) latency: ${rate} deliveries/s for ${options.seconds}s with 2 workers`);
-      const since = new Date();
-      await load(options.root, { ...common, url, apiKey, runId: 'latency', rate });
-      await drained(db);
-      const latency = { rate, ...(await processingLatency(db, since)) };
-      workerPeak = Math.max(workerPeak, ...workers.map((w) => peakRssMb(w.pid)));
-
-      // (e) memory
-      const rssMb = { ingress: peakRssMb(ingress.pid), worker: workerPeak };
+      const run: BenchRun = {
+        options,
+        say,
+        services,
+        db,
+        processes,
+        env: services.processEnv(API_KEY, port, {
+          LOG_LEVEL: 'warn',
+          WORKER_CONCURRENCY: String(options.workerConcurrency ?? 16),
+        }),
+        port,
+        logDir: join(options.root, '.local', 'bench-logs'),
+        common: { connections: options.connections, durationSeconds: options.seconds },
+        pids: () => servicePids(services.pgPort, services.redisPort),
+      };
+      const baseline = await measureBaseline(run);
+      const ingress = await measureIngress(run);
+      const drain = await measureDrain(run);
+      const latency = await measureLatency(run, ingress.result.rps, drain.workers);
+      const rssMb = {
+        ingress: peakRssMb(ingress.process.pid),
+        worker: Math.max(drain.workerPeakMb, latency.workerPeakMb),
+      };
       const round = (x: number) => Math.round(x * 100) / 100;
       return {
         machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
         connections: options.connections,
         seconds: options.seconds,
-        baseline,
-        ingress: ingressResult,
-        drain,
-        latency,
+        baseline: baseline.result,
+        ingress: ingress.result,
+        drain: drain.results,
+        latency: latency.result,
         rssMb,
-        cpu: { baseline: cpuBaseline, ingress: cpuIngress, drain: cpuDrain },
+        cpu: { baseline: baseline.cpu, ingress: ingress.cpu, drain: drain.cpu },
         ratios: {
-          ingressVsBaseline: round(ingressResult.rps / baseline.rps),
-          p99VsBaseline: round(ingressResult.p99 / Math.max(1, baseline.p99)),
-          drain1VsIngress: round(drain[0]!.perSecond / ingressResult.rps),
-          drain2VsIngress: round(drain[1]!.perSecond / ingressResult.rps),
+          ingressVsBaseline: round(ingress.result.rps / baseline.result.rps),
+          p99VsBaseline: round(ingress.result.p99 / Math.max(1, baseline.result.p99)),
+          drain1VsIngress: round(drain.results[0]!.perSecond / ingress.result.rps),
+          drain2VsIngress: round(drain.results[1]!.perSecond / ingress.result.rps),
         },
       };
     } finally {
@@ -259,6 +182,118 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const p of processes) p.close();
     await services.destroy();
   }
+}
+
+const API_KEY = 'key_bench_only';
+
+/** What the bench's steps share. */
+interface BenchRun {
+  options: BenchOptions;
+  say: (line: string) => void;
+  services: LocalServices;
+  db: Db;
+  /** Every callsync process started, for the final stop. */
+  processes: ManagedProcess[];
+  env: Record<string, string>;
+  port: number;
+  logDir: string;
+  common: { connections: number; durationSeconds: number };
+  pids: () => { postgres: number[]; redis: number[] };
+}
+
+const webhookUrl = (run: BenchRun) => `http://127.0.0.1:${run.port}/api/webhooks/retell`;
+
+/** (a) A bare Express 5 route that parses the same JSON and answers 204. */
+async function measureBaseline(run: BenchRun): Promise<{ result: LoadResult; cpu: CpuPerEvent }> {
+  const { options, common } = run;
+  const basePort = await freePort();
+  const server = spawn(
+    process.execPath,
+    [join(options.root, 'packages/testkit/dist/bench/baseline-server.js'), String(basePort)],
+    { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    await new Promise((r) => server.stdout!.once('data', r));
+    run.say(`(a) baseline: bare Express 5, ${options.connections} connections, ${options.seconds}s`);
+    const url = `http://127.0.0.1:${basePort}/api/webhooks/retell`;
+    await load(options.root, { ...common, url, runId: 'warm', durationSeconds: 2 });
+    const meter = new CpuMeter({ server: () => (server.pid ? [server.pid] : []) });
+    const result = await load(options.root, { ...common, url, runId: 'base' });
+    return { result, cpu: perEvent({ ...meter.stop(), 'load generator': result.cpuMicros }, result.requests) };
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+/** (b) The ingress alone: every 2xx is a committed row and an enqueued job. */
+async function measureIngress(
+  run: BenchRun,
+): Promise<{ result: LoadResult; cpu: CpuPerEvent; process: ManagedProcess }> {
+  const { options, common } = run;
+  const ingress = ingressProcess(options.root, run.env, run.logDir);
+  run.processes.push(ingress);
+  ingress.start();
+  await waitReady(`http://127.0.0.1:${run.port}/readyz`);
+  run.say(
+    `(b) ingress: signature check, durable row, enqueue; ${options.connections} connections, ${options.seconds}s`,
+  );
+  await load(options.root, { ...common, url: webhookUrl(run), apiKey: API_KEY, runId: 'warm', durationSeconds: 2 });
+  const meter = new CpuMeter({
+    ingress: () => (ingress.pid ? [ingress.pid] : []),
+    Postgres: () => run.pids().postgres,
+    Redis: () => run.pids().redis,
+  });
+  const result = await load(options.root, { ...common, url: webhookUrl(run), apiKey: API_KEY, runId: 'ingress' });
+  const cpu = perEvent({ ...meter.stop(), 'load generator': result.cpuMicros }, result.requests);
+  return { result, cpu, process: ingress };
+}
+
+/** (c) Drain the backlog the ingress just built with 1 worker, then a second backlog with 2. */
+async function measureDrain(run: BenchRun) {
+  const results: BenchResult['drain'] = [];
+  const cpu: CpuPerEvent[] = [];
+  const workers: ManagedProcess[] = [];
+  let workerPeakMb = 0;
+  for (const count of [1, 2]) {
+    if (count === 2) {
+      run.say('building a second backlog');
+      await load(run.options.root, { ...run.common, url: webhookUrl(run), apiKey: API_KEY, runId: 'backlog2' });
+    }
+    run.say(`(c) drain: ${await countPendingEvents(run.db)} pending events, ${count} worker(s)`);
+    const since = new Date();
+    const meter = new CpuMeter({
+      [count > 1 ? 'workers' : 'worker']: () => workers.map((w) => w.pid ?? 0).filter(Boolean),
+      Postgres: () => run.pids().postgres,
+      Redis: () => run.pids().redis,
+    });
+    while (workers.length < count) {
+      const w = workerProcess(`worker-${workers.length + 1}`, run.options.root, run.env, run.logDir);
+      run.processes.push(w);
+      workers.push(w);
+      w.start();
+    }
+    await drained(run.db);
+    const rate = await drainRate(run.db, since);
+    results.push({ workers: count, ...rate });
+    cpu.push(perEvent(meter.stop(), rate.events));
+    workerPeakMb = Math.max(workerPeakMb, ...workers.map((w) => peakRssMb(w.pid)));
+    if (count === 1) {
+      await workers[0]!.stop();
+      workers.length = 0;
+    }
+  }
+  return { results, cpu, workers, workerPeakMb };
+}
+
+/** (d) Received-to-processed latency at half the ingress's maximum rate, with the 2 workers running. */
+async function measureLatency(run: BenchRun, ingressRps: number, workers: ManagedProcess[]) {
+  const rate = Math.max(1, Math.round(ingressRps / 2));
+  run.say(`(d) latency: ${rate} deliveries/s for ${run.options.seconds}s with 2 workers`);
+  const since = new Date();
+  await load(run.options.root, { ...run.common, url: webhookUrl(run), apiKey: API_KEY, runId: 'latency', rate });
+  await drained(run.db);
+  const result = { rate, ...(await processingLatency(run.db, since)) };
+  return { result, workerPeakMb: Math.max(0, ...workers.map((w) => peakRssMb(w.pid))) };
 }
 
 /** The table `make bench` prints, with each goal. */
