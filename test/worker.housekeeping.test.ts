@@ -62,12 +62,12 @@ describe('housekeeping queues', () => {
     const holder = lockWebhookEvents();
     try {
       await isLocked;
-      const retentionJob = await queues.retention.add('retention', { task: 'retention' });
+      const retentionJob = await queues.retention.add('retention', {});
       await until('retention to be running', async () =>
         (await retentionJob.getState()) === 'active' ? true : undefined,
       );
 
-      const sweep = await queues.maintenance.add('sweep-pending', { task: 'sweep-pending' });
+      const sweep = await queues.maintenance.add('sweep-pending', {});
       await until(
         'the sweep to finish',
         async () => ((await sweep.getState()) === 'completed' ? true : undefined),

@@ -123,4 +123,15 @@ describe('worker: retries and failures', () => {
       expect(row!.error).toContain(message);
     },
   );
+
+  it('a job whose data does not match its definition fails at once, naming the field', async () => {
+    p = await startPipeline(t.db, { attempts: 5, backoffMs: 10 });
+    const job = await p.queue.add('event', { rowId: 'not-a-row-id', callId: 'x' } as never, { jobId: 'evt-broken' });
+    const deadline = Date.now() + 10_000;
+    while ((await job.getState()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const failed = (await p.queue.getJob('evt-broken'))!;
+    expect(await failed.getState()).toBe('failed');
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toBe('webhooks job evt-broken: rowId must be a webhook_events id');
+  });
 });

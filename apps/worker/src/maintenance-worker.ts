@@ -3,9 +3,9 @@ import type { RetentionPolicy } from '@callsync/config';
 import type { Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import {
-  MAINTENANCE_QUEUE,
-  RETENTION_QUEUE,
-  type MaintenanceJobData,
+  retentionJob,
+  sweepPendingJob,
+  type HousekeepingJobData,
   type RedisConnection,
   type WebhookQueue,
 } from '@callsync/queue';
@@ -18,7 +18,7 @@ interface HousekeepingOptions {
   connection: RedisConnection;
   logger: Logger;
   prefix: string;
-  /** Default: the task's own queue. */
+  /** Default: the job's own queue. */
   queueName?: string;
 }
 
@@ -32,42 +32,39 @@ export interface RetentionWorkerOptions extends HousekeepingOptions {
   retention: RetentionPolicy;
 }
 
-function housekeepingWorker<R>(
-  options: HousekeepingOptions,
-  defaultQueue: string,
-  run: (task: MaintenanceJobData['task']) => Promise<R | undefined>,
-): Worker<MaintenanceJobData, R | undefined> {
-  return createQueueWorker<MaintenanceJobData, R | undefined>({
-    queueName: options.queueName ?? defaultQueue,
-    processor: async (job) => run(job.data.task),
+/** Runs the outbox sweeper's scheduled jobs (sweepPendingJob). */
+export function createMaintenanceWorker(
+  options: MaintenanceWorkerOptions,
+): Worker<HousekeepingJobData, SweepResult | undefined> {
+  return createQueueWorker({
+    job: sweepPendingJob,
+    queueName: options.queueName,
+    handle: async (_data, job) => {
+      if (job.name !== sweepPendingJob.name) {
+        // A retention job left on this queue by a version that ran it here: its own queue runs it now.
+        options.logger.info(`${job.name} job on the ${sweepPendingJob.queue} queue ignored; it runs on its own queue`);
+        return undefined;
+      }
+      return sweepPendingEvents(options.db, options.webhookQueue, options.logger, {
+        pendingAfterMs: options.sweepPendingAfterMs,
+      });
+    },
     connection: options.connection,
     prefix: options.prefix,
     logger: options.logger,
     concurrency: 1,
-    describe: (job) => ({ task: job.data.task }),
   });
 }
 
-/** Runs the outbox sweeper's scheduled jobs. */
-export function createMaintenanceWorker(
-  options: MaintenanceWorkerOptions,
-): Worker<MaintenanceJobData, SweepResult | undefined> {
-  return housekeepingWorker(options, MAINTENANCE_QUEUE, async (task) => {
-    if (task === 'sweep-pending')
-      return sweepPendingEvents(options.db, options.webhookQueue, options.logger, {
-        pendingAfterMs: options.sweepPendingAfterMs,
-      });
-    // A retention job left on this queue by a version that ran it here: its own queue runs retention now.
-    options.logger.info(`${task} job on the maintenance queue ignored; it runs on its own queue`);
-    return undefined;
+/** Runs retention's scheduled jobs (retentionJob), on a queue of their own. */
+export function createRetentionWorker(options: RetentionWorkerOptions): Worker<HousekeepingJobData, RetentionResult> {
+  return createQueueWorker({
+    job: retentionJob,
+    queueName: options.queueName,
+    handle: async () => applyRetention(options.db, options.logger, options.retention),
+    connection: options.connection,
+    prefix: options.prefix,
+    logger: options.logger,
+    concurrency: 1,
   });
-}
-
-/** Runs retention's scheduled jobs, on a queue of their own. */
-export function createRetentionWorker(
-  options: RetentionWorkerOptions,
-): Worker<MaintenanceJobData, RetentionResult | undefined> {
-  return housekeepingWorker(options, RETENTION_QUEUE, async () =>
-    applyRetention(options.db, options.logger, options.retention),
-  );
 }

@@ -1,10 +1,14 @@
-import { Worker, type Job, type WorkerOptions } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Logger } from '@callsync/logger';
-import type { RedisConnection } from '@callsync/queue';
+import { parseJobData, type JobDefinition, type RedisConnection } from '@callsync/queue';
 
 export interface QueueWorkerOptions<D, R> {
-  queueName: string;
-  processor: (job: Job<D>) => Promise<R>;
+  /** The job this worker runs (queue, name, payload). */
+  job: JobDefinition<D>;
+  /** Default: the definition's queue (tests use their own). */
+  queueName?: string;
+  /** Runs a job whose data matched the definition's payload. */
+  handle: (data: D, job: Job<D>) => Promise<R>;
   connection: RedisConnection;
   prefix: string;
   logger: Logger;
@@ -20,17 +24,30 @@ export interface QueueWorkerOptions<D, R> {
   settings?: Omit<WorkerOptions, 'connection' | 'prefix' | 'concurrency'>;
 }
 
-/** Every BullMQ worker callsync runs, with the same error and failure logging. */
+/**
+ * Every BullMQ worker callsync runs: the job's data is checked against its definition first (data no
+ * retry can fix fails at once), and errors and failures are logged the same way.
+ */
 export function createQueueWorker<D, R>(options: QueueWorkerOptions<D, R>): Worker<D, R> {
-  const worker = new Worker<D, R>(options.queueName, options.processor, {
+  const queueName = options.queueName ?? options.job.queue;
+  const processor = async (job: Job<D>): Promise<R> => {
+    let data: D;
+    try {
+      data = parseJobData(options.job, job.id, job.data);
+    } catch (err) {
+      throw new UnrecoverableError((err as Error).message);
+    }
+    return options.handle(data, job);
+  };
+  const worker = new Worker<D, R>(queueName, processor, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
     ...options.settings,
   });
-  worker.on('error', (err) => options.logger.error(`${options.queueName} worker error`, { err: err.message }));
+  worker.on('error', (err) => options.logger.error(`${queueName} worker error`, { err: err.message }));
   worker.on('failed', (job, err) => {
-    options.logger.log(options.failedLevel ?? 'error', `${options.queueName} job failed`, {
+    options.logger.log(options.failedLevel ?? 'error', `${queueName} job failed`, {
       job_id: job?.id,
       attempt: job?.attemptsMade,
       ...(job && options.describe ? options.describe(job) : {}),

@@ -4,7 +4,7 @@ import type { Db } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type HandlerRegistry, type ReconcileSummary } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
-import { RECONCILE_QUEUE, type ReconcileJobData, type RedisConnection } from '@callsync/queue';
+import { reconcileJob, type ReconcileJobData, type RedisConnection } from '@callsync/queue';
 import type { CallLookup } from '@callsync/retell';
 import { createQueueWorker } from './queue-worker';
 
@@ -27,8 +27,9 @@ export interface ReconcileWorkerOptions {
 export function createReconcileWorker(options: ReconcileWorkerOptions): Worker<ReconcileJobData, ReconcileSummary> {
   const runner = `${hostname()}:${process.pid}`;
   return createQueueWorker<ReconcileJobData, ReconcileSummary>({
-    queueName: options.queueName ?? RECONCILE_QUEUE,
-    processor: async (job) => {
+    job: reconcileJob,
+    queueName: options.queueName,
+    handle: async (_data, job) => {
       const started = performance.now();
       const summary = await runReconcilePass(
         { db: options.db, retell: options.retell, handlers: options.handlers ?? defaultHandlers },

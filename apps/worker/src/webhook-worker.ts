@@ -9,7 +9,7 @@ import {
 } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
-import { WEBHOOK_QUEUE, type RedisConnection, type WebhookJobData } from '@callsync/queue';
+import { webhookEventJob, type RedisConnection, type WebhookJobData } from '@callsync/queue';
 import { EventBatcher } from './event-batcher';
 import { createQueueWorker } from './queue-worker';
 
@@ -61,7 +61,7 @@ function failureKind(err: unknown): 'permanent' | 'transient' | 'other' {
 export function createWebhookWorker(options: WebhookWorkerOptions): Worker<WebhookJobData, ProcessOutcome> {
   const handlers = options.handlers ?? defaultHandlers;
   const batcher = new EventBatcher(options.db, handlers);
-  const processor = async (job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
+  const handle = async (_data: WebhookJobData, job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
     const attempt = job.attemptsMade + 1;
     const ctx = { call_id: job.data.callId, event: job.data.event, row_id: job.data.rowId, job_id: job.id, attempt };
     const started = performance.now();
@@ -111,8 +111,9 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
   };
 
   return createQueueWorker({
-    queueName: options.queueName ?? WEBHOOK_QUEUE,
-    processor,
+    job: webhookEventJob,
+    queueName: options.queueName,
+    handle,
     connection: options.connection,
     prefix: options.prefix,
     logger: options.logger,

@@ -9,9 +9,9 @@ export {
   enqueueWebhookEvents,
   ensureWebhookJobs,
 } from './webhook-queue';
-export type { EnsureJobsResult, WebhookJobData, WebhookQueue, WebhookQueueOptions } from './webhook-queue';
+export type { EnsureJobsResult, WebhookQueue, WebhookQueueOptions } from './webhook-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
-export type { ReconcileJobData, ReconcileQueue } from './reconcile-queue';
+export type { ReconcileQueue } from './reconcile-queue';
 export {
   MAINTENANCE_QUEUE,
   RETENTION_QUEUE,
@@ -19,6 +19,8 @@ export {
   createRetentionQueue,
   scheduleMaintenance,
 } from './maintenance-queue';
-export type { MaintenanceJobData, MaintenanceQueue, MaintenanceTask } from './maintenance-queue';
+export type { HousekeepingQueue } from './maintenance-queue';
+export { webhookEventJob, reconcileJob, sweepPendingJob, retentionJob, parseJobData } from './jobs';
+export type { JobDefinition, WebhookJobData, ReconcileJobData, HousekeepingJobData } from './jobs';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';

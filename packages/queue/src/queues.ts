@@ -1,14 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
-import { createMaintenanceQueue, createRetentionQueue, type MaintenanceQueue } from './maintenance-queue';
+import { createMaintenanceQueue, createRetentionQueue, type HousekeepingQueue } from './maintenance-queue';
 import { createReconcileQueue, type ReconcileQueue } from './reconcile-queue';
 import { createWebhookQueue, type WebhookQueue } from './webhook-queue';
 
 export interface CallsyncQueues {
   webhooks: WebhookQueue;
   reconcile: ReconcileQueue;
-  maintenance: MaintenanceQueue;
-  retention: MaintenanceQueue;
+  maintenance: HousekeepingQueue;
+  retention: HousekeepingQueue;
   /** All of them, for Bull Board, metrics and stats. */
   all: readonly Queue[];
   close(): Promise<void>;

@@ -1,13 +1,10 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
+import { reconcileJob, type ReconcileJobData } from './jobs';
 import { scheduleSingleton } from './singleton-schedule';
 
 /** Queue of the scheduled reconciliation pass; one job per interval. */
-export const RECONCILE_QUEUE = 'reconcile';
-
-export interface ReconcileJobData {
-  trigger: 'scheduled';
-}
+export const RECONCILE_QUEUE = reconcileJob.queue;
 
 export type ReconcileQueue = Queue<ReconcileJobData>;
 
@@ -21,5 +18,5 @@ export function createReconcileQueue(
 
 /** The pass every `everyMs`, never two at once across all processes. */
 export async function scheduleReconcile(queue: ReconcileQueue, everyMs: number): Promise<void> {
-  await scheduleSingleton(queue, 'reconcile-stale-sessions', everyMs, 'reconcile', { trigger: 'scheduled' });
+  await scheduleSingleton(queue, 'reconcile-stale-sessions', everyMs, reconcileJob.name, { trigger: 'scheduled' });
 }

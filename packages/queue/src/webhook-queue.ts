@@ -1,16 +1,9 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisConnection } from './connection';
+import { webhookEventJob, type WebhookJobData } from './jobs';
 
 /** Name of the queue that carries one job per stored webhook_events row. */
-export const WEBHOOK_QUEUE = 'webhooks';
-
-export interface WebhookJobData {
-  /** webhook_events.id; the row, not the job, holds the payload. */
-  rowId: string;
-  /** For logs and Bull Board only. */
-  callId?: string;
-  event?: string;
-}
+export const WEBHOOK_QUEUE = webhookEventJob.queue;
 
 /**
  * The job id for a row. Deriving it from the row id makes a re-add a no-op while the job exists.
@@ -54,14 +47,14 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
 
 /** Enqueue the job for a stored row; a second call for the same row is a no-op. */
 export async function enqueueWebhookEvent(queue: WebhookQueue, data: WebhookJobData): Promise<void> {
-  await queue.add(data.event ?? 'event', data, { jobId: webhookJobId(data.rowId) });
+  await queue.add(data.event ?? webhookEventJob.name, data, { jobId: webhookJobId(data.rowId) });
 }
 
 /** Enqueue many stored rows at once (one round trip); rows that already have a job are left as they are. */
 export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<void> {
   if (rows.length === 0) return;
   await queue.addBulk(
-    rows.map((data) => ({ name: data.event ?? 'event', data, opts: { jobId: webhookJobId(data.rowId) } })),
+    rows.map((data) => ({ name: data.event ?? webhookEventJob.name, data, opts: { jobId: webhookJobId(data.rowId) } })),
   );
 }
 

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/*
+ * Every job callsync puts on a queue, defined once: the queue it lives on, its name, its payload
+ * (checked with zod when a worker takes it) and, for scheduled jobs, how often it runs. Producers
+ * (the ingress, the sweeper, replay, the schedulers) and the workers all use these definitions.
+ */
+
+export interface JobDefinition<D> {
+  /** The BullMQ queue (its default name; tests may use another). */
+  queue: string;
+  /** The job name; webhook jobs are named after their event instead, for Bull Board. */
+  name: string;
+  /** What a job's data must look like. Unknown fields pass, so older jobs still in Redis run too. */
+  payload: z.ZodType<D>;
+}
+
+/** One job per stored webhook_events row: apply it. */
+export const webhookEventJob = {
+  queue: 'webhooks',
+  name: 'event',
+  payload: z.looseObject({
+    /** webhook_events.id; the row, not the job, holds the payload. */
+    rowId: z.string().regex(/^\d+$/, 'must be a webhook_events id'),
+    /** For logs and Bull Board only. */
+    callId: z.string().optional(),
+    event: z.string().optional(),
+  }),
+} satisfies JobDefinition<unknown>;
+
+/** The reconciliation pass, on a schedule (RECONCILE_EVERY_MINUTES), one at a time across all processes. */
+export const reconcileJob = {
+  queue: 'reconcile',
+  name: 'reconcile',
+  payload: z.looseObject({ trigger: z.literal('scheduled') }),
+} satisfies JobDefinition<unknown>;
+
+/** The outbox sweeper, on a schedule (SWEEP_EVERY_SECONDS), one at a time across all processes. */
+export const sweepPendingJob = {
+  queue: 'maintenance',
+  name: 'sweep-pending',
+  payload: z.looseObject({}),
+} satisfies JobDefinition<unknown>;
+
+/** Retention, daily, one at a time across all processes, on a queue of its own. */
+export const retentionJob = {
+  queue: 'retention',
+  name: 'retention',
+  payload: z.looseObject({}),
+} satisfies JobDefinition<unknown>;
+
+export type WebhookJobData = z.infer<typeof webhookEventJob.payload>;
+export type ReconcileJobData = z.infer<typeof reconcileJob.payload>;
+export type HousekeepingJobData = z.infer<typeof sweepPendingJob.payload>;
+
+/** A job's data checked against its definition; the error names the job and the field. */
+export function parseJobData<D>(definition: JobDefinition<D>, jobId: string | undefined, data: unknown): D {
+  const parsed = definition.payload.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new Error(`${definition.queue} job ${jobId ?? '?'}: ${issue.path.join('.') || 'data'} ${issue.message}`);
+}
