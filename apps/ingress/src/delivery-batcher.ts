@@ -6,8 +6,8 @@ import {
   type RecordedDelivery,
 } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { mapLimit, withTimeout } from '@callsync/runtime';
 import { enqueueWebhookEvents, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import { GroupCommit, mapLimit, settle, withTimeout, type Settled } from '@callsync/runtime';
 
 export interface BatcherOptions {
   db: Db;
@@ -26,192 +26,87 @@ export interface BatcherOptions {
   maxWaitingBytes?: number;
 }
 
-/** The ingress cannot take more now (the database is slow); answered with 503 and Retry-After. */
-export class IngressOverloadedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IngressOverloadedError';
-  }
-}
-
-/** The request gave up before its INSERT started (client gone, or its deadline passed). */
-export class DeliveryAbandonedError extends Error {
-  constructor(readonly reason: string) {
-    super(`delivery abandoned before it was written: ${reason}`);
-    this.name = 'DeliveryAbandonedError';
-  }
-}
-
-interface Waiting {
-  delivery: Delivery;
-  bytes: number;
-  /** Set when the request gave up while waiting: the INSERT leaves it out. */
-  abandoned: boolean;
-  resolve: (r: RecordedDelivery) => void;
-  reject: (err: unknown) => void;
-}
-
 /** INSERTs at once when a batch is split: a few, so the pool (DATABASE_POOL_SIZE) keeps room for the next batch. */
 const SPLIT_PARALLELISM = 4;
 
 /**
- * Group commit for the ingress. Requests that arrive while an INSERT is running wait and go into
- * the next batch together: one multi-row INSERT and one addBulk for all of them. An idle ingress writes
- * a lone request at once (no timer, no added latency); a busy one pays one round trip per batch, not
- * per request. A request is answered only after the INSERT holding its row has committed.
+ * Group commit for the ingress (see GroupCommit). Requests that arrive while an INSERT is running go
+ * into the next batch together: one multi-row INSERT and one addBulk for all of them. A request is
+ * answered only after the INSERT holding its row has committed.
  *
  * One INSERT runs at a time (on the bench, a second one only split the waiting requests into smaller
  * batches and lowered throughput). The next one starts as soon as it commits, while the last
- * batch's jobs are still being enqueued.
+ * batch's jobs are still being enqueued. Beyond maxWaiting / maxWaitingBytes a request is refused
+ * at once (BacklogFullError), and one whose client gave up leaves the backlog (AbandonedError).
  */
 export class DeliveryBatcher {
-  private waiting: Waiting[] = [];
-  /** Requests in `waiting` not abandoned, and their bytes. */
-  private waitingCount = 0;
-  private waitingBytes = 0;
-  private writing = false;
-  private readonly maxBatch: number;
-  private readonly maxBatchBytes: number;
+  private readonly group: GroupCommit<Delivery, RecordedDelivery>;
   private readonly enqueueTimeoutMs: number;
-  private readonly maxWaiting: number;
-  private readonly maxWaitingBytes: number;
 
   constructor(private readonly options: BatcherOptions) {
-    this.maxBatch = options.maxBatch ?? 200;
-    this.maxBatchBytes = options.maxBatchBytes ?? 8 * 1024 * 1024;
     this.enqueueTimeoutMs = options.enqueueTimeoutMs ?? 1000;
-    this.maxWaiting = options.maxWaiting ?? 5000;
-    this.maxWaitingBytes = options.maxWaitingBytes ?? 32 * 1024 * 1024;
+    this.group = new GroupCommit({
+      commit: (deliveries) => this.record(deliveries),
+      afterCommit: (deliveries, outcomes) => this.enqueue(deliveries, outcomes),
+      maxBatch: options.maxBatch ?? 200,
+      sizeOf: (d) => d.payloadJson.length + (d.rawBody?.length ?? 0),
+      maxBatchSize: options.maxBatchBytes ?? 8 * 1024 * 1024,
+      maxWaiting: options.maxWaiting ?? 5000,
+      maxWaitingSize: options.maxWaitingBytes ?? 32 * 1024 * 1024,
+      describeFull: ({ items, size }) =>
+        `ingress overloaded: ${items} deliveries (${Math.round(size / 1024)} KB) already wait for the database`,
+    });
   }
 
   /** Requests waiting for an INSERT to start, and their body bytes. */
   backlog(): { requests: number; bytes: number } {
-    return { requests: this.waitingCount, bytes: this.waitingBytes };
+    const { items, size } = this.group.backlog();
+    return { requests: items, bytes: size };
   }
 
-  /**
-   * Resolves once the delivery's row is committed (and its job enqueued, or left to the sweeper).
-   * Rejects at once with IngressOverloadedError when the backlog is full, and with
-   * DeliveryAbandonedError when `signal` aborts before the delivery's INSERT started (once it has
-   * started, the answer waits for it).
-   */
+  /** Resolves once the delivery's row is committed (and its job enqueued, or left to the sweeper). */
   submit(delivery: Delivery, signal?: AbortSignal): Promise<RecordedDelivery> {
-    return new Promise((resolve, reject) => {
-      const bytes = delivery.payloadJson.length + (delivery.rawBody?.length ?? 0);
-      if (
-        this.waitingCount >= this.maxWaiting ||
-        (this.waitingCount > 0 && this.waitingBytes + bytes > this.maxWaitingBytes)
-      ) {
-        reject(
-          new IngressOverloadedError(
-            `ingress overloaded: ${this.waitingCount} deliveries (${Math.round(this.waitingBytes / 1024)} KB) already wait for the database`,
-          ),
-        );
-        return;
-      }
-      if (signal?.aborted) {
-        reject(new DeliveryAbandonedError(String(signal.reason ?? 'aborted')));
-        return;
-      }
-      const w: Waiting = { delivery, bytes, abandoned: false, resolve, reject };
-      signal?.addEventListener(
-        'abort',
-        () => {
-          if (!this.waiting.includes(w)) return; // already being written
-          w.abandoned = true;
-          this.forget(w);
-          reject(new DeliveryAbandonedError(String(signal.reason ?? 'aborted')));
-        },
-        { once: true },
-      );
-      this.waiting.push(w);
-      this.waitingCount += 1;
-      this.waitingBytes += bytes;
-      this.pump();
-    });
+    return this.group.submit(delivery, signal);
   }
 
-  private forget(w: Waiting): void {
-    this.waitingCount -= 1;
-    this.waitingBytes -= w.bytes;
-  }
-
-  private pump(): void {
-    if (this.writing || this.waitingCount === 0) return;
-    this.writing = true;
-    void this.write(this.takeBatch()).finally(() => {
-      this.writing = false;
-      this.pump();
-    });
-  }
-
-  private takeBatch(): Waiting[] {
-    const batch: Waiting[] = [];
-    let bytes = 0;
-    let i = 0;
-    for (; i < this.waiting.length && batch.length < this.maxBatch; i++) {
-      const w = this.waiting[i]!;
-      if (w.abandoned) continue;
-      if (batch.length > 0 && bytes + w.bytes > this.maxBatchBytes) break;
-      bytes += w.bytes;
-      batch.push(w);
-      this.forget(w);
-    }
-    this.waiting.splice(0, i);
-    return batch;
-  }
-
-  /** Commits the batch; its jobs are enqueued (and its requests answered) while the next INSERT runs. */
-  private async write(batch: Waiting[]): Promise<void> {
-    let results: RecordedDelivery[];
+  private async record(deliveries: readonly Delivery[]): Promise<Settled<RecordedDelivery>[]> {
     try {
-      results = await recordDeliveries(
-        this.options.db,
-        batch.map((w) => w.delivery),
-      );
+      const rows = await recordDeliveries(this.options.db, deliveries);
+      return rows.map((value) => ({ ok: true, value }));
     } catch (err) {
       // Only bad data in one delivery is worth splitting for: an outage, a timeout or a deadlock would
       // hit every single INSERT too, and 200 of them at once would only pile onto the pool.
-      if (!isPermanentDatabaseError(err) || batch.length === 1) {
-        for (const w of batch) w.reject(err);
-        return;
-      }
-      // One bad delivery must not fail its neighbours: write them one by one, a few at a time, each
-      // with its own outcome.
-      await mapLimit(batch, SPLIT_PARALLELISM, (w) =>
-        recordDeliveries(this.options.db, [w.delivery]).then(
-          ([r]) => this.finish([w], [r!]),
-          (e: unknown) => w.reject(e),
-        ),
-      );
-      return;
+      if (!isPermanentDatabaseError(err) || deliveries.length === 1) throw err;
+      // One bad delivery must not fail its neighbours: write them one by one, a few at a time.
+      const outcomes: Settled<RecordedDelivery>[] = new Array(deliveries.length);
+      await mapLimit([...deliveries.keys()], SPLIT_PARALLELISM, async (i) => {
+        outcomes[i] = await settle(recordDeliveries(this.options.db, [deliveries[i]!]).then(([r]) => r!));
+      });
+      return outcomes;
     }
-    void this.finish(batch, results);
   }
 
-  private async finish(batch: Waiting[], results: RecordedDelivery[]): Promise<void> {
+  private async enqueue(
+    deliveries: readonly Delivery[],
+    outcomes: readonly Settled<RecordedDelivery>[],
+  ): Promise<void> {
     // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
     // an earlier enqueue was lost. Rows already applied need nothing.
     const jobs = new Map<string, { rowId: string; callId: string; event: string }>();
-    results.forEach((r, i) => {
-      if (r.status === 'pending')
-        jobs.set(r.id, { rowId: r.id, callId: batch[i]!.delivery.callId, event: batch[i]!.delivery.eventType });
-    });
-    if (jobs.size > 0) {
-      try {
-        if (this.options.redis.status !== 'ready') throw new Error(`Redis connection is ${this.options.redis.status}`);
-        await withTimeout(
-          enqueueWebhookEvents(this.options.queue, [...jobs.values()]),
-          this.enqueueTimeoutMs,
-          'enqueue',
-        );
-      } catch (err) {
-        this.options.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
-          row_ids: [...jobs.keys()],
-          err,
-        });
+    outcomes.forEach((o, i) => {
+      if (o.ok && o.value.status === 'pending') {
+        jobs.set(o.value.id, { rowId: o.value.id, callId: deliveries[i]!.callId, event: deliveries[i]!.eventType });
       }
+    });
+    if (jobs.size === 0) return;
+    try {
+      if (this.options.redis.status !== 'ready') throw new Error(`Redis connection is ${this.options.redis.status}`);
+      await withTimeout(enqueueWebhookEvents(this.options.queue, [...jobs.values()]), this.enqueueTimeoutMs, 'enqueue');
+    } catch (err) {
+      this.options.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
+        row_ids: [...jobs.keys()],
+        err,
+      });
     }
-    batch.forEach((w, i) => w.resolve(results[i]!));
   }
 }

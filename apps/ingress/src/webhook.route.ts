@@ -4,7 +4,8 @@ import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
-import { DeliveryAbandonedError, IngressOverloadedError, type DeliveryBatcher } from './delivery-batcher';
+import { AbandonedError, BacklogFullError } from '@callsync/runtime';
+import type { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
 import { toStorableJson } from './jsonb';
 
@@ -81,7 +82,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
         return deps.batcher.submit({ ...delivery, payloadJson: toStorableJson(body) }, abort.signal);
       });
     } catch (err) {
-      if (err instanceof IngressOverloadedError) {
+      if (err instanceof BacklogFullError) {
         deps.logger.warn('webhook refused: ingress overloaded', {
           call_id: delivery.callId,
           event: delivery.eventType,
@@ -89,7 +90,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
         });
         throw new HttpError(503, `${err.message}; retry later`, { 'Retry-After': '2' });
       }
-      if (err instanceof DeliveryAbandonedError) {
+      if (err instanceof AbandonedError) {
         deps.logger.warn('webhook not stored: abandoned while waiting for the database', {
           call_id: delivery.callId,
           event: delivery.eventType,
