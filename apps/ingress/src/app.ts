@@ -22,7 +22,7 @@ export interface IngressDeps {
   /** See DeliveryBatcher: requests and body bytes that may wait for the database. */
   maxWaiting?: number;
   maxWaitingBytes?: number;
-  /** See the webhook route. Default 8000 ms. */
+  /** See the webhook route. Default 4000 ms. */
   requestDeadlineMs?: number;
   /**
    * True once the process is shutting down: /readyz answers 503 so the load balancer stops sending,

@@ -16,8 +16,9 @@ export interface WebhookRouteDeps {
   webhookKeys: readonly string[];
   signatureToleranceMs: number;
   /**
-   * A delivery still waiting for its INSERT after this long is given up and answered 503, inside
-   * Retell's 10 s. Default 8000 ms.
+   * A delivery still waiting for its INSERT to start after this long is given up and answered 503.
+   * Default 4000 ms: the 5 s statement timeout and the 1 s enqueue bound come after it, so even a
+   * delivery whose INSERT starts at the last moment is answered within Retell's 10 s.
    */
   requestDeadlineMs?: number;
 }
@@ -73,7 +74,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       if (!res.writableFinished) abort.abort('the client closed the connection');
     };
     res.on('close', onClose);
-    const deadlineMs = deps.requestDeadlineMs ?? 8000;
+    const deadlineMs = deps.requestDeadlineMs ?? 4000;
     const deadline = setTimeout(() => abort.abort(`not written within ${deadlineMs} ms`), deadlineMs);
     let stored: RecordedDelivery;
     try {
