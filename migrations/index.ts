@@ -4,6 +4,7 @@ import * as reconciliation from './2026_11_24_0002_reconciliation';
 import * as pendingSweep from './2026_11_24_0003_pending_sweep';
 import * as replayAndRetention from './2026_11_24_0004_replay_and_retention';
 import * as retentionPolicy from './2026_11_24_0005_retention_policy';
+import * as callIdExpand from './2026_11_24_0006_call_id_expand';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0003_pending_sweep': pendingSweep,
   '2026_11_24_0004_replay_and_retention': replayAndRetention,
   '2026_11_24_0005_retention_policy': retentionPolicy,
+  '2026_11_24_0006_call_id_expand': callIdExpand,
 };

@@ -40,7 +40,7 @@ export async function sweepPendingEvents(
     result.checked += rows.length;
     const r = await ensureWebhookJobs(
       queue,
-      rows.map((row) => ({ rowId: row.id, callId: row.event_id, event: row.event_type })),
+      rows.map((row) => ({ rowId: row.id, callId: row.call_id, event: row.event_type })),
     );
     result.enqueued += r.enqueued;
     result.retried += r.retried;

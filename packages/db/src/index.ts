@@ -1,6 +1,7 @@
 export { createDb, pingDatabase } from './database';
 export type { Database, Db, DbOptions } from './database';
 export { migrateToLatest } from './migrate';
+export { completeCallIdBackfill } from './call-id-backfill';
 export { classifyDatabaseError, isDatabaseUnavailable, isJsonbEncodingError, isPermanentDatabaseError } from './errors';
 export type { DatabaseErrorKind } from './errors';
 

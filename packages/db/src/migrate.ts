@@ -1,7 +1,12 @@
 import { type Migration, Migrator, type MigrationResultSet } from 'kysely';
+import { completeCallIdBackfill } from './call-id-backfill';
 import type { Db } from './database';
 
-/** Bring the schema to the latest migration. Throws (after reporting each step) on the first error. */
+/**
+ * Bring the schema to the latest migration, then finish the data steps that cannot run inside a
+ * migration's transaction (batched backfills, indexes built concurrently). Throws (after reporting
+ * each step) on the first error.
+ */
 export async function migrateToLatest(
   db: Db,
   migrations: Record<string, Migration>,
@@ -21,5 +26,7 @@ export async function migrateToLatest(
     );
   }
   if (!result.results?.length) report('schema is up to date');
+  const filled = await completeCallIdBackfill(db);
+  if (filled) report(`filled call_id on ${filled} earlier webhook_events rows`);
   return result;
 }

@@ -25,7 +25,7 @@ export async function countPendingEventsOfCalls(db: Db, callIds: readonly string
   const r = await db
     .selectFrom('webhook_events')
     .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('event_id', 'in', [...callIds])
+    .where('call_id', 'in', [...callIds])
     .where('status', '=', 'pending')
     .executeTakeFirstOrThrow();
   return Number(r.n);
@@ -86,11 +86,11 @@ export async function processingLatency(
 export async function findAllWebhookEvents(
   db: Db,
 ): Promise<
-  Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'delivery_count' | 'payload' | 'created_at'>[]
+  Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'status' | 'delivery_count' | 'payload' | 'created_at'>[]
 > {
   return db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'event_id', 'status', 'delivery_count', 'payload', 'created_at'])
+    .select(['id', 'event_type', 'call_id', 'status', 'delivery_count', 'payload', 'created_at'])
     .execute();
 }
 

@@ -45,7 +45,7 @@ interface InsertedRow {
 
 const INSERT_COLUMNS = [
   'event_type',
-  'event_id',
+  'call_id',
   'dedupe_key',
   'payload',
   'raw_body',
@@ -129,7 +129,7 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
 
 export type ClaimedWebhookEvent = Pick<
   WebhookEvent,
-  'id' | 'event_type' | 'event_id' | 'payload' | 'created_at' | 'source'
+  'id' | 'event_type' | 'call_id' | 'payload' | 'created_at' | 'source'
 > & {
   status: 'processed' | 'skipped';
 };
@@ -161,7 +161,7 @@ export async function claimWebhookEvents(
       status = case when w.event_type = any(${[...handledTypes]}::text[]) then 'processed' else 'skipped' end,
       attempts = w.attempts + 1, error = null, processed_at = now()
     from target where w.id = target.id
-    returning w.id, w.event_type, w.event_id, w.payload, w.created_at, w.source, w.status`.execute(db);
+    returning w.id, w.event_type, w.call_id, w.payload, w.created_at, w.source, w.status`.execute(db);
   return rows;
 }
 
@@ -169,11 +169,11 @@ export async function claimWebhookEvents(
 export async function findWebhookEventStatuses(
   db: Db,
   ids: readonly string[],
-): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status'>[]> {
+): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'status'>[]> {
   if (ids.length === 0) return [];
   return db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'event_id', 'status'])
+    .select(['id', 'event_type', 'call_id', 'status'])
     .where('id', 'in', [...ids])
     .execute();
 }
@@ -197,7 +197,7 @@ export async function recordWebhookEventFailure(db: Db, id: string, error: strin
 }
 
 export async function findWebhookEvents(db: Db, callId: string): Promise<WebhookEvent[]> {
-  return db.selectFrom('webhook_events').selectAll().where('event_id', '=', callId).orderBy('id').execute();
+  return db.selectFrom('webhook_events').selectAll().where('call_id', '=', callId).orderBy('id').execute();
 }
 
 /** Rows still `pending` that were created before `cutoff`, oldest first, after the cursor row id. */
@@ -206,10 +206,10 @@ export async function findPendingEvents(
   cutoff: Date,
   afterId: string | null,
   limit: number,
-): Promise<{ id: string; event_type: string; event_id: string }[]> {
+): Promise<{ id: string; event_type: string; call_id: string }[]> {
   let q = db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'event_id'])
+    .select(['id', 'event_type', 'call_id'])
     .where('status', '=', 'pending')
     .where('created_at', '<', cutoff);
   if (afterId !== null) q = q.where('id', '>', afterId);
@@ -230,14 +230,14 @@ export async function findEventsToReplay(
   db: Db,
   s: ReplaySelection,
 ): Promise<
-  Pick<WebhookEvent, 'id' | 'event_type' | 'event_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'>[]
+  Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'>[]
 > {
   let q = db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'event_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at'])
+    .select(['id', 'event_type', 'call_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at'])
     .where('status', 'in', [...s.statuses]);
   if (s.eventTypes?.length) q = q.where('event_type', 'in', [...s.eventTypes]);
-  if (s.callIds?.length) q = q.where('event_id', 'in', [...s.callIds]);
+  if (s.callIds?.length) q = q.where('call_id', 'in', [...s.callIds]);
   if (s.since) q = q.where('created_at', '>=', s.since);
   if (s.until) q = q.where('created_at', '<', s.until);
   return q.orderBy('id').limit(s.limit).execute();

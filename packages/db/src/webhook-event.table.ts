@@ -9,8 +9,13 @@ export interface WebhookEventTable {
   id: Generated<string>;
   provider: Generated<string>;
   event_type: string;
-  /** The call_id. */
-  event_id: string;
+  /** The call (Retell's call_id). */
+  call_id: string;
+  /**
+   * @deprecated The old name of call_id, kept equal to it by a trigger until a later migration drops
+   * it (see migration 0006). Read and write call_id.
+   */
+  event_id: ColumnType<string, string | undefined, string | undefined>;
   dedupe_key: string;
   payload: ColumnType<unknown, string, string>;
   raw_body: Buffer | null;

@@ -52,20 +52,20 @@ export async function processWebhookEventsBatch(
           throw new RowBusyError(
             `webhook_events row ${r.id} is ${r.status} but another transaction holds it; retrying`,
           );
-        results.set(r.id, { outcome: 'already_final', status: r.status, eventType: r.event_type, callId: r.event_id });
+        results.set(r.id, { outcome: 'already_final', status: r.status, eventType: r.event_type, callId: r.call_id });
       }
     }
-    rows.sort((a, b) => (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : Number(a.id) - Number(b.id)));
+    rows.sort((a, b) => (a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : Number(a.id) - Number(b.id)));
     // Handlers that can take many events at once get them together (one call per handler).
     const batched = new Map<NonNullable<EventHandler['batch']>, StoredEvent[]>();
     for (const row of rows) {
-      results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.event_id });
+      results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.call_id });
       if (row.status === 'skipped') continue;
       const handler = handlers[row.event_type]!;
       const event: StoredEvent = {
         rowId: row.id,
         eventType: row.event_type,
-        callId: row.event_id,
+        callId: row.call_id,
         payload: row.payload,
         receivedAt: row.created_at,
         source: row.source,

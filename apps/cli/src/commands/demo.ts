@@ -184,7 +184,7 @@ async function printResults(db: Db, ids: string[]): Promise<void> {
   for (const id of ids) {
     for (const e of await findWebhookEvents(db, id)) {
       const { event_type, status, delivery_count, attempts, error } = e;
-      events.push({ id: e.id, call_id: e.event_id, event_type, status, delivery_count, attempts, error });
+      events.push({ id: e.id, call_id: e.call_id, event_type, status, delivery_count, attempts, error });
     }
   }
   console.table(events);

@@ -62,7 +62,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     );
     for (const r of rows)
       console.log(
-        `  #${r.id} ${r.event_type} ${r.event_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`,
+        `  #${r.id} ${r.event_type} ${r.call_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`,
       );
     if (pruned)
       console.log(
@@ -84,7 +84,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       const byId = new Map(rows.map((r) => [r.id, r]));
       const jobs = await ensureWebhookJobs(
         queues.webhooks,
-        marked.map((id) => ({ rowId: id, callId: byId.get(id)!.event_id, event: byId.get(id)!.event_type })),
+        marked.map((id) => ({ rowId: id, callId: byId.get(id)!.call_id, event: byId.get(id)!.event_type })),
       );
       console.log(
         `replayed ${marked.length}: ${jobs.enqueued} new job(s), ${jobs.retried} finished job(s) retried, ${jobs.inFlight} already queued`,

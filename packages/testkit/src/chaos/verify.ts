@@ -110,7 +110,7 @@ export async function verifyChaos(
   report.notAcknowledged = plan.events.length - ackedKeys.length;
 
   const rows = await findAllWebhookEvents(db);
-  const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.event_id), r]));
+  const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.call_id), r]));
   report.pendingLeft = rows.filter((r) => r.status === 'pending').length;
   report.processed = rows.filter((r) => r.status === 'processed').length;
   for (const [k] of ackedKeys) {
@@ -118,7 +118,7 @@ export async function verifyChaos(
     if (!row || row.status !== 'processed') report.lost.push(`${k} (${row ? row.status : 'no row'})`);
   }
   for (const r of rows) {
-    const k = key(r.event_type, r.event_id);
+    const k = key(r.event_type, r.call_id);
     const sent = byKey.get(k);
     if (!sent) report.phantom.push(k);
     else if (r.delivery_count < sent.acked || r.delivery_count > sent.attempts) {
@@ -133,7 +133,7 @@ export async function verifyChaos(
   for (const r of rows) {
     if (!isLifecycleEvent(r.event_type)) continue;
     const patch = patchFromEvent(r.event_type, parseCall(r.payload), r.created_at, null);
-    expected.set(r.event_id, mergeSession(expected.get(r.event_id) ?? null, patch));
+    expected.set(r.call_id, mergeSession(expected.get(r.call_id) ?? null, patch));
   }
   const sessions = await findAllCallSessions(db);
   const actual = new Map(sessions.map((s) => [s.call_id, s]));
