@@ -75,6 +75,8 @@ export class LocalServices {
       RECONCILE_EVERY_MINUTES: '60',
       // No load balancer in front to drain from.
       SHUTDOWN_DRAIN_MS: '0',
+      // Retention must not rewrite what a run checks afterwards (sample calls may carry old timestamps).
+      SESSION_PII_RETENTION_DAYS: '36500',
       ...extra,
     };
   }

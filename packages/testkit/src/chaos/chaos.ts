@@ -88,7 +88,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const db = createDb({
       url: services.databaseUrl,
       poolSize: 4,
-      connectTimeoutMs: 1000,
+      connectTimeoutMs: 5000,
       applicationName: 'callsync-chaos',
     });
     try {

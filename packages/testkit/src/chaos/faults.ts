@@ -1,4 +1,4 @@
-import { holdWebhookEventsLock, type Db } from '@callsync/db';
+import { holdWebhookEventsLock, isDatabaseUnavailable, type Db } from '@callsync/db';
 import type { LocalServices } from '../local-services';
 import type { ManagedProcess } from '../managed-process';
 import { rng } from './load';
@@ -130,7 +130,17 @@ export async function lockTable(run: ChaosRun, outageOver: Promise<void>): Promi
   const sample = () => (run.ingressPeakRssDuringLock = Math.max(run.ingressPeakRssDuringLock, run.ingress.rssBytes()));
   const sampler = setInterval(sample, 200);
   try {
-    await holdWebhookEventsLock(run.db, seconds * 1000);
+    // The chaos run's own connections may still be finding a Postgres that just came back.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await holdWebhookEventsLock(run.db, seconds * 1000);
+        break;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || attempt === 5) throw err;
+        run.say(`could not take the lock yet (${(err as Error).message}); trying again`);
+        await sleep(1000);
+      }
+    }
   } finally {
     clearInterval(sampler);
     run.outages.push({ from, to: Date.now() });
