@@ -5,9 +5,9 @@ import { sign } from 'retell-sdk';
 import { findWebhookEvents } from '@callsync/db';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, newCallId } from './support/calls';
-import { TEST_API_KEY } from './support/env';
+import { serviceUrls, TEST_API_KEY } from './support/env';
 import { startPipeline, WEBHOOK_PATH, type Pipeline } from './support/pipeline';
-import { until } from './support/processes';
+import { assertBuilt, deleteQueueKeys, freePort, INGRESS, run, until } from './support/processes';
 
 /**
  * When Postgres is slow the ingress's backlog stays bounded: beyond it a fast 503 with Retry-After,
@@ -139,5 +139,45 @@ describe('ingress backpressure', () => {
     releaseTable = undefined;
     // The one already being written when its deadline passed is answered when it commits.
     expect((await first).status).toBe(200);
+  });
+
+  it('the ingress process gives up on a lock after its lock_timeout: a fast 503, then 200 once the table is free', async () => {
+    assertBuilt();
+    const port = await freePort();
+    const prefix = `{callsync-locked-${process.pid}}`;
+    const ingress = run(INGRESS, {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      QUEUE_PREFIX: prefix,
+      RETELL_API_KEY: TEST_API_KEY,
+      PORT: String(port),
+      NODE_ENV: 'production',
+      INGRESS_METRICS_PORT: '0',
+      SHUTDOWN_DRAIN_MS: '0',
+    });
+    const post = async (callId: string) => {
+      const payload = body('call_started', { callId });
+      return fetch(`http://127.0.0.1:${port}/api/webhooks/retell`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(payload, TEST_API_KEY) },
+        body: payload,
+      });
+    };
+    try {
+      await until('the ingress to be ready', async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined,
+      );
+      releaseTable = await blockInserts();
+      const refused = await post(newCallId('locked'));
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toEqual({ error: 'database unavailable; retry later' });
+      await releaseTable();
+      releaseTable = undefined;
+      expect((await post(newCallId('free'))).status).toBe(200);
+    } finally {
+      ingress.child.kill('SIGKILL');
+      await deleteQueueKeys(serviceUrls().redisUrl, prefix);
+    }
   });
 });
