@@ -27,8 +27,16 @@ const NETWORK_CODES = new Set([
   'ECONNABORTED',
 ]);
 /** The pg client's and pool's own errors, which have no code. */
-const CLIENT_UNAVAILABLE =
-  /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Client has encountered a connection error|Connection ended unexpectedly/i;
+const CLIENT_UNAVAILABLE = new RegExp(
+  [
+    'timeout exceeded when trying to connect',
+    'Query read timeout',
+    'Connection terminated',
+    'Client has encountered a connection error',
+    'Connection ended unexpectedly',
+  ].join('|'),
+  'i',
+);
 
 export function classifyDatabaseError(err: unknown): DatabaseErrorKind {
   if (!(err instanceof Error)) return 'other';

@@ -56,7 +56,12 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     const selected = await findEventsToReplay(db, { statuses, eventTypes: values.event, callIds, since, limit });
     const rows = selected.filter((r) => r.pruned_at === null);
     const pruned = selected.length - rows.length;
-    const scope = `status ${statuses.join('/')}${values.event ? `, event ${values.event.join('/')}` : ''}${callIds.length ? `, call ${callIds.join('/')}` : ''}${sinceText ? `, last ${sinceText}` : ''}`;
+    const scope = [
+      `status ${statuses.join('/')}`,
+      ...(values.event ? [`event ${values.event.join('/')}`] : []),
+      ...(callIds.length ? [`call ${callIds.join('/')}`] : []),
+      ...(sinceText ? [`last ${sinceText}`] : []),
+    ].join(', ');
     console.log(
       `${rows.length} event(s) to replay (${scope})${selected.length === limit ? ` - stopped at --limit ${limit}` : ''}`,
     );
