@@ -102,7 +102,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // /metrics share its ops listener.
   const health = await startMetricsServer(config.worker.metricsPort, metrics, {
     readiness: async () => {
-      const [pg, redis] = await Promise.allSettled([pingDatabase(db), connection.ping()]);
+      // Bounded: a ping queued while Redis reconnects would otherwise wait as long as that takes.
+      const [pg, redis] = await Promise.allSettled([
+        withTimeout(pingDatabase(db), 2000, 'Postgres ping'),
+        withTimeout(connection.ping(), 2000, 'Redis ping'),
+      ]);
       const body = {
         postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable',
         redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable',
