@@ -49,7 +49,8 @@ for (const p of processes) {
     if (!stopping) {
       exitCode = 1;
       stopAll(`${p.name.trim()} exited unexpectedly (${signal ?? `code ${code}`})`);
-    } else if (code !== 0) {
+    } else if (code !== 0 && signal !== 'SIGTERM') {
+      // Ended by our own SIGTERM (signal set) means it was still loading and had nothing to finish.
       exitCode = 1;
       console.log(`[up] ${p.name.trim()} exited with ${signal ?? `code ${code}`}`);
     }

@@ -154,6 +154,11 @@ describe('make up with your own Postgres and Redis', () => {
         async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined),
         60_000,
       );
+      await until(
+        'the dashboard to be up',
+        async () => ((await fetch(`http://127.0.0.1:${dashboardPort}/healthz`)).ok ? true : undefined),
+        60_000,
+      );
       // The system runs on the given database: a delivery ends up processed there.
       const callId = newCallId('external');
       const payload = body('call_started', { callId });
@@ -176,7 +181,9 @@ describe('make up with your own Postgres and Redis', () => {
       expect(up.output()).toContain('no local Redis started');
     } finally {
       process.kill(-up.child.pid!, 'SIGINT');
-      expect(await up.exited).toBe(0);
+      const code = await up.exited;
+      // On failure, what make up printed is the first thing to read.
+      expect({ code, output: code === 0 ? '' : up.output() }).toEqual({ code: 0, output: '' });
       await deleteQueueKeys(serviceUrls().redisUrl, prefix);
     }
   }, 120_000);
