@@ -39,27 +39,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 
   // The processing-rate report: provider + time window, grouped by event_type.
-  await db.schema
-    .createIndex('webhook_events_provider_created_at_idx')
-    .on('webhook_events')
-    .columns(['provider', 'created_at', 'event_type'])
-    .execute();
+  await db.schema.createIndex('webhook_events_provider_created_at_idx').on('webhook_events').columns(['provider', 'created_at', 'event_type']).execute();
   // Events of one call (support lookups, the seed's "webhooks of this call" script).
   await db.schema.createIndex('webhook_events_event_id_idx').on('webhook_events').column('event_id').execute();
   // The outbox sweeper and "pending > 5 min" alerts only ever scan pending rows.
-  await db.schema
-    .createIndex('webhook_events_pending_idx')
-    .on('webhook_events')
-    .column('created_at')
-    .where(sql.ref('status'), '=', 'pending')
-    .execute();
+  await db.schema.createIndex('webhook_events_pending_idx').on('webhook_events').column('created_at').where(sql.ref('status'), '=', 'pending').execute();
   // Replay of failed events by time window.
-  await db.schema
-    .createIndex('webhook_events_failed_idx')
-    .on('webhook_events')
-    .column('created_at')
-    .where(sql.ref('status'), '=', 'failed')
-    .execute();
+  await db.schema.createIndex('webhook_events_failed_idx').on('webhook_events').column('created_at').where(sql.ref('status'), '=', 'failed').execute();
 
   await db.schema
     .createTable('retell_call_sessions')
@@ -74,10 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('to_number', 'text')
     // Suppressed caller ID ("anonymous") or no number at all (web calls): a valid caller, flagged.
     .addColumn('caller_anonymous', 'boolean', (c) =>
-      c
-        .notNull()
-        .generatedAlwaysAs(sql`from_number is null or lower(from_number) = 'anonymous'`)
-        .stored(),
+      c.notNull().generatedAlwaysAs(sql`from_number is null or lower(from_number) = 'anonymous'`).stored(),
     )
     .addColumn('call_status', 'text', (c) => c.notNull().defaultTo('in_progress'))
     .addColumn('started_at', 'timestamptz')
@@ -114,11 +97,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .column('started_at')
     .where(sql.ref('call_status'), '=', 'in_progress')
     .execute();
-  await db.schema
-    .createIndex('retell_call_sessions_company_started_idx')
-    .on('retell_call_sessions')
-    .columns(['company_id', 'started_at'])
-    .execute();
+  await db.schema.createIndex('retell_call_sessions_company_started_idx').on('retell_call_sessions').columns(['company_id', 'started_at']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

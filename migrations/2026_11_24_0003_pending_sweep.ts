@@ -4,12 +4,7 @@ import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
   // The outbox sweeper walks pending rows by id; pending rows are few, so this index stays tiny.
-  await db.schema
-    .createIndex('webhook_events_pending_id_idx')
-    .on('webhook_events')
-    .column('id')
-    .where(sql.ref('status'), '=', 'pending')
-    .execute();
+  await db.schema.createIndex('webhook_events_pending_id_idx').on('webhook_events').column('id').where(sql.ref('status'), '=', 'pending').execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

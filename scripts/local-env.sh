@@ -1,6 +1,8 @@
 # Sourced by the Makefile recipes and scripts: defaults for running callsync on this machine.
 # Precedence: the environment, then ./.env, then the defaults below.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# A URL with its password hidden, for messages.
+without_password() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
 if [ -f "$ROOT/.env" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     [[ "$line" =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue

@@ -65,8 +65,6 @@ resolve_pgdata() {
 # The local Postgres's password, made once and kept in the data directory (git-ignored, 0600).
 pg_password() { cat "$CALLSYNC_DATA_DIR/pg-password"; }
 
-# A URL with its password hidden, for messages.
-without_password() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
 
 # The pid of the process listening on TCP `port` (any address), if there is one; empty if none.
 # Read from /proc, so it needs no network tools; as another user only that user's processes are found.

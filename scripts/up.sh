@@ -28,8 +28,8 @@ cat <<MSG
     Metrics:      http://127.0.0.1:${INGRESS_METRICS_PORT:-9465}/metrics   (its own listener, not the public port)
     Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board; user ${DASHBOARD_USER:-admin}, password $DASHBOARD_PASSWORD)
     Worker:       http://127.0.0.1:${WORKER_METRICS_PORT:-9464}/metrics
-    Postgres:     $(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')$([ "$CALLSYNC_LOCAL_PG" = 1 ] || echo "   (yours: no local Postgres started)")
-    Redis:        $(printf '%s' "${REDIS_CLUSTER_NODES:-$REDIS_URL}" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')$([ "$CALLSYNC_LOCAL_REDIS" = 1 ] || echo "   (yours: no local Redis started)")
+    Postgres:     $(without_password "$DATABASE_URL")$([ "$CALLSYNC_LOCAL_PG" = 1 ] || echo "   (yours: no local Postgres started)")
+    Redis:        $(without_password "${REDIS_CLUSTER_NODES:-$REDIS_URL}")$([ "$CALLSYNC_LOCAL_REDIS" = 1 ] || echo "   (yours: no local Redis started)")
 
   Send a test delivery, in another terminal:
     make demo     signed sample calls (full, anonymous caller, failed dial, redelivery), then the resulting rows

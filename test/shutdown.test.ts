@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { sql } from 'kysely';
 import { sign } from 'retell-sdk';
-import { findWebhookEvents, recordDelivery } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db';
 import {
   createRedisConnection,
   createWebhookQueue,
@@ -10,7 +10,7 @@ import {
   type WebhookQueue,
 } from '@callsync/queue';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { body, newCallId, storeEvent } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
 import { assertBuilt, deleteQueueKeys, freePort, INGRESS, run, until, WORKER, type Proc } from './support/processes';
 
@@ -53,16 +53,7 @@ function start(script: string, extra?: Record<string, string>): Proc {
  */
 async function blockedEvent(queue: WebhookQueue) {
   const callId = newCallId('blocked');
-  const payload = body('call_started', { callId });
-  const stored = await recordDelivery(t.db, {
-    eventType: 'call_started',
-    callId,
-    dedupeKey: `call_started:${callId}`,
-    payloadJson: payload,
-    rawBody: Buffer.from(payload),
-    signature: null,
-    source: 'webhook',
-  });
+  const rowId = await storeEvent(t.db, 'call_started', callId);
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let locked!: () => void;
@@ -74,8 +65,8 @@ async function blockedEvent(queue: WebhookQueue) {
     await released;
   });
   await isLocked;
-  await enqueueWebhookEvent(queue, { rowId: stored.id, callId, event: 'call_started' });
-  return { rowId: stored.id, release: async () => (release(), await holder) };
+  await enqueueWebhookEvent(queue, { rowId, callId, event: 'call_started' });
+  return { rowId, release: async () => (release(), await holder) };
 }
 
 describe('graceful shutdown', () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findWebhookEvents, recordDelivery } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent } from '@callsync/queue';
 import { useTestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { newCallId, storeEvent } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
 import { assertBuilt, deleteQueueKeys, run, until, WORKER, type Proc } from './support/processes';
 
@@ -52,16 +52,7 @@ async function waitingOnLock(): Promise<number> {
 describe('a worker frozen mid-batch', () => {
   it('holds its locks only until Postgres ends its idle transaction; another worker then applies the event', async () => {
     const callId = newCallId('frozen');
-    const payload = body('call_started', { callId });
-    const stored = await recordDelivery(t.db, {
-      eventType: 'call_started',
-      callId,
-      dedupeKey: `call_started:${callId}`,
-      payloadJson: payload,
-      rawBody: Buffer.from(payload),
-      signature: null,
-      source: 'webhook',
-    });
+    const rowId = await storeEvent(t.db, 'call_started', callId);
     // Hold the call's session so the first worker stops half-way: its row claimed, the session not written.
     await sql`insert into retell_call_sessions (call_id) values (${callId})`.execute(t.db);
     let release!: () => void;
@@ -73,7 +64,7 @@ describe('a worker frozen mid-batch', () => {
     const connection = createRedisConnection({ url: serviceUrls().redisUrl });
     const queue = createWebhookQueue({ connection, prefix, attempts: 5, backoffMs: 50 });
     try {
-      await enqueueWebhookEvent(queue, { rowId: stored.id, callId, event: 'call_started' });
+      await enqueueWebhookEvent(queue, { rowId, callId, event: 'call_started' });
       const first = startWorker();
       await until('the first worker to wait on the session', async () =>
         (await waitingOnLock()) > 0 ? true : undefined,

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { recordDelivery } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { createQueues, createRedisConnection, scheduleMaintenance, webhookJobId } from '@callsync/queue';
 import { createMaintenanceWorker, createRetentionWorker } from '@callsync/worker';
 import { useTestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { newCallId, storeAgedEvent } from './support/calls';
 import { serviceUrls } from './support/env';
 import { deleteQueueKeys, until } from './support/processes';
 
@@ -46,19 +45,8 @@ describe('housekeeping queues', () => {
         locked();
         await released;
       });
-    const callId = newCallId('orphan');
-    const payload = body('call_started', { callId });
-    // A pending row without a job (Redis lost it), written before the lock.
-    const orphan = await recordDelivery(t.db, {
-      eventType: 'call_started',
-      callId,
-      dedupeKey: `call_started:${callId}`,
-      payloadJson: payload,
-      rawBody: Buffer.from(payload),
-      signature: null,
-      source: 'webhook',
-    });
-    await sql`update webhook_events set created_at = now() - interval '1 minute' where id = ${orphan.id}`.execute(t.db);
+    // A pending row without a job (Redis lost it), a minute old, written before the lock.
+    const orphanId = await storeAgedEvent(t.db, 'call_started', newCallId('orphan'));
     const holder = lockWebhookEvents();
     try {
       await isLocked;
@@ -74,7 +62,7 @@ describe('housekeeping queues', () => {
         10_000,
       );
       expect(await retentionJob.getState()).toBe('active');
-      expect(await queues.webhooks.getJob(webhookJobId(orphan.id))).toBeDefined();
+      expect(await queues.webhooks.getJob(webhookJobId(orphanId))).toBeDefined();
     } finally {
       release();
       await holder;

@@ -1,10 +1,9 @@
-import { recordDelivery } from '@callsync/db';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
 import { sweepPendingEvents } from '@callsync/worker';
 import { truncateAll, useTestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { body, newCallId, storeEvent } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
 
@@ -19,18 +18,7 @@ afterEach(async () => {
 
 /** A committed pending row with no job: what an ingress leaves when Redis was down, or Redis forgot. */
 async function orphanRow(): Promise<string> {
-  const callId = newCallId('orphan');
-  const payload = body('call_started', { callId });
-  const r = await recordDelivery(t.db, {
-    eventType: 'call_started',
-    callId,
-    dedupeKey: `call_started:${callId}`,
-    payloadJson: payload,
-    rawBody: Buffer.from(payload),
-    signature: null,
-    source: 'webhook',
-  });
-  return r.id;
+  return storeEvent(t.db, 'call_started', newCallId('orphan'));
 }
 
 describe('outbox sweeper', () => {

@@ -22,14 +22,8 @@ export function permutations<T>(xs: readonly T[]): T[][] {
     : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
 }
 
-/** Store an event as the ingress would, then age it: `status`, received `ageMinutes` ago (and applied then, unless pending). */
-export async function storeAgedEvent(
-  db: Db,
-  event: SampleEvent,
-  callId: string,
-  status = 'pending',
-  ageMinutes = 1,
-): Promise<string> {
+/** Store an event as the ingress would (a pending row, no job); its row id. */
+export async function storeEvent(db: Db, event: SampleEvent, callId: string): Promise<string> {
   const payload = body(event, { callId });
   const r = await recordDelivery(db, {
     eventType: event,
@@ -40,8 +34,20 @@ export async function storeAgedEvent(
     signature: 'v=1,d=x',
     source: 'webhook',
   });
-  await sql`update webhook_events set status = ${status}, created_at = now() - make_interval(mins => ${ageMinutes}), processed_at = case when ${status} = 'pending' then null else now() - make_interval(mins => ${ageMinutes}) end where id = ${r.id}`.execute(
+  return r.id;
+}
+
+/** Store an event as the ingress would, then age it: `status`, received `ageMinutes` ago (and applied then, unless pending). */
+export async function storeAgedEvent(
+  db: Db,
+  event: SampleEvent,
+  callId: string,
+  status = 'pending',
+  ageMinutes = 1,
+): Promise<string> {
+  const id = await storeEvent(db, event, callId);
+  await sql`update webhook_events set status = ${status}, created_at = now() - make_interval(mins => ${ageMinutes}), processed_at = case when ${status} = 'pending' then null else now() - make_interval(mins => ${ageMinutes}) end where id = ${id}`.execute(
     db,
   );
-  return r.id;
+  return id;
 }

@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { pingDatabase, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { eventLabel, outcomeForStatus, type Metrics } from '@callsync/metrics';
+import { eventLabel, outcomeForStatus, probeDependencies, type Metrics } from '@callsync/metrics';
 import type { RedisConnection, WebhookQueue } from '@callsync/queue';
 import { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
@@ -91,15 +91,11 @@ export function createIngressApp(deps: IngressDeps): express.Express {
       res.status(503).json({ status: 'draining' });
       return;
     }
-    const [pg, redis] = await Promise.allSettled([
-      pingDatabase(deps.db),
-      deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(deps.redis.status)),
-    ]);
-    const body = {
-      postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable',
-      redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable',
-    };
-    res.status(pg.status === 'fulfilled' ? 200 : 503).json(body);
+    const body = await probeDependencies({
+      postgres: () => pingDatabase(deps.db),
+      redis: () => (deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(deps.redis.status))),
+    });
+    res.status(body.postgres === 'ok' ? 200 : 503).json(body);
   });
 
   app.use((req, _res) => {

@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '@callsync/config';
 import { createDb, pingDatabase } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { Metrics, startMetricsServer } from '@callsync/metrics';
+import { Metrics, probeDependencies, startMetricsServer } from '@callsync/metrics';
 import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
 import { TimeoutError, withTimeout } from '@callsync/runtime';
@@ -103,15 +103,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const health = await startMetricsServer(config.worker.metricsPort, metrics, {
     readiness: async () => {
       // Bounded: a ping queued while Redis reconnects would otherwise wait as long as that takes.
-      const [pg, redis] = await Promise.allSettled([
-        withTimeout(pingDatabase(db), 2000, 'Postgres ping'),
-        withTimeout(connection.ping(), 2000, 'Redis ping'),
-      ]);
-      const body = {
-        postgres: pg.status === 'fulfilled' ? 'ok' : 'unavailable',
-        redis: redis.status === 'fulfilled' ? 'ok' : 'unavailable',
-      };
-      return { ready: pg.status === 'fulfilled' && redis.status === 'fulfilled', body };
+      const body = await probeDependencies({
+        postgres: () => withTimeout(pingDatabase(db), 2000, 'Postgres ping'),
+        redis: () => withTimeout(connection.ping(), 2000, 'Redis ping'),
+      });
+      return { ready: body.postgres === 'ok' && body.redis === 'ok', body };
     },
   });
   logger.info('worker started', {

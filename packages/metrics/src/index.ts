@@ -1,4 +1,4 @@
 export { Metrics, eventLabel, outcomeForStatus } from './metrics';
-export { startMetricsServer } from './metrics-server';
+export { probeDependencies, startMetricsServer } from './metrics-server';
 export type { OpsServerOptions, ReadinessCheck } from './metrics-server';
 export type { DeliveryOutcome, HandlingOutcome } from './metrics';

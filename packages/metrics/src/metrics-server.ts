@@ -11,6 +11,17 @@ export interface OpsServerOptions {
   host?: string;
 }
 
+/** Run each dependency's check at once: 'ok', or 'unavailable' when it failed (a readiness body). */
+export async function probeDependencies<K extends string>(
+  checks: Record<K, () => Promise<unknown>>,
+): Promise<Record<K, 'ok' | 'unavailable'>> {
+  const names = Object.keys(checks) as K[];
+  const results = await Promise.allSettled(names.map((name) => checks[name]()));
+  return Object.fromEntries(
+    names.map((name, i) => [name, results[i]!.status === 'fulfilled' ? 'ok' : 'unavailable']),
+  ) as Record<K, 'ok' | 'unavailable'>;
+}
+
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
