@@ -63,16 +63,16 @@ describe('/metrics', () => {
     const callId = newCallId();
     const ids = [];
     for (const e of ['call_started', 'call_ended'] as const) ids.push((await p.deliver(body(e, { callId }))).body.id);
-    ids.push((await p.deliver(JSON.stringify({ event: 'transcript_updated', call: { call_id: callId } }))).body.id);
+    ids.push((await p.deliver(JSON.stringify({ event: 'call_paused', call: { call_id: callId } }))).body.id);
     await p.settled(ids);
     const text = await scrape();
     expect(value(text, 'callsync_events_handled_total{event="call_started",outcome="processed"}')).toBe(1);
     expect(value(text, 'callsync_events_handled_total{event="call_ended",outcome="processed"}')).toBe(1);
-    expect(value(text, 'callsync_events_handled_total{event="transcript_updated",outcome="skipped"}')).toBe(1);
+    expect(value(text, 'callsync_events_handled_total{event="other",outcome="skipped"}')).toBe(1);
     expect(value(text, 'callsync_event_processing_seconds_count{event="call_started"}')).toBe(1);
   });
 
-  it('reports queue depth, rows pending for over 5 minutes and sessions stuck in_progress', async () => {
+  it('reports queue depth, rows pending for over 5 minutes, sessions stuck in_progress and chats stuck ongoing', async () => {
     p.metrics.watchState(t.db, [p.queue]);
     await p.worker!.pause();
     await p.deliver(body('call_started', { callId: newCallId() }));
@@ -82,10 +82,14 @@ describe('/metrics', () => {
     await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck', 'in_progress', now() - interval '11 minutes'), ('fresh', 'in_progress', now())`.execute(
       t.db,
     );
+    await sql`insert into retell_chat_sessions (chat_id, chat_status, started_at) values ('long', 'ongoing', now() - interval '61 minutes'), ('short', 'ongoing', now() - interval '20 minutes'), ('done', 'ended', now() - interval '2 hours')`.execute(
+      t.db,
+    );
     const text = await scrape();
     expect(value(text, `callsync_queue_jobs{queue="${p.queueName}",state="waiting"}`)).toBe(1);
     expect(value(text, 'callsync_events_pending_over_5m')).toBe(1);
     expect(value(text, 'callsync_sessions_stuck_in_progress')).toBe(1);
+    expect(value(text, 'callsync_chats_stuck_ongoing')).toBe(1);
   });
 
   it('reads the database gauges at most once per cache interval, however often it is scraped', async () => {

@@ -150,7 +150,7 @@ describe('worker: lifecycle events', () => {
     expect((await findCallSession(t.db, callId))?.company_id).toBeNull();
   });
 
-  it('transcript_updated is stored and skipped; a later snapshot replaces the stored one', async () => {
+  it('transcript_updated is applied; a longer snapshot replaces the stored one and the live transcript', async () => {
     const callId = newCallId();
     const snap = (n: number) =>
       JSON.stringify({
@@ -158,22 +158,27 @@ describe('worker: lifecycle events', () => {
         call: { call_id: callId, transcript: 'Agent: Hallo\n'.repeat(n) },
       });
     const [first] = await send(snap(1));
+    await p.settled([first!]);
+    expect((await findCallSession(t.db, callId))?.transcript).toBe('Agent: Hallo\n');
     const [second] = await send(snap(2));
     expect(second).toBe(first);
-    const row = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', first!).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ status: 'skipped', delivery_count: 2, error: null });
-    expect((row.payload as { call: { transcript: string } }).call.transcript).toBe('Agent: Hallo\n'.repeat(2));
-    expect(await findCallSession(t.db, callId)).toBeUndefined();
+    const [row] = await p.settled([first!]);
+    expect(row).toMatchObject({ status: 'processed', delivery_count: 2, error: null, attempts: 2 });
+    expect((row!.payload as { call: { transcript: string } }).call.transcript).toBe('Agent: Hallo\n'.repeat(2));
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'in_progress',
+      transcript: 'Agent: Hallo\n'.repeat(2),
+    });
   });
 
-  it('other event types are stored and skipped', async () => {
+  it('event types callsync does not know are stored and skipped', async () => {
     const callId = newCallId();
     const [id] = await send(
-      JSON.stringify({ event: 'transfer_started', timestamp: 1761300030000, call: { call_id: callId } }),
+      JSON.stringify({ event: 'call_paused', timestamp: 1761300030000, call: { call_id: callId } }),
     );
     expect((await p.settled([id!]))[0]).toMatchObject({
       status: 'skipped',
-      dedupe_key: `transfer_started:${callId}:1761300030000`,
+      dedupe_key: expect.stringMatching(new RegExp(`^call_paused:${callId}:[0-9a-f]{32}$`)),
     });
   });
 });

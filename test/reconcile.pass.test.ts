@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import { findCallSession, findWebhookEvents, type Db } from '@callsync/db';
+import { findCallSession, findChatSession, findWebhookEvents, type Db } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type CallReport, type ReconcileOptions } from '@callsync/domain';
-import { sampleCall } from '@callsync/retell';
+import { sampleCall, sampleChat, sampleChatBody } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startFakeRetell } from './support/fake-retell';
@@ -297,5 +297,56 @@ describe('reconciliation pass', () => {
     expect(runs).toHaveLength(3);
     for (let i = 1; i < runs.length; i++)
       expect(runs[i]!.started_at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.finished_at!.getTime());
+  });
+});
+
+describe('reconciliation of chats', () => {
+  /** A chat that got only chat_started, `ageMin` minutes ago, through the pipeline. */
+  async function chatStartedOnly(ageMin: number): Promise<{ chatId: string; startMs: number }> {
+    const chatId = newCallId('chat');
+    const startMs = Date.now() - ageMin * MIN;
+    const p = await startPipeline(t.db);
+    try {
+      const res = await p.deliver(sampleChatBody({ chatId, startMs }, 'chat_started'));
+      await p.settled([res.body.id]);
+    } finally {
+      await p.close();
+    }
+    return { chatId, startMs };
+  }
+
+  it('closes a stale chat through get-chat, leaves an ongoing one, and stops asking about an unknown one', async () => {
+    const ended = await chatStartedOnly(20);
+    const ongoing = await chatStartedOnly(20);
+    const unknown = await chatStartedOnly(20);
+    const fresh = await chatStartedOnly(1);
+    f.fake.setChat(sampleChat({ chatId: ended.chatId, startMs: ended.startMs }, 'chat_analyzed'));
+    f.fake.setChat(sampleChat({ chatId: ongoing.chatId, startMs: ongoing.startMs }, 'chat_started'));
+
+    const { summary, reports } = await pass();
+    expect(summary).toMatchObject({ found: 3, ended: 1, ongoing: 1, not_found: 1, failed: 0 });
+    expect(reports.every((r) => r.subject === 'chat')).toBe(true);
+    expect(await findChatSession(t.db, ended.chatId)).toMatchObject({
+      chat_status: 'ended',
+      ended_at: new Date(ended.startMs + 240_000),
+      chat_successful: true,
+      reconcile_not_found_count: 0,
+    });
+    expect((await findWebhookEvents(t.db, ended.chatId, { chat: true })).map((e) => [e.event_type, e.source])).toEqual([
+      ['chat_started', 'webhook'],
+      ['chat_ended', 'reconcile'],
+      ['chat_analyzed', 'reconcile'],
+    ]);
+    expect(await findChatSession(t.db, ongoing.chatId)).toMatchObject({ chat_status: 'ongoing' });
+    expect(await findChatSession(t.db, unknown.chatId)).toMatchObject({ reconcile_not_found_count: 1 });
+    expect(f.fake.requests.filter((r) => r.chatId === fresh.chatId)).toEqual([]);
+
+    // After maxTries not-found answers the unknown chat is no longer polled.
+    await pass();
+    await pass();
+    expect((await findChatSession(t.db, unknown.chatId))!.reconcile_stopped_at).toBeInstanceOf(Date);
+    const asked = f.fake.requests.filter((r) => r.chatId === unknown.chatId).length;
+    await pass();
+    expect(f.fake.requests.filter((r) => r.chatId === unknown.chatId)).toHaveLength(asked);
   });
 });

@@ -189,10 +189,10 @@ describe('graceful shutdown', () => {
             (
               await t.db
                 .selectFrom('webhook_events')
-                .select('event_id')
+                .select('call_id')
                 .where('id', '=', event.rowId)
                 .executeTakeFirstOrThrow()
-            ).event_id,
+            ).call_id!,
           )
         )[0]?.status,
       ).toBe('pending');

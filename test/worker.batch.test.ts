@@ -6,9 +6,8 @@ import { body, newCallId } from './support/calls';
 /** One transaction applies many rows: each gets its own, correct outcome. */
 const t = useTestDatabase();
 
-async function store(event: 'call_started' | 'call_ended' | 'transcript_updated', callId: string): Promise<string> {
-  const raw =
-    event === 'transcript_updated' ? JSON.stringify({ event, call: { call_id: callId } }) : body(event, { callId });
+async function store(event: 'call_started' | 'call_ended' | 'call_paused', callId: string): Promise<string> {
+  const raw = event === 'call_paused' ? JSON.stringify({ event, call: { call_id: callId } }) : body(event, { callId });
   const [r] = await recordDeliveries(t.db, [
     {
       eventType: event,
@@ -39,23 +38,24 @@ describe('processWebhookEventsBatch', () => {
       .set({ status: 'failed', attempts: 3, error: 'earlier failure' })
       .where('id', '=', failed)
       .execute();
-    const snapshot = await store('transcript_updated', b);
+    const unknown = await store('call_paused', b);
 
-    const results = await processWebhookEventsBatch(t.db, [pending, applied, failed, snapshot], defaultHandlers);
+    const results = await processWebhookEventsBatch(t.db, [pending, applied, failed, unknown], defaultHandlers);
 
     expect(results.get(applied)).toEqual({
       outcome: 'already_final',
       status: 'processed',
       eventType: 'call_started',
       callId: a,
+      chatId: null,
     });
-    expect(results.get(pending)).toEqual({ outcome: 'processed', eventType: 'call_ended', callId: a });
-    expect(results.get(failed)).toEqual({ outcome: 'processed', eventType: 'call_started', callId: b });
-    expect(results.get(snapshot)).toEqual({ outcome: 'skipped', eventType: 'transcript_updated', callId: b });
+    expect(results.get(pending)).toEqual({ outcome: 'processed', eventType: 'call_ended', callId: a, chatId: null });
+    expect(results.get(failed)).toEqual({ outcome: 'processed', eventType: 'call_started', callId: b, chatId: null });
+    expect(results.get(unknown)).toEqual({ outcome: 'skipped', eventType: 'call_paused', callId: b, chatId: null });
     expect(await row(applied)).toMatchObject({ status: 'processed', attempts: 1 });
     expect(await row(pending)).toMatchObject({ status: 'processed', attempts: 1, error: null });
     expect(await row(failed)).toMatchObject({ status: 'processed', attempts: 4, error: null });
-    expect(await row(snapshot)).toMatchObject({ status: 'skipped', attempts: 1 });
+    expect(await row(unknown)).toMatchObject({ status: 'skipped', attempts: 1 });
     expect((await row(pending)).processed_at).toBeInstanceOf(Date);
     expect(await findCallSession(t.db, a)).toMatchObject({ call_status: 'ended' });
     expect(await findCallSession(t.db, b)).toMatchObject({ call_status: 'in_progress' });

@@ -6,7 +6,13 @@ import {
   type RecordedDelivery,
 } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { enqueueWebhookEvents, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import {
+  enqueueWebhookEvents,
+  webhookJobData,
+  type RedisConnection,
+  type WebhookJobData,
+  type WebhookQueue,
+} from '@callsync/queue';
 import { GroupCommit, mapLimit, settle, withTimeout, type Settled } from '@callsync/runtime';
 
 export interface BatcherOptions {
@@ -91,12 +97,22 @@ export class DeliveryBatcher {
     outcomes: readonly Settled<RecordedDelivery>[],
   ): Promise<void> {
     // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
-    // an earlier enqueue was lost. Rows already applied need nothing.
-    const jobs = new Map<string, { rowId: string; callId: string; event: string }>();
+    // an earlier enqueue was lost. Rows already applied need nothing. A longer transcript snapshot put
+    // its row back to pending: its job id carries the size, so it is a new job.
+    const jobs = new Map<string, WebhookJobData>();
     outcomes.forEach((o, i) => {
-      if (o.ok && o.value.status === 'pending') {
-        jobs.set(o.value.id, { rowId: o.value.id, callId: deliveries[i]!.callId, event: deliveries[i]!.eventType });
-      }
+      if (!o.ok || o.value.status !== 'pending') return;
+      const d = deliveries[i]!;
+      jobs.set(
+        o.value.id,
+        webhookJobData({
+          id: o.value.id,
+          event_type: d.eventType,
+          call_id: d.callId,
+          chat_id: d.chatId,
+          snapshot: o.value.snapshotSize,
+        }),
+      );
     });
     if (jobs.size === 0) return;
     try {

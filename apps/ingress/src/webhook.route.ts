@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { classifyDatabaseError, isJsonbEncodingError, type RecordedDelivery } from '@callsync/db';
-import { dedupeKeyFor, isSnapshotEvent, parseEnvelope } from '@callsync/domain';
+import { identifyDelivery, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
@@ -58,16 +58,21 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     const { envelope } = parsed;
     res.locals.event = envelope.event;
 
+    const { subject } = envelope;
+    const identity = identifyDelivery(envelope, body, rawBody);
     const delivery = {
       eventType: envelope.event,
-      callId: envelope.call.call_id,
-      dedupeKey: dedupeKeyFor(envelope, rawBody),
+      callId: subject?.kind === 'call' ? subject.id : null,
+      chatId: subject?.kind === 'chat' ? subject.id : null,
+      dedupeKey: identity.dedupeKey,
       payloadJson: text,
       rawBody,
       signature: signature ?? null,
       source: 'webhook' as const,
-      replacesSnapshot: isSnapshotEvent(envelope.event),
+      snapshotSize: identity.snapshotSize,
     };
+    // For the logs: the call or chat the delivery is about.
+    const about = subject?.kind === 'chat' ? { chat_id: subject.id } : { call_id: subject?.id ?? null };
     // Stop waiting when the client is gone (its waiter would only hold memory) or the deadline passes.
     const abort = new AbortController();
     const onClose = () => {
@@ -85,7 +90,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     } catch (err) {
       if (err instanceof BacklogFullError) {
         deps.logger.warn('webhook refused: ingress overloaded', {
-          call_id: delivery.callId,
+          ...about,
           event: delivery.eventType,
           err: err.message,
         });
@@ -93,7 +98,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       }
       if (err instanceof AbandonedError) {
         deps.logger.warn('webhook not stored: abandoned while waiting for the database', {
-          call_id: delivery.callId,
+          ...about,
           event: delivery.eventType,
           reason: err.reason,
         });
@@ -104,7 +109,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
       // not there yet (a deploy whose migrations still run).
       if (kind === 'transient' || kind === 'schema') {
         deps.logger.error(`webhook not stored: database ${kind === 'schema' ? 'schema not ready' : 'unavailable'}`, {
-          call_id: delivery.callId,
+          ...about,
           event: delivery.eventType,
           err,
         });
@@ -121,14 +126,17 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): RequestHandler {
     }
 
     const log = {
-      call_id: delivery.callId,
+      ...about,
       event: delivery.eventType,
       row_id: stored.id,
-      job_id: webhookJobId(stored.id),
+      job_id: webhookJobId(stored.id, stored.snapshotSize),
       // The ingress's attempt is Retell's delivery: the first, or which redelivery.
       attempt: stored.deliveryCount,
     };
-    deps.logger.info(stored.inserted ? 'webhook accepted' : 'webhook redelivery counted', log);
+    deps.logger.info(
+      stored.inserted ? 'webhook accepted' : 'webhook redelivery counted',
+      subject ? log : { ...log, note: 'no call or chat in the body; stored and skipped' },
+    );
     res.locals.outcome = stored.inserted ? 'accepted' : 'duplicate';
     res.status(200).json({ received: true, id: stored.id, duplicate: !stored.inserted });
   };

@@ -1,6 +1,6 @@
 import { findPendingEvents, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { ensureWebhookJobs, type WebhookQueue } from '@callsync/queue';
+import { ensureWebhookJobs, webhookJobData, type WebhookQueue } from '@callsync/queue';
 
 export interface SweepOptions {
   /** Rows pending for longer than this are checked. */
@@ -38,10 +38,7 @@ export async function sweepPendingEvents(
     const rows = await findPendingEvents(db, cutoff, after, batchSize);
     if (rows.length === 0) break;
     result.checked += rows.length;
-    const r = await ensureWebhookJobs(
-      queue,
-      rows.map((row) => ({ rowId: row.id, callId: row.call_id, event: row.event_type })),
-    );
+    const r = await ensureWebhookJobs(queue, rows.map(webhookJobData));
     result.enqueued += r.enqueued;
     result.retried += r.retried;
     after = rows[rows.length - 1]!.id;

@@ -32,6 +32,23 @@ export interface CallSessionTable {
   cost_cents: BigNumber;
   call_cost: Json;
   metadata: Json;
+  /** Copied out of analysis: queryable, and kept when retention prunes payloads. */
+  call_successful: boolean | null;
+  user_sentiment: string | null;
+  in_voicemail: boolean | null;
+  call_summary: string | null;
+  custom_analysis_data: Json;
+  /** e.g. {"twilio_call_sid": "CA..."} */
+  telephony_identifier: Json;
+  retell_llm_dynamic_variables: Json;
+  collected_dynamic_variables: Json;
+  latency: Json;
+  llm_token_usage: Json;
+  /** The transcript is call_ended's (or call_analyzed's); live snapshots no longer replace it. */
+  transcript_final: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Each transfer in order (see CallTransfer in @callsync/domain). */
+  transfers: ColumnType<unknown, string | undefined, string>;
+  fields_version: ColumnType<number | null, number | undefined, number>;
   lifecycle_rank: ColumnType<number, number | undefined, number>;
   last_event_at: Date | null;
   reconcile_checked_at: Date | null;

@@ -11,6 +11,8 @@ import {
 import pg from 'pg';
 import type { AgentTable } from './agent.table';
 import type { CallSessionTable } from './call-session.table';
+import type { CallTransferEventTable } from './call-transfer-event.table';
+import type { ChatSessionTable } from './chat-session.table';
 import type { ReconcileRunTable } from './reconcile-run.table';
 import type { RetentionRunTable } from './retention-run.table';
 import type { WebhookEventTable } from './webhook-event.table';
@@ -18,6 +20,8 @@ import type { WebhookEventTable } from './webhook-event.table';
 export interface Database {
   webhook_events: WebhookEventTable;
   retell_call_sessions: CallSessionTable;
+  retell_chat_sessions: ChatSessionTable;
+  retell_call_transfer_events: CallTransferEventTable;
   retell_agents: AgentTable;
   reconcile_runs: ReconcileRunTable;
   retention_runs: RetentionRunTable;

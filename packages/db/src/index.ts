@@ -1,7 +1,7 @@
 export { createDb, pingDatabase } from './database';
 export type { Database, Db, DbOptions } from './database';
 export { migrateToLatest } from './migrate';
-export { completeCallIdBackfill } from './call-id-backfill';
+export { backfillSessionFields, completeCallIdBackfill, completeDataMigrations } from './data-migrations';
 export { classifyDatabaseError, isDatabaseUnavailable, isJsonbEncodingError, isPermanentDatabaseError } from './errors';
 export type { DatabaseErrorKind } from './errors';
 
@@ -21,8 +21,12 @@ export {
 export type { Delivery, RecordedDelivery, ReplaySelection } from './webhook-event.repository';
 
 export type { CallSession, CallStatus } from './call-session.table';
-export { findCallSession, lockCallSessions, updateCallSessions } from './call-session.repository';
-export type { CallSessionValues } from './call-session.repository';
+export { findCallSession, lockCallSessions, recordTransferEvents, updateCallSessions } from './call-session.repository';
+export type { CallSessionValues, NewTransferEvent } from './call-session.repository';
+export type { CallTransferEvent } from './call-transfer-event.table';
+export type { ChatSession, ChatStatus } from './chat-session.table';
+export { findChatSession, lockChatSessions, updateChatSessions } from './chat-session.repository';
+export type { ChatSessionValues } from './chat-session.repository';
 
 export type { Agent } from './agent.table';
 export { findCompanyIdForAgent, upsertAgent } from './agent.repository';
@@ -34,11 +38,20 @@ export {
   findSessionsAwaitingAnalysis,
   countSessionsAwaitingAnalysis,
   recordReconcileCheck,
+  findStaleChats,
+  countStaleChats,
+  recordChatReconcileCheck,
   startReconcileRun,
   finishReconcileRun,
   withReconcileLock,
 } from './reconcile.repository';
-export type { SessionCursor, SessionToReconcile, ReconcileCheck, ReconcileCounts } from './reconcile.repository';
+export type {
+  ChatToReconcile,
+  SessionCursor,
+  SessionToReconcile,
+  ReconcileCheck,
+  ReconcileCounts,
+} from './reconcile.repository';
 export type { RetentionRun } from './retention-run.table';
 export {
   pruneEventPayloads,
@@ -54,6 +67,7 @@ export {
   countPendingEvents,
   countPendingEventsOfCalls,
   countSessionsStuckInProgress,
+  countChatsStuckOngoing,
   findEventOutcomes,
   processedSince,
   processingLatency,
@@ -61,5 +75,5 @@ export {
   findAllCallSessions,
   holdWebhookEventsLock,
 } from './monitoring.repository';
-export { processingRate, staleSessions } from './reports';
-export type { ProcessingRate, StaleSession } from './reports';
+export { processingRate, staleChats, staleSessions } from './reports';
+export type { ProcessingRate, StaleChat, StaleSession } from './reports';

@@ -1,5 +1,5 @@
 import { type Migration, Migrator, type MigrationResultSet } from 'kysely';
-import { completeCallIdBackfill } from './call-id-backfill';
+import { completeDataMigrations } from './data-migrations';
 import type { Db } from './database';
 
 /**
@@ -26,7 +26,9 @@ export async function migrateToLatest(
     );
   }
   if (!result.results?.length) report('schema is up to date');
-  const filled = await completeCallIdBackfill(db);
-  if (filled) report(`filled call_id on ${filled} earlier webhook_events rows`);
+  const done = await completeDataMigrations(db);
+  if (done.callIdsFilled) report(`filled call_id on ${done.callIdsFilled} earlier webhook_events rows`);
+  if (done.sessionFieldsFilled)
+    report(`copied analysis and call fields into ${done.sessionFieldsFilled} earlier call sessions`);
   return result;
 }

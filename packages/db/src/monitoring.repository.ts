@@ -42,6 +42,17 @@ export async function countSessionsStuckInProgress(db: Db, startedBefore: Date):
   return Number(r.n);
 }
 
+/** Chats still `ongoing` that started before `startedBefore`. */
+export async function countChatsStuckOngoing(db: Db, startedBefore: Date): Promise<number> {
+  const r = await db
+    .selectFrom('retell_chat_sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('chat_status', '=', 'ongoing')
+    .where('started_at', '<', startedBefore)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 /** Status and error of each row among `ids` (what `make replay --wait` prints). */
 export async function findEventOutcomes(
   db: Db,
@@ -86,11 +97,24 @@ export async function processingLatency(
 export async function findAllWebhookEvents(
   db: Db,
 ): Promise<
-  Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'status' | 'delivery_count' | 'payload' | 'created_at'>[]
+  Pick<
+    WebhookEvent,
+    'id' | 'event_type' | 'call_id' | 'chat_id' | 'dedupe_key' | 'status' | 'delivery_count' | 'payload' | 'created_at'
+  >[]
 > {
   return db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'call_id', 'status', 'delivery_count', 'payload', 'created_at'])
+    .select([
+      'id',
+      'event_type',
+      'call_id',
+      'chat_id',
+      'dedupe_key',
+      'status',
+      'delivery_count',
+      'payload',
+      'created_at',
+    ])
     .execute();
 }
 

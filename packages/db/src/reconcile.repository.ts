@@ -78,7 +78,71 @@ export async function countSessionsAwaitingAnalysis(db: Db, cutoff: Date): Promi
   return Number(r.n);
 }
 
+export interface ChatToReconcile {
+  id: string;
+  chat_id: string;
+  key: Date;
+}
+
+const staleChat = (cutoff: Date) =>
+  sql<boolean>`chat_status = 'ongoing' and reconcile_stopped_at is null and started_at < ${cutoff}`;
+
+/** Ongoing chats still polled, started before `cutoff`, in (started_at, id) order. */
+export async function findStaleChats(
+  db: Db,
+  cutoff: Date,
+  after: SessionCursor | null,
+  limit: number,
+): Promise<ChatToReconcile[]> {
+  let q = db
+    .selectFrom('retell_chat_sessions')
+    .select(['id', 'chat_id', sql<Date>`started_at`.as('key')])
+    .where(staleChat(cutoff));
+  if (after) q = q.where(sql<boolean>`(started_at, id) > (${after.key}, ${after.id})`);
+  return q.orderBy('started_at').orderBy('id').limit(limit).execute();
+}
+
+export async function countStaleChats(db: Db, cutoff: Date): Promise<number> {
+  const r = await db
+    .selectFrom('retell_chat_sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where(staleChat(cutoff))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 export type ReconcileCheck = 'checked' | 'not_found' | 'failed' | 'no_analysis';
+
+/** recordReconcileCheck for a chat (no analysis checks: chats are only asked about while ongoing). */
+export async function recordChatReconcileCheck(
+  db: Db,
+  chatId: string,
+  check: Exclude<ReconcileCheck, 'no_analysis'>,
+  limit: number,
+  failureLimit = Number.POSITIVE_INFINITY,
+): Promise<void> {
+  await db
+    .updateTable('retell_chat_sessions')
+    .set((eb) => {
+      if (check === 'failed')
+        return {
+          reconcile_checked_at: sql<Date>`now()`,
+          reconcile_failure_count: eb('reconcile_failure_count', '+', 1),
+          reconcile_stopped_at: Number.isFinite(failureLimit)
+            ? sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_failure_count + 1 >= ${failureLimit} then now() end)`
+            : sql<Date | null>`reconcile_stopped_at`,
+        };
+      const base = { reconcile_checked_at: sql<Date>`now()`, reconcile_failure_count: 0 };
+      if (check === 'checked') return base;
+      return {
+        ...base,
+        reconcile_not_found_count: eb('reconcile_not_found_count', '+', 1),
+        reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_not_found_count + 1 >= ${limit} then now() end)`,
+      };
+    })
+    .where('chat_id', '=', chatId)
+    .execute();
+}
 
 /**
  * Record what one reconciliation check found. After `limit` not-found answers (or checks without

@@ -44,3 +44,15 @@ export interface StaleSession {
 export async function staleSessions(db: Db, minutes: number): Promise<StaleSession[]> {
   return runReport<StaleSession>(db, 'stale-sessions.sql', 'minutes', minutes);
 }
+
+export interface StaleChat {
+  chat_id: string;
+  chat_type: string | null;
+  started_at: Date;
+  minutes_stuck: number;
+}
+
+/** Chats still ongoing for more than `minutes` (sql/reports/stale-chats.sql). */
+export async function staleChats(db: Db, minutes: number): Promise<StaleChat[]> {
+  return runReport<StaleChat>(db, 'stale-chats.sql', 'minutes', minutes);
+}

@@ -4,7 +4,9 @@ import type { WebhookEvent, WebhookEventSource, WebhookEventStatus } from './web
 
 export interface Delivery {
   eventType: string;
-  callId: string;
+  /** The subject: a call, a chat, or neither (an event callsync does not know). */
+  callId: string | null;
+  chatId?: string | null;
   dedupeKey: string;
   /** The parsed body, serialised for jsonb. */
   payloadJson: string;
@@ -12,10 +14,11 @@ export interface Delivery {
   signature: string | null;
   source: WebhookEventSource;
   /**
-   * For snapshot events (transcript_updated) a later delivery replaces the stored payload
-   * instead of only being counted. Default false.
+   * Snapshot events (transcript_updated): the size of this snapshot. A delivery of the same key with a
+   * larger size replaces the stored payload and puts the row back to `pending`, so the newer snapshot
+   * is applied; a smaller or equal one is only counted. Null or absent: not a snapshot.
    */
-  replacesSnapshot?: boolean;
+  snapshotSize?: number | null;
 }
 
 export interface RecordedDelivery {
@@ -24,6 +27,8 @@ export interface RecordedDelivery {
   /** False when the dedupe key was already stored and this delivery was only counted. */
   inserted: boolean;
   deliveryCount: number;
+  /** The stored snapshot's size (snapshot events). */
+  snapshotSize: number | null;
 }
 
 /**
@@ -40,20 +45,34 @@ interface InsertedRow {
   status: WebhookEventStatus;
   delivery_count: number;
   dedupe_key: string;
+  snapshot_size: number | null;
   inserted: boolean;
 }
 
 const INSERT_COLUMNS = [
   'event_type',
   'call_id',
+  'chat_id',
   'dedupe_key',
   'payload',
   'raw_body',
   'signature',
   'source',
   'delivery_count',
+  'snapshot_size',
 ];
 const insertSqlCache = new Map<string, string>();
+
+/** A longer snapshot replaces the stored one and is applied again; an older one arriving late is only counted. */
+const LONGER = 'excluded.snapshot_size > coalesce(webhook_events.snapshot_size, -1)';
+const SNAPSHOT_REPLACEMENT = ['payload', 'raw_body', 'signature', 'snapshot_size']
+  .map((c) => `, ${c} = case when ${LONGER} then excluded.${c} else webhook_events.${c} end`)
+  .concat([
+    `, status = case when ${LONGER} then 'pending' else webhook_events.status end`,
+    `, processed_at = case when ${LONGER} then null else webhook_events.processed_at end`,
+    `, error = case when ${LONGER} then null else webhook_events.error end`,
+  ])
+  .join('');
 
 /**
  * The INSERT for `rows` deliveries, written out once per size and kept: the ingress runs it for every
@@ -73,8 +92,8 @@ function insertDeliveriesSql(rows: number, snapshot: boolean): string {
     `insert into webhook_events (${INSERT_COLUMNS.join(', ')}) values ${tuples.join(', ')} ` +
     'on conflict (provider, dedupe_key) do update set ' +
     'delivery_count = webhook_events.delivery_count + excluded.delivery_count, last_delivered_at = now()' +
-    (snapshot ? ', payload = excluded.payload, raw_body = excluded.raw_body, signature = excluded.signature' : '') +
-    ' returning id, status, delivery_count, dedupe_key, (xmax = 0) as inserted';
+    (snapshot ? SNAPSHOT_REPLACEMENT : '') +
+    ' returning id, status, delivery_count, dedupe_key, snapshot_size, (xmax = 0) as inserted';
   if (insertSqlCache.size < 1000) insertSqlCache.set(key, text);
   return text;
 }
@@ -86,19 +105,21 @@ function insertDeliveriesSql(rows: number, snapshot: boolean): string {
  * `inserted` (for a snapshot event the last one's content is kept). Results are in input order.
  */
 export async function recordDeliveries(db: Db, deliveries: readonly Delivery[]): Promise<RecordedDelivery[]> {
-  const kinds = new Set(deliveries.map((d) => Boolean(d.replacesSnapshot)));
+  const kinds = new Set(deliveries.map(isSnapshot));
   // Both kinds: two statements, committed together. Were the first committed alone and the second to
   // fail, the caller's retry would count the first one's deliveries twice.
   if (kinds.size > 1) return db.transaction().execute((trx) => recordDeliveriesIn(trx, deliveries));
   return recordDeliveriesIn(db, deliveries);
 }
 
+const isSnapshot = (d: Delivery) => d.snapshotSize !== undefined && d.snapshotSize !== null;
+
 async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Promise<RecordedDelivery[]> {
   const results: RecordedDelivery[] = new Array(deliveries.length);
   for (const snapshot of [false, true]) {
     const groups = new Map<string, number[]>();
     deliveries.forEach((d, i) => {
-      if (Boolean(d.replacesSnapshot) !== snapshot) return;
+      if (isSnapshot(d) !== snapshot) return;
       const g = groups.get(d.dedupeKey);
       if (g) g.push(i);
       else groups.set(d.dedupeKey, [i]);
@@ -110,8 +131,23 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
     const params: unknown[] = [];
     for (const key of keys) {
       const g = groups.get(key)!;
-      const d = deliveries[snapshot ? g[g.length - 1]! : g[0]!]!;
-      params.push(d.eventType, d.callId, d.dedupeKey, d.payloadJson, d.rawBody, d.signature, d.source, g.length);
+      // Of one snapshot's deliveries in this batch, the longest is the one stored.
+      const pick = snapshot
+        ? g.reduce((a, b) => (deliveries[b]!.snapshotSize! > deliveries[a]!.snapshotSize! ? b : a))
+        : g[0]!;
+      const d = deliveries[pick]!;
+      params.push(
+        d.eventType,
+        d.callId,
+        d.chatId ?? null,
+        d.dedupeKey,
+        d.payloadJson,
+        d.rawBody,
+        d.signature,
+        d.source,
+        g.length,
+        d.snapshotSize ?? null,
+      );
     }
     const { rows } = await db.executeQuery<InsertedRow>(
       CompiledQuery.raw(insertDeliveriesSql(groups.size, snapshot), params),
@@ -120,7 +156,13 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
     for (const [key, g] of groups) {
       const r = byKey.get(key)!;
       g.forEach((i, k) => {
-        results[i] = { id: r.id, status: r.status, inserted: r.inserted && k === 0, deliveryCount: r.delivery_count };
+        results[i] = {
+          id: r.id,
+          status: r.status,
+          inserted: r.inserted && k === 0,
+          deliveryCount: r.delivery_count,
+          snapshotSize: r.snapshot_size,
+        };
       });
     }
   }
@@ -129,7 +171,7 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
 
 export type ClaimedWebhookEvent = Pick<
   WebhookEvent,
-  'id' | 'event_type' | 'call_id' | 'payload' | 'created_at' | 'source'
+  'id' | 'event_type' | 'call_id' | 'chat_id' | 'payload' | 'created_at' | 'source'
 > & {
   status: 'processed' | 'skipped';
 };
@@ -161,7 +203,7 @@ export async function claimWebhookEvents(
       status = case when w.event_type = any(${[...handledTypes]}::text[]) then 'processed' else 'skipped' end,
       attempts = w.attempts + 1, error = null, processed_at = now()
     from target where w.id = target.id
-    returning w.id, w.event_type, w.call_id, w.payload, w.created_at, w.source, w.status`.execute(db);
+    returning w.id, w.event_type, w.call_id, w.chat_id, w.payload, w.created_at, w.source, w.status`.execute(db);
   return rows;
 }
 
@@ -169,11 +211,11 @@ export async function claimWebhookEvents(
 export async function findWebhookEventStatuses(
   db: Db,
   ids: readonly string[],
-): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'status'>[]> {
+): Promise<Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'chat_id' | 'status'>[]> {
   if (ids.length === 0) return [];
   return db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'call_id', 'status'])
+    .select(['id', 'event_type', 'call_id', 'chat_id', 'status'])
     .where('id', 'in', [...ids])
     .execute();
 }
@@ -196,8 +238,14 @@ export async function recordWebhookEventFailure(db: Db, id: string, error: strin
     .execute();
 }
 
-export async function findWebhookEvents(db: Db, callId: string): Promise<WebhookEvent[]> {
-  return db.selectFrom('webhook_events').selectAll().where('call_id', '=', callId).orderBy('id').execute();
+/** The stored events of a call, or with `{ chat: true }` of a chat, oldest first. */
+export async function findWebhookEvents(db: Db, id: string, options: { chat?: boolean } = {}): Promise<WebhookEvent[]> {
+  return db
+    .selectFrom('webhook_events')
+    .selectAll()
+    .where(options.chat ? 'chat_id' : 'call_id', '=', id)
+    .orderBy('id')
+    .execute();
 }
 
 /** Rows still `pending` that were created before `cutoff`, oldest first, after the cursor row id. */
@@ -206,10 +254,10 @@ export async function findPendingEvents(
   cutoff: Date,
   afterId: string | null,
   limit: number,
-): Promise<{ id: string; event_type: string; call_id: string }[]> {
+): Promise<{ id: string; event_type: string; call_id: string | null; chat_id: string | null }[]> {
   let q = db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'call_id'])
+    .select(['id', 'event_type', 'call_id', 'chat_id'])
     .where('status', '=', 'pending')
     .where('created_at', '<', cutoff);
   if (afterId !== null) q = q.where('id', '>', afterId);
@@ -219,6 +267,7 @@ export async function findPendingEvents(
 export interface ReplaySelection {
   statuses: readonly WebhookEventStatus[];
   eventTypes?: readonly string[];
+  /** Events of these calls or chats. */
   callIds?: readonly string[];
   since?: Date;
   until?: Date;
@@ -230,14 +279,18 @@ export async function findEventsToReplay(
   db: Db,
   s: ReplaySelection,
 ): Promise<
-  Pick<WebhookEvent, 'id' | 'event_type' | 'call_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'>[]
+  Pick<
+    WebhookEvent,
+    'id' | 'event_type' | 'call_id' | 'chat_id' | 'status' | 'attempts' | 'error' | 'created_at' | 'pruned_at'
+  >[]
 > {
   let q = db
     .selectFrom('webhook_events')
-    .select(['id', 'event_type', 'call_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at'])
+    .select(['id', 'event_type', 'call_id', 'chat_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at'])
     .where('status', 'in', [...s.statuses]);
   if (s.eventTypes?.length) q = q.where('event_type', 'in', [...s.eventTypes]);
-  if (s.callIds?.length) q = q.where('call_id', 'in', [...s.callIds]);
+  const ids = s.callIds?.length ? [...s.callIds] : null;
+  if (ids) q = q.where((eb) => eb.or([eb('call_id', 'in', ids), eb('chat_id', 'in', ids)]));
   if (s.since) q = q.where('created_at', '>=', s.since);
   if (s.until) q = q.where('created_at', '<', s.until);
   return q.orderBy('id').limit(s.limit).execute();

@@ -9,13 +9,15 @@ export interface WebhookEventTable {
   id: Generated<string>;
   provider: Generated<string>;
   event_type: string;
-  /** The call (Retell's call_id). */
-  call_id: string;
+  /** The call (Retell's call_id); null for a chat's event or one without a subject. */
+  call_id: string | null;
+  /** The chat (Retell's chat_id) of a chat event. */
+  chat_id: string | null;
   /**
    * @deprecated The old name of call_id, kept equal to it by a trigger until a later migration drops
-   * it (see migration 0006). Read and write call_id.
+   * it (see migration 0006); for a chat row it holds the chat id. Read and write call_id / chat_id.
    */
-  event_id: ColumnType<string, string | undefined, string | undefined>;
+  event_id: ColumnType<string | null, string | undefined, string | undefined>;
   dedupe_key: string;
   payload: ColumnType<unknown, string, string>;
   raw_body: Buffer | null;
@@ -31,6 +33,8 @@ export interface WebhookEventTable {
   replay_count: Generated<number>;
   last_replayed_at: Date | null;
   pruned_at: Date | null;
+  /** transcript_updated: the length of the transcript kept; a snapshot only replaces a shorter one. */
+  snapshot_size: number | null;
 }
 
 export type WebhookEvent = Selectable<WebhookEventTable>;

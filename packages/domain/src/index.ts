@@ -1,13 +1,26 @@
 export { PermanentEventError, RowBusyError } from './errors';
-export { LIFECYCLE_EVENTS, isLifecycleEvent } from './events/event-types';
-export type { LifecycleEvent } from './events/event-types';
+export {
+  LIFECYCLE_EVENTS,
+  isChatEvent,
+  isLifecycleEvent,
+  isSnapshotEvent,
+  isTransferEvent,
+} from './events/event-types';
+export type { ChatEvent, LifecycleEvent } from './events/event-types';
 export { parseEnvelope } from './events/envelope';
-export type { Envelope, EnvelopeResult } from './events/envelope';
-export { dedupeKeyFor, isSnapshotEvent } from './events/dedupe-key';
+export type { Envelope, EnvelopeResult, Subject } from './events/envelope';
+export { identifyDelivery, stableJson } from './events/delivery-identity';
+export type { DeliveryIdentity } from './events/delivery-identity';
 export { parseCall } from './events/call';
 export type { RetellCall } from './events/call';
-export { mergeSession, patchFromEvent, LIFECYCLE_RANK } from './call-state';
-export type { SessionState, SessionPatch } from './call-state';
+export { parseChat } from './events/chat';
+export type { RetellChat } from './events/chat';
+export { mergeSession, patchFromEvent, emptySession, LIFECYCLE_RANK } from './state/call-state';
+export type { SessionState, SessionPatch } from './state/call-state';
+export { mergeChat, chatPatchFromEvent, CHAT_RANK } from './state/chat-state';
+export type { ChatState, ChatPatch } from './state/chat-state';
+export { foldTransfers } from './state/transfers';
+export type { CallTransfer, TransferEventFact } from './state/transfers';
 export { defaultHandlers } from './handlers';
 export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 export { processWebhookEvent, processWebhookEventsBatch } from './process-event';

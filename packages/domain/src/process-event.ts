@@ -3,12 +3,13 @@ import { PermanentEventError, RowBusyError } from './errors';
 import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
 export type ProcessOutcome =
-  | { outcome: 'processed' | 'skipped'; eventType: string; callId: string }
+  | { outcome: 'processed' | 'skipped'; eventType: string; callId: string | null; chatId: string | null }
   | {
       outcome: 'already_final';
       status: Extract<WebhookEventStatus, 'processed' | 'skipped'>;
       eventType: string;
-      callId: string;
+      callId: string | null;
+      chatId: string | null;
     };
 
 /**
@@ -52,33 +53,41 @@ export async function processWebhookEventsBatch(
           throw new RowBusyError(
             `webhook_events row ${r.id} is ${r.status} but another transaction holds it; retrying`,
           );
-        results.set(r.id, { outcome: 'already_final', status: r.status, eventType: r.event_type, callId: r.call_id });
+        results.set(r.id, {
+          outcome: 'already_final',
+          status: r.status,
+          eventType: r.event_type,
+          callId: r.call_id,
+          chatId: r.chat_id,
+        });
       }
     }
-    rows.sort((a, b) => (a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : Number(a.id) - Number(b.id)));
-    // Handlers that can take many events at once get them together (one call per handler).
+    const subject = (r: (typeof rows)[number]) => r.call_id ?? r.chat_id ?? '';
+    rows.sort((a, b) => (subject(a) < subject(b) ? -1 : subject(a) > subject(b) ? 1 : Number(a.id) - Number(b.id)));
+    // Handlers that can take many events at once get them together (one call per handler), in the
+    // registry's order, so every transaction locks the session tables in the same order.
     const batched = new Map<NonNullable<EventHandler['batch']>, StoredEvent[]>();
+    for (const h of Object.values(handlers)) if (h.batch && !batched.has(h.batch)) batched.set(h.batch, []);
     for (const row of rows) {
-      results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.call_id });
+      results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.call_id, chatId: row.chat_id });
       if (row.status === 'skipped') continue;
       const handler = handlers[row.event_type]!;
       const event: StoredEvent = {
         rowId: row.id,
         eventType: row.event_type,
         callId: row.call_id,
+        chatId: row.chat_id,
         payload: row.payload,
         receivedAt: row.created_at,
         source: row.source,
       };
       if (handler.batch) {
-        const list = batched.get(handler.batch);
-        if (list) list.push(event);
-        else batched.set(handler.batch, [event]);
+        batched.get(handler.batch)!.push(event);
       } else {
         await handler(trx, event);
       }
     }
-    for (const [batch, events] of batched) await batch(trx, events);
+    for (const [batch, events] of batched) if (events.length) await batch(trx, events);
     return results;
   });
 }

@@ -19,6 +19,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   callId?: string;
+  chatId?: string;
   authorized: boolean;
   /** 0 until answered. */
   status: number;
@@ -34,12 +35,14 @@ export interface FakeRetellOptions {
 }
 
 /**
- * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id` from a table of calls, with
+ * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id` and `GET /get-chat/:id` from
+ * tables of calls and chats, with
  * scripted failures, and a record of every request. Tests drive it in-process; other processes
  * drive it over HTTP under `/__fake/`.
  */
 export class FakeRetell {
   readonly calls = new Map<string, Record<string, unknown>>();
+  readonly chats = new Map<string, Record<string, unknown>>();
   readonly requests: RecordedRequest[] = [];
   /** Most get-call requests ever in flight at once (to check a client's concurrency bound). */
   maxInFlight = 0;
@@ -54,7 +57,14 @@ export class FakeRetell {
       this.inFlight += 1;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       res.on('close', () => (this.inFlight -= 1));
-      void this.getCall(req.params.callId, req.get('authorization'), res, req.path);
+      void this.answer('call', req.params.callId, req.get('authorization'), res, req.path);
+    });
+    this.app.get('/get-chat/:chatId', (req, res) => {
+      void this.answer('chat', req.params.chatId, req.get('authorization'), res, req.path);
+    });
+    this.app.put('/__fake/chats/:chatId', (req, res) => {
+      this.setChat({ ...req.body, chat_id: req.params.chatId });
+      res.status(204).end();
     });
     this.app.put('/__fake/calls/:callId', (req, res) => {
       this.setCall({ ...req.body, call_id: req.params.callId });
@@ -84,12 +94,17 @@ export class FakeRetell {
     this.calls.set(call.call_id, call);
   }
 
+  setChat(chat: Record<string, unknown> & { chat_id: string }): void {
+    this.chats.set(chat.chat_id, chat);
+  }
+
   behave(callId: string | '*', behaviour: FakeBehaviour): void {
     this.behaviours.set(callId, { ...behaviour, used: 0 });
   }
 
   reset(): void {
     this.calls.clear();
+    this.chats.clear();
     this.requests.length = 0;
     this.behaviours.clear();
     this.maxInFlight = 0;
@@ -125,7 +140,9 @@ export class FakeRetell {
     return undefined;
   }
 
-  private async getCall(
+  /** get-call or get-chat; behaviours are keyed by the call's or chat's id. */
+  private async answer(
+    kind: 'call' | 'chat',
     callId: string,
     authorization: string | undefined,
     res: express.Response,
@@ -135,7 +152,14 @@ export class FakeRetell {
     const keys = this.options.apiKeys ?? [];
     const authorized = keys.length === 0 || keys.some((k) => authorization === `Bearer ${k}`);
     // Recorded on arrival (a client may time out before the answer); the status is filled in when sent.
-    const entry: RecordedRequest = { method: 'GET', path, callId, authorized, status: 0, at };
+    const entry: RecordedRequest = {
+      method: 'GET',
+      path,
+      ...(kind === 'call' ? { callId } : { chatId: callId }),
+      authorized,
+      status: 0,
+      at,
+    };
     this.requests.push(entry);
     const record = (status: number) => (entry.status = status);
     if (!authorized) {
@@ -152,7 +176,7 @@ export class FakeRetell {
       res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
       return;
     }
-    const call = this.calls.get(callId);
+    const call = (kind === 'call' ? this.calls : this.chats).get(callId);
     if (!call) {
       const status = this.options.notFoundStatus ?? 422;
       record(status);

@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { countPendingEvents, countSessionsStuckInProgress, type Db } from '@callsync/db';
-import { CALL_EVENTS } from '@callsync/retell';
+import { countChatsStuckOngoing, countPendingEvents, countSessionsStuckInProgress, type Db } from '@callsync/db';
+import { WEBHOOK_EVENTS } from '@callsync/retell';
 
-const KNOWN_EVENTS = new Set(CALL_EVENTS);
+const KNOWN_EVENTS = new Set(WEBHOOK_EVENTS);
 
 /** Event names come from request bodies; keep label values to a known set. */
 export function eventLabel(event: string | undefined): string {
@@ -111,6 +111,7 @@ export class Metrics {
     const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
     const pendingOver5m = cached(cacheMs, () => countPendingEvents(db, minutesAgo(5)));
     const stuck = cached(cacheMs, () => countSessionsStuckInProgress(db, minutesAgo(10)));
+    const stuckChats = cached(cacheMs, () => countChatsStuckOngoing(db, minutesAgo(60)));
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -138,6 +139,15 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         const n = await stuck().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'callsync_chats_stuck_ongoing',
+      help: 'Chat sessions ongoing for more than 60 minutes (SMS chats can run long; reconciliation asks Retell about them).',
+      registers: [this.registry],
+      async collect() {
+        const n = await stuckChats().catch(() => undefined);
         if (n !== undefined) this.set(n);
       },
     });

@@ -20,7 +20,7 @@ export {
   scheduleMaintenance,
 } from './maintenance-queue';
 export type { HousekeepingQueue } from './maintenance-queue';
-export { webhookEventJob, reconcileJob, sweepPendingJob, retentionJob, parseJobData } from './jobs';
+export { webhookEventJob, webhookJobData, reconcileJob, sweepPendingJob, retentionJob, parseJobData } from './jobs';
 export type { JobDefinition, WebhookJobData, ReconcileJobData, HousekeepingJobData } from './jobs';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';

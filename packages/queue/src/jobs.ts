@@ -24,7 +24,10 @@ export const webhookEventJob = {
     rowId: z.string().regex(/^\d+$/, 'must be a webhook_events id'),
     /** For logs and Bull Board only. */
     callId: z.string().optional(),
+    chatId: z.string().optional(),
     event: z.string().optional(),
+    /** transcript_updated: the snapshot size this job was added for (part of its id). */
+    snapshot: z.number().int().nonnegative().optional(),
   }),
 } satisfies JobDefinition<unknown>;
 
@@ -50,6 +53,21 @@ export const retentionJob = {
 } satisfies JobDefinition<unknown>;
 
 export type WebhookJobData = z.infer<typeof webhookEventJob.payload>;
+
+/** The job for a stored webhook_events row (the ids are only for logs and Bull Board). */
+export function webhookJobData(row: {
+  id: string;
+  event_type: string;
+  call_id?: string | null;
+  chat_id?: string | null;
+  snapshot?: number | null;
+}): WebhookJobData {
+  const data: WebhookJobData = { rowId: row.id, event: row.event_type };
+  if (row.call_id) data.callId = row.call_id;
+  if (row.chat_id) data.chatId = row.chat_id;
+  if (row.snapshot !== undefined && row.snapshot !== null) data.snapshot = row.snapshot;
+  return data;
+}
 export type ReconcileJobData = z.infer<typeof reconcileJob.payload>;
 export type HousekeepingJobData = z.infer<typeof sweepPendingJob.payload>;
 

@@ -7,11 +7,14 @@ export const WEBHOOK_QUEUE = webhookEventJob.queue;
 
 /**
  * The job id for a row. Deriving it from the row id makes a re-add a no-op while the job exists.
- * BullMQ ids must not be bare integers or contain ':'.
+ * A transcript_updated row is applied again each time a longer snapshot replaces its payload, so its
+ * jobs also carry the snapshot's size. BullMQ ids must not be bare integers or contain ':'.
  */
-export function webhookJobId(rowId: string): string {
-  return `evt-${rowId}`;
+export function webhookJobId(rowId: string, snapshot?: number | null): string {
+  return snapshot === undefined || snapshot === null ? `evt-${rowId}` : `evt-${rowId}-s${snapshot}`;
 }
+
+const jobIdOf = (data: WebhookJobData) => webhookJobId(data.rowId, data.snapshot);
 
 export interface WebhookQueueOptions {
   connection: RedisConnection;
@@ -47,14 +50,14 @@ export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
 
 /** Enqueue the job for a stored row; a second call for the same row is a no-op. */
 export async function enqueueWebhookEvent(queue: WebhookQueue, data: WebhookJobData): Promise<void> {
-  await queue.add(data.event ?? webhookEventJob.name, data, { jobId: webhookJobId(data.rowId) });
+  await queue.add(data.event ?? webhookEventJob.name, data, { jobId: jobIdOf(data) });
 }
 
 /** Enqueue many stored rows at once (one round trip); rows that already have a job are left as they are. */
 export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<void> {
   if (rows.length === 0) return;
   await queue.addBulk(
-    rows.map((data) => ({ name: data.event ?? webhookEventJob.name, data, opts: { jobId: webhookJobId(data.rowId) } })),
+    rows.map((data) => ({ name: data.event ?? webhookEventJob.name, data, opts: { jobId: jobIdOf(data) } })),
   );
 }
 
@@ -76,7 +79,7 @@ export async function ensureWebhookJobs(
   rows: readonly WebhookJobData[],
 ): Promise<EnsureJobsResult> {
   const result: EnsureJobsResult = { enqueued: 0, retried: 0, inFlight: 0 };
-  const jobs = await Promise.all(rows.map((r) => queue.getJob(webhookJobId(r.rowId))));
+  const jobs = await Promise.all(rows.map((r) => queue.getJob(jobIdOf(r))));
   const missing = rows.filter((_, i) => !jobs[i]);
   await enqueueWebhookEvents(queue, missing);
   result.enqueued = missing.length;

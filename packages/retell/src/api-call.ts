@@ -22,9 +22,30 @@ export type ApiCall = z.infer<typeof apiCallSchema>;
 
 export type GetCallResult = { found: true; call: ApiCall } | { found: false; status: number };
 
+/** The fields of get-chat's response that reconciliation uses; every other field is kept. */
+export const apiChatSchema = z.looseObject({
+  chat_id: z.string().min(1),
+  chat_status: z.string().min(1),
+  agent_id: z.string().nullish(),
+  start_timestamp: z.number().nullish(),
+  end_timestamp: z.number().nullish(),
+  chat_analysis: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export type ApiChat = z.infer<typeof apiChatSchema>;
+
+export type GetChatResult = { found: true; chat: ApiChat } | { found: false; status: number };
+
 /** What reconciliation needs from Retell; the real client and tests' fakes both provide it. */
 export interface CallLookup {
   getCall(callId: string): Promise<GetCallResult>;
+  /** Chats are reconciled too; a lookup without it leaves them alone. */
+  getChat?(chatId: string): Promise<GetChatResult>;
+}
+
+/** A chat's status that will not change any more. */
+export function isChatFinished(status: string): status is 'ended' | 'error' {
+  return status === 'ended' || status === 'error';
 }
 
 export function isFinished(status: string): status is 'ended' | 'error' | 'not_connected' {

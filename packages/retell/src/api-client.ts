@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { Limiter } from '@callsync/runtime';
-import { apiCallSchema, type CallLookup, type GetCallResult } from './api-call';
+import type { z } from 'zod';
+import { apiCallSchema, apiChatSchema, type CallLookup, type GetCallResult, type GetChatResult } from './api-call';
 
 export interface RetellApiClientOptions {
   baseUrl: string;
@@ -72,24 +73,44 @@ export class RetellApiClient implements CallLookup {
 
   /** 200 -> the call; 404 or 422 -> not found; anything else is retried or thrown as RetellApiError. */
   async getCall(callId: string): Promise<GetCallResult> {
-    const res = await this.request(`/v2/get-call/${encodeURIComponent(callId)}`);
+    const r = await this.getOne('get-call', `/v2/get-call/${encodeURIComponent(callId)}`, apiCallSchema);
+    if (!r.found) return r;
+    if (r.value.call_id !== callId)
+      throw new RetellApiError(`get-call ${callId}: Retell returned call ${r.value.call_id}`, 200);
+    return { found: true, call: r.value };
+  }
+
+  /** GET /get-chat/{chat_id}, with get-call's rules. */
+  async getChat(chatId: string): Promise<GetChatResult> {
+    const r = await this.getOne('get-chat', `/get-chat/${encodeURIComponent(chatId)}`, apiChatSchema);
+    if (!r.found) return r;
+    if (r.value.chat_id !== chatId)
+      throw new RetellApiError(`get-chat ${chatId}: Retell returned chat ${r.value.chat_id}`, 200);
+    return { found: true, chat: r.value };
+  }
+
+  private async getOne<T>(
+    name: string,
+    path: string,
+    schema: z.ZodType<T>,
+  ): Promise<{ found: true; value: T } | { found: false; status: number }> {
+    const res = await this.request(path);
+    const subject = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
     if (res.status === 404 || res.status === 422) return { found: false, status: res.status };
     if (res.status !== 200) {
       throw new RetellApiError(
-        `get-call ${callId}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
+        `${name} ${subject}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
         res.status,
       );
     }
-    const parsed = apiCallSchema.safeParse(res.data);
+    const parsed = schema.safeParse(res.data);
     if (!parsed.success) {
       throw new RetellApiError(
-        `get-call ${callId}: unexpected response: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        `${name} ${subject}: unexpected response: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
         res.status,
       );
     }
-    if (parsed.data.call_id !== callId)
-      throw new RetellApiError(`get-call ${callId}: Retell returned call ${parsed.data.call_id}`, res.status);
-    return { found: true, call: parsed.data };
+    return { found: true, value: parsed.data };
   }
 
   private async request(path: string): Promise<AxiosResponse> {

@@ -1,6 +1,6 @@
 /*
- * The call events Retell sends (its webhook documentation): defined here once; the domain's handlers,
- * the metrics' labels and the sample calls all use these lists.
+ * The webhook events Retell sends (its webhook documentation): defined here once; the domain's
+ * handlers, the metrics' labels and the sample calls all use these lists.
  */
 
 /** Events that move a call through its lifecycle, in lifecycle order. */
@@ -10,13 +10,24 @@ export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
 /** Sent on every turn; each delivery is the newest snapshot of the same thing. */
 export const SNAPSHOT_EVENTS: readonly string[] = ['transcript_updated'];
 
-/** Several per call are possible, told apart by their timestamp. */
-export const TRANSFER_EVENTS: readonly string[] = [
+/** Several per call are possible (a call can transfer more than once). */
+export const TRANSFER_EVENTS = [
   'transfer_started',
   'transfer_bridged',
   'transfer_cancelled',
   'transfer_ended',
-];
+] as const;
+export type TransferEvent = (typeof TRANSFER_EVENTS)[number];
 
-/** Every call event Retell documents. */
+/** Every call event Retell documents: the body carries a `call` object. */
 export const CALL_EVENTS: readonly string[] = [...LIFECYCLE_EVENTS, ...SNAPSHOT_EVENTS, ...TRANSFER_EVENTS];
+
+/** Chat agents' events, in lifecycle order: the body carries a `chat` object and no `call`. */
+export const CHAT_EVENTS = ['chat_started', 'chat_ended', 'chat_analyzed'] as const;
+export type ChatEvent = (typeof CHAT_EVENTS)[number];
+
+/** Events whose content can change between deliveries of the same kind: a re-run analysis. */
+export const ANALYSIS_EVENTS: readonly string[] = ['call_analyzed', 'chat_analyzed'];
+
+/** Every event Retell documents for the webhook URL. */
+export const WEBHOOK_EVENTS: readonly string[] = [...CALL_EVENTS, ...CHAT_EVENTS];

@@ -1,10 +1,32 @@
 export { verifyRetellSignature, signRetellBody } from './signature';
 export type { SignatureCheck, SignatureFailure, VerifyOptions } from './signature';
-export { CALL_EVENTS, LIFECYCLE_EVENTS, SNAPSHOT_EVENTS, TRANSFER_EVENTS } from './events';
-export type { LifecycleEvent } from './events';
-export { sampleCall, sampleWebhookBody } from './sample-calls';
-export type { CallObject, SampleCallOptions, SampleEvent } from './sample-calls';
-export { apiCallSchema, isFinished } from './api-call';
-export type { ApiCall, CallLookup, GetCallResult, RetellCallStatus } from './api-call';
+export {
+  ANALYSIS_EVENTS,
+  CALL_EVENTS,
+  CHAT_EVENTS,
+  LIFECYCLE_EVENTS,
+  SNAPSHOT_EVENTS,
+  TRANSFER_EVENTS,
+  WEBHOOK_EVENTS,
+} from './events';
+export type { ChatEvent, LifecycleEvent, TransferEvent } from './events';
+export {
+  sampleCall,
+  sampleChat,
+  sampleChatBody,
+  sampleTranscript,
+  sampleTranscriptUpdateBody,
+  sampleTransferBody,
+  sampleWebhookBody,
+} from './sample-calls';
+export type {
+  CallObject,
+  SampleCallOptions,
+  SampleChatOptions,
+  SampleEvent,
+  SampleTransferOptions,
+} from './sample-calls';
+export { apiCallSchema, apiChatSchema, isChatFinished, isFinished } from './api-call';
+export type { ApiCall, ApiChat, CallLookup, GetCallResult, GetChatResult, RetellCallStatus } from './api-call';
 export { RetellApiClient, RetellApiError, retryAfterMs } from './api-client';
 export type { RetellApiClientOptions } from './api-client';

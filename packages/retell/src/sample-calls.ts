@@ -1,4 +1,4 @@
-import type { LifecycleEvent } from './events';
+import type { ChatEvent, LifecycleEvent, TransferEvent } from './events';
 /**
  * Realistic Retell call objects and webhook bodies, for `make demo`, the tests and the fake
  * Retell API. Shapes follow Retell's webhook documentation: call_started carries basic info, call_ended the whole
@@ -64,6 +64,9 @@ export function sampleCall(options: SampleCallOptions, event: SampleEvent): Call
       : 'Agent: Guten Tag, wie kann ich helfen?\nUser: Ich möchte einen Termin buchen.\nAgent: Gern, Donnerstag 10 Uhr?\nUser: Passt.',
     transcript_object: [],
     recording_url: neverConnected ? undefined : `https://dxc03zgurdly9.cloudfront.net/${options.callId}/recording.wav`,
+    telephony_identifier: { twilio_call_sid: `CA${options.callId}` },
+    latency: neverConnected ? undefined : { e2e: { p50: 812, p90: 1130, min: 640, max: 1402, num: 4 } },
+    llm_token_usage: neverConnected ? undefined : { values: [812, 1024, 1301], average: 1045.7, num_requests: 3 },
     public_log_url: `https://dxc03zgurdly9.cloudfront.net/${options.callId}/public.log`,
     call_cost: {
       combined_cost: neverConnected ? 0 : 12.5,
@@ -96,4 +99,104 @@ export function sampleCall(options: SampleCallOptions, event: SampleEvent): Call
 /** The JSON body Retell POSTs for one event of a call. */
 export function sampleWebhookBody(options: SampleCallOptions, event: SampleEvent): string {
   return JSON.stringify({ event, call: sampleCall(options, event) });
+}
+
+const TURNS: [string, string][] = [
+  ['agent', 'Guten Tag, wie kann ich helfen?'],
+  ['user', 'Ich möchte einen Termin buchen.'],
+  ['agent', 'Gern, Donnerstag 10 Uhr?'],
+  ['user', 'Passt.'],
+  ['agent', 'Ich verbinde Sie mit der Praxis.'],
+  ['user', 'Danke.'],
+];
+
+/** The first `turns` turns of a conversation (repeating the script for long calls). */
+export function sampleTranscript(turns: number): { transcript: string; transcript_object: object[] } {
+  const list = Array.from({ length: turns }, (_, i) => {
+    const [role, content] = TURNS[i % TURNS.length]!;
+    return { role, content: i < TURNS.length ? content : `${content} (${i + 1})`, words: [] };
+  });
+  return {
+    transcript: list.map((t) => `${t.role === 'agent' ? 'Agent' : 'User'}: ${t.content}`).join('\n'),
+    transcript_object: list,
+  };
+}
+
+/** transcript_updated after `turns` turns: the live call with its transcript so far. */
+export function sampleTranscriptUpdateBody(options: SampleCallOptions, turns: number): string {
+  const call = { ...sampleCall(options, 'call_started'), ...sampleTranscript(turns) };
+  return JSON.stringify({ event: 'transcript_updated', call, transcript_with_tool_calls: call.transcript_object });
+}
+
+export interface SampleTransferOptions {
+  /** Where the call is transferred to: a number or a SIP URI. */
+  destination: string;
+  /** Turns of the conversation before the transfer. Default 5. */
+  turns?: number;
+  option?: Record<string, unknown>;
+}
+
+/** A transfer event as Retell documents it: the live call plus transfer_destination and transfer_option. */
+export function sampleTransferBody(
+  options: SampleCallOptions,
+  event: TransferEvent,
+  transfer: SampleTransferOptions,
+): string {
+  const call = { ...sampleCall(options, 'call_started'), ...sampleTranscript(transfer.turns ?? 5) };
+  const body: Record<string, unknown> = { event, call };
+  if (event !== 'transfer_ended') {
+    body.transfer_destination = transfer.destination;
+    body.transfer_option = transfer.option ?? { type: 'cold_transfer', show_transferee_as_caller: false };
+  }
+  return JSON.stringify(body);
+}
+
+export interface SampleChatOptions {
+  chatId: string;
+  agentId?: string;
+  chatType?: 'api_chat' | 'sms_chat';
+  startMs?: number;
+  durationMs?: number;
+  chatStatus?: 'ended' | 'error';
+  /** A different analysis, as a re-run would give. */
+  summary?: string;
+}
+
+/** A chat object as Retell sends it with chat_started / chat_ended / chat_analyzed. */
+export function sampleChat(
+  options: SampleChatOptions,
+  event: ChatEvent,
+): Record<string, unknown> & { chat_id: string } {
+  const start = options.startMs ?? Date.now() - 300_000;
+  const chat: Record<string, unknown> & { chat_id: string } = {
+    chat_id: options.chatId,
+    agent_id: options.agentId ?? 'agent_c4a7d9e2b1f04e6a8c3d5b7e91',
+    version: 3,
+    chat_type: options.chatType ?? 'sms_chat',
+    chat_status: event === 'chat_started' ? 'ongoing' : (options.chatStatus ?? 'ended'),
+    start_timestamp: start,
+    metadata: { source: 'callsync-sample' },
+    retell_llm_dynamic_variables: { customer_name: 'Erika Musterfrau' },
+  };
+  if (event === 'chat_started') return chat;
+  Object.assign(chat, {
+    end_timestamp: start + (options.durationMs ?? 240_000),
+    transcript:
+      'User: Haben Sie morgen noch einen Termin frei?\nAgent: Ja, um 15 Uhr. Soll ich ihn eintragen?\nUser: Ja bitte.',
+    message_with_tool_calls: [],
+    chat_cost: { combined_cost: 0.8, product_costs: [{ product: 'gpt-4.1', cost: 0.8 }] },
+  });
+  if (event === 'chat_analyzed') {
+    chat.chat_analysis = {
+      chat_summary: options.summary ?? 'The customer booked an appointment for tomorrow 15:00.',
+      chat_successful: true,
+      user_sentiment: 'Positive',
+      custom_analysis_data: { appointment_booked: true },
+    };
+  }
+  return chat;
+}
+
+export function sampleChatBody(options: SampleChatOptions, event: ChatEvent): string {
+  return JSON.stringify({ event, chat: sampleChat(options, event) });
 }

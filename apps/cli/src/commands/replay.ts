@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import { waitUntil } from '@callsync/runtime';
 import { createDb, findEventOutcomes, findEventsToReplay, markForReplay, type WebhookEventStatus } from '@callsync/db';
-import { createQueues, createRedisConnection, ensureWebhookJobs } from '@callsync/queue';
+import { createQueues, createRedisConnection, ensureWebhookJobs, webhookJobData } from '@callsync/queue';
 import { parseDuration } from '../duration';
 
 export const REPLAY_USAGE = `usage: make replay [ARGS="..."]
@@ -89,7 +89,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       const byId = new Map(rows.map((r) => [r.id, r]));
       const jobs = await ensureWebhookJobs(
         queues.webhooks,
-        marked.map((id) => ({ rowId: id, callId: byId.get(id)!.call_id, event: byId.get(id)!.event_type })),
+        marked.map((id) => webhookJobData(byId.get(id)!)),
       );
       console.log(
         `replayed ${marked.length}: ${jobs.enqueued} new job(s), ${jobs.retried} finished job(s) retried, ${jobs.inFlight} already queued`,

@@ -1,17 +1,19 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, processingRate, staleSessions, summarizeRetention } from '@callsync/db';
+import { createDb, processingRate, staleChats, staleSessions, summarizeRetention } from '@callsync/db';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { parseDuration } from '../duration';
 
 export const STATS_USAGE = `usage: make stats [ARGS="..."]
 
 The two monitoring reports in sql/reports/ and the queues: processing rate per event type (total, processed, pending,
-failed, success %), sessions stuck in_progress, job counts per queue, and what retention removed.
+failed, success %; call and chat events alike), sessions stuck in_progress, chats stuck ongoing, job counts per queue,
+and what retention removed.
 
-  --window <d>         processing-rate window (default 24h; e.g. 1h, 7d)
-  --stale-after <d>    "stuck" means in_progress for longer than this (default 10m)
+  --window <d>              processing-rate window (default 24h; e.g. 1h, 7d)
+  --stale-after <d>         "stuck" means in_progress for longer than this (default 10m)
+  --chat-stale-after <d>    a chat is stuck when ongoing for longer than this (default 60m: SMS chats run long)
   --json               the same data as JSON, for scripts`;
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -29,6 +31,7 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
     options: {
       window: { type: 'string', default: '24h' },
       'stale-after': { type: 'string', default: '10m' },
+      'chat-stale-after': { type: 'string', default: '60m' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -39,14 +42,16 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
   }
   const windowMinutes = parseDuration(values.window, '--window');
   const staleMinutes = parseDuration(values['stale-after'], '--stale-after');
+  const chatStaleMinutes = parseDuration(values['chat-stale-after'], '--chat-stale-after');
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-stats' });
   const connection = createRedisConnection(config.redis, { name: 'callsync-stats', enableOfflineQueue: false });
   connection.on('error', () => {}); // reported below as "unavailable"
   const queues = createQueues(connection, config.redis.prefix, config.worker);
   try {
-    const [rates, stale, retention] = await Promise.all([
+    const [rates, stale, chats, retention] = await Promise.all([
       processingRate(db, `${windowMinutes} minutes`),
       staleSessions(db, staleMinutes),
+      staleChats(db, chatStaleMinutes),
       summarizeRetention(db, new Date(Date.now() - windowMinutes * 60_000)),
     ]);
     if (connection.status !== 'ready')
@@ -65,6 +70,8 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
             processing_rate: rates,
             stale_after: values['stale-after'],
             stale_sessions: stale,
+            chat_stale_after: values['chat-stale-after'],
+            stale_chats: chats,
             queues: queueCounts,
             retention,
           },
@@ -92,6 +99,16 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
         ),
       );
       if (stale.length > 20) console.log(`... and ${stale.length - 20} more (--json lists all)`);
+    }
+    console.log(`\nChats stuck ongoing for more than ${values['chat-stale-after']}: ${chats.length}`);
+    if (chats.length) {
+      console.log(
+        table(
+          chats.slice(0, 20).map((c) => ({ ...c, started_at: c.started_at.toISOString() })),
+          ['chat_id', 'chat_type', 'started_at', 'minutes_stuck'],
+        ),
+      );
+      if (chats.length > 20) console.log(`... and ${chats.length - 20} more (--json lists all)`);
     }
     console.log('\nQueues');
     console.log(

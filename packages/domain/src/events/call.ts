@@ -3,6 +3,7 @@ import { PermanentEventError } from '../errors';
 
 const epochMs = z.number().finite().nonnegative();
 const text = z.string().nullish();
+const jsonObject = z.record(z.string(), z.unknown()).nullish();
 
 /** The typed view of Retell's call object that the handlers use. Lenient: unknown fields are kept. */
 export const retellCallSchema = z.looseObject({
@@ -20,20 +21,27 @@ export const retellCallSchema = z.looseObject({
   disconnection_reason: text,
   transcript: text,
   recording_url: text,
-  call_analysis: z.record(z.string(), z.unknown()).nullish(),
+  call_analysis: jsonObject,
   call_cost: z.looseObject({ combined_cost: z.number().nullish() }).nullish(),
   metadata: z.unknown().optional(),
+  telephony_identifier: jsonObject,
+  retell_llm_dynamic_variables: jsonObject,
+  collected_dynamic_variables: jsonObject,
+  latency: jsonObject,
+  llm_token_usage: jsonObject,
 });
 
 export type RetellCall = z.infer<typeof retellCallSchema>;
 
-/** Parse `payload.call`; a malformed field is permanent (no retry fixes it) and is named. */
+/** Issues as one message naming each field under `prefix`. */
+export function describeIssues(prefix: string, error: z.ZodError): string {
+  return error.issues.map((i) => `${prefix}.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
+}
+
+/** Parse `payload.call` (or its deprecated name `data`); a malformed field is permanent (no retry fixes it) and is named. */
 export function parseCall(payload: unknown): RetellCall {
-  const call = (payload as { call?: unknown } | null)?.call;
-  const r = retellCallSchema.safeParse(call);
-  if (!r.success) {
-    const detail = r.error.issues.map((i) => `call.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-    throw new PermanentEventError(`invalid call object: ${detail}`);
-  }
+  const body = payload as { call?: unknown; data?: unknown } | null;
+  const r = retellCallSchema.safeParse(body?.call ?? body?.data);
+  if (!r.success) throw new PermanentEventError(`invalid call object: ${describeIssues('call', r.error)}`);
   return r.data;
 }

@@ -4,7 +4,9 @@ import type { Db, WebhookEventSource } from '@callsync/db';
 export interface StoredEvent {
   rowId: string;
   eventType: string;
-  callId: string;
+  /** The call (call events) or the chat (chat events); both null for an event without a subject. */
+  callId: string | null;
+  chatId: string | null;
   payload: unknown;
   /** When callsync first received it. */
   receivedAt: Date;

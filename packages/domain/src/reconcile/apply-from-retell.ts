@@ -1,32 +1,38 @@
 import { recordDelivery, type Db } from '@callsync/db';
-import type { ApiCall } from '@callsync/retell';
-import { dedupeKeyFor } from '../events/dedupe-key';
-import type { LifecycleEvent } from '../events/event-types';
+import type { ApiCall, ApiChat } from '@callsync/retell';
+import { identifyDelivery } from '../events/delivery-identity';
 import type { HandlerRegistry } from '../handlers';
 import { processWebhookEvent } from '../process-event';
 
+/** What Retell's API returned: a call (get-call) or a chat (get-chat). */
+export type RetellRecord = { kind: 'call'; call: ApiCall } | { kind: 'chat'; chat: ApiChat };
+
 /**
- * Apply what Retell's API says about a call exactly as if the webhook had arrived: record the
+ * Apply what Retell's API says about a call or chat exactly as if the webhook had arrived: record the
  * event in webhook_events (source `reconcile`, same dedupe key as the webhook, so the real webhook
  * later only counts as a redelivery) and process it through the same handlers.
  */
 export async function applyFromRetell(
   db: Db,
-  call: ApiCall,
-  events: readonly LifecycleEvent[],
+  record: RetellRecord,
+  events: readonly string[],
   handlers: HandlerRegistry,
 ): Promise<void> {
+  const id = record.kind === 'call' ? record.call.call_id : record.chat.chat_id;
   for (const event of events) {
-    const body = JSON.stringify({ event, call });
-    const envelope = { event, call };
+    const body = record.kind === 'call' ? { event, call: record.call } : { event, chat: record.chat };
+    const text = JSON.stringify(body);
+    const identity = identifyDelivery({ event, subject: { kind: record.kind, id } }, body, Buffer.from(text));
     const stored = await recordDelivery(db, {
       eventType: event,
-      callId: call.call_id,
-      dedupeKey: dedupeKeyFor(envelope, Buffer.from(body)),
-      payloadJson: body,
+      callId: record.kind === 'call' ? id : null,
+      chatId: record.kind === 'chat' ? id : null,
+      dedupeKey: identity.dedupeKey,
+      payloadJson: text,
       rawBody: null,
       signature: null,
       source: 'reconcile',
+      snapshotSize: identity.snapshotSize,
     });
     // A row that failed earlier is applied now; if it fails again, this check fails with its error.
     await processWebhookEvent(db, stored.id, handlers);

@@ -1,10 +1,20 @@
 import type { ReconcileCheck } from '@callsync/db';
-import { isFinished, type GetCallResult, type LifecycleEvent } from '@callsync/retell';
+import {
+  isChatFinished,
+  isFinished,
+  type ChatEvent,
+  type GetCallResult,
+  type GetChatResult,
+  type LifecycleEvent,
+} from '@callsync/retell';
 
 export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed';
 
 /** `stale`: an in_progress call; `analysis`: a finished call still without analysis; `requested`: --call-id. */
 export type CheckReason = 'stale' | 'analysis' | 'requested';
+
+/** What is checked: a call, or a chat (ongoing chats only). */
+export type Subject = 'call' | 'chat';
 
 /** What one answer from Retell means for the session, and what to write. */
 export interface Decision {
@@ -38,4 +48,22 @@ export function decide(reason: CheckReason, result: GetCallResult): Decision {
     return { outcome: 'ended', detail, apply, record: 'checked' };
   }
   return { outcome: 'ongoing', detail, apply: [], record: 'checked' };
+}
+
+export interface ChatDecision {
+  outcome: 'ended' | 'ongoing' | 'not_found';
+  detail: string;
+  /** Events to apply from Retell's chat object, in this order. */
+  apply: ChatEvent[];
+  record: 'checked' | 'not_found';
+}
+
+/** Retell's answer about an ongoing chat: ended (apply it, with its analysis if there), still ongoing, or unknown. */
+export function decideChat(result: GetChatResult): ChatDecision {
+  if (!result.found) return { outcome: 'not_found', detail: `HTTP ${result.status}`, apply: [], record: 'not_found' };
+  const { chat } = result;
+  if (!isChatFinished(chat.chat_status))
+    return { outcome: 'ongoing', detail: chat.chat_status, apply: [], record: 'checked' };
+  const apply: ChatEvent[] = chat.chat_analysis ? ['chat_ended', 'chat_analyzed'] : ['chat_ended'];
+  return { outcome: 'ended', detail: chat.chat_status, apply, record: 'checked' };
 }

@@ -1,6 +1,9 @@
 import {
   countSessionsAwaitingAnalysis,
+  countStaleChats,
   countStaleSessions,
+  findStaleChats,
+  recordChatReconcileCheck,
   findSessionsAwaitingAnalysis,
   findStaleSessions,
   finishReconcileRun,
@@ -15,13 +18,15 @@ import {
 import type { CallLookup } from '@callsync/retell';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromRetell } from './apply-from-retell';
-import { decide, type CallOutcome, type CheckReason } from './decide';
+import { decide, decideChat, type CallOutcome, type CheckReason, type Subject } from './decide';
 import { mapLimit } from '@callsync/runtime';
 
 export type { CallOutcome };
 
 export interface CallReport {
+  /** The call's id, or for a chat (subject 'chat') the chat's. */
   callId: string;
+  subject: Subject;
   reason: CheckReason;
   outcome: CallOutcome;
   /** Retell's status, or the error. */
@@ -32,7 +37,7 @@ export interface ReconcileOptions {
   trigger: 'scheduled' | 'manual';
   /** host:pid, recorded on the run. */
   runner: string;
-  /** in_progress sessions that started longer ago than this are asked about. */
+  /** in_progress sessions (and ongoing chats) that started longer ago than this are asked about. */
   staleAfterMinutes: number;
   /** Finished sessions without analysis for longer than this get it fetched. */
   analysisAfterMinutes: number;
@@ -69,6 +74,8 @@ export interface ReconcileDeps {
 }
 
 const DEFAULT_MAX_FAILURES = 20;
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 const minutesAgo = (now: Date, minutes: number) => new Date(now.getTime() - minutes * 60_000);
 
@@ -109,28 +116,46 @@ async function reconcile(
       const result = await retell.getCall(callId);
       const decision = decide(reason, result);
       if (write && result.found && decision.apply.length)
-        await applyFromRetell(db, result.call, decision.apply, handlers);
+        await applyFromRetell(db, { kind: 'call', call: result.call }, decision.apply, handlers);
       if (write && decision.record) await recordReconcileCheck(db, callId, decision.record, options.maxTries);
-      report({ callId, reason, outcome: decision.outcome, detail: decision.detail });
+      report({ callId, subject: 'call', reason, outcome: decision.outcome, detail: decision.detail });
     } catch (err) {
       if (write) {
         const maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
         await recordReconcileCheck(db, callId, 'failed', options.maxTries, maxFailures).catch(() => undefined);
       }
-      report({ callId, reason, outcome: 'failed', detail: err instanceof Error ? err.message : String(err) });
+      report({ callId, subject: 'call', reason, outcome: 'failed', detail: errorText(err) });
     }
   };
 
-  const walk = async (
-    reason: 'stale' | 'analysis',
-    find: (cursor: SessionCursor | null) => Promise<SessionToReconcile[]>,
+  // The same for an ongoing chat, through get-chat.
+  const checkChat = async (getChat: NonNullable<CallLookup['getChat']>, chatId: string): Promise<void> => {
+    try {
+      const result = await getChat(chatId);
+      const decision = decideChat(result);
+      if (write && result.found && decision.apply.length)
+        await applyFromRetell(db, { kind: 'chat', chat: result.chat }, decision.apply, handlers);
+      if (write) await recordChatReconcileCheck(db, chatId, decision.record, options.maxTries);
+      report({ callId: chatId, subject: 'chat', reason: 'stale', outcome: decision.outcome, detail: decision.detail });
+    } catch (err) {
+      if (write) {
+        const maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
+        await recordChatReconcileCheck(db, chatId, 'failed', options.maxTries, maxFailures).catch(() => undefined);
+      }
+      report({ callId: chatId, subject: 'chat', reason: 'stale', outcome: 'failed', detail: errorText(err) });
+    }
+  };
+
+  const walk = async <S extends { id: string; key: Date }>(
+    find: (cursor: SessionCursor | null) => Promise<S[]>,
+    checkOne: (s: S) => Promise<void>,
   ): Promise<void> => {
     let cursor: SessionCursor | null = null;
     for (;;) {
       const batch = await find(cursor);
       if (batch.length === 0) return;
       counts.found += batch.length;
-      await mapLimit(batch, concurrency, (s) => check(reason, s.call_id));
+      await mapLimit(batch, concurrency, checkOne);
       const last = batch[batch.length - 1]!;
       cursor = { key: last.key, id: last.id };
       if (batch.length < batchSize) return;
@@ -147,10 +172,20 @@ async function reconcile(
     } else {
       const staleCutoff = minutesAgo(now, options.staleAfterMinutes);
       const analysisCutoff = minutesAgo(now, options.analysisAfterMinutes);
-      total = (await countStaleSessions(db, staleCutoff)) + (await countSessionsAwaitingAnalysis(db, analysisCutoff));
+      const getChat = retell.getChat?.bind(retell);
+      total =
+        (await countStaleSessions(db, staleCutoff)) +
+        (await countSessionsAwaitingAnalysis(db, analysisCutoff)) +
+        (getChat ? await countStaleChats(db, staleCutoff) : 0);
       options.onProgress?.(0, total);
-      await walk('stale', (c) => findStaleSessions(db, staleCutoff, c, batchSize));
-      await walk('analysis', (c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize));
+      const call = (reason: CheckReason) => (s: SessionToReconcile) => check(reason, s.call_id);
+      await walk((c) => findStaleSessions(db, staleCutoff, c, batchSize), call('stale'));
+      await walk((c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize), call('analysis'));
+      if (getChat)
+        await walk(
+          (c) => findStaleChats(db, staleCutoff, c, batchSize),
+          (s) => checkChat(getChat, s.chat_id),
+        );
     }
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);

@@ -33,9 +33,9 @@ export interface ChaosReport {
   slowest503Ms: number;
 }
 
-const key = (event: string, callId: string) => `${event}:${callId}`;
+const key = (event: string, subjectId: string | null) => `${event}:${subjectId ?? ''}`;
 
-function comparable(s: Partial<SessionState> & Record<string, unknown>): Record<string, unknown> {
+function comparable(s: Record<string, unknown>): Record<string, unknown> {
   const ms = (d: unknown) =>
     d instanceof Date ? d.getTime() : d === null || d === undefined ? null : new Date(d as string).getTime();
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -110,7 +110,7 @@ export async function verifyChaos(
   report.notAcknowledged = plan.events.length - ackedKeys.length;
 
   const rows = await findAllWebhookEvents(db);
-  const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.call_id), r]));
+  const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.call_id ?? r.chat_id), r]));
   report.pendingLeft = rows.filter((r) => r.status === 'pending').length;
   report.processed = rows.filter((r) => r.status === 'processed').length;
   for (const [k] of ackedKeys) {
@@ -118,7 +118,7 @@ export async function verifyChaos(
     if (!row || row.status !== 'processed') report.lost.push(`${k} (${row ? row.status : 'no row'})`);
   }
   for (const r of rows) {
-    const k = key(r.event_type, r.call_id);
+    const k = key(r.event_type, r.call_id ?? r.chat_id);
     const sent = byKey.get(k);
     if (!sent) report.phantom.push(k);
     else if (r.delivery_count < sent.acked || r.delivery_count > sent.attempts) {
@@ -131,7 +131,7 @@ export async function verifyChaos(
   // Expected sessions: the merge of every lifecycle event stored for the call.
   const expected = new Map<string, SessionState>();
   for (const r of rows) {
-    if (!isLifecycleEvent(r.event_type)) continue;
+    if (!isLifecycleEvent(r.event_type) || r.call_id === null) continue;
     const patch = patchFromEvent(r.event_type, parseCall(r.payload), r.created_at, null);
     expected.set(r.call_id, mergeSession(expected.get(r.call_id) ?? null, patch));
   }
@@ -140,7 +140,7 @@ export async function verifyChaos(
   for (const [callId, want] of expected) {
     const got = actual.get(callId);
     const a = got ? JSON.stringify(comparable(got)) : 'no session';
-    const b = JSON.stringify(comparable(want as never));
+    const b = JSON.stringify(comparable({ ...want }));
     if (a !== b) report.sessionMismatches.push(`${callId}: expected ${b}, got ${a}`);
   }
   for (const callId of actual.keys())

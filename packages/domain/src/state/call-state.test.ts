@@ -1,6 +1,6 @@
 import { LIFECYCLE_RANK, mergeSession, patchFromEvent, type SessionState } from './call-state';
-import type { LifecycleEvent } from './events/event-types';
-import type { RetellCall } from './events/call';
+import type { LifecycleEvent } from '../events/event-types';
+import type { RetellCall } from '../events/call';
 
 const t0 = 1_761_300_000_000;
 const base = {
