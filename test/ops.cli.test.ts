@@ -51,6 +51,9 @@ describe('make stats', () => {
     await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck_call', 'in_progress', now() - interval '25 minutes')`.execute(
       t.db,
     );
+    await sql`insert into retell_chat_sessions (chat_id, chat_type, chat_status, started_at) values ('stuck_chat', 'sms_chat', 'ongoing', now() - interval '95 minutes'), ('young_chat', 'api_chat', 'ongoing', now() - interval '15 minutes')`.execute(
+      t.db,
+    );
 
     const json = cli('stats', '--json');
     expect(await json.exited).toBe(0);
@@ -60,6 +63,9 @@ describe('make stats', () => {
       { event_type: 'call_started', total: 2, processed: 1, pending: 0, failed: 1, success_rate: 50 },
     ]);
     expect(data.stale_sessions).toEqual([expect.objectContaining({ call_id: 'stuck_call', minutes_stuck: 25 })]);
+    expect(data.stale_chats).toEqual([
+      expect.objectContaining({ chat_id: 'stuck_chat', chat_type: 'sms_chat', minutes_stuck: 95 }),
+    ]);
     expect(Object.keys(data.queues)).toEqual(['webhooks', 'reconcile', 'maintenance', 'retention']);
     expect(data.queues.webhooks).toMatchObject({ waiting: 0, failed: 0 });
 
@@ -68,6 +74,7 @@ describe('make stats', () => {
     expect(text.output()).toMatch(/Processing rate per event type, last 7d/);
     expect(text.output()).toMatch(/call_ended\s+2\s+2\s+0\s+0\s+100\.00/);
     expect(text.output()).toMatch(/Sessions stuck in_progress for more than 10m: 1/);
+    expect(text.output()).toMatch(/Chats stuck ongoing for more than 60m: 1\n.*chat_id[\s\S]*stuck_chat\s+sms_chat/);
   });
 
   it('shows what retention removed', async () => {
@@ -192,5 +199,34 @@ describe('make replay', () => {
     const p = cli('replay', '--status', 'broken');
     expect(await p.exited).toBe(1);
     expect(p.output()).toMatch(/--status: "broken" is not one of failed, pending, processed, skipped/);
+  });
+});
+
+describe('make backfill-fields', () => {
+  it('fills sessions stored before the fields were columns, and says how many', async () => {
+    await sql`insert into retell_call_sessions (call_id, call_status, analysis, fields_version)
+      values ('old_call', 'ended', '{"call_successful": true, "user_sentiment": "Neutral", "call_summary": "Kurz."}', null),
+             ('new_call', 'ended', null, 1)`.execute(t.db);
+    const done = cli('backfill-fields', '--batch', '1');
+    expect(await done.exited).toBe(0);
+    expect(done.output()).toMatch(/\[backfill-fields\] 1 call session\(s\) filled/);
+    const rows = await t.db
+      .selectFrom('retell_call_sessions')
+      .select(['call_id', 'call_successful', 'user_sentiment', 'call_summary', 'fields_version'])
+      .orderBy('call_id')
+      .execute();
+    expect(rows).toEqual([
+      { call_id: 'new_call', call_successful: null, user_sentiment: null, call_summary: null, fields_version: 1 },
+      {
+        call_id: 'old_call',
+        call_successful: true,
+        user_sentiment: 'Neutral',
+        call_summary: 'Kurz.',
+        fields_version: 1,
+      },
+    ]);
+    const bad = cli('backfill-fields', '--batch', 'lots');
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toContain('--batch must be a whole number');
   });
 });

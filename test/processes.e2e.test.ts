@@ -1,9 +1,19 @@
 import { sign } from 'retell-sdk';
-import { findCallSession } from '@callsync/db';
+import { findCallSession, findChatSession } from '@callsync/db';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
-import { assertBuilt, DASHBOARD, deleteQueueKeys, freePort, INGRESS, run, until, WORKER } from './support/processes';
+import {
+  assertBuilt,
+  CLI,
+  DASHBOARD,
+  deleteQueueKeys,
+  freePort,
+  INGRESS,
+  run,
+  until,
+  WORKER,
+} from './support/processes';
 
 let t: TestDatabase;
 const prefix = `{callsync-e2e-${process.pid}}`;
@@ -93,6 +103,53 @@ describe('ingress and worker processes', () => {
       expect(logs).not.toContain('+491604366218');
       expect(logs).not.toContain(TEST_API_KEY);
       expect(logs).not.toMatch(/v=\d{13},d=/);
+    } finally {
+      ingress.child.kill('SIGKILL');
+      worker.child.kill('SIGKILL');
+    }
+  });
+
+  it('make demo: every scenario (chat, transfer, re-run analysis included) ends applied', async () => {
+    const env = {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      QUEUE_PREFIX: prefix,
+      RETELL_API_KEY: TEST_API_KEY,
+      // Nothing listens there: the demo skips its reconciliation scenario, as with the real Retell API.
+      RETELL_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      PORT: String(await freePort()),
+      NODE_ENV: 'production',
+      WORKER_METRICS_PORT: String(await freePort()),
+      INGRESS_METRICS_PORT: String(await freePort()),
+      SHUTDOWN_DRAIN_MS: '0',
+    };
+    const ingress = run(INGRESS, env);
+    const worker = run(WORKER, env);
+    try {
+      await until('ingress /readyz', async () =>
+        (await fetch(`http://127.0.0.1:${env.PORT}/readyz`)).ok ? true : undefined,
+      );
+      const demo = run(CLI, env, ['demo']);
+      expect({ code: await demo.exited, output: demo.output() }).toMatchObject({ code: 0 });
+      const out = demo.output();
+      expect(out).not.toMatch(/-> [45]\d\d /);
+      const id = (prefix: string) => out.match(new RegExp(`(${prefix}_[a-z0-9]+)`))![1]!;
+      expect(await findChatSession(t.db, id('demo_chat'))).toMatchObject({
+        chat_status: 'ended',
+        chat_successful: true,
+      });
+      const transferred = await findCallSession(t.db, id('demo_transferred'));
+      expect(transferred).toMatchObject({ call_status: 'ended', disconnection_reason: 'call_transfer' });
+      expect(transferred!.transfers).toEqual([
+        expect.objectContaining({ destination: '+493012345678', outcome: 'bridged' }),
+      ]);
+      expect((await findCallSession(t.db, id('demo_rerun')))!.call_summary).toMatch(/^Re-run analysis/);
+      const statuses = await t.db
+        .selectFrom('webhook_events')
+        .select((eb) => ['status', eb.fn.countAll<string>().as('n')])
+        .groupBy('status')
+        .execute();
+      expect(statuses).toEqual([{ status: 'processed', n: expect.any(String) }]);
     } finally {
       ingress.child.kill('SIGKILL');
       worker.child.kill('SIGKILL');

@@ -1,5 +1,6 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
+import { backfillFieldsCommand } from './commands/backfill-fields';
 import { demoCommand } from './commands/demo';
 import { fakeRetellCommand } from './commands/fake-retell';
 import { migrateCommand } from './commands/migrate';
@@ -14,6 +15,7 @@ const USAGE = `usage: callsync <command>
   reconcile     one reconciliation pass against Retell's API now (--help for flags)
   stats         processing rate, stuck sessions and queue counts (--help for flags)
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
+  backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
 
 make chaos and make bench live in packages/testkit, with the test harness.`;
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return statsCommand(loadConfig(), args);
     case 'replay':
       return replayCommand(loadConfig(), args);
+    case 'backfill-fields':
+      return backfillFieldsCommand(loadConfig(), args);
     case 'fake-retell':
       return fakeRetellCommand(loadConfig(), args);
     default:

@@ -19,13 +19,14 @@ export async function countPendingEvents(db: Db, receivedBefore?: Date): Promise
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
-/** Pending rows among those of these calls. */
+/** Pending rows among those of these calls (or chats). */
 export async function countPendingEventsOfCalls(db: Db, callIds: readonly string[]): Promise<number> {
   if (callIds.length === 0) return 0;
+  const ids = [...callIds];
   const r = await db
     .selectFrom('webhook_events')
     .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('call_id', 'in', [...callIds])
+    .where((eb) => eb.or([eb('call_id', 'in', ids), eb('chat_id', 'in', ids)]))
     .where('status', '=', 'pending')
     .executeTakeFirstOrThrow();
   return Number(r.n);

@@ -5,23 +5,36 @@ import {
   countPendingEventsOfCalls,
   createDb,
   findCallSession,
+  findChatSession,
   findWebhookEvents,
   upsertAgent,
   type Db,
 } from '@callsync/db';
-import { sampleCall, sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
+import {
+  sampleCall,
+  sampleChatBody,
+  sampleTranscriptUpdateBody,
+  sampleTransferBody,
+  sampleWebhookBody,
+  type SampleCallOptions,
+  type SampleEvent,
+} from '@callsync/retell';
 
 interface Delivery {
   label: string;
-  call: SampleCallOptions;
-  event: SampleEvent;
+  body: string;
 }
+
+const deliveries = (call: SampleCallOptions, events: readonly SampleEvent[]): Delivery[] =>
+  events.map((event) => ({ label: event, body: sampleWebhookBody(call, event) }));
 
 const DEMO_AGENT = 'agent_demo_callsync';
 
 interface Scenario {
   title: string;
+  /** The call's id, or the chat's for a chat. */
   callId: string;
+  chat?: boolean;
   deliveries: Delivery[];
 }
 
@@ -35,34 +48,75 @@ function scenarios(run: string): Scenario[] {
     disconnectionReason: 'dial_failed',
   };
   const redelivered = { callId: `demo_redelivered_${run}`, agentId: 'agent_not_registered' };
+  const transferred = {
+    callId: `demo_transferred_${run}`,
+    agentId: DEMO_AGENT,
+    disconnectionReason: 'call_transfer',
+  };
+  const practice = { destination: '+493012345678', turns: 5 };
+  const rerun = { callId: `demo_rerun_${run}`, agentId: DEMO_AGENT };
+  const rerunAnalysis = JSON.parse(sampleWebhookBody(rerun, 'call_analyzed')) as {
+    call: { call_analysis: Record<string, unknown> };
+  };
+  rerunAnalysis.call.call_analysis = {
+    ...rerunAnalysis.call.call_analysis,
+    call_summary: 'Re-run analysis: the caller booked Thursday 10:00 and wants an SMS reminder.',
+    custom_analysis_data: { reminder: 'sms' },
+  };
+  const chat = { chatId: `demo_chat_${run}`, agentId: DEMO_AGENT };
   return [
     {
       title: 'a full call',
       callId: full.callId,
-      deliveries: (['call_started', 'call_ended', 'call_analyzed'] as const).map((event) => ({
-        label: event,
-        call: full,
-        event,
-      })),
+      deliveries: deliveries(full, ['call_started', 'call_ended', 'call_analyzed']),
     },
     {
       title: 'an anonymous caller',
       callId: anon.callId,
-      deliveries: (['call_started', 'call_ended'] as const).map((event) => ({ label: event, call: anon, event })),
+      deliveries: deliveries(anon, ['call_started', 'call_ended']),
     },
     {
       title: 'a dial that failed (no call_started)',
       callId: failed.callId,
-      deliveries: (['call_ended', 'call_analyzed'] as const).map((event) => ({ label: event, call: failed, event })),
+      deliveries: deliveries(failed, ['call_ended', 'call_analyzed']),
     },
     {
       title: 'a redelivered call_ended, sent before call_started (unknown agent)',
       callId: redelivered.callId,
       deliveries: [
-        { label: 'call_ended', call: redelivered, event: 'call_ended' },
-        { label: 'call_ended (Retell retry)', call: redelivered, event: 'call_ended' },
-        { label: 'call_started (late)', call: redelivered, event: 'call_started' },
+        ...deliveries(redelivered, ['call_ended']),
+        { label: 'call_ended (Retell retry)', body: sampleWebhookBody(redelivered, 'call_ended') },
+        { label: 'call_started (late)', body: sampleWebhookBody(redelivered, 'call_started') },
       ],
+    },
+    {
+      title: 'a call with a live transcript, transferred to the practice',
+      callId: transferred.callId,
+      deliveries: [
+        ...deliveries(transferred, ['call_started']),
+        { label: 'transcript_updated (2 turns)', body: sampleTranscriptUpdateBody(transferred, 2) },
+        { label: 'transcript_updated (4 turns)', body: sampleTranscriptUpdateBody(transferred, 4) },
+        { label: 'transfer_started', body: sampleTransferBody(transferred, 'transfer_started', practice) },
+        { label: 'transfer_bridged', body: sampleTransferBody(transferred, 'transfer_bridged', practice) },
+        ...deliveries(transferred, ['call_ended', 'call_analyzed']),
+      ],
+    },
+    {
+      title: 'a re-run analysis (PUT /rerun-call-analysis)',
+      callId: rerun.callId,
+      deliveries: [
+        ...deliveries(rerun, ['call_ended', 'call_analyzed']),
+        { label: 'call_analyzed (re-run)', body: JSON.stringify(rerunAnalysis) },
+      ],
+    },
+    {
+      title: 'an SMS chat with a chat agent',
+      callId: chat.chatId,
+      chat: true,
+      deliveries: (['chat_started', 'chat_ended', 'chat_analyzed'] as const).map((event) => ({
+        label: event,
+        body: sampleChatBody(chat, event),
+      })),
     },
   ];
 }
@@ -107,10 +161,11 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
     }
     // A call that only ever gets call_started: the reconciliation pass closes it (with the fake Retell).
     const stale = (await isFakeRetell(config.retell.apiBaseUrl)) ? await sendStaleCall(config, run, send) : undefined;
-    const ids = [...all.map((s) => s.callId), ...(stale ? [stale] : [])];
+    const ids = [...all.filter((s) => !s.chat).map((s) => s.callId), ...(stale ? [stale] : [])];
+    const chatIds = all.filter((s) => s.chat).map((s) => s.callId);
     console.log('\nwaiting for the worker...');
-    const settled = await waitUntilSettled(db, ids, 30_000);
-    await printResults(db, ids);
+    const settled = await waitUntilSettled(db, [...ids, ...chatIds], 30_000);
+    await printResults(db, ids, chatIds);
     if (!settled) {
       console.error('some events are still pending after 30 s: is the worker running?');
       return 1;
@@ -136,7 +191,7 @@ async function sendScenarios(all: Scenario[], send: (body: string) => Promise<st
   for (const s of all) {
     console.log(`${s.title}: ${s.callId}`);
     for (const d of s.deliveries) {
-      console.log(`  POST ${d.label.padEnd(26)} -> ${await send(sampleWebhookBody(d.call, d.event))}`);
+      console.log(`  POST ${d.label.padEnd(28)} -> ${await send(d.body)}`);
     }
   }
 }
@@ -149,7 +204,7 @@ async function sendStaleCall(config: Config, run: string, send: (body: string) =
     startMs: Date.now() - (config.reconcile.staleAfterMinutes + 5) * 60_000,
   };
   console.log(`only call_started, then silence (closed by reconciliation): ${stale.callId}`);
-  console.log(`  POST ${'call_started'.padEnd(26)} -> ${await send(sampleWebhookBody(stale, 'call_started'))}`);
+  console.log(`  POST ${'call_started'.padEnd(28)} -> ${await send(sampleWebhookBody(stale, 'call_started'))}`);
   // What Retell's get-call will say about it.
   await fetch(`${config.retell.apiBaseUrl}/__fake/calls/${stale.callId}`, {
     method: 'PUT',
@@ -159,14 +214,13 @@ async function sendStaleCall(config: Config, run: string, send: (body: string) =
   return stale.callId;
 }
 
-async function printResults(db: Db, ids: string[]): Promise<void> {
+async function printResults(db: Db, ids: string[], chatIds: string[]): Promise<void> {
   console.log('\nretell_call_sessions');
   const sessions = [];
   for (const id of ids) {
     const s = await findCallSession(db, id);
     if (!s) continue;
     const { call_id, call_status, company_id, from_number, caller_withheld, duration_ms, disconnection_reason } = s;
-    const analyzed = s.analysis !== null;
     sessions.push({
       call_id,
       call_status,
@@ -175,16 +229,32 @@ async function printResults(db: Db, ids: string[]): Promise<void> {
       caller_withheld,
       duration_ms,
       disconnection_reason,
-      analyzed,
+      transfers: Array.isArray(s.transfers) ? s.transfers.length : 0,
+      call_successful: s.call_successful,
+      call_summary: s.call_summary ? `${s.call_summary.slice(0, 40)}${s.call_summary.length > 40 ? '…' : ''}` : null,
     });
   }
   console.table(sessions);
+  console.log('retell_chat_sessions');
+  const chats = [];
+  for (const id of chatIds) {
+    const c = await findChatSession(db, id);
+    if (c)
+      chats.push({
+        chat_id: c.chat_id,
+        chat_type: c.chat_type,
+        chat_status: c.chat_status,
+        chat_successful: c.chat_successful,
+        user_sentiment: c.user_sentiment,
+      });
+  }
+  console.table(chats);
   console.log('webhook_events');
   const events = [];
-  for (const id of ids) {
-    for (const e of await findWebhookEvents(db, id)) {
+  for (const [id, chat] of [...ids.map((i) => [i, false] as const), ...chatIds.map((i) => [i, true] as const)]) {
+    for (const e of await findWebhookEvents(db, id, { chat })) {
       const { event_type, status, delivery_count, attempts, error } = e;
-      events.push({ id: e.id, call_id: e.call_id, event_type, status, delivery_count, attempts, error });
+      events.push({ id: e.id, subject: e.call_id ?? e.chat_id, event_type, status, delivery_count, attempts, error });
     }
   }
   console.table(events);
