@@ -31,6 +31,13 @@ describe('chaos (small)', () => {
     const r = result.report;
     // The load really went through the failures.
     expect(r.deliveriesSent).toBe(600);
+    // Chats and transferred calls are mixed into the load.
+    expect(r.eventTypes).toMatchObject({
+      chat_started: expect.any(Number),
+      chat_analyzed: expect.any(Number),
+      transfer_started: expect.any(Number),
+      transfer_bridged: expect.any(Number),
+    });
     expect(r.status503).toBeGreaterThan(0);
     expect(result.kills).toBeGreaterThan(0);
     expect(lines.some((l) => l.includes('restarting Redis'))).toBe(true);

@@ -171,6 +171,25 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
     expect((await applyRetention(t.db, logger, policy)).sessionsPiiPruned).toBe(0);
   });
 
+  it('removes the transcript of chats that ended before the setting, keeping the analysis', async () => {
+    await sql`
+      insert into retell_chat_sessions (chat_id, chat_status, transcript, analysis, chat_summary, started_at, ended_at) values
+        ('old_chat', 'ended', 'User: Termin morgen?', '{"chat_summary": "booked"}', 'booked', now() - interval '92 days', now() - interval '91 days'),
+        ('new_chat', 'ended', 'User: Termin morgen?', null, null, now() - interval '90 days', now() - interval '89 days'),
+        ('open_chat', 'ongoing', 'User: Termin morgen?', null, null, now() - interval '200 days', null)`.execute(t.db);
+    expect((await applyRetention(t.db, logger, policy, new Date(), 1)).sessionsPiiPruned).toBe(1);
+    const chats = await t.db
+      .selectFrom('retell_chat_sessions')
+      .select(['chat_id', 'transcript', 'chat_summary', 'pii_pruned_at'])
+      .orderBy('chat_id')
+      .execute();
+    expect(chats).toEqual([
+      { chat_id: 'new_chat', transcript: 'User: Termin morgen?', chat_summary: null, pii_pruned_at: null },
+      { chat_id: 'old_chat', transcript: null, chat_summary: 'booked', pii_pruned_at: expect.any(Date) },
+      { chat_id: 'open_chat', transcript: 'User: Termin morgen?', chat_summary: null, pii_pruned_at: null },
+    ]);
+  });
+
   it('still counts a returning caller across pruned and current sessions', async () => {
     await session({ callId: 'first', endedDaysAgo: 120 });
     await session({ callId: 'second', endedDaysAgo: 100 });

@@ -4,6 +4,7 @@ import {
   deleteOldReconcileRuns,
   finishRetentionRun,
   pruneEventPayloads,
+  pruneChatPii,
   pruneSessionPii,
   startRetentionRun,
   type Db,
@@ -30,7 +31,8 @@ async function inBatches(step: (limit: number) => Promise<number>, batch: number
  * - applied events older than payloadDays lose payload, raw body and signature (rows stay for
  *   reports and dedupe);
  * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs;
- * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL.
+ * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL;
+ *   chats lose their transcript (both count as sessionsPiiPruned).
  * Each step works in batches of `batch` rows. The run is recorded in retention_runs.
  * Redis stays bounded by the jobs' removeOnComplete/removeOnFail.
  */
@@ -54,6 +56,7 @@ export async function applyRetention(
     counts.eventRowsDeleted = await inBatches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n), batch);
     counts.payloadsPruned = await inBatches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n), batch);
     counts.sessionsPiiPruned = await inBatches((n) => pruneSessionPii(db, ago(policy.sessionPiiDays), n), batch);
+    counts.sessionsPiiPruned += await inBatches((n) => pruneChatPii(db, ago(policy.sessionPiiDays), n), batch);
     counts.reconcileRunsDeleted = await deleteOldReconcileRuns(db, ago(policy.eventRowDays));
   } catch (err) {
     await finishRetentionRun(db, runId, counts, (err as Error).message).catch(() => undefined);

@@ -57,6 +57,7 @@ export {
   pruneEventPayloads,
   deleteOldEventRows,
   pruneSessionPii,
+  pruneChatPii,
   deleteOldReconcileRuns,
   startRetentionRun,
   finishRetentionRun,
@@ -73,6 +74,7 @@ export {
   processingLatency,
   findAllWebhookEvents,
   findAllCallSessions,
+  findAllChatSessions,
   holdWebhookEventsLock,
 } from './monitoring.repository';
 export { processingRate, staleChats, staleSessions } from './reports';

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
 import type { CallSession } from './call-session.table';
+import type { ChatSession } from './chat-session.table';
 import type { WebhookEvent } from './webhook-event.table';
 
 /*
@@ -122,6 +123,11 @@ export async function findAllWebhookEvents(
 /** Every session row, for checking a whole run (`make chaos`): small databases only. */
 export async function findAllCallSessions(db: Db): Promise<CallSession[]> {
   return db.selectFrom('retell_call_sessions').selectAll().execute();
+}
+
+/** Every chat session row (`make chaos`): small databases only. */
+export async function findAllChatSessions(db: Db): Promise<ChatSession[]> {
+  return db.selectFrom('retell_chat_sessions').selectAll().execute();
 }
 
 /**

@@ -62,6 +62,20 @@ export async function pruneSessionPii(db: Db, before: Date, limit: number): Prom
   return Number(r.numAffectedRows ?? 0);
 }
 
+/** The same for chats that ended before `before`: the transcript goes (a chat has no numbers or recording). */
+export async function pruneChatPii(db: Db, before: Date, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from retell_chat_sessions
+      where pii_pruned_at is null and chat_status <> 'ongoing' and coalesce(ended_at, updated_at) < ${before}
+      order by coalesce(ended_at, updated_at), id
+      limit ${limit}
+    )
+    update retell_chat_sessions s set transcript = null, pii_pruned_at = now()
+    from batch where s.id = batch.id`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
 /** Delete reconcile_runs rows started before `before`. */
 export async function deleteOldReconcileRuns(db: Db, before: Date): Promise<number> {
   const r = await sql`delete from reconcile_runs where started_at < ${before}`.execute(db);

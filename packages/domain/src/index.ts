@@ -1,5 +1,7 @@
 export { PermanentEventError, RowBusyError } from './errors';
 export {
+  CALL_EVENTS,
+  CHAT_EVENTS,
   LIFECYCLE_EVENTS,
   isChatEvent,
   isLifecycleEvent,
@@ -9,7 +11,7 @@ export {
 export type { ChatEvent, LifecycleEvent } from './events/event-types';
 export { parseEnvelope } from './events/envelope';
 export type { Envelope, EnvelopeResult, Subject } from './events/envelope';
-export { identifyDelivery, stableJson } from './events/delivery-identity';
+export { identifyDelivery, stableJson, transferFacts } from './events/delivery-identity';
 export type { DeliveryIdentity } from './events/delivery-identity';
 export { parseCall } from './events/call';
 export type { RetellCall } from './events/call';

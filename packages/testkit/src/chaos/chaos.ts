@@ -170,7 +170,7 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
   const plan = planLoad(options.events, options.seed, options.seed.toString(36));
   const base = `http://127.0.0.1:${run.port}`;
   say(
-    `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls) over ${options.durationSeconds}s to ${base}, ${options.workers} workers`,
+    `sending ${plan.deliveries.length} deliveries (${plan.events.length} distinct events, ${plan.calls} calls and chats) over ${options.durationSeconds}s to ${base}, ${options.workers} workers`,
   );
   let lastReport = 0;
   run.loadStart = Date.now();
@@ -251,6 +251,14 @@ export function formatChaos(r: ChaosResult): string {
     ['deliveries sent', rep.deliveriesSent],
     ['HTTP attempts (with Retell-style retries)', rep.httpAttempts],
     ['distinct events', rep.distinctEvents],
+    [
+      '  of them chat / transfer events',
+      `${Object.entries(rep.eventTypes)
+        .filter(([e]) => e.startsWith('chat_'))
+        .reduce((n, [, c]) => n + c, 0)} / ${Object.entries(rep.eventTypes)
+        .filter(([e]) => e.startsWith('transfer_'))
+        .reduce((n, [, c]) => n + c, 0)}`,
+    ],
     ['acknowledged (2xx)', rep.acknowledged],
     ['never acknowledged (Retell would keep retrying)', rep.notAcknowledged],
     ['processed', rep.processed],

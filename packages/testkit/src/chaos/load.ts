@@ -1,5 +1,14 @@
 import { sign } from 'retell-sdk';
-import { sampleCall, type CallObject, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
+import { identifyDelivery, parseEnvelope } from '@callsync/domain';
+import {
+  sampleChatBody,
+  sampleTransferBody,
+  sampleWebhookBody,
+  type ChatEvent,
+  type SampleCallOptions,
+  type SampleEvent,
+  type TransferEvent,
+} from '@callsync/retell';
 
 /** Deterministic PRNG (mulberry32), so a run can be repeated with its seed. */
 export function rng(seed: number): () => number {
@@ -14,10 +23,12 @@ export function rng(seed: number): () => number {
 }
 
 export interface PlannedEvent {
+  /** The call's id, or the chat's. */
   callId: string;
-  event: SampleEvent;
-  call: CallObject;
+  event: string;
   body: string;
+  /** The row it must end up as (the ingress's dedupe key for the body). */
+  dedupeKey: string;
 }
 
 export interface LoadPlan {
@@ -27,22 +38,51 @@ export interface LoadPlan {
   deliveries: number[];
 }
 
-const PATTERNS: { weight: number; events: SampleEvent[]; call?: Partial<SampleCallOptions> }[] = [
-  { weight: 0.65, events: ['call_started', 'call_ended', 'call_analyzed'] },
+type Step = SampleEvent | TransferEvent | ChatEvent;
+
+const TRANSFER = { destination: '+493012345678', turns: 5 };
+
+const PATTERNS: { weight: number; events: Step[]; call?: Partial<SampleCallOptions>; chat?: boolean }[] = [
+  { weight: 0.55, events: ['call_started', 'call_ended', 'call_analyzed'] },
   { weight: 0.1, events: ['call_started', 'call_ended', 'call_analyzed'], call: { fromNumber: 'anonymous' } },
   {
     weight: 0.1,
     events: ['call_ended', 'call_analyzed'],
     call: { disconnectionReason: 'dial_failed', direction: 'outbound' },
   },
-  { weight: 0.08, events: ['call_started', 'call_ended'] },
-  { weight: 0.07, events: ['call_started'] },
+  { weight: 0.06, events: ['call_started', 'call_ended'] },
+  { weight: 0.05, events: ['call_started'] },
+  // Transferred to a person: the transfer events arrive mixed with the lifecycle.
+  {
+    weight: 0.07,
+    events: ['call_started', 'transfer_started', 'transfer_bridged', 'call_ended', 'call_analyzed'],
+    call: { disconnectionReason: 'call_transfer' },
+  },
+  // A chat agent's SMS conversation.
+  { weight: 0.07, events: ['chat_started', 'chat_ended', 'chat_analyzed'], chat: true },
 ];
 
+function bodyOf(step: Step, options: SampleCallOptions): string {
+  if (step.startsWith('chat_'))
+    return sampleChatBody(
+      { chatId: options.callId, startMs: options.startMs, durationMs: options.durationMs },
+      step as ChatEvent,
+    );
+  if (step.startsWith('transfer_')) return sampleTransferBody(options, step as TransferEvent, TRANSFER);
+  return sampleWebhookBody(options, step as SampleEvent);
+}
+
+function planned(callId: string, event: string, body: string): PlannedEvent {
+  const parsed = parseEnvelope(JSON.parse(body));
+  if (!parsed.ok) throw new Error(`chaos plan: ${parsed.message}`);
+  const { dedupeKey } = identifyDelivery(parsed.envelope, JSON.parse(body), Buffer.from(body));
+  return { callId, event, body, dedupeKey };
+}
+
 /**
- * About n/3 calls with realistic event sets (full calls, anonymous callers, failed dials without
- * call_started, calls that never end), their events shuffled across calls, and events sent 3x
- * until there are n deliveries.
+ * About n/3 calls and chats with realistic event sets (full calls, anonymous callers, failed dials
+ * without call_started, calls that never end, transferred calls, SMS chats), their events shuffled
+ * across calls, and events sent 3x until there are n deliveries.
  */
 export function planLoad(n: number, seed: number, runId: string): LoadPlan {
   const random = rng(seed);
@@ -54,15 +94,12 @@ export function planLoad(n: number, seed: number, runId: string): LoadPlan {
     let r = random();
     const pattern = PATTERNS.find((p) => (r -= p.weight) < 0) ?? PATTERNS[0]!;
     const options: SampleCallOptions = {
-      callId: `chaos_${runId}_${c}`,
+      callId: `chaos_${runId}_${pattern.chat ? 'chat' : 'call'}_${c}`,
       startMs: Date.now() - 3_600_000 + Math.floor(random() * 600_000),
       durationMs: 5_000 + Math.floor(random() * 300_000),
       ...pattern.call,
     };
-    for (const event of pattern.events) {
-      const call = sampleCall(options, event);
-      events.push({ callId: options.callId, event, call, body: JSON.stringify({ event, call }) });
-    }
+    for (const event of pattern.events) events.push(planned(options.callId, event, bodyOf(event, options)));
   }
   const deliveries = events.map((_, i) => i);
   // Duplicates: chosen events are sent 3 times in all, until the load has n deliveries.

@@ -1,5 +1,20 @@
-import { findAllCallSessions, findAllWebhookEvents, type Db } from '@callsync/db';
-import { isLifecycleEvent, mergeSession, parseCall, patchFromEvent, type SessionState } from '@callsync/domain';
+import { findAllCallSessions, findAllChatSessions, findAllWebhookEvents, type Db } from '@callsync/db';
+import {
+  CALL_EVENTS,
+  chatPatchFromEvent,
+  foldTransfers,
+  isChatEvent,
+  isTransferEvent,
+  mergeChat,
+  mergeSession,
+  parseCall,
+  parseChat,
+  patchFromEvent,
+  transferFacts,
+  type ChatState,
+  type SessionState,
+  type TransferEventFact,
+} from '@callsync/domain';
 import type { DeliveryOutcome, LoadPlan } from './load';
 
 /** A time when 503s are right: Postgres down, or webhook_events locked. */
@@ -12,6 +27,8 @@ export interface ChaosReport {
   deliveriesSent: number;
   httpAttempts: number;
   distinctEvents: number;
+  /** Distinct events planned, per event type (the mix the load had). */
+  eventTypes: Record<string, number>;
   acknowledged: number;
   notAcknowledged: number;
   processed: number;
@@ -33,8 +50,6 @@ export interface ChaosReport {
   slowest503Ms: number;
 }
 
-const key = (event: string, subjectId: string | null) => `${event}:${subjectId ?? ''}`;
-
 function comparable(s: Record<string, unknown>): Record<string, unknown> {
   const ms = (d: unknown) =>
     d instanceof Date ? d.getTime() : d === null || d === undefined ? null : new Date(d as string).getTime();
@@ -50,6 +65,19 @@ function comparable(s: Record<string, unknown>): Record<string, unknown> {
     to_number: s.to_number ?? null,
     direction: s.direction ?? null,
     cost_cents: num(s.cost_cents),
+    has_analysis: s.analysis !== null && s.analysis !== undefined,
+    transfers: Array.isArray(s.transfers) ? s.transfers.map((t: { outcome: string }) => t.outcome) : [],
+  };
+}
+
+function comparableChat(s: Record<string, unknown>): Record<string, unknown> {
+  const ms = (d: unknown) =>
+    d instanceof Date ? d.getTime() : d === null || d === undefined ? null : new Date(d as string).getTime();
+  return {
+    chat_status: s.chat_status,
+    lifecycle_rank: s.lifecycle_rank,
+    started_at: ms(s.started_at),
+    ended_at: ms(s.ended_at),
     has_analysis: s.analysis !== null && s.analysis !== undefined,
   };
 }
@@ -70,6 +98,7 @@ export async function verifyChaos(
     deliveriesSent: outcomes.length,
     httpAttempts: 0,
     distinctEvents: plan.events.length,
+    eventTypes: {},
     acknowledged: 0,
     notAcknowledged: 0,
     processed: 0,
@@ -84,10 +113,13 @@ export async function verifyChaos(
     slowestMs: 0,
     slowest503Ms: 0,
   };
-  plan.events.forEach((e, index) => byKey.set(key(e.event, e.callId), { index, acked: 0, attempts: 0 }));
+  plan.events.forEach((e, index) => {
+    byKey.set(e.dedupeKey, { index, acked: 0, attempts: 0 });
+    report.eventTypes[e.event] = (report.eventTypes[e.event] ?? 0) + 1;
+  });
   for (const outcome of outcomes) {
     const e = plan.events[outcome.eventIndex]!;
-    const k = byKey.get(key(e.event, e.callId))!;
+    const k = byKey.get(e.dedupeKey)!;
     k.attempts += outcome.attempts.length;
     if (outcome.acked) k.acked += 1;
     report.httpAttempts += outcome.attempts.length;
@@ -99,9 +131,9 @@ export async function verifyChaos(
         report.slowest503Ms = Math.max(report.slowest503Ms, a.ms);
         // A 503 is right while Postgres is down or the table locked, and for a moment after, while pools reconnect.
         if (!outages.some((w) => a.at + a.ms >= w.from && a.at <= w.to + 10_000))
-          report.bad5xx.push(`${e.event}:${e.callId} 503 outside the outages`);
+          report.bad5xx.push(`${e.dedupeKey} 503 outside the outages`);
       } else if (a.status >= 500 || (a.status >= 400 && a.status < 500)) {
-        report.bad5xx.push(`${e.event}:${e.callId} answered ${a.status}`);
+        report.bad5xx.push(`${e.dedupeKey} answered ${a.status}`);
       }
     }
   }
@@ -110,7 +142,7 @@ export async function verifyChaos(
   report.notAcknowledged = plan.events.length - ackedKeys.length;
 
   const rows = await findAllWebhookEvents(db);
-  const rowByKey = new Map(rows.map((r) => [key(r.event_type, r.call_id ?? r.chat_id), r]));
+  const rowByKey = new Map(rows.map((r) => [r.dedupe_key, r]));
   report.pendingLeft = rows.filter((r) => r.status === 'pending').length;
   report.processed = rows.filter((r) => r.status === 'processed').length;
   for (const [k] of ackedKeys) {
@@ -118,7 +150,7 @@ export async function verifyChaos(
     if (!row || row.status !== 'processed') report.lost.push(`${k} (${row ? row.status : 'no row'})`);
   }
   for (const r of rows) {
-    const k = key(r.event_type, r.call_id ?? r.chat_id);
+    const k = r.dedupe_key;
     const sent = byKey.get(k);
     if (!sent) report.phantom.push(k);
     else if (r.delivery_count < sent.acked || r.delivery_count > sent.attempts) {
@@ -128,13 +160,34 @@ export async function verifyChaos(
     }
   }
 
-  // Expected sessions: the merge of every lifecycle event stored for the call.
+  // Expected sessions: the merge of every event stored for the call (or chat), and its transfers.
   const expected = new Map<string, SessionState>();
+  const transfers = new Map<string, TransferEventFact[]>();
+  const expectedChats = new Map<string, ChatState>();
   for (const r of rows) {
-    if (!isLifecycleEvent(r.event_type) || r.call_id === null) continue;
-    const patch = patchFromEvent(r.event_type, parseCall(r.payload), r.created_at, null);
-    expected.set(r.call_id, mergeSession(expected.get(r.call_id) ?? null, patch));
+    if (r.call_id !== null && CALL_EVENTS.includes(r.event_type)) {
+      const patch = patchFromEvent(r.event_type, parseCall(r.payload), r.created_at, null);
+      expected.set(r.call_id, mergeSession(expected.get(r.call_id) ?? null, patch));
+      if (isTransferEvent(r.event_type)) {
+        const t = transferFacts(r.payload);
+        const list = transfers.get(r.call_id) ?? [];
+        list.push({
+          id: r.id,
+          event_type: r.event_type,
+          destination: t.destination,
+          transfer_option: t.option,
+          turn_count: t.turns,
+          transcript_chars: t.chars,
+          received_at: r.created_at,
+        });
+        transfers.set(r.call_id, list);
+      }
+    } else if (r.chat_id !== null && isChatEvent(r.event_type)) {
+      const patch = chatPatchFromEvent(r.event_type, parseChat(r.payload), r.created_at, null);
+      expectedChats.set(r.chat_id, mergeChat(expectedChats.get(r.chat_id) ?? null, patch));
+    }
   }
+  for (const [callId, list] of transfers) expected.get(callId)!.transfers = foldTransfers(list);
   const sessions = await findAllCallSessions(db);
   const actual = new Map(sessions.map((s) => [s.call_id, s]));
   for (const [callId, want] of expected) {
@@ -145,6 +198,15 @@ export async function verifyChaos(
   }
   for (const callId of actual.keys())
     if (!expected.has(callId)) report.sessionMismatches.push(`${callId}: session without stored events`);
+  const chats = new Map((await findAllChatSessions(db)).map((s) => [s.chat_id, s]));
+  for (const [chatId, want] of expectedChats) {
+    const got = chats.get(chatId);
+    const a = got ? JSON.stringify(comparableChat(got)) : 'no chat session';
+    const b = JSON.stringify(comparableChat({ ...want }));
+    if (a !== b) report.sessionMismatches.push(`${chatId}: expected ${b}, got ${a}`);
+  }
+  for (const chatId of chats.keys())
+    if (!expectedChats.has(chatId)) report.sessionMismatches.push(`${chatId}: chat session without stored events`);
   return report;
 }
 
