@@ -63,7 +63,13 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
   const batcher = new EventBatcher(options.db, handlers);
   const handle = async (_data: WebhookJobData, job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
     const attempt = job.attemptsMade + 1;
-    const ctx = { call_id: job.data.callId, event: job.data.event, row_id: job.data.rowId, job_id: job.id, attempt };
+    const ctx = {
+      ...(job.data.chatId ? { chat_id: job.data.chatId } : { call_id: job.data.callId }),
+      event: job.data.event,
+      row_id: job.data.rowId,
+      job_id: job.id,
+      attempt,
+    };
     const started = performance.now();
     try {
       const result = await batcher.submit(job.data.rowId);
@@ -74,7 +80,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
       );
       options.logger.info(`event ${result.outcome}`, {
         ...ctx,
-        call_id: result.callId,
+        ...(result.chatId ? { chat_id: result.chatId } : { call_id: result.callId }),
         event: result.eventType,
         duration_ms: Math.round(performance.now() - started),
       });

@@ -93,7 +93,9 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
             tally[r.outcome] += 1;
           // Every call on a plain stream; only the ones that need attention above a progress bar.
           if (!bar.interactive || r.outcome === 'failed' || r.outcome === 'not_found') {
-            bar.log(`${r.callId}: ${LABEL[r.outcome]}${r.detail ? ` (${r.detail})` : ''}`);
+            bar.log(
+              `${r.subject === 'chat' ? 'chat ' : ''}${r.callId}: ${LABEL[r.outcome]}${r.detail ? ` (${r.detail})` : ''}`,
+            );
           }
         },
       },

@@ -1,5 +1,5 @@
 import type { ApiCall } from '@callsync/retell';
-import { decide } from './decide';
+import { decide, decideChat } from './decide';
 
 const call = (call_status: string, analysis?: Record<string, unknown>): { found: true; call: ApiCall } => ({
   found: true,
@@ -70,5 +70,27 @@ describe('decide: what one answer from Retell means', () => {
       record: 'checked',
     });
     expect(decide('requested', call('ongoing'))).toMatchObject({ outcome: 'ongoing', record: 'checked' });
+  });
+});
+
+describe('decideChat', () => {
+  const chat = (chat_status: string, chat_analysis?: Record<string, unknown>) => ({
+    found: true as const,
+    chat: { chat_id: 'h1', chat_status, ...(chat_analysis ? { chat_analysis } : {}) },
+  });
+
+  it('applies an ended chat with its analysis, and without it when there is none yet', () => {
+    expect(decideChat(chat('ended', { chat_successful: true }))).toEqual({
+      outcome: 'ended',
+      detail: 'ended',
+      apply: ['chat_ended', 'chat_analyzed'],
+      record: 'checked',
+    });
+    expect(decideChat(chat('error')).apply).toEqual(['chat_ended']);
+  });
+
+  it('leaves an ongoing chat and counts an unknown one', () => {
+    expect(decideChat(chat('ongoing'))).toMatchObject({ outcome: 'ongoing', apply: [], record: 'checked' });
+    expect(decideChat({ found: false, status: 422 })).toMatchObject({ outcome: 'not_found', record: 'not_found' });
   });
 });
