@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents, recordDelivery } from '@callsync/db';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent } from '@callsync/queue';
 import { applyRetention, createWebhookWorker } from '@callsync/worker';
-import type { SampleEvent } from '@callsync/retell';
+import { sampleChatBody, type SampleEvent } from '@callsync/retell';
 import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
 import { newCallId, storeAgedEvent } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
@@ -193,6 +193,25 @@ describe('make replay', () => {
       { id: keptId, status: 'pending', replay_count: 1, source: 'webhook' },
     ]);
     await sql`update webhook_events set status = 'processed' where id = ${keptId}`.execute(t.db);
+  });
+
+  it("picks a chat's events by its chat id", async () => {
+    const chatId = newCallId('chat');
+    const payload = sampleChatBody({ chatId }, 'chat_ended');
+    const { id } = await recordDelivery(t.db, {
+      eventType: 'chat_ended',
+      callId: null,
+      chatId,
+      dedupeKey: `chat_ended:${chatId}`,
+      payloadJson: payload,
+      rawBody: Buffer.from(payload),
+      signature: null,
+      source: 'webhook',
+    });
+    await sql`update webhook_events set status = 'failed', attempts = 3, error = 'boom' where id = ${id}`.execute(t.db);
+    const dry = cli('replay', '--call-id', chatId, '--dry-run');
+    expect(await dry.exited).toBe(0);
+    expect(dry.output()).toContain(`#${id} chat_ended ${chatId} failed attempts 3 - boom`);
   });
 
   it('says what is wrong with a bad flag', async () => {

@@ -15,7 +15,7 @@ removed (older than RETENTION_DAYS) are refused: there is nothing left to apply.
   --status <s>     failed (default), pending, processed or skipped; repeatable
   --event <type>   only this event type; repeatable
   --since <d>      received within this long (default 24h; e.g. 2h, 7d)
-  --call-id <id>   only this call; repeatable (and no time window unless --since is given)
+  --call-id <id>   only this call (or chat: its chat id); repeatable (and no time window unless --since is given)
   --limit <n>      at most this many rows (default 10000)
   --dry-run        list what would be replayed, change nothing
   --wait           wait for the worker to finish them and print the outcome`;
@@ -67,7 +67,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     );
     for (const r of rows)
       console.log(
-        `  #${r.id} ${r.event_type} ${r.call_id} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`,
+        `  #${r.id} ${r.event_type} ${r.call_id ?? r.chat_id ?? '(no call or chat)'} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`,
       );
     if (pruned)
       console.log(

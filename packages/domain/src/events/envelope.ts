@@ -20,8 +20,8 @@ const id = z.string().min(1).max(200);
  */
 const envelopeSchema = z.object({
   event: z.string().min(1).max(100),
-  call: z.looseObject({ call_id: id }).nullish(),
-  chat: z.looseObject({ chat_id: id }).nullish(),
+  call: z.object({ call_id: id }).nullish(),
+  chat: z.object({ chat_id: id }).nullish(),
 });
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
