@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay backfill-fields chaos bench build install services status typecheck clean
+.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants backfill-fields chaos bench build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -50,6 +50,10 @@ stats: build services
 ## replay: re-run failed events of the last 24 h from Postgres; ARGS="--event call_ended --since 2h --wait"
 replay: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js replay $(ARGS)
+
+## tenants: companies, agents and numbers; ARGS="list", "company add NAME --tz Europe/Berlin", "apply examples/tenants.yaml"
+tenants: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js tenants $(ARGS)
 
 ## backfill-fields: copy analysis and call fields into sessions stored before they were columns; ARGS="--all"
 backfill-fields: build services

@@ -6,6 +6,7 @@ import * as replayAndRetention from './2026_11_24_0004_replay_and_retention';
 import * as retentionPolicy from './2026_11_24_0005_retention_policy';
 import * as callIdExpand from './2026_11_24_0006_call_id_expand';
 import * as everyDelivery from './2026_11_24_0007_every_delivery';
+import * as tenants from './2026_11_24_0008_tenants';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0005_retention_policy': retentionPolicy,
   '2026_11_24_0006_call_id_expand': callIdExpand,
   '2026_11_24_0007_every_delivery': everyDelivery,
+  '2026_11_24_0008_tenants': tenants,
 };

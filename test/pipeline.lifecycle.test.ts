@@ -1,4 +1,4 @@
-import { findCallSession, upsertAgent } from '@callsync/db';
+import { addCompany, findCallSession, mapAgent } from '@callsync/db';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId, START_MS } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
@@ -7,7 +7,8 @@ const t = useTestDatabase();
 let p: Pipeline;
 beforeEach(async () => {
   await truncateAll(t.db);
-  await upsertAgent(t.db, { agentId: 'agent_known', companyId: 1 });
+  const company = await addCompany(t.db, 'Praxis Dr. Weber', 'Europe/Berlin');
+  await mapAgent(t.db, 'agent_known', company.id);
   p = await startPipeline(t.db);
 });
 afterEach(() => p.close());

@@ -7,6 +7,7 @@ import { migrateCommand } from './commands/migrate';
 import { reconcileCommand } from './commands/reconcile';
 import { replayCommand } from './commands/replay';
 import { statsCommand } from './commands/stats';
+import { tenantsCommand } from './commands/tenants';
 
 const USAGE = `usage: callsync <command>
 
@@ -15,6 +16,7 @@ const USAGE = `usage: callsync <command>
   reconcile     one reconciliation pass against Retell's API now (--help for flags)
   stats         processing rate, stuck sessions and queue counts (--help for flags)
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
+  tenants       companies and the agents and numbers they own (--help for subcommands)
   backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
 
@@ -33,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
       return statsCommand(loadConfig(), args);
     case 'replay':
       return replayCommand(loadConfig(), args);
+    case 'tenants':
+      return tenantsCommand(loadConfig(), args);
     case 'backfill-fields':
       return backfillFieldsCommand(loadConfig(), args);
     case 'fake-retell':

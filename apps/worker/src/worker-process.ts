@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Config } from '@callsync/config';
-import { createDb, pingDatabase } from '@callsync/db';
+import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
+import { invalidateTenantCache } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { Metrics, probeDependencies, startMetricsServer } from '@callsync/metrics';
 import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
@@ -83,6 +84,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     concurrency: config.retell.apiConcurrency,
     timeoutMs: config.retell.apiTimeoutMs,
   });
+  // A company mapped or changed (make tenants, a sync) applies to the next event within a second or
+  // two: Postgres NOTIFYs, and the worker drops its cached answers.
+  const tenantListener = listenForTenantChanges(config.database.url, invalidateTenantCache, (err) =>
+    logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
+  );
   const metrics = new Metrics('worker');
   metrics.watchState(db, queues.all);
   const workers: Worker[] = [
@@ -122,6 +128,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       (stopping ??= (async () => {
         await Promise.all(workers.map((w) => closeWithin(w, config.worker.shutdownTimeoutMs, logger)));
         health.server.close();
+        await tenantListener.close();
         await queues.close();
         connection.disconnect();
         // A job left running still holds a pg client; ending the pool would wait for it. The

@@ -13,6 +13,7 @@ import type { AgentTable } from './agent.table';
 import type { CallSessionTable } from './call-session.table';
 import type { CallTransferEventTable } from './call-transfer-event.table';
 import type { ChatSessionTable } from './chat-session.table';
+import type { CompanyTable, PhoneNumberTable } from './company.table';
 import type { ReconcileRunTable } from './reconcile-run.table';
 import type { RetentionRunTable } from './retention-run.table';
 import type { WebhookEventTable } from './webhook-event.table';
@@ -23,6 +24,8 @@ export interface Database {
   retell_chat_sessions: ChatSessionTable;
   retell_call_transfer_events: CallTransferEventTable;
   retell_agents: AgentTable;
+  companies: CompanyTable;
+  retell_phone_numbers: PhoneNumberTable;
   reconcile_runs: ReconcileRunTable;
   retention_runs: RetentionRunTable;
 }

@@ -29,7 +29,22 @@ export { findChatSession, lockChatSessions, updateChatSessions } from './chat-se
 export type { ChatSessionValues } from './chat-session.repository';
 
 export type { Agent } from './agent.table';
-export { findCompanyIdForAgent, upsertAgent } from './agent.repository';
+export type { Company, PhoneNumber } from './company.table';
+export { findCompanyIdForAgent, findCompanyIdForNumber } from './agent.repository';
+export {
+  E164,
+  TENANTS_CHANNEL,
+  addCompany,
+  backfillSessionCompanies,
+  findCompany,
+  inheritNumberCompanies,
+  listTenants,
+  mapAgent,
+  mapNumber,
+  notifyTenantsChanged,
+  updateCompanyTimeZone,
+} from './tenant.repository';
+export type { Tenants } from './tenant.repository';
 
 export type { ReconcileRun } from './reconcile-run.table';
 export {
@@ -79,3 +94,5 @@ export {
 } from './monitoring.repository';
 export { processingRate, staleChats, staleSessions } from './reports';
 export type { ProcessingRate, StaleChat, StaleSession } from './reports';
+export { listenForTenantChanges } from './tenant-listener';
+export type { TenantListener } from './tenant-listener';

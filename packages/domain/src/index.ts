@@ -35,3 +35,6 @@ export type {
   ReconcileOptions,
   ReconcileSummary,
 } from './reconcile/reconcile-pass';
+export { invalidateTenantCache, resolveCompany } from './handlers/tenant-cache';
+export { afterMappingChange, applyTenantPlan } from './tenants/apply-tenants';
+export type { ApplyResult, PlannedCompany, TenantPlan } from './tenants/apply-tenants';

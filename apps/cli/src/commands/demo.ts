@@ -7,7 +7,6 @@ import {
   findCallSession,
   findChatSession,
   findWebhookEvents,
-  upsertAgent,
   type Db,
 } from '@callsync/db';
 import {
@@ -149,7 +148,6 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
   const send = (body: string) => post(url, body, config.retell.webhookKeys[0]!);
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-demo' });
   try {
-    await upsertAgent(db, { agentId: DEMO_AGENT, companyId: 1, name: 'callsync demo agent' });
     const run = Date.now().toString(36);
     const all = scenarios(run);
     console.log(`Sending to ${url}, signed with retell-sdk\n`);

@@ -12,7 +12,7 @@ import { CALL_EVENTS, isTransferEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
 import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../state/call-state';
 import { foldTransfers } from '../state/transfers';
-import { companyIdForAgent } from './agent-cache';
+import { resolveCompany } from './tenant-cache';
 import type { EventHandler, StoredEvent } from './handler';
 
 function toState(row: CallSession): SessionState {
@@ -34,7 +34,7 @@ export const applyCallEvents = async (db: Parameters<EventHandler>[0], events: r
   for (const e of events) {
     if (!CALL_EVENTS.includes(e.eventType)) throw new PermanentEventError(`not a call event: ${e.eventType}`);
     const call = parseCall(e.payload);
-    const companyId = call.agent_id ? await companyIdForAgent(db, call.agent_id) : null;
+    const companyId = await resolveCompany(db, call);
     patches.push({ callId: call.call_id, patch: patchFromEvent(e.eventType, call, e.receivedAt, companyId) });
     if (isTransferEvent(e.eventType)) {
       const t = transferFacts(e.payload);

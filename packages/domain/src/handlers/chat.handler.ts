@@ -3,7 +3,7 @@ import { parseChat } from '../events/chat';
 import { isChatEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
 import { CHAT_STATE_KEYS, chatPatchFromEvent, mergeChat, type ChatState } from '../state/chat-state';
-import { companyIdForAgent } from './agent-cache';
+import { resolveCompany } from './tenant-cache';
 import type { EventHandler, StoredEvent } from './handler';
 
 function toState(row: ChatSession): ChatState {
@@ -16,7 +16,7 @@ export const applyChatEvents = async (db: Parameters<EventHandler>[0], events: r
   for (const e of events) {
     if (!isChatEvent(e.eventType)) throw new PermanentEventError(`not a chat event: ${e.eventType}`);
     const chat = parseChat(e.payload);
-    const companyId = chat.agent_id ? await companyIdForAgent(db, chat.agent_id) : null;
+    const companyId = await resolveCompany(db, { agent_id: chat.agent_id });
     patches.push({ chatId: chat.chat_id, patch: chatPatchFromEvent(e.eventType, chat, e.receivedAt, companyId) });
   }
   const sessions = await lockChatSessions(

@@ -1,0 +1,168 @@
+import { sql } from 'kysely';
+import type { Db } from './database';
+import type { Agent } from './agent.table';
+import type { Company, PhoneNumber } from './company.table';
+
+/*
+ * Companies, and the agents and phone numbers they own. Every change that can give a session its
+ * company ends with notifyTenantsChanged (workers drop their cache) and backfillSessionCompanies
+ * (sessions still without a company get the one the mapping resolves).
+ */
+
+/** Postgres NOTIFY channel the workers LISTEN on to drop their tenant cache. */
+export const TENANTS_CHANNEL = 'callsync_tenants';
+
+export const E164 = /^\+[1-9][0-9]{1,14}$/;
+
+export interface Tenants {
+  companies: Company[];
+  agents: Agent[];
+  numbers: PhoneNumber[];
+}
+
+export async function listTenants(db: Db): Promise<Tenants> {
+  const [companies, agents, numbers] = await Promise.all([
+    db.selectFrom('companies').selectAll().orderBy('id').execute(),
+    db.selectFrom('retell_agents').selectAll().orderBy('agent_id').execute(),
+    db.selectFrom('retell_phone_numbers').selectAll().orderBy('phone_number').execute(),
+  ]);
+  return { companies, agents, numbers };
+}
+
+/** A company by id (digits) or by exact name. */
+export async function findCompany(db: Db, ref: string): Promise<Company | undefined> {
+  const q = db.selectFrom('companies').selectAll();
+  return /^\d+$/.test(ref) ? q.where('id', '=', ref).executeTakeFirst() : q.where('name', '=', ref).executeTakeFirst();
+}
+
+export async function addCompany(db: Db, name: string, timeZone: string): Promise<Company> {
+  return db.insertInto('companies').values({ name, time_zone: timeZone }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function updateCompanyTimeZone(db: Db, id: string, timeZone: string): Promise<void> {
+  await db
+    .updateTable('companies')
+    .set({ time_zone: timeZone, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Map an agent to a company for itself (null: unmap); a number's mapping never overrides it. */
+export async function mapAgent(db: Db, agentId: string, companyId: string | null): Promise<void> {
+  await db
+    .insertInto('retell_agents')
+    .values({ agent_id: agentId, company_id: companyId, company_source: companyId === null ? null : 'agent' })
+    .onConflict((oc) =>
+      oc.column('agent_id').doUpdateSet({
+        company_id: companyId,
+        company_source: companyId === null ? null : 'agent',
+        updated_at: sql<Date>`now()`,
+      }),
+    )
+    .execute();
+}
+
+/**
+ * Map a number to a company (null: unmap), and with it the agents bound to the number that are not
+ * mapped for themselves.
+ */
+export async function mapNumber(
+  db: Db,
+  phoneNumber: string,
+  companyId: string | null,
+  nickname?: string | null,
+): Promise<void> {
+  await db
+    .insertInto('retell_phone_numbers')
+    .values({ phone_number: phoneNumber, company_id: companyId, nickname: nickname ?? null })
+    .onConflict((oc) =>
+      oc.column('phone_number').doUpdateSet((eb) => ({
+        company_id: companyId,
+        nickname: nickname === undefined ? eb.ref('retell_phone_numbers.nickname') : nickname,
+        updated_at: sql<Date>`now()`,
+      })),
+    )
+    .execute();
+  await inheritNumberCompanies(db);
+}
+
+/**
+ * Agents bound to a mapped number (inbound or outbound) and not mapped for themselves take its
+ * company; ones that inherited from a number no longer mapped lose it. One agent bound to numbers of
+ * two companies keeps the first by number order (map it for itself to decide).
+ */
+export async function inheritNumberCompanies(db: Db): Promise<void> {
+  await sql`
+    with bound as (
+      select distinct on (agent_id) agent_id, company_id from (
+        select inbound_agent_id as agent_id, company_id, phone_number from retell_phone_numbers where inbound_agent_id is not null and company_id is not null
+        union all
+        select outbound_agent_id, company_id, phone_number from retell_phone_numbers where outbound_agent_id is not null and company_id is not null
+      ) b order by agent_id, phone_number
+    )
+    update retell_agents a set
+      company_id = bound.company_id,
+      company_source = case when bound.company_id is null then null else 'number' end,
+      updated_at = now()
+    from retell_agents a2 left join bound on bound.agent_id = a2.agent_id
+    where a.agent_id = a2.agent_id and a.company_source is distinct from 'agent'
+      and a.company_id is distinct from bound.company_id`.execute(db);
+  // Agents bound to a mapped number that callsync has not seen yet (no sync run) are created.
+  await sql`
+    insert into retell_agents (agent_id, company_id, company_source)
+    select distinct on (agent_id) agent_id, company_id, 'number' from (
+      select inbound_agent_id as agent_id, company_id, phone_number from retell_phone_numbers where inbound_agent_id is not null and company_id is not null
+      union all
+      select outbound_agent_id, company_id, phone_number from retell_phone_numbers where outbound_agent_id is not null and company_id is not null
+    ) b order by agent_id, phone_number
+    on conflict (agent_id) do nothing`.execute(db);
+}
+
+/** Tell every worker (LISTEN callsync_tenants) to drop its tenant cache; delivered at commit. */
+export async function notifyTenantsChanged(db: Db): Promise<void> {
+  await sql`select pg_notify(${TENANTS_CHANNEL}, '')`.execute(db);
+}
+
+/**
+ * Give sessions and chats without a company the one their agent, else their number (to_number
+ * inbound, from_number outbound), resolves to, in batches of `batch` rows along the primary key.
+ * Returns how many it updated.
+ */
+export async function backfillSessionCompanies(db: Db, batch = 5000): Promise<{ calls: number; chats: number }> {
+  const range = async (table: 'retell_call_sessions' | 'retell_chat_sessions') => {
+    const { rows } = await sql<{ min: string | null; max: string | null }>`
+      select min(id) as min, max(id) as max from ${sql.table(table)} where company_id is null`.execute(db);
+    return rows[0]!.min === null ? null : [BigInt(rows[0]!.min), BigInt(rows[0]!.max!)];
+  };
+  let calls = 0;
+  const callRange = await range('retell_call_sessions');
+  if (callRange) {
+    for (let from = callRange[0]!; from <= callRange[1]!; from += BigInt(batch)) {
+      const r = await sql`
+        update retell_call_sessions s set company_id = r.company_id, updated_at = now()
+        from (
+          select s2.id, coalesce(a.company_id, n.company_id) as company_id
+          from retell_call_sessions s2
+          left join retell_agents a on a.agent_id = s2.agent_id
+          left join retell_phone_numbers n on n.phone_number =
+            case s2.direction when 'inbound' then s2.to_number when 'outbound' then s2.from_number end
+          where s2.company_id is null and s2.id >= ${from.toString()}::bigint and s2.id < ${(from + BigInt(batch)).toString()}::bigint
+        ) r
+        where s.id = r.id and r.company_id is not null`.execute(db);
+      calls += Number(r.numAffectedRows ?? 0);
+    }
+  }
+  let chats = 0;
+  const chatRange = await range('retell_chat_sessions');
+  if (chatRange) {
+    for (let from = chatRange[0]!; from <= chatRange[1]!; from += BigInt(batch)) {
+      const r = await sql`
+        update retell_chat_sessions s set company_id = a.company_id, updated_at = now()
+        from retell_agents a
+        where a.agent_id = s.agent_id and a.company_id is not null and s.company_id is null
+          and s.id >= ${from.toString()}::bigint and s.id < ${(from + BigInt(batch)).toString()}::bigint`.execute(db);
+      chats += Number(r.numAffectedRows ?? 0);
+    }
+  }
+  return { calls, chats };
+}

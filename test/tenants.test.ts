@@ -1,0 +1,190 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  findCallSession,
+  findChatSession,
+  listenForTenantChanges,
+  listTenants,
+  type TenantListener,
+} from '@callsync/db';
+import { invalidateTenantCache } from '@callsync/domain';
+import { sampleChatBody } from '@callsync/retell';
+import { truncateAll, useTestDatabase } from './support/database';
+import { body, newCallId } from './support/calls';
+import { serviceUrls, TEST_API_KEY } from './support/env';
+import { startPipeline, type Pipeline } from './support/pipeline';
+import { assertBuilt, CLI, run, until } from './support/processes';
+
+/** make tenants: companies, agents and numbers, and what they do to sessions. */
+const t = useTestDatabase();
+const dir = mkdtempSync(join(tmpdir(), 'callsync-tenants-'));
+let p: Pipeline;
+let listener: TenantListener;
+beforeAll(() => assertBuilt());
+beforeEach(async () => {
+  await truncateAll(t.db);
+  invalidateTenantCache();
+  p = await startPipeline(t.db);
+  // The in-process worker hears mapping changes as a worker process does.
+  listener = listenForTenantChanges(t.url, invalidateTenantCache);
+});
+afterEach(async () => {
+  await listener.close();
+  await p.close();
+});
+
+async function tenants(...args: string[]): Promise<{ code: number; output: string }> {
+  const proc = run(
+    CLI,
+    { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl, RETELL_API_KEY: TEST_API_KEY, NODE_ENV: 'production' },
+    ['tenants', ...args],
+  );
+  const code = (await proc.exited) ?? -1;
+  return { code, output: proc.output() };
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const GOOD = `companies:
+  - name: Praxis Dr. Weber
+    time_zone: Europe/Berlin
+    agents: [agent_weber]
+    numbers:
+      - number: "+493033081738"
+        nickname: Empfang
+  - name: Autohaus Nord
+    agents:
+      - agent_nord
+`;
+
+describe('make tenants apply', () => {
+  it('brings the database to the file, and a second run changes nothing', async () => {
+    const path = file('good.yaml', GOOD);
+    const dry = await tenants('apply', path, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.output).toContain('would change: company added: "Praxis Dr. Weber"');
+    expect((await listTenants(t.db)).companies).toEqual([]);
+
+    const first = await tenants('apply', path);
+    expect(first.code).toBe(0);
+    expect(first.output).toMatch(/changed: company added: "Praxis Dr. Weber" \(id \d+, Europe\/Berlin\)/);
+    expect(first.output).toContain('changed: agent agent_weber: nobody -> "Praxis Dr. Weber"');
+    expect(first.output).toContain('changed: number +493033081738: nobody -> "Praxis Dr. Weber"');
+    const state = await listTenants(t.db);
+    expect(state.companies.map((c) => [c.name, c.time_zone])).toEqual([
+      ['Praxis Dr. Weber', 'Europe/Berlin'],
+      ['Autohaus Nord', 'UTC'],
+    ]);
+    expect(state.numbers).toEqual([expect.objectContaining({ phone_number: '+493033081738', nickname: 'Empfang' })]);
+
+    const second = await tenants('apply', path);
+    expect(second).toEqual({ code: 0, output: expect.stringContaining('nothing to change') });
+    expect(await listTenants(t.db)).toEqual(state);
+
+    // Removing an agent from a company's list unmaps it; the other company is untouched.
+    const fewer = await tenants('apply', file('fewer.yaml', GOOD.replace('agents: [agent_weber]', 'agents: []')));
+    expect(fewer.output).toContain('agent agent_weber: "Praxis Dr. Weber" -> nobody (not in the file any more)');
+    const nord = state.companies.find((c) => c.name === 'Autohaus Nord')!;
+    expect((await listTenants(t.db)).agents.find((a) => a.agent_id === 'agent_nord')?.company_id).toBe(nord.id);
+  });
+
+  it.each([
+    [
+      'a malformed number',
+      GOOD.replace('"+493033081738"', '"030 3308 1738"'),
+      /bad\.yaml:6: "030 3308 1738" is not an E\.164 number/,
+    ],
+    [
+      'an unknown key',
+      GOOD.replace('    time_zone: Europe/Berlin', '    timezone: Europe/Berlin'),
+      /bad\.yaml:2: .*unknown key timezone/,
+    ],
+    ['a bad time zone', GOOD.replace('Europe/Berlin', 'Europe/Hamburg'), /bad\.yaml:3: .*time_zone.*IANA/],
+    [
+      'an agent under two companies',
+      GOOD.replace('agent_nord', 'agent_weber'),
+      /bad\.yaml:10: agent agent_weber is listed under "Praxis Dr. Weber"/,
+    ],
+    ['broken YAML', 'companies:\n  - name: [unclosed\n', /bad\.yaml:\d+: /],
+  ])('refuses %s, naming the line, and changes nothing', async (_what, text, message) => {
+    const r = await tenants('apply', file('bad.yaml', text));
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(message);
+    expect(r.output).toContain('nothing was changed');
+    expect(await listTenants(t.db)).toEqual({ companies: [], agents: [], numbers: [] });
+  });
+});
+
+describe('make tenants, one mapping at a time', () => {
+  it('refuses an unknown company and a malformed number with a clear message', async () => {
+    expect(await tenants('agent', 'map', 'agent_x', 'Nobody GmbH')).toEqual({
+      code: 2,
+      output: expect.stringContaining('unknown company "Nobody GmbH"'),
+    });
+    expect((await tenants('company', 'add', 'Praxis', '--tz', 'Mars/Olympus')).output).toContain(
+      '"Mars/Olympus" is not an IANA time zone',
+    );
+    expect((await tenants('company', 'add', 'Praxis')).code).toBe(0);
+    expect(await tenants('number', 'map', '4930123', 'Praxis')).toEqual({
+      code: 2,
+      output: expect.stringContaining('"4930123" is not an E.164 number'),
+    });
+    const list = await tenants('list');
+    expect(list.output).toMatch(/Companies\n.*\n.*\n {2}1 +Praxis +UTC +0 +0/);
+  });
+
+  it('a mapping added after calls arrived gives them their company, and the next event has it already', async () => {
+    const early = newCallId();
+    const chatId = newCallId('chat');
+    const ids = [
+      (await p.deliver(body('call_started', { callId: early, agentId: 'agent_late' }))).body.id,
+      (await p.deliver(sampleChatBody({ chatId, agentId: 'agent_late' }, 'chat_started'))).body.id,
+    ];
+    await p.settled(ids);
+    expect((await findCallSession(t.db, early))!.company_id).toBeNull();
+
+    expect((await tenants('company', 'add', 'Praxis Dr. Weber')).code).toBe(0);
+    const mapped = await tenants('agent', 'map', 'agent_late', 'Praxis Dr. Weber');
+    expect(mapped.output).toContain('sessions given their company: 1 call(s), 1 chat(s)');
+    expect((await findCallSession(t.db, early))!.company_id).toBe('1');
+    expect((await findChatSession(t.db, chatId))!.company_id).toBe('1');
+
+    // The worker heard the change: a new call of that agent gets the company at once.
+    const next = newCallId();
+    await until('the next call to have its company', async () => {
+      const res = await p.deliver(body('call_started', { callId: next, agentId: 'agent_late' }));
+      await p.settled([res.body.id]);
+      return (await findCallSession(t.db, next))?.company_id === '1' ? true : undefined;
+    });
+  });
+
+  it('an inbound call of an unmapped agent takes the company of the number it called; outbound, of its caller ID', async () => {
+    expect((await tenants('company', 'add', 'Autohaus Nord')).code).toBe(0);
+    expect((await tenants('number', 'map', '+493033081738', 'Autohaus Nord')).code).toBe(0);
+    const inbound = newCallId();
+    const outbound = newCallId();
+    const other = newCallId();
+    const rows = [
+      await p.deliver(body('call_started', { callId: inbound, agentId: 'agent_unmapped', toNumber: '+493033081738' })),
+      await p.deliver(
+        body('call_started', {
+          callId: outbound,
+          agentId: 'agent_unmapped',
+          direction: 'outbound',
+          fromNumber: '+493033081738',
+          toNumber: '+491701234567',
+        }),
+      ),
+      await p.deliver(body('call_started', { callId: other, agentId: 'agent_unmapped', toNumber: '+4940999999' })),
+    ];
+    await p.settled(rows.map((r) => r.body.id));
+    expect((await findCallSession(t.db, inbound))!.company_id).toBe('1');
+    expect((await findCallSession(t.db, outbound))!.company_id).toBe('1');
+    expect((await findCallSession(t.db, other))!.company_id).toBeNull();
+  });
+});
