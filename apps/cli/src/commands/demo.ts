@@ -6,6 +6,7 @@ import {
   createDb,
   findCallSession,
   findChatSession,
+  findCompanyIdForAgent,
   findWebhookEvents,
   type Db,
 } from '@callsync/db';
@@ -169,6 +170,11 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
       return 1;
     }
     explainStaleCall(config, stale);
+    if ((await findCompanyIdForAgent(db, DEMO_AGENT)) === null)
+      console.log(
+        `\ncompany_id is empty: nothing maps ${DEMO_AGENT} to a company yet. ` +
+          `make tenants ARGS="apply examples/tenants.yaml" maps it; the sessions above get their company at once.`,
+      );
     return 0;
   } finally {
     await db.destroy();
