@@ -9,7 +9,7 @@ import { type Kysely, sql } from 'kysely';
  *   become companies named "Company <id>", so the foreign key holds and nothing is lost.
  * - retell_agents: synced agents may not be mapped yet (company_id null); company_source says whether
  *   the company was set for the agent itself or inherited from a number the agent is bound to.
- * - retell_phone_numbers: E.164 numbers with their bound agents and company.
+ * - retell_phone_numbers: E.164 numbers with their bound agents and company (sync fills the agents).
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -58,6 +58,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('nickname', 'text')
     .addColumn('inbound_agent_id', 'text')
     .addColumn('outbound_agent_id', 'text')
+    // Every agent bound to the number (inbound, outbound, SMS; Retell allows weighted lists): they
+    // follow the number's company unless mapped for themselves.
+    .addColumn('agent_ids', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'`))
     .addColumn('company_id', 'bigint', (c) => c.references('companies.id'))
     .addColumn('synced_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))

@@ -5,10 +5,12 @@ import type { Logger } from '@callsync/logger';
 import {
   retentionJob,
   sweepPendingJob,
+  tenantSyncJob,
   type HousekeepingJobData,
   type RedisConnection,
   type WebhookQueue,
 } from '@callsync/queue';
+import { syncTenantsFromRetell, type SyncSummary, type TenantSource } from '@callsync/domain';
 import { createQueueWorker } from './queue-worker';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepPendingEvents, type SweepResult } from './sweeper';
@@ -62,6 +64,35 @@ export function createRetentionWorker(options: RetentionWorkerOptions): Worker<H
     job: retentionJob,
     queueName: options.queueName,
     handle: async () => applyRetention(options.db, options.logger, options.retention),
+    connection: options.connection,
+    prefix: options.prefix,
+    logger: options.logger,
+    concurrency: 1,
+  });
+}
+
+export interface TenantSyncWorkerOptions extends HousekeepingOptions {
+  retell: TenantSource;
+}
+
+/** Runs the tenant sync (tenantSyncJob): agents and phone numbers from Retell's API. */
+export function createTenantSyncWorker(options: TenantSyncWorkerOptions): Worker<HousekeepingJobData, SyncSummary> {
+  return createQueueWorker({
+    job: tenantSyncJob,
+    queueName: options.queueName,
+    handle: async () => {
+      const summary = await syncTenantsFromRetell(options.db, options.retell);
+      options.logger.info('tenants synced from Retell', {
+        agents: summary.agents,
+        new_agents: summary.newAgents,
+        numbers: summary.numbers,
+        new_numbers: summary.newNumbers,
+        inherited: summary.inherited,
+        sessions_given_company: summary.backfilled.calls + summary.backfilled.chats,
+        ...(summary.skippedNumbers.length ? { not_e164: summary.skippedNumbers } : {}),
+      });
+      return summary;
+    },
     connection: options.connection,
     prefix: options.prefix,
     logger: options.logger,

@@ -4,10 +4,16 @@ import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
 import { invalidateTenantCache } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { Metrics, probeDependencies, startMetricsServer } from '@callsync/metrics';
-import { createQueues, createRedisConnection, scheduleMaintenance, scheduleReconcile } from '@callsync/queue';
+import {
+  createQueues,
+  createRedisConnection,
+  scheduleMaintenance,
+  scheduleReconcile,
+  scheduleTenantSync,
+} from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
 import { TimeoutError, withTimeout } from '@callsync/runtime';
-import { createMaintenanceWorker, createRetentionWorker } from './maintenance-worker';
+import { createMaintenanceWorker, createRetentionWorker, createTenantSyncWorker } from './maintenance-worker';
 import { createReconcileWorker } from './reconcile-worker';
 import { createWebhookWorker } from './webhook-worker';
 
@@ -61,6 +67,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     reconcile: reconcileQueue,
     maintenance: maintenanceQueue,
     retention: retentionQueue,
+    tenants: tenantsQueue,
   } = queues;
   for (const q of queues.all) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
 
@@ -70,11 +77,18 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     await scheduleReconcile(reconcileQueue, config.reconcile.everyMinutes * 60_000);
     await scheduleMaintenance(maintenanceQueue, retentionQueue, config.worker.sweepEveryMs);
   };
+  // The tenant sync runs daily and once when a worker starts (not on every Redis reconnect).
+  let tenantSyncAsked = false;
   const onReady = () =>
-    registerSchedules().then(
-      () => logger.debug('job schedulers registered'),
-      (err: Error) => logger.error('could not register job schedulers', { err: err.message }),
-    );
+    registerSchedules()
+      .then(async () => {
+        if (!tenantSyncAsked) await scheduleTenantSync(tenantsQueue);
+        tenantSyncAsked = true;
+      })
+      .then(
+        () => logger.debug('job schedulers registered'),
+        (err: Error) => logger.error('could not register job schedulers', { err: err.message }),
+      );
   connection.on('ready', onReady);
   if (connection.status === 'ready') void onReady();
 
@@ -103,6 +117,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       sweepPendingAfterMs: config.worker.sweepPendingAfterMs,
     }),
     createRetentionWorker({ db, connection, logger, prefix, retention: config.worker.retention }),
+    createTenantSyncWorker({ db, connection, logger, prefix, retell }),
   ];
   // The worker has no public port: /healthz, /readyz (Postgres and Redis: it needs both to work) and
   // /metrics share its ops listener.

@@ -17,6 +17,8 @@ export interface PhoneNumberTable {
   nickname: string | null;
   inbound_agent_id: string | null;
   outbound_agent_id: string | null;
+  /** Every agent bound to the number (inbound, outbound, SMS). */
+  agent_ids: ColumnType<string[], string[] | undefined, string[]>;
   company_id: ColumnType<string | null, number | string | null, number | string | null>;
   synced_at: Date | null;
   created_at: Generated<Date>;

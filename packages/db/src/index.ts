@@ -43,8 +43,10 @@ export {
   mapNumber,
   notifyTenantsChanged,
   updateCompanyTimeZone,
+  upsertSyncedAgents,
+  upsertSyncedNumbers,
 } from './tenant.repository';
-export type { Tenants } from './tenant.repository';
+export type { SyncedAgent, SyncedNumber, Tenants } from './tenant.repository';
 
 export type { ReconcileRun } from './reconcile-run.table';
 export {

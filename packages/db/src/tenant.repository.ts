@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
+import { recordset } from './session-fields';
 import type { Agent } from './agent.table';
 import type { Company, PhoneNumber } from './company.table';
 
@@ -86,20 +87,21 @@ export async function mapNumber(
   await inheritNumberCompanies(db);
 }
 
+/** Each agent bound to a mapped number, with that number's company (the first number, if several). */
+const BOUND_AGENTS = sql`
+  select distinct on (agent_id) agent_id, company_id from (
+    select unnest(agent_ids || array_remove(array[inbound_agent_id, outbound_agent_id], null)) as agent_id, company_id, phone_number
+    from retell_phone_numbers where company_id is not null
+  ) b order by agent_id, phone_number`;
+
 /**
- * Agents bound to a mapped number (inbound or outbound) and not mapped for themselves take its
+ * Agents bound to a mapped number (inbound, outbound or SMS) and not mapped for themselves take its
  * company; ones that inherited from a number no longer mapped lose it. One agent bound to numbers of
  * two companies keeps the first by number order (map it for itself to decide).
  */
 export async function inheritNumberCompanies(db: Db): Promise<void> {
   await sql`
-    with bound as (
-      select distinct on (agent_id) agent_id, company_id from (
-        select inbound_agent_id as agent_id, company_id, phone_number from retell_phone_numbers where inbound_agent_id is not null and company_id is not null
-        union all
-        select outbound_agent_id, company_id, phone_number from retell_phone_numbers where outbound_agent_id is not null and company_id is not null
-      ) b order by agent_id, phone_number
-    )
+    with bound as (${BOUND_AGENTS})
     update retell_agents a set
       company_id = bound.company_id,
       company_source = case when bound.company_id is null then null else 'number' end,
@@ -110,11 +112,7 @@ export async function inheritNumberCompanies(db: Db): Promise<void> {
   // Agents bound to a mapped number that callsync has not seen yet (no sync run) are created.
   await sql`
     insert into retell_agents (agent_id, company_id, company_source)
-    select distinct on (agent_id) agent_id, company_id, 'number' from (
-      select inbound_agent_id as agent_id, company_id, phone_number from retell_phone_numbers where inbound_agent_id is not null and company_id is not null
-      union all
-      select outbound_agent_id, company_id, phone_number from retell_phone_numbers where outbound_agent_id is not null and company_id is not null
-    ) b order by agent_id, phone_number
+    select agent_id, company_id, 'number' from (${BOUND_AGENTS}) bound
     on conflict (agent_id) do nothing`.execute(db);
 }
 
@@ -165,4 +163,62 @@ export async function backfillSessionCompanies(db: Db, batch = 5000): Promise<{ 
     }
   }
   return { calls, chats };
+}
+
+export interface SyncedAgent {
+  agent_id: string;
+  name: string | null;
+  agent_version: number | null;
+  agent_type: 'voice' | 'chat' | null;
+}
+
+export interface SyncedNumber {
+  phone_number: string;
+  nickname: string | null;
+  inbound_agent_id: string | null;
+  outbound_agent_id: string | null;
+  agent_ids: string[];
+}
+
+/**
+ * Record agents as Retell lists them (name, version, voice or chat), never touching their company.
+ * Returns how many were new.
+ */
+export async function upsertSyncedAgents(db: Db, agents: readonly SyncedAgent[]): Promise<number> {
+  if (agents.length === 0) return 0;
+  const { rows } = await sql<{ inserted: boolean }>`
+    insert into retell_agents (agent_id, name, agent_version, agent_type, synced_at)
+    select agent_id, name, agent_version, agent_type, now()
+    from ${recordset(agents, 'agent_id', { name: 'text', agent_version: 'int', agent_type: 'text' })}
+    order by agent_id
+    on conflict (agent_id) do update set
+      name = excluded.name, agent_version = excluded.agent_version, agent_type = excluded.agent_type,
+      synced_at = now(), updated_at = now()
+    returning (xmax = 0) as inserted`.execute(db);
+  return rows.filter((r) => r.inserted).length;
+}
+
+/**
+ * Record numbers as Retell lists them (nickname, bound agents), never touching their company; a
+ * nickname set by hand stays when Retell has none. Returns how many were new.
+ */
+export async function upsertSyncedNumbers(db: Db, numbers: readonly SyncedNumber[]): Promise<number> {
+  if (numbers.length === 0) return 0;
+  const { rows } = await sql<{ inserted: boolean }>`
+    insert into retell_phone_numbers (phone_number, nickname, inbound_agent_id, outbound_agent_id, agent_ids, synced_at)
+    select phone_number, nickname, inbound_agent_id, outbound_agent_id,
+      coalesce(array(select jsonb_array_elements_text(agent_ids)), '{}'), now()
+    from ${recordset(numbers, 'phone_number', {
+      nickname: 'text',
+      inbound_agent_id: 'text',
+      outbound_agent_id: 'text',
+      agent_ids: 'jsonb',
+    })}
+    order by phone_number
+    on conflict (phone_number) do update set
+      nickname = coalesce(excluded.nickname, retell_phone_numbers.nickname),
+      inbound_agent_id = excluded.inbound_agent_id, outbound_agent_id = excluded.outbound_agent_id,
+      agent_ids = excluded.agent_ids, synced_at = now(), updated_at = now()
+    returning (xmax = 0) as inserted`.execute(db);
+  return rows.filter((r) => r.inserted).length;
 }

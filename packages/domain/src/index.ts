@@ -38,3 +38,5 @@ export type {
 export { invalidateTenantCache, resolveCompany } from './handlers/tenant-cache';
 export { afterMappingChange, applyTenantPlan } from './tenants/apply-tenants';
 export type { ApplyResult, PlannedCompany, TenantPlan } from './tenants/apply-tenants';
+export { syncTenantsFromRetell } from './tenants/sync-tenants';
+export type { SyncSummary, TenantSource } from './tenants/sync-tenants';

@@ -43,6 +43,8 @@ export interface FakeRetellOptions {
 export class FakeRetell {
   readonly calls = new Map<string, Record<string, unknown>>();
   readonly chats = new Map<string, Record<string, unknown>>();
+  readonly agents = new Map<string, Record<string, unknown>>();
+  readonly phoneNumbers = new Map<string, Record<string, unknown>>();
   readonly requests: RecordedRequest[] = [];
   /** Most get-call requests ever in flight at once (to check a client's concurrency bound). */
   maxInFlight = 0;
@@ -61,6 +63,20 @@ export class FakeRetell {
     });
     this.app.get('/get-chat/:chatId', (req, res) => {
       void this.answer('chat', req.params.chatId, req.get('authorization'), res, req.path);
+    });
+    this.app.post('/v2/list-agents', (req, res) => {
+      void this.list('list-agents', [...this.agents.values()], req, res);
+    });
+    this.app.get('/v2/list-phone-numbers', (req, res) => {
+      void this.list('list-phone-numbers', [...this.phoneNumbers.values()], req, res);
+    });
+    this.app.put('/__fake/agents/:agentId', (req, res) => {
+      this.agents.set(req.params.agentId, { ...req.body, agent_id: req.params.agentId });
+      res.status(204).end();
+    });
+    this.app.put('/__fake/phone-numbers/:number', (req, res) => {
+      this.phoneNumbers.set(req.params.number, { ...req.body, phone_number: req.params.number });
+      res.status(204).end();
     });
     this.app.put('/__fake/chats/:chatId', (req, res) => {
       this.setChat({ ...req.body, chat_id: req.params.chatId });
@@ -105,6 +121,8 @@ export class FakeRetell {
   reset(): void {
     this.calls.clear();
     this.chats.clear();
+    this.agents.clear();
+    this.phoneNumbers.clear();
     this.requests.length = 0;
     this.behaviours.clear();
     this.maxInFlight = 0;
@@ -138,6 +156,41 @@ export class FakeRetell {
       }
     }
     return undefined;
+  }
+
+  private authorize(authorization: string | undefined): boolean {
+    const keys = this.options.apiKeys ?? [];
+    return keys.length === 0 || keys.some((k) => authorization === `Bearer ${k}`);
+  }
+
+  /**
+   * A list endpoint: \`{items, has_more, pagination_key}\`, pages of \`limit\` (default 1000) items, the
+   * key being the next offset. Behaviours are keyed by the endpoint's name (e.g. 'list-agents').
+   */
+  private async list(name: string, items: unknown[], req: express.Request, res: express.Response): Promise<void> {
+    const authorized = this.authorize(req.get('authorization'));
+    const entry: RecordedRequest = { method: req.method, path: req.originalUrl, authorized, status: 0, at: Date.now() };
+    this.requests.push(entry);
+    if (!authorized) {
+      entry.status = 401;
+      res.status(401).json({ error_message: 'Unauthorized' });
+      return;
+    }
+    const b = this.takeBehaviour(name);
+    if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+    if (b?.status) {
+      if (b.retryAfterSec !== undefined) res.set('retry-after', String(b.retryAfterSec));
+      if (b.retryAfterMs !== undefined) res.set('retry-after-ms', String(b.retryAfterMs));
+      entry.status = b.status;
+      res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
+      return;
+    }
+    const limit = Math.max(1, Math.min(1000, Number(req.query.limit ?? 1000) || 1000));
+    const offset = Number(req.query.pagination_key ?? 0) || 0;
+    const page = items.slice(offset, offset + limit);
+    const more = offset + limit < items.length;
+    entry.status = 200;
+    res.json({ items: page, has_more: more, ...(more ? { pagination_key: String(offset + limit) } : {}) });
   }
 
   /** get-call or get-chat; behaviours are keyed by the call's or chat's id. */

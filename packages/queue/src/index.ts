@@ -15,12 +15,23 @@ export type { ReconcileQueue } from './reconcile-queue';
 export {
   MAINTENANCE_QUEUE,
   RETENTION_QUEUE,
+  TENANTS_QUEUE,
   createMaintenanceQueue,
   createRetentionQueue,
+  createTenantsQueue,
   scheduleMaintenance,
+  scheduleTenantSync,
 } from './maintenance-queue';
 export type { HousekeepingQueue } from './maintenance-queue';
-export { webhookEventJob, webhookJobData, reconcileJob, sweepPendingJob, retentionJob, parseJobData } from './jobs';
+export {
+  webhookEventJob,
+  webhookJobData,
+  reconcileJob,
+  sweepPendingJob,
+  retentionJob,
+  tenantSyncJob,
+  parseJobData,
+} from './jobs';
 export type { JobDefinition, WebhookJobData, ReconcileJobData, HousekeepingJobData } from './jobs';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';

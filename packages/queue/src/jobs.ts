@@ -52,6 +52,13 @@ export const retentionJob = {
   payload: z.looseObject({}),
 } satisfies JobDefinition<unknown>;
 
+/** Agents and phone numbers from Retell's API, daily and when a worker starts, on a queue of its own. */
+export const tenantSyncJob = {
+  queue: 'tenants',
+  name: 'tenant-sync',
+  payload: z.looseObject({}),
+} satisfies JobDefinition<unknown>;
+
 export type WebhookJobData = z.infer<typeof webhookEventJob.payload>;
 
 /** The job for a stored webhook_events row (the ids are only for logs and Bull Board). */

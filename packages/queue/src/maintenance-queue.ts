@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
-import { retentionJob, sweepPendingJob, type HousekeepingJobData } from './jobs';
+import { retentionJob, sweepPendingJob, tenantSyncJob, type HousekeepingJobData } from './jobs';
 import { scheduleSingleton } from './singleton-schedule';
 
 /** The outbox sweeper, one run at a time across all processes. */
@@ -24,6 +24,37 @@ export function createRetentionQueue(
   name = RETENTION_QUEUE,
 ): HousekeepingQueue {
   return new Queue<HousekeepingJobData>(name, { connection, prefix });
+}
+
+/** The tenant sync (agents and numbers from Retell), one run at a time across all processes. */
+export const TENANTS_QUEUE = tenantSyncJob.queue;
+
+export function createTenantsQueue(
+  connection: RedisConnection,
+  prefix: string,
+  name = TENANTS_QUEUE,
+): HousekeepingQueue {
+  return new Queue<HousekeepingJobData>(name, { connection, prefix });
+}
+
+/**
+ * The tenant sync once a day, and once now: every worker asks at start, but the job id is the current
+ * ten minutes, so a fleet starting together syncs once (and the daily scheduler never runs beside it:
+ * the queue's global concurrency is 1).
+ */
+export async function scheduleTenantSync(queue: HousekeepingQueue, now = Date.now()): Promise<void> {
+  await scheduleSingleton(queue, tenantSyncJob.name, 24 * 3600_000, tenantSyncJob.name, {});
+  await queue.add(
+    tenantSyncJob.name,
+    {},
+    {
+      jobId: `tenant-sync-start-${Math.floor(now / 600_000)}`,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 30_000 },
+      removeOnComplete: { count: 200 },
+      removeOnFail: { count: 200 },
+    },
+  );
 }
 
 /** The outbox sweeper every `sweepEveryMs` on the maintenance queue, retention once a day on its own. */

@@ -1,6 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
-import { createMaintenanceQueue, createRetentionQueue, type HousekeepingQueue } from './maintenance-queue';
+import {
+  createMaintenanceQueue,
+  createRetentionQueue,
+  createTenantsQueue,
+  type HousekeepingQueue,
+} from './maintenance-queue';
 import { createReconcileQueue, type ReconcileQueue } from './reconcile-queue';
 import { createWebhookQueue, type WebhookQueue } from './webhook-queue';
 
@@ -9,6 +14,7 @@ export interface CallsyncQueues {
   reconcile: ReconcileQueue;
   maintenance: HousekeepingQueue;
   retention: HousekeepingQueue;
+  tenants: HousekeepingQueue;
   /** All of them, for Bull Board, metrics and stats. */
   all: readonly Queue[];
   close(): Promise<void>;
@@ -24,12 +30,14 @@ export function createQueues(
   const reconcile = createReconcileQueue(connection, prefix);
   const maintenance = createMaintenanceQueue(connection, prefix);
   const retention = createRetentionQueue(connection, prefix);
-  const all = [webhooks, reconcile, maintenance, retention] as Queue[];
+  const tenants = createTenantsQueue(connection, prefix);
+  const all = [webhooks, reconcile, maintenance, retention, tenants] as Queue[];
   return {
     webhooks,
     reconcile,
     maintenance,
     retention,
+    tenants,
     all,
     close: async () => void (await Promise.all(all.map((q) => q.close()))),
   };

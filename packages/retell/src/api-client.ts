@@ -1,6 +1,13 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { Limiter } from '@callsync/runtime';
 import type { z } from 'zod';
+import {
+  apiAgentSchema,
+  apiPhoneNumberSchema,
+  listPageSchema,
+  type ApiAgent,
+  type ApiPhoneNumber,
+} from './api-tenants';
 import { apiCallSchema, apiChatSchema, type CallLookup, type GetCallResult, type GetChatResult } from './api-call';
 
 export interface RetellApiClientOptions {
@@ -113,19 +120,67 @@ export class RetellApiClient implements CallLookup {
     return { found: true, value: parsed.data };
   }
 
-  private async request(path: string): Promise<AxiosResponse> {
+  /**
+   * Every item of a paginated list endpoint: Retell answers `{items, has_more, pagination_key}`; the
+   * key goes back as a query parameter for the next page. `onPage` sees each page's items as it comes.
+   */
+  async listAll<T>(
+    name: string,
+    method: 'GET' | 'POST',
+    path: string,
+    item: z.ZodType<T>,
+    options: { body?: Record<string, unknown>; limit?: number; onPage?: (items: T[]) => void } = {},
+  ): Promise<T[]> {
+    const all: T[] = [];
+    let key: string | undefined;
+    for (let page = 0; ; page++) {
+      const params = new URLSearchParams({ limit: String(options.limit ?? 1000) });
+      if (key) params.set('pagination_key', key);
+      const res = await this.request(`${path}?${params}`, method, method === 'POST' ? (options.body ?? {}) : undefined);
+      if (res.status !== 200)
+        throw new RetellApiError(
+          `${name}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
+          res.status,
+        );
+      const parsed = listPageSchema(item).safeParse(res.data);
+      if (!parsed.success) {
+        throw new RetellApiError(
+          `${name} page ${page + 1}: unexpected response: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          res.status,
+        );
+      }
+      all.push(...parsed.data.items);
+      options.onPage?.(parsed.data.items);
+      if (!parsed.data.has_more || !parsed.data.pagination_key) return all;
+      if (parsed.data.pagination_key === key)
+        throw new RetellApiError(`${name}: Retell returned the same pagination_key twice`, res.status);
+      key = parsed.data.pagination_key;
+    }
+  }
+
+  /** POST /v2/list-agents, every page. */
+  listAgents(): Promise<ApiAgent[]> {
+    return this.listAll('list-agents', 'POST', '/v2/list-agents', apiAgentSchema);
+  }
+
+  /** GET /v2/list-phone-numbers, every page. */
+  listPhoneNumbers(): Promise<ApiPhoneNumber[]> {
+    return this.listAll('list-phone-numbers', 'GET', '/v2/list-phone-numbers', apiPhoneNumberSchema);
+  }
+
+  private async request(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<AxiosResponse> {
     for (let attempt = 0; ; attempt++) {
       let res: AxiosResponse | undefined;
       let error: unknown;
       try {
-        res = await this.limiter.run(() => this.http.get(path));
+        res = await this.limiter.run(() => this.http.request({ url: path, method, data: body }));
       } catch (err) {
         error = err; // network error or timeout: retryable
       }
       if (res && !RETRYABLE(res.status)) return res;
       if (attempt >= this.settings.maxRetries) {
         const why = res ? `status ${res.status}` : (error as Error).message;
-        throw new RetellApiError(`GET ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, {
+        throw new RetellApiError(`${method} ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, {
           cause: error,
         });
       }

@@ -28,5 +28,7 @@ export type {
 } from './sample-calls';
 export { apiCallSchema, apiChatSchema, isChatFinished, isFinished } from './api-call';
 export type { ApiCall, ApiChat, CallLookup, GetCallResult, GetChatResult, RetellCallStatus } from './api-call';
+export { apiAgentSchema, apiPhoneNumberSchema, boundAgentIds } from './api-tenants';
+export type { ApiAgent, ApiPhoneNumber } from './api-tenants';
 export { RetellApiClient, RetellApiError, retryAfterMs } from './api-client';
 export type { RetellApiClientOptions } from './api-client';

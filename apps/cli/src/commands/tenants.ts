@@ -12,7 +12,8 @@ import {
   type Company,
   type Db,
 } from '@callsync/db';
-import { afterMappingChange, applyTenantPlan } from '@callsync/domain';
+import { afterMappingChange, applyTenantPlan, syncTenantsFromRetell } from '@callsync/domain';
+import { RetellApiClient, RetellApiError } from '@callsync/retell';
 import { parseTenantFile, TenantFileError } from '../tenants/tenant-file';
 
 export const TENANTS_USAGE = `usage: make tenants ARGS="<subcommand> ..."
@@ -26,6 +27,8 @@ else its number's (to_number for inbound calls, from_number for outbound ones).
   number map +49... COMPANY [--nickname N]
                                          map an E.164 number; agents bound to it follow unless mapped
                                          for themselves
+  sync                                   pull agents and phone numbers from Retell's API (names, versions,
+                                         bound agents); it also runs daily and when a worker starts
   apply FILE [--dry-run]                 bring the database to a YAML or JSON file (examples/tenants.yaml);
                                          prints each change; --dry-run changes nothing
 
@@ -98,8 +101,26 @@ async function list(db: Db): Promise<void> {
   );
 }
 
-async function run(db: Db, positionals: string[], values: Record<string, unknown>): Promise<number> {
+async function run(db: Db, config: Config, positionals: string[], values: Record<string, unknown>): Promise<number> {
   const [command, sub, ...rest] = positionals;
+  if (command === 'sync') {
+    const retell = new RetellApiClient({
+      baseUrl: config.retell.apiBaseUrl,
+      apiKey: config.retell.apiKey,
+      timeoutMs: config.retell.apiTimeoutMs,
+    });
+    console.log(`pulling agents and phone numbers from ${config.retell.apiBaseUrl} ...`);
+    const s = await syncTenantsFromRetell(db, retell);
+    console.log(`agents: ${s.agents} listed, ${s.newAgents} new`);
+    console.log(`phone numbers: ${s.numbers} listed, ${s.newNumbers} new`);
+    if (s.skippedNumbers.length)
+      console.log(
+        `left out, not E.164: ${s.skippedNumbers.slice(0, 10).join(', ')}${s.skippedNumbers.length > 10 ? ', ...' : ''}`,
+      );
+    console.log(`agents that took the company of their number: ${s.inherited}`);
+    console.log(backfillLine(s.backfilled));
+    return 0;
+  }
   if (command === 'list') {
     await list(db);
     return 0;
@@ -184,10 +205,14 @@ export async function tenantsCommand(config: Config, argv: string[]): Promise<nu
   }
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-tenants' });
   try {
-    return await run(db, parsed.positionals, parsed.values);
+    return await run(db, config, parsed.positionals, parsed.values);
   } catch (err) {
     if (err instanceof TenantFileError) {
       console.error(`${err.problems.join('\n')}\nnothing was changed`);
+      return 1;
+    }
+    if (err instanceof RetellApiError) {
+      console.error(`sync failed: ${err.message}`);
       return 1;
     }
     if (err instanceof UsageError) {

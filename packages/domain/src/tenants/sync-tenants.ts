@@ -1,0 +1,74 @@
+import {
+  backfillSessionCompanies,
+  E164,
+  inheritNumberCompanies,
+  listTenants,
+  notifyTenantsChanged,
+  upsertSyncedAgents,
+  upsertSyncedNumbers,
+  type Db,
+} from '@callsync/db';
+import { boundAgentIds, type ApiAgent, type ApiPhoneNumber } from '@callsync/retell';
+
+/** What the sync needs from Retell; RetellApiClient provides it (paginated, with retries). */
+export interface TenantSource {
+  listAgents(): Promise<ApiAgent[]>;
+  listPhoneNumbers(): Promise<ApiPhoneNumber[]>;
+}
+
+export interface SyncSummary {
+  agents: number;
+  newAgents: number;
+  numbers: number;
+  newNumbers: number;
+  /** Numbers Retell listed that are not E.164 (left out, named here). */
+  skippedNumbers: string[];
+  /** Agents whose company changed because of the numbers they are bound to. */
+  inherited: number;
+  backfilled: { calls: number; chats: number };
+}
+
+/**
+ * Pull agents (POST /v2/list-agents) and phone numbers (GET /v2/list-phone-numbers) from Retell,
+ * every page, and record names, versions and agent bindings. Mappings are the operator's: the sync
+ * never sets a company, but an agent bound to a mapped number follows it unless mapped for itself.
+ * Everything is written in one transaction; then workers are told and sessions backfilled.
+ */
+export async function syncTenantsFromRetell(db: Db, retell: TenantSource): Promise<SyncSummary> {
+  const [agents, numbers] = await Promise.all([retell.listAgents(), retell.listPhoneNumbers()]);
+  const skippedNumbers = numbers.filter((n) => !E164.test(n.phone_number)).map((n) => n.phone_number);
+  const summary = await db.transaction().execute(async (trx) => {
+    const before = new Map((await listTenants(trx)).agents.map((a) => [a.agent_id, a.company_id]));
+    const newAgents = await upsertSyncedAgents(
+      trx,
+      agents.map((a) => ({
+        agent_id: a.agent_id,
+        name: a.agent_name ?? null,
+        agent_version: a.version ?? null,
+        agent_type: a.channel === 'chat' ? ('chat' as const) : a.channel === 'voice' ? ('voice' as const) : null,
+      })),
+    );
+    const newNumbers = await upsertSyncedNumbers(
+      trx,
+      numbers
+        .filter((n) => E164.test(n.phone_number))
+        .map((n) => {
+          const bound = boundAgentIds(n);
+          return {
+            phone_number: n.phone_number,
+            nickname: n.nickname ?? null,
+            inbound_agent_id: bound.inbound,
+            outbound_agent_id: bound.outbound,
+            agent_ids: bound.all,
+          };
+        }),
+    );
+    await inheritNumberCompanies(trx);
+    const after = (await listTenants(trx)).agents;
+    const inherited = after.filter((a) => (before.get(a.agent_id) ?? null) !== a.company_id).length;
+    if (inherited) await notifyTenantsChanged(trx);
+    return { agents: agents.length, newAgents, numbers: numbers.length, newNumbers, inherited };
+  });
+  const backfilled = summary.inherited ? await backfillSessionCompanies(db) : { calls: 0, chats: 0 };
+  return { ...summary, skippedNumbers, backfilled };
+}
