@@ -7,6 +7,7 @@ import * as retentionPolicy from './2026_11_24_0005_retention_policy';
 import * as callIdExpand from './2026_11_24_0006_call_id_expand';
 import * as everyDelivery from './2026_11_24_0007_every_delivery';
 import * as tenants from './2026_11_24_0008_tenants';
+import * as discovery from './2026_11_24_0009_discovery';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0006_call_id_expand': callIdExpand,
   '2026_11_24_0007_every_delivery': everyDelivery,
   '2026_11_24_0008_tenants': tenants,
+  '2026_11_24_0009_discovery': discovery,
 };

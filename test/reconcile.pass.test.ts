@@ -99,7 +99,7 @@ describe('reconciliation pass', () => {
     await startedOnly(t.db, 2, 'young');
     const { summary } = await pass();
     expect(summary.found).toBe(0);
-    expect(f.fake.requests).toHaveLength(0);
+    expect(f.fake.getCallRequests()).toHaveLength(0);
   });
 
   it('counts 422 and 404 as not found, then stops polling the session', async () => {
@@ -114,10 +114,10 @@ describe('reconciliation pass', () => {
       expect(s?.reconcile_stopped_at === null).toBe(i < 3);
     }
     expect((await findCallSession(t.db, b.callId))?.reconcile_stopped_at).toBeInstanceOf(Date);
-    const asked = f.fake.requests.length;
+    const asked = f.fake.getCallRequests().length;
     const { summary } = await pass();
     expect(summary.found).toBe(0);
-    expect(f.fake.requests).toHaveLength(asked);
+    expect(f.fake.getCallRequests()).toHaveLength(asked);
     expect((await findCallSession(t.db, a.callId))?.call_status).toBe('in_progress');
   });
 

@@ -1,5 +1,6 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
+import { backfillCommand } from './commands/backfill';
 import { backfillFieldsCommand } from './commands/backfill-fields';
 import { demoCommand } from './commands/demo';
 import { fakeRetellCommand } from './commands/fake-retell';
@@ -16,6 +17,7 @@ const USAGE = `usage: callsync <command>
   reconcile     one reconciliation pass against Retell's API now (--help for flags)
   stats         processing rate, stuck sessions and queue counts (--help for flags)
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
+  backfill      import calls and chats callsync never heard of, e.g. --since 7d
   tenants       companies and the agents and numbers they own (--help for subcommands)
   backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
@@ -35,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return statsCommand(loadConfig(), args);
     case 'replay':
       return replayCommand(loadConfig(), args);
+    case 'backfill':
+      return backfillCommand(loadConfig(), args);
     case 'tenants':
       return tenantsCommand(loadConfig(), args);
     case 'backfill-fields':

@@ -14,7 +14,7 @@ import type { CallSessionTable } from './call-session.table';
 import type { CallTransferEventTable } from './call-transfer-event.table';
 import type { ChatSessionTable } from './chat-session.table';
 import type { CompanyTable, PhoneNumberTable } from './company.table';
-import type { ReconcileRunTable } from './reconcile-run.table';
+import type { DiscoveryWatermarkTable, ReconcileRunTable } from './reconcile-run.table';
 import type { RetentionRunTable } from './retention-run.table';
 import type { WebhookEventTable } from './webhook-event.table';
 
@@ -27,6 +27,7 @@ export interface Database {
   companies: CompanyTable;
   retell_phone_numbers: PhoneNumberTable;
   reconcile_runs: ReconcileRunTable;
+  discovery_watermarks: DiscoveryWatermarkTable;
   retention_runs: RetentionRunTable;
 }
 

@@ -1,4 +1,4 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 export interface ReconcileRunTable {
   id: Generated<string>;
@@ -13,7 +13,16 @@ export interface ReconcileRunTable {
   not_found: Generated<number>;
   analyzed: Generated<number>;
   failed: Generated<number>;
+  /** Calls and chats found at Retell that callsync had no session for. */
+  discovered: Generated<number>;
   error: string | null;
 }
 
 export type ReconcileRun = Selectable<ReconcileRunTable>;
+
+export interface DiscoveryWatermarkTable {
+  kind: 'calls' | 'chats';
+  /** Everything that started before this (ms epoch) has been listed; pg returns int8 as a string. */
+  listed_until_ms: ColumnType<string, number | string, number | string>;
+  updated_at: Generated<Date>;
+}

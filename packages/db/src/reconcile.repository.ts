@@ -196,6 +196,8 @@ export interface ReconcileCounts {
   not_found: number;
   analyzed: number;
   failed: number;
+  /** Calls and chats found at Retell that callsync had no session for (created now). */
+  discovered: number;
 }
 
 export async function startReconcileRun(db: Db, trigger: 'scheduled' | 'manual', runner: string): Promise<string> {
@@ -229,4 +231,40 @@ export async function withReconcileLock<T>(db: Db, fn: () => Promise<T>): Promis
       await sql`select pg_advisory_unlock(hashtext('callsync:reconcile'))`.execute(conn);
     }
   });
+}
+
+/** Where discovery of `kind` got to (ms epoch), or null before its first run. */
+export async function findDiscoveryWatermark(db: Db, kind: 'calls' | 'chats'): Promise<number | null> {
+  const row = await db
+    .selectFrom('discovery_watermarks')
+    .select('listed_until_ms')
+    .where('kind', '=', kind)
+    .executeTakeFirst();
+  return row ? Number(row.listed_until_ms) : null;
+}
+
+/** Move the watermark forward (never back). */
+export async function advanceDiscoveryWatermark(db: Db, kind: 'calls' | 'chats', untilMs: number): Promise<void> {
+  await sql`
+    insert into discovery_watermarks (kind, listed_until_ms) values (${kind}, ${untilMs})
+    on conflict (kind) do update set listed_until_ms = greatest(discovery_watermarks.listed_until_ms, excluded.listed_until_ms),
+      updated_at = now()`.execute(db);
+}
+
+/** Which of these calls (or chats) have a session already. */
+export async function findKnownSessions(db: Db, kind: 'calls' | 'chats', ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows =
+    kind === 'calls'
+      ? await db
+          .selectFrom('retell_call_sessions')
+          .select('call_id as id')
+          .where('call_id', 'in', [...ids])
+          .execute()
+      : await db
+          .selectFrom('retell_chat_sessions')
+          .select('chat_id as id')
+          .where('chat_id', 'in', [...ids])
+          .execute();
+  return new Set(rows.map((r) => r.id));
 }

@@ -40,3 +40,5 @@ export { afterMappingChange, applyTenantPlan } from './tenants/apply-tenants';
 export type { ApplyResult, PlannedCompany, TenantPlan } from './tenants/apply-tenants';
 export { syncTenantsFromRetell } from './tenants/sync-tenants';
 export type { SyncSummary, TenantSource } from './tenants/sync-tenants';
+export { discoverMissed, discoveredCallEvents, discoveredChatEvents } from './reconcile/discover';
+export type { DiscoveryFound, DiscoverySummary, DiscoverOptions } from './reconcile/discover';

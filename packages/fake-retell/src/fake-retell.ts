@@ -67,6 +67,12 @@ export class FakeRetell {
     this.app.post('/v2/list-agents', (req, res) => {
       void this.list('list-agents', [...this.agents.values()], req, res);
     });
+    this.app.post('/v3/list-calls', (req, res) => {
+      void this.list('list-calls', this.startedIn([...this.calls.values()], req.body), req, res);
+    });
+    this.app.post('/v3/list-chats', (req, res) => {
+      void this.list('list-chats', this.startedIn([...this.chats.values()], req.body), req, res);
+    });
     this.app.get('/v2/list-phone-numbers', (req, res) => {
       void this.list('list-phone-numbers', [...this.phoneNumbers.values()], req, res);
     });
@@ -158,6 +164,29 @@ export class FakeRetell {
     return undefined;
   }
 
+  /**
+   * list-calls / list-chats: the items whose start_timestamp passes the body's filter (a number filter
+   * with op ge/gt/le/lt, or a range with op bt), without transcripts, oldest first.
+   */
+  private startedIn(items: Record<string, unknown>[], body: unknown): Record<string, unknown>[] {
+    const f = (body as { filter_criteria?: { start_timestamp?: { op?: string; value?: unknown } } } | undefined)
+      ?.filter_criteria?.start_timestamp;
+    const passes = (t: number) => {
+      if (!f) return true;
+      const v = f.value;
+      if (f.op === 'bt' && Array.isArray(v)) return t >= Number(v[0]) && t <= Number(v[1]);
+      if (f.op === 'ge') return t >= Number(v);
+      if (f.op === 'gt') return t > Number(v);
+      if (f.op === 'le') return t <= Number(v);
+      if (f.op === 'lt') return t < Number(v);
+      return true;
+    };
+    return items
+      .filter((i) => typeof i.start_timestamp === 'number' && passes(i.start_timestamp))
+      .sort((a, b) => (a.start_timestamp as number) - (b.start_timestamp as number))
+      .map(({ transcript: _t, transcript_object: _o, message_with_tool_calls: _m, ...rest }) => rest);
+  }
+
   private authorize(authorization: string | undefined): boolean {
     const keys = this.options.apiKeys ?? [];
     return keys.length === 0 || keys.some((k) => authorization === `Bearer ${k}`);
@@ -185,8 +214,13 @@ export class FakeRetell {
       res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
       return;
     }
-    const limit = Math.max(1, Math.min(1000, Number(req.query.limit ?? 1000) || 1000));
-    const offset = Number(req.query.pagination_key ?? 0) || 0;
+    // v2 lists page through the query, v3 lists through the body.
+    const paging = { ...req.query, ...(req.body && typeof req.body === 'object' ? req.body : {}) } as Record<
+      string,
+      unknown
+    >;
+    const limit = Math.max(1, Math.min(1000, Number(paging.limit ?? 1000) || 1000));
+    const offset = Number(paging.pagination_key ?? 0) || 0;
     const page = items.slice(offset, offset + limit);
     const more = offset + limit < items.length;
     entry.status = 200;

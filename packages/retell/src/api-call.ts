@@ -41,6 +41,9 @@ export interface CallLookup {
   getCall(callId: string): Promise<GetCallResult>;
   /** Chats are reconciled too; a lookup without it leaves them alone. */
   getChat?(chatId: string): Promise<GetChatResult>;
+  /** Calls (and chats) that started in [sinceMs, untilMs): discovery of the ones callsync never heard of. */
+  listCalls?(sinceMs: number, untilMs: number, onPage?: (items: ApiCall[]) => void): Promise<ApiCall[]>;
+  listChats?(sinceMs: number, untilMs: number, onPage?: (items: ApiChat[]) => void): Promise<ApiChat[]>;
 }
 
 /** A chat's status that will not change any more. */

@@ -8,7 +8,15 @@ import {
   type ApiAgent,
   type ApiPhoneNumber,
 } from './api-tenants';
-import { apiCallSchema, apiChatSchema, type CallLookup, type GetCallResult, type GetChatResult } from './api-call';
+import {
+  apiCallSchema,
+  apiChatSchema,
+  type ApiCall,
+  type ApiChat,
+  type CallLookup,
+  type GetCallResult,
+  type GetChatResult,
+} from './api-call';
 
 export interface RetellApiClientOptions {
   baseUrl: string;
@@ -51,6 +59,14 @@ export function retryAfterMs(headers: Record<string, unknown>, now = Date.now())
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(ra);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** The list filter for "started in [since, until)" (Retell's range filter is inclusive; until - 1). */
+function startedBetween(sinceMs: number, untilMs: number): Record<string, unknown> {
+  return {
+    filter_criteria: { start_timestamp: { type: 'range', op: 'bt', value: [sinceMs, untilMs - 1] } },
+    sort_order: 'ascending',
+  };
 }
 
 /** Retell's get-call endpoint, with bearer auth, timeouts, retries and bounded concurrency. */
@@ -129,14 +145,25 @@ export class RetellApiClient implements CallLookup {
     method: 'GET' | 'POST',
     path: string,
     item: z.ZodType<T>,
-    options: { body?: Record<string, unknown>; limit?: number; onPage?: (items: T[]) => void } = {},
+    options: {
+      body?: Record<string, unknown>;
+      limit?: number;
+      /** Where limit and pagination_key go: the query (v2 lists) or the JSON body (v3 lists). Default query. */
+      paging?: 'query' | 'body';
+      onPage?: (items: T[]) => void;
+    } = {},
   ): Promise<T[]> {
     const all: T[] = [];
     let key: string | undefined;
+    const limit = options.limit ?? 1000;
     for (let page = 0; ; page++) {
-      const params = new URLSearchParams({ limit: String(options.limit ?? 1000) });
-      if (key) params.set('pagination_key', key);
-      const res = await this.request(`${path}?${params}`, method, method === 'POST' ? (options.body ?? {}) : undefined);
+      const paging = { limit, ...(key ? { pagination_key: key } : {}) };
+      const inBody = options.paging === 'body';
+      const query = inBody
+        ? ''
+        : `?${new URLSearchParams({ limit: String(limit), ...(key ? { pagination_key: key } : {}) })}`;
+      const body = method === 'POST' ? { ...options.body, ...(inBody ? paging : {}) } : undefined;
+      const res = await this.request(`${path}${query}`, method, body);
       if (res.status !== 200)
         throw new RetellApiError(
           `${name}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
@@ -161,6 +188,27 @@ export class RetellApiClient implements CallLookup {
   /** POST /v2/list-agents, every page. */
   listAgents(): Promise<ApiAgent[]> {
     return this.listAll('list-agents', 'POST', '/v2/list-agents', apiAgentSchema);
+  }
+
+  /**
+   * POST /v3/list-calls: every call that started in [sinceMs, untilMs), oldest first (items carry no
+   * transcripts). `onPage` sees each page as it arrives.
+   */
+  listCalls(sinceMs: number, untilMs: number, onPage?: (items: ApiCall[]) => void): Promise<ApiCall[]> {
+    return this.listAll('list-calls', 'POST', '/v3/list-calls', apiCallSchema, {
+      body: startedBetween(sinceMs, untilMs),
+      paging: 'body',
+      onPage,
+    });
+  }
+
+  /** POST /v3/list-chats: every chat that started in [sinceMs, untilMs), oldest first. */
+  listChats(sinceMs: number, untilMs: number, onPage?: (items: ApiChat[]) => void): Promise<ApiChat[]> {
+    return this.listAll('list-chats', 'POST', '/v3/list-chats', apiChatSchema, {
+      body: startedBetween(sinceMs, untilMs),
+      paging: 'body',
+      onPage,
+    });
   }
 
   /** GET /v2/list-phone-numbers, every page. */

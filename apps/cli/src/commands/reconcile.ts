@@ -15,7 +15,10 @@ still without analysis) and apply what it says. Exits 1 if any call could not be
   --older-than <age>   sessions started longer ago than this (default STALE_AFTER_MINUTES);
                        e.g. 90s, 10m, 2h, or a number of minutes
   --call-id <id>       only this call, whatever its age or status (repeatable, or comma-separated)
-  --dry-run            ask Retell and report, change nothing`;
+  --dry-run            ask Retell and report, change nothing
+
+Besides the stale sessions, a pass lists calls and chats started since the last pass (list-calls,
+list-chats) and creates the sessions callsync never heard of; make backfill imports older history.`;
 
 const LABEL: Record<CallReport['outcome'], string> = {
   ended: 'ended',
@@ -24,6 +27,7 @@ const LABEL: Record<CallReport['outcome'], string> = {
   no_analysis: 'no analysis yet',
   not_found: 'not found',
   failed: 'FAILED',
+  discovered: 'discovered (no session before)',
 };
 
 /** `make reconcile`: one pass in the foreground with progress and a summary. */
@@ -92,7 +96,7 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
           if (r.outcome === 'ended' || r.outcome === 'ongoing' || r.outcome === 'not_found' || r.outcome === 'failed')
             tally[r.outcome] += 1;
           // Every call on a plain stream; only the ones that need attention above a progress bar.
-          if (!bar.interactive || r.outcome === 'failed' || r.outcome === 'not_found') {
+          if (!bar.interactive || r.outcome === 'failed' || r.outcome === 'not_found' || r.outcome === 'discovered') {
             bar.log(
               `${r.subject === 'chat' ? 'chat ' : ''}${r.callId}: ${LABEL[r.outcome]}${r.detail ? ` (${r.detail})` : ''}`,
             );
@@ -104,6 +108,7 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
     console.log(
       `\nfound ${summary.found}, ended ${summary.ended}, still ongoing ${summary.ongoing}, not found ${summary.not_found}, failed ${summary.failed}` +
         (summary.analyzed ? `; analysis added to ${summary.analyzed}` : '') +
+        (summary.discovered ? `; discovered ${summary.discovered} call(s)/chat(s) without a session` : '') +
         (summary.runId ? `  (reconcile_runs.id ${summary.runId})` : ''),
     );
     return summary.failed > 0 ? 1 : 0;

@@ -8,10 +8,13 @@ import {
   type LifecycleEvent,
 } from '@callsync/retell';
 
-export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed';
+export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed' | 'discovered';
 
-/** `stale`: an in_progress call; `analysis`: a finished call still without analysis; `requested`: --call-id. */
-export type CheckReason = 'stale' | 'analysis' | 'requested';
+/**
+ * `stale`: an in_progress call; `analysis`: a finished call still without analysis; `requested`: --call-id;
+ * `discovered`: listed at Retell, unknown to callsync.
+ */
+export type CheckReason = 'stale' | 'analysis' | 'requested' | 'discovered';
 
 /** What is checked: a call, or a chat (ongoing chats only). */
 export type Subject = 'call' | 'chat';

@@ -2,6 +2,8 @@ import {
   countSessionsAwaitingAnalysis,
   countStaleChats,
   countStaleSessions,
+  advanceDiscoveryWatermark,
+  findDiscoveryWatermark,
   findStaleChats,
   recordChatReconcileCheck,
   findSessionsAwaitingAnalysis,
@@ -19,6 +21,7 @@ import type { CallLookup } from '@callsync/retell';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromRetell } from './apply-from-retell';
 import { decide, decideChat, type CallOutcome, type CheckReason, type Subject } from './decide';
+import { discoverMissed } from './discover';
 import { mapLimit } from '@callsync/runtime';
 
 export type { CallOutcome };
@@ -53,6 +56,8 @@ export interface ReconcileOptions {
   callIds?: readonly string[];
   /** Ask Retell and report, but write nothing. */
   dryRun?: boolean;
+  /** List calls and chats started since the watermark and create the missing sessions. Default true. */
+  discover?: boolean;
   /** Sessions loaded per query. Default 500. */
   batchSize?: number;
   /** Calls handled at once (the API client bounds its own requests too). Default 8. */
@@ -74,6 +79,10 @@ export interface ReconcileDeps {
 }
 
 const DEFAULT_MAX_FAILURES = 20;
+/** The first discovery (no watermark yet) looks back this far; `make backfill` imports older history. */
+const FIRST_DISCOVERY_WINDOW_MS = 3600_000;
+/** Each discovery lists a little before the watermark: a call registered late still gets listed. */
+const DISCOVERY_OVERLAP_MS = 5 * 60_000;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -94,7 +103,15 @@ async function reconcile(
   options: ReconcileOptions,
 ): Promise<ReconcileSummary> {
   const now = options.now?.() ?? new Date();
-  const counts: ReconcileCounts = { found: 0, ended: 0, ongoing: 0, not_found: 0, analyzed: 0, failed: 0 };
+  const counts: ReconcileCounts = {
+    found: 0,
+    ended: 0,
+    ongoing: 0,
+    not_found: 0,
+    analyzed: 0,
+    failed: 0,
+    discovered: 0,
+  };
   const runId = options.dryRun ? null : await startReconcileRun(db, options.trigger, options.runner);
   const write = !options.dryRun;
   const batchSize = options.batchSize ?? 500;
@@ -162,6 +179,49 @@ async function reconcile(
     }
   };
 
+  // Calls and chats started since the watermark that callsync has no session for: created now.
+  const discover = async (at: Date): Promise<void> => {
+    const untilMs = at.getTime();
+    for (const kind of ['calls', 'chats'] as const) {
+      if (kind === 'calls' ? !retell.listCalls : !retell.listChats) continue;
+      const watermark = await findDiscoveryWatermark(db, kind);
+      const sinceMs = (watermark ?? untilMs - FIRST_DISCOVERY_WINDOW_MS) - DISCOVERY_OVERLAP_MS;
+      try {
+        const found = await discoverMissed(
+          { db, retell, handlers },
+          {
+            sinceMs,
+            untilMs,
+            kinds: [kind],
+            dryRun: options.dryRun,
+            onFound: (f) =>
+              report({
+                callId: f.id,
+                subject: f.subject,
+                reason: 'discovered',
+                outcome: f.error ? 'failed' : 'discovered',
+                detail: f.error ?? f.events.join(', '),
+              }),
+          },
+        );
+        total += found.imported + found.failed;
+        counts.found += found.imported + found.failed;
+        // A call that failed to import is listed again next time: the watermark stays before it.
+        if (write) await advanceDiscoveryWatermark(db, kind, Math.min(untilMs, found.earliestFailureMs ?? untilMs));
+      } catch (err) {
+        // Listing failed (Retell down): the watermark stays, the next pass lists the window again.
+        counts.failed += 1;
+        options.onCall?.({
+          callId: `list-${kind}`,
+          subject: kind === 'calls' ? 'call' : 'chat',
+          reason: 'discovered',
+          outcome: 'failed',
+          detail: errorText(err),
+        });
+      }
+    }
+  };
+
   let error: string | null = null;
   try {
     if (options.callIds?.length) {
@@ -186,6 +246,7 @@ async function reconcile(
           (c) => findStaleChats(db, staleCutoff, c, batchSize),
           (s) => checkChat(getChat, s.chat_id),
         );
+      if (options.discover !== false) await discover(now);
     }
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);

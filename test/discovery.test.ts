@@ -1,0 +1,123 @@
+import { sql } from 'kysely';
+import { findCallSession, findChatSession, findWebhookEvents } from '@callsync/db';
+import { defaultHandlers, runReconcilePass } from '@callsync/domain';
+import { sampleCall, sampleChat } from '@callsync/retell';
+import { truncateAll, useTestDatabase } from './support/database';
+import { newCallId } from './support/calls';
+import { serviceUrls, TEST_API_KEY } from './support/env';
+import { startFakeRetell } from './support/fake-retell';
+import { assertBuilt, CLI, run } from './support/processes';
+
+/** Calls and chats that only exist at (fake) Retell: found by reconciliation and by make backfill. */
+const t = useTestDatabase();
+let f: Awaited<ReturnType<typeof startFakeRetell>>;
+beforeAll(() => assertBuilt());
+beforeEach(async () => {
+  await truncateAll(t.db);
+  await sql`truncate discovery_watermarks`.execute(t.db);
+  f = await startFakeRetell({ maxRetries: 1, backoffMs: 10 });
+});
+afterEach(() => f.fake.stop());
+
+const MIN = 60_000;
+
+function pass() {
+  return runReconcilePass(
+    { db: t.db, retell: f.client, handlers: defaultHandlers },
+    { trigger: 'scheduled', runner: 'test', staleAfterMinutes: 5, analysisAfterMinutes: 30, maxTries: 3 },
+  );
+}
+
+function backfill(...args: string[]) {
+  return run(
+    CLI,
+    {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      RETELL_API_KEY: TEST_API_KEY,
+      RETELL_API_BASE_URL: f.baseUrl,
+      NODE_ENV: 'production',
+    },
+    ['backfill', ...args],
+  );
+}
+
+describe('discovery', () => {
+  it('a call and a chat that never reached the webhook appear after one pass, exactly once across two passes and a concurrent make backfill', async () => {
+    const callId = newCallId('lost');
+    const chatId = newCallId('lostchat');
+    const ongoingId = newCallId('live');
+    f.fake.setCall(sampleCall({ callId, startMs: Date.now() - 20 * MIN }, 'call_analyzed'));
+    f.fake.setCall(sampleCall({ callId: ongoingId, startMs: Date.now() - 2 * MIN }, 'call_started'));
+    f.fake.setChat(sampleChat({ chatId, startMs: Date.now() - 30 * MIN }, 'chat_ended'));
+
+    const first = await pass();
+    expect(first).toMatchObject({ discovered: 3, failed: 0 });
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'ended',
+      call_successful: true,
+      disconnection_reason: 'user_hangup',
+    });
+    expect(await findCallSession(t.db, ongoingId)).toMatchObject({ call_status: 'in_progress' });
+    expect(await findChatSession(t.db, chatId)).toMatchObject({ chat_status: 'ended' });
+    expect((await findWebhookEvents(t.db, callId)).map((e) => [e.event_type, e.source, e.status])).toEqual([
+      ['call_ended', 'reconcile', 'processed'],
+      ['call_analyzed', 'reconcile', 'processed'],
+    ]);
+
+    // Again, and a make backfill at the same time: nothing new, nothing counted twice.
+    const concurrent = backfill('--since', '7d');
+    const second = await pass();
+    expect(await concurrent.exited).toBe(0);
+    expect(concurrent.output()).toMatch(/listed 3, already known 3, imported 0, failed 0/);
+    expect(second.discovered).toBe(0);
+    const rows = await t.db
+      .selectFrom('webhook_events')
+      .select(['event_type', 'delivery_count'])
+      .where((eb) => eb.or([eb('call_id', 'in', [callId, ongoingId]), eb('chat_id', '=', chatId)]))
+      .orderBy('id')
+      .execute();
+    expect(rows).toEqual([
+      { event_type: 'call_ended', delivery_count: 1 },
+      { event_type: 'call_analyzed', delivery_count: 1 },
+      { event_type: 'call_started', delivery_count: 1 },
+      { event_type: 'chat_ended', delivery_count: 1 },
+    ]);
+  });
+
+  it('lists only since its watermark; make backfill imports older history, and can run again', async () => {
+    await pass(); // sets the watermark
+    const old = newCallId('old');
+    f.fake.setCall(sampleCall({ callId: old, startMs: Date.now() - 3 * 24 * 60 * MIN }, 'call_ended'));
+    expect((await pass()).discovered).toBe(0);
+    expect(await findCallSession(t.db, old)).toBeUndefined();
+
+    const dry = backfill('--since', '7d', '--dry-run');
+    expect(await dry.exited).toBe(0);
+    expect(dry.output()).toMatch(/listed 1, already known 0, would import 1, failed 0/);
+    expect(await findCallSession(t.db, old)).toBeUndefined();
+
+    const real = backfill('--since', '7d');
+    expect(await real.exited).toBe(0);
+    expect(real.output()).toMatch(/listed 1, already known 0, imported 1, failed 0/);
+    expect(await findCallSession(t.db, old)).toMatchObject({ call_status: 'ended' });
+    const again = backfill('--since', '7d');
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toMatch(/imported 0/);
+  });
+
+  it('a listing that fails keeps the watermark, so the next pass lists the window again', async () => {
+    const lost = newCallId('lost');
+    f.fake.setCall(sampleCall({ callId: lost, startMs: Date.now() - 10 * MIN }, 'call_ended'));
+    f.fake.behave('list-calls', { status: 500 });
+    const failed = await pass();
+    expect(failed.failed).toBeGreaterThan(0);
+    expect(await findCallSession(t.db, lost)).toBeUndefined();
+    f.fake.behave('list-calls', { status: 500, times: 0 });
+    expect((await pass()).discovered).toBe(1);
+    expect(await findCallSession(t.db, lost)).toMatchObject({ call_status: 'ended' });
+    const bad = backfill();
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toContain('--since is required');
+  });
+});
