@@ -16,6 +16,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addCheckConstraint('discovery_watermarks_kind_check', sql`kind in ('calls', 'chats')`)
     .execute();
+  // Per-company metrics count the sessions of the last day by when callsync first saw them.
+  await db.schema
+    .createIndex('retell_call_sessions_created_at_idx')
+    .on('retell_call_sessions')
+    .column('created_at')
+    .execute();
+  await db.schema
+    .createIndex('retell_chat_sessions_created_at_idx')
+    .on('retell_chat_sessions')
+    .column('created_at')
+    .execute();
   await db.schema
     .alterTable('reconcile_runs')
     .addColumn('discovered', 'integer', (c) => c.notNull().defaultTo(0))
@@ -24,5 +35,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('reconcile_runs').dropColumn('discovered').execute();
+  await db.schema.dropIndex('retell_chat_sessions_created_at_idx').execute();
+  await db.schema.dropIndex('retell_call_sessions_created_at_idx').execute();
   await db.schema.dropTable('discovery_watermarks').execute();
 }

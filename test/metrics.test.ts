@@ -92,6 +92,27 @@ describe('/metrics', () => {
     expect(value(text, 'callsync_chats_stuck_ongoing')).toBe(1);
   });
 
+  it("counts the last day's calls and chats per company, with every unknown company as unmapped", async () => {
+    p.metrics.watchState(t.db, [p.queue]);
+    await sql`insert into companies (id, name) values (1, 'Praxis'), (2, 'Autohaus')`.execute(t.db);
+    await sql`insert into retell_call_sessions (call_id, call_status, company_id) values
+      ('a', 'ended', 1), ('b', 'ended', 1), ('c', 'in_progress', 2), ('d', 'ended', null), ('e', 'ended', 99)`.execute(
+      t.db,
+    );
+    await sql`insert into retell_call_sessions (call_id, call_status, company_id, created_at) values ('old', 'ended', 1, now() - interval '2 days')`.execute(
+      t.db,
+    );
+    await sql`insert into retell_chat_sessions (chat_id, chat_status, company_id) values ('h', 'ongoing', 2)`.execute(
+      t.db,
+    );
+    const text = await scrape();
+    expect(value(text, 'callsync_sessions_24h{company="1",kind="call",status="ended"}')).toBe(2);
+    expect(value(text, 'callsync_sessions_24h{company="2",kind="call",status="in_progress"}')).toBe(1);
+    expect(value(text, 'callsync_sessions_24h{company="2",kind="chat",status="ongoing"}')).toBe(1);
+    expect(value(text, 'callsync_sessions_24h{company="unmapped",kind="call",status="ended"}')).toBe(2);
+    expect(value(text, 'callsync_sessions_24h{company="99"}')).toBeUndefined();
+  });
+
   it('reads the database gauges at most once per cache interval, however often it is scraped', async () => {
     p.metrics.watchState(t.db, [p.queue], { cacheMs: 60_000 });
     expect(value(await scrape(), 'callsync_events_pending_over_5m')).toBe(0);

@@ -188,3 +188,47 @@ describe('make tenants, one mapping at a time', () => {
     expect((await findCallSession(t.db, other))!.company_id).toBeNull();
   });
 });
+
+describe('per tenant', () => {
+  it('make stats and make replay take --company', async () => {
+    expect((await tenants('company', 'add', 'Praxis Dr. Weber')).code).toBe(0);
+    expect((await tenants('agent', 'map', 'agent_weber', 'Praxis Dr. Weber')).code).toBe(0);
+    const mine = newCallId('weber');
+    const theirs = newCallId('other');
+    const ids = [
+      (await p.deliver(body('call_started', { callId: mine, agentId: 'agent_weber' }))).body.id,
+      (await p.deliver(body('call_ended', { callId: mine, agentId: 'agent_weber' }))).body.id,
+      (await p.deliver(body('call_started', { callId: theirs, agentId: 'agent_other' }))).body.id,
+    ];
+    await p.settled(ids);
+    await t.db.updateTable('webhook_events').set({ status: 'failed', error: 'boom' }).execute();
+    const env = {
+      DATABASE_URL: t.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      RETELL_API_KEY: TEST_API_KEY,
+      NODE_ENV: 'production',
+    };
+
+    const stats = run(CLI, env, ['stats', '--company', 'Praxis Dr. Weber', '--json']);
+    expect(await stats.exited).toBe(0);
+    const data = JSON.parse(stats.output());
+    expect(data.company).toEqual({ id: '1', name: 'Praxis Dr. Weber' });
+    expect(data.sessions).toEqual([{ kind: 'call', status: 'ended', sessions: 1 }]);
+    expect(data.processing_rate.map((r: { event_type: string; total: number }) => [r.event_type, r.total])).toEqual([
+      ['call_ended', 1],
+      ['call_started', 1],
+    ]);
+    const unmapped = run(CLI, env, ['stats', '--company', 'unmapped', '--json']);
+    expect(await unmapped.exited).toBe(0);
+    expect(JSON.parse(unmapped.output()).sessions).toEqual([{ kind: 'call', status: 'in_progress', sessions: 1 }]);
+    const unknown = run(CLI, env, ['stats', '--company', 'Nobody']);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.output()).toContain('unknown company "Nobody"');
+
+    const replay = run(CLI, env, ['replay', '--company', '1', '--dry-run']);
+    expect(await replay.exited).toBe(0);
+    expect(replay.output()).toMatch(/^2 event\(s\) to replay \(status failed, company 1, last 24h\)/m);
+    expect(replay.output()).toContain(mine);
+    expect(replay.output()).not.toContain(theirs);
+  });
+});

@@ -3,6 +3,7 @@
 SELECT
     chat_id,
     chat_type,
+    company_id,
     started_at,
     FLOOR(EXTRACT(EPOCH FROM (NOW() - started_at)) / 60)::int AS minutes_stuck
 FROM retell_chat_sessions

@@ -89,6 +89,7 @@ export {
   countPendingEventsOfCalls,
   countSessionsStuckInProgress,
   countChatsStuckOngoing,
+  countSessionsByCompany,
   findEventOutcomes,
   processedSince,
   processingLatency,
@@ -97,7 +98,8 @@ export {
   findAllChatSessions,
   holdWebhookEventsLock,
 } from './monitoring.repository';
-export { processingRate, staleChats, staleSessions } from './reports';
-export type { ProcessingRate, StaleChat, StaleSession } from './reports';
+export type { CompanySessionCount } from './monitoring.repository';
+export { companySessions, processingRate, staleChats, staleSessions } from './reports';
+export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from './reports';
 export { listenForTenantChanges } from './tenant-listener';
 export type { TenantListener } from './tenant-listener';

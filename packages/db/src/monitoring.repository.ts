@@ -44,6 +44,30 @@ export async function countSessionsStuckInProgress(db: Db, startedBefore: Date):
   return Number(r.n);
 }
 
+export interface CompanySessionCount {
+  /** The company's id, or 'unmapped' (no company, or one that is not in companies). */
+  company: string;
+  kind: 'call' | 'chat';
+  status: string;
+  sessions: number;
+}
+
+/**
+ * Calls and chats callsync first saw since `since`, per company, kind and status: the per-tenant
+ * metric. Labels stay bounded: only ids in companies, everything else is 'unmapped'.
+ */
+export async function countSessionsByCompany(db: Db, since: Date): Promise<CompanySessionCount[]> {
+  const { rows } = await sql<{ company: string; kind: 'call' | 'chat'; status: string; sessions: string }>`
+    select coalesce(co.id::text, 'unmapped') as company, 'call' as kind, s.call_status as status, count(*) as sessions
+    from retell_call_sessions s left join companies co on co.id = s.company_id
+    where s.created_at >= ${since} group by 1, 3
+    union all
+    select coalesce(co.id::text, 'unmapped'), 'chat', c.chat_status, count(*)
+    from retell_chat_sessions c left join companies co on co.id = c.company_id
+    where c.created_at >= ${since} group by 1, 3`.execute(db);
+  return rows.map((r) => ({ ...r, sessions: Number(r.sessions) }));
+}
+
 /** Chats still `ongoing` that started before `startedBefore`. */
 export async function countChatsStuckOngoing(db: Db, startedBefore: Date): Promise<number> {
   const r = await db

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import type { Db } from './database';
 import type { WebhookEvent, WebhookEventSource, WebhookEventStatus } from './webhook-event.table';
 
@@ -269,6 +269,8 @@ export interface ReplaySelection {
   eventTypes?: readonly string[];
   /** Events of these calls or chats. */
   callIds?: readonly string[];
+  /** Events of this company's calls and chats ('unmapped': of calls and chats without a company). */
+  companyId?: string;
   since?: Date;
   until?: Date;
   limit: number;
@@ -291,6 +293,14 @@ export async function findEventsToReplay(
   if (s.eventTypes?.length) q = q.where('event_type', 'in', [...s.eventTypes]);
   const ids = s.callIds?.length ? [...s.callIds] : null;
   if (ids) q = q.where((eb) => eb.or([eb('call_id', 'in', ids), eb('chat_id', 'in', ids)]));
+  if (s.companyId !== undefined) {
+    const owned = (column: RawBuilder<unknown>) =>
+      s.companyId === 'unmapped' ? sql`${column} is null` : sql`${column} = ${s.companyId}::bigint`;
+    q = q.where(
+      sql<boolean>`(exists (select 1 from retell_call_sessions cs where cs.call_id = webhook_events.call_id and ${owned(sql`cs.company_id`)})
+        or exists (select 1 from retell_chat_sessions hs where hs.chat_id = webhook_events.chat_id and ${owned(sql`hs.company_id`)}))`,
+    );
+  }
   if (s.since) q = q.where('created_at', '>=', s.since);
   if (s.until) q = q.where('created_at', '<', s.until);
   return q.orderBy('id').limit(s.limit).execute();

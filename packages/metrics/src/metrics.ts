@@ -1,6 +1,12 @@
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { countChatsStuckOngoing, countPendingEvents, countSessionsStuckInProgress, type Db } from '@callsync/db';
+import {
+  countChatsStuckOngoing,
+  countPendingEvents,
+  countSessionsByCompany,
+  countSessionsStuckInProgress,
+  type Db,
+} from '@callsync/db';
 import { WEBHOOK_EVENTS } from '@callsync/retell';
 
 const KNOWN_EVENTS = new Set(WEBHOOK_EVENTS);
@@ -112,6 +118,7 @@ export class Metrics {
     const pendingOver5m = cached(cacheMs, () => countPendingEvents(db, minutesAgo(5)));
     const stuck = cached(cacheMs, () => countSessionsStuckInProgress(db, minutesAgo(10)));
     const stuckChats = cached(cacheMs, () => countChatsStuckOngoing(db, minutesAgo(60)));
+    const byCompany = cached(cacheMs, () => countSessionsByCompany(db, minutesAgo(24 * 60)));
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -140,6 +147,18 @@ export class Metrics {
       async collect() {
         const n = await stuck().catch(() => undefined);
         if (n !== undefined) this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'callsync_sessions_24h',
+      help: 'Calls and chats first seen in the last 24 hours, per company (its id, or unmapped), kind and status.',
+      labelNames: ['company', 'kind', 'status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await byCompany().catch(() => undefined);
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) this.set({ company: r.company, kind: r.kind, status: r.status }, r.sessions);
       },
     });
     new Gauge({

@@ -215,6 +215,14 @@ async function sendStaleCall(config: Config, run: string, send: (body: string) =
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(sampleCall(stale, 'call_ended')),
   });
+  // And a call whose webhooks never arrived at all: only Retell knows it. Reconciliation discovers it.
+  const lost = { callId: `demo_lost_${run}`, agentId: DEMO_AGENT, startMs: Date.now() - 2 * 60_000 };
+  console.log(`no webhook at all, only at Retell (found by reconciliation's discovery): ${lost.callId}`);
+  await fetch(`${config.retell.apiBaseUrl}/__fake/calls/${lost.callId}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(sampleCall(lost, 'call_analyzed')),
+  });
   return stale.callId;
 }
 
@@ -270,8 +278,9 @@ function explainStaleCall(config: Config, stale: string | undefined): void {
     return;
   }
   console.log(
-    `${stale} stays in_progress until reconciliation asks the (fake) Retell API about it:\n` +
+    `${stale} stays in_progress until reconciliation asks the (fake) Retell API about it, and\n` +
+      `${stale.replace('demo_stale_', 'demo_lost_')} has no session until reconciliation lists Retell's calls:\n` +
       `within RECONCILE_EVERY_MINUTES (${config.reconcile.everyMinutes} min) while \`make up\` runs, or now with \`make reconcile\`.\n` +
-      `  psql "${config.database.url}" -c "select call_id, call_status, ended_at, disconnection_reason from retell_call_sessions where call_id = '${stale}'"`,
+      `  psql "${config.database.url}" -c "select call_id, call_status, ended_at, disconnection_reason from retell_call_sessions where call_id in ('${stale}', '${stale.replace('demo_stale_', 'demo_lost_')}')"`,
   );
 }

@@ -1,7 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import { waitUntil } from '@callsync/runtime';
-import { createDb, findEventOutcomes, findEventsToReplay, markForReplay, type WebhookEventStatus } from '@callsync/db';
+import {
+  createDb,
+  findCompany,
+  findEventOutcomes,
+  findEventsToReplay,
+  markForReplay,
+  type WebhookEventStatus,
+} from '@callsync/db';
 import { createQueues, createRedisConnection, ensureWebhookJobs, webhookJobData } from '@callsync/queue';
 import { parseDuration } from '../duration';
 
@@ -16,6 +23,7 @@ removed (older than RETENTION_DAYS) are refused: there is nothing left to apply.
   --event <type>   only this event type; repeatable
   --since <d>      received within this long (default 24h; e.g. 2h, 7d)
   --call-id <id>   only this call (or chat: its chat id); repeatable (and no time window unless --since is given)
+  --company <c>    only events of this company's calls and chats (its id or name; unmapped: of none)
   --limit <n>      at most this many rows (default 10000)
   --dry-run        list what would be replayed, change nothing
   --wait           wait for the worker to finish them and print the outcome`;
@@ -31,6 +39,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       event: { type: 'string', multiple: true },
       since: { type: 'string' },
       'call-id': { type: 'string', multiple: true },
+      company: { type: 'string' },
       limit: { type: 'string', default: '10000' },
       'dry-run': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
@@ -53,13 +62,27 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
 
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-replay' });
   try {
-    const selected = await findEventsToReplay(db, { statuses, eventTypes: values.event, callIds, since, limit });
+    let companyId: string | undefined;
+    if (values.company !== undefined) {
+      companyId = values.company === 'unmapped' ? 'unmapped' : (await findCompany(db, values.company))?.id;
+      if (!companyId)
+        throw new Error(`--company: unknown company "${values.company}" (make tenants ARGS=list shows them)`);
+    }
+    const selected = await findEventsToReplay(db, {
+      statuses,
+      eventTypes: values.event,
+      callIds,
+      companyId,
+      since,
+      limit,
+    });
     const rows = selected.filter((r) => r.pruned_at === null);
     const pruned = selected.length - rows.length;
     const scope = [
       `status ${statuses.join('/')}`,
       ...(values.event ? [`event ${values.event.join('/')}`] : []),
       ...(callIds.length ? [`call ${callIds.join('/')}`] : []),
+      ...(values.company !== undefined ? [`company ${values.company}`] : []),
       ...(sinceText ? [`last ${sinceText}`] : []),
     ].join(', ');
     console.log(

@@ -1,7 +1,16 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, processingRate, staleChats, staleSessions, summarizeRetention } from '@callsync/db';
+import {
+  companySessions,
+  createDb,
+  findCompany,
+  processingRate,
+  staleChats,
+  staleSessions,
+  summarizeRetention,
+  type CompanySessions,
+} from '@callsync/db';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { parseDuration } from '../duration';
 
@@ -14,6 +23,8 @@ and what retention removed.
   --window <d>              processing-rate window (default 24h; e.g. 1h, 7d)
   --stale-after <d>         "stuck" means in_progress for longer than this (default 10m)
   --chat-stale-after <d>    a chat is stuck when ongoing for longer than this (default 60m: SMS chats run long)
+  --company <id|name>       one company's events, sessions and chats (\`unmapped\`: those without a company);
+                            queues and retention stay for the whole system
   --json               the same data as JSON, for scripts`;
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -32,6 +43,7 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
       window: { type: 'string', default: '24h' },
       'stale-after': { type: 'string', default: '10m' },
       'chat-stale-after': { type: 'string', default: '60m' },
+      company: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -48,11 +60,23 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
   connection.on('error', () => {}); // reported below as "unavailable"
   const queues = createQueues(connection, config.redis.prefix, config.worker);
   try {
-    const [rates, stale, chats, retention] = await Promise.all([
-      processingRate(db, `${windowMinutes} minutes`),
-      staleSessions(db, staleMinutes),
-      staleChats(db, chatStaleMinutes),
+    let company: { id: string; name: string } | undefined;
+    if (values.company !== undefined) {
+      const found =
+        values.company === 'unmapped' ? { id: 'unmapped', name: 'no company' } : await findCompany(db, values.company);
+      if (!found) {
+        console.error(`--company: unknown company "${values.company}" (make tenants ARGS=list shows them)`);
+        return 2;
+      }
+      company = { id: found.id, name: found.name };
+    }
+    const window = `${windowMinutes} minutes`;
+    const [rates, stale, chats, retention, sessions] = await Promise.all([
+      processingRate(db, window, company?.id),
+      staleSessions(db, staleMinutes, company?.id),
+      staleChats(db, chatStaleMinutes, company?.id),
       summarizeRetention(db, new Date(Date.now() - windowMinutes * 60_000)),
+      company ? companySessions(db, window, company.id) : Promise.resolve([] as CompanySessions[]),
     ]);
     if (connection.status !== 'ready')
       await Promise.race([once(connection, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -66,6 +90,7 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
       console.log(
         JSON.stringify(
           {
+            ...(company ? { company, sessions } : {}),
             window: values.window,
             processing_rate: rates,
             stale_after: values['stale-after'],
@@ -80,6 +105,19 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
         ),
       );
       return 0;
+    }
+    if (company) {
+      console.log(`Company ${company.name} (${company.id})\n`);
+      console.log(`Calls and chats first seen, last ${values.window}`);
+      console.log(
+        sessions.length
+          ? table(
+              sessions.map((r) => ({ ...r })),
+              ['kind', 'status', 'sessions'],
+            )
+          : '(none)',
+      );
+      console.log('');
     }
     console.log(`Processing rate per event type, last ${values.window}`);
     console.log(
