@@ -7,7 +7,9 @@ export async function fakeRetellCommand(config: Config, argv: string[]): Promise
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string', default: '3099' } } });
   const fake = new FakeRetell({ apiKeys: [config.retell.apiKey] });
   const url = await fake.start(Number(values.port));
-  console.log(`fake Retell API on ${url} (GET /v2/get-call/:id; control under /__fake/)`);
+  console.log(
+    `fake Retell API on ${url} (get-call, get-chat, list-calls, list-chats, list-agents, list-phone-numbers; control under /__fake/)`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
