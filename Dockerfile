@@ -9,12 +9,15 @@ COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY apps apps
 COPY packages packages
 COPY migrations migrations
+# The team's custom functions (examples/functions) are part of the ingress.
+COPY examples examples
 # The test harness (packages/testkit: chaos, bench) stays out of the image.
 RUN rm -rf packages/testkit \
  && npm install --no-audit --no-fund \
  && npx tsc -b apps/ingress apps/worker apps/dashboard apps/cli \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf apps/*/src packages/*/src migrations/*.ts apps/*/tsconfig.json packages/*/tsconfig.json
+ && rm -rf apps/*/src packages/*/src migrations/*.ts apps/*/tsconfig.json packages/*/tsconfig.json \
+      examples/*.ts examples/functions examples/tsconfig.json
 
 # --- runtime: the built app, no compilers, not root
 FROM node:20-bookworm-slim AS runtime

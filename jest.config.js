@@ -10,6 +10,7 @@ module.exports = {
   // Tests import workspace packages from source, never from a stale dist/.
   moduleNameMapper: {
     '^@callsync/migrations$': '<rootDir>/migrations/index.ts',
+    '^@callsync/examples$': '<rootDir>/examples/index.ts',
     '^@callsync/(ingress|worker|dashboard)$': '<rootDir>/apps/$1/src/index.ts',
     '^@callsync/(.*)$': '<rootDir>/packages/$1/src/index.ts',
   },
@@ -17,6 +18,7 @@ module.exports = {
     '<rootDir>/packages/*/src/**/*.test.ts',
     '<rootDir>/apps/*/src/**/*.test.ts',
     '<rootDir>/test/**/*.test.ts',
+    '<rootDir>/examples/**/*.test.ts',
   ],
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',

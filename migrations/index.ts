@@ -8,6 +8,7 @@ import * as callIdExpand from './2026_11_24_0006_call_id_expand';
 import * as everyDelivery from './2026_11_24_0007_every_delivery';
 import * as tenants from './2026_11_24_0008_tenants';
 import * as discovery from './2026_11_24_0009_discovery';
+import * as duringTheCall from './2026_11_24_0010_during_the_call';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0007_every_delivery': everyDelivery,
   '2026_11_24_0008_tenants': tenants,
   '2026_11_24_0009_discovery': discovery,
+  '2026_11_24_0010_during_the_call': duringTheCall,
 };

@@ -144,6 +144,11 @@ describe('ingress and worker processes', () => {
         expect.objectContaining({ destination: '+493012345678', outcome: 'bridged' }),
       ]);
       expect((await findCallSession(t.db, id('demo_rerun')))!.call_summary).toMatch(/^Re-run analysis/);
+      // During the call: an inbound answer that remembers the caller, a function with the call's context.
+      expect(out).toMatch(/POST \/api\/retell\/inbound \(a returning caller\) -> 200/);
+      expect(out).toContain('"caller_known":"true"');
+      expect(out).toMatch(/get_call_context \(demo_live_\w+, before its call_started arrived\) -> 200/);
+      expect(out).toMatch(/This is an inbound call .* with \+491604366218\. .*The caller has called \d+ times before/);
       const statuses = await t.db
         .selectFrom('webhook_events')
         .select((eb) => ['status', eb.fn.countAll<string>().as('n')])

@@ -120,6 +120,35 @@ describe('make tenants apply', () => {
   });
 });
 
+describe('inbound routing in the tenant file', () => {
+  it('sets time windows, static variables and blocked callers, and a second run changes nothing', async () => {
+    const text = `companies:
+  - name: Praxis Dr. Weber
+    time_zone: Europe/Berlin
+    blocked: ["+4915112345678"]
+    numbers:
+      - number: "+493033081738"
+        variables: { practice_phone: "030 3308 1738" }
+        schedule:
+          - { days: mon-fri, from: "08:00", to: "18:00", agent: agent_day }
+          - { days: [sat, sun], from: "00:00", to: "24:00", agent: agent_weekend, version: 2 }
+`;
+    const path = file('routing.yaml', text);
+    const first = await tenants('apply', path);
+    expect(first.output).toContain('number +493033081738: inbound routing set (1 variable(s), 2 time window(s))');
+    expect(first.output).toContain('company "Praxis Dr. Weber": blocked callers added +4915112345678');
+    const schedules = await t.db.selectFrom('inbound_schedules').selectAll().orderBy('id').execute();
+    expect(schedules.map((s) => [s.weekdays, s.starts_at, s.ends_at, s.agent_id, s.agent_version])).toEqual([
+      [[1, 2, 3, 4, 5], '08:00:00', '18:00:00', 'agent_day', null],
+      [[6, 7], '00:00:00', '24:00:00', 'agent_weekend', 2],
+    ]);
+    expect((await tenants('apply', path)).output).toContain('nothing to change');
+    const bad = await tenants('apply', file('bad-routing.yaml', text.replace('mon-fri', 'monday-friday')));
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/bad-routing\.yaml:9: .*days must be like mon-fri/);
+  });
+});
+
 describe('make tenants, one mapping at a time', () => {
   it('refuses an unknown company and a malformed number with a clear message', async () => {
     expect(await tenants('agent', 'map', 'agent_x', 'Nobody GmbH')).toEqual({

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { sign } from 'retell-sdk';
 import type { Db, WebhookEvent } from '@callsync/db';
 import type { HandlerRegistry } from '@callsync/domain';
-import { createIngressApp } from '@callsync/ingress';
+import { createIngressApp, type IngressDeps } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue, type RedisConnection, type WebhookQueue } from '@callsync/queue';
@@ -21,7 +21,12 @@ export interface PipelineOptions {
   backoffMs?: number;
   maxBodyBytes?: number;
   /** Backlog bounds and deadline of the ingress (see IngressDeps). */
-  ingress?: { maxWaiting?: number; maxWaitingBytes?: number; requestDeadlineMs?: number };
+  ingress?: Partial<
+    Pick<
+      IngressDeps,
+      'maxWaiting' | 'maxWaitingBytes' | 'requestDeadlineMs' | 'functions' | 'liveDb' | 'apiTokens' | 'inboundBudgetMs'
+    >
+  >;
   /** Keys the ingress verifies signatures with. Default [TEST_API_KEY]. */
   webhookKeys?: string[];
   /** Start the worker. Default true. */

@@ -5,7 +5,9 @@ import { eventLabel, outcomeForStatus, probeDependencies, type Metrics } from '@
 import type { RedisConnection, WebhookQueue } from '@callsync/queue';
 import { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
+import { liveRoutes } from './live.routes';
 import { retellWebhookRoute } from './webhook.route';
+import { BUILTIN_FUNCTIONS, functionRegistry, type FunctionRegistry } from '@callsync/domain';
 
 export interface IngressDeps {
   db: Db;
@@ -29,6 +31,14 @@ export interface IngressDeps {
    * while requests that still arrive are served (with `Connection: close`). Default never.
    */
   draining?: () => boolean;
+  /** Custom functions served at /api/retell/functions/:name. Default: the built-in ones. */
+  functions?: FunctionRegistry;
+  /** The pool inbound answers, functions and the context API read through. Default `db`. */
+  liveDb?: Db;
+  /** CALLSYNC_API_TOKENS. Default none: the context API is off. */
+  apiTokens?: readonly string[];
+  /** How long an inbound answer waits for Postgres before answering the defaults. Default 1000 ms. */
+  inboundBudgetMs?: number;
 }
 
 export const WEBHOOK_PATH = '/api/webhooks/retell';
@@ -77,6 +87,20 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
     express.raw({ type: () => true, limit: deps.maxBodyBytes }),
     retellWebhookRoute({ ...deps, batcher }),
+  );
+
+  // During the call: inbound routing, custom functions, the context API.
+  app.use(
+    liveRoutes({
+      db: deps.liveDb ?? deps.db,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      webhookKeys: deps.webhookKeys,
+      signatureToleranceMs: deps.signatureToleranceMs,
+      functions: deps.functions ?? functionRegistry(BUILTIN_FUNCTIONS),
+      apiTokens: deps.apiTokens ?? [],
+      inboundBudgetMs: deps.inboundBudgetMs,
+    }),
   );
 
   app.get('/healthz', (_req, res) => {

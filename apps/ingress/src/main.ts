@@ -1,5 +1,6 @@
 import { loadConfig } from '@callsync/config';
-import { createDb } from '@callsync/db';
+import { createDb, listenForTenantChanges } from '@callsync/db';
+import { invalidateTenantCache } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
@@ -11,6 +12,10 @@ import {
   limitHeapGrowth,
 } from '@callsync/runtime';
 import { createIngressApp, WEBHOOK_PATH } from './app';
+import { ingressFunctions } from './functions';
+
+/** Connections of the pool inbound answers, functions and the context API share (README: connection budget). */
+const LIVE_POOL_SIZE = 4;
 
 async function main(): Promise<void> {
   limitHeapGrowth();
@@ -50,6 +55,23 @@ async function main(): Promise<void> {
     queryTimeoutMs: 3000,
   });
   metrics.watchState(metricsDb, [queue]);
+  // Inbound answers, functions and the context API read through a pool of their own: a slow function
+  // never takes a connection a webhook needs. Their handlers may run queries of their own, so the
+  // statement bound is the functions' timeout scale, not the webhook path's.
+  const liveDb = createDb({
+    url: config.database.url,
+    poolSize: LIVE_POOL_SIZE,
+    applicationName: 'callsync-ingress-live',
+    connectTimeoutMs: 1000,
+    statementTimeoutMs: 10_000,
+    lockTimeoutMs: 2000,
+    idleInTransactionTimeoutMs: 10_000,
+    queryTimeoutMs: 12_000,
+  });
+  // A company mapped or changed applies to the next inbound answer and function at once.
+  const tenantListener = listenForTenantChanges(config.database.url, invalidateTenantCache, (err) =>
+    logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
+  );
   const app = createIngressApp({
     metrics,
     db,
@@ -58,6 +80,9 @@ async function main(): Promise<void> {
     logger,
     webhookKeys: config.retell.webhookKeys,
     maxBodyBytes: config.ingress.maxBodyBytes,
+    liveDb,
+    functions: ingressFunctions(),
+    apiTokens: config.ingress.apiTokens,
     signatureToleranceMs: config.ingress.signatureToleranceMs,
     draining: () => draining,
   });
@@ -94,7 +119,8 @@ async function main(): Promise<void> {
       metricsServer.server.close();
       await queue.close();
       connection.disconnect();
-      await Promise.all([db.destroy(), metricsDb.destroy()]);
+      await tenantListener.close();
+      await Promise.all([db.destroy(), metricsDb.destroy(), liveDb.destroy()]);
     },
   });
 }

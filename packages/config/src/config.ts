@@ -23,6 +23,8 @@ export interface Config {
     readonly metricsPort: number;
     readonly maxBodyBytes: number;
     readonly signatureToleranceMs: number;
+    /** CALLSYNC_API_TOKENS: bearer tokens of the context API; empty: the API answers 404. */
+    readonly apiTokens: readonly string[];
     readonly shutdownDrainMs: number;
   };
   readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
@@ -118,6 +120,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       metricsPort: e.INGRESS_METRICS_PORT,
       maxBodyBytes: e.MAX_BODY_BYTES,
       signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS,
+      apiTokens: e.CALLSYNC_API_TOKENS ?? [],
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },

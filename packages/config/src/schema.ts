@@ -71,6 +71,8 @@ export const envSchema = z
     SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
     /** Largest accepted webhook body. Default 5 MB: a long call's full transcript must fit. */
     MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
+    /** Bearer tokens for GET /api/calls/:call_id/context (comma-separated). Unset: that API is off. */
+    CALLSYNC_API_TOKENS: csv.optional(),
     /** Allowed distance of the signature timestamp from now, either way. Default 5 minutes (Retell's own). */
     SIGNATURE_TOLERANCE_MS: positiveInt.default(5 * 60 * 1000),
 

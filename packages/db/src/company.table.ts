@@ -19,6 +19,8 @@ export interface PhoneNumberTable {
   outbound_agent_id: string | null;
   /** Every agent bound to the number (inbound, outbound, SMS). */
   agent_ids: ColumnType<string[], string[] | undefined, string[]>;
+  /** Static dynamic variables every inbound answer for this number carries (string values). */
+  dynamic_variables: ColumnType<Record<string, string>, string | undefined, string>;
   company_id: ColumnType<string | null, number | string | null, number | string | null>;
   synced_at: Date | null;
   created_at: Generated<Date>;
@@ -26,3 +28,25 @@ export interface PhoneNumberTable {
 }
 
 export type PhoneNumber = Selectable<PhoneNumberTable>;
+
+/** An agent override for a number in a weekly time window, in the company's time zone. */
+export interface InboundScheduleTable {
+  id: Generated<string>;
+  phone_number: string;
+  /** ISO weekdays, 1 = Monday ... 7 = Sunday. */
+  weekdays: number[];
+  /** 'HH:MM:SS'; the window is [starts_at, ends_at). */
+  starts_at: string;
+  ends_at: string;
+  agent_id: string;
+  agent_version: number | null;
+}
+
+export type InboundSchedule = Selectable<InboundScheduleTable>;
+
+/** Callers a company declines on its inbound numbers. */
+export interface BlockedNumberTable {
+  company_id: ColumnType<string, number | string, number | string>;
+  phone_number: string;
+  created_at: Generated<Date>;
+}

@@ -44,9 +44,13 @@ export {
   notifyTenantsChanged,
   updateCompanyTimeZone,
   upsertSyncedAgents,
+  findNumberRouting,
+  setNumberRouting,
+  findBlockedNumbers,
+  setBlockedNumbers,
   upsertSyncedNumbers,
 } from './tenant.repository';
-export type { SyncedAgent, SyncedNumber, Tenants } from './tenant.repository';
+export type { NumberRouting, ScheduleWindow, SyncedAgent, SyncedNumber, Tenants } from './tenant.repository';
 
 export type { ReconcileRun } from './reconcile-run.table';
 export {
@@ -103,3 +107,8 @@ export { companySessions, processingRate, staleChats, staleSessions } from './re
 export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from './reports';
 export { listenForTenantChanges } from './tenant-listener';
 export type { TenantListener } from './tenant-listener';
+export { findCallForContext, findContextFacts, findInboundFacts, recordAnsweredEvent } from './context.repository';
+export type { ContextFacts, InboundFacts, PendingCallEvent } from './context.repository';
+export type { FunctionCall, FunctionCallStatus } from './function-call.table';
+export type { InboundSchedule } from './company.table';
+export { countReplay, findRecentInvocation, finishInvocation, startInvocation } from './function-call.repository';

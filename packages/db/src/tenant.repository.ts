@@ -222,3 +222,70 @@ export async function upsertSyncedNumbers(db: Db, numbers: readonly SyncedNumber
     returning (xmax = 0) as inserted`.execute(db);
   return rows.filter((r) => r.inserted).length;
 }
+
+export interface ScheduleWindow {
+  weekdays: number[];
+  /** 'HH:MM:SS' */
+  starts_at: string;
+  ends_at: string;
+  agent_id: string;
+  agent_version: number | null;
+}
+
+export interface NumberRouting {
+  variables: Record<string, string>;
+  schedules: ScheduleWindow[];
+}
+
+/** A number's inbound routing as stored: static variables and time windows in id order. */
+export async function findNumberRouting(db: Db, phoneNumber: string): Promise<NumberRouting> {
+  const [n, schedules] = await Promise.all([
+    db
+      .selectFrom('retell_phone_numbers')
+      .select('dynamic_variables')
+      .where('phone_number', '=', phoneNumber)
+      .executeTakeFirst(),
+    db
+      .selectFrom('inbound_schedules')
+      .select(['weekdays', 'starts_at', 'ends_at', 'agent_id', 'agent_version'])
+      .where('phone_number', '=', phoneNumber)
+      .orderBy('id')
+      .execute(),
+  ]);
+  return { variables: n?.dynamic_variables ?? {}, schedules };
+}
+
+/** Replace a number's static variables and time windows (the number must exist). */
+export async function setNumberRouting(db: Db, phoneNumber: string, routing: NumberRouting): Promise<void> {
+  await db
+    .updateTable('retell_phone_numbers')
+    .set({ dynamic_variables: JSON.stringify(routing.variables), updated_at: sql<Date>`now()` })
+    .where('phone_number', '=', phoneNumber)
+    .execute();
+  await db.deleteFrom('inbound_schedules').where('phone_number', '=', phoneNumber).execute();
+  if (routing.schedules.length)
+    await db
+      .insertInto('inbound_schedules')
+      .values(routing.schedules.map((s) => ({ ...s, phone_number: phoneNumber })))
+      .execute();
+}
+
+export async function findBlockedNumbers(db: Db, companyId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('company_blocked_numbers')
+    .select('phone_number')
+    .where('company_id', '=', companyId)
+    .orderBy('phone_number')
+    .execute();
+  return rows.map((r) => r.phone_number);
+}
+
+/** Replace a company's blocked callers. */
+export async function setBlockedNumbers(db: Db, companyId: string, numbers: readonly string[]): Promise<void> {
+  await db.deleteFrom('company_blocked_numbers').where('company_id', '=', companyId).execute();
+  if (numbers.length)
+    await db
+      .insertInto('company_blocked_numbers')
+      .values(numbers.map((n) => ({ company_id: companyId, phone_number: n })))
+      .execute();
+}

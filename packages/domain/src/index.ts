@@ -37,8 +37,17 @@ export type {
 } from './reconcile/reconcile-pass';
 export { invalidateTenantCache, resolveCompany } from './handlers/tenant-cache';
 export { afterMappingChange, applyTenantPlan } from './tenants/apply-tenants';
-export type { ApplyResult, PlannedCompany, TenantPlan } from './tenants/apply-tenants';
+export type { ApplyResult, PlannedCompany, PlannedNumber, TenantPlan } from './tenants/apply-tenants';
 export { syncTenantsFromRetell } from './tenants/sync-tenants';
 export type { SyncSummary, TenantSource } from './tenants/sync-tenants';
 export { discoverMissed, discoveredCallEvents, discoveredChatEvents } from './reconcile/discover';
 export type { DiscoveryFound, DiscoverySummary, DiscoverOptions } from './reconcile/discover';
+export { resolveCallContext } from './context/call-context';
+export type { CallContext } from './context/call-context';
+export { defineFunction, functionRegistry } from './functions/function';
+export type { CallsyncFunction, FunctionContext, FunctionRegistry } from './functions/function';
+export { BUILTIN_FUNCTIONS, describeHistory, getCallContext, getCallerHistory } from './functions/builtins';
+export { FunctionInvoker, MAX_RESULT_CHARS, RETRY_WINDOW_MS } from './functions/invoke';
+export type { FunctionAnswer, FunctionRequest } from './functions/invoke';
+export { answerInbound, localTime, pickScheduledAgent } from './inbound/answer-inbound';
+export type { InboundAnswer, InboundDecision, InboundRequest } from './inbound/answer-inbound';

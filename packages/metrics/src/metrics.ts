@@ -67,6 +67,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Answers given during a call: inbound webhooks, functions, the context API. */
+  readonly liveLatency = new Histogram({
+    name: 'callsync_live_request_seconds',
+    help: 'Time to answer requests made during a call, by endpoint (inbound, function, context), name and outcome.',
+    labelNames: ['endpoint', 'name', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly liveErrors = new Counter({
+    name: 'callsync_live_request_errors_total',
+    help: 'Requests during a call answered with an error or a fallback, by endpoint, name and outcome.',
+    labelNames: ['endpoint', 'name', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventsHandled = new Counter({
     name: 'callsync_events_handled_total',
     help: 'Webhook events handled by workers, by event type and outcome (processed, skipped, failed, retry).',

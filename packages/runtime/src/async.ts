@@ -21,6 +21,11 @@ export class Limiter {
 
   constructor(private readonly limit: number) {}
 
+  /** Runs in progress plus runs waiting for a slot. */
+  get load(): number {
+    return this.active + this.waiting.length;
+  }
+
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.active += 1;

@@ -170,6 +170,7 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
       return 1;
     }
     explainStaleCall(config, stale);
+    await duringTheCall(url, config.retell.webhookKeys[0]!, run, send);
     if ((await findCompanyIdForAgent(db, DEMO_AGENT)) === null)
       console.log(
         `\ncompany_id is empty: nothing maps ${DEMO_AGENT} to a company yet. ` +
@@ -224,6 +225,48 @@ async function sendStaleCall(config: Config, run: string, send: (body: string) =
     body: JSON.stringify(sampleCall(lost, 'call_analyzed')),
   });
   return stale.callId;
+}
+
+/**
+ * What Retell asks while a call runs: an inbound webhook for a returning caller (the demo's earlier
+ * calls came from the same number), then a function call for a new call, sent before its call_started
+ * has even reached callsync: the context comes from the request's call object and the tenant mapping.
+ */
+async function duringTheCall(
+  webhookUrl: string,
+  key: string,
+  run: string,
+  send: (body: string) => Promise<string>,
+): Promise<void> {
+  const base = new URL(webhookUrl).origin;
+  const signedPost = async (path: string, payload: unknown) => {
+    const body = JSON.stringify(payload);
+    const started = performance.now();
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-retell-signature': await sign(body, key) },
+      body,
+    });
+    return { status: res.status, text: await res.text(), ms: performance.now() - started };
+  };
+  console.log('\nduring the call');
+  const inbound = await signedPost('/api/retell/inbound', {
+    event: 'call_inbound',
+    call_inbound: { from_number: '+491604366218', to_number: '+493033081738' },
+  });
+  console.log(`  POST /api/retell/inbound (a returning caller) -> ${inbound.status} in ${inbound.ms.toFixed(0)} ms`);
+  console.log(`    ${inbound.text}`);
+  const live = { callId: `demo_live_${run}`, agentId: DEMO_AGENT, startMs: Date.now() - 5_000 };
+  const fn = await signedPost('/api/retell/functions/get_call_context', {
+    name: 'get_call_context',
+    args: {},
+    call: sampleCall(live, 'call_started'),
+  });
+  console.log(
+    `  POST /api/retell/functions/get_call_context (${live.callId}, before its call_started arrived) -> ${fn.status} in ${fn.ms.toFixed(0)} ms`,
+  );
+  console.log(`    ${fn.text}`);
+  console.log(`  POST ${'call_started'.padEnd(28)} -> ${await send(sampleWebhookBody(live, 'call_started'))}`);
 }
 
 async function printResults(db: Db, ids: string[], chatIds: string[]): Promise<void> {

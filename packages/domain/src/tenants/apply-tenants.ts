@@ -1,6 +1,10 @@
 import {
   addCompany,
   backfillSessionCompanies,
+  findBlockedNumbers,
+  findNumberRouting,
+  setBlockedNumbers,
+  setNumberRouting,
   inheritNumberCompanies,
   listTenants,
   mapAgent,
@@ -8,14 +12,25 @@ import {
   notifyTenantsChanged,
   updateCompanyTimeZone,
   type Db,
+  type NumberRouting,
 } from '@callsync/db';
+import { stableJson } from '../events/delivery-identity';
 
 /** What a tenant file declares: companies, each with the agents and numbers it owns. */
+export interface PlannedNumber {
+  number: string;
+  nickname: string | null;
+  /** Inbound routing: static dynamic variables and agents by time window (null: leave as is). */
+  routing: NumberRouting | null;
+}
+
 export interface PlannedCompany {
   name: string;
   timeZone: string;
   agents: string[];
-  numbers: { number: string; nickname: string | null }[];
+  numbers: PlannedNumber[];
+  /** Callers the company declines on inbound calls (null: leave as is). */
+  blocked: string[] | null;
   /** Where it is declared, for messages. */
   line?: number;
 }
@@ -106,6 +121,30 @@ export async function applyTenantPlan(
         if (n.company_id !== null && managed.has(n.company_id) && !wantNumber.has(n.phone_number)) {
           await mapNumber(trx, n.phone_number, null);
           changes.push(`number ${n.phone_number}: ${nameOf(n.company_id)} -> nobody (not in the file any more)`);
+        }
+      }
+      // Inbound routing of the file's numbers, and its companies' blocked callers.
+      for (const c of plan.companies) {
+        for (const n of c.numbers) {
+          if (!n.routing) continue;
+          const cur = await findNumberRouting(trx, n.number);
+          if (stableJson(cur) === stableJson(n.routing)) continue;
+          await setNumberRouting(trx, n.number, n.routing);
+          changes.push(
+            `number ${n.number}: inbound routing set (${Object.keys(n.routing.variables).length} variable(s), ${n.routing.schedules.length} time window(s))`,
+          );
+        }
+        if (c.blocked) {
+          const id = ids.get(c.name)!;
+          const cur = await findBlockedNumbers(trx, id);
+          const want = [...new Set(c.blocked)].sort();
+          if (JSON.stringify(cur) === JSON.stringify(want)) continue;
+          await setBlockedNumbers(trx, id, want);
+          const added = want.filter((x) => !cur.includes(x));
+          const removed = cur.filter((x) => !want.includes(x));
+          changes.push(
+            `company "${c.name}": blocked callers${added.length ? ` added ${added.join(', ')}` : ''}${removed.length ? ` removed ${removed.join(', ')}` : ''}`,
+          );
         }
       }
       await inheritNumberCompanies(trx);

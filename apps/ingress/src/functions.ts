@@ -1,0 +1,12 @@
+import { BUILTIN_FUNCTIONS, functionRegistry, type CallsyncFunction, type FunctionRegistry } from '@callsync/domain';
+import { checkAvailability } from '@callsync/examples';
+
+/**
+ * The team's own custom functions, served at POST /api/retell/functions/<name> beside the built-in
+ * get_call_context and get_caller_history. Add yours here (see examples/functions/check-availability.ts).
+ */
+export const TEAM_FUNCTIONS: readonly CallsyncFunction<unknown>[] = [checkAvailability];
+
+export function ingressFunctions(): FunctionRegistry {
+  return functionRegistry([...BUILTIN_FUNCTIONS, ...TEAM_FUNCTIONS]);
+}

@@ -1,0 +1,148 @@
+import { sql } from 'kysely';
+import type { Db } from './database';
+import type { CallSession } from './call-session.table';
+import type { WebhookEvent } from './webhook-event.table';
+
+/*
+ * What the call context reads, in two round trips: the session and the call's events not applied
+ * yet (in parallel), then company, agent and the caller's history in one statement.
+ */
+
+export type PendingCallEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'payload' | 'created_at'>;
+
+/** The session (if a worker made one) and the call's stored events no worker has applied yet. */
+export async function findCallForContext(
+  db: Db,
+  callId: string,
+): Promise<{ session: CallSession | undefined; pending: PendingCallEvent[] }> {
+  const [session, pending] = await Promise.all([
+    db.selectFrom('retell_call_sessions').selectAll().where('call_id', '=', callId).executeTakeFirst(),
+    db
+      .selectFrom('webhook_events')
+      .select(['id', 'event_type', 'payload', 'created_at'])
+      .where('call_id', '=', callId)
+      .where('status', 'in', ['pending', 'failed'])
+      .orderBy('id')
+      .execute(),
+  ]);
+  return { session, pending };
+}
+
+export interface ContextFacts {
+  company: { id: string; name: string; time_zone: string } | null;
+  agent: { agent_id: string; name: string | null; agent_version: number | null; agent_type: string | null } | null;
+  history: { call_count: number; last_call_at: Date | null; last_summary: string | null };
+}
+
+/**
+ * The company, the agent, and the customer's earlier calls with that company (null company: the
+ * calls of no company): how many, and the last one's start and summary. `customerNumber` null (web
+ * call, withheld caller ID) has no history. Sessions whose numbers retention removed still count,
+ * through their caller_hash.
+ */
+export async function findContextFacts(
+  db: Db,
+  q: { companyId: string | null; agentId: string | null; customerNumber: string | null; excludeCallId: string },
+): Promise<ContextFacts> {
+  const company = q.companyId === null ? sql`s.company_id is null` : sql`s.company_id = ${q.companyId}::bigint`;
+  const { rows } = await sql<{
+    company: ContextFacts['company'];
+    agent: ContextFacts['agent'];
+    call_count: string;
+    last_call_at: Date | null;
+    last_summary: string | null;
+  }>`
+    with earlier as (
+      select s.started_at, s.call_summary from retell_call_sessions s
+      where ${q.customerNumber === null ? sql`false` : sql`${company}`}
+        and s.call_id <> ${q.excludeCallId}
+        and ((case when s.direction = 'outbound' then s.to_number else s.from_number end) = ${q.customerNumber}
+             or s.caller_hash = callsync_caller_hash(${q.customerNumber}))
+    )
+    select
+      (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c where c.id = ${q.companyId}::bigint) as company,
+      (select json_build_object('agent_id', a.agent_id, 'name', a.name, 'agent_version', a.agent_version, 'agent_type', a.agent_type)
+         from retell_agents a where a.agent_id = ${q.agentId}) as agent,
+      (select count(*) from earlier) as call_count,
+      (select max(started_at) from earlier) as last_call_at,
+      (select call_summary from earlier order by started_at desc nulls last limit 1) as last_summary`.execute(db);
+  const r = rows[0]!;
+  return {
+    company: r.company,
+    agent: r.agent,
+    history: { call_count: Number(r.call_count), last_call_at: r.last_call_at, last_summary: r.last_summary },
+  };
+}
+
+export interface InboundFacts {
+  number: { phone_number: string; company_id: string | null; dynamic_variables: Record<string, string> } | null;
+  company: { id: string; name: string; time_zone: string } | null;
+  schedules: {
+    weekdays: number[];
+    starts_at: string;
+    ends_at: string;
+    agent_id: string;
+    agent_version: number | null;
+  }[];
+  blocked: boolean;
+  history: { call_count: number; last_call_at: Date | null; last_summary: string | null };
+}
+
+/**
+ * Everything an inbound answer needs, in one statement: the number called (its company, static
+ * variables and time windows), whether the company blocks the caller, and the caller's history
+ * with the company.
+ */
+export async function findInboundFacts(db: Db, toNumber: string, fromNumber: string | null): Promise<InboundFacts> {
+  const { rows } = await sql<{
+    number: InboundFacts['number'];
+    company: InboundFacts['company'];
+    schedules: InboundFacts['schedules'] | null;
+    blocked: boolean;
+    call_count: string;
+    last_call_at: Date | null;
+    last_summary: string | null;
+  }>`
+    with n as (select * from retell_phone_numbers where phone_number = ${toNumber}),
+    earlier as (
+      -- An unknown or unmapped number: the calls of no company, as the call context counts them.
+      select s.started_at, s.call_summary from retell_call_sessions s
+      where ${fromNumber}::text is not null and s.company_id is not distinct from (select company_id from n)
+        and ((case when s.direction = 'outbound' then s.to_number else s.from_number end) = ${fromNumber}
+             or s.caller_hash = callsync_caller_hash(${fromNumber}))
+    )
+    select
+      (select json_build_object('phone_number', n.phone_number, 'company_id', n.company_id::text, 'dynamic_variables', n.dynamic_variables) from n) as number,
+      (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c, n where c.id = n.company_id) as company,
+      (select json_agg(json_build_object('weekdays', i.weekdays, 'starts_at', i.starts_at, 'ends_at', i.ends_at, 'agent_id', i.agent_id, 'agent_version', i.agent_version) order by i.id)
+         from inbound_schedules i where i.phone_number = ${toNumber}) as schedules,
+      exists (select 1 from company_blocked_numbers b, n where b.company_id = n.company_id and b.phone_number = ${fromNumber}) as blocked,
+      (select count(*) from earlier) as call_count,
+      (select max(started_at) from earlier) as last_call_at,
+      (select call_summary from earlier order by started_at desc nulls last limit 1) as last_summary`.execute(db);
+  const r = rows[0]!;
+  return {
+    number: r.number,
+    company: r.company,
+    schedules: r.schedules ?? [],
+    blocked: r.blocked,
+    history: {
+      call_count: Number(r.call_count),
+      last_call_at: r.last_call_at ? new Date(r.last_call_at) : null,
+      last_summary: r.last_summary,
+    },
+  };
+}
+
+/** An event answered in the request itself (the inbound webhook): stored as processed, for the record. */
+export async function recordAnsweredEvent(
+  db: Db,
+  e: { eventType: string; dedupeKey: string; payloadJson: string; rawBody: Buffer; signature: string | null },
+): Promise<void> {
+  await sql`
+    insert into webhook_events (event_type, dedupe_key, payload, raw_body, signature, status, attempts, processed_at)
+    values (${e.eventType}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now())
+    on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + 1, last_delivered_at = now()`.execute(
+    db,
+  );
+}
