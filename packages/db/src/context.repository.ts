@@ -10,22 +10,47 @@ import type { WebhookEvent } from './webhook-event.table';
 
 export type PendingCallEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'payload' | 'created_at'>;
 
-/** The session (if a worker made one) and the call's stored events no worker has applied yet. */
+/**
+ * The session (if a worker made one) and the call's stored events no worker has applied yet, in one
+ * statement (one connection, one round trip: this is on the path of a live call).
+ */
 export async function findCallForContext(
   db: Db,
   callId: string,
 ): Promise<{ session: CallSession | undefined; pending: PendingCallEvent[] }> {
-  const [session, pending] = await Promise.all([
-    db.selectFrom('retell_call_sessions').selectAll().where('call_id', '=', callId).executeTakeFirst(),
-    db
-      .selectFrom('webhook_events')
-      .select(['id', 'event_type', 'payload', 'created_at'])
-      .where('call_id', '=', callId)
-      .where('status', 'in', ['pending', 'failed'])
-      .orderBy('id')
-      .execute(),
-  ]);
+  const { rows } = await sql<{ session: CallSession | null; pending: PendingCallEvent[] | null }>`
+    select
+      (select row_to_json(s) from retell_call_sessions s where s.call_id = ${callId}) as session,
+      (select json_agg(json_build_object('id', e.id::text, 'event_type', e.event_type, 'payload', e.payload, 'created_at', e.created_at) order by e.id)
+         from webhook_events e where e.call_id = ${callId} and e.status in ('pending', 'failed')) as pending`.execute(
+    db,
+  );
+  const r = rows[0]!;
+  // JSON gives timestamps as text: back to Dates, as a plain select returns them.
+  const session = r.session ? reviveDates(r.session) : undefined;
+  const pending = (r.pending ?? []).map((e) => ({ ...e, created_at: new Date(e.created_at as unknown as string) }));
   return { session, pending };
+}
+
+const SESSION_DATES = [
+  'started_at',
+  'ended_at',
+  'analyzed_at',
+  'last_event_at',
+  'reconcile_checked_at',
+  'reconcile_stopped_at',
+  'pii_pruned_at',
+  'created_at',
+  'updated_at',
+] as const;
+
+function reviveDates(row: CallSession): CallSession {
+  const out = { ...row } as Record<string, unknown>;
+  for (const k of SESSION_DATES) if (typeof out[k] === 'string') out[k] = new Date(out[k] as string);
+  // int8 and numeric come back as strings from a plain select; keep that shape.
+  for (const k of ['id', 'company_id', 'duration_ms', 'cost_cents'])
+    if (typeof out[k] === 'number') out[k] = String(out[k]);
+  return out as unknown as CallSession;
 }
 
 export interface ContextFacts {

@@ -60,3 +60,32 @@ export async function countReplay(db: Db, id: string): Promise<void> {
     .where('id', '=', id)
     .execute();
 }
+
+/**
+ * findRecentInvocation and startInvocation in one round trip: the newest invocation with this key
+ * within `windowMs`, and, unless that one answered already or is running, a new running row.
+ */
+export async function claimInvocation(
+  db: Db,
+  r: { callId: string | null; name: string; argsJson: string; key: string; windowMs: number },
+): Promise<{ recent: FunctionCall | undefined; startedId: string | undefined }> {
+  const { rows } = await sql<{ recent: FunctionCall | null; started_id: string | null }>`
+    with recent as (
+      select * from function_calls
+      where invocation_key = ${r.key} and created_at > now() - make_interval(secs => ${r.windowMs / 1000})
+      order by id desc limit 1
+    ),
+    started as (
+      insert into function_calls (call_id, name, args, invocation_key)
+      select ${r.callId}, ${r.name}, ${r.argsJson}::jsonb, ${r.key}
+      where not exists (select 1 from recent where status in ('ok', 'bad_args', 'running'))
+      on conflict (invocation_key) where status = 'running' do nothing
+      returning id
+    )
+    select (select row_to_json(recent) from recent) as recent, (select id::text from started) as started_id`.execute(
+    db,
+  );
+  const row = rows[0]!;
+  const recent = row.recent ? { ...row.recent, id: String(row.recent.id) } : undefined;
+  return { recent, startedId: row.started_id ?? undefined };
+}

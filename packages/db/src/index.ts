@@ -111,4 +111,10 @@ export { findCallForContext, findContextFacts, findInboundFacts, recordAnsweredE
 export type { ContextFacts, InboundFacts, PendingCallEvent } from './context.repository';
 export type { FunctionCall, FunctionCallStatus } from './function-call.table';
 export type { InboundSchedule } from './company.table';
-export { countReplay, findRecentInvocation, finishInvocation, startInvocation } from './function-call.repository';
+export {
+  claimInvocation,
+  countReplay,
+  findRecentInvocation,
+  finishInvocation,
+  startInvocation,
+} from './function-call.repository';

@@ -24,7 +24,7 @@ export interface CallsyncFunction<A = unknown> {
   args: z.ZodType<A>;
   /** Below Retell's own timeout for the function (default 2 min). Default 8000 ms. */
   timeoutMs?: number;
-  /** Runs at once; more wait, and beyond twice this many the request is answered 503. Default 8. */
+  /** Runs at once; more wait, and beyond twice this many the request is answered 503. Default 16. */
   concurrency?: number;
   handle(ctx: FunctionContext, args: A): Promise<string | Record<string, unknown>>;
 }

@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  countReplay,
-  findRecentInvocation,
-  finishInvocation,
-  startInvocation,
-  type Db,
-  type FunctionCallStatus,
-} from '@callsync/db';
+import { claimInvocation, countReplay, finishInvocation, type Db, type FunctionCallStatus } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import { Limiter, TimeoutError, withTimeout } from '@callsync/runtime';
 import { resolveCallContext } from '../context/call-context';
@@ -19,7 +12,7 @@ export const MAX_RESULT_CHARS = 15_000;
 /** A retry of the same call, name and args within this long gets the recorded answer. */
 export const RETRY_WINDOW_MS = 5 * 60_000;
 const DEFAULT_TIMEOUT_MS = 8_000;
-const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CONCURRENCY = 16;
 
 export interface FunctionRequest {
   name: string;
@@ -63,22 +56,40 @@ export class FunctionInvoker {
     const timeoutMs = fn.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
 
+    const parsed = fn.args.safeParse(req.args ?? {});
     for (;;) {
-      const recent = await findRecentInvocation(this.db, key, RETRY_WINDOW_MS);
-      if (recent && (recent.status === 'ok' || recent.status === 'bad_args')) {
+      const { recent, startedId: id } = await claimInvocation(this.db, {
+        callId,
+        name: fn.name,
+        argsJson,
+        key,
+        windowMs: RETRY_WINDOW_MS,
+      });
+      if (id === undefined && recent && (recent.status === 'ok' || recent.status === 'bad_args')) {
         await countReplay(this.db, recent.id);
         this.logger.info('function retry answered from its record', { ...log, function_call_id: recent.id });
         return { status: 200, body: recent.result ?? '', outcome: 'replayed' };
       }
-      if (recent?.status === 'running') {
+      if (
+        id === undefined &&
+        recent?.status === 'running' &&
+        Date.now() - new Date(recent.created_at).getTime() > 2 * timeoutMs
+      ) {
+        // Its process stopped mid-run (a crash, a deploy): the row would block every retry.
+        await finishInvocation(this.db, recent.id, {
+          status: 'error',
+          error: 'abandoned: the process running it stopped',
+          durationMs: Date.now() - new Date(recent.created_at).getTime(),
+        });
+        continue;
+      }
+      if (id === undefined) {
+        // Running elsewhere (or started a moment ago): wait for its answer.
         if (Date.now() > deadline)
           return { status: 503, body: { error: `${fn.name} is still running` }, outcome: 'busy' };
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const parsed = fn.args.safeParse(req.args ?? {});
-      const id = await startInvocation(this.db, { callId, name: fn.name, argsJson, key });
-      if (id === undefined) continue; // another request started it a moment ago: wait for that one
       const started = performance.now();
       if (!parsed.success) {
         const problem = parsed.error.issues.map((i) => `${i.path.join('.') || 'args'} ${i.message}`).join('; ');

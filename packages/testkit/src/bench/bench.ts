@@ -10,6 +10,7 @@ import {
   processingLatency,
   type Db,
 } from '@callsync/db';
+import { sql } from 'kysely';
 import { migrations } from '@callsync/migrations';
 import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
@@ -51,6 +52,8 @@ export interface BenchResult {
   ingress: LoadResult;
   drain: { workers: number; events: number; perSecond: number }[];
   latency: { rate: number; events: number; p50Ms: number; p99Ms: number };
+  /** Answers during a call at `rate`/s each while webhooks flow at `webhookRate`/s. */
+  live: { rate: number; webhookRate: number; inbound: LoadResult; functions: LoadResult };
   rssMb: { ingress: number; worker: number };
   /** Where the machine's CPU went, per delivery or event: this explains the ratios on a small host. */
   cpu: { baseline: CpuPerEvent; ingress: CpuPerEvent; drain: CpuPerEvent[] };
@@ -152,6 +155,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const ingress = await measureIngress(run);
       const drain = await measureDrain(run);
       const latency = await measureLatency(run, ingress.result.rps, drain.workers);
+      const live = await measureLive(run, ingress.result.rps);
       const rssMb = {
         ingress: peakRssMb(ingress.process.pid),
         worker: Math.max(drain.workerPeakMb, latency.workerPeakMb),
@@ -165,6 +169,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         ingress: ingress.result,
         drain: drain.results,
         latency: latency.result,
+        live,
         rssMb,
         cpu: { baseline: baseline.cpu, ingress: ingress.cpu, drain: drain.cpu },
         ratios: {
@@ -296,6 +301,51 @@ async function measureLatency(run: BenchRun, ingressRps: number, workers: Manage
   return { result, workerPeakMb: Math.max(0, ...workers.map((w) => peakRssMb(w.pid))) };
 }
 
+/**
+ * (f) Inbound answers and function calls at 200/s each, each run beside webhooks at a quarter of the
+ * ingress's maximum: the latency a caller and an agent see while the system is busy. The number and the
+ * sample agent belong to a company, so the caller-history query runs as in production.
+ */
+async function measureLive(run: BenchRun, ingressRps: number) {
+  const rate = 200;
+  const webhookRate = Math.max(1, Math.round(ingressRps / 4));
+  await sql`insert into companies (name, time_zone) values ('Bench Praxis', 'Europe/Berlin') on conflict do nothing`.execute(
+    run.db,
+  );
+  await sql`insert into retell_phone_numbers (phone_number, company_id) select '+493033081738', id from companies where name = 'Bench Praxis' on conflict do nothing`.execute(
+    run.db,
+  );
+  await sql`insert into retell_agents (agent_id, company_id, company_source) select 'agent_f1ce85d06a84afb989dfbb16a9', id, 'agent' from companies where name = 'Bench Praxis'
+    on conflict (agent_id) do update set company_id = excluded.company_id, company_source = 'agent'`.execute(run.db);
+  const base = `http://127.0.0.1:${run.port}`;
+  const during = async (kind: 'inbound' | 'function', path: string) => {
+    run.say(`(f) ${kind}: ${rate}/s for ${run.options.seconds}s while webhooks arrive at ${webhookRate}/s`);
+    const [answers] = await Promise.all([
+      load(run.options.root, {
+        ...run.common,
+        connections: 20,
+        url: `${base}${path}`,
+        apiKey: API_KEY,
+        runId: `live_${kind}`,
+        rate,
+        kind,
+      }),
+      load(run.options.root, {
+        ...run.common,
+        url: webhookUrl(run),
+        apiKey: API_KEY,
+        runId: `live_webhooks_${kind}`,
+        rate: webhookRate,
+      }),
+    ]);
+    return answers;
+  };
+  const inbound = await during('inbound', '/api/retell/inbound');
+  const functions = await during('function', '/api/retell/functions/get_call_context');
+  await drained(run.db);
+  return { rate, webhookRate, inbound, functions };
+}
+
 /** The table `make bench` prints, with each goal. */
 export function formatBench(r: BenchResult): string {
   const ok = (pass: boolean) => (pass ? 'met' : 'NOT met');
@@ -318,6 +368,15 @@ export function formatBench(r: BenchResult): string {
       `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms (${r.latency.rate}/s)`,
       `goal p99 <= 250 ms: ${ok(r.latency.p99Ms <= 250)}`,
     ],
+    ...(['inbound', 'functions'] as const).map((k): [string, string, string] => {
+      const x = r.live[k];
+      const bad = x.non2xx + x.errors + x.timeouts;
+      return [
+        `(f) ${k === 'inbound' ? 'inbound answer' : 'function call'}, ${r.live.rate}/s + webhooks ${r.live.webhookRate}/s`,
+        `p50 ${x.p50} ms, p99 ${x.p99} ms${bad ? ` (${bad} not 2xx)` : ''}`,
+        `goal p99 <= 30 ms: ${ok(x.p99 <= 30 && bad === 0)}`,
+      ];
+    }),
     ['(e) peak RSS ingress', `${r.rssMb.ingress} MB`, `goal <= 150 MB: ${ok(r.rssMb.ingress <= 150)}`],
     ['(e) peak RSS worker', `${r.rssMb.worker} MB`, `goal <= 200 MB: ${ok(r.rssMb.worker <= 200)}`],
   ];

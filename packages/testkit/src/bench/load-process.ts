@@ -2,7 +2,7 @@
 // server it measures. Prints one JSON line with autocannon's result.
 //   node load-process.js '<json options>'
 import autocannon from 'autocannon';
-import { LIFECYCLE_EVENTS, signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
+import { LIFECYCLE_EVENTS, sampleCall, signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
 
 interface LoadOptions {
   url: string;
@@ -14,6 +14,8 @@ interface LoadOptions {
   apiKey?: string;
   /** Call id prefix, so runs never collide. */
   runId: string;
+  /** What to send: webhooks (default), inbound webhooks, or get_call_context function calls. */
+  kind?: 'webhook' | 'inbound' | 'function';
 }
 
 const EVENTS: readonly SampleEvent[] = LIFECYCLE_EVENTS;
@@ -21,6 +23,21 @@ const options = JSON.parse(process.argv[2]!) as LoadOptions;
 let n = 0;
 let bodyBytes = 0;
 const startMs = Date.now() - 120_000;
+
+/** The i-th request's body: callers vary over 1,000 numbers, as real ones do. */
+function bodyFor(i: number): string {
+  const caller = `+4917${String(i % 1000).padStart(7, '0')}`;
+  if (options.kind === 'inbound')
+    return JSON.stringify({ event: 'call_inbound', call_inbound: { from_number: caller, to_number: '+493033081738' } });
+  if (options.kind === 'function')
+    return JSON.stringify({
+      name: 'get_call_context',
+      args: { request: i },
+      call: sampleCall({ callId: `bench_${options.runId}_${i}`, startMs, fromNumber: caller }, 'call_started'),
+    });
+  // Every delivery is a distinct event: calls of 3 events each, about 1.5 KB.
+  return sampleWebhookBody({ callId: `bench_${options.runId}_${Math.floor(i / 3)}`, startMs }, EVENTS[i % 3]!);
+}
 
 const instance = autocannon(
   {
@@ -33,12 +50,7 @@ const instance = autocannon(
     requests: [
       {
         setupRequest: (req) => {
-          // Every delivery is a distinct event: calls of 3 events each, about 1.5 KB.
-          const i = n++;
-          const body = sampleWebhookBody(
-            { callId: `bench_${options.runId}_${Math.floor(i / 3)}`, startMs },
-            EVENTS[i % 3]!,
-          );
+          const body = bodyFor(n++);
           bodyBytes += Buffer.byteLength(body);
           const headers: Record<string, string> = { 'content-type': 'application/json' };
           if (options.apiKey) headers['x-retell-signature'] = signRetellBody(body, options.apiKey);
