@@ -82,7 +82,7 @@ export async function findContextFacts(
       where ${q.customerNumber === null ? sql`false` : sql`${company}`}
         and s.call_id <> ${q.excludeCallId}
         and ((case when s.direction = 'outbound' then s.to_number else s.from_number end) = ${q.customerNumber}
-             or s.caller_hash = callsync_caller_hash(${q.customerNumber}))
+             or s.caller_hash = (select callsync_caller_hash(${q.customerNumber}))) -- once, not per row
     )
     select
       (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c where c.id = ${q.companyId}::bigint) as company,
@@ -129,12 +129,20 @@ export async function findInboundFacts(db: Db, toNumber: string, fromNumber: str
     last_summary: string | null;
   }>`
     with n as (select * from retell_phone_numbers where phone_number = ${toNumber}),
+    -- The caller's calls with the number's company; an unknown or unmapped number: the calls of no
+    -- company, as the call context counts them. Two branches, so each can use the index.
+    mine as (
+      select s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash from retell_call_sessions s
+      where s.company_id = (select company_id from n)
+      union all
+      select s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash from retell_call_sessions s
+      where (select company_id from n) is null and s.company_id is null
+    ),
     earlier as (
-      -- An unknown or unmapped number: the calls of no company, as the call context counts them.
-      select s.started_at, s.call_summary from retell_call_sessions s
-      where ${fromNumber}::text is not null and s.company_id is not distinct from (select company_id from n)
-        and ((case when s.direction = 'outbound' then s.to_number else s.from_number end) = ${fromNumber}
-             or s.caller_hash = callsync_caller_hash(${fromNumber}))
+      select started_at, call_summary from mine
+      where ${fromNumber}::text is not null
+        and ((case when direction = 'outbound' then to_number else from_number end) = ${fromNumber}
+             or caller_hash = (select callsync_caller_hash(${fromNumber})))
     )
     select
       (select json_build_object('phone_number', n.phone_number, 'company_id', n.company_id::text, 'dynamic_variables', n.dynamic_variables) from n) as number,
