@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { sql } from 'kysely';
 import request from 'supertest';
 import { sign } from 'retell-sdk';
 import { z } from 'zod';
@@ -11,6 +13,7 @@ import {
   functionRegistry,
   invalidateTenantCache,
   processWebhookEventsBatch,
+  stableJson,
 } from '@callsync/domain';
 import { sampleCall } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
@@ -139,6 +142,23 @@ describe('custom functions', () => {
     // Other args are another invocation.
     await post('/api/retell/functions/book_slot', { ...fn, args: { slot: 'Fri 9:00' } });
     expect(runs).toBe(2);
+  });
+
+  it('an invocation whose process died mid-run does not block its retry', async () => {
+    const call = liveCall(newCallId());
+    const args = { slot: 'Mon 8:00' };
+    const key = `${call.call_id}:book_slot:${createHash('sha256').update(stableJson(args)).digest('hex').slice(0, 32)}`;
+    await sql`insert into function_calls (call_id, name, args, invocation_key, created_at)
+      values (${call.call_id}, 'book_slot', ${JSON.stringify(args)}::jsonb, ${key}, now() - interval '1 minute')`.execute(
+      t.db,
+    );
+    const res = await post('/api/retell/functions/book_slot', { name: 'book_slot', args, call });
+    expect([res.status, res.text, runs]).toEqual([200, 'Booked Mon 8:00.', 1]);
+    const rows = await t.db.selectFrom('function_calls').select(['status', 'error']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { status: 'error', error: 'abandoned: the process running it stopped' },
+      { status: 'ok', error: null },
+    ]);
   });
 
   it('bad args get a sentence the agent can say; a handler error gets 500 so Retell retries; args-only mode works', async () => {
