@@ -20,6 +20,7 @@ import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';
 import { startPipeline, type Pipeline } from './support/pipeline';
+import { until } from './support/processes';
 
 /** During the call: function requests, the context API and the inbound webhook, answered in the request. */
 const t = useTestDatabase();
@@ -236,11 +237,15 @@ describe('inbound webhook', () => {
       caller_last_call_at: expect.stringMatching(/^2025-/),
       caller_last_summary: 'The caller booked an appointment for Thursday 10:00.',
     });
-    const recorded = await t.db
-      .selectFrom('webhook_events')
-      .selectAll()
-      .where('event_type', '=', 'call_inbound')
-      .execute();
+    // Recorded after the answer, so the caller never waits on it.
+    const recorded = await until('the inbound webhook to be recorded', async () => {
+      const rows = await t.db
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('event_type', '=', 'call_inbound')
+        .execute();
+      return rows.length ? rows : undefined;
+    });
     expect(recorded).toEqual([expect.objectContaining({ status: 'processed', call_id: null })]);
     const chat = await post('/api/retell/inbound', {
       event: 'chat_inbound',
