@@ -267,7 +267,7 @@ export function formatChaos(r: ChaosResult): string {
     ['wrong delivery_count', rep.badCounts.length],
     ['left pending', rep.pendingLeft],
     ['session rows not equal to their events', rep.sessionMismatches.length],
-    ['503 (Postgres outage, table locked)', rep.status503],
+    ['503 (Postgres outage, table locked, frozen worker)', rep.status503],
     ['other 5xx / 4xx / 503 outside them', rep.bad5xx.length],
     ['timeouts', rep.timeouts],
     ['slowest answer', `${rep.slowestMs} ms`],

@@ -72,10 +72,14 @@ export async function freezeWorker(run: ChaosRun): Promise<void> {
   const w = run.workers[run.workers.length - 1]!;
   run.frozen = w;
   run.say(`freezing ${w.name} (SIGSTOP, pid ${w.pid}) for ${seconds}s: its connections and row locks stay`);
+  const from = Date.now();
   w.freeze();
   run.freezes += 1;
   await sleep(seconds * 1000);
   w.thaw();
+  // A redelivery of a row the frozen worker had claimed waits for its lock, gives up after the
+  // ingress's 1 s lock_timeout and is answered 503 (Retell retries): right while it is frozen.
+  run.outages.push({ from, to: Date.now() });
   run.frozen = undefined;
   run.say(`${w.name} resumed (SIGCONT)`);
 }

@@ -17,7 +17,7 @@ import {
 } from '@callsync/domain';
 import type { DeliveryOutcome, LoadPlan } from './load';
 
-/** A time when 503s are right: Postgres down, or webhook_events locked. */
+/** A time when 503s are right: Postgres down, webhook_events locked, or a worker frozen with rows locked. */
 export interface OutageWindow {
   from: number;
   to: number;
