@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import { createDb, withReconcileLock } from '@callsync/db';
 import { defaultHandlers, discoverMissed } from '@callsync/domain';
-import { RetellApiClient } from '@callsync/retell';
 import { parseDuration } from '../duration';
+import { retellClient } from '../retell-client';
 import { ProgressBar } from '../progress';
 
 export const BACKFILL_USAGE = `usage: make backfill ARGS="--since 7d [--dry-run]"
@@ -54,12 +54,7 @@ export async function backfillCommand(config: Config, argv: string[]): Promise<n
   const kinds = values['calls-only'] ? (['calls'] as const) : values['chats-only'] ? (['chats'] as const) : undefined;
   const dryRun = values['dry-run'];
   const db = createDb({ url: config.database.url, poolSize: 4, applicationName: 'callsync-backfill' });
-  const retell = new RetellApiClient({
-    baseUrl: config.retell.apiBaseUrl,
-    apiKey: config.retell.apiKey,
-    concurrency: config.retell.apiConcurrency,
-    timeoutMs: config.retell.apiTimeoutMs,
-  });
+  const retell = retellClient(config);
   const bar = new ProgressBar();
   console.log(
     `backfill${dryRun ? ' (dry run: nothing is written)' : ''}: calls and chats started since ${new Date(sinceMs).toISOString()}, from ${config.retell.apiBaseUrl}`,

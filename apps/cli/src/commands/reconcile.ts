@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type CallReport } from '@callsync/domain';
-import { RetellApiClient } from '@callsync/retell';
 import { parseDuration } from '../duration';
+import { retellClient } from '../retell-client';
 import { ProgressBar } from '../progress';
 
 export const RECONCILE_USAGE = `usage: make reconcile [ARGS="..."]   (or: node apps/cli/dist/main.js reconcile ...)
@@ -61,12 +61,7 @@ export async function reconcileCommand(config: Config, argv: string[]): Promise<
   const dryRun = values['dry-run'];
 
   const db = createDb({ url: config.database.url, poolSize: 12, applicationName: 'callsync-reconcile' });
-  const retell = new RetellApiClient({
-    baseUrl: config.retell.apiBaseUrl,
-    apiKey: config.retell.apiKey,
-    concurrency: config.retell.apiConcurrency,
-    timeoutMs: config.retell.apiTimeoutMs,
-  });
+  const retell = retellClient(config);
   const bar = new ProgressBar();
   const tally = { ended: 0, ongoing: 0, not_found: 0, failed: 0 };
   const scope = callIds.length

@@ -13,7 +13,8 @@ import {
   type Db,
 } from '@callsync/db';
 import { afterMappingChange, applyTenantPlan, syncTenantsFromRetell } from '@callsync/domain';
-import { RetellApiClient, RetellApiError } from '@callsync/retell';
+import { RetellApiError } from '@callsync/retell';
+import { retellClient } from '../retell-client';
 import { parseTenantFile, TenantFileError } from '../tenants/tenant-file';
 
 export const TENANTS_USAGE = `usage: make tenants ARGS="<subcommand> ..."
@@ -104,11 +105,7 @@ async function list(db: Db): Promise<void> {
 async function run(db: Db, config: Config, positionals: string[], values: Record<string, unknown>): Promise<number> {
   const [command, sub, ...rest] = positionals;
   if (command === 'sync') {
-    const retell = new RetellApiClient({
-      baseUrl: config.retell.apiBaseUrl,
-      apiKey: config.retell.apiKey,
-      timeoutMs: config.retell.apiTimeoutMs,
-    });
+    const retell = retellClient(config);
     console.log(`pulling agents and phone numbers from ${config.retell.apiBaseUrl} ...`);
     const s = await syncTenantsFromRetell(db, retell);
     console.log(`agents: ${s.agents} listed, ${s.newAgents} new`);

@@ -3,7 +3,6 @@ import {
   recordTransferEvents,
   updateCallSessions,
   type CallSession,
-  type CallSessionValues,
   type NewTransferEvent,
 } from '@callsync/db';
 import { parseCall } from '../events/call';
@@ -62,6 +61,6 @@ export const applyCallEvents = async (db: Parameters<EventHandler>[0], events: r
   }
   await updateCallSessions(
     db,
-    [...state].map(([callId, values]) => ({ callId, values: values satisfies CallSessionValues })),
+    [...state].map(([callId, values]) => ({ callId, values })),
   );
 };

@@ -1,4 +1,4 @@
-import { lockChatSessions, updateChatSessions, type ChatSession, type ChatSessionValues } from '@callsync/db';
+import { lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db';
 import { parseChat } from '../events/chat';
 import { isChatEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
@@ -27,6 +27,6 @@ export const applyChatEvents = async (db: Parameters<EventHandler>[0], events: r
   for (const { chatId, patch } of patches) state.set(chatId, mergeChat(state.get(chatId)!, patch));
   await updateChatSessions(
     db,
-    [...state].map(([chatId, values]) => ({ chatId, values: values satisfies ChatSessionValues })),
+    [...state].map(([chatId, values]) => ({ chatId, values })),
   );
 };

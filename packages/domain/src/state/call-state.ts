@@ -1,4 +1,4 @@
-import type { CallStatus } from '@callsync/db';
+import type { CallSessionValues, CallStatus } from '@callsync/db';
 import type { RetellCall } from '../events/call';
 import { isLifecycleEvent, type LifecycleEvent } from '../events/event-types';
 import type { CallTransfer } from './transfers';
@@ -20,36 +20,10 @@ export const LIFECYCLE_RANK: Record<LifecycleEvent, number> = { call_started: 1,
 /** transcript_updated and transfer events: the call is live, as after call_started. */
 const LIVE_RANK = 1;
 
-export interface SessionState {
-  agent_id: string | null;
-  agent_version: number | null;
-  company_id: string | number | null;
-  call_type: string | null;
-  direction: string | null;
-  from_number: string | null;
-  to_number: string | null;
-  call_status: CallStatus;
-  started_at: Date | null;
-  ended_at: Date | null;
-  duration_ms: string | number | null;
-  disconnection_reason: string | null;
-  analysis: unknown;
-  analyzed_at: Date | null;
-  transcript: string | null;
-  transcript_final: boolean;
-  recording_url: string | null;
-  cost_cents: string | number | null;
-  call_cost: unknown;
-  metadata: unknown;
-  telephony_identifier: unknown;
-  retell_llm_dynamic_variables: unknown;
-  collected_dynamic_variables: unknown;
-  latency: unknown;
-  llm_token_usage: unknown;
+/** A session as the state machine sees it: the columns it writes (db's CallSessionValues). */
+export interface SessionState extends Omit<CallSessionValues, 'transfers'> {
   /** Not merged from patches: rebuilt from the call's transfer events (transfers.ts). */
   transfers: CallTransfer[];
-  lifecycle_rank: number;
-  last_event_at: Date | null;
 }
 
 /** What one event says about its call; null fields say nothing. */

@@ -1,4 +1,4 @@
-import type { ChatStatus } from '@callsync/db';
+import type { ChatSessionValues } from '@callsync/db';
 import type { RetellChat } from '../events/chat';
 import type { ChatEvent } from '../events/event-types';
 import { dateOf, forwardStatus, mergeRanked, outranks } from './ranked-merge';
@@ -11,25 +11,8 @@ import { dateOf, forwardStatus, mergeRanked, outranks } from './ranked-merge';
 
 export const CHAT_RANK: Record<ChatEvent, number> = { chat_started: 1, chat_ended: 2, chat_analyzed: 3 };
 
-export interface ChatState {
-  agent_id: string | null;
-  agent_version: number | null;
-  company_id: string | number | null;
-  chat_type: string | null;
-  chat_status: ChatStatus;
-  started_at: Date | null;
-  ended_at: Date | null;
-  transcript: string | null;
-  analysis: unknown;
-  analyzed_at: Date | null;
-  cost_cents: string | number | null;
-  chat_cost: unknown;
-  metadata: unknown;
-  retell_llm_dynamic_variables: unknown;
-  collected_dynamic_variables: unknown;
-  lifecycle_rank: number;
-  last_event_at: Date | null;
-}
+/** A chat as the state machine sees it: the columns it writes (db's ChatSessionValues). */
+export type ChatState = ChatSessionValues;
 
 export interface ChatPatch extends Omit<ChatState, 'lifecycle_rank' | 'last_event_at'> {
   rank: number;

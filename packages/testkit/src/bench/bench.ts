@@ -3,14 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
 import {
+  addCompany,
   countPendingEvents,
   createDb,
+  mapAgent,
+  mapNumber,
   migrateToLatest,
   processedSince,
   processingLatency,
   type Db,
 } from '@callsync/db';
-import { sql } from 'kysely';
 import { migrations } from '@callsync/migrations';
 import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
@@ -310,14 +312,10 @@ async function measureLatency(run: BenchRun, ingressRps: number, workers: Manage
 async function measureLive(run: BenchRun) {
   const rate = 200;
   const webhookRate = 200;
-  await sql`insert into companies (name, time_zone) values ('Bench Praxis', 'Europe/Berlin') on conflict do nothing`.execute(
-    run.db,
-  );
-  await sql`insert into retell_phone_numbers (phone_number, company_id) select '+493033081738', id from companies where name = 'Bench Praxis' on conflict do nothing`.execute(
-    run.db,
-  );
-  await sql`insert into retell_agents (agent_id, company_id, company_source) select 'agent_f1ce85d06a84afb989dfbb16a9', id, 'agent' from companies where name = 'Bench Praxis'
-    on conflict (agent_id) do update set company_id = excluded.company_id, company_source = 'agent'`.execute(run.db);
+  // The bench's database is its own and fresh: the company is new.
+  const company = await addCompany(run.db, 'Bench Praxis', 'Europe/Berlin');
+  await mapNumber(run.db, '+493033081738', company.id);
+  await mapAgent(run.db, 'agent_f1ce85d06a84afb989dfbb16a9', company.id);
   const base = `http://127.0.0.1:${run.port}`;
   const during = async (kind: 'inbound' | 'function', path: string) => {
     run.say(`(f) ${kind}: ${rate}/s for ${run.options.seconds}s while webhooks arrive at ${webhookRate}/s`);
