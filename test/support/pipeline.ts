@@ -7,9 +7,16 @@ import type { HandlerRegistry } from '@callsync/domain';
 import { createIngressApp, type IngressDeps } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
-import { createRedisConnection, createWebhookQueue, type RedisConnection, type WebhookQueue } from '@callsync/queue';
+import {
+  createForwardQueue,
+  createRedisConnection,
+  createWebhookQueue,
+  type ForwardQueue,
+  type RedisConnection,
+  type WebhookQueue,
+} from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
-import { createWebhookWorker } from '@callsync/worker';
+import { createForwardWorker, createWebhookWorker } from '@callsync/worker';
 import { serviceUrls, TEST_API_KEY } from './env';
 
 export const TEST_PREFIX = '{callsync-test}';
@@ -31,6 +38,11 @@ export interface PipelineOptions {
   webhookKeys?: string[];
   /** Start the worker. Default true. */
   worker?: boolean;
+  /**
+   * Forward applied events to destinations: a forward queue and worker of their own. Default off
+   * (no outbox jobs; the deliveries are still written).
+   */
+  forwarding?: { timeoutMs?: number; retrySchedule?: number[]; concurrency?: number };
 }
 
 /**
@@ -43,6 +55,8 @@ export interface Pipeline {
   queue: WebhookQueue;
   queueName: string;
   worker?: Worker;
+  forwardQueue?: ForwardQueue;
+  forwardWorker?: Worker;
   db: Db;
   /** POST a body signed with retell-sdk (or with the given header; null sends none). */
   deliver(body: string, signature?: string | null): Promise<request.Response>;
@@ -80,6 +94,22 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
     signatureToleranceMs: 5 * 60 * 1000,
     ...o.ingress,
   });
+  const forwardQueue = o.forwarding ? createForwardQueue(producer, TEST_PREFIX, `fwd-${queueName}`) : undefined;
+  const forwardWorker =
+    o.forwarding && o.worker !== false
+      ? createForwardWorker({
+          db,
+          connection: consumer,
+          logger,
+          metrics,
+          prefix: TEST_PREFIX,
+          forwardQueue: forwardQueue!,
+          queueName: forwardQueue!.name,
+          concurrency: o.forwarding.concurrency ?? 8,
+          timeoutMs: o.forwarding.timeoutMs ?? 2000,
+          retrySchedule: o.forwarding.retrySchedule ?? [100, 200, 400],
+        })
+      : undefined;
   const worker =
     o.worker === false
       ? undefined
@@ -92,6 +122,7 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
           queueName,
           concurrency: 8,
           handlers: o.handlers,
+          forwardQueue,
         });
 
   return {
@@ -100,6 +131,8 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
     queue,
     queueName,
     worker,
+    forwardQueue,
+    forwardWorker,
     db,
     async deliver(body, signature) {
       const sig = signature === undefined ? await sign(body, TEST_API_KEY) : signature;
@@ -124,6 +157,9 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
     },
     async close() {
       await worker?.close();
+      await forwardWorker?.close();
+      await forwardQueue?.obliterate({ force: true });
+      await forwardQueue?.close();
       await queue.obliterate({ force: true });
       await queue.close();
       producer.disconnect();

@@ -3,6 +3,7 @@ import { failStartup } from '@callsync/runtime';
 import { backfillCommand } from './commands/backfill';
 import { backfillFieldsCommand } from './commands/backfill-fields';
 import { demoCommand } from './commands/demo';
+import { destinationsCommand } from './commands/destinations';
 import { fakeRetellCommand } from './commands/fake-retell';
 import { migrateCommand } from './commands/migrate';
 import { reconcileCommand } from './commands/reconcile';
@@ -19,6 +20,7 @@ const USAGE = `usage: callsync <command>
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
   backfill      import calls and chats callsync never heard of, e.g. --since 7d
   tenants       companies and the agents and numbers they own (--help for subcommands)
+  destinations  where applied events are forwarded: add, list, pause, resume, rotate-secret, test, remove
   backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
 
@@ -41,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return backfillCommand(loadConfig(), args);
     case 'tenants':
       return tenantsCommand(loadConfig(), args);
+    case 'destinations':
+      return destinationsCommand(loadConfig(), args);
     case 'backfill-fields':
       return backfillFieldsCommand(loadConfig(), args);
     case 'fake-retell':

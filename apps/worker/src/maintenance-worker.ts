@@ -7,13 +7,14 @@ import {
   sweepPendingJob,
   tenantSyncJob,
   type HousekeepingJobData,
+  type ForwardQueue,
   type RedisConnection,
   type WebhookQueue,
 } from '@callsync/queue';
 import { syncTenantsFromRetell, type SyncSummary, type TenantSource } from '@callsync/domain';
 import { createQueueWorker } from './queue-worker';
 import { applyRetention, type RetentionResult } from './retention';
-import { sweepPendingEvents, type SweepResult } from './sweeper';
+import { sweepOverdueForwards, sweepPendingEvents, type SweepResult } from './sweeper';
 
 interface HousekeepingOptions {
   db: Db;
@@ -27,6 +28,8 @@ interface HousekeepingOptions {
 export interface MaintenanceWorkerOptions extends HousekeepingOptions {
   /** Where the sweeper re-enqueues pending rows. */
   webhookQueue: WebhookQueue;
+  /** Where it re-enqueues forward deliveries that lost their job. */
+  forwardQueue?: ForwardQueue;
   sweepPendingAfterMs: number;
 }
 
@@ -47,9 +50,10 @@ export function createMaintenanceWorker(
         options.logger.info(`${job.name} job on the ${sweepPendingJob.queue} queue ignored; it runs on its own queue`);
         return undefined;
       }
-      return sweepPendingEvents(options.db, options.webhookQueue, options.logger, {
-        pendingAfterMs: options.sweepPendingAfterMs,
-      });
+      const sweep = { pendingAfterMs: options.sweepPendingAfterMs };
+      const events = await sweepPendingEvents(options.db, options.webhookQueue, options.logger, sweep);
+      if (options.forwardQueue) await sweepOverdueForwards(options.db, options.forwardQueue, options.logger, sweep);
+      return events;
     },
     connection: options.connection,
     prefix: options.prefix,

@@ -8,7 +8,7 @@ export interface QueueWorkerOptions<D, R> {
   /** Default: the definition's queue (tests use their own). */
   queueName?: string;
   /** Runs a job whose data matched the definition's payload. */
-  handle: (data: D, job: Job<D>) => Promise<R>;
+  handle: (data: D, job: Job<D>, token?: string) => Promise<R>;
   connection: RedisConnection;
   prefix: string;
   logger: Logger;
@@ -30,14 +30,14 @@ export interface QueueWorkerOptions<D, R> {
  */
 export function createQueueWorker<D, R>(options: QueueWorkerOptions<D, R>): Worker<D, R> {
   const queueName = options.queueName ?? options.job.queue;
-  const processor = async (job: Job<D>): Promise<R> => {
+  const processor = async (job: Job<D>, token?: string): Promise<R> => {
     let data: D;
     try {
       data = parseJobData(options.job, job.id, job.data);
     } catch (err) {
       throw new UnrecoverableError((err as Error).message);
     }
-    return options.handle(data, job);
+    return options.handle(data, job, token);
   };
   const worker = new Worker<D, R>(queueName, processor, {
     connection: options.connection,

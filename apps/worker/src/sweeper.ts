@@ -1,6 +1,12 @@
-import { findPendingEvents, type Db } from '@callsync/db';
+import { findOverdueHeads, findPendingEvents, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
-import { ensureWebhookJobs, webhookJobData, type WebhookQueue } from '@callsync/queue';
+import {
+  ensureForwardJobs,
+  ensureWebhookJobs,
+  webhookJobData,
+  type ForwardQueue,
+  type WebhookQueue,
+} from '@callsync/queue';
 
 export interface SweepOptions {
   /** Rows pending for longer than this are checked. */
@@ -45,5 +51,24 @@ export async function sweepPendingEvents(
     if (rows.length < batchSize) break;
   }
   if (result.enqueued || result.retried) logger.warn('outbox sweeper re-enqueued pending events', { ...result });
+  return result;
+}
+
+/**
+ * The same for forwarding: a pending delivery at the head of its chain whose attempt was due over
+ * `pendingAfterMs` ago and that no sender holds has lost its job (a crash between the apply's commit
+ * and the enqueue, Redis without its data, a reconciliation pass that applied events): give it one.
+ */
+export async function sweepOverdueForwards(
+  db: Db,
+  queue: ForwardQueue,
+  logger: Logger,
+  options: SweepOptions,
+): Promise<SweepResult> {
+  const cutoff = new Date((options.now?.() ?? new Date()).getTime() - options.pendingAfterMs);
+  const heads = await findOverdueHeads(db, cutoff, options.batchSize ?? 500);
+  const r = await ensureForwardJobs(queue, heads);
+  const result: SweepResult = { checked: heads.length, enqueued: r.enqueued, retried: r.retried };
+  if (result.enqueued || result.retried) logger.warn('outbox sweeper re-enqueued forward deliveries', { ...result });
   return result;
 }

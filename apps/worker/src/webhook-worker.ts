@@ -9,7 +9,13 @@ import {
 } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
-import { webhookEventJob, type RedisConnection, type WebhookJobData } from '@callsync/queue';
+import {
+  enqueueForwards,
+  webhookEventJob,
+  type ForwardQueue,
+  type RedisConnection,
+  type WebhookJobData,
+} from '@callsync/queue';
 import { EventBatcher } from './event-batcher';
 import { createQueueWorker } from './queue-worker';
 
@@ -25,6 +31,8 @@ export interface WebhookWorkerOptions {
   concurrency: number;
   /** Default: call_started/call_ended/call_analyzed. */
   handlers?: HandlerRegistry;
+  /** Where the deliveries an applied event queued for forwarding get their jobs. */
+  forwardQueue?: ForwardQueue;
   /** Start fetching at once. Default true. */
   autorun?: boolean;
 }
@@ -73,6 +81,12 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     const started = performance.now();
     try {
       const result = await batcher.submit(job.data.rowId);
+      if (result.outcome === 'processed' && result.forwards.length && options.forwardQueue) {
+        // Committed already: if Redis cannot take the jobs now, the sweeper adds them later.
+        await enqueueForwards(options.forwardQueue, result.forwards).catch((err: Error) =>
+          options.logger.warn('could not enqueue forwards; the sweeper will', { ...ctx, err: err.message }),
+        );
+      }
       options.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
       options.metrics?.processingDuration.observe(
         { event: eventLabel(result.eventType) },

@@ -14,6 +14,7 @@ import {
 import { RetellApiClient } from '@callsync/retell';
 import { TimeoutError, withTimeout } from '@callsync/runtime';
 import { createMaintenanceWorker, createRetentionWorker, createTenantSyncWorker } from './maintenance-worker';
+import { createForwardWorker } from './forward-worker';
 import { createReconcileWorker } from './reconcile-worker';
 import { createWebhookWorker } from './webhook-worker';
 
@@ -68,6 +69,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     maintenance: maintenanceQueue,
     retention: retentionQueue,
     tenants: tenantsQueue,
+    forwards: forwardQueue,
   } = queues;
   for (const q of queues.all) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
 
@@ -106,7 +108,16 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const metrics = new Metrics('worker');
   metrics.watchState(db, queues.all);
   const workers: Worker[] = [
-    createWebhookWorker({ db, connection, logger, metrics, prefix, concurrency: config.worker.concurrency }),
+    createWebhookWorker({
+      db,
+      connection,
+      logger,
+      metrics,
+      prefix,
+      concurrency: config.worker.concurrency,
+      forwardQueue,
+    }),
+    createForwardWorker({ db, connection, logger, metrics, prefix, forwardQueue, ...config.forwarding }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
     createMaintenanceWorker({
       db,
@@ -114,6 +125,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       logger,
       prefix,
       webhookQueue,
+      forwardQueue,
       sweepPendingAfterMs: config.worker.sweepPendingAfterMs,
     }),
     createRetentionWorker({ db, connection, logger, prefix, retention: config.worker.retention }),

@@ -38,6 +38,12 @@ export interface Config {
     readonly metricsPort: number;
     readonly retention: RetentionPolicy;
   };
+  readonly forwarding: {
+    readonly concurrency: number;
+    readonly timeoutMs: number;
+    /** Delay after the 1st, 2nd, ... failed attempt, in ms. */
+    readonly retrySchedule: readonly number[];
+  };
   readonly reconcile: {
     readonly staleAfterMinutes: number;
     readonly everyMinutes: number;
@@ -137,6 +143,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         eventRowDays: e.EVENT_ROWS_RETENTION_DAYS,
         sessionPiiDays: e.SESSION_PII_RETENTION_DAYS,
       },
+    },
+    forwarding: {
+      concurrency: e.FORWARD_CONCURRENCY,
+      timeoutMs: e.FORWARD_TIMEOUT_MS,
+      retrySchedule: e.FORWARD_RETRY_SCHEDULE,
     },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,

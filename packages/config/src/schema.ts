@@ -27,6 +27,22 @@ const url = (protocols: string[]) =>
     `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
 
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+/** "5s,5m,30m,2h" -> milliseconds each; every entry a number with a unit (ms, s, m, h, d). */
+const durationList = z.string().transform((s, ctx) => {
+  const out: number[] = [];
+  for (const part of s.split(',').map((p) => p.trim())) {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(part);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not a duration such as 5s, 5m, 2h` });
+      return z.NEVER;
+    }
+    out.push(Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2]!]!));
+  }
+  return out;
+});
+
 /**
  * The environment contract (the README's Configuration table). Every variable is read here and nowhere else.
  * Defaults are the documented ones; connection URLs have no default on purpose:
@@ -110,6 +126,18 @@ export const envSchema = z
      * count). Default 90.
      */
     SESSION_PII_RETENTION_DAYS: positiveNumber.default(90),
+
+    /** Deliveries to forwarding destinations in flight per worker process. Default 16. */
+    FORWARD_CONCURRENCY: positiveInt.default(16),
+    /** One forwarding attempt's limit, connect to last byte read. Default 10000 ms. */
+    FORWARD_TIMEOUT_MS: positiveInt.default(10_000),
+    /**
+     * Delay after each failed forwarding attempt; one more attempt than entries. Default
+     * "5s,5m,30m,2h,5h,10h,10h" (about a day). A receiver's retry-after can lengthen a delay.
+     */
+    FORWARD_RETRY_SCHEDULE: durationList.default([
+      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]),
 
     /** in_progress sessions older than this are asked about. Fractions allowed (0.5 = 30 s). Default 5. */
     STALE_AFTER_MINUTES: positiveNumber.default(5),

@@ -14,6 +14,7 @@ import type { CallSessionTable } from './call-session.table';
 import type { CallTransferEventTable } from './call-transfer-event.table';
 import type { ChatSessionTable } from './chat-session.table';
 import type { BlockedNumberTable, CompanyTable, InboundScheduleTable, PhoneNumberTable } from './company.table';
+import type { ForwardAttemptTable, ForwardDeliveryTable, ForwardDestinationTable } from './forward.table';
 import type { FunctionCallTable } from './function-call.table';
 import type { DiscoveryWatermarkTable, ReconcileRunTable } from './reconcile-run.table';
 import type { RetentionRunTable } from './retention-run.table';
@@ -30,6 +31,9 @@ export interface Database {
   inbound_schedules: InboundScheduleTable;
   company_blocked_numbers: BlockedNumberTable;
   function_calls: FunctionCallTable;
+  forward_destinations: ForwardDestinationTable;
+  forward_deliveries: ForwardDeliveryTable;
+  forward_attempts: ForwardAttemptTable;
   reconcile_runs: ReconcileRunTable;
   discovery_watermarks: DiscoveryWatermarkTable;
   retention_runs: RetentionRunTable;

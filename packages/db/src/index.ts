@@ -118,3 +118,41 @@ export {
   finishInvocation,
   startInvocation,
 } from './function-call.repository';
+export type {
+  DestinationState,
+  ForwardAttempt,
+  ForwardDelivery,
+  ForwardDestination,
+  ForwardStatus,
+  PayloadMode,
+} from './forward.table';
+export {
+  addDestination,
+  claimDelivery,
+  findAttempts,
+  findDeliveriesOf,
+  findDeliveriesToReplay,
+  findDestination,
+  findOverdueHeads,
+  forwardBacklog,
+  listDestinations,
+  markDeliveriesForReplay,
+  pauseDestination,
+  queueForwards,
+  recordAttempt,
+  releaseDelivery,
+  removeDestination,
+  resumeDestination,
+  rotateDestinationSecret,
+} from './forward.repository';
+export type {
+  AttemptOutcome,
+  AttemptRecorded,
+  ClaimResult,
+  ClaimedDelivery,
+  DestinationGauge,
+  DestinationSummary,
+  ForwardHead,
+  NewDestination,
+  QueuedForward,
+} from './forward.repository';

@@ -51,3 +51,23 @@ export { FunctionInvoker, MAX_RESULT_CHARS, RETRY_WINDOW_MS } from './functions/
 export type { FunctionAnswer, FunctionRequest } from './functions/invoke';
 export { answerInbound, localTime, pickScheduledAgent } from './inbound/answer-inbound';
 export type { InboundAnswer, InboundDecision, InboundRequest } from './inbound/answer-inbound';
+export {
+  createDestination,
+  rotateSecret,
+  DestinationError,
+  FORWARDABLE_EVENTS,
+  SECRET_OVERLAP_HOURS,
+} from './forwarding/destinations';
+export type { DestinationInput } from './forwarding/destinations';
+export { checkDestinationUrl, DestinationUrlError, isLinkLocal } from './forwarding/destination-url';
+export { newSigningSecret, secretHint, signDelivery } from './forwarding/signing';
+export type { SignedHeaders } from './forwarding/signing';
+export { parseRetryAfter, sendDelivery, RESPONSE_EXCERPT_BYTES } from './forwarding/http-send';
+export type { SendRequest, SendResult } from './forwarding/http-send';
+export {
+  DEFAULT_RETRY_SCHEDULE_MS,
+  forwardDelivery,
+  judgeAnswer,
+  sendTestMessage,
+} from './forwarding/forward-delivery';
+export type { AttemptReport, ForwardOptions, ForwardOutcome } from './forwarding/forward-delivery';

@@ -1,9 +1,23 @@
-import { claimWebhookEvents, findWebhookEventStatuses, type Db, type WebhookEventStatus } from '@callsync/db';
+import {
+  claimWebhookEvents,
+  findWebhookEventStatuses,
+  queueForwards,
+  type Db,
+  type ForwardHead,
+  type WebhookEventStatus,
+} from '@callsync/db';
 import { PermanentEventError, RowBusyError } from './errors';
 import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
 
 export type ProcessOutcome =
-  | { outcome: 'processed' | 'skipped'; eventType: string; callId: string | null; chatId: string | null }
+  | {
+      outcome: 'processed' | 'skipped';
+      eventType: string;
+      callId: string | null;
+      chatId: string | null;
+      /** Deliveries to the team's destinations this apply queued that head their chain: they need a job. */
+      forwards: ForwardHead[];
+    }
   | {
       outcome: 'already_final';
       status: Extract<WebhookEventStatus, 'processed' | 'skipped'>;
@@ -17,6 +31,7 @@ export type ProcessOutcome =
  * status change commit, or neither does. A row already applied (processed or skipped) is left
  * alone, so running this twice for the same row (a redelivered job, a worker taking over a
  * stalled one) has one effect. A `failed` row is applied: that is what retrying it means.
+ * Applying also queues the event's deliveries to forwarding destinations, in the same transaction.
  */
 export async function processWebhookEvent(db: Db, rowId: string, handlers: HandlerRegistry): Promise<ProcessOutcome> {
   return (await processWebhookEventsBatch(db, [rowId], handlers)).get(rowId)!;
@@ -69,7 +84,13 @@ export async function processWebhookEventsBatch(
     const batched = new Map<NonNullable<EventHandler['batch']>, StoredEvent[]>();
     for (const h of Object.values(handlers)) if (h.batch && !batched.has(h.batch)) batched.set(h.batch, []);
     for (const row of rows) {
-      results.set(row.id, { outcome: row.status, eventType: row.event_type, callId: row.call_id, chatId: row.chat_id });
+      results.set(row.id, {
+        outcome: row.status,
+        eventType: row.event_type,
+        callId: row.call_id,
+        chatId: row.chat_id,
+        forwards: [],
+      });
       if (row.status === 'skipped') continue;
       const handler = handlers[row.event_type]!;
       const event: StoredEvent = {
@@ -88,6 +109,13 @@ export async function processWebhookEventsBatch(
       }
     }
     for (const [batch, events] of batched) if (events.length) await batch(trx, events);
+    // The outbox, in this transaction: an applied event always has its deliveries queued, and an
+    // event rolled back never does.
+    const applied = rows.filter((r) => r.status === 'processed').map((r) => r.id);
+    for (const head of await queueForwards(trx, applied)) {
+      const outcome = results.get(head.webhook_event_id);
+      if (outcome?.outcome === 'processed') outcome.forwards.push(head);
+    }
     return results;
   });
 }

@@ -5,7 +5,9 @@ import {
   countPendingEvents,
   countSessionsByCompany,
   countSessionsStuckInProgress,
+  forwardBacklog,
   type Db,
+  type DestinationGauge,
 } from '@callsync/db';
 import { WEBHOOK_EVENTS } from '@callsync/retell';
 
@@ -105,6 +107,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly forwardAttempts = new Counter({
+    name: 'callsync_forward_attempts_total',
+    help: 'Attempts at sending a delivery to a destination, by outcome (delivered, retry, failed).',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly forwardLatency = new Histogram({
+    name: 'callsync_forward_latency_seconds',
+    help: 'Time a destination took to answer one delivery (or to time out), by destination.',
+    labelNames: ['destination'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   /** `processMetrics`: also export the process's own (memory, CPU, event loop). Default true. */
   constructor(service: string, { processMetrics = true }: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service });
@@ -135,6 +152,7 @@ export class Metrics {
     const stuck = cached(cacheMs, () => countSessionsStuckInProgress(db, minutesAgo(10)));
     const stuckChats = cached(cacheMs, () => countChatsStuckOngoing(db, minutesAgo(60)));
     const byCompany = cached(cacheMs, () => countSessionsByCompany(db, minutesAgo(24 * 60)));
+    const forwards = cached(cacheMs, () => forwardBacklog(db));
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -186,6 +204,35 @@ export class Metrics {
         if (n !== undefined) this.set(n);
       },
     });
+    this.watchForwards(forwards);
+  }
+
+  /** Forwarding's backlog per destination, from Postgres (cached like the rest of watchState). */
+  private watchForwards(read: () => Promise<DestinationGauge[]>): void {
+    const gauge = (name: string, help: string, value: (g: DestinationGauge) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['destination'] as const,
+        registers: [this.registry],
+        async collect() {
+          const rows = await read().catch(() => undefined);
+          if (!rows) return;
+          this.reset();
+          for (const r of rows) this.set({ destination: r.destination_id }, value(r));
+        },
+      });
+    gauge('callsync_forward_pending', 'Deliveries waiting to be sent, per destination.', (r) => r.pending);
+    gauge(
+      'callsync_forward_held',
+      'Deliveries held because their destination is paused, per destination.',
+      (r) => r.held,
+    );
+    gauge(
+      'callsync_forward_oldest_pending_seconds',
+      'Age of the oldest delivery not yet sent (pending or held), per destination; 0 when none.',
+      (r) => r.oldest_pending_seconds,
+    );
   }
 
   /** The ingress's deliveries waiting for the database (bounded; beyond the bound they get 503). */

@@ -9,7 +9,11 @@ export {
   enqueueWebhookEvents,
   ensureWebhookJobs,
 } from './webhook-queue';
-export type { EnsureJobsResult, WebhookQueue, WebhookQueueOptions } from './webhook-queue';
+export type { WebhookQueue, WebhookQueueOptions } from './webhook-queue';
+export { ensureJobs } from './ensure-jobs';
+export type { EnsureJobsResult } from './ensure-jobs';
+export { FORWARD_QUEUE, createForwardQueue, enqueueForwards, ensureForwardJobs, forwardJobId } from './forward-queue';
+export type { ForwardJobHead, ForwardQueue } from './forward-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
 export type { ReconcileQueue } from './reconcile-queue';
 export {
@@ -30,8 +34,9 @@ export {
   sweepPendingJob,
   retentionJob,
   tenantSyncJob,
+  forwardDeliveryJob,
   parseJobData,
 } from './jobs';
-export type { JobDefinition, WebhookJobData, ReconcileJobData, HousekeepingJobData } from './jobs';
+export type { JobDefinition, WebhookJobData, ReconcileJobData, HousekeepingJobData, ForwardJobData } from './jobs';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';

@@ -85,3 +85,19 @@ export function parseJobData<D>(definition: JobDefinition<D>, jobId: string | un
   const issue = parsed.error.issues[0]!;
   throw new Error(`${definition.queue} job ${jobId ?? '?'}: ${issue.path.join('.') || 'data'} ${issue.message}`);
 }
+
+/** One job per chain head in forward_deliveries: send it to its destination. */
+export const forwardDeliveryJob = {
+  queue: 'forwards',
+  name: 'forward',
+  payload: z.looseObject({
+    /** forward_deliveries.id; the row holds everything else. */
+    deliveryId: z.string().regex(/^\d+$/, 'must be a forward_deliveries id'),
+    /** For logs and Bull Board only. */
+    destinationId: z.string().optional(),
+    subject: z.string().optional(),
+    event: z.string().optional(),
+  }),
+} satisfies JobDefinition<unknown>;
+
+export type ForwardJobData = z.infer<typeof forwardDeliveryJob.payload>;

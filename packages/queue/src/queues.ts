@@ -6,6 +6,7 @@ import {
   createTenantsQueue,
   type HousekeepingQueue,
 } from './maintenance-queue';
+import { createForwardQueue, type ForwardQueue } from './forward-queue';
 import { createReconcileQueue, type ReconcileQueue } from './reconcile-queue';
 import { createWebhookQueue, type WebhookQueue } from './webhook-queue';
 
@@ -15,6 +16,7 @@ export interface CallsyncQueues {
   maintenance: HousekeepingQueue;
   retention: HousekeepingQueue;
   tenants: HousekeepingQueue;
+  forwards: ForwardQueue;
   /** All of them, for Bull Board, metrics and stats. */
   all: readonly Queue[];
   close(): Promise<void>;
@@ -31,13 +33,15 @@ export function createQueues(
   const maintenance = createMaintenanceQueue(connection, prefix);
   const retention = createRetentionQueue(connection, prefix);
   const tenants = createTenantsQueue(connection, prefix);
-  const all = [webhooks, reconcile, maintenance, retention, tenants] as Queue[];
+  const forwards = createForwardQueue(connection, prefix);
+  const all = [webhooks, reconcile, maintenance, retention, tenants, forwards] as Queue[];
   return {
     webhooks,
     reconcile,
     maintenance,
     retention,
     tenants,
+    forwards,
     all,
     close: async () => void (await Promise.all(all.map((q) => q.close()))),
   };

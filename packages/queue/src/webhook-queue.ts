@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisConnection } from './connection';
+import { ensureJobs, type EnsureJobsResult } from './ensure-jobs';
 import { webhookEventJob, type WebhookJobData } from './jobs';
 
 /** Name of the queue that carries one job per stored webhook_events row. */
@@ -61,15 +62,6 @@ export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly W
   );
 }
 
-export interface EnsureJobsResult {
-  /** Rows that had no job: added. */
-  enqueued: number;
-  /** Rows whose job had finished (failed or completed): retried with fresh attempts. */
-  retried: number;
-  /** Rows whose job is waiting, delayed or running: left alone. */
-  inFlight: number;
-}
-
 /**
  * Make sure each row has a live job: add the missing ones, retry finished ones. Safe to run from
  * many processes at once (job ids derive from row ids). The outbox sweeper and `make replay` use it.
@@ -78,29 +70,8 @@ export async function ensureWebhookJobs(
   queue: WebhookQueue,
   rows: readonly WebhookJobData[],
 ): Promise<EnsureJobsResult> {
-  const result: EnsureJobsResult = { enqueued: 0, retried: 0, inFlight: 0 };
-  const jobs = await Promise.all(rows.map((r) => queue.getJob(jobIdOf(r))));
-  const missing = rows.filter((_, i) => !jobs[i]);
-  await enqueueWebhookEvents(queue, missing);
-  result.enqueued = missing.length;
-  // All states at once: the commands share the connection's round trips instead of one each.
-  const existing = jobs.filter((j): j is NonNullable<typeof j> => j !== undefined);
-  const states = await Promise.all(existing.map((job) => job.getState()));
-  await Promise.all(
-    existing.map(async (job, i) => {
-      const state = states[i];
-      if (state !== 'failed' && state !== 'completed') {
-        result.inFlight += 1;
-        return;
-      }
-      try {
-        await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
-        result.retried += 1;
-      } catch {
-        // Moved meanwhile by another sweeper, a replay or the dashboard: it is live either way.
-        result.inFlight += 1;
-      }
-    }),
+  return ensureJobs(
+    queue,
+    rows.map((data) => ({ name: data.event ?? webhookEventJob.name, data, jobId: jobIdOf(data) })),
   );
-  return result;
 }

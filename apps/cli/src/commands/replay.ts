@@ -5,11 +5,21 @@ import {
   createDb,
   findCompany,
   findEventOutcomes,
+  findDeliveriesToReplay,
+  findDestination,
   findEventsToReplay,
+  markDeliveriesForReplay,
   markForReplay,
+  type ForwardStatus,
   type WebhookEventStatus,
 } from '@callsync/db';
-import { createQueues, createRedisConnection, ensureWebhookJobs, webhookJobData } from '@callsync/queue';
+import {
+  createQueues,
+  createRedisConnection,
+  ensureForwardJobs,
+  ensureWebhookJobs,
+  webhookJobData,
+} from '@callsync/queue';
 import { parseDuration } from '../duration';
 
 export const REPLAY_USAGE = `usage: make replay [ARGS="..."]
@@ -25,10 +35,63 @@ removed (older than RETENTION_DAYS) are refused: there is nothing left to apply.
   --call-id <id>   only this call (or chat: its chat id); repeatable (and no time window unless --since is given)
   --company <c>    only events of this company's calls and chats (its id or name; unmapped: of none)
   --limit <n>      at most this many rows (default 10000)
+  --destination <id>  instead of events, send this forwarding destination's deliveries again
+                   (default status: delivered and failed; their webhook-id stays the same)
   --dry-run        list what would be replayed, change nothing
   --wait           wait for the worker to finish them and print the outcome`;
 
 const STATUSES: readonly WebhookEventStatus[] = ['failed', 'pending', 'processed', 'skipped'];
+
+const DELIVERY_STATUSES: readonly ForwardStatus[] = ['delivered', 'failed', 'cancelled'];
+
+/** `make replay --destination ID`: send a destination's deliveries again, in order per call. */
+async function replayDeliveries(
+  config: Config,
+  values: { destination?: string; status?: string[]; since?: string; limit: string; 'dry-run': boolean },
+): Promise<number> {
+  const statuses = (values.status ?? ['delivered', 'failed']) as ForwardStatus[];
+  const bad = statuses.find((s) => !DELIVERY_STATUSES.includes(s));
+  if (bad) throw new Error(`--status: "${bad}" is not one of ${DELIVERY_STATUSES.join(', ')} (for --destination)`);
+  const sinceText = values.since ?? '24h';
+  const since = new Date(Date.now() - parseDuration(sinceText, '--since') * 60_000);
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new Error(`--limit: "${values.limit}" is not a positive whole number`);
+  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-replay' });
+  try {
+    const destination = await findDestination(db, values.destination!);
+    if (!destination || destination.state === 'removed')
+      throw new Error(`--destination: no destination ${values.destination} (make destinations ARGS=list shows them)`);
+    const rows = await findDeliveriesToReplay(db, { destinationId: destination.id, since, statuses, limit });
+    console.log(
+      `${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'} to send again to ${destination.url} (status ${statuses.join('/')}, last ${sinceText})${rows.length === limit ? ` - stopped at --limit ${limit}` : ''}`,
+    );
+    for (const r of rows)
+      console.log(
+        `  #${r.id} ${r.event_type} ${r.subject} ${r.status} attempts ${r.attempts}${r.last_error ? ` - ${r.last_error}` : ''}`,
+      );
+    if (values['dry-run'] || rows.length === 0) return 0;
+    const { marked, heads } = await markDeliveriesForReplay(
+      db,
+      destination.id,
+      rows.map((r) => r.id),
+    );
+    const connection = createRedisConnection(config.redis, { name: 'callsync-replay' });
+    const queues = createQueues(connection, config.redis.prefix, config.worker);
+    try {
+      await ensureForwardJobs(queues.forwards, heads);
+    } finally {
+      await queues.close();
+      connection.disconnect();
+    }
+    console.log(
+      `${marked} deliver${marked === 1 ? 'y' : 'ies'} queued again${destination.state === 'paused' ? ' (held: the destination is paused; resume it to send)' : ''}; a running worker sends them`,
+    );
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
 
 /** `make replay`: re-run chosen events from Postgres. */
 export async function replayCommand(config: Config, argv: string[]): Promise<number> {
@@ -40,6 +103,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       since: { type: 'string' },
       'call-id': { type: 'string', multiple: true },
       company: { type: 'string' },
+      destination: { type: 'string' },
       limit: { type: 'string', default: '10000' },
       'dry-run': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
@@ -50,6 +114,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     console.log(REPLAY_USAGE);
     return 0;
   }
+  if (values.destination !== undefined) return replayDeliveries(config, values);
   const statuses = (values.status ?? ['failed']) as WebhookEventStatus[];
   const bad = statuses.find((s) => !STATUSES.includes(s));
   if (bad) throw new Error(`--status: "${bad}" is not one of ${STATUSES.join(', ')}`);

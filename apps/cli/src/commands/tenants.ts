@@ -15,6 +15,7 @@ import {
 import { afterMappingChange, applyTenantPlan, syncTenantsFromRetell } from '@callsync/domain';
 import { RetellApiError } from '@callsync/retell';
 import { retellClient } from '../retell-client';
+import { table } from '../table';
 import { parseTenantFile, TenantFileError } from '../tenants/tenant-file';
 
 export const TENANTS_USAGE = `usage: make tenants ARGS="<subcommand> ..."
@@ -36,14 +37,6 @@ else its number's (to_number for inbound calls, from_number for outbound ones).
 Every mapping change tells the workers at once and gives sessions without a company the one it resolves.`;
 
 class UsageError extends Error {}
-
-function table(rows: Record<string, unknown>[], columns: string[]): string {
-  if (rows.length === 0) return '  (none)';
-  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => '  ' + vals.map((v, i) => v.padEnd(widths[i]!)).join('  ');
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
-}
 
 async function companyOrFail(db: Db, ref: string | undefined): Promise<Company> {
   if (!ref) throw new UsageError('missing COMPANY (its id or exact name)');

@@ -1,0 +1,236 @@
+import { parseArgs } from 'node:util';
+import type { Config } from '@callsync/config';
+import {
+  createDb,
+  findCompany,
+  findDestination,
+  listDestinations,
+  pauseDestination,
+  removeDestination,
+  resumeDestination,
+  type Db,
+  type ForwardDestination,
+  type PayloadMode,
+} from '@callsync/db';
+import {
+  createDestination,
+  DestinationError,
+  FORWARDABLE_EVENTS,
+  rotateSecret,
+  SECRET_OVERLAP_HOURS,
+  sendTestMessage,
+} from '@callsync/domain';
+import { createForwardQueue, createRedisConnection, ensureForwardJobs, type ForwardJobHead } from '@callsync/queue';
+import { table } from '../table';
+
+export const DESTINATIONS_USAGE = `usage: make destinations ARGS="<subcommand> ..."
+
+Forward applied events to the team's own HTTP endpoints, signed the Standard Webhooks way
+(webhook-id, webhook-timestamp, webhook-signature), retried for about a day, in order per call.
+
+  add URL --events E1,E2 [--company C] [--mode raw|session] [--rate N] [--breaker N]
+          [--allow-link-local] [--description TEXT]
+                     add a destination and print its signing secret (shown only this once).
+                     URL: https, or http to this machine. --company: its id or exact name (default:
+                     every company's events). --mode raw (default): Retell's body as received;
+                     session: callsync's session row after the event. --rate: requests per second
+                     at most. --breaker: consecutive failures that pause it (default 20, 0: never).
+  list               destinations, their state and their deliveries (pending, held, delivered, failed)
+  pause ID           hold its deliveries (nothing is dropped) until resume
+  resume ID          send everything held, in order per call
+  rotate-secret ID   a new secret; the old one also signs for ${SECRET_OVERLAP_HOURS} h
+  test ID            send a signed test message now and print the answer
+  remove ID          stop forwarding to it; its unsent deliveries are cancelled
+
+Events: ${FORWARDABLE_EVENTS.join(', ')}.
+make replay ARGS="--destination ID --since 2h" sends deliveries again.`;
+
+class UsageError extends Error {}
+
+async function destinationOrFail(db: Db, id: string | undefined): Promise<ForwardDestination> {
+  if (!id) throw new UsageError('missing ID (make destinations ARGS=list shows them)');
+  const d = await findDestination(db, id);
+  if (!d || d.state === 'removed')
+    throw new UsageError(`no destination ${id} (make destinations ARGS=list shows them)`);
+  return d;
+}
+
+/** Jobs for the chain heads a resume released; needs Redis. */
+async function enqueueHeads(config: Config, heads: readonly ForwardJobHead[]): Promise<void> {
+  if (heads.length === 0) return;
+  const connection = createRedisConnection(config.redis, { name: 'callsync-destinations' });
+  const queue = createForwardQueue(connection, config.redis.prefix);
+  try {
+    await ensureForwardJobs(queue, heads);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+async function run(db: Db, config: Config, positionals: string[], values: Values): Promise<number> {
+  const [command, arg] = positionals;
+  switch (command) {
+    case 'add': {
+      if (!arg)
+        throw new UsageError(
+          'missing URL: make destinations ARGS="add https://example.com/hook --events call_analyzed"',
+        );
+      if (typeof values.events !== 'string')
+        throw new UsageError(`missing --events (any of ${FORWARDABLE_EVENTS.join(', ')})`);
+      let companyId: string | null = null;
+      if (typeof values.company === 'string') {
+        const company = await findCompany(db, values.company);
+        if (!company)
+          throw new UsageError(`--company: unknown company "${values.company}" (make tenants ARGS=list shows them)`);
+        companyId = company.id;
+      }
+      const mode = (values.mode ?? 'raw') as string;
+      if (mode !== 'raw' && mode !== 'session') throw new UsageError(`--mode: "${mode}" is not raw or session`);
+      const number = (flag: string) => {
+        const v = values[flag];
+        if (typeof v !== 'string') return undefined;
+        if (!/^\d+$/.test(v)) throw new UsageError(`--${flag}: "${v}" is not a whole number`);
+        return Number(v);
+      };
+      const { destination, secret } = await createDestination(db, {
+        url: arg,
+        events: values.events
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
+        companyId,
+        payloadMode: mode as PayloadMode,
+        rateLimitPerSecond: number('rate') ?? null,
+        breakerThreshold: number('breaker'),
+        allowLinkLocal: values['allow-link-local'] === true,
+        description: typeof values.description === 'string' ? values.description : null,
+      });
+      console.log(`destination ${destination.id} added: ${destination.url}`);
+      console.log(
+        `  events ${destination.events.join(', ')}; ${companyId ? `company ${companyId}` : 'every company'}; mode ${destination.payload_mode}`,
+      );
+      console.log(`  signing secret (shown only now; verify with any Standard Webhooks library):\n  ${secret}`);
+      return 0;
+    }
+    case 'list': {
+      const rows = await listDestinations(db, { all: values.all === true });
+      console.log(
+        table(
+          rows.map((d) => ({
+            id: d.id,
+            url: d.url,
+            events: d.events.join(','),
+            company: d.company_id ?? 'all',
+            mode: d.payload_mode,
+            state: d.state === 'paused' && d.paused_reason ? `paused (${d.paused_reason})` : d.state,
+            pending: d.pending,
+            held: d.held,
+            delivered: d.delivered,
+            failed: d.failed,
+            oldest_unsent: d.oldest_pending_at ? d.oldest_pending_at.toISOString() : '',
+          })),
+          [
+            'id',
+            'url',
+            'events',
+            'company',
+            'mode',
+            'state',
+            'pending',
+            'held',
+            'delivered',
+            'failed',
+            'oldest_unsent',
+          ],
+        ),
+      );
+      return 0;
+    }
+    case 'pause': {
+      const d = await destinationOrFail(db, arg);
+      const held = await pauseDestination(db, d.id, 'paused by the operator');
+      console.log(
+        `destination ${d.id} paused; ${held} pending deliveries held (make destinations ARGS="resume ${d.id}" sends them)`,
+      );
+      return 0;
+    }
+    case 'resume': {
+      const d = await destinationOrFail(db, arg);
+      const { released, heads } = await resumeDestination(db, d.id);
+      await enqueueHeads(config, heads);
+      console.log(`destination ${d.id} active; ${released} held deliveries released, sending in order per call`);
+      return 0;
+    }
+    case 'rotate-secret': {
+      const d = await destinationOrFail(db, arg);
+      const rotated = await rotateSecret(db, d.id);
+      console.log(
+        `destination ${d.id}: new signing secret (shown only now); the old one also signs for ${SECRET_OVERLAP_HOURS} h:`,
+      );
+      console.log(`  ${rotated!.secret}`);
+      return 0;
+    }
+    case 'test': {
+      const d = await destinationOrFail(db, arg);
+      const r = await sendTestMessage(d, config.forwarding.timeoutMs);
+      const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
+      console.log(
+        `${d.url}: ${r.statusCode ?? 'no answer'} in ${Math.round(r.latencyMs)} ms${r.error ? ` - ${r.error}` : ''}${
+          !ok && r.excerpt ? `\n  ${r.excerpt.slice(0, 300)}` : ''
+        }`,
+      );
+      return ok ? 0 : 1;
+    }
+    case 'remove': {
+      const d = await destinationOrFail(db, arg);
+      const cancelled = await removeDestination(db, d.id);
+      console.log(`destination ${d.id} removed; ${cancelled} unsent deliveries cancelled`);
+      return 0;
+    }
+  }
+  throw new UsageError(command ? `unknown subcommand: ${command}` : 'missing subcommand');
+}
+
+/** `make destinations`: where applied events are forwarded. */
+export async function destinationsCommand(config: Config, argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        events: { type: 'string' },
+        company: { type: 'string' },
+        mode: { type: 'string' },
+        rate: { type: 'string' },
+        breaker: { type: 'string' },
+        'allow-link-local': { type: 'boolean', default: false },
+        description: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${DESTINATIONS_USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help || parsed.positionals.length === 0) {
+    console.log(DESTINATIONS_USAGE);
+    return parsed.values.help ? 0 : 2;
+  }
+  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-destinations' });
+  try {
+    return await run(db, config, parsed.positionals, parsed.values);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof DestinationError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,84 @@
+import {
+  addDestination,
+  rotateDestinationSecret,
+  type Db,
+  type ForwardDestination,
+  type PayloadMode,
+} from '@callsync/db';
+import { CALL_EVENTS, CHAT_EVENTS } from '../events/event-types';
+import { checkDestinationUrl, DestinationUrlError } from './destination-url';
+import { newSigningSecret } from './signing';
+
+/** Event types a destination can ask for: every call and chat event Retell documents. */
+export const FORWARDABLE_EVENTS: readonly string[] = [...CALL_EVENTS, ...CHAT_EVENTS];
+
+/** How long a rotated-out secret keeps signing. */
+export const SECRET_OVERLAP_HOURS = 24;
+
+export interface DestinationInput {
+  url: string;
+  events: readonly string[];
+  companyId?: string | null;
+  payloadMode?: PayloadMode;
+  rateLimitPerSecond?: number | null;
+  /** Consecutive failures that pause it; 0: never. Default 20. */
+  breakerThreshold?: number;
+  allowLinkLocal?: boolean;
+  description?: string | null;
+}
+
+/** Bad destination settings; the message names the setting. */
+export class DestinationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DestinationError';
+  }
+}
+
+/** Add a destination after checking it. The secret is returned here and never shown again. */
+export async function createDestination(
+  db: Db,
+  input: DestinationInput,
+): Promise<{ destination: ForwardDestination; secret: string }> {
+  let url: string;
+  try {
+    url = checkDestinationUrl(input.url, { allowLinkLocal: input.allowLinkLocal });
+  } catch (err) {
+    if (err instanceof DestinationUrlError) throw new DestinationError(`url: ${err.message}`);
+    throw err;
+  }
+  const events = [...new Set(input.events)];
+  if (events.length === 0) throw new DestinationError(`events: name at least one of ${FORWARDABLE_EVENTS.join(', ')}`);
+  const unknown = events.filter((e) => !FORWARDABLE_EVENTS.includes(e));
+  if (unknown.length)
+    throw new DestinationError(`events: unknown ${unknown.join(', ')} (known: ${FORWARDABLE_EVENTS.join(', ')})`);
+  const rate = input.rateLimitPerSecond ?? null;
+  if (rate !== null && (!Number.isInteger(rate) || rate <= 0))
+    throw new DestinationError(`rate limit: ${rate} is not a positive whole number of requests per second`);
+  const breaker = input.breakerThreshold ?? 20;
+  if (!Number.isInteger(breaker) || breaker < 0)
+    throw new DestinationError(`breaker: ${breaker} is not a whole number of failures (0 turns it off)`);
+  const secret = newSigningSecret();
+  const destination = await addDestination(db, {
+    url,
+    events,
+    companyId: input.companyId ?? null,
+    payloadMode: input.payloadMode ?? 'raw',
+    secret,
+    rateLimitPerSecond: rate,
+    breakerThreshold: breaker,
+    allowLinkLocal: input.allowLinkLocal ?? false,
+    description: input.description ?? null,
+  });
+  return { destination, secret };
+}
+
+/** A new secret; the old one also signs for SECRET_OVERLAP_HOURS. Undefined: no such destination. */
+export async function rotateSecret(
+  db: Db,
+  id: string,
+): Promise<{ destination: ForwardDestination; secret: string } | undefined> {
+  const secret = newSigningSecret();
+  const destination = await rotateDestinationSecret(db, id, secret, SECRET_OVERLAP_HOURS);
+  return destination && { destination, secret };
+}

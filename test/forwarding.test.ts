@@ -1,0 +1,336 @@
+import { sql } from 'kysely';
+import {
+  addCompany,
+  findAttempts,
+  findDeliveriesOf,
+  mapAgent,
+  resumeDestination,
+  type ForwardDelivery,
+} from '@callsync/db';
+import {
+  checkDestinationUrl,
+  createDestination,
+  defaultHandlers,
+  processWebhookEvent,
+  rotateSecret,
+  type DestinationInput,
+  type EventHandler,
+} from '@callsync/domain';
+import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-retell';
+import { createLogger } from '@callsync/logger';
+import { ensureForwardJobs, forwardJobId } from '@callsync/queue';
+import { waitUntil } from '@callsync/runtime';
+import { sweepOverdueForwards } from '@callsync/worker';
+import { useTestDatabase, truncateAll } from './support/database';
+import { body, LIFECYCLE, newCallId, storeEvent } from './support/calls';
+import { startPipeline, type Pipeline } from './support/pipeline';
+
+const t = useTestDatabase();
+let p: Pipeline | undefined;
+const receivers: ForwardReceiver[] = [];
+beforeEach(() => truncateAll(t.db));
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+
+/** A destination and a receiver that verifies with its secret. */
+async function destination(
+  input: Omit<DestinationInput, 'url'>,
+  respond?: (m: ForwardReceiver['received'][number]) => ReceiverAnswer,
+): Promise<{ id: string; receiver: ForwardReceiver; secret: string }> {
+  const receiver = await new ForwardReceiver({ secrets: [], respond }).start();
+  receivers.push(receiver);
+  const { destination: d, secret } = await createDestination(t.db, { ...input, url: receiver.url });
+  receiver.secrets = [secret];
+  return { id: d.id, receiver, secret };
+}
+
+async function pipeline(retrySchedule = [100, 200, 400]): Promise<Pipeline> {
+  p = await startPipeline(t.db, { forwarding: { retrySchedule, timeoutMs: 2000 } });
+  return p;
+}
+
+async function deliverCall(callId: string, agentId = 'agent_fwd', events = LIFECYCLE): Promise<string[]> {
+  const ids: string[] = [];
+  for (const event of events) {
+    const res = await p!.deliver(body(event, { callId, agentId }));
+    expect(res.status).toBe(200);
+    ids.push(res.body.id);
+  }
+  await p!.settled(ids);
+  return ids;
+}
+
+const deliveries = (where: Partial<Pick<ForwardDelivery, 'destination_id'>> = {}) =>
+  t.db
+    .selectFrom('forward_deliveries')
+    .selectAll()
+    .$if(where.destination_id !== undefined, (q) => q.where('destination_id', '=', where.destination_id!))
+    .orderBy('id')
+    .execute();
+
+/** Wait until no delivery is pending; returns them all. */
+async function drained(timeoutMs = 20_000): Promise<ForwardDelivery[]> {
+  const done = await waitUntil(
+    async () => {
+      const rows = await deliveries();
+      return rows.length > 0 && rows.every((r) => r.status !== 'pending') ? rows : undefined;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+  if (done) return done;
+  throw new Error(
+    `deliveries still pending: ${JSON.stringify((await deliveries()).map((r) => [r.id, r.status, r.last_error]))}`,
+  );
+}
+
+const typeOf = (m: { body: string }) => {
+  const parsed = JSON.parse(m.body) as { event?: string; type?: string };
+  return parsed.event ?? parsed.type;
+};
+
+describe('forwarding to destinations', () => {
+  it('forwards only the events and companies each destination asked for, signed, raw bodies byte for byte', async () => {
+    const weber = await addCompany(t.db, 'Praxis Weber', 'Europe/Berlin');
+    const other = await addCompany(t.db, 'Autohaus Nord', 'Europe/Berlin');
+    await mapAgent(t.db, 'agent_weber', weber.id);
+    await mapAgent(t.db, 'agent_nord', other.id);
+    const analyzedAll = await destination({ events: ['call_analyzed'] });
+    const endedWeber = await destination({ events: ['call_ended', 'call_started'], companyId: weber.id });
+    const sessionNord = await destination({ events: ['call_ended'], companyId: other.id, payloadMode: 'session' });
+    await pipeline();
+
+    const weberCall = newCallId();
+    const nordCall = newCallId();
+    await deliverCall(weberCall, 'agent_weber');
+    await deliverCall(nordCall, 'agent_nord');
+    await drained();
+
+    const summary = (r: ForwardReceiver) => r.received.map((m) => [typeOf(m), m.verified, m.status]);
+    expect(summary(analyzedAll.receiver)).toEqual([
+      ['call_analyzed', true, 204],
+      ['call_analyzed', true, 204],
+    ]);
+    expect(summary(endedWeber.receiver)).toEqual([
+      ['call_started', true, 204],
+      ['call_ended', true, 204],
+    ]);
+    expect(summary(sessionNord.receiver)).toEqual([['call_ended', true, 204]]);
+
+    // raw: exactly what Retell sent.
+    expect(endedWeber.receiver.received.map((m) => m.body)).toEqual([
+      body('call_started', { callId: weberCall, agentId: 'agent_weber' }),
+      body('call_ended', { callId: weberCall, agentId: 'agent_weber' }),
+    ]);
+    // session: the session row after the event, with its company.
+    const session = JSON.parse(sessionNord.receiver.received[0]!.body);
+    expect(session).toMatchObject({
+      type: 'call_ended',
+      data: { call_id: nordCall, call_status: 'ended', company_id: Number(other.id) },
+    });
+    expect(new Date(session.timestamp).getTime()).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('keeps signing with the old secret for the overlap after a rotation, and not after it', async () => {
+    const d = await destination({ events: ['call_started'] });
+    await pipeline();
+    const old = d.secret;
+    const rotated = (await rotateSecret(t.db, d.id))!;
+    expect(rotated.secret).not.toBe(old);
+
+    d.receiver.secrets = [old];
+    await deliverCall(newCallId(), 'agent_a', ['call_started']);
+    d.receiver.secrets = [rotated.secret];
+    await deliverCall(newCallId(), 'agent_a', ['call_started']);
+    await drained();
+    expect(d.receiver.received.map((m) => [m.verified, m.status])).toEqual([
+      [true, 204],
+      [true, 204],
+    ]);
+    // Both signatures are sent during the overlap.
+    expect(d.receiver.received[0]!.signature.split(' ')).toHaveLength(2);
+
+    // After the overlap only the new secret signs: a receiver still on the old one rejects it (401
+    // fails the delivery at once: no retry can fix a wrong secret).
+    await sql`update forward_destinations set previous_secret_expires_at = now() - interval '1 second'`.execute(t.db);
+    d.receiver.secrets = [old];
+    const callId = newCallId();
+    await deliverCall(callId, 'agent_a', ['call_started']);
+    const [last] =
+      (await waitUntil(
+        async () => {
+          const rows = await findDeliveriesOf(t.db, callId);
+          return rows[0]?.status === 'failed' ? rows : undefined;
+        },
+        { timeoutMs: 10_000 },
+      )) ?? [];
+    expect(last).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 401 });
+    expect(d.receiver.received.at(-1)!.signature.split(' ')).toHaveLength(1);
+  });
+
+  it('delivers every event exactly once, in order per call, after the receiver was down for a while', async () => {
+    let down = true;
+    const d = await destination({ events: [...LIFECYCLE], breakerThreshold: 0 }, (m) =>
+      down ? 503 : m.verified ? 204 : 401,
+    );
+    await pipeline([50, 100, 200, 400, 800, 1600, 3200]);
+    const calls = Array.from({ length: 8 }, () => newCallId());
+    await Promise.all(calls.map((c) => deliverCall(c)));
+    await waitUntil(async () => (d.receiver.received.length >= 16 ? true : undefined), { timeoutMs: 10_000 });
+    down = false;
+    const rows = await drained(30_000);
+
+    expect(rows).toHaveLength(calls.length * 3);
+    expect(rows.every((r) => r.status === 'delivered')).toBe(true);
+    const ok = d.receiver.byId();
+    expect(ok.size).toBe(rows.length);
+    expect([...ok.values()].every((ms) => ms.length === 1)).toBe(true);
+    expect(new Set(rows.map((r) => r.message_id))).toEqual(new Set(ok.keys()));
+    // Retries kept the webhook-id: each failed try had the id of a delivery that later arrived.
+    const failedIds = d.receiver.received.filter((m) => m.status === 503).map((m) => m.id);
+    expect(failedIds.length).toBeGreaterThan(0);
+    expect(failedIds.every((id) => ok.has(id))).toBe(true);
+    // In order per call: the order of arrival is the order the events were applied.
+    for (const callId of calls) {
+      const expected = rows.filter((r) => r.subject === callId).map((r) => r.message_id);
+      const arrived = d.receiver.received.filter((m) => m.status === 204 && expected.includes(m.id)).map((m) => m.id);
+      expect(arrived).toEqual(expected);
+    }
+    // Every try is on record.
+    const attempts = await findAttempts(t.db, rows[0]!.id);
+    expect(attempts.length).toBe(rows[0]!.attempts);
+    expect(attempts.at(-1)).toMatchObject({ status_code: 204 });
+  });
+
+  it('pauses a destination after N consecutive failures, holds its deliveries, and resume drains them in order', async () => {
+    let up = false;
+    const d = await destination({ events: [...LIFECYCLE], breakerThreshold: 3 }, (m) => (up && m.verified ? 204 : 500));
+    await pipeline([50, 50, 50, 50, 50, 50]);
+    const calls = [newCallId(), newCallId()];
+    for (const c of calls) await deliverCall(c);
+
+    const paused = await waitUntil(
+      async () => {
+        const dest = await t.db
+          .selectFrom('forward_destinations')
+          .selectAll()
+          .where('id', '=', d.id)
+          .executeTakeFirst();
+        const rows = await deliveries();
+        return dest?.state === 'paused' && rows.length === 6 && rows.every((r) => r.lease_until === null)
+          ? { dest, rows }
+          : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(paused?.dest.paused_reason).toMatch(/circuit breaker: 3 consecutive failures/);
+    // Nothing dropped: held, or (applied while the pause committed) pending behind a held head.
+    const rows0 = paused!.rows;
+    expect(rows0.every((r) => r.status === 'held' || r.status === 'pending')).toBe(true);
+    for (const callId of calls) expect(rows0.find((r) => r.subject === callId)!.status).toBe('held');
+    const triesWhilePaused = d.receiver.received.length;
+    // The third failure pauses it; a try already in flight for the other call may still land.
+    expect(triesWhilePaused).toBeGreaterThanOrEqual(3);
+    expect(triesWhilePaused).toBeLessThanOrEqual(4);
+    // Not tried while paused.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(d.receiver.received.length).toBe(triesWhilePaused);
+
+    up = true;
+    const { released, heads } = await resumeDestination(t.db, d.id);
+    expect(released).toBe(rows0.filter((r) => r.status === 'held').length);
+    expect(heads).toHaveLength(2);
+    await ensureForwardJobs(p!.forwardQueue!, heads);
+    const rows = await drained();
+    expect(rows.every((r) => r.status === 'delivered')).toBe(true);
+    for (const callId of calls) {
+      const arrived = d.receiver.received.filter((m) => m.status === 204 && m.body.includes(callId)).map(typeOf);
+      expect(arrived).toEqual(LIFECYCLE);
+    }
+  });
+
+  it('fails a delivery at once on 410 with the status and the start of the answer, and goes on with the call', async () => {
+    const longAnswer = 'gone: ' + 'x'.repeat(5000);
+    const d = await destination({ events: [...LIFECYCLE] }, (m) =>
+      typeOf(m) === 'call_started' ? { status: 410, body: longAnswer } : 204,
+    );
+    await pipeline();
+    const callId = newCallId();
+    await deliverCall(callId);
+    const rows = await drained();
+    expect(rows.map((r) => [r.event_type, r.status, r.attempts, r.last_status_code])).toEqual([
+      ['call_started', 'failed', 1, 410],
+      ['call_ended', 'delivered', 1, 204],
+      ['call_analyzed', 'delivered', 1, 204],
+    ]);
+    const [attempt] = await findAttempts(t.db, rows[0]!.id);
+    expect(attempt!.response_excerpt).toBe(longAnswer.slice(0, 1024));
+    expect(d.receiver.received).toHaveLength(3);
+    // The failed delivery's job is a failed job, for Bull Board.
+    const job = await p!.forwardQueue!.getJob(forwardJobId(rows[0]!.id));
+    expect(await job?.getState()).toBe('failed');
+    expect(job?.failedReason).toMatch(/answered 410/);
+  });
+
+  it('writes deliveries in the transaction that applies the event: a failed apply queues none', async () => {
+    await destination({ events: [...LIFECYCLE] });
+    const failing: EventHandler = async () => {
+      throw new Error('handler broke');
+    };
+    const handlers = { ...defaultHandlers, call_ended: failing };
+    const callId = newCallId();
+    const started = await storeEvent(t.db, 'call_started', callId);
+    const ended = await storeEvent(t.db, 'call_ended', callId);
+    const outcome = await processWebhookEvent(t.db, started, handlers);
+    expect(outcome).toMatchObject({ outcome: 'processed', forwards: [{ event_type: 'call_started' }] });
+    await expect(processWebhookEvent(t.db, ended, handlers)).rejects.toThrow('handler broke');
+    expect((await deliveries()).map((r) => r.event_type)).toEqual(['call_started']);
+    // Applying the same row again (a redelivered job) adds nothing.
+    await processWebhookEvent(t.db, started, handlers);
+    expect(await deliveries()).toHaveLength(1);
+  });
+
+  it('loses nothing when the worker dies between the apply and the enqueue: the sweeper sends it', async () => {
+    const d = await destination({ events: [...LIFECYCLE] });
+    const callId = newCallId();
+    // Applied and committed, as by a worker that was SIGKILLed before it enqueued the forward jobs.
+    for (const event of LIFECYCLE)
+      await processWebhookEvent(t.db, await storeEvent(t.db, event, callId), defaultHandlers);
+    expect((await deliveries()).map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
+    await pipeline();
+    const swept = await sweepOverdueForwards(t.db, p!.forwardQueue!, createLogger({ silent: true }), {
+      pendingAfterMs: 0,
+    });
+    expect(swept).toMatchObject({ checked: 1, enqueued: 1 });
+    const rows = await drained();
+    expect(rows.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(d.receiver.received.map(typeOf)).toEqual(LIFECYCLE);
+  });
+});
+
+describe('destination safety', () => {
+  it('refuses link-local and metadata addresses, and plain http beyond this machine', () => {
+    expect(() => checkDestinationUrl('https://169.254.169.254/latest/meta-data')).toThrow(
+      /link-local or cloud metadata/,
+    );
+    expect(() => checkDestinationUrl('https://[fe80::1]/hook')).toThrow(/link-local/);
+    expect(() => checkDestinationUrl('http://crm.example.com/hook')).toThrow(
+      /plain http is only allowed to this machine/,
+    );
+    expect(() => checkDestinationUrl('ftp://example.com/')).toThrow(/cannot be destinations/);
+    expect(() => checkDestinationUrl('not a url')).toThrow(/is not a URL/);
+    expect(checkDestinationUrl('https://169.254.169.254/x', { allowLinkLocal: true })).toBe(
+      'https://169.254.169.254/x',
+    );
+    expect(checkDestinationUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
+    expect(checkDestinationUrl('https://crm.example.com/hook')).toBe('https://crm.example.com/hook');
+  });
+
+  it('rejects unknown event types and names them', async () => {
+    await expect(
+      createDestination(t.db, { url: 'https://crm.example.com/hook', events: ['call_analysed'] }),
+    ).rejects.toThrow(/events: unknown call_analysed/);
+  });
+});
