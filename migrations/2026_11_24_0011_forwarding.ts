@@ -100,6 +100,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['destination_id', 'created_at'])
     .execute();
 
+  // Retention: finished deliveries by age.
+  await db.schema
+    .createIndex('forward_deliveries_finished_idx')
+    .on('forward_deliveries')
+    .column('finished_at')
+    .where(sql.ref('status'), 'in', ['delivered', 'failed', 'cancelled'])
+    .execute();
+
   await db.schema
     .createTable('forward_attempts')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())

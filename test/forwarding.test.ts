@@ -20,7 +20,7 @@ import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-retell';
 import { createLogger } from '@callsync/logger';
 import { ensureForwardJobs, forwardJobId } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
-import { sweepOverdueForwards } from '@callsync/worker';
+import { applyRetention, sweepOverdueForwards } from '@callsync/worker';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, LIFECYCLE, newCallId, storeEvent } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
@@ -332,5 +332,32 @@ describe('destination safety', () => {
     await expect(
       createDestination(t.db, { url: 'https://crm.example.com/hook', events: ['call_analysed'] }),
     ).rejects.toThrow(/events: unknown call_analysed/);
+  });
+});
+
+describe('forwarding and retention', () => {
+  it('drops session bodies of finished deliveries after RETENTION_DAYS and the rows after EVENT_ROWS_RETENTION_DAYS, never unsent ones', async () => {
+    await destination({ events: [...LIFECYCLE], payloadMode: 'session' });
+    const callId = newCallId();
+    for (const event of LIFECYCLE)
+      await processWebhookEvent(t.db, await storeEvent(t.db, event, callId), defaultHandlers);
+    const [a, b, c] = await deliveries();
+    await sql`update forward_deliveries set status = 'delivered', finished_at = now() - interval '40 days' where id = ${a!.id}`.execute(
+      t.db,
+    );
+    await sql`update forward_deliveries set status = 'failed', finished_at = now() - interval '200 days' where id = ${b!.id}`.execute(
+      t.db,
+    );
+    await sql`update forward_deliveries set created_at = now() - interval '400 days' where id = ${c!.id}`.execute(t.db);
+    await applyRetention(t.db, createLogger({ silent: true }), {
+      payloadDays: 30,
+      eventRowDays: 180,
+      sessionPiiDays: 90,
+    });
+    const after = await deliveries();
+    expect(after.map((r) => [r.id, r.status, r.payload === null])).toEqual([
+      [a!.id, 'delivered', true],
+      [c!.id, 'pending', false],
+    ]);
   });
 });

@@ -4,7 +4,13 @@ import type { Db } from '@callsync/db';
 import { defaultHandlers, runReconcilePass, type HandlerRegistry, type ReconcileSummary } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
-import { reconcileJob, type ReconcileJobData, type RedisConnection } from '@callsync/queue';
+import {
+  enqueueForwards,
+  reconcileJob,
+  type ForwardQueue,
+  type ReconcileJobData,
+  type RedisConnection,
+} from '@callsync/queue';
 import type { CallLookup } from '@callsync/retell';
 import { createQueueWorker } from './queue-worker';
 
@@ -21,6 +27,8 @@ export interface ReconcileWorkerOptions {
   /** Default RECONCILE_QUEUE. */
   queueName?: string;
   handlers?: HandlerRegistry;
+  /** Where deliveries queued by what the pass applies get their jobs (else the sweeper adds them). */
+  forwardQueue?: ForwardQueue;
 }
 
 /** Runs the scheduled reconciliation pass; the queue's global concurrency keeps it to one at a time. */
@@ -32,7 +40,12 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker<R
     handle: async (_data, job) => {
       const started = performance.now();
       const summary = await runReconcilePass(
-        { db: options.db, retell: options.retell, handlers: options.handlers ?? defaultHandlers },
+        {
+          db: options.db,
+          retell: options.retell,
+          handlers: options.handlers ?? defaultHandlers,
+          enqueueForwards: options.forwardQueue && ((heads) => enqueueForwards(options.forwardQueue!, heads)),
+        },
         {
           trigger: 'scheduled',
           runner,

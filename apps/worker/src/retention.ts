@@ -1,7 +1,9 @@
 import type { RetentionPolicy } from '@callsync/config';
 import {
   deleteOldEventRows,
+  deleteOldDeliveries,
   deleteOldReconcileRuns,
+  pruneDeliveryPayloads,
   finishRetentionRun,
   pruneEventPayloads,
   pruneChatPii,
@@ -31,6 +33,8 @@ async function inBatches(step: (limit: number) => Promise<number>, batch: number
  * - applied events older than payloadDays lose payload, raw body and signature (rows stay for
  *   reports and dedupe);
  * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs;
+ * - forwarding: finished deliveries lose their session-mode body after payloadDays (counted as
+ *   payloads) and go, with their attempts, after eventRowDays (counted as event rows);
  * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL;
  *   chats lose their transcript (both count as sessionsPiiPruned).
  * Each step works in batches of `batch` rows. The run is recorded in retention_runs.
@@ -54,7 +58,9 @@ export async function applyRetention(
   try {
     // Rows first: a row about to go needs no pruning.
     counts.eventRowsDeleted = await inBatches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n), batch);
+    counts.eventRowsDeleted += await inBatches((n) => deleteOldDeliveries(db, ago(policy.eventRowDays), n), batch);
     counts.payloadsPruned = await inBatches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n), batch);
+    counts.payloadsPruned += await inBatches((n) => pruneDeliveryPayloads(db, ago(policy.payloadDays), n), batch);
     counts.sessionsPiiPruned = await inBatches((n) => pruneSessionPii(db, ago(policy.sessionPiiDays), n), batch);
     counts.sessionsPiiPruned += await inBatches((n) => pruneChatPii(db, ago(policy.sessionPiiDays), n), batch);
     counts.reconcileRunsDeleted = await deleteOldReconcileRuns(db, ago(policy.eventRowDays));

@@ -118,7 +118,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       forwardQueue,
     }),
     createForwardWorker({ db, connection, logger, metrics, prefix, forwardQueue, ...config.forwarding }),
-    createReconcileWorker({ db, connection, logger, metrics, prefix, retell, ...config.reconcile }),
+    createReconcileWorker({ db, connection, logger, metrics, prefix, retell, forwardQueue, ...config.reconcile }),
     createMaintenanceWorker({
       db,
       connection,

@@ -83,6 +83,8 @@ export {
   pruneSessionPii,
   pruneChatPii,
   deleteOldReconcileRuns,
+  deleteOldDeliveries,
+  pruneDeliveryPayloads,
   startRetentionRun,
   finishRetentionRun,
   summarizeRetention,

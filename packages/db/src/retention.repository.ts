@@ -41,6 +41,33 @@ export async function deleteOldEventRows(db: Db, before: Date, limit: number): P
 }
 
 /**
+ * Forwarding's share of payload retention: finished deliveries (delivered, failed, cancelled) before
+ * `before` lose their session-mode body (it holds the transcript). A replay of one fails, saying so.
+ */
+export async function pruneDeliveryPayloads(db: Db, before: Date, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from forward_deliveries
+      where status in ('delivered', 'failed', 'cancelled') and finished_at < ${before} and payload is not null
+      order by finished_at limit ${limit}
+    )
+    update forward_deliveries f set payload = null from batch where f.id = batch.id`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** Finished deliveries (and their attempts) before `before` go; unsent ones never do. */
+export async function deleteOldDeliveries(db: Db, before: Date, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from forward_deliveries
+      where status in ('delivered', 'failed', 'cancelled') and finished_at < ${before}
+      order by finished_at limit ${limit}
+    )
+    delete from forward_deliveries f using batch where f.id = batch.id`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/**
  * Remove the caller data of sessions that ended before `before`: numbers, transcript and recording
  * URL. The customer's number (from_number inbound, to_number outbound) is kept as a salted hash
  * (callsync_caller_hash), so returning callers still count; "anonymous" stays, it names no one.

@@ -1,4 +1,4 @@
-import { recordDelivery, type Db } from '@callsync/db';
+import { recordDelivery, type Db, type ForwardHead } from '@callsync/db';
 import type { ApiCall, ApiChat } from '@callsync/retell';
 import { identifyDelivery } from '../events/delivery-identity';
 import type { HandlerRegistry } from '../handlers';
@@ -17,6 +17,8 @@ export async function applyFromRetell(
   record: RetellRecord,
   events: readonly string[],
   handlers: HandlerRegistry,
+  /** Gives the deliveries the apply queued for forwarding their jobs; without it, the sweeper does. */
+  enqueueForwards?: (heads: ForwardHead[]) => Promise<void>,
 ): Promise<void> {
   const id = record.kind === 'call' ? record.call.call_id : record.chat.chat_id;
   for (const event of events) {
@@ -35,6 +37,8 @@ export async function applyFromRetell(
       snapshotSize: identity.snapshotSize,
     });
     // A row that failed earlier is applied now; if it fails again, this check fails with its error.
-    await processWebhookEvent(db, stored.id, handlers);
+    const outcome = await processWebhookEvent(db, stored.id, handlers);
+    if (outcome.outcome === 'processed' && outcome.forwards.length && enqueueForwards)
+      await enqueueForwards(outcome.forwards).catch(() => undefined);
   }
 }

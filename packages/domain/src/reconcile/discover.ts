@@ -1,4 +1,4 @@
-import { findKnownSessions, type Db } from '@callsync/db';
+import { findKnownSessions, type Db, type ForwardHead } from '@callsync/db';
 import { isChatFinished, isFinished, type ApiCall, type ApiChat, type CallLookup } from '@callsync/retell';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromRetell } from './apply-from-retell';
@@ -55,7 +55,12 @@ export interface DiscoverOptions {
 }
 
 export async function discoverMissed(
-  deps: { db: Db; retell: CallLookup; handlers: HandlerRegistry },
+  deps: {
+    db: Db;
+    retell: CallLookup;
+    handlers: HandlerRegistry;
+    enqueueForwards?: (heads: ForwardHead[]) => Promise<void>;
+  },
   options: DiscoverOptions,
 ): Promise<DiscoverySummary> {
   const { db, retell, handlers } = deps;
@@ -116,7 +121,7 @@ export async function discoverMissed(
       calls,
       (c) => c.call_id,
       discoveredCallEvents,
-      (call, events) => applyFromRetell(db, { kind: 'call', call }, events, handlers),
+      (call, events) => applyFromRetell(db, { kind: 'call', call }, events, handlers, deps.enqueueForwards),
     );
   }
   if (kinds.includes('chats') && retell.listChats) {
@@ -129,7 +134,7 @@ export async function discoverMissed(
       chats,
       (c) => c.chat_id,
       discoveredChatEvents,
-      (chat, events) => applyFromRetell(db, { kind: 'chat', chat }, events, handlers),
+      (chat, events) => applyFromRetell(db, { kind: 'chat', chat }, events, handlers, deps.enqueueForwards),
     );
   }
   return summary;

@@ -13,6 +13,7 @@ import {
   startReconcileRun,
   withReconcileLock,
   type Db,
+  type ForwardHead,
   type ReconcileCounts,
   type SessionCursor,
   type SessionToReconcile,
@@ -76,6 +77,8 @@ export interface ReconcileDeps {
   db: Db;
   retell: CallLookup;
   handlers: HandlerRegistry;
+  /** Jobs for the forward deliveries an apply queued; without it, the outbox sweeper adds them. */
+  enqueueForwards?: (heads: ForwardHead[]) => Promise<void>;
 }
 
 const DEFAULT_MAX_FAILURES = 20;
@@ -99,7 +102,7 @@ export async function runReconcilePass(deps: ReconcileDeps, options: ReconcileOp
 }
 
 async function reconcile(
-  { db, retell, handlers }: ReconcileDeps,
+  { db, retell, handlers, enqueueForwards }: ReconcileDeps,
   options: ReconcileOptions,
 ): Promise<ReconcileSummary> {
   const now = options.now?.() ?? new Date();
@@ -133,7 +136,7 @@ async function reconcile(
       const result = await retell.getCall(callId);
       const decision = decide(reason, result);
       if (write && result.found && decision.apply.length)
-        await applyFromRetell(db, { kind: 'call', call: result.call }, decision.apply, handlers);
+        await applyFromRetell(db, { kind: 'call', call: result.call }, decision.apply, handlers, enqueueForwards);
       if (write && decision.record) await recordReconcileCheck(db, callId, decision.record, options.maxTries);
       report({ callId, subject: 'call', reason, outcome: decision.outcome, detail: decision.detail });
     } catch (err) {
@@ -151,7 +154,7 @@ async function reconcile(
       const result = await getChat(chatId);
       const decision = decideChat(result);
       if (write && result.found && decision.apply.length)
-        await applyFromRetell(db, { kind: 'chat', chat: result.chat }, decision.apply, handlers);
+        await applyFromRetell(db, { kind: 'chat', chat: result.chat }, decision.apply, handlers, enqueueForwards);
       if (write) await recordChatReconcileCheck(db, chatId, decision.record, options.maxTries);
       report({ callId: chatId, subject: 'chat', reason: 'stale', outcome: decision.outcome, detail: decision.detail });
     } catch (err) {
@@ -188,7 +191,7 @@ async function reconcile(
       const sinceMs = (watermark ?? untilMs - FIRST_DISCOVERY_WINDOW_MS) - DISCOVERY_OVERLAP_MS;
       try {
         const found = await discoverMissed(
-          { db, retell, handlers },
+          { db, retell, handlers, enqueueForwards },
           {
             sinceMs,
             untilMs,
