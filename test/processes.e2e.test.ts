@@ -155,6 +155,19 @@ describe('ingress and worker processes', () => {
         .groupBy('status')
         .execute();
       expect(statuses).toEqual([{ status: 'processed', n: expect.any(String) }]);
+      // Forwarding: the worker process sent every call_ended, call_analyzed and chat_analyzed to the
+      // demo's receiver, which verified each signature.
+      expect(out).toContain('forwarded to the local receiver (verified with standardwebhooks)');
+      const forwarded = await t.db.selectFrom('forward_deliveries').selectAll().execute();
+      const applied = await t.db
+        .selectFrom('webhook_events')
+        .select('id')
+        .where('event_type', 'in', ['call_ended', 'call_analyzed', 'chat_analyzed'])
+        .execute();
+      expect(forwarded.length).toBe(applied.length);
+      expect(forwarded.every((d) => d.status === 'delivered')).toBe(true);
+      expect(out.match(/\bverified\b/g)!.length).toBeGreaterThanOrEqual(forwarded.length);
+      expect(out).not.toContain('NOT verified');
     } finally {
       ingress.child.kill('SIGKILL');
       worker.child.kill('SIGKILL');

@@ -1,6 +1,7 @@
 import { sign } from 'retell-sdk';
 import type { Config } from '@callsync/config';
 import { waitUntil } from '@callsync/runtime';
+import { DemoForwarding } from '../demo-forwarding';
 import {
   countPendingEventsOfCalls,
   createDb,
@@ -152,34 +153,52 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
     const run = Date.now().toString(36);
     const all = scenarios(run);
     console.log(`Sending to ${url}, signed with retell-sdk\n`);
+    const forwarding = await DemoForwarding.start(db);
     try {
-      await sendScenarios(all, send);
-    } catch (err) {
-      console.error(`\ncannot reach the ingress at ${url}: ${(err as Error).message}\nIs \`make up\` running?`);
-      return 1;
+      try {
+        await sendScenarios(all, send);
+      } catch (err) {
+        console.error(`\ncannot reach the ingress at ${url}: ${(err as Error).message}\nIs \`make up\` running?`);
+        return 1;
+      }
+      return await afterSending(config, db, url, run, all, send, forwarding);
+    } finally {
+      await forwarding.stop();
     }
-    // A call that only ever gets call_started: the reconciliation pass closes it (with the fake Retell).
-    const stale = (await isFakeRetell(config.retell.apiBaseUrl)) ? await sendStaleCall(config, run, send) : undefined;
-    const ids = [...all.filter((s) => !s.chat).map((s) => s.callId), ...(stale ? [stale] : [])];
-    const chatIds = all.filter((s) => s.chat).map((s) => s.callId);
-    console.log('\nwaiting for the worker...');
-    const settled = await waitUntilSettled(db, [...ids, ...chatIds], 30_000);
-    await printResults(db, ids, chatIds);
-    if (!settled) {
-      console.error('some events are still pending after 30 s: is the worker running?');
-      return 1;
-    }
-    explainStaleCall(config, stale);
-    await duringTheCall(url, config.retell.webhookKeys[0]!, run, send);
-    if ((await findCompanyIdForAgent(db, DEMO_AGENT)) === null)
-      console.log(
-        `\ncompany_id is empty: nothing maps ${DEMO_AGENT} to a company yet. ` +
-          `make tenants ARGS="apply examples/tenants.yaml" maps it; the sessions above get their company at once.`,
-      );
-    return 0;
   } finally {
     await db.destroy();
   }
+}
+
+async function afterSending(
+  config: Config,
+  db: Db,
+  url: string,
+  run: string,
+  all: Scenario[],
+  send: (body: string) => Promise<string>,
+  forwarding: DemoForwarding,
+): Promise<number> {
+  // A call that only ever gets call_started: the reconciliation pass closes it (with the fake Retell).
+  const stale = (await isFakeRetell(config.retell.apiBaseUrl)) ? await sendStaleCall(config, run, send) : undefined;
+  const ids = [...all.filter((s) => !s.chat).map((s) => s.callId), ...(stale ? [stale] : [])];
+  const chatIds = all.filter((s) => s.chat).map((s) => s.callId);
+  console.log('\nwaiting for the worker...');
+  const settled = await waitUntilSettled(db, [...ids, ...chatIds], 30_000);
+  await printResults(db, ids, chatIds);
+  if (!settled) {
+    console.error('some events are still pending after 30 s: is the worker running?');
+    return 1;
+  }
+  const forwarded = await forwarding.report([...ids, ...chatIds]);
+  explainStaleCall(config, stale);
+  await duringTheCall(url, config.retell.webhookKeys[0]!, run, send);
+  if ((await findCompanyIdForAgent(db, DEMO_AGENT)) === null)
+    console.log(
+      `\ncompany_id is empty: nothing maps ${DEMO_AGENT} to a company yet. ` +
+        `make tenants ARGS="apply examples/tenants.yaml" maps it; the sessions above get their company at once.`,
+    );
+  return forwarded ? 0 : 1;
 }
 
 /** POST a body to the ingress, signed as Retell would; the status and the answer. */
