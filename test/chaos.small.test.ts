@@ -5,7 +5,8 @@ import { assertBuilt } from './support/processes';
 /**
  * A small `make chaos`: real ingress and 3 worker processes on their own Postgres and Redis; workers
  * SIGKILLed every 2 s, one frozen (SIGSTOP) for 3 s, Redis restarted, Postgres crashed (immediate stop) for 2 s,
- * webhook_events locked for 2 s and /metrics flooded, while 600 signed deliveries arrive.
+ * webhook_events locked for 2 s and /metrics flooded, while 600 signed deliveries arrive; applied events
+ * are forwarded to a destination that answers 500 a third of the time and is down for 3 s.
  */
 beforeAll(() => assertBuilt());
 
@@ -22,6 +23,7 @@ describe('chaos (small)', () => {
       freezeSeconds: 3,
       lockSeconds: 2,
       metricsFlood: true,
+      destinationDownSeconds: 3,
       seed: 424242,
       log: (l) => lines.push(l),
     });
@@ -64,6 +66,19 @@ describe('chaos (small)', () => {
       unexpectedExits: [],
     });
     expect(r.pendingLeft).toBe(0);
+    // Forwarding to a destination that fails a third of the time and was down for 3 s: every applied
+    // call_ended, call_analyzed and chat_analyzed arrived, verified, once by webhook-id, in order.
+    const f = result.forward;
+    expect(f.applied).toBeGreaterThan(0);
+    expect({ missing: f.missing, extra: f.extra, outOfOrder: f.outOfOrder, unverified: f.unverified }).toEqual({
+      missing: [],
+      extra: [],
+      outOfOrder: [],
+      unverified: 0,
+    });
+    expect(f.delivered).toBe(f.applied);
+    expect(f.answered500).toBeGreaterThan(0);
+    expect(f.answered503).toBeGreaterThan(0);
     expect(r.processed).toBeGreaterThanOrEqual(r.acknowledged);
     expect(result.shutdownCodes).toEqual([0, 0, 0, 0]);
     expect(result.passed).toBe(true);

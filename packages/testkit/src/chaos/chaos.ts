@@ -16,6 +16,7 @@ import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { chaosPassed, verifyChaos, type ChaosReport } from './verify';
+import { FLAKY_EVENTS, FlakyDestination, forwardPassed, type ForwardReport } from './flaky-destination';
 import { waitUntil } from '@callsync/runtime';
 
 export interface ChaosOptions {
@@ -40,6 +41,8 @@ export interface ChaosOptions {
   lockSeconds?: number;
   /** Scrape the ingress's /metrics from 8 loops at once for the whole load. Default false. */
   metricsFlood?: boolean;
+  /** The forwarding destination answers 503 to everything this long, once (0: never). Default 30. */
+  destinationDownSeconds?: number;
   seed: number;
   /** Keep the services and data afterwards, for a look. */
   keep?: boolean;
@@ -64,6 +67,8 @@ export interface ChaosResult {
   /** /metrics scrapes answered during the flood, and the ones that failed. */
   metricsScrapes: number;
   metricsScrapeErrors: number;
+  /** The flaky forwarding destination: forwarded = applied, once each, in order. */
+  forward: ForwardReport;
 }
 
 /** The ingress's memory budget (README, Performance): the lock must not push it past this. */
@@ -93,11 +98,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     try {
       await migrateToLatest(db, migrations);
-      const run = await startCallsync(options, say, services, db, logDir, processes);
-      const { plan, outcomes } = await loadWithFaults(run);
-      await drain(run);
-      const report = await verifyChaos(db, plan, outcomes, run.outages);
-      return await finish(run, report, processes, logDir);
+      const flaky = await FlakyDestination.start(db, options.seed);
+      try {
+        const run = await startCallsync(options, say, services, db, logDir, processes, flaky);
+        const { plan, outcomes } = await loadWithFaults(run);
+        await drain(run);
+        const report = await verifyChaos(db, plan, outcomes, run.outages);
+        const forward = await flaky.verify(db);
+        return await finish(run, report, forward, processes, logDir);
+      } finally {
+        await flaky.stop();
+      }
     } finally {
       await db.destroy();
     }
@@ -119,6 +130,7 @@ async function startCallsync(
   db: Db,
   logDir: string,
   processes: ManagedProcess[],
+  flaky: FlakyDestination,
 ): Promise<ChaosRun & { port: number }> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = services.processEnv(API_KEY, port, {
@@ -129,6 +141,9 @@ async function startCallsync(
     SWEEP_EVERY_SECONDS: '2',
     SWEEP_PENDING_AFTER_SECONDS: '5',
     WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+    // The flaky destination's outage lasts seconds, not hours: retry on that scale.
+    FORWARD_RETRY_SCHEDULE: '1s,2s,4s,8s,15s,30s,30s,30s,30s,30s',
+    FORWARD_TIMEOUT_MS: '5000',
   });
   const ingress = ingressProcess(options.root, env, logDir);
   const workers = Array.from({ length: options.workers }, (_, i) =>
@@ -142,6 +157,7 @@ async function startCallsync(
       () => undefined,
     );
   if (!(await waitUntil(ready, { timeoutMs: 10_000 }))) throw new Error(`ingress not ready; see ${logDir}/ingress.log`);
+  flaky.watchBreaker(db, options.root, env, say);
   return {
     options,
     say,
@@ -161,6 +177,7 @@ async function startCallsync(
     ingressPeakRssDuringLock: 0,
     metricsScrapes: 0,
     metricsScrapeErrors: 0,
+    flaky,
   };
 }
 
@@ -193,25 +210,35 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
     floodMetrics(run),
     outage,
     lockTable(run, outage),
+    destinationOutage(run),
   ];
   const outcomes = await load;
   await Promise.all(faults);
   return { plan, outcomes };
 }
 
-/** Until no row is pending (at most 5 minutes). */
+/** The forwarding destination goes down a quarter into the load. */
+async function destinationOutage(run: ChaosRun): Promise<void> {
+  await sleep(run.durationMs * 0.25);
+  await run.flaky.outage(run.options.destinationDownSeconds ?? 30, run.say);
+}
+
+/** Until no row is pending, then until nothing is left to forward (at most 5 minutes each). */
 async function drain(run: ChaosRun): Promise<void> {
   run.say('load done; waiting for the backlog to drain');
   const empty = async () => ((await countPendingEvents(run.db).catch(() => -1)) === 0 ? true : undefined);
   if (!(await waitUntil(empty, { timeoutMs: 300_000, intervalMs: 1000 }))) {
     run.say(`still ${await countPendingEvents(run.db)} pending after 300 s`);
   }
+  run.say('waiting for the forwards to drain');
+  if (!(await run.flaky.drain(run.db, 300_000))) run.say('deliveries still pending or held after 300 s');
 }
 
 /** Stop every process gracefully and put the verdict together. */
 async function finish(
   run: ChaosRun,
   report: ChaosReport,
+  forward: ForwardReport,
   processes: ManagedProcess[],
   logDir: string,
 ): Promise<ChaosResult> {
@@ -224,6 +251,7 @@ async function finish(
   const { kills, rollingExitCodes, freezes, ingressPeakRssDuringLock, metricsScrapes, metricsScrapeErrors } = run;
   const passed =
     chaosPassed(report) &&
+    forwardPassed(forward) &&
     shutdownCodes.every((c) => c === 0) &&
     rollingExitCodes.every((c) => c === 0) &&
     unexpectedExits.length === 0 &&
@@ -241,6 +269,7 @@ async function finish(
     ingressPeakRssDuringLock,
     metricsScrapes,
     metricsScrapeErrors,
+    forward,
   };
 }
 
@@ -282,6 +311,13 @@ export function formatChaos(r: ChaosResult): string {
     ['rolling restarts (SIGTERM, exit codes)', r.rollingExitCodes.length ? r.rollingExitCodes.join(' ') : 0],
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],
+    [`forwarding (${FLAKY_EVENTS.join(', ')}): applied`, r.forward.applied],
+    ['  forwarded (delivered, verified, once each)', r.forward.delivered],
+    ['  missing / extra', `${r.forward.missing.length} / ${r.forward.extra.length}`],
+    ['  answered 500 (flaky) / 503 (down)', `${r.forward.answered500} / ${r.forward.answered503}`],
+    ['  circuit breaker trips (then resumed)', r.forward.breakerTrips],
+    ['  resent after a kill (same webhook-id)', r.forward.duplicateSends],
+    ['  unverified signatures / out of order', `${r.forward.unverified} / ${r.forward.outOfOrder.length}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${String(v).padStart(8)}`);
@@ -292,12 +328,17 @@ export function formatChaos(r: ChaosResult): string {
     ...rep.sessionMismatches,
     ...rep.bad5xx,
     ...r.unexpectedExits,
+    ...r.forward.missing.map((m) => `not forwarded: ${m}`),
+    ...r.forward.extra,
+    ...r.forward.outOfOrder.map((o) => `forwarded out of order: ${o}`),
   ].slice(0, 20);
   return [
     ...lines,
     ...details.map((d) => `  ! ${d}`),
     '',
     `process logs: ${r.logDir}`,
-    r.passed ? 'PASS: nothing acknowledged was lost or applied twice' : 'FAIL',
+    r.passed
+      ? 'PASS: nothing acknowledged was lost or applied twice, and every applied event was forwarded once'
+      : 'FAIL',
   ].join('\n');
 }

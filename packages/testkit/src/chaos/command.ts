@@ -6,8 +6,8 @@ export const CHAOS_USAGE = `usage: make chaos [ARGS="..."]
 
 Run ingress + workers on a throwaway Postgres and Redis, send signed Retell-like deliveries
 (127.0.0.1 only), SIGKILL workers, freeze one, restart Redis, crash Postgres for a while, lock
-webhook_events, flood /metrics, then check that every acknowledged event was processed exactly once
-in effect. Exits 1 on any loss.
+webhook_events, flood /metrics, forward to a flaky destination, then check that every acknowledged
+event was processed exactly once in effect and every applied event forwarded once. Exits 1 on any loss.
 
   --events <n>               deliveries to send (default 20000)
   --workers <n>              worker processes (default 3)
@@ -20,6 +20,8 @@ in effect. Exits 1 on any loss.
   --freeze-seconds <s>       freeze one worker with SIGSTOP this long mid-work, then resume it (default 60; 0 = never)
   --lock-seconds <s>         lock webhook_events this long after the outage; the ingress must answer only
                              fast 503s and stay within its memory budget (default 20; 0 = never)
+  --destination-down-seconds <s>  the forwarding destination (500 a third of the time) answers 503 to
+                             everything this long (default 30; 0 = never)
   --no-metrics-flood         do not scrape the ingress's /metrics from 8 loops during the load
   --seed <n>                 repeat an earlier run's load
   --keep                     keep the services, data and logs afterwards`;
@@ -40,6 +42,7 @@ export async function chaosCommand(argv: string[]): Promise<number> {
       'freeze-seconds': { type: 'string', default: '60' },
       'lock-seconds': { type: 'string', default: '20' },
       'no-metrics-flood': { type: 'boolean', default: false },
+      'destination-down-seconds': { type: 'string', default: '30' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -71,6 +74,7 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     freezeSeconds: num('freeze-seconds', values['freeze-seconds'], 0),
     lockSeconds: num('lock-seconds', values['lock-seconds'], 0),
     metricsFlood: !values['no-metrics-flood'],
+    destinationDownSeconds: num('destination-down-seconds', values['destination-down-seconds'], 0),
     seed,
     keep: values.keep,
     log: (line) => console.log(line),

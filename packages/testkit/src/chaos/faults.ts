@@ -4,6 +4,7 @@ import type { ManagedProcess } from '../managed-process';
 import { rng } from './load';
 import type { ChaosOptions } from './chaos';
 import type { OutageWindow } from './verify';
+import type { FlakyDestination } from './flaky-destination';
 
 /** What the faults share while the load runs, and what they count. */
 export interface ChaosRun {
@@ -27,6 +28,8 @@ export interface ChaosRun {
   ingressPeakRssDuringLock: number;
   metricsScrapes: number;
   metricsScrapeErrors: number;
+  /** The forwarding destination that fails a third of the time and goes down once. */
+  flaky: FlakyDestination;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,176 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { findAllWebhookEvents, findDestination, type Db, type ForwardDelivery } from '@callsync/db';
+import { createDestination } from '@callsync/domain';
+import { ForwardReceiver } from '@callsync/fake-retell';
+import { waitUntil } from '@callsync/runtime';
+import { rng } from './load';
+
+const exec = promisify(execFile);
+
+/** What the flaky destination asks for: forwarded must equal applied for exactly these. */
+export const FLAKY_EVENTS = ['call_ended', 'call_analyzed', 'chat_analyzed'];
+
+export interface ForwardReport {
+  /** Applied (processed) events of the filtered types. */
+  applied: number;
+  /** Deliveries delivered. */
+  delivered: number;
+  /** Applied events without a delivery, or with one not delivered. */
+  missing: string[];
+  /** Deliveries no applied event explains, or two for one event. */
+  extra: string[];
+  /** Answers the receiver gave: 500 (flaky), 503 (down), 2xx. */
+  answered500: number;
+  answered503: number;
+  /** Sends of a webhook-id the receiver had already accepted (a worker killed before it recorded the answer). */
+  duplicateSends: number;
+  /** Requests whose signature did not verify. */
+  unverified: number;
+  /** Subjects whose deliveries first arrived out of order. */
+  outOfOrder: string[];
+  breakerTrips: number;
+}
+
+/**
+ * A team's endpoint that is bad at its job: it answers 500 a third of the time, and 503 to everything
+ * for `downSeconds` once. Its destination's circuit breaker will trip while it is down; like an
+ * operator, this resumes the destination (with `make destinations resume`) once it is back.
+ */
+export class FlakyDestination {
+  private down = false;
+  breakerTrips = 0;
+  private watching = true;
+  private watcher?: Promise<void>;
+
+  private constructor(
+    readonly receiver: ForwardReceiver,
+    readonly destinationId: string,
+  ) {}
+
+  static async start(db: Db, seed: number): Promise<FlakyDestination> {
+    const random = rng(seed + 7);
+    let self: FlakyDestination | undefined;
+    const receiver = await new ForwardReceiver({
+      secrets: [],
+      respond: (m) => {
+        if (self?.down) return 503;
+        if (!m.verified) return 401;
+        return random() < 1 / 3 ? 500 : 204;
+      },
+    }).start();
+    const { destination, secret } = await createDestination(db, { url: receiver.url, events: FLAKY_EVENTS });
+    receiver.secrets = [secret];
+    self = new FlakyDestination(receiver, destination.id);
+    return self;
+  }
+
+  /** Down (503 to everything) for `seconds`, then resume the destination if its breaker paused it. */
+  async outage(seconds: number, say: (line: string) => void): Promise<void> {
+    if (seconds <= 0) return;
+    say(`forwarding destination down (503) for ${seconds}s`);
+    this.down = true;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    this.down = false;
+    say('forwarding destination back up');
+  }
+
+  /** While the run lasts: resume the destination whenever its breaker paused it and it is up. */
+  watchBreaker(db: Db, root: string, env: Record<string, string>, say: (line: string) => void): void {
+    this.watcher = (async () => {
+      while (this.watching) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (this.down) continue;
+        const d = await findDestination(db, this.destinationId).catch(() => undefined);
+        if (d?.state !== 'paused') continue;
+        this.breakerTrips += 1;
+        say(`destination ${d.id} paused (${d.paused_reason}); resuming it as an operator would`);
+        await exec(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'destinations', 'resume', d.id], {
+          env,
+        }).then(
+          ({ stdout }) => say(stdout.trim()),
+          (err: Error) => say(`resume failed (will try again): ${err.message}`),
+        );
+      }
+    })();
+  }
+
+  /** Until nothing is pending or held for the destination (at most `timeoutMs`). */
+  async drain(db: Db, timeoutMs: number): Promise<boolean> {
+    const idle = async () => {
+      const n = await db
+        .selectFrom('forward_deliveries')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('status', 'in', ['pending', 'held'])
+        .executeTakeFirst()
+        .catch(() => undefined);
+      return n && Number(n.n) === 0 ? true : undefined;
+    };
+    return (await waitUntil(idle, { timeoutMs, intervalMs: 1000 })) ?? false;
+  }
+
+  async stop(): Promise<void> {
+    this.watching = false;
+    await this.watcher;
+    await this.receiver.close();
+  }
+
+  /** Forwarded = applied, each once by webhook-id, verified, in order per call. */
+  async verify(db: Db): Promise<ForwardReport> {
+    const events = (await findAllWebhookEvents(db)).filter(
+      (e) => e.status === 'processed' && FLAKY_EVENTS.includes(e.event_type) && (e.call_id ?? e.chat_id),
+    );
+    const deliveries: ForwardDelivery[] = await db
+      .selectFrom('forward_deliveries')
+      .selectAll()
+      .where('destination_id', '=', this.destinationId)
+      .orderBy('id')
+      .execute();
+    const report: ForwardReport = {
+      applied: events.length,
+      delivered: deliveries.filter((d) => d.status === 'delivered').length,
+      missing: [],
+      extra: [],
+      answered500: this.receiver.received.filter((m) => m.status === 500).length,
+      answered503: this.receiver.received.filter((m) => m.status === 503).length,
+      duplicateSends: 0,
+      unverified: this.receiver.received.filter((m) => !m.verified).length,
+      outOfOrder: [],
+      breakerTrips: this.breakerTrips,
+    };
+    const byEvent = new Map<string, ForwardDelivery[]>();
+    for (const d of deliveries) byEvent.set(d.webhook_event_id, [...(byEvent.get(d.webhook_event_id) ?? []), d]);
+    const accepted = this.receiver.byId();
+    for (const e of events) {
+      const ds = byEvent.get(e.id) ?? [];
+      if (ds.length !== 1 || ds[0]!.status !== 'delivered' || !accepted.has(ds[0]!.message_id))
+        report.missing.push(
+          `${e.event_type} ${e.call_id ?? e.chat_id}: ${ds.map((d) => d.status).join(',') || 'no delivery'}`,
+        );
+      byEvent.delete(e.id);
+    }
+    for (const [eventId, ds] of byEvent) report.extra.push(`event row ${eventId}: ${ds.length} deliveries`);
+    const known = new Set(deliveries.map((d) => d.message_id));
+    for (const [id, ms] of accepted) {
+      if (!known.has(id)) report.extra.push(`received ${id}, which no delivery has`);
+      report.duplicateSends += ms.length - 1;
+    }
+    // First accepted arrival per webhook-id, in arrival order, must follow the deliveries' order per subject.
+    const firstArrival = new Map<string, number>();
+    this.receiver.received.forEach((m, i) => {
+      if (m.status >= 200 && m.status < 300 && !firstArrival.has(m.id)) firstArrival.set(m.id, i);
+    });
+    const bySubject = new Map<string, ForwardDelivery[]>();
+    for (const d of deliveries) bySubject.set(d.subject, [...(bySubject.get(d.subject) ?? []), d]);
+    for (const [subject, ds] of bySubject) {
+      const order = ds.map((d) => firstArrival.get(d.message_id) ?? Infinity);
+      if (order.some((v, i) => i > 0 && v < order[i - 1]!)) report.outOfOrder.push(subject);
+    }
+    return report;
+  }
+}
+
+export function forwardPassed(r: ForwardReport): boolean {
+  return r.missing.length === 0 && r.extra.length === 0 && r.unverified === 0 && r.outOfOrder.length === 0;
+}
