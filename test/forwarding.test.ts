@@ -361,3 +361,30 @@ describe('forwarding and retention', () => {
     ]);
   });
 });
+
+describe('forwarding metrics', () => {
+  it('exports per destination the backlog and its age from Postgres, and each attempt by outcome', async () => {
+    const d = await destination({ events: ['call_started', 'call_ended'] }, (m) =>
+      typeOf(m) === 'call_started' ? 204 : 410,
+    );
+    await pipeline();
+    await deliverCall(newCallId(), 'agent_m', ['call_started', 'call_ended']);
+    await drained();
+    const paused = await destination({ events: ['call_started'] });
+    await sql`update forward_destinations set state = 'paused' where id = ${paused.id}`.execute(t.db);
+    await deliverCall(newCallId(), 'agent_m', ['call_started']);
+    await drained();
+    p!.metrics.watchState(t.db, [], { cacheMs: 0 });
+    const text = await p!.metrics.text();
+    expect(text).toContain(
+      `callsync_forward_attempts_total{destination="${d.id}",outcome="delivered",service="test"} 2`,
+    );
+    expect(text).toContain(`callsync_forward_attempts_total{destination="${d.id}",outcome="failed",service="test"} 1`);
+    expect(text).toContain(`callsync_forward_pending{destination="${d.id}",service="test"} 0`);
+    expect(text).toContain(`callsync_forward_held{destination="${paused.id}",service="test"} 1`);
+    const age = new RegExp(
+      `callsync_forward_oldest_pending_seconds\\{destination="${paused.id}",service="test"\\} ([\\d.]+)`,
+    ).exec(text);
+    expect(Number(age![1])).toBeGreaterThan(0);
+  });
+});

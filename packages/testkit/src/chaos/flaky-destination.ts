@@ -39,7 +39,6 @@ export interface ForwardReport {
  * operator, this resumes the destination (with `make destinations resume`) once it is back.
  */
 export class FlakyDestination {
-  private down = false;
   breakerTrips = 0;
   private watching = true;
   private watcher?: Promise<void>;
@@ -47,32 +46,37 @@ export class FlakyDestination {
   private constructor(
     readonly receiver: ForwardReceiver,
     readonly destinationId: string,
+    /** Shared with the receiver's answers. */
+    private readonly state: { down: boolean },
   ) {}
+
+  private get down(): boolean {
+    return this.state.down;
+  }
 
   static async start(db: Db, seed: number): Promise<FlakyDestination> {
     const random = rng(seed + 7);
-    let self: FlakyDestination | undefined;
+    const state = { down: false };
     const receiver = await new ForwardReceiver({
       secrets: [],
       respond: (m) => {
-        if (self?.down) return 503;
+        if (state.down) return 503;
         if (!m.verified) return 401;
         return random() < 1 / 3 ? 500 : 204;
       },
     }).start();
     const { destination, secret } = await createDestination(db, { url: receiver.url, events: FLAKY_EVENTS });
     receiver.secrets = [secret];
-    self = new FlakyDestination(receiver, destination.id);
-    return self;
+    return new FlakyDestination(receiver, destination.id, state);
   }
 
   /** Down (503 to everything) for `seconds`, then resume the destination if its breaker paused it. */
   async outage(seconds: number, say: (line: string) => void): Promise<void> {
     if (seconds <= 0) return;
     say(`forwarding destination down (503) for ${seconds}s`);
-    this.down = true;
+    this.state.down = true;
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    this.down = false;
+    this.state.down = false;
     say('forwarding destination back up');
   }
 
