@@ -14,7 +14,7 @@ import { waitUntil } from '@callsync/runtime';
 import { createForwardWorker } from '@callsync/worker';
 import { useTestDatabase, truncateAll } from './support/database';
 import { LIFECYCLE, newCallId, storeEvent } from './support/calls';
-import { serviceUrls, TEST_API_KEY } from './support/env';
+import { cliEnvironment, serviceUrls } from './support/env';
 import { assertBuilt, CLI, deleteQueueKeys, run } from './support/processes';
 
 /** `make destinations` and `make replay --destination`, as the operator runs them. */
@@ -30,17 +30,7 @@ afterEach(() => receiver.close());
 afterAll(() => deleteQueueKeys(serviceUrls().redisUrl, prefix));
 
 async function cli(...args: string[]): Promise<{ code: number | null; out: string }> {
-  const proc = run(
-    CLI,
-    {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      QUEUE_PREFIX: prefix,
-      RETELL_API_KEY: TEST_API_KEY,
-      NODE_ENV: 'production',
-    },
-    args,
-  );
+  const proc = run(CLI, cliEnvironment(t.url, prefix), args);
   const code = await proc.exited;
   return { code, out: proc.output() };
 }

@@ -8,7 +8,7 @@ import { applyRetention, createWebhookWorker } from '@callsync/worker';
 import { sampleChatBody, type SampleEvent } from '@callsync/retell';
 import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
 import { newCallId, storeAgedEvent } from './support/calls';
-import { serviceUrls, TEST_API_KEY } from './support/env';
+import { cliEnvironment, serviceUrls } from './support/env';
 import { assertBuilt, CLI, deleteQueueKeys, run, until } from './support/processes';
 
 /** `make stats`, `make replay` and retention, against the real services. */
@@ -26,17 +26,7 @@ afterAll(async () => {
 beforeEach(() => truncateAll(t.db));
 
 function cli(...args: string[]) {
-  return run(
-    CLI,
-    {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      QUEUE_PREFIX: prefix,
-      RETELL_API_KEY: TEST_API_KEY,
-      NODE_ENV: 'production',
-    },
-    args,
-  );
+  return run(CLI, cliEnvironment(t.url, prefix), args);
 }
 
 const stored = (event: string, callId: string, status = 'pending', ageMinutes = 1) =>
@@ -66,7 +56,7 @@ describe('make stats', () => {
     expect(data.stale_chats).toEqual([
       expect.objectContaining({ chat_id: 'stuck_chat', chat_type: 'sms_chat', minutes_stuck: 95 }),
     ]);
-    expect(Object.keys(data.queues)).toEqual(['webhooks', 'reconcile', 'maintenance', 'retention', 'tenants']);
+    expect(Object.keys(data.queues)).toEqual(['webhooks', 'reconcile', 'maintenance', 'retention', 'tenants', 'forwards']);
     expect(data.queues.webhooks).toMatchObject({ waiting: 0, failed: 0 });
 
     const text = cli('stats', '--window', '7d');

@@ -22,3 +22,14 @@ export const TEMPLATE_DATABASE = 'callsync_test_template';
 
 /** The key test deliveries are signed with. */
 export const TEST_API_KEY = 'key_test_callsync_0123456789abcdef';
+
+/** The environment a CLI process gets in tests: this database, the test Redis under `prefix`, the test key. */
+export function cliEnvironment(databaseUrl: string, prefix: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: serviceUrls().redisUrl,
+    QUEUE_PREFIX: prefix,
+    RETELL_API_KEY: TEST_API_KEY,
+    NODE_ENV: 'production',
+  };
+}

@@ -157,11 +157,40 @@ export interface ClaimedDelivery extends ForwardDelivery {
   body: string | null;
 }
 
+/** What a claimed delivery sends: its session-mode body, else the event's body as received. */
+const claimedBody = sql`case when f.payload is not null then f.payload::text else (
+  select coalesce(convert_from(e.raw_body, 'UTF8'), e.payload::text) from webhook_events e
+  where e.id = f.webhook_event_id) end`;
+
 /**
  * Take a delivery for one attempt: checks it is pending, its destination active, it heads its
  * chain and is due, then leases it for `leaseMs` and counts the attempt.
  */
 export async function claimDelivery(db: Db, id: string, leaseMs: number): Promise<ClaimResult> {
+  // The usual case in one statement (its own transaction): due, pending, destination active, head of
+  // its chain, not leased. Anything else is sorted out below.
+  const { rows: fast } = await sql<ClaimedDelivery & { destination: ForwardDestination }>`
+    with c as (
+      select f.id from forward_deliveries f
+      join forward_destinations d on d.id = f.destination_id and d.state = 'active'
+      where f.id = ${id} and f.status = 'pending'
+        and (f.lease_until is null or f.lease_until <= now())
+        and f.next_attempt_at <= now() + interval '1 second'
+        and not exists (select 1 from forward_deliveries p where p.destination_id = f.destination_id
+          and p.subject = f.subject and p.status in ('pending', 'held') and p.id < f.id)
+      for update of f skip locked)
+    update forward_deliveries f set attempts = f.attempts + 1,
+      lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+    from c where f.id = c.id
+    returning f.*, ${claimedBody} as body`.execute(db);
+  if (fast[0]) {
+    const destination = await db
+      .selectFrom('forward_destinations')
+      .selectAll()
+      .where('id', '=', fast[0].destination_id)
+      .executeTakeFirstOrThrow();
+    return { kind: 'send', delivery: fast[0], destination };
+  }
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<ForwardDelivery & { now: Date }>`
       select f.*, now() as now from forward_deliveries f where f.id = ${id} for update`.execute(trx);
@@ -198,9 +227,7 @@ export async function claimDelivery(db: Db, id: string, leaseMs: number): Promis
       update forward_deliveries f set attempts = f.attempts + 1,
         lease_until = now() + make_interval(secs => ${leaseMs / 1000})
       where f.id = ${id}
-      returning f.*, case when f.payload is not null then f.payload::text else (
-        select coalesce(convert_from(e.raw_body, 'UTF8'), e.payload::text) from webhook_events e
-        where e.id = f.webhook_event_id) end as body`.execute(trx);
+      returning f.*, ${claimedBody} as body`.execute(trx);
     return { kind: 'send' as const, delivery: claimed[0]!, destination };
   });
 }
@@ -273,25 +300,38 @@ export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<AttemptR
       return { breakerOpened: false, held: false, next: undefined };
     }
     const success = r.kind === 'delivered';
-    const trips = sql`not ${success}::boolean and old.state = 'active' and old.breaker_threshold > 0
-      and old.consecutive_failures + 1 >= old.breaker_threshold`;
-    const { rows } = await sql<{ state: string; old_state: string }>`
-      with old as (
-        select id, state, consecutive_failures, breaker_threshold from forward_destinations
-        where id = ${delivery.destination_id} for no key update)
-      update forward_destinations d set
-        consecutive_failures = case when ${success}::boolean then 0 else old.consecutive_failures + 1 end,
-        state = case when ${trips} then 'paused' else old.state end,
-        paused_reason = case when ${trips}
-          then 'circuit breaker: ' || (old.consecutive_failures + 1) || ' consecutive failures' else d.paused_reason end,
-        updated_at = now()
-      from old where d.id = old.id
-      returning d.state, old.state as old_state`.execute(trx);
-    const dest = rows[0]!;
-    const breakerOpened = dest.old_state === 'active' && dest.state === 'paused';
-    if (dest.state === 'paused') {
-      await holdPendingDeliveries(trx, delivery.destination_id);
-      return { breakerOpened, held: r.kind === 'retry', next: undefined };
+    let breakerOpened = false;
+    if (success) {
+      // The streak ends. Only written when there was one: the destination row is every sender's, so a
+      // write per delivery would queue them all behind it. (If it was paused meanwhile, the next
+      // delivery's claim finds that and holds it.)
+      await trx
+        .updateTable('forward_destinations')
+        .set({ consecutive_failures: 0 })
+        .where('id', '=', delivery.destination_id)
+        .where('consecutive_failures', '<>', 0)
+        .execute();
+    } else {
+      const trips = sql`old.state = 'active' and old.breaker_threshold > 0
+        and old.consecutive_failures + 1 >= old.breaker_threshold`;
+      const { rows } = await sql<{ state: string; old_state: string }>`
+        with old as (
+          select id, state, consecutive_failures, breaker_threshold from forward_destinations
+          where id = ${delivery.destination_id} for no key update)
+        update forward_destinations d set
+          consecutive_failures = old.consecutive_failures + 1,
+          state = case when ${trips} then 'paused' else old.state end,
+          paused_reason = case when ${trips}
+            then 'circuit breaker: ' || (old.consecutive_failures + 1) || ' consecutive failures' else d.paused_reason end,
+          updated_at = now()
+        from old where d.id = old.id
+        returning d.state, old.state as old_state`.execute(trx);
+      const dest = rows[0]!;
+      breakerOpened = dest.old_state === 'active' && dest.state === 'paused';
+      if (dest.state === 'paused') {
+        await holdPendingDeliveries(trx, delivery.destination_id);
+        return { breakerOpened, held: r.kind === 'retry', next: undefined };
+      }
     }
     if (r.kind === 'retry') return { breakerOpened, held: false, next: undefined };
     const next = await trx

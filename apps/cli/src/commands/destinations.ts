@@ -1,7 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import {
-  createDb,
   findCompany,
   findDestination,
   listDestinations,
@@ -21,6 +19,7 @@ import {
   sendTestMessage,
 } from '@callsync/domain';
 import { createForwardQueue, createRedisConnection, ensureForwardJobs, type ForwardJobHead } from '@callsync/queue';
+import { runSubcommands, UsageError, type SubcommandValues } from '../subcommands';
 import { table } from '../table';
 
 export const DESTINATIONS_USAGE = `usage: make destinations ARGS="<subcommand> ..."
@@ -45,8 +44,6 @@ Forward applied events to the team's own HTTP endpoints, signed the Standard Web
 Events: ${FORWARDABLE_EVENTS.join(', ')}.
 make replay ARGS="--destination ID --since 2h" sends deliveries again.`;
 
-class UsageError extends Error {}
-
 async function destinationOrFail(db: Db, id: string | undefined): Promise<ForwardDestination> {
   if (!id) throw new UsageError('missing ID (make destinations ARGS=list shows them)');
   const d = await findDestination(db, id);
@@ -68,9 +65,7 @@ async function enqueueHeads(config: Config, heads: readonly ForwardJobHead[]): P
   }
 }
 
-type Values = Record<string, string | boolean | undefined>;
-
-async function run(db: Db, config: Config, positionals: string[], values: Values): Promise<number> {
+async function run(db: Db, config: Config, positionals: string[], values: SubcommandValues): Promise<number> {
   const [command, arg] = positionals;
   switch (command) {
     case 'add': {
@@ -196,41 +191,20 @@ async function run(db: Db, config: Config, positionals: string[], values: Values
 
 /** `make destinations`: where applied events are forwarded. */
 export async function destinationsCommand(config: Config, argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        events: { type: 'string' },
-        company: { type: 'string' },
-        mode: { type: 'string' },
-        rate: { type: 'string' },
-        breaker: { type: 'string' },
-        'allow-link-local': { type: 'boolean', default: false },
-        description: { type: 'string' },
-        all: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${DESTINATIONS_USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help || parsed.positionals.length === 0) {
-    console.log(DESTINATIONS_USAGE);
-    return parsed.values.help ? 0 : 2;
-  }
-  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-destinations' });
-  try {
-    return await run(db, config, parsed.positionals, parsed.values);
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof DestinationError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  } finally {
-    await db.destroy();
-  }
+  return runSubcommands(config, argv, {
+    usage: DESTINATIONS_USAGE,
+    applicationName: 'callsync-destinations',
+    options: {
+      events: { type: 'string' },
+      company: { type: 'string' },
+      mode: { type: 'string' },
+      rate: { type: 'string' },
+      breaker: { type: 'string' },
+      'allow-link-local': { type: 'boolean', default: false },
+      description: { type: 'string' },
+      all: { type: 'boolean', default: false },
+    },
+    run,
+    explain: (err) => (err instanceof DestinationError ? { code: 2, message: err.message } : undefined),
+  });
 }

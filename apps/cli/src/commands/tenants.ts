@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import {
   addCompany,
-  createDb,
   E164,
   findCompany,
   listTenants,
@@ -15,6 +13,7 @@ import {
 import { afterMappingChange, applyTenantPlan, syncTenantsFromRetell } from '@callsync/domain';
 import { RetellApiError } from '@callsync/retell';
 import { retellClient } from '../retell-client';
+import { runSubcommands, UsageError, type SubcommandValues } from '../subcommands';
 import { table } from '../table';
 import { parseTenantFile, TenantFileError } from '../tenants/tenant-file';
 
@@ -35,8 +34,6 @@ else its number's (to_number for inbound calls, from_number for outbound ones).
                                          prints each change; --dry-run changes nothing
 
 Every mapping change tells the workers at once and gives sessions without a company the one it resolves.`;
-
-class UsageError extends Error {}
 
 async function companyOrFail(db: Db, ref: string | undefined): Promise<Company> {
   if (!ref) throw new UsageError('missing COMPANY (its id or exact name)');
@@ -95,7 +92,7 @@ async function list(db: Db): Promise<void> {
   );
 }
 
-async function run(db: Db, config: Config, positionals: string[], values: Record<string, unknown>): Promise<number> {
+async function run(db: Db, config: Config, positionals: string[], values: SubcommandValues): Promise<number> {
   const [command, sub, ...rest] = positionals;
   if (command === 'sync') {
     const retell = retellClient(config);
@@ -173,44 +170,20 @@ async function run(db: Db, config: Config, positionals: string[], values: Record
 
 /** `make tenants`: companies, agents and numbers, by hand or from a file. */
 export async function tenantsCommand(config: Config, argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        tz: { type: 'string' },
-        nickname: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${TENANTS_USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help || parsed.positionals.length === 0) {
-    console.log(TENANTS_USAGE);
-    return parsed.values.help ? 0 : 2;
-  }
-  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-tenants' });
-  try {
-    return await run(db, config, parsed.positionals, parsed.values);
-  } catch (err) {
-    if (err instanceof TenantFileError) {
-      console.error(`${err.problems.join('\n')}\nnothing was changed`);
-      return 1;
-    }
-    if (err instanceof RetellApiError) {
-      console.error(`sync failed: ${err.message}`);
-      return 1;
-    }
-    if (err instanceof UsageError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  } finally {
-    await db.destroy();
-  }
+  return runSubcommands(config, argv, {
+    usage: TENANTS_USAGE,
+    applicationName: 'callsync-tenants',
+    options: {
+      tz: { type: 'string' },
+      nickname: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+    run: (db, cfg, positionals, values) => run(db, cfg, positionals, values),
+    explain: (err) => {
+      if (err instanceof TenantFileError)
+        return { code: 1, message: `${err.problems.join('\n')}\nnothing was changed` };
+      if (err instanceof RetellApiError) return { code: 1, message: `sync failed: ${err.message}` };
+      return undefined;
+    },
+  });
 }

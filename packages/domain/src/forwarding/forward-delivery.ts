@@ -116,7 +116,9 @@ export async function forwardDelivery(
 ): Promise<ForwardOutcome> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const schedule = options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_MS;
-  const claim = await claimDelivery(db, deliveryId, timeoutMs + 30_000);
+  // The lease covers the attempt and recording its answer; a sender killed mid-attempt holds the
+  // delivery that long, then another sends it again (same webhook-id).
+  const claim = await claimDelivery(db, deliveryId, timeoutMs + 10_000);
   switch (claim.kind) {
     case 'gone':
     case 'held':

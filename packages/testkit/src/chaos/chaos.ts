@@ -217,9 +217,9 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
   return { plan, outcomes };
 }
 
-/** The forwarding destination goes down a quarter into the load. */
+/** The forwarding destination goes down 60% into the load, after the other outages, when forwards flow. */
 async function destinationOutage(run: ChaosRun): Promise<void> {
-  await sleep(run.durationMs * 0.25);
+  await sleep(run.durationMs * 0.6);
   await run.flaky.outage(run.options.destinationDownSeconds ?? 30, run.say);
 }
 
