@@ -388,3 +388,24 @@ describe('forwarding metrics', () => {
     expect(Number(age![1])).toBeGreaterThan(0);
   });
 });
+
+describe('forwarding rate limit', () => {
+  it('sends at most about the destination’s rate per second, and holds back nothing for good', async () => {
+    const d = await destination({ events: ['call_started'], rateLimitPerSecond: 3 });
+    await pipeline();
+    const calls = Array.from({ length: 12 }, () => newCallId());
+    await Promise.all(calls.map((c) => deliverCall(c, 'agent_r', ['call_started'])));
+    const rows = await drained(30_000);
+    expect(rows.map((r) => r.status)).toEqual(Array(12).fill('delivered'));
+    // No attempt was spent on waiting for the limit.
+    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    const perSecond = new Map<number, number>();
+    for (const m of d.receiver.received) {
+      const s = Math.floor(m.receivedAt / 1000);
+      perSecond.set(s, (perSecond.get(s) ?? 0) + 1);
+    }
+    // The limit counts per second on the sender's clock; one send may cross into the next second in flight.
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(4);
+    expect(perSecond.size).toBeGreaterThanOrEqual(3);
+  });
+});
