@@ -203,23 +203,29 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
     },
   }).finally(() => (run.loadDone = true));
   const outage = breakServices(run);
+  const lock = lockTable(run, outage);
   const faults = [
     killWorkers(run),
     rollWorkers(run),
     freezeWorker(run),
     floodMetrics(run),
     outage,
-    lockTable(run, outage),
-    destinationOutage(run),
+    lock,
+    destinationOutage(run, lock),
   ];
   const outcomes = await load;
   await Promise.all(faults);
   return { plan, outcomes };
 }
 
-/** The forwarding destination goes down 60% into the load, after the other outages, when forwards flow. */
-async function destinationOutage(run: ChaosRun): Promise<void> {
-  await sleep(run.durationMs * 0.6);
+/**
+ * The forwarding destination goes down once Postgres is back and the table unlocked (`after`), so
+ * forwards are flowing and its outage is not hidden behind theirs; but at the latest 90% into the
+ * load, so events are still arriving while it is down.
+ */
+async function destinationOutage(run: ChaosRun, after: Promise<unknown>): Promise<void> {
+  await sleep(run.durationMs * 0.5);
+  await Promise.race([after, sleep(run.durationMs * 0.4)]);
   await run.flaky.outage(run.options.destinationDownSeconds ?? 30, run.say);
 }
 
