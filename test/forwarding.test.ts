@@ -409,3 +409,21 @@ describe('forwarding rate limit', () => {
     expect(perSecond.size).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('forwarding: pause and resume racing an apply', () => {
+  it('releases a delivery written as held just after a resume: the sweeper sends it', async () => {
+    const d = await destination({ events: ['call_started'] });
+    await sql`update forward_destinations set state = 'paused' where id = ${d.id}`.execute(t.db);
+    const callId = newCallId();
+    await processWebhookEvent(t.db, await storeEvent(t.db, 'call_started', callId), defaultHandlers);
+    expect((await findDeliveriesOf(t.db, callId)).map((r) => r.status)).toEqual(['held']);
+    // The resume committed first and released nothing: this delivery was not there yet.
+    expect((await resumeDestination(t.db, d.id)).released).toBe(1);
+    await sql`update forward_deliveries set status = 'held'`.execute(t.db);
+    await pipeline();
+    await sweepOverdueForwards(t.db, p!.forwardQueue!, createLogger({ silent: true }), { pendingAfterMs: 0 });
+    const rows = await drained();
+    expect(rows.map((r) => r.status)).toEqual(['delivered']);
+    expect(d.receiver.received).toHaveLength(1);
+  });
+});

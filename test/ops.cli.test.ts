@@ -56,7 +56,14 @@ describe('make stats', () => {
     expect(data.stale_chats).toEqual([
       expect.objectContaining({ chat_id: 'stuck_chat', chat_type: 'sms_chat', minutes_stuck: 95 }),
     ]);
-    expect(Object.keys(data.queues)).toEqual(['webhooks', 'reconcile', 'maintenance', 'retention', 'tenants', 'forwards']);
+    expect(Object.keys(data.queues)).toEqual([
+      'webhooks',
+      'reconcile',
+      'maintenance',
+      'retention',
+      'tenants',
+      'forwards',
+    ]);
     expect(data.queues.webhooks).toMatchObject({ waiting: 0, failed: 0 });
 
     const text = cli('stats', '--window', '7d');

@@ -1,4 +1,4 @@
-import { findOverdueHeads, findPendingEvents, type Db } from '@callsync/db';
+import { findOverdueHeads, findPendingEvents, releaseStrandedHeld, type Db } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import {
   ensureForwardJobs,
@@ -58,6 +58,7 @@ export async function sweepPendingEvents(
  * The same for forwarding: a pending delivery at the head of its chain whose attempt was due over
  * `pendingAfterMs` ago and that no sender holds has lost its job (a crash between the apply's commit
  * and the enqueue, Redis without its data, a reconciliation pass that applied events): give it one.
+ * Deliveries left held for an active destination (written as a resume committed) are released first.
  */
 export async function sweepOverdueForwards(
   db: Db,
@@ -66,6 +67,8 @@ export async function sweepOverdueForwards(
   options: SweepOptions,
 ): Promise<SweepResult> {
   const cutoff = new Date((options.now?.() ?? new Date()).getTime() - options.pendingAfterMs);
+  const released = await releaseStrandedHeld(db, cutoff);
+  if (released) logger.warn('outbox sweeper released deliveries held for a destination that is active', { released });
   const heads = await findOverdueHeads(db, cutoff, options.batchSize ?? 500);
   const r = await ensureForwardJobs(queue, heads);
   const result: SweepResult = { checked: heads.length, enqueued: r.enqueued, retried: r.retried };

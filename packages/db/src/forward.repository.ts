@@ -446,6 +446,19 @@ export async function rotateDestinationSecret(
 }
 
 /**
+ * Release deliveries held for a destination that is active again, written before `cutoff`. An apply
+ * that read the destination as paused can commit its held delivery just after a resume released the
+ * held ones; this picks those up (the sweeper runs it before looking for overdue heads).
+ */
+export async function releaseStrandedHeld(db: Db, cutoff: Date): Promise<number> {
+  const r = await sql`
+    update forward_deliveries f set status = 'pending'
+    where f.destination_id in (select id from forward_destinations where state = 'active')
+      and f.status = 'held' and f.created_at < ${cutoff}`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/**
  * Pending chain heads whose job should have run before `cutoff` and that no sender holds: their
  * job was lost (Redis restarted without its data, a crash between commit and enqueue).
  */

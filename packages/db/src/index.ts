@@ -143,6 +143,7 @@ export {
   queueForwards,
   recordAttempt,
   releaseDelivery,
+  releaseStrandedHeld,
   removeDestination,
   resumeDestination,
   rotateDestinationSecret,
