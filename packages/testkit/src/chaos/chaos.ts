@@ -220,12 +220,13 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
 
 /**
  * The forwarding destination goes down once Postgres is back and the table unlocked (`after`), so
- * forwards are flowing and its outage is not hidden behind theirs; but at the latest 90% into the
- * load, so events are still arriving while it is down.
+ * forwards are flowing and its outage is not hidden behind theirs (while webhook_events is locked,
+ * raw-mode forwards cannot read their bodies either); but at the latest when the load was planned to
+ * end, so there is still work for it to refuse.
  */
 async function destinationOutage(run: ChaosRun, after: Promise<unknown>): Promise<void> {
   await sleep(run.durationMs * 0.5);
-  await Promise.race([after, sleep(run.durationMs * 0.4)]);
+  await Promise.race([after, sleep(run.durationMs * 0.5)]);
   await run.flaky.outage(run.options.destinationDownSeconds ?? 30, run.say);
 }
 
