@@ -319,7 +319,7 @@ export function formatChaos(r: ChaosResult): string {
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],
     [`forwarding (${FLAKY_EVENTS.join(', ')}): applied`, r.forward.applied],
-    ['  forwarded (delivered, verified, once each)', r.forward.delivered],
+    ['  forwarded (delivered, verified; one webhook-id per event)', r.forward.delivered],
     ['  missing / extra', `${r.forward.missing.length} / ${r.forward.extra.length}`],
     ['  answered 500 (flaky) / 503 (down)', `${r.forward.answered500} / ${r.forward.answered503}`],
     ['  circuit breaker trips (then resumed)', r.forward.breakerTrips],
