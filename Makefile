@@ -13,7 +13,7 @@ up: build
 
 ## test: run the whole test suite against real local Postgres and Redis
 test: build services
-	scripts/ensure-packages.sh chromium docker-compose
+	scripts/ensure-packages.sh chromium docker-compose prometheus
 	$(LOCAL_ENV) npx tsc -p tsconfig.test.json
 	$(LOCAL_ENV) npx jest
 

@@ -1,5 +1,5 @@
 import { loadConfig } from '@callsync/config';
-import { createDb, listenForTenantChanges } from '@callsync/db';
+import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
 import { invalidateTenantCache } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { Metrics, startMetricsServer } from '@callsync/metrics';
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     queryTimeoutMs: 3000,
   });
   metrics.watchState(metricsDb, [queue]);
+  // What /readyz answers, as a series alerts can see: not draining, and Postgres answers.
+  metrics.watchReadiness(async () => !draining && (await pingDatabase(db).then(() => true)));
   // Inbound answers, functions and the context API read through a pool of their own: a slow function
   // never takes a connection a webhook needs. Their handlers may run queries of their own, so the
   // statement bound is the functions' timeout scale, not the webhook path's.

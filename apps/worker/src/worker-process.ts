@@ -133,13 +133,19 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   ];
   // The worker has no public port: /healthz, /readyz (Postgres and Redis: it needs both to work) and
   // /metrics share its ops listener.
+  // Bounded: a ping queued while Redis reconnects would otherwise wait as long as that takes.
+  const probe = () =>
+    probeDependencies({
+      postgres: () => withTimeout(pingDatabase(db), 2000, 'Postgres ping'),
+      redis: () => withTimeout(connection.ping(), 2000, 'Redis ping'),
+    });
+  metrics.watchReadiness(async () => {
+    const body = await probe();
+    return body.postgres === 'ok' && body.redis === 'ok';
+  });
   const health = await startMetricsServer(config.worker.metricsPort, metrics, {
     readiness: async () => {
-      // Bounded: a ping queued while Redis reconnects would otherwise wait as long as that takes.
-      const body = await probeDependencies({
-        postgres: () => withTimeout(pingDatabase(db), 2000, 'Postgres ping'),
-        redis: () => withTimeout(connection.ping(), 2000, 'Redis ping'),
-      });
+      const body = await probe();
       return { ready: body.postgres === 'ok' && body.redis === 'ok', body };
     },
   });

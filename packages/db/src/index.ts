@@ -93,6 +93,7 @@ export type { RetentionCounts, RetentionDays, RetentionSummary } from './retenti
 export {
   countPendingEvents,
   countPendingEventsOfCalls,
+  oldestPendingEventSeconds,
   countSessionsStuckInProgress,
   countChatsStuckOngoing,
   countSessionsByCompany,

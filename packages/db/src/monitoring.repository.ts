@@ -20,6 +20,14 @@ export async function countPendingEvents(db: Db, receivedBefore?: Date): Promise
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
+/** Seconds since the oldest pending row was received; 0 when none is pending. */
+export async function oldestPendingEventSeconds(db: Db): Promise<number> {
+  const { rows } = await sql<{ s: number }>`
+    select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as s
+    from webhook_events where status = 'pending'`.execute(db);
+  return rows[0]?.s ?? 0;
+}
+
 /** Pending rows among those of these calls (or chats). */
 export async function countPendingEventsOfCalls(db: Db, callIds: readonly string[]): Promise<number> {
   if (callIds.length === 0) return 0;

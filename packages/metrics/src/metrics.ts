@@ -4,8 +4,10 @@ import {
   countChatsStuckOngoing,
   countPendingEvents,
   countSessionsByCompany,
+  countSessionsAwaitingAnalysis,
   countSessionsStuckInProgress,
   forwardBacklog,
+  oldestPendingEventSeconds,
   type Db,
   type DestinationGauge,
 } from '@callsync/db';
@@ -126,6 +128,11 @@ export class Metrics {
   constructor(service: string, { processMetrics = true }: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service });
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'callsync_' });
+    // The series alerts watch exist from the start at 0, so increase() sees the first failure (a
+    // counter that appears at 1 has no earlier sample to increase from).
+    for (const event of [...KNOWN_EVENTS, 'other']) this.eventsHandled.inc({ event, outcome: 'failed' }, 0);
+    this.deliveries.inc({ event: 'unknown', outcome: 'bad_signature' }, 0);
+    this.reconcileOutcomes.inc({ outcome: 'failed' }, 0);
   }
 
   /**
@@ -153,6 +160,26 @@ export class Metrics {
     const stuckChats = cached(cacheMs, () => countChatsStuckOngoing(db, minutesAgo(60)));
     const byCompany = cached(cacheMs, () => countSessionsByCompany(db, minutesAgo(24 * 60)));
     const forwards = cached(cacheMs, () => forwardBacklog(db));
+    const oldestPending = cached(cacheMs, () => oldestPendingEventSeconds(db));
+    const withoutAnalysis = cached(cacheMs, () => countSessionsAwaitingAnalysis(db, minutesAgo(60)));
+    new Gauge({
+      name: 'callsync_oldest_pending_event_seconds',
+      help: 'Age of the oldest webhook_events row still pending (stored, not applied); 0 when none.',
+      registers: [this.registry],
+      async collect() {
+        const n = await oldestPending().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'callsync_sessions_ended_without_analysis_over_1h',
+      help: 'Calls that ended over an hour ago and still have no analysis (and are still polled by reconciliation).',
+      registers: [this.registry],
+      async collect() {
+        const n = await withoutAnalysis().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    });
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -233,6 +260,22 @@ export class Metrics {
       'Age of the oldest delivery not yet sent (pending or held), per destination; 0 when none.',
       (r) => r.oldest_pending_seconds,
     );
+  }
+
+  /**
+   * callsync_ready: the process's own /readyz as a series (1 ready, 0 not), so an alert can see it;
+   * checked on scrape, at most every `cacheMs`.
+   */
+  watchReadiness(ready: () => Promise<boolean>, { cacheMs = 5_000 }: { cacheMs?: number } = {}): void {
+    const read = cached(cacheMs, () => ready().catch(() => false));
+    new Gauge({
+      name: 'callsync_ready',
+      help: 'Whether the process could do its work at the last check (what its /readyz says): 1 ready, 0 not.',
+      registers: [this.registry],
+      async collect() {
+        this.set((await read()) ? 1 : 0);
+      },
+    });
   }
 
   /** The ingress's deliveries waiting for the database (bounded; beyond the bound they get 503). */
