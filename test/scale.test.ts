@@ -18,6 +18,9 @@ async function run(o: Partial<ChaosOptions>) {
     pgOutageSeconds: 0,
     killEverySeconds: 0,
     restartRedis: false,
+    // Forwarding is checked here too, to a destination that works: the flaky one is make chaos's.
+    destinationDownSeconds: 0,
+    destinationFailureRate: 0,
     seed: 777,
     log: (l) => lines.push(l),
     ...o,

@@ -49,9 +49,17 @@ describe('processWebhookEventsBatch', () => {
       callId: a,
       chatId: null,
     });
-    expect(results.get(pending)).toEqual({ outcome: 'processed', eventType: 'call_ended', callId: a, chatId: null });
-    expect(results.get(failed)).toEqual({ outcome: 'processed', eventType: 'call_started', callId: b, chatId: null });
-    expect(results.get(unknown)).toEqual({ outcome: 'skipped', eventType: 'call_paused', callId: b, chatId: null });
+    // No forwarding destination: nothing to forward.
+    const applied1 = { outcome: 'processed', eventType: 'call_ended', callId: a, chatId: null, forwards: [] };
+    expect(results.get(pending)).toEqual(applied1);
+    expect(results.get(failed)).toEqual({ ...applied1, eventType: 'call_started', callId: b });
+    expect(results.get(unknown)).toEqual({
+      outcome: 'skipped',
+      eventType: 'call_paused',
+      callId: b,
+      chatId: null,
+      forwards: [],
+    });
     expect(await row(applied)).toMatchObject({ status: 'processed', attempts: 1 });
     expect(await row(pending)).toMatchObject({ status: 'processed', attempts: 1, error: null });
     expect(await row(failed)).toMatchObject({ status: 'processed', attempts: 4, error: null });

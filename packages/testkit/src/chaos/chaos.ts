@@ -43,6 +43,8 @@ export interface ChaosOptions {
   metricsFlood?: boolean;
   /** The forwarding destination answers 503 to everything this long, once (0: never). Default 30. */
   destinationDownSeconds?: number;
+  /** Share of the forwarding destination's answers that are 500. Default 1/3. */
+  destinationFailureRate?: number;
   seed: number;
   /** Keep the services and data afterwards, for a look. */
   keep?: boolean;
@@ -98,7 +100,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     try {
       await migrateToLatest(db, migrations);
-      const flaky = await FlakyDestination.start(db, options.seed);
+      const flaky = await FlakyDestination.start(db, options.seed, options.destinationFailureRate ?? 1 / 3);
       try {
         const run = await startCallsync(options, say, services, db, logDir, processes, flaky);
         const { plan, outcomes } = await loadWithFaults(run);

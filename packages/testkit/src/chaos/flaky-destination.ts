@@ -34,9 +34,9 @@ export interface ForwardReport {
 }
 
 /**
- * A team's endpoint that is bad at its job: it answers 500 a third of the time, and 503 to everything
- * for `downSeconds` once. Its destination's circuit breaker will trip while it is down; like an
- * operator, this resumes the destination (with `make destinations resume`) once it is back.
+ * A team's endpoint that is bad at its job: it answers 500 a third of the time (`failureRate`), and
+ * 503 to everything for a while once (outage()). Its destination's circuit breaker trips while it is
+ * down; like an operator, this resumes the destination (`make destinations resume`) once it is back.
  */
 export class FlakyDestination {
   breakerTrips = 0;
@@ -54,7 +54,7 @@ export class FlakyDestination {
     return this.state.down;
   }
 
-  static async start(db: Db, seed: number): Promise<FlakyDestination> {
+  static async start(db: Db, seed: number, failureRate = 1 / 3): Promise<FlakyDestination> {
     const random = rng(seed + 7);
     const state = { down: false };
     const receiver = await new ForwardReceiver({
@@ -62,7 +62,7 @@ export class FlakyDestination {
       respond: (m) => {
         if (state.down) return 503;
         if (!m.verified) return 401;
-        return random() < 1 / 3 ? 500 : 204;
+        return random() < failureRate ? 500 : 204;
       },
     }).start();
     const { destination, secret } = await createDestination(db, { url: receiver.url, events: FLAKY_EVENTS });
