@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A first `make test` as on a fresh machine: a clean clone of this checkout's HEAD, with the optional
-# system packages (docker-compose, chromium, redis-server) removed first, so the install path runs for
+# system packages (docker-compose, chromium, redis-server, prometheus) removed first, so the install path runs for
 # real; then `make test` a second time on the same clone. The clone uses ports of its own, so it runs
 # beside this checkout's services.
 #
@@ -20,10 +20,10 @@ log "clean clone of $(git -C "$ROOT" rev-parse --short HEAD) in $clone"
 cleanup() { (cd "$clone" && make down >/dev/null 2>&1 && scripts/services.sh destroy >/dev/null 2>&1) || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-log "removing docker-compose, chromium, redis-server and redis-tools"
-DEBIAN_FRONTEND=noninteractive apt-get remove -y -q docker-compose chromium redis-server redis-tools >"$work/apt-remove.log" 2>&1 || {
+log "removing docker-compose, chromium, redis-server, redis-tools and prometheus"
+DEBIAN_FRONTEND=noninteractive apt-get remove -y -q docker-compose chromium redis-server redis-tools prometheus >"$work/apt-remove.log" 2>&1 || {
   tail -n 20 "$work/apt-remove.log" >&2; exit 1; }
-for cmd in docker-compose chromium redis-server redis-cli; do
+for cmd in docker-compose chromium redis-server redis-cli prometheus promtool; do
   if command -v "$cmd" >/dev/null; then log "$cmd is still installed after apt-get remove"; exit 1; fi
 done
 
@@ -41,4 +41,4 @@ for run in 1 2; do
   grep -E '^(Tests|Test Suites):' "$work/make-test-$run.log" >&2
   if grep -q 'Force exiting Jest\|did not exit one second after' "$work/make-test-$run.log"; then log "FAIL: Jest did not exit on its own in run $run"; exit 1; fi
 done
-log "PASS: make test passed twice on a fresh clone, the first time without docker-compose, chromium or redis-server"
+log "PASS: make test passed twice on a fresh clone, the first time without docker-compose, chromium, redis-server or prometheus"
