@@ -68,7 +68,7 @@ describe('chaos (small)', () => {
     expect(r.pendingLeft).toBe(0);
     // Forwarding to a destination that fails a third of the time and was down for 3 s: every applied
     // call_ended, call_analyzed and chat_analyzed arrived, verified, once by webhook-id, in order.
-    const f = result.forward;
+    const f = result.forward!;
     expect(f.applied).toBeGreaterThan(0);
     expect({ missing: f.missing, extra: f.extra, outOfOrder: f.outOfOrder, unverified: f.unverified }).toEqual({
       missing: [],

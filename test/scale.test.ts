@@ -18,9 +18,8 @@ async function run(o: Partial<ChaosOptions>) {
     pgOutageSeconds: 0,
     killEverySeconds: 0,
     restartRedis: false,
-    // Forwarding is checked here too, to a destination that works: the flaky one is make chaos's.
-    destinationDownSeconds: 0,
-    destinationFailureRate: 0,
+    // Workers only: forwarding is make chaos's (and the small chaos test's).
+    forwarding: false,
     seed: 777,
     log: (l) => lines.push(l),
     ...o,

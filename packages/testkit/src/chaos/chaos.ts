@@ -45,6 +45,8 @@ export interface ChaosOptions {
   destinationDownSeconds?: number;
   /** Share of the forwarding destination's answers that are 500. Default 1/3. */
   destinationFailureRate?: number;
+  /** Forward applied events to a (flaky) destination and check them. Default true. */
+  forwarding?: boolean;
   seed: number;
   /** Keep the services and data afterwards, for a look. */
   keep?: boolean;
@@ -69,8 +71,8 @@ export interface ChaosResult {
   /** /metrics scrapes answered during the flood, and the ones that failed. */
   metricsScrapes: number;
   metricsScrapeErrors: number;
-  /** The flaky forwarding destination: forwarded = applied, once each, in order. */
-  forward: ForwardReport;
+  /** The flaky forwarding destination: forwarded = applied, once each, in order (absent: not forwarding). */
+  forward?: ForwardReport;
 }
 
 /** The ingress's memory budget (README, Performance): the lock must not push it past this. */
@@ -100,16 +102,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     try {
       await migrateToLatest(db, migrations);
-      const flaky = await FlakyDestination.start(db, options.seed, options.destinationFailureRate ?? 1 / 3);
+      const flaky =
+        options.forwarding === false
+          ? undefined
+          : await FlakyDestination.start(db, options.seed, options.destinationFailureRate ?? 1 / 3);
       try {
         const run = await startCallsync(options, say, services, db, logDir, processes, flaky);
         const { plan, outcomes } = await loadWithFaults(run);
         await drain(run);
         const report = await verifyChaos(db, plan, outcomes, run.outages);
-        const forward = await flaky.verify(db);
+        const forward = await flaky?.verify(db);
         return await finish(run, report, forward, processes, logDir);
       } finally {
-        await flaky.stop();
+        await flaky?.stop();
       }
     } finally {
       await db.destroy();
@@ -132,7 +137,7 @@ async function startCallsync(
   db: Db,
   logDir: string,
   processes: ManagedProcess[],
-  flaky: FlakyDestination,
+  flaky: FlakyDestination | undefined,
 ): Promise<ChaosRun & { port: number }> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = services.processEnv(API_KEY, port, {
@@ -159,7 +164,7 @@ async function startCallsync(
       () => undefined,
     );
   if (!(await waitUntil(ready, { timeoutMs: 10_000 }))) throw new Error(`ingress not ready; see ${logDir}/ingress.log`);
-  flaky.watchBreaker(db, options.root, env, say);
+  flaky?.watchBreaker(db, options.root, env, say);
   return {
     options,
     say,
@@ -229,7 +234,7 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
 async function destinationOutage(run: ChaosRun, after: Promise<unknown>): Promise<void> {
   await sleep(run.durationMs * 0.5);
   await Promise.race([after, sleep(run.durationMs * 0.5)]);
-  await run.flaky.outage(run.options.destinationDownSeconds ?? 30, run.say);
+  await run.flaky?.outage(run.options.destinationDownSeconds ?? 30, run.say);
 }
 
 /** Until no row is pending, then until nothing is left to forward (at most 5 minutes each). */
@@ -239,6 +244,7 @@ async function drain(run: ChaosRun): Promise<void> {
   if (!(await waitUntil(empty, { timeoutMs: 300_000, intervalMs: 1000 }))) {
     run.say(`still ${await countPendingEvents(run.db)} pending after 300 s`);
   }
+  if (!run.flaky) return;
   run.say('waiting for the forwards to drain');
   if (!(await run.flaky.drain(run.db, 300_000))) run.say('deliveries still pending or held after 300 s');
 }
@@ -247,7 +253,7 @@ async function drain(run: ChaosRun): Promise<void> {
 async function finish(
   run: ChaosRun,
   report: ChaosReport,
-  forward: ForwardReport,
+  forward: ForwardReport | undefined,
   processes: ManagedProcess[],
   logDir: string,
 ): Promise<ChaosResult> {
@@ -260,7 +266,7 @@ async function finish(
   const { kills, rollingExitCodes, freezes, ingressPeakRssDuringLock, metricsScrapes, metricsScrapeErrors } = run;
   const passed =
     chaosPassed(report) &&
-    forwardPassed(forward) &&
+    (!forward || forwardPassed(forward)) &&
     shutdownCodes.every((c) => c === 0) &&
     rollingExitCodes.every((c) => c === 0) &&
     unexpectedExits.length === 0 &&
@@ -280,6 +286,19 @@ async function finish(
     metricsScrapeErrors,
     forward,
   };
+}
+
+function forwardRows(f: ForwardReport | undefined): [string, string | number][] {
+  if (!f) return [['forwarding', 'off']];
+  return [
+    [`forwarding (${FLAKY_EVENTS.join(', ')}): applied`, f.applied],
+    ['  forwarded (delivered, verified; one webhook-id per event)', f.delivered],
+    ['  missing / extra', `${f.missing.length} / ${f.extra.length}`],
+    ['  answered 500 (flaky) / 503 (down)', `${f.answered500} / ${f.answered503}`],
+    ['  circuit breaker trips (then resumed)', f.breakerTrips],
+    ['  resent after a kill (same webhook-id)', f.duplicateSends],
+    ['  unverified signatures / out of order', `${f.unverified} / ${f.outOfOrder.length}`],
+  ];
 }
 
 /** The table the run prints. */
@@ -320,13 +339,7 @@ export function formatChaos(r: ChaosResult): string {
     ['rolling restarts (SIGTERM, exit codes)', r.rollingExitCodes.length ? r.rollingExitCodes.join(' ') : 0],
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],
-    [`forwarding (${FLAKY_EVENTS.join(', ')}): applied`, r.forward.applied],
-    ['  forwarded (delivered, verified; one webhook-id per event)', r.forward.delivered],
-    ['  missing / extra', `${r.forward.missing.length} / ${r.forward.extra.length}`],
-    ['  answered 500 (flaky) / 503 (down)', `${r.forward.answered500} / ${r.forward.answered503}`],
-    ['  circuit breaker trips (then resumed)', r.forward.breakerTrips],
-    ['  resent after a kill (same webhook-id)', r.forward.duplicateSends],
-    ['  unverified signatures / out of order', `${r.forward.unverified} / ${r.forward.outOfOrder.length}`],
+    ...forwardRows(r.forward),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${String(v).padStart(8)}`);
@@ -337,9 +350,9 @@ export function formatChaos(r: ChaosResult): string {
     ...rep.sessionMismatches,
     ...rep.bad5xx,
     ...r.unexpectedExits,
-    ...r.forward.missing.map((m) => `not forwarded: ${m}`),
-    ...r.forward.extra,
-    ...r.forward.outOfOrder.map((o) => `forwarded out of order: ${o}`),
+    ...(r.forward?.missing ?? []).map((m) => `not forwarded: ${m}`),
+    ...(r.forward?.extra ?? []),
+    ...(r.forward?.outOfOrder ?? []).map((o) => `forwarded out of order: ${o}`),
   ].slice(0, 20);
   return [
     ...lines,
@@ -347,7 +360,7 @@ export function formatChaos(r: ChaosResult): string {
     '',
     `process logs: ${r.logDir}`,
     r.passed
-      ? 'PASS: nothing acknowledged was lost or applied twice, and every applied event was forwarded once'
+      ? `PASS: nothing acknowledged was lost or applied twice${r.forward ? ', and every applied event was forwarded once' : ''}`
       : 'FAIL',
   ].join('\n');
 }
