@@ -17,6 +17,8 @@ present() {
     chromium) [ -x /usr/bin/chromium ] ;;
     # The compose file is checked with `docker compose` where that plugin exists, else docker-compose.
     docker-compose) docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null ;;
+    # Its binaries, not dpkg's record: a removed (not purged) package still has one.
+    prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null ;;
     *) dpkg -s "$1" >/dev/null 2>&1 ;;
   esac
 }
