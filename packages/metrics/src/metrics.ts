@@ -155,31 +155,31 @@ export class Metrics {
       ),
     );
     const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
-    const pendingOver5m = cached(cacheMs, () => countPendingEvents(db, minutesAgo(5)));
-    const stuck = cached(cacheMs, () => countSessionsStuckInProgress(db, minutesAgo(10)));
-    const stuckChats = cached(cacheMs, () => countChatsStuckOngoing(db, minutesAgo(60)));
     const byCompany = cached(cacheMs, () => countSessionsByCompany(db, minutesAgo(24 * 60)));
     const forwards = cached(cacheMs, () => forwardBacklog(db));
-    const oldestPending = cached(cacheMs, () => oldestPendingEventSeconds(db));
-    const withoutAnalysis = cached(cacheMs, () => countSessionsAwaitingAnalysis(db, minutesAgo(60)));
-    new Gauge({
-      name: 'callsync_oldest_pending_event_seconds',
-      help: 'Age of the oldest webhook_events row still pending (stored, not applied); 0 when none.',
-      registers: [this.registry],
-      async collect() {
-        const n = await oldestPending().catch(() => undefined);
-        if (n !== undefined) this.set(n);
-      },
-    });
-    new Gauge({
-      name: 'callsync_sessions_ended_without_analysis_over_1h',
-      help: 'Calls that ended over an hour ago and still have no analysis (and are still polled by reconciliation).',
-      registers: [this.registry],
-      async collect() {
-        const n = await withoutAnalysis().catch(() => undefined);
-        if (n !== undefined) this.set(n);
-      },
-    });
+    const count = (name: string, help: string, read: () => Promise<number>) =>
+      this.numberGauge(name, help, cached(cacheMs, read));
+    count(
+      'callsync_oldest_pending_event_seconds',
+      'Age of the oldest webhook_events row still pending (stored, not applied); 0 when none.',
+      () => oldestPendingEventSeconds(db),
+    );
+    count(
+      'callsync_sessions_ended_without_analysis_over_1h',
+      'Calls that ended over an hour ago and still have no analysis (and are still polled by reconciliation).',
+      () => countSessionsAwaitingAnalysis(db, minutesAgo(60)),
+    );
+    count('callsync_events_pending_over_5m', 'webhook_events rows pending for more than 5 minutes.', () =>
+      countPendingEvents(db, minutesAgo(5)),
+    );
+    count('callsync_sessions_stuck_in_progress', 'Call sessions in_progress for more than 10 minutes.', () =>
+      countSessionsStuckInProgress(db, minutesAgo(10)),
+    );
+    count(
+      'callsync_chats_stuck_ongoing',
+      'Chat sessions ongoing for more than 60 minutes (SMS chats can run long; reconciliation asks Retell about them).',
+      () => countChatsStuckOngoing(db, minutesAgo(60)),
+    );
     new Gauge({
       name: 'callsync_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -190,24 +190,6 @@ export class Metrics {
         for (const { queue, counts } of await queueCounts()) {
           for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue, state }, n);
         }
-      },
-    });
-    new Gauge({
-      name: 'callsync_events_pending_over_5m',
-      help: 'webhook_events rows pending for more than 5 minutes.',
-      registers: [this.registry],
-      async collect() {
-        const n = await pendingOver5m().catch(() => undefined);
-        if (n !== undefined) this.set(n);
-      },
-    });
-    new Gauge({
-      name: 'callsync_sessions_stuck_in_progress',
-      help: 'Call sessions in_progress for more than 10 minutes.',
-      registers: [this.registry],
-      async collect() {
-        const n = await stuck().catch(() => undefined);
-        if (n !== undefined) this.set(n);
       },
     });
     new Gauge({
@@ -222,16 +204,20 @@ export class Metrics {
         for (const r of rows) this.set({ company: r.company, kind: r.kind, status: r.status }, r.sessions);
       },
     });
+    this.watchForwards(forwards);
+  }
+
+  /** A gauge of one number read on scrape; a failed read leaves it unset for that scrape. */
+  private numberGauge(name: string, help: string, read: () => Promise<number>): void {
     new Gauge({
-      name: 'callsync_chats_stuck_ongoing',
-      help: 'Chat sessions ongoing for more than 60 minutes (SMS chats can run long; reconciliation asks Retell about them).',
+      name,
+      help,
       registers: [this.registry],
       async collect() {
-        const n = await stuckChats().catch(() => undefined);
+        const n = await read().catch(() => undefined);
         if (n !== undefined) this.set(n);
       },
     });
-    this.watchForwards(forwards);
   }
 
   /** Forwarding's backlog per destination, from Postgres (cached like the rest of watchState). */
