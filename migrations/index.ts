@@ -10,6 +10,7 @@ import * as tenants from './2026_11_24_0008_tenants';
 import * as discovery from './2026_11_24_0009_discovery';
 import * as duringTheCall from './2026_11_24_0010_during_the_call';
 import * as forwarding from './2026_11_24_0011_forwarding';
+import * as console_ from './2026_11_24_0012_console';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0009_discovery': discovery,
   '2026_11_24_0010_during_the_call': duringTheCall,
   '2026_11_24_0011_forwarding': forwarding,
+  '2026_11_24_0012_console': console_,
 };

@@ -160,3 +160,14 @@ export type {
   NewDestination,
   QueuedForward,
 } from './forward.repository';
+export {
+  callSearchQuery,
+  callsPerDay,
+  callsPerDayQuery,
+  eventSearchQuery,
+  eventsPerMinute,
+  eventsPerMinuteQuery,
+  searchCalls,
+  searchEvents,
+} from './console.repository';
+export type { CallRow, CallSearch, DayOutcome, EventRow, EventSearch, Keyset, MinuteCount } from './console.repository';
