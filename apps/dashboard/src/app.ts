@@ -3,6 +3,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
+import helmet from 'helmet';
+import type { Db } from '@callsync/db';
+import { consoleRouter } from './console/console.routes';
 import { basicAuth } from './basic-auth';
 
 export const BOARD_PATH = '/admin/queues';
@@ -11,6 +14,8 @@ export interface DashboardOptions {
   queues: readonly Queue[];
   /** Basic-auth credentials; undefined means no auth (development only; main.ts enforces that). */
   auth?: { user: string; password: string };
+  /** The console's database (calls, events, charts at /console). Without it, only Bull Board. */
+  db?: Db;
 }
 
 /** The admin app: Bull Board over callsync's queues, behind basic auth. Separate from the public ingress. */
@@ -29,6 +34,10 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
     options: { uiConfig: { boardTitle: 'callsync' } },
   });
   app.use(BOARD_PATH, serverAdapter.getRouter());
-  app.get('/', (_req, res) => res.redirect(BOARD_PATH));
+  if (options.db) {
+    // Strict headers for the console's own pages (Bull Board ships inline scripts of its own).
+    app.use('/console', helmet(), consoleRouter(options.db));
+  }
+  app.get('/', (_req, res) => res.redirect(options.db ? '/console/calls' : BOARD_PATH));
   return app;
 }

@@ -1,4 +1,5 @@
 import { loadConfig } from '@callsync/config';
+import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { DASHBOARD_SHUTDOWN_BOUND_MS, failStartup, handleShutdown } from '@callsync/runtime';
@@ -20,7 +21,14 @@ function main(): void {
   const connection = createRedisConnection(config.redis, { name: 'callsync-dashboard' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
   const queues = createQueues(connection, config.redis.prefix, config.worker);
-  const app = createDashboardApp({ queues: queues.all, auth: password ? { user, password } : undefined });
+  // The console reads through a small pool of its own, with short statements.
+  const db = createDb({
+    url: config.database.url,
+    poolSize: 3,
+    applicationName: 'callsync-console',
+    statementTimeoutMs: 10_000,
+  });
+  const app = createDashboardApp({ queues: queues.all, db, auth: password ? { user, password } : undefined });
   // Without a password (development only) it listens on loopback alone.
   const host = password ? '0.0.0.0' : '127.0.0.1';
   const server = app.listen(config.dashboard.port, host, () => {
@@ -39,6 +47,7 @@ function main(): void {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queues.close();
       connection.disconnect();
+      await db.destroy();
     },
   });
 }

@@ -89,3 +89,8 @@ export async function claimInvocation(
   const recent = row.recent ? { ...row.recent, id: String(row.recent.id) } : undefined;
   return { recent, startedId: row.started_id ?? undefined };
 }
+
+/** The function invocations of one call, oldest first (the console's timeline). */
+export async function findFunctionCallsOf(db: Db, callId: string): Promise<FunctionCall[]> {
+  return db.selectFrom('function_calls').selectAll().where('call_id', '=', callId).orderBy('id').execute();
+}

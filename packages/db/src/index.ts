@@ -117,6 +117,7 @@ export type { InboundSchedule } from './company.table';
 export {
   claimInvocation,
   countReplay,
+  findFunctionCallsOf,
   findRecentInvocation,
   finishInvocation,
   startInvocation,

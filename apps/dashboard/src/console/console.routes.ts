@@ -1,0 +1,203 @@
+import { Eta } from 'eta';
+import express, { type Request, type Response } from 'express';
+import {
+  findCallSession,
+  findChatSession,
+  findCompany,
+  findDeliveriesOf,
+  findFunctionCallsOf,
+  findWebhookEvents,
+  listTenants,
+  searchCalls,
+  type CallRow,
+  type Db,
+  type Keyset,
+} from '@callsync/db';
+import { maskPhoneNumber, redact } from '@callsync/logger';
+import { CALLS, LAYOUT, TIMELINE } from './templates';
+
+const eta = new Eta({ autoEscape: true, autoTrim: false });
+const PAGE = 50;
+
+const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{display:flex;gap:2rem;align-items:center;padding:.7rem 1.5rem;background:#1d2330;color:#fff}
+header nav a{color:#cfd6e4;margin-right:1.2rem;text-decoration:none}header nav a:hover{color:#fff}
+main{padding:1rem 1.5rem;max-width:1240px}h1{font-size:1.35rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin-top:1.5rem}
+table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0001}
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e6e8ec;vertical-align:top}th{background:#eef0f4;font-weight:600}
+.filters{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:end;margin-bottom:1rem}
+.filters label{display:flex;flex-direction:column;font-size:12px;color:#555}.filters input,.filters select{padding:.3rem;min-width:9rem}
+button{padding:.4rem 1rem;background:#2f5bea;color:#fff;border:0;border-radius:4px;cursor:pointer}
+.error{color:#b00020}.status-failed,.status-error{color:#b00020;font-weight:600}.status-pending,.status-in_progress{color:#9a6700}
+dl.session{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.8rem;box-shadow:0 1px 2px #0001}
+dt{color:#555}pre{background:#fff;padding:.8rem;overflow:auto;max-height:24rem;border:1px solid #e6e8ec}details{margin:.3rem 0}`;
+
+function page(res: Response, title: string, template: string, data: object, status = 200): void {
+  const body = eta.renderString(template, data);
+  res.status(status).type('html').send(eta.renderString(LAYOUT, { title, body }));
+}
+
+const when = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '');
+
+function outcome(c: CallRow): string {
+  if (c.call_status === 'in_progress') return 'in progress';
+  if (c.call_successful === true) return 'successful';
+  if (c.call_successful === false) return 'unsuccessful';
+  return c.disconnection_reason ?? '';
+}
+
+/** A keyset cursor in a URL: ISO time and row id. */
+function parseAfter(text: unknown): Keyset | undefined {
+  if (typeof text !== 'string') return undefined;
+  const m = /^(.+)_(\d+)$/.exec(text);
+  const at = m ? new Date(m[1]!) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? { at, id: m![2]! } : undefined;
+}
+
+function parseTime(text: unknown, name: string): Date | undefined {
+  if (typeof text !== 'string' || text === '') return undefined;
+  const d = new Date(text.length === 16 ? `${text}:00Z` : text);
+  if (Number.isNaN(d.getTime())) throw new RangeError(`${name}: "${text}" is not a date and time`);
+  return d;
+}
+
+/** The console's pages: calls and one call's timeline, from Postgres. */
+export function consoleRouter(db: Db): express.Router {
+  const router = express.Router();
+  router.get('/assets/console.css', (_req, res) => {
+    res.type('css').set('cache-control', 'max-age=3600').send(CSS);
+  });
+
+  router.get('/calls', async (req: Request, res: Response) => {
+    const q = req.query as Record<string, string | undefined>;
+    let error: string | undefined;
+    let calls: CallRow[] = [];
+    const companies = new Map((await listTenants(db)).companies.map((c) => [c.id, c.name]));
+    try {
+      let companyId: string | undefined;
+      if (q.company) {
+        companyId = (await findCompany(db, q.company))?.id;
+        if (!companyId) throw new RangeError(`company: no company "${q.company}"`);
+      }
+      if (q.digits && !/^\d{2,15}$/.test(q.digits))
+        throw new RangeError('caller: give the last 2 to 15 digits of the number');
+      calls = await searchCalls(db, {
+        id: q.id || undefined,
+        companyId,
+        status: q.status || undefined,
+        agentId: q.agent || undefined,
+        callerDigits: q.digits || undefined,
+        from: parseTime(q.from, 'from'),
+        to: parseTime(q.to, 'to'),
+        after: parseAfter(q.after),
+        limit: PAGE,
+      });
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      error = err.message;
+    }
+    const last = calls.at(-1);
+    const next =
+      calls.length === PAGE && last?.started_at
+        ? `/console/calls?${new URLSearchParams({
+            ...Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string')),
+            after: `${last.started_at.toISOString()}_${last.id}`,
+          } as Record<string, string>).toString()}`
+        : undefined;
+    page(
+      res,
+      'Calls',
+      CALLS,
+      {
+        q,
+        error,
+        next,
+        calls: calls.map((c) => ({
+          ...c,
+          started: when(c.started_at),
+          company: c.company_id ? (companies.get(c.company_id) ?? c.company_id) : 'unmapped',
+          customer: maskPhoneNumber((c.direction === 'outbound' ? c.to_number : c.from_number) ?? ''),
+          outcome: outcome(c),
+        })),
+      },
+      error ? 400 : 200,
+    );
+  });
+
+  router.get('/calls/:id', async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const call = await findCallSession(db, id);
+    const chat = call ? undefined : await findChatSession(db, id);
+    const session = call ?? chat;
+    const [events, functions, forwards] = await Promise.all([
+      findWebhookEvents(db, id, { chat: Boolean(chat) }),
+      findFunctionCallsOf(db, id),
+      findDeliveriesOf(db, id),
+    ]);
+    interface Entry {
+      t: Date;
+      kind: string;
+      what: string;
+      status: string;
+      details: string;
+    }
+    const timeline: (Entry & { at?: string })[] = [
+      ...events.map((e): Entry => ({
+        t: e.created_at,
+        kind: 'event',
+        what: `${e.event_type} (${e.source})`,
+        status: e.status,
+        details: `delivered ${e.delivery_count}×, attempts ${e.attempts}${e.replay_count ? `, replayed ${e.replay_count}×` : ''}${e.error ? ` - ${e.error}` : ''}`,
+      })),
+      ...functions.map((f): Entry => ({
+        t: f.created_at,
+        kind: 'function',
+        what: `function ${f.name}`,
+        status: f.status,
+        details: `${f.duration_ms ?? '?'} ms${f.replays ? `, answered ${f.replays}× from the record` : ''}${f.error ? ` - ${f.error}` : ''}`,
+      })),
+      ...forwards.map((d): Entry => ({
+        t: d.created_at,
+        kind: 'forward',
+        what: `forward ${d.event_type} to destination ${d.destination_id}`,
+        status: d.status,
+        details: `attempts ${d.attempts}${d.last_status_code ? `, last answer ${d.last_status_code}` : ''}${d.last_error ? ` - ${d.last_error}` : ''}`,
+      })),
+    ]
+      .sort((a, b) => a.t.getTime() - b.t.getTime())
+      .map((e) => ({ ...e, at: when(e.t) }));
+    if (call?.reconcile_checked_at)
+      timeline.push({
+        t: call.reconcile_checked_at,
+        at: when(call.reconcile_checked_at),
+        kind: 'reconcile',
+        what: 'reconciliation asked Retell',
+        status: call.reconcile_stopped_at ? 'stopped polling' : '',
+        details: `not found ${call.reconcile_not_found_count}×, failed ${call.reconcile_failure_count}×, analysis checks ${call.reconcile_analysis_checks}`,
+      });
+    timeline.sort((a, b) => a.t.getTime() - b.t.getTime());
+    const facts: [string, string][] = session
+      ? Object.entries(redact(session) as Record<string, unknown>)
+          .filter(([k, v]) => v !== null && !['transcript', 'analysis', 'transcript_object'].includes(k))
+          .map(([k, v]) => [k, v instanceof Date ? when(v) : typeof v === 'object' ? JSON.stringify(v) : String(v)])
+      : [];
+    page(
+      res,
+      chat ? `Chat ${id}` : `Call ${id}`,
+      TIMELINE,
+      {
+        id,
+        session,
+        facts,
+        timeline,
+        payloads: events.map((e) => ({
+          id: e.id,
+          event: e.event_type,
+          json: JSON.stringify(redact(e.payload), null, 2),
+        })),
+      },
+      session || events.length ? 200 : 404,
+    );
+  });
+  return router;
+}

@@ -1,0 +1,72 @@
+import request from 'supertest';
+import { createDashboardApp } from '@callsync/dashboard';
+import { addCompany, mapAgent } from '@callsync/db';
+import { useTestDatabase, truncateAll } from './support/database';
+import { body, LIFECYCLE, newCallId } from './support/calls';
+import { startPipeline, type Pipeline } from './support/pipeline';
+
+/** The console's server-rendered pages, over HTTP (the browser tests look at them in Chromium). */
+const t = useTestDatabase();
+const AUTH = { user: 'oncall', password: 'correct horse battery staple' };
+let p: Pipeline;
+beforeEach(async () => {
+  await truncateAll(t.db);
+  p = await startPipeline(t.db);
+});
+afterEach(() => p.close());
+
+const app = () => createDashboardApp({ queues: [p.queue], db: t.db, auth: AUTH });
+const get = (path: string) => request(app()).get(path).auth(AUTH.user, AUTH.password);
+
+async function deliverCall(callId: string, agentId: string): Promise<void> {
+  const ids: string[] = [];
+  for (const e of LIFECYCLE) ids.push((await p.deliver(body(e, { callId, agentId }))).body.id);
+  await p.settled(ids);
+}
+
+describe('console pages', () => {
+  it('without credentials: 401, and no page', async () => {
+    const res = await request(app()).get('/console/calls');
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain('<table');
+  });
+
+  it('lists calls with masked numbers, filters by company and caller digits, and escapes what it shows', async () => {
+    const weber = await addCompany(t.db, 'Praxis <Weber>', 'Europe/Berlin');
+    await mapAgent(t.db, 'agent_w', weber.id);
+    const a = newCallId();
+    const b = newCallId();
+    await deliverCall(a, 'agent_w');
+    await deliverCall(b, 'agent_other');
+    const all = await get('/console/calls');
+    expect(all.status).toBe(200);
+    expect(all.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(all.text).toContain(a);
+    expect(all.text).toContain(b);
+    expect(all.text).toContain('Praxis &lt;Weber&gt;');
+    expect(all.text).not.toContain('<Weber>');
+    expect(all.text).not.toContain('+491604366218');
+    expect(all.text).toContain('+49****18');
+    const byCompany = await get(`/console/calls?company=${weber.id}`);
+    expect(byCompany.text).toContain(a);
+    expect(byCompany.text).not.toContain(b);
+    expect((await get('/console/calls?digits=6218')).text).toContain(a);
+    expect((await get('/console/calls?digits=9999')).text).toContain('No calls match.');
+    const bad = await get('/console/calls?digits=x');
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('give the last 2 to 15 digits');
+  });
+
+  it("shows one call's timeline: every event with its counts, the session, and payloads with numbers masked", async () => {
+    const callId = newCallId();
+    await deliverCall(callId, 'agent_x');
+    await p.deliver(body('call_ended', { callId, agentId: 'agent_x' }));
+    const res = await get(`/console/calls/${callId}`);
+    expect(res.status).toBe(200);
+    for (const e of LIFECYCLE) expect(res.text).toContain(`${e} (webhook)`);
+    expect(res.text).toContain('delivered 2×');
+    expect(res.text).toMatch(/call_status<\/dt><dd>ended/);
+    expect(res.text).not.toContain('+491604366218');
+    expect((await get('/console/calls/call_nobody')).status).toBe(404);
+  });
+});
