@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import request from 'supertest';
 import { createDashboardApp } from '@callsync/dashboard';
 import { addCompany, mapAgent } from '@callsync/db';
@@ -15,7 +16,7 @@ beforeEach(async () => {
 });
 afterEach(() => p.close());
 
-const app = () => createDashboardApp({ queues: [p.queue], db: t.db, auth: AUTH });
+const app = () => createDashboardApp({ queues: [p.queue], db: t.db, webhookQueue: p.queue, auth: AUTH });
 const get = (path: string) => request(app()).get(path).auth(AUTH.user, AUTH.password);
 
 async function deliverCall(callId: string, agentId: string): Promise<void> {
@@ -68,5 +69,52 @@ describe('console pages', () => {
     expect(res.text).toMatch(/call_status<\/dt><dd>ended/);
     expect(res.text).not.toContain('+491604366218');
     expect((await get('/console/calls/call_nobody')).status).toBe(404);
+  });
+});
+
+describe('console replay', () => {
+  const form = async () => {
+    const page = await get('/console/events?status=failed');
+    return /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
+  };
+
+  it('refuses a POST without the form’s CSRF token, and changes nothing', async () => {
+    const res = await request(app())
+      .post('/console/events/replay')
+      .auth(AUTH.user, AUTH.password)
+      .type('form')
+      .send({ status: 'failed' });
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('CSRF');
+  });
+
+  it('asks before replaying more than 100 events, then replays them all', async () => {
+    await sql`insert into webhook_events (event_type, call_id, dedupe_key, payload, raw_body, status, error, processed_at)
+      select 'call_started', 'call_many_' || i, 'many:' || i, '{"event":"call_started","call":{"call_id":"x"}}'::jsonb, null, 'failed', 'boom', now()
+      from generate_series(1, 120) i`.execute(t.db);
+    const csrf = await form();
+    expect(csrf).toBeTruthy();
+    const ask = await request(app())
+      .post('/console/events/replay')
+      .auth(AUTH.user, AUTH.password)
+      .type('form')
+      .send({ csrf, status: 'failed' });
+    expect(ask.status).toBe(200);
+    expect(ask.text).toContain('120 events match this filter. Replay them all?');
+    const still = await t.db.selectFrom('webhook_events').select('status').where('status', '=', 'failed').execute();
+    expect(still).toHaveLength(120);
+    const done = await request(app())
+      .post('/console/events/replay')
+      .auth(AUTH.user, AUTH.password)
+      .type('form')
+      .send({ csrf, status: 'failed', confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toContain('replayed=120');
+    const replayed = await t.db
+      .selectFrom('webhook_events')
+      .select(['status', 'replay_count'])
+      .where('dedupe_key', 'like', 'many:%')
+      .execute();
+    expect(replayed.every((r) => r.replay_count === 1 && r.status !== 'failed')).toBe(true);
   });
 });

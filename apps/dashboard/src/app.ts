@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import express from 'express';
 import helmet from 'helmet';
 import type { Db } from '@callsync/db';
+import type { WebhookQueue } from '@callsync/queue';
 import { consoleRouter } from './console/console.routes';
 import { basicAuth } from './basic-auth';
 
@@ -16,6 +17,8 @@ export interface DashboardOptions {
   auth?: { user: string; password: string };
   /** The console's database (calls, events, charts at /console). Without it, only Bull Board. */
   db?: Db;
+  /** Where the console's replays put their jobs. */
+  webhookQueue?: WebhookQueue;
 }
 
 /** The admin app: Bull Board over callsync's queues, behind basic auth. Separate from the public ingress. */
@@ -36,7 +39,11 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   app.use(BOARD_PATH, serverAdapter.getRouter());
   if (options.db) {
     // Strict headers for the console's own pages (Bull Board ships inline scripts of its own).
-    app.use('/console', helmet(), consoleRouter(options.db));
+    app.use(
+      '/console',
+      helmet(),
+      consoleRouter(options.db, { webhookQueue: options.webhookQueue, csrfKey: options.auth?.password }),
+    );
   }
   app.get('/', (_req, res) => res.redirect(options.db ? '/console/calls' : BOARD_PATH));
   return app;

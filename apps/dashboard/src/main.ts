@@ -28,7 +28,12 @@ function main(): void {
     applicationName: 'callsync-console',
     statementTimeoutMs: 10_000,
   });
-  const app = createDashboardApp({ queues: queues.all, db, auth: password ? { user, password } : undefined });
+  const app = createDashboardApp({
+    queues: queues.all,
+    db,
+    webhookQueue: queues.webhooks,
+    auth: password ? { user, password } : undefined,
+  });
   // Without a password (development only) it listens on loopback alone.
   const host = password ? '0.0.0.0' : '127.0.0.1';
   const server = app.listen(config.dashboard.port, host, () => {

@@ -269,6 +269,8 @@ export interface ReplaySelection {
   eventTypes?: readonly string[];
   /** Events of these calls or chats. */
   callIds?: readonly string[];
+  /** Only these rows. */
+  eventIds?: readonly string[];
   /** Events of this company's calls and chats ('unmapped': of calls and chats without a company). */
   companyId?: string;
   since?: Date;
@@ -291,6 +293,7 @@ export async function findEventsToReplay(
     .select(['id', 'event_type', 'call_id', 'chat_id', 'status', 'attempts', 'error', 'created_at', 'pruned_at'])
     .where('status', 'in', [...s.statuses]);
   if (s.eventTypes?.length) q = q.where('event_type', 'in', [...s.eventTypes]);
+  if (s.eventIds?.length) q = q.where('id', 'in', [...s.eventIds]);
   const ids = s.callIds?.length ? [...s.callIds] : null;
   if (ids) q = q.where((eb) => eb.or([eb('call_id', 'in', ids), eb('chat_id', 'in', ids)]));
   if (s.companyId !== undefined) {

@@ -1,6 +1,16 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Eta } from 'eta';
 import express, { type Request, type Response } from 'express';
+import { ensureWebhookJobs, webhookJobData, type WebhookQueue } from '@callsync/queue';
 import {
+  callsPerDay,
+  eventsPerMinute,
+  findEventsToReplay,
+  markForReplay,
+  searchEvents,
+  type EventRow,
+  type WebhookEventStatus,
   findCallSession,
   findChatSession,
   findCompany,
@@ -14,7 +24,7 @@ import {
   type Keyset,
 } from '@callsync/db';
 import { maskPhoneNumber, redact } from '@callsync/logger';
-import { CALLS, LAYOUT, TIMELINE } from './templates';
+import { CALLS, CHARTS, CHARTS_JS, CONFIRM, EVENTS, LAYOUT, TIMELINE } from './templates';
 
 const eta = new Eta({ autoEscape: true, autoTrim: false });
 const PAGE = 50;
@@ -30,7 +40,7 @@ th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e6e8ec;vertic
 button{padding:.4rem 1rem;background:#2f5bea;color:#fff;border:0;border-radius:4px;cursor:pointer}
 .error{color:#b00020}.status-failed,.status-error{color:#b00020;font-weight:600}.status-pending,.status-in_progress{color:#9a6700}
 dl.session{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.8rem;box-shadow:0 1px 2px #0001}
-dt{color:#555}pre{background:#fff;padding:.8rem;overflow:auto;max-height:24rem;border:1px solid #e6e8ec}details{margin:.3rem 0}`;
+.replay-all{margin:0 0 .8rem}.notice{color:#1a7f37}dt{color:#555}pre{background:#fff;padding:.8rem;overflow:auto;max-height:24rem;border:1px solid #e6e8ec}details{margin:.3rem 0}`;
 
 function page(res: Response, title: string, template: string, data: object, status = 200): void {
   const body = eta.renderString(template, data);
@@ -61,12 +71,47 @@ function parseTime(text: unknown, name: string): Date | undefined {
   return d;
 }
 
-/** The console's pages: calls and one call's timeline, from Postgres. */
-export function consoleRouter(db: Db): express.Router {
+const STATUSES: readonly WebhookEventStatus[] = ['pending', 'processed', 'failed', 'skipped'];
+/** A replay of more events than this asks for confirmation first. */
+export const CONFIRM_ABOVE = 100;
+
+/** uPlot's files, served from the package (never from a CDN). */
+const UPLOT = {
+  'uPlot.iife.min.js': ['js', require.resolve('uplot/dist/uPlot.iife.min.js')],
+  'uPlot.min.css': ['css', require.resolve('uplot/dist/uPlot.min.css')],
+} as const;
+
+export interface ConsoleOptions {
+  /** Where replayed events get their jobs. */
+  webhookQueue?: WebhookQueue;
+  /**
+   * Keys the forms' CSRF token (the dashboard password, so every replica issues the same token).
+   * Default: a random key per process.
+   */
+  csrfKey?: string;
+}
+
+/** The console's pages: calls, one call's timeline, events with replay, charts; all from Postgres. */
+export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Router {
   const router = express.Router();
+  // CSRF: every form carries a token only pages of this process have; a POST without it is refused.
+  const csrfSecret = options.csrfKey ?? randomBytes(32);
+  const csrf = createHmac('sha256', csrfSecret).update('callsync-console').digest('base64url');
+  const csrfOk = (token: unknown) =>
+    typeof token === 'string' && token.length === csrf.length && timingSafeEqual(Buffer.from(token), Buffer.from(csrf));
+
   router.get('/assets/console.css', (_req, res) => {
     res.type('css').set('cache-control', 'max-age=3600').send(CSS);
   });
+  router.get('/assets/charts.js', (_req, res) => {
+    res.type('js').set('cache-control', 'max-age=3600').send(CHARTS_JS);
+  });
+  for (const [name, [type, file]] of Object.entries(UPLOT)) {
+    const text = readFileSync(file, 'utf8');
+    router.get(`/assets/${name}`, (_req, res) => {
+      res.type(type).set('cache-control', 'max-age=86400').send(text);
+    });
+  }
 
   router.get('/calls', async (req: Request, res: Response) => {
     const q = req.query as Record<string, string | undefined>;
@@ -176,10 +221,12 @@ export function consoleRouter(db: Db): express.Router {
         details: `not found ${call.reconcile_not_found_count}×, failed ${call.reconcile_failure_count}×, analysis checks ${call.reconcile_analysis_checks}`,
       });
     timeline.sort((a, b) => a.t.getTime() - b.t.getTime());
+    const shown = (v: unknown): string =>
+      v instanceof Date ? when(v) : typeof v === 'object' ? JSON.stringify(redact(v)) : maskPhoneNumber(String(v));
     const facts: [string, string][] = session
-      ? Object.entries(redact(session) as Record<string, unknown>)
+      ? Object.entries(session)
           .filter(([k, v]) => v !== null && !['transcript', 'analysis', 'transcript_object'].includes(k))
-          .map(([k, v]) => [k, v instanceof Date ? when(v) : typeof v === 'object' ? JSON.stringify(v) : String(v)])
+          .map(([k, v]) => [k, shown(v)])
       : [];
     page(
       res,
@@ -199,5 +246,158 @@ export function consoleRouter(db: Db): express.Router {
       session || events.length ? 200 : 404,
     );
   });
+  router.get('/events', async (req: Request, res: Response) => {
+    const q = req.query as Record<string, string | undefined>;
+    let error: string | undefined;
+    let events: EventRow[] = [];
+    try {
+      const f = await eventFilter(db, q);
+      events = await searchEvents(db, { ...f, after: parseAfter(q.after), limit: PAGE });
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      error = err.message;
+    }
+    const last = events.at(-1);
+    const next =
+      events.length === PAGE && last
+        ? `/console/events?${new URLSearchParams({
+            ...Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string')),
+            after: `${last.created_at.toISOString()}_${last.id}`,
+          } as Record<string, string>).toString()}`
+        : undefined;
+    page(
+      res,
+      'Events',
+      EVENTS,
+      {
+        q,
+        error,
+        notice:
+          typeof q.replayed === 'string' ? `${q.replayed} event(s) replayed: a worker applies them now.` : undefined,
+        next,
+        csrf,
+        events: events.map((e) => ({ ...e, received: when(e.created_at), subject: e.call_id ?? e.chat_id })),
+      },
+      error ? 400 : 200,
+    );
+  });
+
+  // Replay one event (id) or every failed event matching the filter; over CONFIRM_ABOVE asks first.
+  // The same steps as `make replay`: select, mark (replay_count + 1), give each a job.
+  router.post('/events/replay', express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+    const form = req.body as Record<string, string | undefined>;
+    if (!csrfOk(form.csrf)) {
+      res.status(403).type('text').send('refused: the form is not one of this console (missing or wrong CSRF token)');
+      return;
+    }
+    if (!options.webhookQueue) {
+      res.status(503).type('text').send('replay needs the webhooks queue, which this console was started without');
+      return;
+    }
+    let rows;
+    try {
+      if (form.id) {
+        if (!/^\d+$/.test(form.id)) throw new RangeError(`id: "${form.id}" is not an event id`);
+        rows = await findEventsToReplay(db, { statuses: ['failed'], eventIds: [form.id], limit: 1 });
+      } else {
+        const f = await eventFilter(db, { ...form, status: 'failed' });
+        rows = await findEventsToReplay(db, {
+          statuses: ['failed'],
+          eventTypes: f.eventTypes,
+          companyId: f.companyId,
+          since: f.from,
+          until: f.to,
+          limit: 10_000,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      res.status(400).type('text').send(err.message);
+      return;
+    }
+    rows = rows.filter((r) => r.pruned_at === null);
+    if (rows.length > CONFIRM_ABOVE && form.confirm !== 'yes') {
+      const fields = ['event', 'company', 'from', 'to'].flatMap((k) => (form[k] ? [[k, form[k]!]] : []));
+      page(res, 'Replay events', CONFIRM, { count: rows.length, fields, csrf });
+      return;
+    }
+    const marked = await markForReplay(
+      db,
+      rows.map((r) => r.id),
+      ['failed'],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    await ensureWebhookJobs(
+      options.webhookQueue,
+      marked.map((id) => webhookJobData(byId.get(id)!)),
+    );
+    res.redirect(303, `/console/events?status=pending&replayed=${marked.length}`);
+  });
+
+  router.get('/charts', (_req, res) => page(res, 'Charts', CHARTS, {}));
+  router.get('/charts.json', async (_req, res) => {
+    const [minutes, days] = await Promise.all([
+      eventsPerMinute(db, new Date(Date.now() - 24 * 3600_000)),
+      callsPerDay(db, new Date(Date.now() - 14 * 86400_000)),
+    ]);
+    const minute = Math.floor(Date.now() / 60_000) * 60;
+    const today = Math.floor(Date.now() / 86_400_000) * 86400;
+    res.json({
+      eventsRange: [minute - 24 * 3600, minute + 60],
+      callsRange: [today - 13.5 * 86400, today + 0.5 * 86400],
+      events: toSeries(
+        minutes.map((m) => ({ x: m.minute.getTime() / 1000, label: m.status, value: m.events })),
+        minute - 24 * 3600,
+        minute,
+        60,
+      ),
+      calls: toSeries(
+        days.map((d) => ({
+          x: Date.parse(`${d.day}T00:00:00Z`) / 1000,
+          label: `${d.company} · ${d.outcome}`,
+          value: d.calls,
+        })),
+        today - 13 * 86400,
+        today,
+        86400,
+      ),
+    });
+  });
   return router;
+}
+
+/**
+ * Points to uPlot's shape: one x axis with every step from `from` to `to` (so bars keep their width
+ * and gaps show as 0), one series per label.
+ */
+function toSeries(points: { x: number; label: string; value: number }[], from: number, to: number, step: number) {
+  const x: number[] = [];
+  for (let v = from; v <= to; v += step) x.push(v);
+  const index = new Map(x.map((v, i) => [v, i]));
+  const labels = [...new Set(points.map((p) => p.label))].sort();
+  const series = labels.map((label) => ({ label, values: x.map(() => 0) }));
+  for (const p of points) {
+    const i = index.get(p.x);
+    if (i !== undefined) series[labels.indexOf(p.label)]!.values[i] = p.value;
+  }
+  return { x, series };
+}
+
+/** The events page's filter from a query or a form; RangeError names a bad field. */
+async function eventFilter(db: Db, q: Record<string, string | undefined>) {
+  const status = q.status || undefined;
+  if (status && !STATUSES.includes(status as WebhookEventStatus))
+    throw new RangeError(`status: "${status}" is not one of ${STATUSES.join(', ')}`);
+  let companyId: string | undefined;
+  if (q.company) {
+    companyId = (await findCompany(db, q.company))?.id;
+    if (!companyId) throw new RangeError(`company: no company "${q.company}"`);
+  }
+  return {
+    statuses: status ? [status as WebhookEventStatus] : undefined,
+    eventTypes: q.event ? [q.event] : undefined,
+    companyId,
+    from: parseTime(q.from, 'from'),
+    to: parseTime(q.to, 'to'),
+  };
 }

@@ -40,3 +40,55 @@ export const TIMELINE = `<% if (!it.session) { %><p>No session for <%= it.id %> 
 </tbody></table>
 <h2>Payloads</h2>
 <% for (const p of it.payloads) { %><details><summary>#<%= p.id %> <%= p.event %></summary><pre><%= p.json %></pre></details><% } %>`;
+
+export const EVENTS = `<form class="filters" method="get" action="/console/events">
+<label>Status <select name="status"><option value="">any</option>
+<% for (const s of ['pending', 'processed', 'failed', 'skipped']) { %><option<%= it.q.status === s ? ' selected' : '' %>><%= s %></option><% } %></select></label>
+<label>Event <input name="event" value="<%= it.q.event ?? '' %>"></label>
+<label>Company <input name="company" value="<%= it.q.company ?? '' %>"></label>
+<label>From <input type="datetime-local" name="from" value="<%= it.q.from ?? '' %>"></label>
+<label>To <input type="datetime-local" name="to" value="<%= it.q.to ?? '' %>"></label>
+<button>Filter</button></form>
+<% if (it.error) { %><p class="error"><%= it.error %></p><% } %>
+<% if (it.notice) { %><p class="notice"><%= it.notice %></p><% } %>
+<% if (it.q.status === 'failed') { %><form method="post" action="/console/events/replay" class="replay-all">
+<input type="hidden" name="csrf" value="<%= it.csrf %>">
+<% for (const k of ['status', 'event', 'company', 'from', 'to']) { %><input type="hidden" name="<%= k %>" value="<%= it.q[k] ?? '' %>"><% } %>
+<button>Replay every event matching this filter</button></form><% } %>
+<table><thead><tr><th>Received</th><th>#</th><th>Event</th><th>Call or chat</th><th>Status</th><th>Deliveries</th><th>Attempts</th><th>Error</th><th></th></tr></thead><tbody>
+<% for (const e of it.events) { %><tr>
+<td><%= e.received %></td><td><%= e.id %></td><td><%= e.event_type %></td>
+<td><% if (e.subject) { %><a href="/console/calls/<%= encodeURIComponent(e.subject) %>"><%= e.subject %></a><% } %></td>
+<td class="status-<%= e.status %>"><%= e.status %></td><td><%= e.delivery_count %></td><td><%= e.attempts %></td><td><%= e.error ?? '' %></td>
+<td><% if (e.status === 'failed') { %><form method="post" action="/console/events/replay"><input type="hidden" name="csrf" value="<%= it.csrf %>"><input type="hidden" name="id" value="<%= e.id %>"><button>Replay</button></form><% } %></td></tr><% } %>
+<% if (it.events.length === 0) { %><tr><td colspan="9">No events match.</td></tr><% } %>
+</tbody></table>
+<% if (it.next) { %><p><a class="next" href="<%= it.next %>">Older events →</a></p><% } %>`;
+
+export const CONFIRM = `<p><%= it.count %> events match this filter. Replay them all?</p>
+<form method="post" action="/console/events/replay"><input type="hidden" name="csrf" value="<%= it.csrf %>"><input type="hidden" name="confirm" value="yes">
+<% for (const [k, v] of it.fields) { %><input type="hidden" name="<%= k %>" value="<%= v %>"><% } %>
+<button>Replay <%= it.count %> events</button> <a href="/console/events">Cancel</a></form>`;
+
+export const CHARTS = `<section class="chart"><h2>Events per minute by status, last 24 hours</h2><div id="events-chart" class="plot"></div></section>
+<section class="chart"><h2>Calls per day by outcome, per company, last 14 days</h2><div id="calls-chart" class="plot"></div></section>
+<link rel="stylesheet" href="/console/assets/uPlot.min.css">
+<script src="/console/assets/uPlot.iife.min.js"></script><script src="/console/assets/charts.js"></script>`;
+
+/** The charts' script, served from the package (never a CDN); it reads /console/charts.json. */
+export const CHARTS_JS = `(async () => {
+  const data = await (await fetch('/console/charts.json')).json();
+  const palette = ['#2f5bea', '#b00020', '#1a7f37', '#9a6700', '#8250df', '#0a7ea4', '#bf3989'];
+  function draw(id, x, series, range, opts) {
+    const el = document.getElementById(id);
+    const plot = new uPlot({
+      width: el.clientWidth || 1100, height: 260, ...opts,
+      scales: { x: { time: true, range: () => range } },
+      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 2, fill: opts.bars ? palette[i % palette.length] + '55' : undefined, paths: opts.bars ? uPlot.paths.bars({ size: [0.8] }) : undefined }))],
+    }, [x, ...series.map((s) => s.values)], el);
+    el.dataset.rendered = String(x.length);
+    return plot;
+  }
+  draw('events-chart', data.events.x, data.events.series, data.eventsRange, {});
+  draw('calls-chart', data.calls.x, data.calls.series, data.callsRange, { bars: true });
+})();`;
