@@ -1,20 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { createDashboardApp } from '@callsync/dashboard';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, LIFECYCLE, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
+import { launchChromium, SCREENSHOTS } from './support/browser';
 
 /**
  * The operator's console in a real headless Chromium (Debian's, with playwright-core), at 1280x800:
  * log in, find a call and read its timeline, filter failed events and replay them until they are
  * processed, see both charts drawn, and get 401 without credentials. Screenshots go to test-output/.
  */
-const OUTPUT = join(__dirname, '..', 'test-output');
+const OUTPUT = SCREENSHOTS;
 const AUTH = { user: 'oncall', password: 'correct horse battery staple' };
 
 let t: TestDatabase;
@@ -36,10 +37,7 @@ beforeAll(async () => {
   server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({
     httpCredentials: { username: AUTH.user, password: AUTH.password },
     viewport: { width: 1280, height: 800 },

@@ -118,3 +118,20 @@ describe('console replay', () => {
     expect(replayed.every((r) => r.replay_count === 1 && r.status !== 'failed')).toBe(true);
   });
 });
+
+describe('console paging', () => {
+  it('pages through calls by keyset: a full page links to the rest, with the filter kept', async () => {
+    await sql`insert into retell_call_sessions (call_id, call_status, started_at)
+      select 'call_page_' || lpad(i::text, 3, '0'), 'ended', now() - make_interval(mins => i)
+      from generate_series(1, 55) i`.execute(t.db);
+    const first = await get('/console/calls?status=ended');
+    const shown = (html: string) => [...html.matchAll(/>(call_page_\d+)</g)].map((m) => m[1]);
+    expect(shown(first.text)).toHaveLength(50);
+    const next = /class="next" href="([^"]+)"/.exec(first.text)![1]!.replaceAll('&amp;', '&');
+    expect(next).toContain('status=ended');
+    const second = await get(next);
+    expect(shown(second.text)).toHaveLength(5);
+    expect(second.text).not.toContain('class="next"');
+    expect(new Set([...shown(first.text), ...shown(second.text)]).size).toBe(55);
+  });
+});

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createDashboardApp } from '@callsync/dashboard';
 import { findCallSession } from '@callsync/db';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
@@ -10,12 +10,13 @@ import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
+import { launchChromium, SCREENSHOTS } from './support/browser';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): log in, find a
  * failed job with its error, retry it once its cause is gone, and watch it complete.
  */
-const OUTPUT = join(__dirname, '..', 'test-output');
+const OUTPUT = SCREENSHOTS;
 const AUTH = { user: 'oncall', password: 'correct horse battery staple' };
 
 let t: TestDatabase;
@@ -37,18 +38,7 @@ beforeAll(async () => {
   server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(OUTPUT, { recursive: true });
 }, 60_000);
 

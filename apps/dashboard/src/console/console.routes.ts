@@ -64,6 +64,18 @@ function parseAfter(text: unknown): Keyset | undefined {
   return at && !Number.isNaN(at.getTime()) ? { at, id: m![2]! } : undefined;
 }
 
+/** The link to the page after a full one: the same filter, starting after its last row. */
+function nextPage(
+  path: string,
+  q: Record<string, string | undefined>,
+  rows: number,
+  last: Keyset | null | undefined,
+): string | undefined {
+  if (rows < PAGE || !last) return undefined;
+  const filter = Object.entries(q).filter((e): e is [string, string] => e[0] !== 'after' && typeof e[1] === 'string');
+  return `${path}?${new URLSearchParams([...filter, ['after', `${last.at.toISOString()}_${last.id}`]]).toString()}`;
+}
+
 function parseTime(text: unknown, name: string): Date | undefined {
   if (typeof text !== 'string' || text === '') return undefined;
   const d = new Date(text.length === 16 ? `${text}:00Z` : text);
@@ -142,13 +154,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
       error = err.message;
     }
     const last = calls.at(-1);
-    const next =
-      calls.length === PAGE && last?.started_at
-        ? `/console/calls?${new URLSearchParams({
-            ...Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string')),
-            after: `${last.started_at.toISOString()}_${last.id}`,
-          } as Record<string, string>).toString()}`
-        : undefined;
+    const next = nextPage('/console/calls', q, calls.length, last?.started_at && { at: last.started_at, id: last.id });
     page(
       res,
       'Calls',
@@ -258,13 +264,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
       error = err.message;
     }
     const last = events.at(-1);
-    const next =
-      events.length === PAGE && last
-        ? `/console/events?${new URLSearchParams({
-            ...Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== 'after' && typeof v === 'string')),
-            after: `${last.created_at.toISOString()}_${last.id}`,
-          } as Record<string, string>).toString()}`
-        : undefined;
+    const next = nextPage('/console/events', q, events.length, last && { at: last.created_at, id: last.id });
     page(
       res,
       'Events',
