@@ -29,7 +29,7 @@ export interface CallSearch {
   limit: number;
 }
 
-export type CallRow = Pick<
+export type CallRow = { company_name: string | null } & Pick<
   CallSession,
   | 'id'
   | 'call_id'
@@ -69,7 +69,12 @@ export function callSearchQuery(db: Db, s: CallSearch) {
       'ended_at',
       'disconnection_reason',
       'call_successful',
-    ]);
+    ])
+    .select(
+      sql<string | null>`(select name from companies c where c.id = retell_call_sessions.company_id)`.as(
+        'company_name',
+      ),
+    );
   if (s.id) q = q.where('call_id', '=', s.id);
   if (s.companyId) q = q.where('company_id', '=', s.companyId);
   if (s.status) q = q.where('call_status', '=', s.status as CallSession['call_status']);

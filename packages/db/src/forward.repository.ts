@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './database';
 import type { ForwardDelivery, ForwardDestination, ForwardStatus, PayloadMode } from './forward.table';
 
@@ -169,39 +169,26 @@ const claimedBody = sql`case when f.payload is not null then f.payload::text els
 export async function claimDelivery(db: Db, id: string, leaseMs: number): Promise<ClaimResult> {
   // The usual case in one statement (its own transaction): due, pending, destination active, head of
   // its chain, not leased. Anything else is sorted out below.
-  const { rows: fast } = await sql<ClaimedDelivery & { destination: ForwardDestination }>`
-    with c as (
-      select f.id from forward_deliveries f
-      join forward_destinations d on d.id = f.destination_id and d.state = 'active'
+  const fast = await lease(
+    db,
+    id,
+    leaseMs,
+    sql`join forward_destinations d on d.id = f.destination_id and d.state = 'active'
       where f.id = ${id} and f.status = 'pending'
         and (f.lease_until is null or f.lease_until <= now())
         and f.next_attempt_at <= now() + interval '1 second'
         and not exists (select 1 from forward_deliveries p where p.destination_id = f.destination_id
           and p.subject = f.subject and p.status in ('pending', 'held') and p.id < f.id)
-      for update of f skip locked)
-    update forward_deliveries f set attempts = f.attempts + 1,
-      lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-    from c where f.id = c.id
-    returning f.*, ${claimedBody} as body`.execute(db);
-  if (fast[0]) {
-    const destination = await db
-      .selectFrom('forward_destinations')
-      .selectAll()
-      .where('id', '=', fast[0].destination_id)
-      .executeTakeFirstOrThrow();
-    return { kind: 'send', delivery: fast[0], destination };
-  }
+      for update of f skip locked`,
+  );
+  if (fast) return { kind: 'send', delivery: fast, destination: (await findDestination(db, fast.destination_id))! };
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<ForwardDelivery & { now: Date }>`
       select f.*, now() as now from forward_deliveries f where f.id = ${id} for update`.execute(trx);
     const d = rows[0];
     if (!d) return { kind: 'gone' as const };
     if (d.status !== 'pending') return { kind: 'final' as const, status: d.status };
-    const destination = await trx
-      .selectFrom('forward_destinations')
-      .selectAll()
-      .where('id', '=', d.destination_id)
-      .executeTakeFirstOrThrow();
+    const destination = (await findDestination(trx, d.destination_id))!;
     if (destination.state !== 'active') {
       const status = destination.state === 'paused' ? 'held' : 'cancelled';
       await trx
@@ -223,13 +210,23 @@ export async function claimDelivery(db: Db, id: string, leaseMs: number): Promis
       .limit(1)
       .executeTakeFirst();
     if (earlier) return { kind: 'waiting' as const };
-    const { rows: claimed } = await sql<ClaimedDelivery>`
-      update forward_deliveries f set attempts = f.attempts + 1,
-        lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-      where f.id = ${id}
-      returning f.*, ${claimedBody} as body`.execute(trx);
-    return { kind: 'send' as const, delivery: claimed[0]!, destination };
+    const delivery = (await lease(trx, id, leaseMs, sql`where f.id = ${id}`))!;
+    return { kind: 'send' as const, delivery, destination };
   });
+}
+
+/**
+ * Lease the delivery `id` for `leaseMs` and count the attempt, if `chosen` (the rest of a select
+ * over `forward_deliveries f`) picks it; with what it is to send.
+ */
+async function lease(db: Db, id: string, leaseMs: number, chosen: RawBuilder<unknown>) {
+  const { rows } = await sql<ClaimedDelivery>`
+    with c as (select f.id from forward_deliveries f ${chosen})
+    update forward_deliveries f set attempts = f.attempts + 1,
+      lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+    from c where f.id = c.id and f.id = ${id}
+    returning f.*, ${claimedBody} as body`.execute(db);
+  return rows[0];
 }
 
 /** Give a claimed delivery back without an attempt (its destination's rate limit said wait). */
@@ -521,6 +518,16 @@ export async function markDeliveriesForReplay(
 /** The attempts at one delivery, oldest first. */
 export async function findAttempts(db: Db, deliveryId: string) {
   return db.selectFrom('forward_attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('id').execute();
+}
+
+/** Every delivery to one destination, oldest first (`make chaos` checks them against what was applied). */
+export async function findDeliveriesTo(db: Db, destinationId: string): Promise<ForwardDelivery[]> {
+  return db
+    .selectFrom('forward_deliveries')
+    .selectAll()
+    .where('destination_id', '=', destinationId)
+    .orderBy('id')
+    .execute();
 }
 
 /** Deliveries of one subject (a call or chat), oldest first; for tests and the console. */

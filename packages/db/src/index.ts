@@ -135,6 +135,7 @@ export {
   claimDelivery,
   findAttempts,
   findDeliveriesOf,
+  findDeliveriesTo,
   findDeliveriesToReplay,
   findDestination,
   findOverdueHeads,

@@ -17,7 +17,6 @@ import {
   findDeliveriesOf,
   findFunctionCallsOf,
   findWebhookEvents,
-  listTenants,
   searchCalls,
   type CallRow,
   type Db,
@@ -129,7 +128,6 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
     const q = req.query as Record<string, string | undefined>;
     let error: string | undefined;
     let calls: CallRow[] = [];
-    const companies = new Map((await listTenants(db)).companies.map((c) => [c.id, c.name]));
     try {
       let companyId: string | undefined;
       if (q.company) {
@@ -166,7 +164,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
         calls: calls.map((c) => ({
           ...c,
           started: when(c.started_at),
-          company: c.company_id ? (companies.get(c.company_id) ?? c.company_id) : 'unmapped',
+          company: c.company_name ?? c.company_id ?? 'unmapped',
           customer: maskPhoneNumber((c.direction === 'outbound' ? c.to_number : c.from_number) ?? ''),
           outcome: outcome(c),
         })),
@@ -192,7 +190,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
       status: string;
       details: string;
     }
-    const timeline: (Entry & { at?: string })[] = [
+    const entries: Entry[] = [
       ...events.map((e): Entry => ({
         t: e.created_at,
         kind: 'event',
@@ -214,19 +212,16 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
         status: d.status,
         details: `attempts ${d.attempts}${d.last_status_code ? `, last answer ${d.last_status_code}` : ''}${d.last_error ? ` - ${d.last_error}` : ''}`,
       })),
-    ]
-      .sort((a, b) => a.t.getTime() - b.t.getTime())
-      .map((e) => ({ ...e, at: when(e.t) }));
+    ];
     if (call?.reconcile_checked_at)
-      timeline.push({
+      entries.push({
         t: call.reconcile_checked_at,
-        at: when(call.reconcile_checked_at),
         kind: 'reconcile',
         what: 'reconciliation asked Retell',
         status: call.reconcile_stopped_at ? 'stopped polling' : '',
         details: `not found ${call.reconcile_not_found_count}×, failed ${call.reconcile_failure_count}×, analysis checks ${call.reconcile_analysis_checks}`,
       });
-    timeline.sort((a, b) => a.t.getTime() - b.t.getTime());
+    const timeline = entries.sort((a, b) => a.t.getTime() - b.t.getTime()).map((e) => ({ ...e, at: when(e.t) }));
     const shown = (v: unknown): string =>
       v instanceof Date ? when(v) : typeof v === 'object' ? JSON.stringify(redact(v)) : maskPhoneNumber(String(v));
     const facts: [string, string][] = session

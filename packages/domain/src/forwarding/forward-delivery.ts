@@ -96,12 +96,18 @@ async function recordAnswer(db: Db, outcome: AttemptOutcome, tries = 4): Promise
   }
 }
 
-function signingSecrets(d: ForwardDestination, now: number): string[] {
+/** Sign `body` with the destination's secrets (the previous one too, during a rotation) and send it. */
+function signAndSend(d: ForwardDestination, messageId: string, body: string, timeoutMs: number): Promise<SendResult> {
+  const at = new Date();
   const previous =
-    d.previous_secret && d.previous_secret_expires_at && d.previous_secret_expires_at.getTime() > now
-      ? [d.previous_secret]
-      : [];
-  return [d.secret, ...previous];
+    d.previous_secret && d.previous_secret_expires_at && d.previous_secret_expires_at > at ? [d.previous_secret] : [];
+  return sendDelivery({
+    url: d.url,
+    body,
+    headers: { ...signDelivery([d.secret, ...previous], messageId, at, body) },
+    timeoutMs,
+    allowLinkLocal: d.allow_link_local,
+  });
 }
 
 /**
@@ -139,26 +145,17 @@ export async function forwardDelivery(
       return { kind: 'later', at, reason: 'rate limit' };
     }
   }
-  const now = Date.now();
-  let result: SendResult;
-  if (delivery.body === null) {
-    result = {
-      statusCode: null,
-      latencyMs: 0,
-      excerpt: null,
-      retryAfterMs: null,
-      error: "the event's body is gone (payload retention removed it)",
-      refused: true,
-    };
-  } else {
-    result = await sendDelivery({
-      url: destination.url,
-      body: delivery.body,
-      headers: { ...signDelivery(signingSecrets(destination, now), delivery.message_id, new Date(), delivery.body) },
-      timeoutMs,
-      allowLinkLocal: destination.allow_link_local,
-    });
-  }
+  const result: SendResult =
+    delivery.body === null
+      ? {
+          statusCode: null,
+          latencyMs: 0,
+          excerpt: null,
+          retryAfterMs: null,
+          error: "the event's body is gone (payload retention removed it)",
+          refused: true,
+        }
+      : await signAndSend(destination, delivery.message_id, delivery.body, timeoutMs);
   const verdict = judgeAnswer(result, delivery.attempts, schedule, Date.now());
   const error = describeFailure(result);
   const recorded = await recordAnswer(db, {
@@ -191,18 +188,10 @@ export async function forwardDelivery(
  * `make destinations ARGS="test ID"` shows. Works for a paused destination too.
  */
 export async function sendTestMessage(destination: ForwardDestination, timeoutMs = 10_000): Promise<SendResult> {
-  const at = new Date();
-  const messageId = `msg_test_${randomUUID().replaceAll('-', '')}`;
   const body = JSON.stringify({
     type: 'callsync.test',
-    timestamp: at.toISOString(),
+    timestamp: new Date().toISOString(),
     data: { destination_id: destination.id, message: 'callsync can reach this destination' },
   });
-  return sendDelivery({
-    url: destination.url,
-    body,
-    headers: { ...signDelivery(signingSecrets(destination, at.getTime()), messageId, at, body) },
-    timeoutMs,
-    allowLinkLocal: destination.allow_link_local,
-  });
+  return signAndSend(destination, `msg_test_${randomUUID().replaceAll('-', '')}`, body, timeoutMs);
 }

@@ -1,7 +1,14 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findAllWebhookEvents, findDestination, type Db, type ForwardDelivery } from '@callsync/db';
+import {
+  findAllWebhookEvents,
+  findDeliveriesTo,
+  findDestination,
+  forwardBacklog,
+  type Db,
+  type ForwardDelivery,
+} from '@callsync/db';
 import { createDestination } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-retell';
 import { waitUntil } from '@callsync/runtime';
@@ -103,13 +110,9 @@ export class FlakyDestination {
   /** Until nothing is pending or held for the destination (at most `timeoutMs`). */
   async drain(db: Db, timeoutMs: number): Promise<boolean> {
     const idle = async () => {
-      const n = await db
-        .selectFrom('forward_deliveries')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('status', 'in', ['pending', 'held'])
-        .executeTakeFirst()
-        .catch(() => undefined);
-      return n && Number(n.n) === 0 ? true : undefined;
+      const backlog = await forwardBacklog(db).catch(() => undefined);
+      const mine = backlog?.find((b) => b.destination_id === this.destinationId);
+      return mine && mine.pending + mine.held === 0 ? true : undefined;
     };
     return (await waitUntil(idle, { timeoutMs, intervalMs: 1000 })) ?? false;
   }
@@ -125,12 +128,7 @@ export class FlakyDestination {
     const events = (await findAllWebhookEvents(db)).filter(
       (e) => e.status === 'processed' && FLAKY_EVENTS.includes(e.event_type) && (e.call_id ?? e.chat_id),
     );
-    const deliveries: ForwardDelivery[] = await db
-      .selectFrom('forward_deliveries')
-      .selectAll()
-      .where('destination_id', '=', this.destinationId)
-      .orderBy('id')
-      .execute();
+    const deliveries = await findDeliveriesTo(db, this.destinationId);
     const report: ForwardReport = {
       applied: events.length,
       delivered: deliveries.filter((d) => d.status === 'delivered').length,
