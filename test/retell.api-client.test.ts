@@ -1,6 +1,7 @@
 import { sampleCall } from '@callsync/retell';
 import { RetellApiClient, RetellApiError } from '@callsync/retell';
 import { startFakeRetell } from './support/fake-retell';
+import { until } from './support/processes';
 
 let f: Awaited<ReturnType<typeof startFakeRetell>>;
 beforeEach(async () => {
@@ -43,6 +44,35 @@ describe('Retell get-call client (against a fake Retell on loopback)', () => {
     await f.client.getCall('busy_ms');
     const [first, second] = f.fake.getCallRequests('busy_ms');
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(700);
+  });
+
+  it('pauses every request while a 429 asks it to, not only the refused one', async () => {
+    for (const id of ['limited', 'next']) f.fake.setCall({ call_id: id, call_status: 'ongoing' });
+    f.fake.behave('limited', { status: 429, retryAfterMs: 600, times: 1 });
+    const first = f.client.getCall('limited');
+    await until(
+      'the 429 to be answered',
+      async () => f.fake.getCallRequests('limited')[0]?.status === 429 || undefined,
+    );
+    await f.client.getCall('next');
+    await first;
+    const refusedAt = f.fake.getCallRequests('limited')[0]!.at;
+    expect(f.fake.getCallRequests('next')[0]!.at - refusedAt).toBeGreaterThanOrEqual(590);
+  });
+
+  it('gets every call through a rate limit, without spending its retries on the 429s', async () => {
+    const limited = await startFakeRetell({ concurrency: 8, maxRetries: 1 }, { rateLimitPerSecond: 20 });
+    try {
+      const ids = Array.from({ length: 50 }, (_, i) => `rl_${i}`);
+      for (const id of ids) limited.fake.setCall({ call_id: id, call_status: 'ended' });
+      const results = await Promise.all(ids.map((id) => limited.client.getCall(id)));
+      expect(results.every((r) => r.found)).toBe(true);
+      // The limit was hit, and every call was still answered.
+      expect(limited.fake.throttled).toBeGreaterThan(0);
+      expect(limited.fake.requests.filter((r) => r.status === 200)).toHaveLength(50);
+    } finally {
+      await limited.fake.stop();
+    }
   });
 
   it('retries 408, 409 and 5xx, and gives up with a RetellApiError naming the status', async () => {

@@ -5,8 +5,9 @@ import { TEST_API_KEY } from './env';
 /** A started fake Retell API on loopback and a real API client pointed at it. */
 export async function startFakeRetell(
   clientOptions: { concurrency?: number; maxRetries?: number; backoffMs?: number } = {},
+  fakeOptions: { rateLimitPerSecond?: number } = {},
 ) {
-  const fake = new FakeRetell({ apiKeys: [TEST_API_KEY] });
+  const fake = new FakeRetell({ apiKeys: [TEST_API_KEY], ...fakeOptions });
   const baseUrl = await fake.start();
   const client = new RetellApiClient({
     baseUrl,

@@ -32,6 +32,11 @@ export interface FakeRetellOptions {
   apiKeys?: readonly string[];
   /** Status for an unknown call id. Default 422, as Retell answers ("Cannot find requested asset"). */
   notFoundStatus?: 404 | 422;
+  /**
+   * At most this many API requests in any second; beyond it the answer is 429 with `retry-after-ms`
+   * saying when the next one is allowed, as a rate-limited API does. Default: no limit.
+   */
+  rateLimitPerSecond?: number;
 }
 
 /**
@@ -49,11 +54,30 @@ export class FakeRetell {
   /** Most get-call requests ever in flight at once (to check a client's concurrency bound). */
   maxInFlight = 0;
   private inFlight = 0;
+  /** API requests answered 429 by the rate limit. */
+  throttled = 0;
   private readonly behaviours = new Map<string, FakeBehaviour & { used: number }>();
+  /** When the requests of the last second arrived (ms epoch), oldest first: the rate limit's window. */
+  private readonly window: number[] = [];
   private server?: Server;
   readonly app = express();
 
   constructor(private readonly options: FakeRetellOptions = {}) {
+    if (options.rateLimitPerSecond !== undefined) {
+      const limit = options.rateLimitPerSecond;
+      this.app.use((req, res, next) => {
+        if (req.path.startsWith('/__fake/')) return next();
+        const now = Date.now();
+        while (this.window.length && this.window[0]! <= now - 1000) this.window.shift();
+        if (this.window.length < limit) {
+          this.window.push(now);
+          return next();
+        }
+        this.throttled += 1;
+        res.set('retry-after-ms', String(this.window[0]! + 1000 - now));
+        res.status(429).json({ error_message: `rate limit: ${limit} requests per second` });
+      });
+    }
     this.app.use(express.json({ limit: '10mb' }));
     this.app.get('/v2/get-call/:callId', (req, res) => {
       this.inFlight += 1;

@@ -31,6 +31,12 @@ export interface RetellApiClientOptions {
   maxBackoffMs?: number;
   /** Requests in flight at once. Default 8. */
   concurrency?: number;
+  /**
+   * A 429 that says when to come back (`retry-after`, `retry-after-ms`) is the API's flow control, not a
+   * failed try: it pauses every request of this client until then, and does not count against
+   * maxRetries. At most this many such answers per request. Default 100.
+   */
+  maxThrottledRetries?: number;
   /** For tests. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -74,6 +80,8 @@ export class RetellApiClient implements CallLookup {
   private readonly http: AxiosInstance;
   private readonly limiter: Limiter;
   private readonly settings: Required<Omit<RetellApiClientOptions, 'baseUrl' | 'apiKey'>>;
+  /** Until when (ms epoch) the API asked this client to send nothing: the latest 429's retry-after. */
+  private pausedUntil = 0;
 
   constructor(options: RetellApiClientOptions) {
     this.settings = {
@@ -82,6 +90,7 @@ export class RetellApiClient implements CallLookup {
       backoffMs: options.backoffMs ?? 500,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       concurrency: options.concurrency ?? 8,
+      maxThrottledRetries: options.maxThrottledRetries ?? 100,
       sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     };
     this.limiter = new Limiter(this.settings.concurrency);
@@ -217,7 +226,12 @@ export class RetellApiClient implements CallLookup {
   }
 
   private async request(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<AxiosResponse> {
-    for (let attempt = 0; ; attempt++) {
+    let throttled = 0;
+    for (let attempt = 0; ;) {
+      // Every request waits out a rate limit another one was told about: sending into it would only
+      // be refused, and use up retries.
+      const paused = this.pausedUntil - Date.now();
+      if (paused > 0) await this.settings.sleep(paused);
       let res: AxiosResponse | undefined;
       let error: unknown;
       try {
@@ -226,15 +240,21 @@ export class RetellApiClient implements CallLookup {
         error = err; // network error or timeout: retryable
       }
       if (res && !RETRYABLE(res.status)) return res;
+      const asked = res ? retryAfterMs(res.headers as Record<string, unknown>) : null;
+      if (res?.status === 429 && asked !== null && throttled < this.settings.maxThrottledRetries) {
+        throttled += 1;
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + Math.min(this.settings.maxBackoffMs, asked));
+        continue;
+      }
       if (attempt >= this.settings.maxRetries) {
         const why = res ? `status ${res.status}` : (error as Error).message;
         throw new RetellApiError(`${method} ${path} failed after ${attempt + 1} tries: ${why}`, res?.status ?? null, {
           cause: error,
         });
       }
-      const asked = res ? retryAfterMs(res.headers as Record<string, unknown>) : null;
       const backoff =
         Math.min(this.settings.maxBackoffMs, this.settings.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt += 1;
       // Wait outside the limiter, so a throttled request does not hold a slot.
       await this.settings.sleep(Math.min(this.settings.maxBackoffMs, asked ?? backoff));
     }

@@ -16,13 +16,19 @@ interface LoadOptions {
   runId: string;
   /** What to send: webhooks (default), inbound webhooks, or get_call_context function calls. */
   kind?: 'webhook' | 'inbound' | 'function';
+  /** Webhooks: the events of each call, in order. Default the three lifecycle events. */
+  events?: SampleEvent[];
+  /** Stop after this many requests (instead of after durationSeconds). */
+  amount?: number;
+  /** The calls started this long ago. Default 2 minutes. */
+  startedAgoMs?: number;
 }
 
-const EVENTS: readonly SampleEvent[] = LIFECYCLE_EVENTS;
 const options = JSON.parse(process.argv[2]!) as LoadOptions;
+const EVENTS: readonly SampleEvent[] = options.events ?? LIFECYCLE_EVENTS;
 let n = 0;
 let bodyBytes = 0;
-const startMs = Date.now() - 120_000;
+const startMs = Date.now() - (options.startedAgoMs ?? 120_000);
 
 /** The i-th request's body: callers vary over 1,000 numbers, as real ones do. */
 function bodyFor(i: number): string {
@@ -35,15 +41,19 @@ function bodyFor(i: number): string {
       args: { request: i },
       call: sampleCall({ callId: `bench_${options.runId}_${i}`, startMs, fromNumber: caller }, 'call_started'),
     });
-  // Every delivery is a distinct event: calls of 3 events each, about 1.5 KB.
-  return sampleWebhookBody({ callId: `bench_${options.runId}_${Math.floor(i / 3)}`, startMs }, EVENTS[i % 3]!);
+  // Every delivery is a distinct event: calls of 3 events each (by default), about 1 KB.
+  const perCall = EVENTS.length;
+  return sampleWebhookBody(
+    { callId: `bench_${options.runId}_${Math.floor(i / perCall)}`, startMs },
+    EVENTS[i % perCall]!,
+  );
 }
 
 const instance = autocannon(
   {
     url: options.url,
     connections: options.connections,
-    duration: options.durationSeconds,
+    ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds }),
     overallRate: options.rate,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
