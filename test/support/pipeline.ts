@@ -123,6 +123,7 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
           concurrency: 8,
           handlers: o.handlers,
           forwardQueue,
+          webhookQueue: queue,
         });
 
   return {

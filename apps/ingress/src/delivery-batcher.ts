@@ -7,7 +7,7 @@ import {
 } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import {
-  enqueueWebhookEvents,
+  enqueueWebhookBatch,
   webhookJobData,
   type RedisConnection,
   type WebhookJobData,
@@ -96,9 +96,10 @@ export class DeliveryBatcher {
     deliveries: readonly Delivery[],
     outcomes: readonly Settled<RecordedDelivery>[],
   ): Promise<void> {
-    // A redelivery of a row still pending re-adds its job: a no-op if the job exists, a repair if
-    // an earlier enqueue was lost. Rows already applied need nothing. A longer transcript snapshot put
-    // its row back to pending: its job id carries the size, so it is a new job.
+    // One job for the batch's pending rows (see enqueueWebhookBatch). A redelivery of a row still
+    // pending adds it again: skipped if the row was applied meanwhile, a repair if an earlier enqueue
+    // was lost. Rows already applied need nothing. A longer transcript snapshot put its row back to
+    // pending, so it is applied again.
     const jobs = new Map<string, WebhookJobData>();
     outcomes.forEach((o, i) => {
       if (!o.ok || o.value.status !== 'pending') return;
@@ -117,7 +118,7 @@ export class DeliveryBatcher {
     if (jobs.size === 0) return;
     try {
       if (this.options.redis.status !== 'ready') throw new Error(`Redis connection is ${this.options.redis.status}`);
-      await withTimeout(enqueueWebhookEvents(this.options.queue, [...jobs.values()]), this.enqueueTimeoutMs, 'enqueue');
+      await withTimeout(enqueueWebhookBatch(this.options.queue, [...jobs.values()]), this.enqueueTimeoutMs, 'enqueue');
     } catch (err) {
       this.options.logger.warn('webhooks stored but not enqueued; the outbox sweeper will pick them up', {
         row_ids: [...jobs.keys()],

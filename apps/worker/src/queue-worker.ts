@@ -5,6 +5,8 @@ import { parseJobData, type JobDefinition, type RedisConnection } from '@callsyn
 export interface QueueWorkerOptions<D, R> {
   /** The job this worker runs (queue, name, payload). */
   job: JobDefinition<D>;
+  /** Other jobs on the same queue, told apart by name (each with its own payload). */
+  otherJobs?: readonly JobDefinition<D>[];
   /** Default: the definition's queue (tests use their own). */
   queueName?: string;
   /** Runs a job whose data matched the definition's payload. */
@@ -32,8 +34,9 @@ export function createQueueWorker<D, R>(options: QueueWorkerOptions<D, R>): Work
   const queueName = options.queueName ?? options.job.queue;
   const processor = async (job: Job<D>, token?: string): Promise<R> => {
     let data: D;
+    const definition = options.otherJobs?.find((d) => d.name === job.name) ?? options.job;
     try {
-      data = parseJobData(options.job, job.id, job.data);
+      data = parseJobData(definition, job.id, job.data);
     } catch (err) {
       throw new UnrecoverableError((err as Error).message);
     }

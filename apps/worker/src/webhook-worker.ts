@@ -1,5 +1,11 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { classifyDatabaseError, recordWebhookEventFailure, type Db } from '@callsync/db';
+import {
+  classifyDatabaseError,
+  findEventsToReplay,
+  recordWebhookEventFailure,
+  type Db,
+  type ForwardHead,
+} from '@callsync/db';
 import {
   defaultHandlers,
   PermanentEventError,
@@ -11,11 +17,17 @@ import type { Logger } from '@callsync/logger';
 import { eventLabel, type Metrics } from '@callsync/metrics';
 import {
   enqueueForwards,
+  ensureWebhookJobs,
+  webhookBatchJob,
   webhookEventJob,
+  webhookJobData,
   type ForwardQueue,
   type RedisConnection,
+  type WebhookBatchData,
   type WebhookJobData,
+  type WebhookQueue,
 } from '@callsync/queue';
+import type { Settled } from '@callsync/runtime';
 import { EventBatcher } from './event-batcher';
 import { createQueueWorker } from './queue-worker';
 
@@ -33,6 +45,11 @@ export interface WebhookWorkerOptions {
   handlers?: HandlerRegistry;
   /** Where the deliveries an applied event queued for forwarding get their jobs. */
   forwardQueue?: ForwardQueue;
+  /**
+   * The webhook queue itself (`queueName`): a row a batch job could not apply gets its own job here.
+   * Without it, such a row waits for the outbox sweeper.
+   */
+  webhookQueue?: WebhookQueue;
   /** Start fetching at once. Default true. */
   autorun?: boolean;
 }
@@ -61,15 +78,105 @@ function failureKind(err: unknown): 'permanent' | 'transient' | 'other' {
   return 'other';
 }
 
+/** What a batch job reports: its rows by outcome. */
+export interface BatchOutcome {
+  rows: number;
+  processed: number;
+  skipped: number;
+  /** Rows applied before (by another job, or a redelivery's batch). */
+  already: number;
+  /** Rows the batch could not apply, handed to jobs of their own. */
+  handedOff: number;
+}
+
+type WebhookWorkerData = WebhookJobData | WebhookBatchData;
+
+const isBatch = (data: WebhookWorkerData): data is WebhookBatchData => Array.isArray(data.rowIds);
+
 /**
- * The BullMQ worker for webhook jobs. Each job applies its row in one transaction. A failure is
+ * The BullMQ worker for webhook jobs. A per-row job applies its row in one transaction. A failure is
  * written to the row: it stays `pending` while retries remain and becomes `failed` after the last
- * attempt, or at once when no retry can fix it.
+ * attempt, or at once when no retry can fix it. A batch job applies its rows (through the same
+ * batcher, so together with the other jobs in flight) and hands each row that failed to a per-row
+ * job, which then retries it and records the failure as above.
  */
-export function createWebhookWorker(options: WebhookWorkerOptions): Worker<WebhookJobData, ProcessOutcome> {
+export function createWebhookWorker(
+  options: WebhookWorkerOptions,
+): Worker<WebhookWorkerData, ProcessOutcome | BatchOutcome> {
   const handlers = options.handlers ?? defaultHandlers;
   const batcher = new EventBatcher(options.db, handlers);
-  const handle = async (_data: WebhookJobData, job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
+
+  /** Counted and logged like a per-row job; its forwards are returned for one enqueue. */
+  const applied = (result: ProcessOutcome, ctx: Record<string, unknown>, started: number) => {
+    options.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
+    options.metrics?.processingDuration.observe(
+      { event: eventLabel(result.eventType) },
+      (performance.now() - started) / 1000,
+    );
+    options.logger.info(`event ${result.outcome}`, {
+      ...ctx,
+      ...(result.chatId ? { chat_id: result.chatId } : { call_id: result.callId }),
+      event: result.eventType,
+      duration_ms: Math.round(performance.now() - started),
+    });
+    return result.outcome === 'processed' ? result.forwards : [];
+  };
+
+  const enqueueHeads = async (forwards: readonly ForwardHead[], ctx: Record<string, unknown>) => {
+    if (!forwards.length || !options.forwardQueue) return;
+    // Committed already: if Redis cannot take the jobs now, the sweeper adds them later.
+    await enqueueForwards(options.forwardQueue, forwards).catch((err: Error) =>
+      options.logger.warn('could not enqueue forwards; the sweeper will', { ...ctx, err: err.message }),
+    );
+  };
+
+  const handleBatch = async (data: WebhookBatchData, job: Job<WebhookWorkerData>): Promise<BatchOutcome> => {
+    const started = performance.now();
+    const ctx = { job_id: job.id, rows: data.rowIds.length, attempt: job.attemptsMade + 1 };
+    const settled = await Promise.all(
+      data.rowIds.map((id): Promise<Settled<ProcessOutcome>> =>
+        batcher.submit(id).then(
+          (value) => ({ ok: true, value }),
+          (error: unknown) => ({ ok: false, error }),
+        ),
+      ),
+    );
+    const outcome: BatchOutcome = { rows: data.rowIds.length, processed: 0, skipped: 0, already: 0, handedOff: 0 };
+    const forwards: ForwardHead[] = [];
+    const failed: string[] = [];
+    settled.forEach((s, i) => {
+      const rowId = data.rowIds[i]!;
+      if (!s.ok) {
+        failed.push(rowId);
+        options.logger.info('event not applied in its batch; handing it to a job of its own', {
+          ...ctx,
+          row_id: rowId,
+          error: s.error instanceof Error ? s.error.message : String(s.error),
+        });
+        return;
+      }
+      if (s.value.outcome === 'already_final') outcome.already += 1;
+      else outcome[s.value.outcome] += 1;
+      forwards.push(...applied(s.value, { ...ctx, row_id: rowId }, started));
+    });
+    await enqueueHeads(forwards, ctx);
+    if (failed.length) {
+      // Their own jobs retry them with backoff and record the error on the row and in Bull Board. If
+      // this throws (Redis or Postgres down), the batch job is retried: its applied rows are skipped.
+      const rows = await findEventsToReplay(options.db, {
+        statuses: ['pending', 'failed'],
+        eventIds: failed,
+        limit: failed.length,
+      });
+      if (!options.webhookQueue)
+        throw new Error(`${failed.length} rows of the batch failed and no queue was given to retry them on`);
+      await ensureWebhookJobs(options.webhookQueue, rows.map(webhookJobData));
+      outcome.handedOff = rows.length;
+    }
+    return outcome;
+  };
+
+  const handleRow = async (_data: WebhookJobData, job: Job<WebhookJobData>): Promise<ProcessOutcome> => {
     const attempt = job.attemptsMade + 1;
     const ctx = {
       ...(job.data.chatId ? { chat_id: job.data.chatId } : { call_id: job.data.callId }),
@@ -81,23 +188,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     const started = performance.now();
     try {
       const result = await batcher.submit(job.data.rowId);
-      if (result.outcome === 'processed' && result.forwards.length && options.forwardQueue) {
-        // Committed already: if Redis cannot take the jobs now, the sweeper adds them later.
-        await enqueueForwards(options.forwardQueue, result.forwards).catch((err: Error) =>
-          options.logger.warn('could not enqueue forwards; the sweeper will', { ...ctx, err: err.message }),
-        );
-      }
-      options.metrics?.eventsHandled.inc({ event: eventLabel(result.eventType), outcome: result.outcome });
-      options.metrics?.processingDuration.observe(
-        { event: eventLabel(result.eventType) },
-        (performance.now() - started) / 1000,
-      );
-      options.logger.info(`event ${result.outcome}`, {
-        ...ctx,
-        ...(result.chatId ? { chat_id: result.chatId } : { call_id: result.callId }),
-        event: result.eventType,
-        duration_ms: Math.round(performance.now() - started),
-      });
+      await enqueueHeads(applied(result, ctx, started), ctx);
       return result;
     } catch (err) {
       const kind = failureKind(err);
@@ -130,8 +221,17 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     }
   };
 
-  return createQueueWorker({
+  const handle = async (
+    data: WebhookWorkerData,
+    job: Job<WebhookWorkerData>,
+  ): Promise<ProcessOutcome | BatchOutcome> => {
+    if (isBatch(data)) return handleBatch(data, job);
+    return handleRow(data, job as Job<WebhookJobData>);
+  };
+
+  return createQueueWorker<WebhookWorkerData, ProcessOutcome | BatchOutcome>({
     job: webhookEventJob,
+    otherJobs: [webhookBatchJob],
     queueName: options.queueName,
     handle,
     connection: options.connection,
@@ -139,7 +239,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     logger: options.logger,
     concurrency: options.concurrency,
     failedLevel: 'debug',
-    describe: (job) => ({ row_id: job.data.rowId }),
+    describe: (job) => (isBatch(job.data) ? { rows: job.data.rowIds.length } : { row_id: job.data.rowId }),
     settings: { autorun: options.autorun ?? true, ...WEBHOOK_LOCK_SETTINGS },
   });
 }

@@ -116,6 +116,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       prefix,
       concurrency: config.worker.concurrency,
       forwardQueue,
+      webhookQueue,
     }),
     createForwardWorker({ db, connection, logger, metrics, prefix, forwardQueue, ...config.forwarding }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, forwardQueue, ...config.reconcile }),

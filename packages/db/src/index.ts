@@ -1,4 +1,4 @@
-export { createDb, pingDatabase } from './database';
+export { createDatabase, createDb, pingDatabase } from './database';
 export type { Database, Db, DbOptions } from './database';
 export { migrateToLatest } from './migrate';
 export { backfillSessionFields, completeCallIdBackfill, completeDataMigrations } from './data-migrations';

@@ -7,6 +7,7 @@ export {
   createWebhookQueue,
   enqueueWebhookEvent,
   enqueueWebhookEvents,
+  enqueueWebhookBatch,
   ensureWebhookJobs,
 } from './webhook-queue';
 export type { WebhookQueue, WebhookQueueOptions } from './webhook-queue';
@@ -29,6 +30,7 @@ export {
 export type { HousekeepingQueue } from './maintenance-queue';
 export {
   webhookEventJob,
+  webhookBatchJob,
   webhookJobData,
   reconcileJob,
   sweepPendingJob,
@@ -37,6 +39,13 @@ export {
   forwardDeliveryJob,
   parseJobData,
 } from './jobs';
-export type { JobDefinition, WebhookJobData, ReconcileJobData, HousekeepingJobData, ForwardJobData } from './jobs';
+export type {
+  JobDefinition,
+  WebhookJobData,
+  WebhookBatchData,
+  ReconcileJobData,
+  HousekeepingJobData,
+  ForwardJobData,
+} from './jobs';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';

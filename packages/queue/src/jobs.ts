@@ -31,6 +31,20 @@ export const webhookEventJob = {
   }),
 } satisfies JobDefinition<unknown>;
 
+/**
+ * The rows one ingress INSERT committed, applied by one job: BullMQ's cost (a job added, fetched,
+ * locked and finished) is paid once per batch instead of once per event. Same queue as the per-row
+ * jobs. A row the batch cannot apply gets a per-row job of its own (`evt-<row id>`), which retries it
+ * and shows its error in Bull Board.
+ */
+export const webhookBatchJob = {
+  queue: 'webhooks',
+  name: 'batch',
+  payload: z.looseObject({
+    rowIds: z.array(z.string().regex(/^\d+$/, 'must be a webhook_events id')).min(1, 'must name at least one row'),
+  }),
+} satisfies JobDefinition<unknown>;
+
 /** The reconciliation pass, on a schedule (RECONCILE_EVERY_MINUTES), one at a time across all processes. */
 export const reconcileJob = {
   queue: 'reconcile',
@@ -60,6 +74,7 @@ export const tenantSyncJob = {
 } satisfies JobDefinition<unknown>;
 
 export type WebhookJobData = z.infer<typeof webhookEventJob.payload>;
+export type WebhookBatchData = z.infer<typeof webhookBatchJob.payload>;
 
 /** The job for a stored webhook_events row (the ids are only for logs and Bull Board). */
 export function webhookJobData(row: {

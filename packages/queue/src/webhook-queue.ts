@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisConnection } from './connection';
 import { ensureJobs, type EnsureJobsResult } from './ensure-jobs';
-import { webhookEventJob, type WebhookJobData } from './jobs';
+import { webhookBatchJob, webhookEventJob, type WebhookBatchData, type WebhookJobData } from './jobs';
 
 /** Name of the queue that carries one job per stored webhook_events row. */
 export const WEBHOOK_QUEUE = webhookEventJob.queue;
@@ -29,7 +29,8 @@ export interface WebhookQueueOptions {
   backoffMs: number;
 }
 
-export type WebhookQueue = Queue<WebhookJobData>;
+/** Per-row jobs (named after their event) and batch jobs share the queue. */
+export type WebhookQueue = Queue<WebhookJobData | WebhookBatchData>;
 
 /** Bounded retention so Redis memory stays flat; Postgres keeps the history. */
 export function webhookJobOptions(attempts: number, backoffMs: number): JobsOptions {
@@ -42,7 +43,7 @@ export function webhookJobOptions(attempts: number, backoffMs: number): JobsOpti
 }
 
 export function createWebhookQueue(options: WebhookQueueOptions): WebhookQueue {
-  return new Queue<WebhookJobData>(options.name ?? WEBHOOK_QUEUE, {
+  return new Queue<WebhookJobData | WebhookBatchData>(options.name ?? WEBHOOK_QUEUE, {
     connection: options.connection,
     prefix: options.prefix,
     defaultJobOptions: webhookJobOptions(options.attempts, options.backoffMs),
@@ -60,6 +61,16 @@ export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly W
   await queue.addBulk(
     rows.map((data) => ({ name: data.event ?? webhookEventJob.name, data, opts: { jobId: jobIdOf(data) } })),
   );
+}
+
+/**
+ * Enqueue the rows one INSERT committed: one batch job for all of them (a lone row gets its per-row
+ * job). Batch jobs get BullMQ's own ids, so two batches never share one; a row in two batches (a
+ * redelivery while it was pending) is applied once and skipped by the other.
+ */
+export async function enqueueWebhookBatch(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<void> {
+  if (rows.length <= 1) return enqueueWebhookEvents(queue, rows);
+  await queue.add(webhookBatchJob.name, { rowIds: rows.map((r) => r.rowId) });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createDb, migrateToLatest } from '@callsync/db';
+import { createDatabase, createDb, migrateToLatest } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { LocalServices } from '../local-services';
 import type { ManagedProcess } from '../managed-process';
@@ -102,6 +102,9 @@ export async function runBench(options: BenchOptions & { rounds?: number }): Pro
         common: { connections: options.connections, durationSeconds: options.seconds },
         pids: () => servicePids(services.pgPort, services.redisPort),
       };
+      const naiveUrl = await createDatabase(db, services.databaseUrl, 'bench_naive');
+      const naiveDb = createDb({ url: naiveUrl, poolSize: 1 });
+      await migrateToLatest(naiveDb, migrations).finally(() => naiveDb.destroy());
       // The three servers take turns, so a noisy neighbour hurts them alike.
       const baselines: ServerMeasure[] = [];
       const naives: ServerMeasure[] = [];
@@ -110,7 +113,7 @@ export async function runBench(options: BenchOptions & { rounds?: number }): Pro
       for (let r = 1; r <= rounds; r++) {
         say(`round ${r} of ${rounds}`);
         baselines.push(await measureBaseline(run, r));
-        naives.push(await measureNaive(run, r));
+        naives.push(await measureNaive(run, r, naiveUrl));
         const m = await measureIngress(run, r, ingressProcess);
         ingressProcess = m.process;
         ingresses.push(m);

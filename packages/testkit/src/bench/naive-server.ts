@@ -1,7 +1,8 @@
 // The bench's second baseline: the durable ingress a team would write without callsync, written
-// fairly. Express, the same HMAC check, one INSERT … ON CONFLICT and one queue.add per request, on the
-// same Postgres and Redis and the same queue as callsync (its rows and jobs are real ones: the
-// workers apply them). A 200 means the row is committed and its job added, as with callsync.
+// fairly. Express, the same HMAC check, one INSERT … ON CONFLICT into callsync's webhook_events and one
+// queue.add per request, on the same Postgres server and Redis (a database and a queue of its own, so
+// the drain phases measure callsync's rows only). A 200 means the row is committed and its job added,
+// as with callsync.
 // Run as its own process: node naive-server.js <port>, with callsync's environment.
 import express from 'express';
 import { loadConfig } from '@callsync/config';
@@ -12,7 +13,7 @@ import { verifyRetellSignature } from '@callsync/retell';
 const config = loadConfig();
 const db = createDb({ url: config.database.url, poolSize: config.database.poolSize });
 const connection = createRedisConnection(config.redis);
-const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, ...config.worker });
+const queue = createWebhookQueue({ connection, prefix: config.redis.prefix, name: 'bench-naive', ...config.worker });
 
 const app = express();
 app.post('/api/webhooks/retell', express.raw({ type: () => true, limit: '5mb' }), async (req, res) => {

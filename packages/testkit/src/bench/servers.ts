@@ -66,11 +66,12 @@ export async function measureBaseline(run: BenchRun, round: number): Promise<Ser
 }
 
 /**
- * (a) The naive durable ingress (naive-server.ts): what callsync's batching has to beat. Its rows and
- * jobs go to the same table and queue, and the drain phases apply them.
+ * (a) The naive durable ingress (naive-server.ts): what callsync's batching has to beat. Same Postgres
+ * server and Redis, but a database and a queue of its own (`naiveDatabaseUrl`), so its rows do not
+ * join the backlog the drain phases measure callsync's workers on.
  */
-export async function measureNaive(run: BenchRun, round: number): Promise<ServerMeasure> {
-  const { child, url } = await startScript(run, 'naive-server.js', run.env);
+export async function measureNaive(run: BenchRun, round: number, naiveDatabaseUrl: string): Promise<ServerMeasure> {
+  const { child, url } = await startScript(run, 'naive-server.js', { ...run.env, DATABASE_URL: naiveDatabaseUrl });
   try {
     run.say(`(a) naive durable ingress: INSERT + queue.add per request, ${run.options.connections} connections`);
     return await measure(
