@@ -13,7 +13,7 @@ import {
   type WebhookJobData,
   type WebhookQueue,
 } from '@callsync/queue';
-import { GroupCommit, mapLimit, settle, withTimeout, type Settled } from '@callsync/runtime';
+import { GroupCommit, mapLimit, settle, withTimeout, type Entry, type Settled } from '@callsync/runtime';
 
 export interface BatcherOptions {
   db: Db;
@@ -70,9 +70,12 @@ export class DeliveryBatcher {
     return { requests: items, bytes: size };
   }
 
-  /** Resolves once the delivery's row is committed (and its job enqueued, or left to the sweeper). */
-  submit(delivery: Delivery, signal?: AbortSignal): Promise<RecordedDelivery> {
-    return this.group.submit(delivery, signal);
+  /**
+   * The delivery's outcome: resolves once its row is committed (and its job enqueued, or left to the
+   * sweeper). `abandon` gives up on it while it still waits for its INSERT (see GroupCommit.enter).
+   */
+  submit(delivery: Delivery): Entry<RecordedDelivery> {
+    return this.group.enter(delivery);
   }
 
   private async record(deliveries: readonly Delivery[]): Promise<Settled<RecordedDelivery>[]> {

@@ -53,6 +53,24 @@ describe('GroupCommit', () => {
     expect(c.batches).toEqual([[1], [3]]);
   });
 
+  it('enter(): abandon rejects an item still waiting, and does nothing once its batch has started', async () => {
+    const c = manualCommitter();
+    const group = new GroupCommit({ commit: c.commit, maxBatch: 10 });
+    const started = group.enter(1);
+    const waiting = group.enter(2);
+    started.abandon('too late');
+    waiting.abandon('deadline passed');
+    await expect(waiting.promise).rejects.toEqual(new AbandonedError('deadline passed'));
+    expect(group.backlog()).toEqual({ items: 0, size: 0 });
+    await c.release(0);
+    expect(await started.promise).toBe('row 1');
+    // The abandoned item never reaches a batch.
+    const next = group.enter(3);
+    await c.release(1);
+    expect(await next.promise).toBe('row 3');
+    expect(c.batches).toEqual([[1], [3]]);
+  });
+
   it('answers a batch only after afterCommit, and rejects every item when the commit fails as a whole', async () => {
     const order: string[] = [];
     const group = new GroupCommit<number, number>({

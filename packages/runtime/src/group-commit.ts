@@ -70,7 +70,15 @@ interface Waiting<I, O> {
   item: I;
   size: number;
   abandoned: boolean;
+  /** In a batch: too late to abandon. */
+  taken: boolean;
   done: Deferred<O>;
+}
+
+/** An item submitted with enter(): its outcome, and a way to give up on it while it waits. */
+export interface Entry<O> {
+  promise: Promise<O>;
+  abandon: (reason: string) => void;
 }
 
 /**
@@ -98,29 +106,38 @@ export class GroupCommit<I, O> {
    * batch started (once it has started, the outcome is waited for).
    */
   submit(item: I, signal?: AbortSignal): Promise<O> {
+    if (signal?.aborted) return Promise.reject(new AbandonedError(String(signal.reason ?? 'aborted')));
+    const entry = this.enter(item);
+    signal?.addEventListener('abort', () => entry.abandon(String(signal.reason ?? 'aborted')), { once: true });
+    return entry.promise;
+  }
+
+  /**
+   * submit() without an AbortSignal: `abandon(reason)` rejects the item with AbandonedError if its
+   * batch has not started yet, and does nothing after. The ingress calls this once per request, where
+   * an AbortController and its event listeners cost more than the rest of the hand-off.
+   */
+  enter(item: I): Entry<O> {
     const size = this.options.sizeOf?.(item) ?? 0;
     const { maxWaiting = Infinity, maxWaitingSize = Infinity } = this.options;
     if (this.waitingCount >= maxWaiting || (this.waitingCount > 0 && this.waitingSize + size > maxWaitingSize)) {
       const message = this.options.describeFull?.(this.backlog()) ?? `backlog full (${this.waitingCount} waiting)`;
-      return Promise.reject(new BacklogFullError(message));
+      return { promise: Promise.reject(new BacklogFullError(message)), abandon: () => undefined };
     }
-    if (signal?.aborted) return Promise.reject(new AbandonedError(String(signal.reason ?? 'aborted')));
-    const w: Waiting<I, O> = { item, size, abandoned: false, done: deferred<O>() };
-    signal?.addEventListener(
-      'abort',
-      () => {
-        if (!this.waiting.includes(w)) return; // its batch has started
-        w.abandoned = true;
-        this.forget(w);
-        w.done.reject(new AbandonedError(String(signal.reason ?? 'aborted')));
-      },
-      { once: true },
-    );
+    const w: Waiting<I, O> = { item, size, abandoned: false, taken: false, done: deferred<O>() };
     this.waiting.push(w);
     this.waitingCount += 1;
     this.waitingSize += size;
     if (this.active < (this.options.lanes ?? 1)) void this.lane();
-    return w.done.promise;
+    return {
+      promise: w.done.promise,
+      abandon: (reason) => {
+        if (w.taken || w.abandoned) return; // its batch has started, or it is gone already
+        w.abandoned = true;
+        this.forget(w);
+        w.done.reject(new AbandonedError(reason));
+      },
+    };
   }
 
   private forget(w: Waiting<I, O>): void {
@@ -147,6 +164,7 @@ export class GroupCommit<I, O> {
       if (w.abandoned) continue;
       if (batch.length > 0 && size + w.size > maxBatchSize) break;
       size += w.size;
+      w.taken = true;
       batch.push(w);
       this.forget(w);
     }

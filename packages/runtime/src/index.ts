@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 export { Limiter, mapLimit, TimeoutError, waitUntil, withTimeout } from './async';
 export type { WaitOptions } from './async';
 export { AbandonedError, BacklogFullError, deferred, GroupCommit, settle } from './group-commit';
-export type { Deferred, GroupCommitOptions, Settled } from './group-commit';
+export type { Deferred, Entry, GroupCommitOptions, Settled } from './group-commit';
 
 /** Minimal logger shape, so this package needs no logging library. */
 interface Log {
