@@ -5,6 +5,7 @@ import {
   callsPerDayQuery,
   eventSearchQuery,
   eventsPerMinuteQuery,
+  reportQuery,
   searchCalls,
   searchEvents,
   type Db,
@@ -89,6 +90,10 @@ describe('console queries on a million rows', () => {
     for (const search of [
       { limit: 50 },
       { limit: 50, statuses: ['failed' as const] },
+      { limit: 50, statuses: ['processed' as const] },
+      { limit: 50, statuses: ['pending' as const] },
+      { limit: 50, statuses: ['skipped' as const] },
+      { limit: 50, statuses: ['failed' as const], after: { at: day(), id: '500000' } },
       { limit: 50, statuses: ['failed' as const], eventTypes: ['call_ended'], from: day() },
       { limit: 50, companyId: '1', statuses: ['failed' as const] },
     ])
@@ -106,6 +111,10 @@ describe('console queries on a million rows', () => {
     const both = await searchEvents(t.db, { limit: 200, statuses: ['failed'] });
     expect([...first, ...second].map((e) => e.id)).toEqual(both.map((e) => e.id));
     expect(both.every((e) => e.status === 'failed')).toBe(true);
+  });
+
+  it('the processing-rate report, as shipped in sql/reports/, reads an index', async () => {
+    expectIndexed(await plan(t.db, reportQuery('processing-rate.sql', 'window', '24 hours')), 'webhook_events');
   });
 
   it('charts: events per minute over 24 h and calls per day by outcome use indexes', async () => {

@@ -88,6 +88,40 @@ export async function backfillSessionFields(db: Db, options: { batch?: number; a
   });
 }
 
+/**
+ * The indexes written for every event (issue 16). Each row of webhook_events is inserted and then
+ * updated (pending to processed), and a call's session is written once per event; neither update can
+ * be HOT (the status, and the session's indexed columns, change), so every full index gets an entry
+ * each time. Full indexes whose queries a smaller one answers as well are replaced, built first and
+ * dropped after, both without blocking writes:
+ * - webhook_events_status_created_idx (status, created_at desc, id desc) and the (created_at) partial
+ *   indexes of pending and failed rows: the console's keyset walk by status uses a partial
+ *   (created_at, id) index per status a row leaves or rarely reaches (pending, failed, skipped), which
+ *   also answers the backlog gauges, replay and the sweeper's cutoff; `processed` walks
+ *   webhook_events_console_idx;
+ * - webhook_events_provider_created_at_idx: the processing-rate report's window is a range of
+ *   webhook_events_console_idx (every row's provider is 'retell');
+ * - retell_call_sessions_company_started_idx (company_id, started_at):
+ *   retell_call_sessions_console_company_idx starts with the same columns.
+ * test/console.queries.test.ts shows each of those queries still reading an index on a million rows.
+ */
+async function trimWritePathIndexes(db: Db): Promise<void> {
+  for (const status of ['pending', 'failed', 'skipped'])
+    await ensureIndexConcurrently(
+      db,
+      `webhook_events_${status}_keyset_idx`,
+      sql`webhook_events (created_at, id) where status = ${sql.lit(status)}`,
+    );
+  for (const name of [
+    'webhook_events_status_created_idx',
+    'webhook_events_pending_idx',
+    'webhook_events_failed_idx',
+    'webhook_events_provider_created_at_idx',
+    'retell_call_sessions_company_started_idx',
+  ])
+    await sql`drop index concurrently if exists ${sql.id(name)}`.execute(db);
+}
+
 /** Every data step, in order; returns what each one did, for `migrate` to report. */
 export async function completeDataMigrations(db: Db): Promise<{ callIdsFilled: number; sessionFieldsFilled: number }> {
   const callIdsFilled = await completeCallIdBackfill(db);
@@ -107,5 +141,6 @@ export async function completeDataMigrations(db: Db): Promise<{ callIdsFilled: n
     'retell_call_sessions_twilio_call_sid_idx',
     sql`retell_call_sessions ((telephony_identifier->>'twilio_call_sid')) where telephony_identifier is not null`,
   );
+  await trimWritePathIndexes(db);
   return { callIdsFilled, sessionFieldsFilled };
 }

@@ -106,7 +106,7 @@ export {
   holdWebhookEventsLock,
 } from './monitoring.repository';
 export type { CompanySessionCount } from './monitoring.repository';
-export { companySessions, processingRate, staleChats, staleSessions } from './reports';
+export { companySessions, processingRate, reportQuery, staleChats, staleSessions } from './reports';
 export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from './reports';
 export { listenForTenantChanges } from './tenant-listener';
 export type { TenantListener } from './tenant-listener';

@@ -6,10 +6,14 @@ import type { Db } from './database';
 /** The monitoring SQL users already know lives in sql/reports/ (runnable with psql); this runs the same files. */
 const REPORTS_DIR = join(__dirname, '..', '..', '..', 'sql', 'reports');
 
-async function runReport<T>(db: Db, file: string, variable: string, value: string | number): Promise<T[]> {
+/** A report file of sql/reports/ with its one psql variable bound, as a query (runReport runs it; tests EXPLAIN it). */
+export function reportQuery(file: string, variable: string, value: string | number): CompiledQuery {
   const text = readFileSync(join(REPORTS_DIR, file), 'utf8').replace(new RegExp(`:'?${variable}'?`, 'g'), '$1');
-  const r = await db.executeQuery<T>(CompiledQuery.raw(text, [value]));
-  return r.rows;
+  return CompiledQuery.raw(text, [value]);
+}
+
+async function runReport<T>(db: Db, file: string, variable: string, value: string | number): Promise<T[]> {
+  return (await db.executeQuery<T>(reportQuery(file, variable, value))).rows;
 }
 
 export interface ProcessingRate {

@@ -28,7 +28,7 @@ export async function pruneEventPayloads(db: Db, before: Date, limit: number): P
  * replayed. Pending rows are never deleted (they are acknowledged and not yet applied).
  */
 export async function deleteOldEventRows(db: Db, before: Date, limit: number): Promise<number> {
-  // provider = 'retell' (every row's) lets the (provider, created_at, ...) index find the old rows.
+  // The oldest rows first, along webhook_events_console_idx (created_at, id).
   const r = await sql`
     with batch as (
       select id from webhook_events
