@@ -1,7 +1,7 @@
 import { findCallSession, recordDeliveries } from '@callsync/db';
 import { defaultHandlers, PermanentEventError, type EventHandler } from '@callsync/domain';
 import { enqueueWebhookBatch, webhookJobData, webhookJobId } from '@callsync/queue';
-import { body, newCallId } from './support/calls';
+import { body, delivery, newCallId } from './support/calls';
 import { useTestDatabase } from './support/database';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
@@ -15,19 +15,10 @@ afterEach(async () => {
 });
 
 async function store(event: 'call_started' | 'call_ended', callIds: string[]) {
-  const deliveries = callIds.map((callId) => {
-    const raw = body(event, { callId });
-    return {
-      eventType: event,
-      callId,
-      dedupeKey: `${event}:${callId}`,
-      payloadJson: raw,
-      rawBody: Buffer.from(raw),
-      signature: null,
-      source: 'webhook' as const,
-    };
-  });
-  const rows = await recordDeliveries(t.db, deliveries);
+  const rows = await recordDeliveries(
+    t.db,
+    callIds.map((callId) => delivery(event, callId)),
+  );
   return rows.map((r, i) => webhookJobData({ id: r.id, event_type: event, call_id: callIds[i] }));
 }
 

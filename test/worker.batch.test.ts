@@ -1,24 +1,14 @@
 import { findCallSession, recordDeliveries } from '@callsync/db';
 import { defaultHandlers, PermanentEventError, processWebhookEventsBatch } from '@callsync/domain';
 import { useTestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { body, delivery, newCallId } from './support/calls';
 
 /** One transaction applies many rows: each gets its own, correct outcome. */
 const t = useTestDatabase();
 
 async function store(event: 'call_started' | 'call_ended' | 'call_paused', callId: string): Promise<string> {
   const raw = event === 'call_paused' ? JSON.stringify({ event, call: { call_id: callId } }) : body(event, { callId });
-  const [r] = await recordDeliveries(t.db, [
-    {
-      eventType: event,
-      callId,
-      dedupeKey: `${event}:${callId}`,
-      payloadJson: raw,
-      rawBody: Buffer.from(raw),
-      signature: null,
-      source: 'webhook',
-    },
-  ]);
+  const [r] = await recordDeliveries(t.db, [delivery(event, callId, raw)]);
   return r!.id;
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { recordDeliveries } from '@callsync/db';
-import { createRedisConnection, createWebhookQueue, enqueueWebhookEvents } from '@callsync/queue';
+import { createRedisConnection, createWebhookQueue, enqueueWebhookEvents, webhookJobData } from '@callsync/queue';
 import { useTestDatabase } from './support/database';
-import { body, newCallId } from './support/calls';
+import { delivery, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
 import { assertBuilt, deleteQueueKeys, run, until, WORKER, type Proc } from './support/processes';
 
@@ -27,26 +27,17 @@ async function workerConnections(): Promise<number> {
 describe('worker connection budget', () => {
   it('drains a backlog with WORKER_CONCURRENCY 32 on no more than DATABASE_POOL_SIZE=3 connections', async () => {
     // A backlog, stored and enqueued as the ingress would.
-    const deliveries = Array.from({ length: 400 }, (_, i) => {
-      const callId = newCallId('pool');
-      const raw = body(i % 2 ? 'call_ended' : 'call_started', { callId });
-      const event = i % 2 ? 'call_ended' : 'call_started';
-      return {
-        eventType: event,
-        callId,
-        dedupeKey: `${event}:${callId}`,
-        payloadJson: raw,
-        rawBody: Buffer.from(raw),
-        signature: null,
-        source: 'webhook' as const,
-      };
-    });
+    const deliveries = Array.from({ length: 400 }, (_, i) =>
+      delivery(i % 2 ? 'call_ended' : 'call_started', newCallId('pool')),
+    );
     const rows = await recordDeliveries(t.db, deliveries);
     const connection = createRedisConnection({ url: serviceUrls().redisUrl });
     const queue = createWebhookQueue({ connection, prefix, attempts: 3, backoffMs: 10 });
     await enqueueWebhookEvents(
       queue,
-      rows.map((r, i) => ({ rowId: r.id, callId: deliveries[i]!.callId, event: deliveries[i]!.eventType })),
+      rows.map((r, i) =>
+        webhookJobData({ id: r.id, event_type: deliveries[i]!.eventType, call_id: deliveries[i]!.callId }),
+      ),
     );
     await queue.close();
     connection.disconnect();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { recordDelivery, type Db } from '@callsync/db';
+import { recordDelivery, type Db, type Delivery } from '@callsync/db';
 import { sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
 
 export const LIFECYCLE: SampleEvent[] = ['call_started', 'call_ended', 'call_analyzed'];
@@ -22,19 +22,22 @@ export function permutations<T>(xs: readonly T[]): T[][] {
     : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
 }
 
-/** Store an event as the ingress would (a pending row, no job); its row id. */
-export async function storeEvent(db: Db, event: SampleEvent, callId: string): Promise<string> {
-  const payload = body(event, { callId });
-  const r = await recordDelivery(db, {
+/** A delivery of `event` for the call as the ingress records it (`raw`: another body than the sample's). */
+export function delivery(event: string, callId: string, raw = body(event as SampleEvent, { callId })): Delivery {
+  return {
     eventType: event,
     callId,
     dedupeKey: `${event}:${callId}`,
-    payloadJson: payload,
-    rawBody: Buffer.from(payload),
+    payloadJson: raw,
+    rawBody: Buffer.from(raw),
     signature: 'v=1,d=x',
     source: 'webhook',
-  });
-  return r.id;
+  };
+}
+
+/** Store an event as the ingress would (a pending row, no job); its row id. */
+export async function storeEvent(db: Db, event: SampleEvent, callId: string): Promise<string> {
+  return (await recordDelivery(db, delivery(event, callId))).id;
 }
 
 /** Store an event as the ingress would, then age it: `status`, received `ageMinutes` ago (and applied then, unless pending). */

@@ -266,6 +266,15 @@ export interface AttemptRecorded {
  */
 export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<AttemptRecorded> {
   return db.transaction().execute(async (trx) => {
+    if (o.result.kind !== 'delivered') {
+      // A failure extends the destination's streak, and every failing sender queues on that row. Wait
+      // for it before locking the delivery: a delivery locked while its sender queues would hold up
+      // every apply that adds to the delivery's chain (chainHeads' FOR SHARE), and with it the
+      // webhook_events rows that apply holds, so the ingress's redeliveries of them time out.
+      await sql`select 1 from forward_destinations
+        where id = (select destination_id from forward_deliveries where id = ${o.deliveryId})
+        for no key update`.execute(trx);
+    }
     await trx
       .insertInto('forward_attempts')
       .values({
