@@ -51,9 +51,10 @@ async function tryRate(run: BenchRun, offered: number, seconds: number, step: nu
 }
 
 /**
- * (g) The highest offered rate the pipeline sustains with 2 workers: start at 80 % of what the drain
- * measured, then climb by 15 % while rates hold (or step down by 20 % until one does), at most
- * `maxSteps` rates in all.
+ * (g) The highest offered rate the pipeline sustains with 2 workers: start at 80 % of the lower of the
+ * ingress's and the drain's rates, then climb by 15 % while rates hold (or step down by 20 % until one
+ * does), at most `maxSteps` rates in all; then once more halfway between the highest rate that held
+ * and the lowest that did not.
  */
 export async function measureSustained(run: BenchRun, start: number, maxSteps = 5): Promise<SustainedResult> {
   const seconds = run.options.sustainSeconds ?? 30;
@@ -69,6 +70,15 @@ export async function measureSustained(run: BenchRun, start: number, maxSteps = 
     // Climbing: stop at the first rate that fails. Descending: stop at the first that holds.
     if (climbing !== s.held) break;
     rate = Math.round(climbing ? rate * 1.15 : rate * 0.8);
+  }
+  const failed = steps.filter((s) => !s.held).map((s) => s.offered);
+  if (best > 0 && failed.length) {
+    const middle = Math.round((best + Math.min(...failed.filter((f) => f > best))) / 2);
+    if (Number.isFinite(middle) && middle > best) {
+      const s = await tryRate(run, middle, seconds, steps.length);
+      steps.push(s);
+      if (s.held) best = middle;
+    }
   }
   return { eventsPerSecond: best, seconds, steps };
 }
