@@ -1,6 +1,6 @@
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
-import { webhookJobId } from '@callsync/queue';
+import { enqueueWebhookBatch, webhookJobData, webhookJobId } from '@callsync/queue';
 import { sweepPendingEvents } from '@callsync/worker';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId, storeEvent } from './support/calls';
@@ -33,6 +33,24 @@ describe('outbox sweeper', () => {
     expect(results.every((r) => r.checked === 3)).toBe(true);
     const counts = await p.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     expect(counts.waiting).toBe(3);
+    for (const id of ids) expect(await p.queue.getJob(webhookJobId(id))).toBeDefined();
+  });
+
+  it('leaves rows a waiting batch job will apply, and gives rows of a batch job Redis lost jobs of their own', async () => {
+    p = await startPipeline(t.db, { worker: false });
+    const ids = [await orphanRow(), await orphanRow(), await orphanRow()];
+    await enqueueWebhookBatch(
+      p.queue,
+      ids.map((id) => webhookJobData({ id, event_type: 'call_started' })),
+    );
+    const later = () => new Date(Date.now() + 1000);
+    const sweep = () => sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0, now: later });
+    expect(await sweep()).toEqual({ checked: 3, enqueued: 0, retried: 0 });
+    for (const id of ids) expect(await p.queue.getJob(webhookJobId(id))).toBeUndefined();
+    const [batch] = await p.queue.getJobs(['wait']);
+    expect(batch!.name).toBe('batch');
+    await batch!.remove();
+    expect(await sweep()).toEqual({ checked: 3, enqueued: 3, retried: 0 });
     for (const id of ids) expect(await p.queue.getJob(webhookJobId(id))).toBeDefined();
   });
 

@@ -3,6 +3,7 @@ import type { Logger } from '@callsync/logger';
 import {
   ensureForwardJobs,
   ensureWebhookJobs,
+  rowsInLiveBatches,
   webhookJobData,
   type ForwardQueue,
   type WebhookQueue,
@@ -27,8 +28,8 @@ export interface SweepResult {
 
 /**
  * The outbox sweeper: Postgres is the source of truth, so every row still `pending` after a while
- * gets a live job. Job ids derive from row ids, so running this from many processes at once, or
- * while the ingress enqueues the same row, never duplicates work.
+ * gets a live job, unless a live batch job holds it. Job ids derive from row ids, so running this from
+ * many processes at once, or while the ingress enqueues the same row, never duplicates work.
  */
 export async function sweepPendingEvents(
   db: Db,
@@ -40,11 +41,14 @@ export async function sweepPendingEvents(
   const batchSize = options.batchSize ?? 500;
   const result: SweepResult = { checked: 0, enqueued: 0, retried: 0 };
   let after: string | null = null;
+  // Rows a batch job will still apply are not orphans (a backlog older than the threshold is normal).
+  const inBatches = await rowsInLiveBatches(queue);
   for (;;) {
     const rows = await findPendingEvents(db, cutoff, after, batchSize);
     if (rows.length === 0) break;
     result.checked += rows.length;
-    const r = await ensureWebhookJobs(queue, rows.map(webhookJobData));
+    const orphans = rows.filter((r) => !inBatches.has(r.id));
+    const r = await ensureWebhookJobs(queue, orphans.map(webhookJobData));
     result.enqueued += r.enqueued;
     result.retried += r.retried;
     after = rows[rows.length - 1]!.id;

@@ -8,6 +8,7 @@ export {
   enqueueWebhookEvent,
   enqueueWebhookEvents,
   enqueueWebhookBatch,
+  rowsInLiveBatches,
   ensureWebhookJobs,
 } from './webhook-queue';
 export type { WebhookQueue, WebhookQueueOptions } from './webhook-queue';

@@ -74,6 +74,20 @@ export async function enqueueWebhookBatch(queue: WebhookQueue, rows: readonly We
 }
 
 /**
+ * The rows of every batch job that may still run (waiting, delayed, running, or stalled and put back):
+ * they have a job, though not one under their own id. A failed or completed batch covers nothing.
+ */
+export async function rowsInLiveBatches(queue: WebhookQueue): Promise<Set<string>> {
+  const rows = new Set<string>();
+  const jobs = await queue.getJobs(['wait', 'active', 'delayed', 'prioritized']);
+  for (const job of jobs) {
+    const ids = job?.name === webhookBatchJob.name ? (job.data as Partial<WebhookBatchData>).rowIds : undefined;
+    if (Array.isArray(ids)) for (const id of ids) rows.add(id);
+  }
+  return rows;
+}
+
+/**
  * Make sure each row has a live job: add the missing ones, retry finished ones. Safe to run from
  * many processes at once (job ids derive from row ids). The outbox sweeper and `make replay` use it.
  */
