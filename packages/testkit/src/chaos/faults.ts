@@ -54,9 +54,14 @@ export async function killWorkers(run: ChaosRun): Promise<void> {
   }
 }
 
-/** Like a deploy: SIGTERM one worker at a time and start it again; the others keep draining. */
+/**
+ * Like a deploy: SIGTERM one worker at a time and start it again; the others keep draining. Goes on
+ * while the load runs, and at least until every worker was restarted once, however long each
+ * graceful stop takes on a busy machine.
+ */
 export async function rollWorkers(run: ChaosRun): Promise<void> {
-  for (let i = 0; run.options.rollingRestart && !run.loadDone; i = (i + 1) % run.workers.length) {
+  for (let n = 0; run.options.rollingRestart && (!run.loadDone || n < run.workers.length); n++) {
+    const i = n % run.workers.length;
     await sleep(1000);
     const w = run.workers[i]!;
     if (w === run.frozen) continue;
