@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, LIFECYCLE, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
-import { launchChromium, SCREENSHOTS } from './support/browser';
+import { DASHBOARD_AUTH as AUTH, launchChromium, SCREENSHOTS, serveOnLoopback } from './support/browser';
 
 /**
  * The operator's console in a real headless Chromium (Debian's, with playwright-core), at 1280x800:
@@ -16,7 +16,6 @@ import { launchChromium, SCREENSHOTS } from './support/browser';
  * processed, see both charts drawn, and get 401 without credentials. Screenshots go to test-output/.
  */
 const OUTPUT = SCREENSHOTS;
-const AUTH = { user: 'oncall', password: 'correct horse battery staple' };
 
 let t: TestDatabase;
 let p: Pipeline;
@@ -34,9 +33,7 @@ beforeAll(async () => {
   };
   p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_analyzed: flaky }, attempts: 1 });
   const app = createDashboardApp({ queues: [p.queue], db: t.db, webhookQueue: p.queue, auth: AUTH });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  ({ server, base } = await serveOnLoopback(app));
   browser = await launchChromium();
   context = await browser.newContext({
     httpCredentials: { username: AUTH.user, password: AUTH.password },

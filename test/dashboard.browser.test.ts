@@ -10,14 +10,13 @@ import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
-import { launchChromium, SCREENSHOTS } from './support/browser';
+import { DASHBOARD_AUTH as AUTH, launchChromium, SCREENSHOTS, serveOnLoopback } from './support/browser';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): log in, find a
  * failed job with its error, retry it once its cause is gone, and watch it complete.
  */
 const OUTPUT = SCREENSHOTS;
-const AUTH = { user: 'oncall', password: 'correct horse battery staple' };
 
 let t: TestDatabase;
 let p: Pipeline;
@@ -35,9 +34,7 @@ beforeAll(async () => {
   };
   p = await startPipeline(t.db, { handlers: { ...defaultHandlers, call_started: flaky }, attempts: 1 });
   const app = createDashboardApp({ queues: [p.queue], auth: AUTH });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  ({ server, base } = await serveOnLoopback(app));
   browser = await launchChromium();
   mkdirSync(OUTPUT, { recursive: true });
 }, 60_000);

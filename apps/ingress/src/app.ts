@@ -87,7 +87,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     observe(res);
     const refused = notJson(req);
     if (refused) return next(refused);
-    readBody(req, res, (err?: unknown) => (err ? next(err) : void route(req, res, next).catch(next)));
+    readBody(req, res, (err?: unknown) => (err ? next(err) : void route(req, res).catch(next)));
   });
 
   // During the call: inbound routing, custom functions, the context API.

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { classifyDatabaseError, isJsonbEncodingError, type RecordedDelivery } from '@callsync/db';
 import { identifyDelivery, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
@@ -34,9 +34,7 @@ const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
  * POST /api/webhooks/retell: verify, store `pending` (or count a redelivery), enqueue, answer.
  * Nothing is processed here; a 2xx means the row is committed.
  */
-export function retellWebhookRoute(
-  deps: WebhookRouteDeps,
-): (req: Request, res: Response, next: NextFunction) => Promise<void> {
+export function retellWebhookRoute(deps: WebhookRouteDeps): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.get('x-retell-signature');

@@ -27,7 +27,7 @@ import {
   type WebhookJobData,
   type WebhookQueue,
 } from '@callsync/queue';
-import type { Settled } from '@callsync/runtime';
+import { settle } from '@callsync/runtime';
 import { EventBatcher } from './event-batcher';
 import { createQueueWorker } from './queue-worker';
 
@@ -47,7 +47,8 @@ export interface WebhookWorkerOptions {
   forwardQueue?: ForwardQueue;
   /**
    * The webhook queue itself (`queueName`): a row a batch job could not apply gets its own job here.
-   * Without it, such a row waits for the outbox sweeper.
+   * Without it, a batch with such a row fails (after its attempts), and its rows wait for the outbox
+   * sweeper.
    */
   webhookQueue?: WebhookQueue;
   /** Start fetching at once. Default true. */
@@ -133,14 +134,7 @@ export function createWebhookWorker(
   const handleBatch = async (data: WebhookBatchData, job: Job<WebhookWorkerData>): Promise<BatchOutcome> => {
     const started = performance.now();
     const ctx = { job_id: job.id, rows: data.rowIds.length, attempt: job.attemptsMade + 1 };
-    const settled = await Promise.all(
-      data.rowIds.map((id): Promise<Settled<ProcessOutcome>> =>
-        batcher.submit(id).then(
-          (value) => ({ ok: true, value }),
-          (error: unknown) => ({ ok: false, error }),
-        ),
-      ),
-    );
+    const settled = await Promise.all(data.rowIds.map((id) => settle(batcher.submit(id))));
     const outcome: BatchOutcome = { rows: data.rowIds.length, processed: 0, skipped: 0, already: 0, handedOff: 0 };
     const forwards: ForwardHead[] = [];
     const failed: string[] = [];
@@ -163,13 +157,13 @@ export function createWebhookWorker(
     if (failed.length) {
       // Their own jobs retry them with backoff and record the error on the row and in Bull Board. If
       // this throws (Redis or Postgres down), the batch job is retried: its applied rows are skipped.
+      if (!options.webhookQueue)
+        throw new Error(`${failed.length} rows of the batch failed and no queue was given to retry them on`);
       const rows = await findEventsToReplay(options.db, {
         statuses: ['pending', 'failed'],
         eventIds: failed,
         limit: failed.length,
       });
-      if (!options.webhookQueue)
-        throw new Error(`${failed.length} rows of the batch failed and no queue was given to retry them on`);
       await ensureWebhookJobs(options.webhookQueue, rows.map(webhookJobData));
       outcome.handedOff = rows.length;
     }

@@ -40,12 +40,11 @@ describe('GroupCommit', () => {
       describeFull: ({ items }) => `${items} already wait`,
     });
     const inFlight = group.submit(1);
-    const abort = new AbortController();
-    const abandoned = group.submit(2, abort.signal);
+    const abandoned = group.enter(2);
     const kept = group.submit(3);
     await expect(group.submit(4)).rejects.toEqual(new BacklogFullError('2 already wait'));
-    abort.abort('client gone');
-    await expect(abandoned).rejects.toEqual(new AbandonedError('client gone'));
+    abandoned.abandon('client gone');
+    await expect(abandoned.promise).rejects.toEqual(new AbandonedError('client gone'));
     expect(group.backlog().items).toBe(1);
     await c.release(0);
     await c.release(1);

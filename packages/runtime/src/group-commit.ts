@@ -34,7 +34,7 @@ export class BacklogFullError extends Error {
   }
 }
 
-/** The item's signal aborted while it still waited for its batch; it was never committed. */
+/** The item was abandoned while it still waited for its batch; it was never committed. */
 export class AbandonedError extends Error {
   constructor(readonly reason: string) {
     super(`abandoned before it was written: ${reason}`);
@@ -101,21 +101,17 @@ export class GroupCommit<I, O> {
   }
 
   /**
-   * Resolves with the item's outcome once its batch committed. Rejects at once with BacklogFullError
-   * when the backlog is at its bound, and with AbandonedError when `signal` aborts before the item's
-   * batch started (once it has started, the outcome is waited for).
+   * Resolves with the item's outcome once its batch committed; rejects at once with BacklogFullError
+   * when the backlog is at its bound.
    */
-  submit(item: I, signal?: AbortSignal): Promise<O> {
-    if (signal?.aborted) return Promise.reject(new AbandonedError(String(signal.reason ?? 'aborted')));
-    const entry = this.enter(item);
-    signal?.addEventListener('abort', () => entry.abandon(String(signal.reason ?? 'aborted')), { once: true });
-    return entry.promise;
+  submit(item: I): Promise<O> {
+    return this.enter(item).promise;
   }
 
   /**
-   * submit() without an AbortSignal: `abandon(reason)` rejects the item with AbandonedError if its
-   * batch has not started yet, and does nothing after. The ingress calls this once per request, where
-   * an AbortController and its event listeners cost more than the rest of the hand-off.
+   * submit(), with a way to give up: `abandon(reason)` rejects the item with AbandonedError if its
+   * batch has not started yet, and does nothing after (once it has started, the outcome is waited
+   * for). Cheaper per item than an AbortSignal and its listeners, which the ingress paid per request.
    */
   enter(item: I): Entry<O> {
     const size = this.options.sizeOf?.(item) ?? 0;
