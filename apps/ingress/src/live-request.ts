@@ -1,0 +1,57 @@
+import type express from 'express';
+import type { Db } from '@callsync/db';
+import type { FunctionRegistry } from '@callsync/domain';
+import type { Logger } from '@callsync/logger';
+import type { Metrics } from '@callsync/metrics';
+import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
+import type { z } from 'zod';
+import { HttpError } from './http-error';
+
+/** Bodies of live requests: a function request carries the transcript so far. */
+export const LIVE_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export interface LiveDeps {
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  webhookKeys: readonly string[];
+  signatureToleranceMs: number;
+  functions: FunctionRegistry;
+  /** CALLSYNC_API_TOKENS; empty: the context API answers 404. */
+  apiTokens: readonly string[];
+  /** Inbound answers wait at most this long for Postgres. Default 1000 ms. */
+  inboundBudgetMs?: number;
+}
+
+export const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
+  missing: 'missing X-Retell-Signature header',
+  malformed: 'X-Retell-Signature must look like v=<unix ms>,d=<64 hex digits>',
+  stale: 'X-Retell-Signature timestamp is more than 5 minutes away from now',
+  mismatch: 'X-Retell-Signature does not match the body',
+};
+
+export const describeZod = (error: z.ZodError) =>
+  error.issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
+
+/** The raw body after its signature checked out; 401 on a bad signature (nothing runs). */
+export function verifiedBody(deps: LiveDeps, req: express.Request): Buffer {
+  const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const check = verifyRetellSignature(rawBody, req.get('x-retell-signature'), deps.webhookKeys, {
+    toleranceMs: deps.signatureToleranceMs,
+  });
+  if (!check.ok) {
+    deps.logger.warn('live request refused: bad signature', { path: req.path, reason: check.reason, ip: req.ip });
+    throw new HttpError(401, SIGNATURE_MESSAGES[check.reason]);
+  }
+  return rawBody;
+}
+
+/** The verified body, parsed; 401 on a bad signature (nothing runs), 400 on bad JSON. */
+export function signedJson(deps: LiveDeps, req: express.Request): { body: unknown; raw: Buffer } {
+  const rawBody = verifiedBody(deps, req);
+  try {
+    return { body: JSON.parse(rawBody.toString('utf8')), raw: rawBody };
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+  }
+}
