@@ -1,4 +1,4 @@
-import { sampleCall } from '@callsync/retell';
+import { sampleCall, sampleChat } from '@callsync/retell';
 import { RetellApiClient, RetellApiError } from '@callsync/retell';
 import { startFakeRetell } from './support/fake-retell';
 import { until } from './support/processes';
@@ -91,6 +91,24 @@ describe('Retell get-call client (against a fake Retell on loopback)', () => {
     }
   });
 
+  it('does not retry a 500 or a 429 that says x-should-retry: false', async () => {
+    f.fake.behave('final', { status: 500, headers: { 'x-should-retry': 'false' } });
+    const err = await f.client.getCall('final').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetellApiError);
+    expect((err as RetellApiError).status).toBe(500);
+    expect(f.fake.getCallRequests('final')).toHaveLength(1);
+    f.fake.behave('refused', { status: 429, retryAfterMs: 50, headers: { 'x-should-retry': 'false' } });
+    await expect(f.client.getCall('refused')).rejects.toMatchObject({ name: 'RetellApiError', status: 429 });
+    expect(f.fake.getCallRequests('refused')).toHaveLength(1);
+  });
+
+  it('retries a 400 that says x-should-retry: true, then succeeds', async () => {
+    f.fake.setCall({ call_id: 'again', call_status: 'ended' });
+    f.fake.behave('again', { status: 400, headers: { 'x-should-retry': 'true' }, times: 1 });
+    expect(await f.client.getCall('again')).toMatchObject({ found: true, call: { call_id: 'again' } });
+    expect(f.fake.getCallRequests('again').map((r) => r.status)).toEqual([400, 200]);
+  });
+
   it('says to check the key on 401, without retrying', async () => {
     const wrongKey = new RetellApiClient({ baseUrl: f.baseUrl, apiKey: 'key_wrong' });
     await expect(wrongKey.getCall('x')).rejects.toThrow(/answered 401 \(check RETELL_API_KEY\)/);
@@ -117,6 +135,29 @@ describe('Retell get-call client (against a fake Retell on loopback)', () => {
     f.fake.behave('slow', { delayMs: 400, times: 1 });
     expect(await impatient.getCall('slow')).toMatchObject({ found: true });
     expect(f.fake.getCallRequests('slow')).toHaveLength(2);
+  });
+
+  it('gives v3 list-calls and list-chats their own, longer timeout than get-call', async () => {
+    const client = new RetellApiClient({
+      baseUrl: f.baseUrl,
+      apiKey: 'key_test_callsync_0123456789abcdef',
+      timeoutMs: 300,
+      listTimeoutMs: 3000,
+      maxRetries: 0,
+    });
+    const startMs = Date.now() - 60_000;
+    f.fake.setCall(sampleCall({ callId: 'listed', startMs }, 'call_ended'));
+    f.fake.setChat(sampleChat({ chatId: 'chat_listed', startMs }, 'chat_ended'));
+    f.fake.behave('list-calls', { delayMs: 800, times: 1 });
+    f.fake.behave('list-chats', { delayMs: 800, times: 1 });
+    const calls = await client.listCalls(startMs - 1000, Date.now());
+    expect(calls.map((c) => c.call_id)).toEqual(['listed']);
+    const chats = await client.listChats(startMs - 1000, Date.now());
+    expect(chats.map((c) => c.chat_id)).toEqual(['chat_listed']);
+    // The same delay on get-call is past its timeout.
+    f.fake.behave('listed', { delayMs: 800, times: 1 });
+    await expect(client.getCall('listed')).rejects.toThrow(/failed after 1 tries: timeout of 300ms exceeded/);
+    expect(f.fake.getCallRequests('listed')).toHaveLength(1);
   });
 
   it('rejects a response that is not a call', async () => {

@@ -13,6 +13,8 @@ export interface FakeBehaviour {
   delayMs?: number;
   /** Apply to this many requests, then fall back to normal. Default: every request. */
   times?: number;
+  /** Extra response headers (e.g. `x-should-retry`), on whatever the answer is. */
+  headers?: Record<string, string>;
 }
 
 export interface RecordedRequest {
@@ -231,6 +233,7 @@ export class FakeRetell {
     }
     const b = this.takeBehaviour(name);
     if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+    if (b?.headers) res.set(b.headers);
     if (b?.status) {
       if (b.retryAfterSec !== undefined) res.set('retry-after', String(b.retryAfterSec));
       if (b.retryAfterMs !== undefined) res.set('retry-after-ms', String(b.retryAfterMs));
@@ -280,6 +283,7 @@ export class FakeRetell {
     }
     const b = this.takeBehaviour(callId);
     if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+    if (b?.headers) res.set(b.headers);
     if (b?.status) {
       if (b.retryAfterSec !== undefined) res.set('retry-after', String(b.retryAfterSec));
       if (b.retryAfterMs !== undefined) res.set('retry-after-ms', String(b.retryAfterMs));

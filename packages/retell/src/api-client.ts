@@ -21,9 +21,24 @@ import {
 export interface RetellApiClientOptions {
   baseUrl: string;
   apiKey: string;
-  /** Per-request timeout. Default 10 s. */
+  /**
+   * Timeout of each try of a single-object request (get-call, get-chat) and of the v2 lists (list-agents,
+   * list-phone-numbers). Default 10 s: these answers are small. (retell-sdk 5.66.1 uses its client-wide
+   * default for them, `Retell.DEFAULT_TIMEOUT` = 60 s, in `src/client.ts`.) `RETELL_API_TIMEOUT_MS`
+   * sets this one.
+   */
   timeoutMs?: number;
-  /** Retries after the first try for 408/409/429/5xx and network errors. Default 4. */
+  /**
+   * Timeout of each try of a page of `POST /v3/list-calls` and `POST /v3/list-chats`. Default 300 s, as
+   * retell-sdk 5.66.1 gives `call.list` and `chat.list` (`timeout: ... ?? 300000` in
+   * `src/resources/call.ts` and `src/resources/chat.ts`): a page of up to 1000 items can be slow.
+   * Unlike the SDK, where a client-wide `timeout` replaces the 300 s too, `timeoutMs` leaves it alone.
+   */
+  listTimeoutMs?: number;
+  /**
+   * Retries after the first try for 408/409/429/5xx and network errors. Default 4. A response header
+   * `x-should-retry: true` or `false` on a non-2xx answer overrides the status, as in retell-sdk.
+   */
   maxRetries?: number;
   /** First backoff; doubles each retry, with jitter, capped at maxBackoffMs. Default 500 ms. */
   backoffMs?: number;
@@ -54,6 +69,19 @@ export class RetellApiError extends Error {
 }
 
 const RETRYABLE = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
+
+/**
+ * Whether a response is worth another try. As retell-sdk 5.66.1's `shouldRetry` (`src/client.ts`), which
+ * it asks only for non-2xx answers: the server's `x-should-retry: true` / `false` wins over the status,
+ * otherwise 408, 409, 429 and 5xx are retried.
+ */
+function shouldRetry(status: number, headers: Record<string, unknown>): boolean {
+  if (status >= 200 && status < 300) return false;
+  const header = headers['x-should-retry'];
+  if (header === 'true') return true;
+  if (header === 'false') return false;
+  return RETRYABLE(status);
+}
 
 /** Delay asked for by `retry-after-ms` or `retry-after` (seconds or an HTTP date), if any. */
 export function retryAfterMs(headers: Record<string, unknown>, now = Date.now()): number | null {
@@ -86,6 +114,7 @@ export class RetellApiClient implements CallLookup {
   constructor(options: RetellApiClientOptions) {
     this.settings = {
       timeoutMs: options.timeoutMs ?? 10_000,
+      listTimeoutMs: options.listTimeoutMs ?? 300_000,
       maxRetries: options.maxRetries ?? 4,
       backoffMs: options.backoffMs ?? 500,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
@@ -159,6 +188,8 @@ export class RetellApiClient implements CallLookup {
       limit?: number;
       /** Where limit and pagination_key go: the query (v2 lists) or the JSON body (v3 lists). Default query. */
       paging?: 'query' | 'body';
+      /** Timeout of each page request. Default the client's `timeoutMs`. */
+      timeoutMs?: number;
       onPage?: (items: T[]) => void;
     } = {},
   ): Promise<T[]> {
@@ -172,7 +203,7 @@ export class RetellApiClient implements CallLookup {
         ? ''
         : `?${new URLSearchParams({ limit: String(limit), ...(key ? { pagination_key: key } : {}) })}`;
       const body = method === 'POST' ? { ...options.body, ...(inBody ? paging : {}) } : undefined;
-      const res = await this.request(`${path}${query}`, method, body);
+      const res = await this.request(`${path}${query}`, method, body, options.timeoutMs);
       if (res.status !== 200)
         throw new RetellApiError(
           `${name}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
@@ -201,21 +232,23 @@ export class RetellApiClient implements CallLookup {
 
   /**
    * POST /v3/list-calls: every call that started in [sinceMs, untilMs), oldest first (items carry no
-   * transcripts). `onPage` sees each page as it arrives.
+   * transcripts). `onPage` sees each page as it arrives. Each page may take up to `listTimeoutMs`.
    */
   listCalls(sinceMs: number, untilMs: number, onPage?: (items: ApiCall[]) => void): Promise<ApiCall[]> {
     return this.listAll('list-calls', 'POST', '/v3/list-calls', apiCallSchema, {
       body: startedBetween(sinceMs, untilMs),
       paging: 'body',
+      timeoutMs: this.settings.listTimeoutMs,
       onPage,
     });
   }
 
-  /** POST /v3/list-chats: every chat that started in [sinceMs, untilMs), oldest first. */
+  /** POST /v3/list-chats: every chat that started in [sinceMs, untilMs), oldest first; pages as list-calls. */
   listChats(sinceMs: number, untilMs: number, onPage?: (items: ApiChat[]) => void): Promise<ApiChat[]> {
     return this.listAll('list-chats', 'POST', '/v3/list-chats', apiChatSchema, {
       body: startedBetween(sinceMs, untilMs),
       paging: 'body',
+      timeoutMs: this.settings.listTimeoutMs,
       onPage,
     });
   }
@@ -225,7 +258,12 @@ export class RetellApiClient implements CallLookup {
     return this.listAll('list-phone-numbers', 'GET', '/v2/list-phone-numbers', apiPhoneNumberSchema);
   }
 
-  private async request(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<AxiosResponse> {
+  private async request(
+    path: string,
+    method: 'GET' | 'POST' = 'GET',
+    body?: unknown,
+    timeoutMs = this.settings.timeoutMs,
+  ): Promise<AxiosResponse> {
     let throttled = 0;
     for (let attempt = 0; ;) {
       // Every request waits out a rate limit another one was told about: sending into it would only
@@ -235,12 +273,15 @@ export class RetellApiClient implements CallLookup {
       let res: AxiosResponse | undefined;
       let error: unknown;
       try {
-        res = await this.limiter.run(() => this.http.request({ url: path, method, data: body }));
+        res = await this.limiter.run(() => this.http.request({ url: path, method, data: body, timeout: timeoutMs }));
       } catch (err) {
         error = err; // network error or timeout: retryable
       }
-      if (res && !RETRYABLE(res.status)) return res;
-      const asked = res ? retryAfterMs(res.headers as Record<string, unknown>) : null;
+      const headers = (res?.headers ?? {}) as Record<string, unknown>;
+      // `x-should-retry: false` ends it here whatever the status (a 429's retry-after included);
+      // `true` retries a status that would not be.
+      if (res && !shouldRetry(res.status, headers)) return res;
+      const asked = res ? retryAfterMs(headers) : null;
       if (res?.status === 429 && asked !== null && throttled < this.settings.maxThrottledRetries) {
         throttled += 1;
         this.pausedUntil = Math.max(this.pausedUntil, Date.now() + Math.min(this.settings.maxBackoffMs, asked));
