@@ -3,7 +3,8 @@ import { findCallSession, findChatSession, findWebhookEvents } from '@callsync/d
 import { defaultHandlers, runReconcilePass } from '@callsync/domain';
 import { sampleCall, sampleChat } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
-import { newCallId } from './support/calls';
+import { body, newCallId } from './support/calls';
+import { startPipeline } from './support/pipeline';
 import { serviceUrls, TEST_API_KEY } from './support/env';
 import { startFakeRetell } from './support/fake-retell';
 import { assertBuilt, CLI, run } from './support/processes';
@@ -77,12 +78,64 @@ describe('discovery', () => {
       .where((eb) => eb.or([eb('call_id', 'in', [callId, ongoingId]), eb('chat_id', '=', chatId)]))
       .orderBy('id')
       .execute();
+    // Read from Retell's API, not delivered by Retell: no delivery counted, however often it is read.
     expect(rows).toEqual([
-      { event_type: 'call_ended', delivery_count: 1 },
-      { event_type: 'call_analyzed', delivery_count: 1 },
-      { event_type: 'call_started', delivery_count: 1 },
-      { event_type: 'chat_ended', delivery_count: 1 },
+      { event_type: 'call_ended', delivery_count: 0 },
+      { event_type: 'call_analyzed', delivery_count: 0 },
+      { event_type: 'call_started', delivery_count: 0 },
+      { event_type: 'chat_ended', delivery_count: 0 },
     ]);
+  });
+
+  it("a discovered call gets its transcript from get-call; Retell's late webhooks are their own deliveries, applied when they carry more", async () => {
+    const callId = newCallId('listed');
+    const startMs = Date.now() - 20 * MIN;
+    const whole = sampleCall({ callId, startMs }, 'call_ended');
+    f.fake.setCall(whole);
+    expect(await pass()).toMatchObject({ discovered: 1, failed: 0 });
+    // The listing had no transcript (v3 list items never do); get-call gave it.
+    expect(f.fake.getCallRequests(callId).map((r) => r.path)).toEqual([`/v2/get-call/${callId}`]);
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      call_status: 'ended',
+      transcript: whole.transcript,
+      transcript_final: true,
+    });
+
+    const p = await startPipeline(t.db);
+    try {
+      // call_ended as Retell sends it, the same as get-call said: stored, counted once, nothing new.
+      const ended = await p.deliver(body('call_ended', { callId, startMs }));
+      expect(ended.body.duplicate).toBe(false);
+      // call_analyzed was never applied: it carries the analysis, so it is applied.
+      const analyzed = await p.deliver(body('call_analyzed', { callId, startMs }));
+      const [endedRow, analyzedRow] = await p.settled([ended.body.id, analyzed.body.id]);
+      expect(endedRow).toMatchObject({ source: 'webhook', status: 'skipped', delivery_count: 1 });
+      expect(analyzedRow).toMatchObject({ source: 'webhook', status: 'processed', delivery_count: 1 });
+    } finally {
+      await p.close();
+    }
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_successful: true, transcript: whole.transcript });
+  });
+
+  it('a late webhook that carries more than what discovery applied is applied', async () => {
+    const callId = newCallId('partial');
+    const startMs = Date.now() - 20 * MIN;
+    // get-call no longer finds it (deleted at Retell, say): discovery keeps the listing, without transcript.
+    f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
+    f.fake.behave(callId, { status: 422 });
+    expect(await pass()).toMatchObject({ discovered: 1 });
+    expect(await findCallSession(t.db, callId)).toMatchObject({ call_status: 'ended', transcript: null });
+    const p = await startPipeline(t.db);
+    try {
+      const ended = await p.deliver(body('call_ended', { callId, startMs }));
+      const [row] = await p.settled([ended.body.id]);
+      expect(row).toMatchObject({ source: 'webhook', status: 'processed', delivery_count: 1 });
+    } finally {
+      await p.close();
+    }
+    expect(await findCallSession(t.db, callId)).toMatchObject({
+      transcript: sampleCall({ callId, startMs }, 'call_ended').transcript,
+    });
   });
 
   it('lists only since its watermark; make backfill imports older history, and can run again', async () => {

@@ -1,6 +1,12 @@
 import { sql } from 'kysely';
 import { findCallSession, findChatSession, findWebhookEvents, type Db } from '@callsync/db';
-import { defaultHandlers, runReconcilePass, type CallReport, type ReconcileOptions } from '@callsync/domain';
+import {
+  defaultHandlers,
+  NOTHING_NEW,
+  runReconcilePass,
+  type CallReport,
+  type ReconcileOptions,
+} from '@callsync/domain';
 import { sampleCall, sampleChat, sampleChatBody } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
@@ -193,7 +199,7 @@ describe('reconciliation pass', () => {
     });
   });
 
-  it('a call_ended webhook after reconciliation closed the call is a duplicate, with no regression', async () => {
+  it("a call_ended webhook after reconciliation closed the call is Retell's own delivery: stored, counted once, skipped as nothing new, no regression", async () => {
     const { callId, startMs } = await startedOnly(t.db, 10);
     f.fake.setCall(sampleCall({ callId, startMs }, 'call_ended'));
     await pass();
@@ -201,20 +207,31 @@ describe('reconciliation pass', () => {
     const p = await startPipeline(t.db);
     try {
       const late = await p.deliver(body('call_ended', { callId, startMs }));
-      expect(late.body.duplicate).toBe(true);
+      // Not a redelivery of callsync's own row: Retell sent it once, and it is kept as sent.
+      expect(late.body.duplicate).toBe(false);
       const [row] = await p.settled([late.body.id]);
       expect(row).toMatchObject({
         event_type: 'call_ended',
-        source: 'reconcile',
-        status: 'processed',
-        delivery_count: 2,
+        source: 'webhook',
+        status: 'skipped',
+        error: NOTHING_NEW,
+        delivery_count: 1,
         attempts: 1,
       });
+      expect(row!.raw_body).not.toBeNull();
       const lateStart = await p.deliver(body('call_started', { callId, startMs }));
       expect(lateStart.body.duplicate).toBe(true);
     } finally {
       await p.close();
     }
+    // Reconciliation's own row is no delivery of Retell's.
+    expect(
+      (await findWebhookEvents(t.db, callId)).map((e) => [e.event_type, e.source, e.status, e.delivery_count]),
+    ).toEqual([
+      ['call_started', 'webhook', 'processed', 2],
+      ['call_ended', 'reconcile', 'processed', 0],
+      ['call_ended', 'webhook', 'skipped', 1],
+    ]);
     expect(await findCallSession(t.db, callId)).toEqual(closed);
   });
 

@@ -124,6 +124,9 @@ export interface NewTransferEvent {
   webhook_event_id: string;
   event_type: string;
   destination: string | null;
+  destination_extension: string | null;
+  /** transfer_destination as Retell sent it. */
+  transfer_destination: unknown;
   transfer_option: unknown;
   turn_count: number;
   transcript_chars: number;
@@ -135,12 +138,16 @@ export async function recordTransferEvents(db: Db, events: readonly NewTransferE
   if (events.length === 0) return [];
   await sql`
     insert into retell_call_transfer_events
-      (call_id, webhook_event_id, event_type, destination, transfer_option, turn_count, transcript_chars, received_at)
-    select call_id, webhook_event_id, event_type, destination, transfer_option, turn_count, transcript_chars, received_at
+      (call_id, webhook_event_id, event_type, destination, destination_extension, transfer_destination,
+       transfer_option, turn_count, transcript_chars, received_at)
+    select call_id, webhook_event_id, event_type, destination, destination_extension, transfer_destination,
+      transfer_option, turn_count, transcript_chars, received_at
     from ${recordset(events, 'call_id', {
       webhook_event_id: 'bigint',
       event_type: 'text',
       destination: 'text',
+      destination_extension: 'text',
+      transfer_destination: 'jsonb',
       transfer_option: 'jsonb',
       turn_count: 'int',
       transcript_chars: 'int',

@@ -6,7 +6,11 @@ export interface CallTransferEventTable {
   call_id: string;
   webhook_event_id: string;
   event_type: string;
+  /** The number (or SIP URI) transferred to. */
   destination: string | null;
+  destination_extension: string | null;
+  /** transfer_destination exactly as Retell sent it (an object `{"number", "extension"}`, or a string). */
+  transfer_destination: ColumnType<unknown, string | null, string | null>;
   transfer_option: ColumnType<unknown, string | null, string | null>;
   turn_count: number;
   transcript_chars: number;

@@ -11,6 +11,8 @@ export {
   recordDelivery,
   recordDeliveries,
   claimWebhookEvents,
+  findAppliedKeys,
+  markNothingNew,
   findWebhookEventStatuses,
   recordWebhookEventFailure,
   findWebhookEvents,

@@ -19,6 +19,11 @@ export interface Delivery {
    * is applied; a smaller or equal one is only counted. Null or absent: not a snapshot.
    */
   snapshotSize?: number | null;
+  /**
+   * How many of Retell's deliveries this is: 1 (default) for a webhook, 0 for what reconciliation or
+   * discovery read from Retell's API, so delivery_count counts Retell's deliveries only.
+   */
+  deliveryCount?: 0 | 1;
 }
 
 export interface RecordedDelivery {
@@ -145,7 +150,7 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
         d.rawBody,
         d.signature,
         d.source,
-        g.length,
+        g.reduce((n, i) => n + (deliveries[i]!.deliveryCount ?? 1), 0),
         d.snapshotSize ?? null,
       );
     }
@@ -171,7 +176,7 @@ async function recordDeliveriesIn(db: Db, deliveries: readonly Delivery[]): Prom
 
 export type ClaimedWebhookEvent = Pick<
   WebhookEvent,
-  'id' | 'event_type' | 'call_id' | 'chat_id' | 'payload' | 'created_at' | 'source'
+  'id' | 'event_type' | 'call_id' | 'chat_id' | 'payload' | 'created_at' | 'source' | 'dedupe_key'
 > & {
   status: 'processed' | 'skipped';
 };
@@ -203,8 +208,36 @@ export async function claimWebhookEvents(
       status = case when w.event_type = any(${[...handledTypes]}::text[]) then 'processed' else 'skipped' end,
       attempts = w.attempts + 1, error = null, processed_at = now()
     from target where w.id = target.id
-    returning w.id, w.event_type, w.call_id, w.chat_id, w.payload, w.created_at, w.source, w.status`.execute(db);
+    returning w.id, w.event_type, w.call_id, w.chat_id, w.payload, w.created_at, w.source, w.dedupe_key, w.status`.execute(
+    db,
+  );
   return rows;
+}
+
+/** Of `keys`, the dedupe keys of rows already applied (processed). */
+export async function findAppliedKeys(db: Db, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('webhook_events')
+    .select('dedupe_key')
+    .where('provider', '=', 'retell')
+    .where('dedupe_key', 'in', [...keys])
+    .where('status', '=', 'processed')
+    .execute();
+  return new Set(rows.map((r) => r.dedupe_key));
+}
+
+/**
+ * Mark rows claimed in this transaction `skipped` after all, with why: a delivery that carried
+ * nothing the record did not already have from Retell's API. Stored and visible, not applied again.
+ */
+export async function markNothingNew(db: Db, ids: readonly string[], why: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('webhook_events')
+    .set({ status: 'skipped', error: why })
+    .where('id', 'in', [...ids])
+    .execute();
 }
 
 /** The status of each row that exists among `ids`. */

@@ -35,6 +35,8 @@ export interface WebhookEventTable {
   pruned_at: Date | null;
   /** transcript_updated: the length of the transcript kept; a snapshot only replaces a shorter one. */
   snapshot_size: number | null;
+  /** What callsync answered, for an event answered in the request (the inbound webhook). */
+  answer: ColumnType<unknown, string | null | undefined, string | null>;
 }
 
 export type WebhookEvent = Selectable<WebhookEventTable>;

@@ -21,11 +21,11 @@ export { mergeSession, patchFromEvent, emptySession, LIFECYCLE_RANK } from './st
 export type { SessionState, SessionPatch } from './state/call-state';
 export { mergeChat, chatPatchFromEvent, CHAT_RANK } from './state/chat-state';
 export type { ChatState, ChatPatch } from './state/chat-state';
-export { foldTransfers } from './state/transfers';
+export { foldTransfers, transferEventOf } from './state/transfers';
 export type { CallTransfer, TransferEventFact } from './state/transfers';
 export { defaultHandlers } from './handlers';
 export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
-export { processWebhookEvent, processWebhookEventsBatch } from './process-event';
+export { NOTHING_NEW, processWebhookEvent, processWebhookEventsBatch } from './process-event';
 export type { ProcessOutcome } from './process-event';
 export { runReconcilePass } from './reconcile/reconcile-pass';
 export type {

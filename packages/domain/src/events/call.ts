@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PermanentEventError } from '../errors';
+import { transcriptText } from './delivery-identity';
 
 const epochMs = z.number().finite().nonnegative();
 const text = z.string().nullish();
@@ -43,5 +44,9 @@ export function parseCall(payload: unknown): RetellCall {
   const body = payload as { call?: unknown; data?: unknown } | null;
   const r = retellCallSchema.safeParse(body?.call ?? body?.data);
   if (!r.success) throw new PermanentEventError(`invalid call object: ${describeIssues('call', r.error)}`);
+  // A live snapshot may carry its transcript only as transcript_object or transcript_with_tool_calls.
+  if (r.data.transcript == null) r.data.transcript = transcriptText(r.data, isObject(payload) ? payload : {});
   return r.data;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

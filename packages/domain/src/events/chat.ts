@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PermanentEventError } from '../errors';
 import { describeIssues } from './call';
+import { transcriptText } from './delivery-identity';
 
 const epochMs = z.number().finite().nonnegative();
 const text = z.string().nullish();
@@ -29,5 +30,7 @@ export type RetellChat = z.infer<typeof retellChatSchema>;
 export function parseChat(payload: unknown): RetellChat {
   const r = retellChatSchema.safeParse((payload as { chat?: unknown } | null)?.chat);
   if (!r.success) throw new PermanentEventError(`invalid chat object: ${describeIssues('chat', r.error)}`);
+  // A live snapshot may carry the conversation only as message_with_tool_calls.
+  if (r.data.transcript == null) r.data.transcript = transcriptText(r.data);
   return r.data;
 }

@@ -1,4 +1,4 @@
-import { identifyDelivery, stableJson } from './delivery-identity';
+import { identifyDelivery, stableJson, transferFacts } from './delivery-identity';
 import { parseEnvelope } from './envelope';
 
 function identify(body: object) {
@@ -22,15 +22,69 @@ describe('delivery identity', () => {
     expect(a.dedupeKey.startsWith('call_analyzed:c1:a:')).toBe(true);
   });
 
+  const turn = (role: string, content: string) => ({ role, content, words: [] });
+
   it('transfers: two transfers differ, a retry is the same', () => {
     const first = {
       event: 'transfer_started',
-      call: { call_id: 'c1', transcript_object: [1, 2] },
-      transfer_destination: '+49301',
+      call: { call_id: 'c1', transcript_object: [turn('agent', 'Hallo'), turn('user', 'Praxis bitte')] },
+      transfer_destination: { number: '+12137771235', extension: '1234' },
+      transfer_option: { type: 'warm_transfer', showTransfereeAsCaller: true },
     };
-    const second = { ...first, call: { call_id: 'c1', transcript_object: [1, 2, 3, 4] } };
-    expect(identify(first).dedupeKey).toBe(identify({ ...first }).dedupeKey);
-    expect(identify(first).dedupeKey).not.toBe(identify(second).dedupeKey);
+    const later = {
+      ...first,
+      call: { call_id: 'c1', transcript_object: [...first.call.transcript_object, turn('agent', 'Einen Moment')] },
+    };
+    const otherExtension = { ...first, transfer_destination: { number: '+12137771235', extension: '99' } };
+    expect(identify(first).dedupeKey).toBe(identify(JSON.parse(JSON.stringify(first))).dedupeKey);
+    expect(identify(first).dedupeKey).not.toBe(identify(later).dedupeKey);
+    // Retell's destination is an object: its extension is part of the key, not dropped as "not a string".
+    expect(identify(first).dedupeKey).not.toBe(identify(otherExtension).dedupeKey);
+    expect(identify(first).dedupeKey).not.toBe(
+      identify({ ...first, transfer_destination: { number: '+4930123' } }).dedupeKey,
+    );
+  });
+
+  it("transfers: Retell's object destination is read with its number and extension; a string still works", () => {
+    expect(
+      transferFacts({
+        event: 'transfer_started',
+        call: { call_id: 'c1' },
+        transfer_destination: { number: '+12137771235', extension: '1234' },
+        transfer_option: { type: 'warm_transfer', agentDetectionTimeoutMs: 15000 },
+      }),
+    ).toMatchObject({
+      destination: { number: '+12137771235', extension: '1234' },
+      destinationSent: { number: '+12137771235', extension: '1234' },
+      option: { type: 'warm_transfer', agentDetectionTimeoutMs: 15000 },
+    });
+    expect(
+      transferFacts({ event: 'transfer_started', call: { call_id: 'c1' }, transfer_destination: 'sip:a@b.c' }),
+    ).toMatchObject({ destination: { number: 'sip:a@b.c', extension: null } });
+    expect(transferFacts({ event: 'transfer_ended', call: { call_id: 'c1' } }).destination).toBeNull();
+  });
+
+  it('snapshots: progress is measured on whichever form the snapshot carries', () => {
+    const turns = [turn('agent', 'Guten Tag'), turn('user', 'Ich brauche einen Termin')];
+    const text = 'Agent: Guten Tag\nUser: Ich brauche einen Termin';
+    const size = (call: object, extra: object = {}) =>
+      identify({ event: 'transcript_updated', call: { call_id: 'c1', ...call }, ...extra }).snapshotSize;
+    expect(size({ transcript: text })).toBe(text.length);
+    expect(size({ transcript_object: turns })).toBe(text.length);
+    expect(size({ transcript_with_tool_calls: turns })).toBe(text.length);
+    expect(size({}, { transcript_with_tool_calls: turns })).toBe(text.length);
+    // A tool call is progress too; one more turn is more.
+    const withTool = [...turns, { role: 'tool_call_invocation', tool_call_id: 't1', name: 'book', arguments: '{}' }];
+    expect(size({ transcript_with_tool_calls: withTool })!).toBeGreaterThan(text.length);
+    expect(size({ transcript_object: [...turns, turn('agent', 'Gern')] })!).toBeGreaterThan(text.length);
+    expect(size({})).toBe(0);
+  });
+
+  it('chat agents: transcript_updated names the chat', () => {
+    expect(identify({ event: 'transcript_updated', chat: { chat_id: 'h1', transcript: 'User: Hallo' } })).toEqual({
+      dedupeKey: 'transcript_updated:h1',
+      snapshotSize: 11,
+    });
   });
 
   it('snapshots: one key per call, sized by the transcript', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CALL_EVENTS, isChatEvent } from './event-types';
+import { CALL_EVENTS, isChatEvent, isSnapshotEvent } from './event-types';
 
 /** What a delivery is about: a call, a chat, or (an event callsync does not know, with neither) nothing. */
 export type Subject = { kind: 'call'; id: string } | { kind: 'chat'; id: string } | null;
@@ -59,7 +59,11 @@ export function parseEnvelope(body: unknown): EnvelopeResult {
     return fail('chat.chat_id is required');
   }
   if (call) return { ok: true, envelope: { event, subject: { kind: 'call', id: call.call_id } } };
-  if (CALL_EVENTS.includes(event)) return fail('call.call_id is required');
+  // A chat agent may subscribe to transcript_updated too: its body carries the chat, not a call.
+  if (chat && isSnapshotEvent(event))
+    return { ok: true, envelope: { event, subject: { kind: 'chat', id: chat.chat_id } } };
+  if (CALL_EVENTS.includes(event))
+    return fail(isSnapshotEvent(event) ? 'call.call_id or chat.chat_id is required' : 'call.call_id is required');
   if (chat) return { ok: true, envelope: { event, subject: { kind: 'chat', id: chat.chat_id } } };
   return { ok: true, envelope: { event, subject: null } };
 }

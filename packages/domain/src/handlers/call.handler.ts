@@ -6,13 +6,13 @@ import {
   type NewTransferEvent,
 } from '@callsync/db';
 import { parseCall } from '../events/call';
-import { transferFacts } from '../events/delivery-identity';
-import { CALL_EVENTS, isTransferEvent } from '../events/event-types';
+import { CALL_EVENTS, isLifecycleEvent, isTransferEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
 import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../state/call-state';
-import { foldTransfers } from '../state/transfers';
+import { foldTransfers, transferEventOf } from '../state/transfers';
 import { resolveCompany } from './tenant-cache';
-import type { EventHandler, StoredEvent } from './handler';
+import type { EventHandler, HandlerResult, StoredEvent } from './handler';
+import { changedSession, withAppliedCounterpart } from './nothing-new';
 
 function toState(row: CallSession): SessionState {
   const state = Object.fromEntries(SESSION_STATE_KEYS.map((k) => [k, row[k]])) as unknown as SessionState;
@@ -27,24 +27,22 @@ function toState(row: CallSession): SessionState {
  * rebuild those calls' transfer lists, write every session back in one statement. One handler for
  * all of a call's events, so a batch locks each session once and concurrent batches cannot deadlock.
  */
-export const applyCallEvents = async (db: Parameters<EventHandler>[0], events: readonly StoredEvent[]) => {
-  const patches = [];
+export const applyCallEvents = async (
+  db: Parameters<EventHandler>[0],
+  events: readonly StoredEvent[],
+): Promise<HandlerResult> => {
+  const patches: { event: StoredEvent; callId: string; patch: ReturnType<typeof patchFromEvent> }[] = [];
   const transfers: NewTransferEvent[] = [];
   for (const e of events) {
     if (!CALL_EVENTS.includes(e.eventType)) throw new PermanentEventError(`not a call event: ${e.eventType}`);
     const call = parseCall(e.payload);
     const companyId = await resolveCompany(db, call);
-    patches.push({ callId: call.call_id, patch: patchFromEvent(e.eventType, call, e.receivedAt, companyId) });
+    patches.push({ event: e, callId: call.call_id, patch: patchFromEvent(e.eventType, call, e.receivedAt, companyId) });
     if (isTransferEvent(e.eventType)) {
-      const t = transferFacts(e.payload);
       transfers.push({
         call_id: call.call_id,
         webhook_event_id: e.rowId,
-        event_type: e.eventType,
-        destination: t.destination,
-        transfer_option: t.option,
-        turn_count: t.turns,
-        transcript_chars: t.chars,
+        ...transferEventOf(e.eventType, e.payload),
         received_at: e.receivedAt,
       });
     }
@@ -54,13 +52,33 @@ export const applyCallEvents = async (db: Parameters<EventHandler>[0], events: r
     patches.map((p) => p.callId),
   );
   const state = new Map(sessions.map((s) => [s.call_id, toState(s)]));
-  for (const { callId, patch } of patches) state.set(callId, mergeSession(state.get(callId)!, patch));
+  // A second copy of an event (webhook after API, or API after webhook) that changes nothing is
+  // stored but not applied: the session, its last_event_at included, stays as it was.
+  const echoes = await withAppliedCounterpart(
+    db,
+    patches
+      .filter((p) => isLifecycleEvent(p.event.eventType) && (state.get(p.callId)?.lifecycle_rank ?? 0) >= p.patch.rank)
+      .map((p) => p.event),
+  );
+  const nothingNew: string[] = [];
+  const touched = new Set<string>();
+  for (const { event, callId, patch } of patches) {
+    const before = state.get(callId)!;
+    const after = mergeSession(before, patch);
+    if (echoes.has(event.rowId) && !changedSession(before, after)) nothingNew.push(event.rowId);
+    else {
+      state.set(callId, after);
+      touched.add(callId);
+    }
+  }
   const recorded = await recordTransferEvents(db, transfers);
   for (const callId of new Set(transfers.map((t) => t.call_id))) {
     state.get(callId)!.transfers = foldTransfers(recorded.filter((r) => r.call_id === callId));
+    touched.add(callId);
   }
   await updateCallSessions(
     db,
-    [...state].map(([callId, values]) => ({ callId, values })),
+    [...touched].map((callId) => ({ callId, values: state.get(callId)! })),
   );
+  return nothingNew;
 };

@@ -4,29 +4,60 @@ import { isChatEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
 import { CHAT_STATE_KEYS, chatPatchFromEvent, mergeChat, type ChatState } from '../state/chat-state';
 import { resolveCompany } from './tenant-cache';
-import type { EventHandler, StoredEvent } from './handler';
+import type { EventHandler, HandlerResult, StoredEvent } from './handler';
+import { changedSession, withAppliedCounterpart } from './nothing-new';
 
 function toState(row: ChatSession): ChatState {
   return Object.fromEntries(CHAT_STATE_KEYS.map((k) => [k, row[k]])) as unknown as ChatState;
 }
 
-/** chat_started / chat_ended / chat_analyzed -> retell_chat_sessions, like calls: lock all, merge, write back. */
-export const applyChatEvents = async (db: Parameters<EventHandler>[0], events: readonly StoredEvent[]) => {
-  const patches = [];
+/**
+ * chat_started / chat_ended / chat_analyzed, and a chat agent's transcript_updated ->
+ * retell_chat_sessions, like calls: lock all, merge, write back.
+ */
+export const applyChatEvents = async (
+  db: Parameters<EventHandler>[0],
+  events: readonly StoredEvent[],
+): Promise<HandlerResult> => {
+  const patches: { event: StoredEvent; chatId: string; patch: ReturnType<typeof chatPatchFromEvent> }[] = [];
   for (const e of events) {
-    if (!isChatEvent(e.eventType)) throw new PermanentEventError(`not a chat event: ${e.eventType}`);
+    const type = e.eventType;
+    if (!isChatEvent(type) && type !== 'transcript_updated') throw new PermanentEventError(`not a chat event: ${type}`);
     const chat = parseChat(e.payload);
     const companyId = await resolveCompany(db, { agent_id: chat.agent_id });
-    patches.push({ chatId: chat.chat_id, patch: chatPatchFromEvent(e.eventType, chat, e.receivedAt, companyId) });
+    patches.push({
+      event: e,
+      chatId: chat.chat_id,
+      patch: chatPatchFromEvent(type, chat, e.receivedAt, companyId),
+    });
   }
   const sessions = await lockChatSessions(
     db,
     patches.map((p) => p.chatId),
   );
   const state = new Map(sessions.map((s) => [s.chat_id, toState(s)]));
-  for (const { chatId, patch } of patches) state.set(chatId, mergeChat(state.get(chatId)!, patch));
+  // A second copy of an event (webhook after API, or API after webhook) that changes nothing is
+  // stored but not applied: the session, its last_event_at included, stays as it was.
+  const echoes = await withAppliedCounterpart(
+    db,
+    patches
+      .filter((p) => isChatEvent(p.event.eventType) && (state.get(p.chatId)?.lifecycle_rank ?? 0) >= p.patch.rank)
+      .map((p) => p.event),
+  );
+  const nothingNew: string[] = [];
+  const touched = new Set<string>();
+  for (const { event, chatId, patch } of patches) {
+    const before = state.get(chatId)!;
+    const after = mergeChat(before, patch);
+    if (echoes.has(event.rowId) && !changedSession(before, after)) nothingNew.push(event.rowId);
+    else {
+      state.set(chatId, after);
+      touched.add(chatId);
+    }
+  }
   await updateChatSessions(
     db,
-    [...state].map(([chatId, values]) => ({ chatId, values })),
+    [...touched].map((chatId) => ({ chatId, values: state.get(chatId)! })),
   );
+  return nothingNew;
 };

@@ -11,6 +11,8 @@ export interface StoredEvent {
   /** When callsync first received it. */
   receivedAt: Date;
   source: WebhookEventSource;
+  /** The row's dedupe key: the same event from Retell's API has `apiDedupeKey` of it. */
+  dedupeKey: string;
 }
 
 /**
@@ -19,10 +21,17 @@ export interface StoredEvent {
  * attempt (a batch that rolled back is retried row by row), and only what commits counts.
  * Throw PermanentEventError for bad data.
  */
-export type EventHandler = ((db: Db, event: StoredEvent) => Promise<void>) & {
+export type EventHandler = ((db: Db, event: StoredEvent) => Promise<HandlerResult>) & {
   /** Optional: apply many events in one go (same result as one by one, fewer round trips). */
-  batch?: (db: Db, events: readonly StoredEvent[]) => Promise<void>;
+  batch?: (db: Db, events: readonly StoredEvent[]) => Promise<HandlerResult>;
 };
+
+/**
+ * Row ids of events that carried nothing new: the same event was already applied from the other
+ * source (Retell's webhook, or its API through reconciliation or discovery) and this one changed
+ * nothing. They are marked `skipped` and not forwarded again. Nothing (void) means all were applied.
+ */
+export type HandlerResult = readonly string[] | void;
 
 /** Event type -> handler. Types without a handler are stored and marked `skipped`. */
 export type HandlerRegistry = Readonly<Record<string, EventHandler>>;

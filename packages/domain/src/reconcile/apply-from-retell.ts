@@ -1,6 +1,6 @@
 import { recordDelivery, type Db, type ForwardHead } from '@callsync/db';
 import type { ApiCall, ApiChat } from '@callsync/retell';
-import { identifyDelivery } from '../events/delivery-identity';
+import { apiDedupeKey, identifyDelivery } from '../events/delivery-identity';
 import type { HandlerRegistry } from '../handlers';
 import { processWebhookEvent } from '../process-event';
 
@@ -8,9 +8,10 @@ import { processWebhookEvent } from '../process-event';
 export type RetellRecord = { kind: 'call'; call: ApiCall } | { kind: 'chat'; chat: ApiChat };
 
 /**
- * Apply what Retell's API says about a call or chat exactly as if the webhook had arrived: record the
- * event in webhook_events (source `reconcile`, same dedupe key as the webhook, so the real webhook
- * later only counts as a redelivery) and process it through the same handlers.
+ * Apply what Retell's API says about a call or chat through the webhook's handlers: record the event
+ * in webhook_events (source `reconcile`, under `api:` + the webhook's key, counting 0 deliveries) and
+ * process it. The real webhook, should it come later, is its own row: applied when it carries more
+ * (a listing has no transcript), stored and skipped when it carries nothing new.
  */
 export async function applyFromRetell(
   db: Db,
@@ -29,12 +30,13 @@ export async function applyFromRetell(
       eventType: event,
       callId: record.kind === 'call' ? id : null,
       chatId: record.kind === 'chat' ? id : null,
-      dedupeKey: identity.dedupeKey,
+      dedupeKey: apiDedupeKey(identity.dedupeKey),
       payloadJson: text,
       rawBody: null,
       signature: null,
       source: 'reconcile',
       snapshotSize: identity.snapshotSize,
+      deliveryCount: 0,
     });
     // A row that failed earlier is applied now; if it fails again, this check fails with its error.
     const outcome = await processWebhookEvent(db, stored.id, handlers);

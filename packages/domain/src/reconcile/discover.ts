@@ -6,9 +6,9 @@ import { applyFromRetell } from './apply-from-retell';
 /*
  * Discovery: calls and chats that exist at Retell but that callsync never heard of (every webhook
  * lost, or from before callsync ran). They are listed by start time and created through the same
- * handlers as a webhook (source = reconcile, the webhook's dedupe keys), so a webhook arriving later
- * only counts as a redelivery. Callers hold the reconciliation lock, so two discoveries never
- * import the same call at once.
+ * handlers as a webhook (source = reconcile, see applyFromRetell). v3 list items leave out every
+ * transcript field, so a finished call is read whole with get-call before it is applied. Callers
+ * hold the reconciliation lock, so two discoveries never import the same call at once.
  */
 
 export interface DiscoveryFound {
@@ -41,6 +41,17 @@ export function discoveredCallEvents(call: ApiCall): string[] {
 export function discoveredChatEvents(chat: ApiChat): string[] {
   if (isChatFinished(chat.chat_status)) return chat.chat_analysis ? ['chat_ended', 'chat_analyzed'] : ['chat_ended'];
   return ['chat_started'];
+}
+
+/**
+ * A listed call as get-call has it, when it is finished: the listing omits `transcript`,
+ * `transcript_object`, `transcript_with_tool_calls` and `scrubbed_transcript_with_tool_calls`. An
+ * ongoing call gets no transcript yet either way; a call get-call no longer finds keeps its listing.
+ */
+export async function completeListedCall(retell: CallLookup, listed: ApiCall): Promise<ApiCall> {
+  if (!isFinished(listed.call_status)) return listed;
+  const r = await retell.getCall(listed.call_id);
+  return r.found ? r.call : listed;
 }
 
 export interface DiscoverOptions {
@@ -121,7 +132,12 @@ export async function discoverMissed(
       calls,
       (c) => c.call_id,
       discoveredCallEvents,
-      (call, events) => applyFromRetell(db, { kind: 'call', call }, events, handlers, deps.enqueueForwards),
+      async (listed, events) => {
+        const call = await completeListedCall(retell, listed);
+        // get-call may know more than the listing did (its analysis, say).
+        const now = discoveredCallEvents(call);
+        await applyFromRetell(db, { kind: 'call', call }, now.length ? now : events, handlers, deps.enqueueForwards);
+      },
     );
   }
   if (kinds.includes('chats') && retell.listChats) {

@@ -10,6 +10,8 @@ import { dateOf, forwardStatus, mergeRanked, outranks } from './ranked-merge';
  */
 
 export const CHAT_RANK: Record<ChatEvent, number> = { chat_started: 1, chat_ended: 2, chat_analyzed: 3 };
+/** A chat agent's transcript_updated: the chat is live, as after chat_started. */
+const LIVE_RANK = 1;
 
 /** A chat as the state machine sees it: the columns it writes (db's ChatSessionValues). */
 export type ChatState = ChatSessionValues;
@@ -43,17 +45,20 @@ export const CHAT_STATE_KEYS = [
   'last_event_at',
 ] as const satisfies readonly (keyof ChatState)[];
 
-/** A chat event as a patch; a chat_started without start_timestamp takes the receipt time as its start. */
+/**
+ * A chat event as a patch; a chat_started (or transcript_updated) without start_timestamp takes the
+ * receipt time as its start.
+ */
 export function chatPatchFromEvent(
-  event: ChatEvent,
+  event: ChatEvent | 'transcript_updated',
   chat: RetellChat,
   observedAt: Date,
   companyId: string | null,
 ): ChatPatch {
-  const started = event === 'chat_started';
+  const started = event === 'chat_started' || event === 'transcript_updated';
   const analysis = event === 'chat_analyzed' || chat.chat_analysis ? (chat.chat_analysis ?? null) : null;
   return {
-    rank: CHAT_RANK[event],
+    rank: event === 'transcript_updated' ? LIVE_RANK : CHAT_RANK[event],
     observedAt,
     agent_id: chat.agent_id ?? null,
     agent_version: chat.version ?? null,
@@ -84,10 +89,17 @@ export function emptyChat(): ChatState {
   };
 }
 
-/** Apply a patch to the current chat (null: none yet). Pure. */
+/**
+ * Apply a patch to the current chat (null: none yet). Pure. As for calls, a live transcript only
+ * replaces a shorter live one (equal lengths: the larger text), and never the final one.
+ */
 export function mergeChat(current: ChatState | null, patch: ChatPatch): ChatState {
   const cur = current ?? emptyChat();
   const next = mergeRanked(cur, patch, FIELDS);
+  const mine = cur.transcript;
+  const theirs = patch.transcript;
+  if (patch.rank === LIVE_RANK && cur.lifecycle_rank <= LIVE_RANK && mine !== null && theirs !== null)
+    next.transcript = theirs.length > mine.length || (theirs.length === mine.length && theirs > mine) ? theirs : mine;
   next.chat_status = forwardStatus(cur.chat_status, patch.chat_status, 'ongoing', outranks(cur, patch));
   return next;
 }

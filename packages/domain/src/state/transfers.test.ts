@@ -8,6 +8,8 @@ function fact(event_type: string, turn_count: number, destination: string | null
     id: String(id),
     event_type,
     destination,
+    destination_extension: null,
+    transfer_destination: destination ? { number: destination } : null,
     transfer_option: destination ? { type: 'warm_transfer' } : null,
     turn_count,
     transcript_chars: turn_count * 40,
@@ -34,6 +36,8 @@ describe('foldTransfers', () => {
     expect(foldTransfers(events)).toEqual([
       {
         destination: '+4930111',
+        extension: null,
+        destination_sent: { number: '+4930111' },
         option: { type: 'warm_transfer' },
         outcome: 'cancelled',
         started_at: at(1).toISOString(),
@@ -43,6 +47,8 @@ describe('foldTransfers', () => {
       },
       {
         destination: '+4930222',
+        extension: null,
+        destination_sent: { number: '+4930222' },
         option: { type: 'warm_transfer' },
         outcome: 'bridged',
         started_at: at(40).toISOString(),
@@ -58,6 +64,24 @@ describe('foldTransfers', () => {
     expect(orders).toHaveLength(120);
     const want = JSON.stringify(foldTransfers(events));
     for (const o of orders) expect(JSON.stringify(foldTransfers(o))).toBe(want);
+  });
+
+  it('two transfers to one number but different extensions stay two', () => {
+    const to = (event_type: string, extension: string, turns: number, second: number): TransferEventFact => ({
+      ...fact(event_type, turns, '+12137771235', second),
+      destination_extension: extension,
+      transfer_destination: { number: '+12137771235', extension },
+    });
+    const list = foldTransfers([
+      to('transfer_started', '5678', 4, 1),
+      to('transfer_started', '1234', 4, 2),
+      to('transfer_bridged', '5678', 4, 3),
+      to('transfer_cancelled', '1234', 4, 4),
+    ]);
+    expect(list.map((t) => [t.extension, t.outcome])).toEqual([
+      ['5678', 'bridged'],
+      ['1234', 'cancelled'],
+    ]);
   });
 
   it('a bridge whose start was never seen is still a transfer', () => {

@@ -7,12 +7,18 @@
  * the whole set, not patching, is what makes every arrival order give the same list.
  */
 
+import { transferFacts } from '../events/delivery-identity';
+
 export type TransferStep = 'transfer_started' | 'transfer_bridged' | 'transfer_cancelled' | 'transfer_ended';
 
 export interface TransferEventFact {
   id: string;
   event_type: string;
+  /** The number (or SIP URI) transferred to. */
   destination: string | null;
+  destination_extension: string | null;
+  /** transfer_destination exactly as Retell sent it. */
+  transfer_destination: unknown;
   transfer_option: unknown;
   turn_count: number;
   transcript_chars: number;
@@ -20,7 +26,12 @@ export interface TransferEventFact {
 }
 
 export interface CallTransfer {
+  /** The number (or SIP URI) transferred to. */
   destination: string | null;
+  extension: string | null;
+  /** transfer_destination as Retell sent it (`{"number", "extension", ...}`). */
+  destination_sent: unknown;
+  /** transfer_option as Retell sent it (camelCase keys). */
   option: unknown;
   /** cancelled (failed or called off), bridged (connected), ended (only its end was seen) or started (no outcome yet). */
   outcome: 'started' | 'bridged' | 'cancelled' | 'ended';
@@ -47,8 +58,10 @@ function compare(a: TransferEventFact, b: TransferEventFact): number {
   );
 }
 
-const sameDestination = (t: CallTransfer, destination: string | null) =>
-  t.destination === null || destination === null || t.destination === destination;
+const sameDestination = (t: CallTransfer, e: TransferEventFact) =>
+  t.destination === null ||
+  e.destination === null ||
+  (t.destination === e.destination && (t.extension ?? null) === (e.destination_extension ?? null));
 
 function outcomeOf(t: CallTransfer): CallTransfer['outcome'] {
   if (t.cancelled_at) return 'cancelled';
@@ -63,6 +76,8 @@ export function foldTransfers(events: readonly TransferEventFact[]): CallTransfe
   const open = (e: TransferEventFact): CallTransfer => {
     const t: CallTransfer = {
       destination: e.destination,
+      extension: e.destination_extension ?? null,
+      destination_sent: e.transfer_destination ?? null,
       option: e.transfer_option ?? null,
       outcome: 'started',
       started_at: null,
@@ -81,17 +96,46 @@ export function foldTransfers(events: readonly TransferEventFact[]): CallTransfe
       t = open(e);
       t.started_at = at;
     } else if (e.event_type === 'transfer_bridged' || e.event_type === 'transfer_cancelled') {
-      t =
-        latest((x) => !x.bridged_at && !x.cancelled_at && !x.ended_at && sameDestination(x, e.destination)) ?? open(e);
+      t = latest((x) => !x.bridged_at && !x.cancelled_at && !x.ended_at && sameDestination(x, e)) ?? open(e);
       if (e.event_type === 'transfer_bridged') t.bridged_at = at;
       else t.cancelled_at = at;
     } else {
       t = latest((x) => !x.ended_at && !x.cancelled_at) ?? latest((x) => !x.ended_at) ?? open(e);
       t.ended_at = at;
     }
-    t.destination ??= e.destination;
+    if (t.destination === null && e.destination !== null) {
+      t.destination = e.destination;
+      t.extension = e.destination_extension ?? null;
+    }
+    t.destination_sent ??= e.transfer_destination ?? null;
     t.option ??= e.transfer_option ?? null;
     t.outcome = outcomeOf(t);
   }
   return transfers;
+}
+
+/** A transfer event's facts from its stored body: what retell_call_transfer_events keeps of it. */
+export function transferEventOf(
+  eventType: string,
+  payload: unknown,
+): Pick<
+  TransferEventFact,
+  | 'event_type'
+  | 'destination'
+  | 'destination_extension'
+  | 'transfer_destination'
+  | 'transfer_option'
+  | 'turn_count'
+  | 'transcript_chars'
+> {
+  const t = transferFacts(payload);
+  return {
+    event_type: eventType,
+    destination: t.destination?.number ?? null,
+    destination_extension: t.destination?.extension ?? null,
+    transfer_destination: t.destinationSent,
+    transfer_option: t.option,
+    turn_count: t.turns,
+    transcript_chars: t.chars,
+  };
 }

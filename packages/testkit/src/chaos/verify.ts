@@ -10,7 +10,7 @@ import {
   parseCall,
   parseChat,
   patchFromEvent,
-  transferFacts,
+  transferEventOf,
   type ChatState,
   type SessionState,
   type TransferEventFact,
@@ -169,17 +169,8 @@ export async function verifyChaos(
       const patch = patchFromEvent(r.event_type, parseCall(r.payload), r.created_at, null);
       expected.set(r.call_id, mergeSession(expected.get(r.call_id) ?? null, patch));
       if (isTransferEvent(r.event_type)) {
-        const t = transferFacts(r.payload);
         const list = transfers.get(r.call_id) ?? [];
-        list.push({
-          id: r.id,
-          event_type: r.event_type,
-          destination: t.destination,
-          transfer_option: t.option,
-          turn_count: t.turns,
-          transcript_chars: t.chars,
-          received_at: r.created_at,
-        });
+        list.push({ id: r.id, ...transferEventOf(r.event_type, r.payload), received_at: r.created_at });
         transfers.set(r.call_id, list);
       }
     } else if (r.chat_id !== null && isChatEvent(r.event_type)) {
