@@ -1,1 +1,1 @@
-export { checkAvailability, EXAMPLE_SLOTS_TABLE_SQL } from './functions/check-availability';
+export { checkAvailability } from './functions/check-availability';

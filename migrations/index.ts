@@ -12,6 +12,7 @@ import * as duringTheCall from './2026_11_24_0010_during_the_call';
 import * as forwarding from './2026_11_24_0011_forwarding';
 import * as console_ from './2026_11_24_0012_console';
 import * as retellAsItIs from './2026_12_06_0013_retell_as_it_is';
+import * as exampleSlots from './2026_12_06_0014_example_slots';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0011_forwarding': forwarding,
   '2026_11_24_0012_console': console_,
   '2026_12_06_0013_retell_as_it_is': retellAsItIs,
+  '2026_12_06_0014_example_slots': exampleSlots,
 };

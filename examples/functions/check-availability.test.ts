@@ -2,9 +2,12 @@ import { sql } from 'kysely';
 import { createLogger } from '@callsync/logger';
 import type { CallContext } from '@callsync/domain';
 import { useTestDatabase } from '../../test/support/database';
-import { checkAvailability, EXAMPLE_SLOTS_TABLE_SQL } from '../index';
+import { checkAvailability } from '../index';
 
-/** How a team tests its own function: its table, its handler, a call context as callsync gives it. */
+/**
+ * How a team tests its own function: its handler against its table (migrated, like every table, into
+ * the template each test database is cloned from), with a call context as callsync gives it.
+ */
 const t = useTestDatabase();
 
 const call = (companyId: string | null): CallContext =>
@@ -21,7 +24,6 @@ const run = (ctx: CallContext, date: string) =>
 
 describe('check_availability (example)', () => {
   beforeAll(async () => {
-    await sql.raw(EXAMPLE_SLOTS_TABLE_SQL).execute(t.db);
     // 09:00 and 10:30 Berlin on the 26th are free, 11:00 is booked; another company's slot is not ours.
     await sql`insert into example_appointment_slots (company_id, starts_at, booked) values
       (1, '2026-11-26T08:00:00Z', false), (1, '2026-11-26T09:30:00Z', false), (1, '2026-11-26T10:00:00Z', true),

@@ -7,19 +7,12 @@ import { defineFunction } from '@callsync/domain';
  * team's own table. To add one like it:
  *   1. write it with defineFunction (a name, a zod schema for the args, a timeout, handle(ctx, args));
  *   2. add it to apps/ingress/src/functions.ts;
- *   3. give its table a migration of your own (this example's table is below);
- *   4. in Retell, point the agent's custom function at https://<ingress>/api/retell/functions/<name>.
+ *   3. give its table a migration of your own, so it exists wherever callsync is migrated (this
+ *      example's table comes from migrations/2026_12_06_0014_example_slots.ts);
+ *   4. in Retell, point the agent's custom function at https://<ingress>/api/retell/functions/<name>
+ *      (any method; over GET or DELETE the args arrive as query parameters, all strings).
  * ctx.call is the live call's context: company (with its time zone), agent, caller and history.
  */
-
-/** The example's table. A real team creates its tables with a migration. */
-export const EXAMPLE_SLOTS_TABLE_SQL = `
-  create table if not exists example_appointment_slots (
-    company_id bigint not null,
-    starts_at timestamptz not null,
-    booked boolean not null default false,
-    primary key (company_id, starts_at)
-  )`;
 
 export const checkAvailability = defineFunction({
   name: 'check_availability',

@@ -2,8 +2,10 @@ import { BUILTIN_FUNCTIONS, functionRegistry, type CallsyncFunction, type Functi
 import { checkAvailability } from '@callsync/examples';
 
 /**
- * The team's own custom functions, served at POST /api/retell/functions/<name> beside the built-in
- * get_call_context and get_caller_history. Add yours here (see examples/functions/check-availability.ts).
+ * The team's own custom functions, served at /api/retell/functions/<name> beside the built-in
+ * get_call_context and get_caller_history. Add yours here (see examples/functions/check-availability.ts),
+ * with a migration for its tables, so it answers on a freshly migrated database (check_availability's
+ * table comes from migrations/2026_12_06_0014_example_slots.ts).
  */
 export const TEAM_FUNCTIONS: readonly CallsyncFunction<unknown>[] = [checkAvailability];
 

@@ -5,7 +5,10 @@ import type { CallContext } from '../context/call-context';
 
 /** What a function's handler gets besides its args. */
 export interface FunctionContext {
-  /** The live call's context (company, agent, caller and history); null in "args only" mode. */
+  /**
+   * The live call's context (company, agent, caller and history); null in "args only" mode and for
+   * a GET or DELETE, whose request carries no call object.
+   */
   call: CallContext | null;
   db: Db;
   logger: Logger;
@@ -14,13 +17,18 @@ export interface FunctionContext {
 }
 
 /**
- * A custom function Retell's agent can call during a call (POST /api/retell/functions/:name).
+ * A custom function Retell's agent can call during a call (/api/retell/functions/:name, with any
+ * method Retell allows: GET, POST, PUT, PATCH or DELETE).
  * `handle` returns what the agent reads: short text, or JSON.
  */
 export interface CallsyncFunction<A = unknown> {
   name: string;
   description: string;
-  /** Checked before `handle` runs; a mismatch is answered with a sentence the agent can say. */
+  /**
+   * Checked before `handle` runs; a mismatch is answered with a sentence the agent can say. Over GET
+   * or DELETE the args are the query string, so every value is a string (an array if repeated): use
+   * `z.coerce` for numbers there.
+   */
   args: z.ZodType<A>;
   /** Below Retell's own timeout for the function (default 2 min). Default 8000 ms. */
   timeoutMs?: number;

@@ -17,7 +17,7 @@ const DEFAULT_CONCURRENCY = 16;
 export interface FunctionRequest {
   name: string;
   args: unknown;
-  /** The live call object Retell sends with the request (absent in "args only" mode). */
+  /** The live call object Retell sends with the request (absent in "args only" mode and over GET/DELETE). */
   call?: RetellCall;
   receivedAt: Date;
 }
