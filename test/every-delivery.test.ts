@@ -8,12 +8,17 @@ import {
 } from '@callsync/db';
 import {
   CHAT_EVENTS,
+  sampleChat,
   sampleChatBody,
   sampleTranscriptUpdateBody,
   sampleTransferBody,
   TRANSFER_EVENTS,
   WEBHOOK_EVENTS,
   type ChatEvent,
+  type ChatTranscriptUpdatedBody,
+  type RetellPhoneCall,
+  type RetellTranscriptEntry,
+  type TranscriptUpdatedBody,
 } from '@callsync/retell';
 import { useTestDatabase } from './support/database';
 import { body, newCallId, permutations, START_MS } from './support/calls';
@@ -59,7 +64,7 @@ describe('every signed delivery is kept', () => {
       if (CHAT_EVENTS.includes(event as ChatEvent)) return chat(chatId, event as ChatEvent);
       if ((TRANSFER_EVENTS as readonly string[]).includes(event))
         return sampleTransferBody({ callId, startMs: START_MS }, event as (typeof TRANSFER_EVENTS)[number], {
-          destination: '+4930123456',
+          destination: { number: '+4930123456' },
         });
       if (event === 'transcript_updated') return sampleTranscriptUpdateBody({ callId, startMs: START_MS }, 3);
       return body(event as 'call_started', { callId });
@@ -155,11 +160,20 @@ describe('chat sessions', () => {
 });
 
 describe('transfers', () => {
-  it('two transfers of one call, each step redelivered, give two transfers in order', async () => {
+  it('two transfers of one call, each step redelivered, give two transfers in order, each with its number, extension and option as sent', async () => {
     const callId = newCallId();
     const o = { callId, startMs: START_MS };
-    const first = { destination: '+4930111111', turns: 4 };
-    const second = { destination: 'sip:praxis@pbx.example.com;transport=tls', turns: 9 };
+    const first = {
+      destination: { number: '+4930111111', extension: '1234' },
+      option: {
+        type: 'warm_transfer' as const,
+        showTransfereeAsCaller: true,
+        publicHandoffOption: { type: 'static_message' as const, message: 'Ich verbinde Sie.' },
+        agentDetectionTimeoutMs: 15000,
+      },
+      turns: 4,
+    };
+    const second = { destination: { number: 'sip:praxis@pbx.example.com;transport=tls' }, turns: 9 };
     const bodies = [
       sampleTransferBody(o, 'transfer_started', first),
       sampleTransferBody(o, 'transfer_cancelled', first),
@@ -175,15 +189,18 @@ describe('transfers', () => {
     const session = (await findCallSession(t.db, callId))!;
     expect(session.transfers).toEqual([
       expect.objectContaining({
-        destination: first.destination,
+        destination: '+4930111111',
+        extension: '1234',
+        destination_sent: first.destination,
         outcome: 'cancelled',
-        option: { type: 'cold_transfer', show_transferee_as_caller: false },
+        option: first.option,
         started_at: expect.any(String),
         cancelled_at: expect.any(String),
         bridged_at: null,
       }),
       expect.objectContaining({
-        destination: second.destination,
+        destination: 'sip:praxis@pbx.example.com;transport=tls',
+        extension: null,
         outcome: 'bridged',
         bridged_at: expect.any(String),
         ended_at: expect.any(String),
@@ -193,8 +210,18 @@ describe('transfers', () => {
       .selectFrom('retell_call_transfer_events')
       .selectAll()
       .where('call_id', '=', callId)
+      .orderBy('turn_count')
+      .orderBy('id')
       .execute();
     expect(events).toHaveLength(5);
+    expect(
+      events
+        .filter((e) => e.event_type === 'transfer_started')
+        .map((e) => [e.destination, e.destination_extension, e.transfer_destination]),
+    ).toEqual([
+      ['+4930111111', '1234', first.destination],
+      ['sip:praxis@pbx.example.com;transport=tls', null, second.destination],
+    ]);
     const rows = await findWebhookEvents(t.db, callId);
     expect(rows.map((r) => r.delivery_count)).toEqual([2, 2, 2, 2, 2]);
   });
@@ -245,6 +272,67 @@ describe('live transcript', () => {
     // A longer snapshot after the end does not replace the final transcript.
     await p.settled([(await p.deliver(sampleTranscriptUpdateBody(o, 30))).body.id]);
     expect((await findCallSession(t.db, callId))!.transcript).toBe(ended.call.transcript);
+  });
+
+  it('snapshots carrying only transcript_with_tool_calls (no text) are measured on it: the later, longer one wins', async () => {
+    const callId = newCallId();
+    const o = { callId, startMs: START_MS };
+    // The live call without the text form: its conversation only as entries, with a tool call.
+    const snapshot = (turns: number, tool: boolean) => {
+      const {
+        transcript: _text,
+        transcript_object: entries,
+        ...call
+      } = JSON.parse(sampleTranscriptUpdateBody(o, turns)).call as RetellPhoneCall;
+      const list: RetellTranscriptEntry[] = [...(entries ?? [])];
+      if (tool)
+        list.push({ role: 'tool_call_invocation', tool_call_id: 'tc_1', name: 'check_availability', arguments: '{}' });
+      return JSON.stringify({
+        event: 'transcript_updated',
+        call: { ...call, transcript_with_tool_calls: list },
+      } satisfies TranscriptUpdatedBody);
+    };
+    const [first] = await deliverAll([snapshot(2, false)]);
+    await p.settled([first!]);
+    expect((await findCallSession(t.db, callId))!.transcript).toBe(
+      'Agent: Guten Tag, wie kann ich helfen?\nUser: Ich möchte einen Termin buchen.',
+    );
+    const [second] = await deliverAll([snapshot(4, true)]);
+    expect(second).toBe(first);
+    await p.settled([first!]);
+    const [row] = await findWebhookEvents(t.db, callId);
+    expect(
+      (row!.payload as { call: { transcript_with_tool_calls: unknown[] } }).call.transcript_with_tool_calls,
+    ).toHaveLength(5);
+    expect((await findCallSession(t.db, callId))!.transcript).toMatch(/User: Passt\.$/);
+    // The shorter one again, late: only counted.
+    expect((await p.deliver(snapshot(2, false))).body).toMatchObject({ id: first, duplicate: true });
+  });
+
+  it("a chat agent's transcript_updated (chat, no call) is accepted and applied to the chat, the longest kept", async () => {
+    const chatId = newCallId('chat');
+    const live = (text: string) =>
+      JSON.stringify({
+        event: 'transcript_updated',
+        chat: { ...sampleChat({ chatId, startMs: START_MS }, 'chat_started'), transcript: text },
+      } satisfies ChatTranscriptUpdatedBody);
+    const short = 'User: Haben Sie morgen noch einen Termin frei?';
+    const long = `${short}\nAgent: Ja, um 15 Uhr.`;
+    await p.settled(await deliverAll([chat(chatId, 'chat_started'), live(long)]));
+    const late = await p.deliver(live(short));
+    expect(late.status).toBe(200);
+    await p.settled([late.body.id]);
+    expect(await findChatSession(t.db, chatId)).toMatchObject({ chat_status: 'ongoing', transcript: long });
+    const rows = await findWebhookEvents(t.db, chatId, { chat: true });
+    expect(rows.map((r) => [r.event_type, r.chat_id, r.status])).toEqual([
+      ['chat_started', chatId, 'processed'],
+      ['transcript_updated', chatId, 'processed'],
+    ]);
+    // The chat's end replaces the live transcript for good.
+    await p.settled(await deliverAll([chat(chatId, 'chat_ended')]));
+    expect((await findChatSession(t.db, chatId))!.transcript).toMatch(
+      /^User: Haben Sie morgen noch einen Termin frei\?\nAgent: Ja, um 15 Uhr\. Soll ich/,
+    );
   });
 });
 

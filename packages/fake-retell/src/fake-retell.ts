@@ -1,5 +1,14 @@
 import type { Server } from 'node:http';
 import express from 'express';
+import type { Documented, RetellCallListItem, RetellCallObject, RetellChatObject } from '@callsync/retell';
+
+/**
+ * A call the fake knows, as get-call returns it: retell-sdk's CallResponse, every field but call_id
+ * optional (a test sets what it needs), none that Retell does not have.
+ */
+export type FakeCall = Documented<RetellCallObject> & { call_id: string };
+/** A chat the fake knows, as get-chat returns it (retell-sdk's ChatResponse). */
+export type FakeChat = Documented<RetellChatObject> & { chat_id: string };
 
 /** How the fake answers get-call for a call (or for every call, with '*'). */
 export interface FakeBehaviour {
@@ -42,14 +51,30 @@ export interface FakeRetellOptions {
 }
 
 /**
+ * A call as v3 list-calls lists it (retell-sdk `CallListResponse` items): without `transcript`,
+ * `transcript_object`, `transcript_with_tool_calls` and `scrubbed_transcript_with_tool_calls`. Chats
+ * are listed whole (`ChatListResponse.Item` is a `ChatResponse`).
+ */
+export function listedCall(call: FakeCall): Documented<RetellCallListItem> & { call_id: string } {
+  const {
+    transcript: _t,
+    transcript_object: _o,
+    transcript_with_tool_calls: _w,
+    scrubbed_transcript_with_tool_calls: _s,
+    ...item
+  } = call;
+  return item;
+}
+
+/**
  * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id` and `GET /get-chat/:id` from
  * tables of calls and chats, with
  * scripted failures, and a record of every request. Tests drive it in-process; other processes
  * drive it over HTTP under `/__fake/`.
  */
 export class FakeRetell {
-  readonly calls = new Map<string, Record<string, unknown>>();
-  readonly chats = new Map<string, Record<string, unknown>>();
+  readonly calls = new Map<string, FakeCall>();
+  readonly chats = new Map<string, FakeChat>();
   readonly agents = new Map<string, Record<string, unknown>>();
   readonly phoneNumbers = new Map<string, Record<string, unknown>>();
   readonly requests: RecordedRequest[] = [];
@@ -94,7 +119,7 @@ export class FakeRetell {
       void this.list('list-agents', [...this.agents.values()], req, res);
     });
     this.app.post('/v3/list-calls', (req, res) => {
-      void this.list('list-calls', this.startedIn([...this.calls.values()], req.body), req, res);
+      void this.list('list-calls', this.startedIn([...this.calls.values()], req.body).map(listedCall), req, res);
     });
     this.app.post('/v3/list-chats', (req, res) => {
       void this.list('list-chats', this.startedIn([...this.chats.values()], req.body), req, res);
@@ -111,11 +136,11 @@ export class FakeRetell {
       res.status(204).end();
     });
     this.app.put('/__fake/chats/:chatId', (req, res) => {
-      this.setChat({ ...req.body, chat_id: req.params.chatId });
+      this.setChat({ ...(req.body as FakeChat), chat_id: req.params.chatId });
       res.status(204).end();
     });
     this.app.put('/__fake/calls/:callId', (req, res) => {
-      this.setCall({ ...req.body, call_id: req.params.callId });
+      this.setCall({ ...(req.body as FakeCall), call_id: req.params.callId });
       res.status(204).end();
     });
     this.app.delete('/__fake/calls/:callId', (req, res) => {
@@ -138,11 +163,11 @@ export class FakeRetell {
     });
   }
 
-  setCall(call: Record<string, unknown> & { call_id: string }): void {
+  setCall(call: FakeCall): void {
     this.calls.set(call.call_id, call);
   }
 
-  setChat(chat: Record<string, unknown> & { chat_id: string }): void {
+  setChat(chat: FakeChat): void {
     this.chats.set(chat.chat_id, chat);
   }
 
@@ -192,9 +217,9 @@ export class FakeRetell {
 
   /**
    * list-calls / list-chats: the items whose start_timestamp passes the body's filter (a number filter
-   * with op ge/gt/le/lt, or a range with op bt), without transcripts, oldest first.
+   * with op ge/gt/le/lt, or a range with op bt), oldest first.
    */
-  private startedIn(items: Record<string, unknown>[], body: unknown): Record<string, unknown>[] {
+  private startedIn<T extends FakeCall | FakeChat>(items: T[], body: unknown): T[] {
     const f = (body as { filter_criteria?: { start_timestamp?: { op?: string; value?: unknown } } } | undefined)
       ?.filter_criteria?.start_timestamp;
     const passes = (t: number) => {
@@ -210,7 +235,7 @@ export class FakeRetell {
     return items
       .filter((i) => typeof i.start_timestamp === 'number' && passes(i.start_timestamp))
       .sort((a, b) => (a.start_timestamp as number) - (b.start_timestamp as number))
-      .map(({ transcript: _t, transcript_object: _o, message_with_tool_calls: _m, ...rest }) => rest);
+      .map((item) => ({ ...item }));
   }
 
   private authorize(authorization: string | undefined): boolean {

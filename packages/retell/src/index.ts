@@ -32,3 +32,30 @@ export { apiAgentSchema, apiPhoneNumberSchema, boundAgentIds } from './api-tenan
 export type { ApiAgent, ApiPhoneNumber } from './api-tenants';
 export { RetellApiClient, RetellApiError, retryAfterMs } from './api-client';
 export type { RetellApiClientOptions } from './api-client';
+export type {
+  CallWebhookBody,
+  ChatTranscriptUpdatedBody,
+  ChatWebhookBody,
+  Documented,
+  FunctionRequestBody,
+  InboundAnswerBody,
+  InboundCallRequest,
+  InboundParty,
+  InboundRejection,
+  InboundRequest,
+  InboundRouting,
+  InboundSmsRequest,
+  LegacyCallFields,
+  RetellCallListItem,
+  RetellCallObject,
+  RetellChatListItem,
+  RetellChatObject,
+  RetellPhoneCall,
+  RetellTranscriptEntry,
+  RetellWebCall,
+  RetellWebhookBody,
+  TranscriptUpdatedBody,
+  TransferDestinationSent,
+  TransferOptionSent,
+  TransferWebhookBody,
+} from './shapes';

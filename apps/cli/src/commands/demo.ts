@@ -46,15 +46,20 @@ function scenarios(run: string): Scenario[] {
     callId: `demo_dial_failed_${run}`,
     agentId: DEMO_AGENT,
     direction: 'outbound' as const,
-    disconnectionReason: 'dial_failed',
+    disconnectionReason: 'dial_failed' as const,
   };
   const redelivered = { callId: `demo_redelivered_${run}`, agentId: 'agent_not_registered' };
   const transferred = {
     callId: `demo_transferred_${run}`,
     agentId: DEMO_AGENT,
-    disconnectionReason: 'call_transfer',
+    disconnectionReason: 'call_transfer' as const,
   };
-  const practice = { destination: '+493012345678', turns: 5 };
+  // As Retell sends it: the destination an object with number and extension, the option camelCase.
+  const practice = {
+    destination: { number: '+493012345678', extension: '21' },
+    option: { type: 'warm_transfer' as const, showTransfereeAsCaller: true, agentDetectionTimeoutMs: 15000 },
+    turns: 5,
+  };
   const rerun = { callId: `demo_rerun_${run}`, agentId: DEMO_AGENT };
   const rerunAnalysis = JSON.parse(sampleWebhookBody(rerun, 'call_analyzed')) as {
     call: { call_analysis: Record<string, unknown> };

@@ -40,7 +40,7 @@ export interface LoadPlan {
 
 type Step = SampleEvent | TransferEvent | ChatEvent;
 
-const TRANSFER = { destination: '+493012345678', turns: 5 };
+const TRANSFER = { destination: { number: '+493012345678', extension: '12' }, turns: 5 };
 
 const PATTERNS: { weight: number; events: Step[]; call?: Partial<SampleCallOptions>; chat?: boolean }[] = [
   { weight: 0.55, events: ['call_started', 'call_ended', 'call_analyzed'] },
