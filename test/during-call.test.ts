@@ -14,8 +14,9 @@ import {
   invalidateTenantCache,
   processWebhookEventsBatch,
   stableJson,
+  type InboundRouting,
 } from '@callsync/domain';
-import { sampleCall } from '@callsync/retell';
+import { sampleCall, type InboundCallRequest, type InboundSmsRequest } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';
@@ -263,19 +264,93 @@ describe('inbound webhook', () => {
     ['Saturday noon Berlin', 'the number’s own agent', Date.UTC(2026, 10, 28, 11, 0, 0), undefined],
   ])('routes %s to %s', async (_when, _label, at, agent) => {
     const d = await answerInbound(t.db, { from_number: '+491700000000', to_number: NUMBER }, { now: new Date(at) });
-    expect(d.answer.override_agent_id).toBe(agent);
-    if (agent) expect(d.answer.override_agent_version).toBe(4);
+    expect(d.outcome).toBe('routed');
+    const answer = d.answer as InboundRouting;
+    expect(answer.override_agent_id).toBe(agent);
+    if (agent) expect(answer.override_agent_version).toBe(4);
   });
 
-  it('declines a blocked caller', async () => {
+  it('rejects a blocked caller with {"reject": true} and nothing else, for calls and SMS alike', async () => {
     await setBlockedNumbers(t.db, company.id, ['+4915112345678']);
     const res = await post('/api/retell/inbound', {
       event: 'call_inbound',
-      call_inbound: { from_number: '+4915112345678', to_number: NUMBER },
+      call_inbound: { agent_id: 'agent_front_desk', from_number: '+4915112345678', to_number: NUMBER },
+    } satisfies InboundCallRequest);
+    expect([res.status, res.body]).toEqual([200, { call_inbound: { reject: true } }]);
+    const sms = await post('/api/retell/inbound', {
+      event: 'chat_inbound',
+      chat_inbound: { from_number: '+4915112345678', to_number: NUMBER },
+    } satisfies InboundSmsRequest);
+    expect([sms.status, sms.body]).toEqual([200, { chat_inbound: { reject: true } }]);
+  });
+
+  it("takes the company from the agent first, as sessions do: the agent's blocklist, memory and name", async () => {
+    // The number belongs to nobody; the number's inbound agent to Praxis Dr. Weber.
+    const other = '+493099999999';
+    await setBlockedNumbers(t.db, company.id, ['+4915112345678']);
+    const blocked = await post('/api/retell/inbound', {
+      event: 'call_inbound',
+      call_inbound: { agent_id: 'agent_weber', from_number: '+4915112345678', to_number: other },
+    } satisfies InboundCallRequest);
+    expect(blocked.body).toEqual({ call_inbound: { reject: true } });
+    const routed = await post('/api/retell/inbound', {
+      event: 'call_inbound',
+      call_inbound: { agent_id: 'agent_weber', from_number: '+491700000001', to_number: other },
+    } satisfies InboundCallRequest);
+    expect(routed.body.call_inbound.dynamic_variables).toMatchObject({ company_name: 'Praxis Dr. Weber' });
+    // Without the agent, the unmapped number gives no company.
+    const unmapped = await post('/api/retell/inbound', {
+      event: 'call_inbound',
+      call_inbound: { from_number: '+4915112345678', to_number: other },
+    } satisfies InboundCallRequest);
+    expect(unmapped.body.call_inbound.dynamic_variables).toMatchObject({ company_name: '' });
+  });
+
+  it("Retell's retry of one call_inbound (same call_id) gets the first answer; its SIP headers and timestamp are kept", async () => {
+    const callId = newCallId('inbound');
+    const request1 = {
+      event: 'call_inbound',
+      event_timestamp: 1780012672105,
+      call_inbound: {
+        agent_id: 'agent_weber',
+        from_number: '+4915112345678',
+        to_number: NUMBER,
+        call_id: callId,
+        custom_sip_headers: { 'x-praxis-line': 'rezeption' },
+      },
+    } satisfies InboundCallRequest;
+    const first = await post('/api/retell/inbound', request1);
+    expect(first.body.call_inbound.reject).toBeUndefined();
+    const recorded = await until('the inbound webhook to be recorded', async () =>
+      t.db
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('dedupe_key', '=', `call_inbound:${callId}`)
+        .executeTakeFirst(),
+    );
+    expect(recorded).toMatchObject({ call_id: callId, status: 'processed', answer: first.body.call_inbound });
+    expect(recorded.payload).toMatchObject({
+      event_timestamp: 1780012672105,
+      call_inbound: { custom_sip_headers: { 'x-praxis-line': 'rezeption' } },
     });
-    expect(res.status).toBe(200);
-    expect(res.body.call_inbound.override_agent_id).toBeUndefined();
-    expect(res.body.call_inbound.metadata).toEqual({ callsync_declined: 'blocked caller' });
+    // The caller is blocked meanwhile: a retry of the same call is still answered as the first time;
+    // a new call is rejected.
+    await setBlockedNumbers(t.db, company.id, ['+4915112345678']);
+    const retry = await post('/api/retell/inbound', { ...request1, event_timestamp: 1780012682105 });
+    expect(retry.body).toEqual(first.body);
+    const next = await post('/api/retell/inbound', {
+      ...request1,
+      call_inbound: { ...request1.call_inbound, call_id: `${callId}_2` },
+    });
+    expect(next.body).toEqual({ call_inbound: { reject: true } });
+    await until('the retry to be counted', async () => {
+      const row = await t.db
+        .selectFrom('webhook_events')
+        .select('delivery_count')
+        .where('dedupe_key', '=', `call_inbound:${callId}`)
+        .executeTakeFirst();
+      return row?.delivery_count === 2 || undefined;
+    });
   });
 
   it('answers the number’s defaults within 1.5 s when Postgres does not answer', async () => {

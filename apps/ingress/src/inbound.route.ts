@@ -3,22 +3,37 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { recordAnsweredEvent } from '@callsync/db';
 import { answerInbound } from '@callsync/domain';
+import type { InboundAnswerBody } from '@callsync/retell';
 import { HttpError } from './http-error';
 import { describeZod, LIVE_MAX_BODY_BYTES, signedJson, type LiveDeps } from './live-request';
 
 /** Retell's inbound webhook (per phone number): the call rings until this answers. */
 export const INBOUND_PATH = '/api/retell/inbound';
 
+/** What callsync reads of the request (docs: inbound-call-webhook; retell-sdk 5.66.1); the rest is kept as sent. */
 const inboundParty = z.object({
   from_number: z.string().nullish(),
   to_number: z.string().min(1),
   agent_id: z.string().nullish(),
+  agent_version: z.number().int().nullish(),
+  /** "for deduplication across HTTP retries" (call_inbound; chat_id for chat_inbound). */
+  call_id: z.string().min(1).max(200).nullish(),
+  chat_id: z.string().min(1).max(200).nullish(),
+  custom_sip_headers: z.record(z.string(), z.unknown()).nullish(),
 });
 
 const inboundSchema = z.union([
-  z.object({ event: z.literal('call_inbound'), call_inbound: inboundParty }),
-  z.object({ event: z.literal('chat_inbound'), chat_inbound: inboundParty }),
+  z.object({ event: z.literal('call_inbound'), event_timestamp: z.number().nullish(), call_inbound: inboundParty }),
+  z.object({ event: z.literal('chat_inbound'), event_timestamp: z.number().nullish(), chat_inbound: inboundParty }),
 ]);
+
+/**
+ * The key an inbound request is recorded under: Retell's id of the call (or chat) when it sends one,
+ * so its retries are one record and get one answer; else the body's hash.
+ */
+function recordKey(event: string, id: string | null | undefined, rawBody: Buffer): string {
+  return id ? `${event}:${id}` : `${event}::${createHash('sha256').update(rawBody).digest('hex').slice(0, 32)}`;
+}
 
 export function inboundRoute(deps: LiveDeps): Router {
   const router = express.Router();
@@ -36,30 +51,45 @@ export function inboundRoute(deps: LiveDeps): Router {
       }
       const event = parsed.data.event;
       const party = parsed.data.event === 'call_inbound' ? parsed.data.call_inbound : parsed.data.chat_inbound;
+      const subjectId = event === 'call_inbound' ? party.call_id : party.chat_id;
+      const answerKey = recordKey(event, subjectId, rawBody);
       const decision = await answerInbound(
         deps.db,
-        { from_number: party.from_number ?? null, to_number: party.to_number, agent_id: party.agent_id },
+        {
+          from_number: party.from_number ?? null,
+          to_number: party.to_number,
+          agent_id: party.agent_id,
+          answerKey: subjectId ? answerKey : null,
+        },
         { budgetMs: deps.inboundBudgetMs },
       );
       outcome = decision.outcome;
       if (decision.outcome === 'fallback')
         deps.metrics.liveErrors.inc({ endpoint: 'inbound', name: 'inbound', outcome });
-      res.status(200).json({ [event]: decision.answer });
+      const reply = (
+        event === 'call_inbound' ? { call_inbound: decision.answer } : { chat_inbound: decision.answer }
+      ) satisfies InboundAnswerBody;
+      res.status(200).json(reply);
       deps.logger.info('inbound answered', {
         event,
+        call_id: party.call_id,
         outcome: decision.outcome,
         company: decision.company,
-        override_agent_id: decision.answer.override_agent_id,
+        override_agent_id: 'override_agent_id' in decision.answer ? decision.answer.override_agent_id : undefined,
         from_number: party.from_number,
         to_number: party.to_number,
       });
-      // For the record, after the answer: the caller is not kept waiting on it.
+      // For the record, after the answer: the caller is not kept waiting on it. A fallback is not a
+      // decision to repeat: a retry is routed afresh.
       recordAnsweredEvent(deps.db, {
         eventType: event,
-        dedupeKey: `${event}::${createHash('sha256').update(rawBody).digest('hex').slice(0, 32)}`,
+        dedupeKey: answerKey,
+        callId: event === 'call_inbound' ? (party.call_id ?? null) : null,
+        chatId: event === 'chat_inbound' ? (party.chat_id ?? null) : null,
         payloadJson: rawBody.toString('utf8'),
         rawBody,
         signature: req.get('x-retell-signature') ?? null,
+        answer: decision.outcome === 'fallback' ? null : decision.answer,
       }).catch((err: Error) => deps.logger.warn('inbound webhook answered but not recorded', { err: err.message }));
     } finally {
       end({ outcome });

@@ -111,14 +111,28 @@ export interface InboundFacts {
   }[];
   blocked: boolean;
   history: { call_count: number; last_call_at: Date | null; last_summary: string | null };
+  /** The answer recorded for the same request (Retell's retry of one call_inbound), if any. */
+  prior: { answer: unknown } | null;
+}
+
+export interface InboundQuery {
+  /** The number called. */
+  toNumber: string;
+  /** The caller; null when withheld. */
+  fromNumber: string | null;
+  /** The call's company, resolved by the caller (the agent's, else the number's); null: none. */
+  companyId: string | null;
+  /** The dedupe key of this request's record: a recorded answer under it is returned as `prior`. */
+  answerKey: string | null;
 }
 
 /**
- * Everything an inbound answer needs, in one statement: the number called (its company, static
- * variables and time windows), whether the company blocks the caller, and the caller's history
- * with the company.
+ * Everything an inbound answer needs, in one statement: the number called (its static variables and
+ * time windows), the company (whether it blocks the caller, the caller's history with it), and the
+ * answer given to this very request before, if Retell is retrying it.
  */
-export async function findInboundFacts(db: Db, toNumber: string, fromNumber: string | null): Promise<InboundFacts> {
+export async function findInboundFacts(db: Db, q: InboundQuery): Promise<InboundFacts> {
+  const company = q.companyId === null ? null : q.companyId;
   const { rows } = await sql<{
     number: InboundFacts['number'];
     company: InboundFacts['company'];
@@ -127,32 +141,40 @@ export async function findInboundFacts(db: Db, toNumber: string, fromNumber: str
     call_count: string;
     last_call_at: Date | null;
     last_summary: string | null;
+    prior: unknown;
+    has_prior: boolean;
   }>`
-    with n as (select * from retell_phone_numbers where phone_number = ${toNumber}),
-    -- The caller's calls with the number's company; an unknown or unmapped number: the calls of no
-    -- company, as the call context counts them. Two branches, so each can use the index.
+    with n as (select * from retell_phone_numbers where phone_number = ${q.toNumber}),
+    -- The caller's calls with the company; no company: the calls of no company, as the call context
+    -- counts them. Two branches, so each can use the index.
     mine as (
       select s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash from retell_call_sessions s
-      where s.company_id = (select company_id from n)
+      where s.company_id = ${company}::bigint
       union all
       select s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash from retell_call_sessions s
-      where (select company_id from n) is null and s.company_id is null
+      where ${company}::bigint is null and s.company_id is null
     ),
     earlier as (
       select started_at, call_summary from mine
-      where ${fromNumber}::text is not null
-        and ((case when direction = 'outbound' then to_number else from_number end) = ${fromNumber}
-             or caller_hash = (select callsync_caller_hash(${fromNumber})))
+      where ${q.fromNumber}::text is not null
+        and ((case when direction = 'outbound' then to_number else from_number end) = ${q.fromNumber}
+             or caller_hash = (select callsync_caller_hash(${q.fromNumber})))
+    ),
+    prior as (
+      select answer from webhook_events
+      where provider = 'retell' and dedupe_key = ${q.answerKey} and answer is not null
     )
     select
       (select json_build_object('phone_number', n.phone_number, 'company_id', n.company_id::text, 'dynamic_variables', n.dynamic_variables) from n) as number,
-      (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c, n where c.id = n.company_id) as company,
+      (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c where c.id = ${company}::bigint) as company,
       (select json_agg(json_build_object('weekdays', i.weekdays, 'starts_at', i.starts_at, 'ends_at', i.ends_at, 'agent_id', i.agent_id, 'agent_version', i.agent_version) order by i.id)
-         from inbound_schedules i where i.phone_number = ${toNumber}) as schedules,
-      exists (select 1 from company_blocked_numbers b, n where b.company_id = n.company_id and b.phone_number = ${fromNumber}) as blocked,
+         from inbound_schedules i where i.phone_number = ${q.toNumber}) as schedules,
+      exists (select 1 from company_blocked_numbers b where b.company_id = ${company}::bigint and b.phone_number = ${q.fromNumber}) as blocked,
       (select count(*) from earlier) as call_count,
       (select max(started_at) from earlier) as last_call_at,
-      (select call_summary from earlier order by started_at desc nulls last limit 1) as last_summary`.execute(db);
+      (select call_summary from earlier order by started_at desc nulls last limit 1) as last_summary,
+      (select answer from prior) as prior,
+      exists (select 1 from prior) as has_prior`.execute(db);
   const r = rows[0]!;
   return {
     number: r.number,
@@ -164,18 +186,33 @@ export async function findInboundFacts(db: Db, toNumber: string, fromNumber: str
       last_call_at: r.last_call_at ? new Date(r.last_call_at) : null,
       last_summary: r.last_summary,
     },
+    prior: r.has_prior ? { answer: r.prior } : null,
   };
 }
 
-/** An event answered in the request itself (the inbound webhook): stored as processed, for the record. */
+/**
+ * An event answered in the request itself (the inbound webhook): stored as processed, for the record,
+ * with the answer given (null: none worth repeating, e.g. a fallback). A retry of the same request
+ * (same key) is counted; its first recorded answer stays.
+ */
 export async function recordAnsweredEvent(
   db: Db,
-  e: { eventType: string; dedupeKey: string; payloadJson: string; rawBody: Buffer; signature: string | null },
+  e: {
+    eventType: string;
+    dedupeKey: string;
+    /** The call the request is about, when Retell names it (call_inbound.call_id). */
+    callId: string | null;
+    chatId: string | null;
+    payloadJson: string;
+    rawBody: Buffer;
+    signature: string | null;
+    answer: unknown;
+  },
 ): Promise<void> {
+  const answer = e.answer === null || e.answer === undefined ? null : JSON.stringify(e.answer);
   await sql`
-    insert into webhook_events (event_type, dedupe_key, payload, raw_body, signature, status, attempts, processed_at)
-    values (${e.eventType}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now())
-    on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + 1, last_delivered_at = now()`.execute(
-    db,
-  );
+    insert into webhook_events (event_type, call_id, chat_id, dedupe_key, payload, raw_body, signature, status, attempts, processed_at, answer)
+    values (${e.eventType}, ${e.callId}, ${e.chatId}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now(), ${answer}::jsonb)
+    on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + 1, last_delivered_at = now(),
+      answer = coalesce(webhook_events.answer, excluded.answer)`.execute(db);
 }

@@ -113,7 +113,7 @@ export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from '.
 export { listenForTenantChanges } from './tenant-listener';
 export type { TenantListener } from './tenant-listener';
 export { findCallForContext, findContextFacts, findInboundFacts, recordAnsweredEvent } from './context.repository';
-export type { ContextFacts, InboundFacts, PendingCallEvent } from './context.repository';
+export type { ContextFacts, InboundFacts, InboundQuery, PendingCallEvent } from './context.repository';
 export type { FunctionCall, FunctionCallStatus } from './function-call.table';
 export type { InboundSchedule } from './company.table';
 export {

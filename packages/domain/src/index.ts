@@ -50,7 +50,13 @@ export { BUILTIN_FUNCTIONS, describeHistory, getCallContext, getCallerHistory } 
 export { FunctionInvoker, MAX_RESULT_CHARS, RETRY_WINDOW_MS } from './functions/invoke';
 export type { FunctionAnswer, FunctionRequest } from './functions/invoke';
 export { answerInbound, localTime, pickScheduledAgent } from './inbound/answer-inbound';
-export type { InboundAnswer, InboundDecision, InboundRequest } from './inbound/answer-inbound';
+export type {
+  InboundAnswer,
+  InboundDecision,
+  InboundRejection,
+  InboundRequest,
+  InboundRouting,
+} from './inbound/answer-inbound';
 export {
   createDestination,
   rotateSecret,

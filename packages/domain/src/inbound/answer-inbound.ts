@@ -1,29 +1,47 @@
 import { findInboundFacts, type Db, type InboundFacts } from '@callsync/db';
 import { withTimeout } from '@callsync/runtime';
+import { resolveCompany } from '../handlers/tenant-cache';
 
 /*
  * Retell's inbound webhook (call_inbound, chat_inbound): the caller rings until it is answered, so the
- * answer comes from one query, bounded: after `budgetMs` (default 1 s) without Postgres the answer is
- * the number's static defaults as last read, and the call goes on.
+ * answer comes from one query (after the company, usually cached), bounded: after `budgetMs` (default
+ * 1 s) without Postgres the answer is the number's static defaults as last read, and the call goes on.
+ * A blocked caller is rejected (`{"reject": true}`), whatever agent the number has.
  */
 
 export interface InboundRequest {
   from_number: string | null;
   to_number: string;
+  /** The number's inbound agent, when it has one: the agent's company comes first, as for sessions. */
   agent_id?: string | null;
+  /**
+   * The key this request is recorded under (`call_inbound:<call_id>`): Retell's retry of it gets the
+   * answer recorded for it, if any. Null: no id to recognise a retry by.
+   */
+  answerKey?: string | null;
 }
 
-export interface InboundAnswer {
+export interface InboundRouting {
   override_agent_id?: string;
   override_agent_version?: number;
   dynamic_variables: Record<string, string>;
   metadata?: Record<string, string>;
 }
 
+/** Only boolean true rejects (Retell's inbound webhook docs); nothing else goes with it. */
+export interface InboundRejection {
+  reject: true;
+}
+
+export type InboundAnswer = InboundRouting | InboundRejection;
+
 export interface InboundDecision {
   answer: InboundAnswer;
-  /** routed: from Postgres; declined: a blocked caller; fallback: Postgres did not answer in time. */
-  outcome: 'routed' | 'declined' | 'fallback';
+  /**
+   * routed: from Postgres; rejected: a blocked caller; fallback: Postgres did not answer in time;
+   * repeated: Retell's retry of a request already answered, given the same answer.
+   */
+  outcome: 'routed' | 'rejected' | 'fallback' | 'repeated';
   company: string | null;
 }
 
@@ -59,6 +77,8 @@ export function pickScheduledAgent(
 /** Numbers' static variables as last read: what a fallback answer carries. */
 const staticDefaults = new Map<string, Record<string, string>>();
 
+const isAnswer = (v: unknown): v is InboundAnswer => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 export async function answerInbound(
   db: Db,
   req: InboundRequest,
@@ -68,7 +88,24 @@ export async function answerInbound(
   const caller = req.from_number && req.from_number.toLowerCase() !== 'anonymous' ? req.from_number : null;
   let facts: InboundFacts;
   try {
-    facts = await withTimeout(findInboundFacts(db, req.to_number, caller), options.budgetMs ?? 1000, 'inbound routing');
+    facts = await withTimeout(
+      (async () => {
+        // The session's rule: the agent's company, else the number's.
+        const companyId = await resolveCompany(db, {
+          agent_id: req.agent_id,
+          direction: 'inbound',
+          to_number: req.to_number,
+        });
+        return findInboundFacts(db, {
+          toNumber: req.to_number,
+          fromNumber: caller,
+          companyId,
+          answerKey: req.answerKey ?? null,
+        });
+      })(),
+      options.budgetMs ?? 1000,
+      'inbound routing',
+    );
   } catch {
     return {
       answer: { dynamic_variables: { ...(staticDefaults.get(req.to_number) ?? {}) } },
@@ -80,16 +117,14 @@ export async function answerInbound(
   if (staticDefaults.size > 10_000) staticDefaults.clear();
   staticDefaults.set(req.to_number, statics);
   const company = facts.company;
+  if (facts.prior && isAnswer(facts.prior.answer))
+    return { answer: facts.prior.answer, outcome: 'repeated', company: company?.id ?? null };
   if (facts.blocked) {
-    // Declined: no override agent. Retell hangs up only if the number itself has no inbound agent.
-    return {
-      answer: { dynamic_variables: {}, metadata: { callsync_declined: 'blocked caller' } },
-      outcome: 'declined',
-      company: company?.id ?? null,
-    };
+    // Leaving out override_agent_id would connect the number's inbound agent: only reject rejects.
+    return { answer: { reject: true }, outcome: 'rejected', company: company?.id ?? null };
   }
   const h = facts.history;
-  const answer: InboundAnswer = {
+  const answer: InboundRouting = {
     dynamic_variables: {
       ...statics,
       company_name: company?.name ?? '',
