@@ -1,5 +1,6 @@
 import { sign } from 'retell-sdk';
 import { findCallSession, findChatSession } from '@callsync/db';
+import { FakeRetell } from '@callsync/fake-retell';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
@@ -109,14 +110,16 @@ describe('ingress and worker processes', () => {
     }
   });
 
-  it('make demo: every scenario (chat, transfer, re-run analysis included) ends applied', async () => {
+  it('make demo: every scenario (chat, transfer, re-run analysis, blocked caller, discovered call) ends applied', async () => {
+    // The fake Retell API, as make up starts it without a key: the demo's reconciliation scenario runs.
+    const fake = new FakeRetell({ apiKeys: [TEST_API_KEY] });
+    const fakeUrl = await fake.start();
     const env = {
       DATABASE_URL: t.url,
       REDIS_URL: serviceUrls().redisUrl,
       QUEUE_PREFIX: prefix,
       RETELL_API_KEY: TEST_API_KEY,
-      // Nothing listens there: the demo skips its reconciliation scenario, as with the real Retell API.
-      RETELL_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      RETELL_API_BASE_URL: fakeUrl,
       PORT: String(await freePort()),
       NODE_ENV: 'production',
       WORKER_METRICS_PORT: String(await freePort()),
@@ -129,6 +132,9 @@ describe('ingress and worker processes', () => {
       await until('ingress /readyz', async () =>
         (await fetch(`http://127.0.0.1:${env.PORT}/readyz`)).ok ? true : undefined,
       );
+      // The example tenants map the demo's agent to Praxis Dr. Weber and block one caller.
+      const tenants = run(CLI, env, ['tenants', 'apply', 'examples/tenants.yaml']);
+      expect({ code: await tenants.exited, output: tenants.output() }).toMatchObject({ code: 0 });
       const demo = run(CLI, env, ['demo']);
       expect({ code: await demo.exited, output: demo.output() }).toMatchObject({ code: 0 });
       const out = demo.output();
@@ -141,8 +147,17 @@ describe('ingress and worker processes', () => {
       const transferred = await findCallSession(t.db, id('demo_transferred'));
       expect(transferred).toMatchObject({ call_status: 'ended', disconnection_reason: 'call_transfer' });
       expect(transferred!.transfers).toEqual([
-        expect.objectContaining({ destination: '+493012345678', outcome: 'bridged' }),
+        expect.objectContaining({ destination: '+493012345678', extension: '21', outcome: 'bridged' }),
       ]);
+      expect(out).toContain('+493012345678 ext 21: bridged');
+      // A blocked caller is rejected, not connected to the number's agent.
+      expect(out).toMatch(/inbound \(a blocked caller\) -> 200 .*\n\s+\{"call_inbound":\{"reject":true\}\}/);
+      // The call only Retell knew: listed (no transcript), completed by get-call.
+      const lost = await findCallSession(t.db, id('demo_lost'));
+      expect(lost).toMatchObject({ call_status: 'ended', transcript_final: true });
+      expect(lost!.transcript).toMatch(/^Agent: Guten Tag/);
+      expect(out).toMatch(/demo_lost_\w+ \(never a webhook.*\): ended, transcript "Agent: Guten Tag/);
+      expect(await findCallSession(t.db, id('demo_stale'))).toMatchObject({ call_status: 'ended' });
       expect((await findCallSession(t.db, id('demo_rerun')))!.call_summary).toMatch(/^Re-run analysis/);
       // During the call: an inbound answer that remembers the caller, a function with the call's context.
       expect(out).toMatch(/POST \/api\/retell\/inbound \(a returning caller\) -> 200/);
@@ -175,6 +190,7 @@ describe('ingress and worker processes', () => {
     } finally {
       ingress.child.kill('SIGKILL');
       worker.child.kill('SIGKILL');
+      await fake.stop();
     }
   });
 

@@ -1,7 +1,11 @@
+import { hostname } from 'node:os';
 import { sign } from 'retell-sdk';
 import type { Config } from '@callsync/config';
+import { defaultHandlers, runReconcilePass, type CallTransfer } from '@callsync/domain';
+import { createForwardQueue, createRedisConnection, ensureForwardJobs } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { DemoForwarding } from '../demo-forwarding';
+import { retellClient } from '../retell-client';
 import {
   countPendingEventsOfCalls,
   createDb,
@@ -17,6 +21,7 @@ import {
   sampleTranscriptUpdateBody,
   sampleTransferBody,
   sampleWebhookBody,
+  type InboundCallRequest,
   type SampleCallOptions,
   type SampleEvent,
 } from '@callsync/retell';
@@ -30,6 +35,8 @@ const deliveries = (call: SampleCallOptions, events: readonly SampleEvent[]): De
   events.map((event) => ({ label: event, body: sampleWebhookBody(call, event) }));
 
 const DEMO_AGENT = 'agent_demo_callsync';
+/** Blocked for Praxis Dr. Weber in examples/tenants.yaml. */
+const BLOCKED_CALLER = '+4915112345678';
 
 interface Scenario {
   title: string;
@@ -190,13 +197,16 @@ async function afterSending(
   const chatIds = all.filter((s) => s.chat).map((s) => s.callId);
   console.log('\nwaiting for the worker...');
   const settled = await waitUntilSettled(db, [...ids, ...chatIds], 30_000);
+  if (stale) {
+    await reconcileNow(config, db, stale);
+    ids.push(lostCallOf(stale));
+  } else console.log('(RETELL_API_BASE_URL is the real Retell API, so the reconciliation scenario was skipped.)');
   await printResults(db, ids, chatIds);
   if (!settled) {
     console.error('some events are still pending after 30 s: is the worker running?');
     return 1;
   }
   const forwarded = await forwarding.report([...ids, ...chatIds]);
-  explainStaleCall(config, stale);
   await duringTheCall(url, config.retell.webhookKeys[0]!, run, send);
   if ((await findCompanyIdForAgent(db, DEMO_AGENT)) === null)
     console.log(
@@ -241,7 +251,7 @@ async function sendStaleCall(config: Config, run: string, send: (body: string) =
     body: JSON.stringify(sampleCall(stale, 'call_ended')),
   });
   // And a call whose webhooks never arrived at all: only Retell knows it. Reconciliation discovers it.
-  const lost = { callId: `demo_lost_${run}`, agentId: DEMO_AGENT, startMs: Date.now() - 2 * 60_000 };
+  const lost = { callId: lostCallOf(stale.callId), agentId: DEMO_AGENT, startMs: Date.now() - 2 * 60_000 };
   console.log(`no webhook at all, only at Retell (found by reconciliation's discovery): ${lost.callId}`);
   await fetch(`${config.retell.apiBaseUrl}/__fake/calls/${lost.callId}`, {
     method: 'PUT',
@@ -280,6 +290,22 @@ async function duringTheCall(
   });
   console.log(`  POST /api/retell/inbound (a returning caller) -> ${inbound.status} in ${inbound.ms.toFixed(0)} ms`);
   console.log(`    ${inbound.text}`);
+  // examples/tenants.yaml blocks this caller for the practice its agent belongs to.
+  const blocked = await signedPost('/api/retell/inbound', {
+    event: 'call_inbound',
+    call_inbound: {
+      agent_id: DEMO_AGENT,
+      from_number: BLOCKED_CALLER,
+      to_number: '+493033081738',
+      call_id: `demo_blocked_${run}`,
+    },
+  } satisfies InboundCallRequest);
+  console.log(`  POST /api/retell/inbound (a blocked caller) -> ${blocked.status} in ${blocked.ms.toFixed(0)} ms`);
+  console.log(`    ${blocked.text}`);
+  if (!blocked.text.includes('"reject":true'))
+    console.log(
+      `    (not rejected: nothing blocks ${BLOCKED_CALLER} for ${DEMO_AGENT}'s company; make tenants ARGS="apply examples/tenants.yaml" does)`,
+    );
   const live = { callId: `demo_live_${run}`, agentId: DEMO_AGENT, startMs: Date.now() - 5_000 };
   const fn = await signedPost('/api/retell/functions/get_call_context', {
     name: 'get_call_context',
@@ -291,6 +317,14 @@ async function duringTheCall(
   );
   console.log(`    ${fn.text}`);
   console.log(`  POST ${'call_started'.padEnd(28)} -> ${await send(sampleWebhookBody(live, 'call_started'))}`);
+}
+
+/** A session's transfers as "number ext N: outcome", in order. */
+function describeTransfers(transfers: unknown): string {
+  if (!Array.isArray(transfers) || transfers.length === 0) return '';
+  return (transfers as CallTransfer[])
+    .map((t) => `${t.destination ?? '?'}${t.extension ? ` ext ${t.extension}` : ''}: ${t.outcome}`)
+    .join('; ');
 }
 
 async function printResults(db: Db, ids: string[], chatIds: string[]): Promise<void> {
@@ -308,7 +342,7 @@ async function printResults(db: Db, ids: string[], chatIds: string[]): Promise<v
       caller_withheld,
       duration_ms,
       disconnection_reason,
-      transfers: Array.isArray(s.transfers) ? s.transfers.length : 0,
+      transfers: describeTransfers(s.transfers),
       call_successful: s.call_successful,
       call_summary: s.call_summary ? `${s.call_summary.slice(0, 40)}${s.call_summary.length > 40 ? '…' : ''}` : null,
     });
@@ -339,15 +373,49 @@ async function printResults(db: Db, ids: string[], chatIds: string[]): Promise<v
   console.table(events);
 }
 
-function explainStaleCall(config: Config, stale: string | undefined): void {
-  if (!stale) {
-    console.log('(RETELL_API_BASE_URL is the real Retell API, so the reconciliation scenario was skipped.)');
-    return;
+const lostCallOf = (stale: string) => stale.replace('demo_stale_', 'demo_lost_');
+
+/**
+ * What reconciliation makes of the stale and the lost call, now rather than within
+ * RECONCILE_EVERY_MINUTES: one pass, as `make reconcile` runs it, then both sessions. The lost call
+ * was only ever listed (list-calls has no transcripts); get-call gave it its transcript.
+ */
+async function reconcileNow(config: Config, db: Db, stale: string): Promise<void> {
+  const lost = lostCallOf(stale);
+  console.log('\nreconciliation (one pass now, as make reconcile runs it)');
+  const connection = createRedisConnection(config.redis, { name: 'callsync-demo' });
+  const forwardQueue = createForwardQueue(connection, config.redis.prefix);
+  let summary;
+  try {
+    summary = await runReconcilePass(
+      // What it applies is forwarded at once, as the scheduled pass does.
+      {
+        db,
+        retell: retellClient(config),
+        handlers: defaultHandlers,
+        enqueueForwards: async (heads) => void (await ensureForwardJobs(forwardQueue, heads)),
+      },
+      {
+        trigger: 'manual',
+        runner: `${hostname()}:${process.pid}:demo`,
+        staleAfterMinutes: config.reconcile.staleAfterMinutes,
+        analysisAfterMinutes: config.reconcile.analysisAfterMinutes,
+        maxTries: config.reconcile.maxTries,
+      },
+    );
+  } finally {
+    await forwardQueue.close();
+    connection.disconnect();
   }
-  console.log(
-    `${stale} stays in_progress until reconciliation asks the (fake) Retell API about it, and\n` +
-      `${stale.replace('demo_stale_', 'demo_lost_')} has no session until reconciliation lists Retell's calls:\n` +
-      `within RECONCILE_EVERY_MINUTES (${config.reconcile.everyMinutes} min) while \`make up\` runs, or now with \`make reconcile\`.\n` +
-      `  psql "${config.database.url}" -c "select call_id, call_status, ended_at, disconnection_reason from retell_call_sessions where call_id in ('${stale}', '${stale.replace('demo_stale_', 'demo_lost_')}')"`,
-  );
+  console.log(`  found ${summary.found}, ended ${summary.ended}, discovered ${summary.discovered}`);
+  for (const [label, id] of [
+    ['only call_started, closed by get-call', stale],
+    ['never a webhook, discovered by list-calls, completed by get-call', lost],
+  ] as const) {
+    const s = await findCallSession(db, id);
+    const firstLine = s?.transcript?.split('\n')[0];
+    console.log(
+      `  ${id} (${label}): ${s ? `${s.call_status}, transcript ${firstLine ? `"${firstLine} …"` : 'none'}` : 'no session'}`,
+    );
+  }
 }
