@@ -1,4 +1,5 @@
 import { addCompany, findCallSession, mapAgent } from '@callsync/db';
+import type { CallWebhookBody, Documented, TranscriptUpdatedBody } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId, START_MS } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
@@ -95,7 +96,7 @@ describe('worker: lifecycle events', () => {
           duration_ms: 61000,
           disconnection_reason: 'user_hangup',
         },
-      }),
+      } satisfies Documented<CallWebhookBody>),
     );
     expect((await p.settled([id!]))[0]?.status).toBe('processed');
     expect(await findCallSession(t.db, 'test_fix_verification_002_unique')).toMatchObject({
@@ -157,7 +158,7 @@ describe('worker: lifecycle events', () => {
       JSON.stringify({
         event: 'transcript_updated',
         call: { call_id: callId, transcript: 'Agent: Hallo\n'.repeat(n) },
-      });
+      } satisfies Documented<TranscriptUpdatedBody>);
     const [first] = await send(snap(1));
     await p.settled([first!]);
     expect((await findCallSession(t.db, callId))?.transcript).toBe('Agent: Hallo\n');
