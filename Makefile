@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields chaos bench build install services status typecheck clean
+.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields tokens chaos bench build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -58,6 +58,10 @@ tenants: build services
 ## destinations: forwarding to the team's endpoints; ARGS="add https://crm.example/hook --events call_analyzed", "list", "resume 1"
 destinations: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js destinations $(ARGS)
+
+## tokens: context API tokens per company; ARGS="add --company 'Praxis Dr. Weber'", "list", "revoke 3"
+tokens: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js tokens $(ARGS)
 
 ## backfill: import calls and chats callsync never heard of from Retell; ARGS="--since 7d"
 backfill: build services

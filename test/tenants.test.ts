@@ -72,7 +72,9 @@ describe('make tenants apply', () => {
 
     const first = await tenants('apply', path);
     expect(first.code).toBe(0);
-    expect(first.output).toMatch(/changed: company added: "Praxis Dr. Weber" \(id \d+, Europe\/Berlin\)/);
+    expect(first.output).toMatch(
+      /changed: company added: "Praxis Dr. Weber" \(id \d+, Europe\/Berlin, caller memory summary\)/,
+    );
     expect(first.output).toContain('changed: agent agent_weber: nobody -> "Praxis Dr. Weber"');
     expect(first.output).toContain('changed: number +493033081738: nobody -> "Praxis Dr. Weber"');
     const state = await listTenants(t.db);
@@ -147,6 +149,30 @@ describe('inbound routing in the tenant file', () => {
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/bad-routing\.yaml:9: .*days must be like mon-fri/);
   });
+
+  it('sets caller_memory per company (default summary), and refuses a value it does not know, naming the line', async () => {
+    const text = `companies:
+  - name: Praxis Dr. Weber
+    caller_memory: count
+  - name: Autohaus Nord
+`;
+    const first = await tenants('apply', file('memory.yaml', text));
+    expect(first.code).toBe(0);
+    const memory = async () =>
+      Object.fromEntries(
+        (await t.db.selectFrom('companies').select(['name', 'caller_memory']).execute()).map((c) => [
+          c.name,
+          c.caller_memory,
+        ]),
+      );
+    expect(await memory()).toEqual({ 'Praxis Dr. Weber': 'count', 'Autohaus Nord': 'summary' });
+    const off = await tenants('apply', file('memory-off.yaml', text.replace('count', 'off')));
+    expect(off.output).toContain('company "Praxis Dr. Weber": caller memory count -> off');
+    expect(await memory()).toEqual({ 'Praxis Dr. Weber': 'off', 'Autohaus Nord': 'summary' });
+    const bad = await tenants('apply', file('memory-bad.yaml', text.replace('count', 'everything')));
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/memory-bad\.yaml:3: companies\.0\.caller_memory/);
+  });
 });
 
 describe('make tenants, one mapping at a time', () => {
@@ -164,7 +190,7 @@ describe('make tenants, one mapping at a time', () => {
       output: expect.stringContaining('"4930123" is not an E.164 number'),
     });
     const list = await tenants('list');
-    expect(list.output).toMatch(/Companies\n.*\n.*\n {2}1 +Praxis +UTC +0 +0/);
+    expect(list.output).toMatch(/Companies\n.*\n.*\n {2}1 +Praxis +UTC +summary +0 +0/);
   });
 
   it('a mapping added after calls arrived gives them their company, and the next event has it already', async () => {

@@ -10,6 +10,7 @@ import { reconcileCommand } from './commands/reconcile';
 import { replayCommand } from './commands/replay';
 import { statsCommand } from './commands/stats';
 import { tenantsCommand } from './commands/tenants';
+import { tokensCommand } from './commands/tokens';
 
 const USAGE = `usage: callsync <command>
 
@@ -21,6 +22,7 @@ const USAGE = `usage: callsync <command>
   backfill      import calls and chats callsync never heard of, e.g. --since 7d
   tenants       companies and the agents and numbers they own (--help for subcommands)
   destinations  where applied events are forwarded: add, list, pause, resume, rotate-secret, test, remove
+  tokens        context API tokens, one company's or every company's: add, list, revoke
   backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
 
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return tenantsCommand(loadConfig(), args);
     case 'destinations':
       return destinationsCommand(loadConfig(), args);
+    case 'tokens':
+      return tokensCommand(loadConfig(), args);
     case 'backfill-fields':
       return backfillFieldsCommand(loadConfig(), args);
     case 'fake-retell':

@@ -35,7 +35,7 @@ export interface IngressDeps {
   functions?: FunctionRegistry;
   /** The pool inbound answers, functions and the context API read through. Default `db`. */
   liveDb?: Db;
-  /** CALLSYNC_API_TOKENS. Default none: the context API is off. */
+  /** CALLSYNC_API_TOKENS: operator tokens (company tokens live in api_tokens). Default none. */
   apiTokens?: readonly string[];
   /** How long an inbound answer waits for Postgres before answering the defaults. Default 1000 ms. */
   inboundBudgetMs?: number;

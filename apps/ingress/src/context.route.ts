@@ -1,10 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
-import { resolveCallContext } from '@callsync/domain';
+import { useApiToken } from '@callsync/db';
+import { resolveCallContext, tokenSha256 } from '@callsync/domain';
 import { HttpError } from './http-error';
 import type { LiveDeps } from './live-request';
 
-/** Call context for functions hosted elsewhere (bearer token). */
+/**
+ * Call context for functions hosted elsewhere (bearer token). A company's token (make tokens) reads
+ * only that company's calls: any other call is a 404, the same as a call callsync does not know, so a
+ * token says nothing about other companies. Operator tokens (CALLSYNC_API_TOKENS, or make tokens
+ * add --all) read every call.
+ */
 export const CONTEXT_PATH = '/api/calls/:call_id/context';
 
 /** Equal strings in time independent of where they differ (hashes make the lengths equal). */
@@ -18,23 +24,29 @@ function tokenMatches(given: string, tokens: readonly string[]): boolean {
 export function contextRoute(deps: LiveDeps): Router {
   const router = express.Router();
 
+  /** Whose calls a token reads: `companyId` null for an operator token; undefined for no valid token. */
+  const tokenScope = async (token: string): Promise<{ companyId: string | null } | undefined> => {
+    if (tokenMatches(token, deps.apiTokens)) return { companyId: null };
+    const stored = await useApiToken(deps.db, tokenSha256(token));
+    return stored ? { companyId: stored.company_id } : undefined;
+  };
+
   router.get(CONTEXT_PATH, async (req, res) => {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'context', name: 'context' });
     let outcome = 'error';
     try {
-      if (deps.apiTokens.length === 0) {
-        outcome = 'off';
-        throw new HttpError(404, 'the context API is off: set CALLSYNC_API_TOKENS to turn it on');
-      }
       const auth = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-      if (!auth || !tokenMatches(auth[1]!, deps.apiTokens)) {
+      const scope = auth ? await tokenScope(auth[1]!) : undefined;
+      if (!scope) {
         outcome = 'unauthorized';
-        throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <one of CALLSYNC_API_TOKENS>)', {
-          'WWW-Authenticate': 'Bearer',
-        });
+        throw new HttpError(
+          401,
+          'missing or wrong bearer token (Authorization: Bearer <a token from make tokens, or one of CALLSYNC_API_TOKENS>)',
+          { 'WWW-Authenticate': 'Bearer' },
+        );
       }
       const context = await resolveCallContext(deps.db, req.params.call_id!);
-      if (!context) {
+      if (!context || (scope.companyId !== null && context.company?.id !== scope.companyId)) {
         outcome = 'not_found';
         throw new HttpError(404, `callsync knows nothing of call ${req.params.call_id}`);
       }

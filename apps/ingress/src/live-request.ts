@@ -17,7 +17,7 @@ export interface LiveDeps {
   webhookKeys: readonly string[];
   signatureToleranceMs: number;
   functions: FunctionRegistry;
-  /** CALLSYNC_API_TOKENS; empty: the context API answers 404. */
+  /** CALLSYNC_API_TOKENS: operator tokens (every company); company tokens live in api_tokens. */
   apiTokens: readonly string[];
   /** Inbound answers wait at most this long for Postgres. Default 1000 ms. */
   inboundBudgetMs?: number;

@@ -5,9 +5,15 @@ export interface CompanyTable {
   id: Generated<string>;
   name: string;
   time_zone: ColumnType<string, string | undefined, string>;
+  /** What an agent may hear of a caller's earlier calls with the company. Default `summary`. */
+  caller_memory: ColumnType<CallerMemory, CallerMemory | undefined, CallerMemory>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
+
+/** `summary`: count, last time and last summary; `count`: the same without the summary; `off`: nothing. */
+export type CallerMemory = 'summary' | 'count' | 'off';
+export const CALLER_MEMORY: readonly CallerMemory[] = ['summary', 'count', 'off'];
 
 export type Company = Selectable<CompanyTable>;
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
 import type { CallSession } from './call-session.table';
+import type { CallerMemory } from './company.table';
 import type { WebhookEvent } from './webhook-event.table';
 
 /*
@@ -53,50 +54,95 @@ function reviveDates(row: CallSession): CallSession {
   return out as unknown as CallSession;
 }
 
+/**
+ * The caller's earlier calls that the call's company may recall, as three CTEs: `memory` (the
+ * company's caller_memory; a call without a company recalls nothing once any company exists, while
+ * a deployment with no companies at all keeps memory across its calls), `mine` (that company's calls,
+ * or with no company the calls of no company) and `earlier` (the caller's among them, by number or,
+ * once retention removed the number, by caller_hash). Nothing of another company is ever read.
+ */
+function callerHistory(q: { companyId: string | null; customerNumber: string | null; excludeCallId: string | null }) {
+  const company = q.companyId;
+  return sql`
+    memory as (
+      select case
+        when ${company}::bigint is not null
+          then coalesce((select caller_memory from companies where id = ${company}::bigint), 'summary')
+        when exists (select 1 from companies) then 'off'
+        else 'summary' end as mode
+    ),
+    -- Two branches, so each can use the index.
+    mine as (
+      select s.call_id, s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash
+      from retell_call_sessions s where s.company_id = ${company}::bigint
+      union all
+      select s.call_id, s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash
+      from retell_call_sessions s where ${company}::bigint is null and s.company_id is null
+    ),
+    earlier as (
+      select started_at, call_summary from mine
+      where ${q.customerNumber}::text is not null and (select mode from memory) <> 'off'
+        and call_id is distinct from ${q.excludeCallId}
+        and ((case when direction = 'outbound' then to_number else from_number end) = ${q.customerNumber}
+             or caller_hash = (select callsync_caller_hash(${q.customerNumber}::text))) -- once, not per row
+    )`;
+}
+
+/** The history columns of a statement built on callerHistory; the summary only where memory is `summary`. */
+const HISTORY_COLUMNS = sql`
+  (select count(*) from earlier) as call_count,
+  (select max(started_at) from earlier) as last_call_at,
+  (select call_summary from earlier where (select mode from memory) = 'summary'
+     order by started_at desc nulls last limit 1) as last_summary,
+  (select mode from memory) as memory`;
+
+/** A caller's earlier calls with the company, as far as its caller_memory allows. */
+export interface CallerHistory {
+  call_count: number;
+  last_call_at: Date | null;
+  last_summary: string | null;
+  /** What the company lets an agent hear (`off` also for a call without a company, once companies exist). */
+  memory: CallerMemory;
+}
+
 export interface ContextFacts {
   company: { id: string; name: string; time_zone: string } | null;
   agent: { agent_id: string; name: string | null; agent_version: number | null; agent_type: string | null } | null;
-  history: { call_count: number; last_call_at: Date | null; last_summary: string | null };
+  history: CallerHistory;
 }
 
+interface HistoryRow {
+  call_count: string;
+  last_call_at: Date | string | null;
+  last_summary: string | null;
+  memory: CallerMemory;
+}
+
+const historyOf = (r: HistoryRow): CallerHistory => ({
+  call_count: Number(r.call_count),
+  last_call_at: r.last_call_at ? new Date(r.last_call_at) : null,
+  last_summary: r.last_summary,
+  memory: r.memory,
+});
+
 /**
- * The company, the agent, and the customer's earlier calls with that company (null company: the
- * calls of no company): how many, and the last one's start and summary. `customerNumber` null (web
- * call, withheld caller ID) has no history. Sessions whose numbers retention removed still count,
- * through their caller_hash.
+ * The company, the agent, and the customer's earlier calls with that company, as far as its
+ * caller_memory allows (callerHistory). `customerNumber` null (web call, withheld caller ID) has no
+ * history. Sessions whose numbers retention removed still count, through their caller_hash.
  */
 export async function findContextFacts(
   db: Db,
   q: { companyId: string | null; agentId: string | null; customerNumber: string | null; excludeCallId: string },
 ): Promise<ContextFacts> {
-  const company = q.companyId === null ? sql`s.company_id is null` : sql`s.company_id = ${q.companyId}::bigint`;
-  const { rows } = await sql<{
-    company: ContextFacts['company'];
-    agent: ContextFacts['agent'];
-    call_count: string;
-    last_call_at: Date | null;
-    last_summary: string | null;
-  }>`
-    with earlier as (
-      select s.started_at, s.call_summary from retell_call_sessions s
-      where ${q.customerNumber === null ? sql`false` : sql`${company}`}
-        and s.call_id <> ${q.excludeCallId}
-        and ((case when s.direction = 'outbound' then s.to_number else s.from_number end) = ${q.customerNumber}
-             or s.caller_hash = (select callsync_caller_hash(${q.customerNumber}))) -- once, not per row
-    )
+  const { rows } = await sql<{ company: ContextFacts['company']; agent: ContextFacts['agent'] } & HistoryRow>`
+    with ${callerHistory(q)}
     select
       (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c where c.id = ${q.companyId}::bigint) as company,
       (select json_build_object('agent_id', a.agent_id, 'name', a.name, 'agent_version', a.agent_version, 'agent_type', a.agent_type)
          from retell_agents a where a.agent_id = ${q.agentId}) as agent,
-      (select count(*) from earlier) as call_count,
-      (select max(started_at) from earlier) as last_call_at,
-      (select call_summary from earlier order by started_at desc nulls last limit 1) as last_summary`.execute(db);
+      ${HISTORY_COLUMNS}`.execute(db);
   const r = rows[0]!;
-  return {
-    company: r.company,
-    agent: r.agent,
-    history: { call_count: Number(r.call_count), last_call_at: r.last_call_at, last_summary: r.last_summary },
-  };
+  return { company: r.company, agent: r.agent, history: historyOf(r) };
 }
 
 export interface InboundFacts {
@@ -110,7 +156,7 @@ export interface InboundFacts {
     agent_version: number | null;
   }[];
   blocked: boolean;
-  history: { call_count: number; last_call_at: Date | null; last_summary: string | null };
+  history: CallerHistory;
   /** The answer recorded for the same request (Retell's retry of one call_inbound), if any. */
   prior: { answer: unknown } | null;
 }
@@ -132,34 +178,19 @@ export interface InboundQuery {
  * answer given to this very request before, if Retell is retrying it.
  */
 export async function findInboundFacts(db: Db, q: InboundQuery): Promise<InboundFacts> {
-  const company = q.companyId === null ? null : q.companyId;
-  const { rows } = await sql<{
-    number: InboundFacts['number'];
-    company: InboundFacts['company'];
-    schedules: InboundFacts['schedules'] | null;
-    blocked: boolean;
-    call_count: string;
-    last_call_at: Date | null;
-    last_summary: string | null;
-    prior: unknown;
-    has_prior: boolean;
-  }>`
+  const company = q.companyId;
+  const { rows } = await sql<
+    {
+      number: InboundFacts['number'];
+      company: InboundFacts['company'];
+      schedules: InboundFacts['schedules'] | null;
+      blocked: boolean;
+      prior: unknown;
+      has_prior: boolean;
+    } & HistoryRow
+  >`
     with n as (select * from retell_phone_numbers where phone_number = ${q.toNumber}),
-    -- The caller's calls with the company; no company: the calls of no company, as the call context
-    -- counts them. Two branches, so each can use the index.
-    mine as (
-      select s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash from retell_call_sessions s
-      where s.company_id = ${company}::bigint
-      union all
-      select s.started_at, s.call_summary, s.direction, s.from_number, s.to_number, s.caller_hash from retell_call_sessions s
-      where ${company}::bigint is null and s.company_id is null
-    ),
-    earlier as (
-      select started_at, call_summary from mine
-      where ${q.fromNumber}::text is not null
-        and ((case when direction = 'outbound' then to_number else from_number end) = ${q.fromNumber}
-             or caller_hash = (select callsync_caller_hash(${q.fromNumber})))
-    ),
+    ${callerHistory({ companyId: company, customerNumber: q.fromNumber, excludeCallId: null })},
     prior as (
       select answer from webhook_events
       where provider = 'retell' and dedupe_key = ${q.answerKey} and answer is not null
@@ -170,9 +201,7 @@ export async function findInboundFacts(db: Db, q: InboundQuery): Promise<Inbound
       (select json_agg(json_build_object('weekdays', i.weekdays, 'starts_at', i.starts_at, 'ends_at', i.ends_at, 'agent_id', i.agent_id, 'agent_version', i.agent_version) order by i.id)
          from inbound_schedules i where i.phone_number = ${q.toNumber}) as schedules,
       exists (select 1 from company_blocked_numbers b where b.company_id = ${company}::bigint and b.phone_number = ${q.fromNumber}) as blocked,
-      (select count(*) from earlier) as call_count,
-      (select max(started_at) from earlier) as last_call_at,
-      (select call_summary from earlier order by started_at desc nulls last limit 1) as last_summary,
+      ${HISTORY_COLUMNS},
       (select answer from prior) as prior,
       exists (select 1 from prior) as has_prior`.execute(db);
   const r = rows[0]!;
@@ -181,11 +210,7 @@ export async function findInboundFacts(db: Db, q: InboundQuery): Promise<Inbound
     company: r.company,
     schedules: r.schedules ?? [],
     blocked: r.blocked,
-    history: {
-      call_count: Number(r.call_count),
-      last_call_at: r.last_call_at ? new Date(r.last_call_at) : null,
-      last_summary: r.last_summary,
-    },
+    history: historyOf(r),
     prior: r.has_prior ? { answer: r.prior } : null,
   };
 }

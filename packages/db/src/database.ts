@@ -10,6 +10,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { AgentTable } from './agent.table';
+import type { ApiTokenTable } from './api-token.table';
 import type { CallSessionTable } from './call-session.table';
 import type { CallTransferEventTable } from './call-transfer-event.table';
 import type { ChatSessionTable } from './chat-session.table';
@@ -37,6 +38,7 @@ export interface Database {
   reconcile_runs: ReconcileRunTable;
   discovery_watermarks: DiscoveryWatermarkTable;
   retention_runs: RetentionRunTable;
+  api_tokens: ApiTokenTable;
 }
 
 export type Db = Kysely<Database>;

@@ -31,8 +31,9 @@ export { findChatSession, lockChatSessions, updateChatSessions } from './chat-se
 export type { ChatSessionValues } from './chat-session.repository';
 
 export type { Agent } from './agent.table';
-export type { Company, PhoneNumber } from './company.table';
-export { findCompanyIdForAgent, findCompanyIdForNumber } from './agent.repository';
+export type { CallerMemory, Company, PhoneNumber } from './company.table';
+export { CALLER_MEMORY } from './company.table';
+export { findAgentCompany, findCompanyIdForAgent, findCompanyIdForNumber } from './agent.repository';
 export {
   E164,
   TENANTS_CHANNEL,
@@ -44,6 +45,7 @@ export {
   mapAgent,
   mapNumber,
   notifyTenantsChanged,
+  updateCompanyCallerMemory,
   updateCompanyTimeZone,
   upsertSyncedAgents,
   findNumberRouting,
@@ -113,7 +115,7 @@ export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from '.
 export { listenForTenantChanges } from './tenant-listener';
 export type { TenantListener } from './tenant-listener';
 export { findCallForContext, findContextFacts, findInboundFacts, recordAnsweredEvent } from './context.repository';
-export type { ContextFacts, InboundFacts, InboundQuery, PendingCallEvent } from './context.repository';
+export type { CallerHistory, ContextFacts, InboundFacts, InboundQuery, PendingCallEvent } from './context.repository';
 export type { FunctionCall, FunctionCallStatus } from './function-call.table';
 export type { InboundSchedule } from './company.table';
 export {
@@ -175,3 +177,6 @@ export {
   searchEvents,
 } from './console.repository';
 export type { CallRow, CallSearch, DayOutcome, EventRow, EventSearch, Keyset, MinuteCount } from './console.repository';
+export type { ApiToken } from './api-token.table';
+export { addApiToken, listApiTokens, revokeApiToken, useApiToken } from './api-token.repository';
+export type { ApiTokenListing } from './api-token.repository';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './database';
 import { recordset } from './session-fields';
 import type { Agent } from './agent.table';
-import type { Company, PhoneNumber } from './company.table';
+import type { CallerMemory, Company, PhoneNumber } from './company.table';
 
 /*
  * Companies, and the agents and phone numbers they own. Every change that can give a session its
@@ -36,8 +36,25 @@ export async function findCompany(db: Db, ref: string): Promise<Company | undefi
   return /^\d+$/.test(ref) ? q.where('id', '=', ref).executeTakeFirst() : q.where('name', '=', ref).executeTakeFirst();
 }
 
-export async function addCompany(db: Db, name: string, timeZone: string): Promise<Company> {
-  return db.insertInto('companies').values({ name, time_zone: timeZone }).returningAll().executeTakeFirstOrThrow();
+export async function addCompany(
+  db: Db,
+  name: string,
+  timeZone: string,
+  callerMemory?: CallerMemory,
+): Promise<Company> {
+  return db
+    .insertInto('companies')
+    .values({ name, time_zone: timeZone, ...(callerMemory ? { caller_memory: callerMemory } : {}) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateCompanyCallerMemory(db: Db, id: string, callerMemory: CallerMemory): Promise<void> {
+  await db
+    .updateTable('companies')
+    .set({ caller_memory: callerMemory, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function updateCompanyTimeZone(db: Db, id: string, timeZone: string): Promise<void> {
@@ -97,7 +114,8 @@ const BOUND_AGENTS = sql`
 /**
  * Agents bound to a mapped number (inbound, outbound or SMS) and not mapped for themselves take its
  * company; ones that inherited from a number no longer mapped lose it. One agent bound to numbers of
- * two companies keeps the first by number order (map it for itself to decide).
+ * two companies keeps the first by number order here, but a call's own number decides its company
+ * (resolveCompany); map the agent for itself to override both.
  */
 export async function inheritNumberCompanies(db: Db): Promise<void> {
   await sql`
@@ -139,7 +157,8 @@ export async function backfillSessionCompanies(db: Db, batch = 5000): Promise<{ 
       const r = await sql`
         update retell_call_sessions s set company_id = r.company_id, updated_at = now()
         from (
-          select s2.id, coalesce(a.company_id, n.company_id) as company_id
+          -- As resolveCompany: the agent's own mapping, else the number's, else what the agent inherited.
+          select s2.id, coalesce(case when a.company_source = 'agent' then a.company_id end, n.company_id, a.company_id) as company_id
           from retell_call_sessions s2
           left join retell_agents a on a.agent_id = s2.agent_id
           left join retell_phone_numbers n on n.phone_number =

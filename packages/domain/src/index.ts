@@ -77,3 +77,4 @@ export {
   sendTestMessage,
 } from './forwarding/forward-delivery';
 export type { AttemptReport, ForwardOptions, ForwardOutcome } from './forwarding/forward-delivery';
+export { createApiToken, tokenSha256 } from './tokens/api-token';

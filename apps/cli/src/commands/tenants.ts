@@ -48,10 +48,11 @@ async function list(db: Db): Promise<void> {
         id: c.id,
         name: c.name,
         time_zone: c.time_zone,
+        caller_memory: c.caller_memory,
         agents: t.agents.filter((a) => a.company_id === c.id).length,
         numbers: t.numbers.filter((n) => n.company_id === c.id).length,
       })),
-      ['id', 'name', 'time_zone', 'agents', 'numbers'],
+      ['id', 'name', 'time_zone', 'caller_memory', 'agents', 'numbers'],
     ),
   );
   console.log('\nAgents');

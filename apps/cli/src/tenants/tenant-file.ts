@@ -1,6 +1,6 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
-import { E164 } from '@callsync/db';
+import { CALLER_MEMORY, E164 } from '@callsync/db';
 import type { PlannedCompany, PlannedNumber, TenantPlan } from '@callsync/domain';
 
 /*
@@ -10,7 +10,8 @@ import type { PlannedCompany, PlannedNumber, TenantPlan } from '@callsync/domain
  *     - name: Praxis Dr. Weber
  *       time_zone: Europe/Berlin
  *       agents: [agent_f1ce85d06a84afb989dfbb16a9]
- *       blocked: ["+4915112345678"]          # callers declined on inbound calls
+ *       blocked: ["+4915112345678"]          # callers rejected on inbound calls and SMS
+ *       caller_memory: summary               # summary (default) | count | off: what agents hear of a caller's earlier calls
  *       numbers:
  *         - "+493033081738"
  *         - number: "+493012345678"
@@ -85,6 +86,7 @@ const fileSchema = z.strictObject({
       agents: z.array(z.string().trim().min(1, 'must not be empty')).default([]),
       numbers: z.array(numberEntry).default([]),
       blocked: z.array(z.string()).optional(),
+      caller_memory: z.enum(CALLER_MEMORY).optional(),
     }),
   ),
 });
@@ -164,6 +166,7 @@ export function parseTenantFile(text: string, fileName: string): TenantPlan {
       agents: c.agents,
       numbers,
       blocked: c.blocked ?? null,
+      callerMemory: c.caller_memory ?? null,
       line: lineOf(nodeAt(doc, ['companies', ci])?.range?.[0] ?? 0),
     };
   });

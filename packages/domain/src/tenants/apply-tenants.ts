@@ -1,5 +1,6 @@
 import {
   addCompany,
+  updateCompanyCallerMemory,
   backfillSessionCompanies,
   findBlockedNumbers,
   findNumberRouting,
@@ -13,6 +14,7 @@ import {
   updateCompanyTimeZone,
   type Db,
   type NumberRouting,
+  type CallerMemory,
 } from '@callsync/db';
 import { stableJson } from '../events/delivery-identity';
 
@@ -29,8 +31,10 @@ export interface PlannedCompany {
   timeZone: string;
   agents: string[];
   numbers: PlannedNumber[];
-  /** Callers the company declines on inbound calls (null: leave as is). */
+  /** Callers the company rejects on inbound calls and SMS (null: leave as is). */
   blocked: string[] | null;
+  /** What agents may hear of a caller's earlier calls (null: leave as is; new companies: summary). */
+  callerMemory?: CallerMemory | null;
   /** Where it is declared, for messages. */
   line?: number;
 }
@@ -70,15 +74,21 @@ export async function applyTenantPlan(
       for (const c of plan.companies) {
         const existing = before.companies.find((x) => x.name === c.name);
         if (!existing) {
-          const added = await addCompany(trx, c.name, c.timeZone);
+          const added = await addCompany(trx, c.name, c.timeZone, c.callerMemory ?? undefined);
           companyName.set(added.id, added.name);
           ids.set(c.name, added.id);
-          changes.push(`company added: "${c.name}" (id ${added.id}, ${c.timeZone})`);
+          changes.push(
+            `company added: "${c.name}" (id ${added.id}, ${c.timeZone}, caller memory ${added.caller_memory})`,
+          );
         } else {
           ids.set(c.name, existing.id);
           if (existing.time_zone !== c.timeZone) {
             await updateCompanyTimeZone(trx, existing.id, c.timeZone);
             changes.push(`company "${c.name}": time zone ${existing.time_zone} -> ${c.timeZone}`);
+          }
+          if (c.callerMemory && existing.caller_memory !== c.callerMemory) {
+            await updateCompanyCallerMemory(trx, existing.id, c.callerMemory);
+            changes.push(`company "${c.name}": caller memory ${existing.caller_memory} -> ${c.callerMemory}`);
           }
         }
       }
