@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields tokens chaos bench build install services status typecheck clean
+.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields tokens forget chaos bench build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -62,6 +62,10 @@ destinations: build services
 ## tokens: context API tokens per company; ARGS="add --company 'Praxis Dr. Weber'", "list", "revoke 3"
 tokens: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js tokens $(ARGS)
+
+## forget: erase one caller or call here and at Retell (GDPR Art. 17); ARGS="--caller +4916012345678", "--call-id ID", "--local-only"
+forget: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js forget $(ARGS)
 
 ## backfill: import calls and chats callsync never heard of from Retell; ARGS="--since 7d"
 backfill: build services

@@ -5,6 +5,7 @@ import { backfillFieldsCommand } from './commands/backfill-fields';
 import { demoCommand } from './commands/demo';
 import { destinationsCommand } from './commands/destinations';
 import { fakeRetellCommand } from './commands/fake-retell';
+import { forgetCommand } from './commands/forget';
 import { migrateCommand } from './commands/migrate';
 import { reconcileCommand } from './commands/reconcile';
 import { replayCommand } from './commands/replay';
@@ -23,6 +24,7 @@ const USAGE = `usage: callsync <command>
   tenants       companies and the agents and numbers they own (--help for subcommands)
   destinations  where applied events are forwarded: add, list, pause, resume, rotate-secret, test, remove
   tokens        context API tokens, one company's or every company's: add, list, revoke
+  forget        erase one caller (--caller +49...) or calls (--call-id ID), here and at Retell
   backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
 
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       return destinationsCommand(loadConfig(), args);
     case 'tokens':
       return tokensCommand(loadConfig(), args);
+    case 'forget':
+      return forgetCommand(loadConfig(), args, () => []);
     case 'backfill-fields':
       return backfillFieldsCommand(loadConfig(), args);
     case 'fake-retell':

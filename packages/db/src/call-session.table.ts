@@ -59,6 +59,8 @@ export interface CallSessionTable {
   /** Salted hash of the customer's number, kept when SESSION_PII_RETENTION_DAYS removed the numbers. */
   caller_hash: ColumnType<string | null, never, never>;
   pii_pruned_at: ColumnType<Date | null, never, never>;
+  /** Set by make forget: the personal data is gone, and later deliveries are not applied. */
+  erased_at: ColumnType<Date | null, never, never>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

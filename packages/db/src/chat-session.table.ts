@@ -35,6 +35,8 @@ export interface ChatSessionTable {
   reconcile_failure_count: Generated<number>;
   reconcile_stopped_at: Date | null;
   pii_pruned_at: Date | null;
+  /** Set by make forget: the personal data is gone, and later deliveries are not applied. */
+  erased_at: ColumnType<Date | null, never, never>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -11,6 +11,7 @@ import {
 import pg from 'pg';
 import type { AgentTable } from './agent.table';
 import type { ApiTokenTable } from './api-token.table';
+import type { ErasureTable } from './erasure.table';
 import type { CallSessionTable } from './call-session.table';
 import type { CallTransferEventTable } from './call-transfer-event.table';
 import type { ChatSessionTable } from './chat-session.table';
@@ -39,6 +40,7 @@ export interface Database {
   discovery_watermarks: DiscoveryWatermarkTable;
   retention_runs: RetentionRunTable;
   api_tokens: ApiTokenTable;
+  erasures: ErasureTable;
 }
 
 export type Db = Kysely<Database>;

@@ -12,7 +12,7 @@ export {
   recordDeliveries,
   claimWebhookEvents,
   findAppliedKeys,
-  markNothingNew,
+  markSkipped,
   findWebhookEventStatuses,
   recordWebhookEventFailure,
   findWebhookEvents,
@@ -180,3 +180,17 @@ export type { CallRow, CallSearch, DayOutcome, EventRow, EventSearch, Keyset, Mi
 export type { ApiToken } from './api-token.table';
 export { addApiToken, listApiTokens, revokeApiToken, useApiToken } from './api-token.repository';
 export type { ApiTokenListing } from './api-token.repository';
+export type { Erasure } from './erasure.table';
+export {
+  ERASED,
+  eraseCallSessions,
+  eraseChatSessions,
+  eraseDeliveriesOf,
+  eraseEventsOf,
+  eraseFunctionCalls,
+  eraseInboundRecordsFrom,
+  eraseTransferEvents,
+  findCallsOfCaller,
+  findSubjects,
+  recordErasure,
+} from './erasure.repository';

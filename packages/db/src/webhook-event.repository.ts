@@ -228,16 +228,25 @@ export async function findAppliedKeys(db: Db, keys: readonly string[]): Promise<
 }
 
 /**
- * Mark rows claimed in this transaction `skipped` after all, with why: a delivery that carried
- * nothing the record did not already have from Retell's API. Stored and visible, not applied again.
+ * Mark rows claimed in this transaction `skipped` after all, each with why: a delivery that carried
+ * nothing the record did not already have, or one of an erased call (`prune`: its payload goes too).
+ * Stored and visible, not applied.
  */
-export async function markNothingNew(db: Db, ids: readonly string[], why: string): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .updateTable('webhook_events')
-    .set({ status: 'skipped', error: why })
-    .where('id', 'in', [...ids])
-    .execute();
+export async function markSkipped(
+  db: Db,
+  rows: readonly { rowId: string; why: string; prune?: boolean }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update webhook_events e set
+      status = 'skipped', error = v.why,
+      payload = case when v.prune then '{}'::jsonb else e.payload end,
+      raw_body = case when v.prune then null else e.raw_body end,
+      signature = case when v.prune then null else e.signature end,
+      pruned_at = case when v.prune then coalesce(e.pruned_at, now()) else e.pruned_at end
+    from unnest(${rows.map((r) => r.rowId)}::bigint[], ${rows.map((r) => r.why)}::text[], ${rows.map((r) => r.prune === true)}::boolean[])
+      as v(id, why, prune)
+    where e.id = v.id`.execute(db);
 }
 
 /** The status of each row that exists among `ids`. */

@@ -25,7 +25,8 @@ export { foldTransfers, transferEventOf } from './state/transfers';
 export type { CallTransfer, TransferEventFact } from './state/transfers';
 export { defaultHandlers } from './handlers';
 export type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
-export { NOTHING_NEW, processWebhookEvent, processWebhookEventsBatch } from './process-event';
+export { processWebhookEvent, processWebhookEventsBatch } from './process-event';
+export { NOTHING_NEW } from './handlers/nothing-new';
 export type { ProcessOutcome } from './process-event';
 export { runReconcilePass } from './reconcile/reconcile-pass';
 export type {
@@ -78,3 +79,5 @@ export {
 } from './forwarding/forward-delivery';
 export type { AttemptReport, ForwardOptions, ForwardOutcome } from './forwarding/forward-delivery';
 export { createApiToken, tokenSha256 } from './tokens/api-token';
+export { forget } from './privacy/forget';
+export type { CallDeleter, ForgetReport, ForgetTarget } from './privacy/forget';

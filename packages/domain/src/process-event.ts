@@ -1,14 +1,14 @@
 import {
   claimWebhookEvents,
   findWebhookEventStatuses,
-  markNothingNew,
+  markSkipped,
   queueForwards,
   type Db,
   type ForwardHead,
   type WebhookEventStatus,
 } from '@callsync/db';
 import { PermanentEventError, RowBusyError } from './errors';
-import type { EventHandler, HandlerRegistry, StoredEvent } from './handlers';
+import type { EventHandler, HandlerRegistry, HandlerResult, SkippedEvent, StoredEvent } from './handlers';
 
 export type ProcessOutcome =
   | {
@@ -26,10 +26,6 @@ export type ProcessOutcome =
       callId: string | null;
       chatId: string | null;
     };
-
-/** Why a delivery was stored but not applied: the same event had come from the other source already. */
-export const NOTHING_NEW =
-  "nothing new: the same event was already applied (from Retell's API or an earlier delivery) and this one changed nothing";
 
 /**
  * Apply one stored event and mark it, in one transaction: either both the call record and the
@@ -87,7 +83,10 @@ export async function processWebhookEventsBatch(
     // Handlers that can take many events at once get them together (one call per handler), in the
     // registry's order, so every transaction locks the session tables in the same order.
     const batched = new Map<NonNullable<EventHandler['batch']>, StoredEvent[]>();
-    const nothingNew = new Set<string>();
+    const skipped = new Map<string, SkippedEvent>();
+    const skip = (list: HandlerResult) => {
+      for (const e of list ?? []) skipped.set(e.rowId, e);
+    };
     for (const h of Object.values(handlers)) if (h.batch && !batched.has(h.batch)) batched.set(h.batch, []);
     for (const row of rows) {
       results.set(row.id, {
@@ -112,21 +111,20 @@ export async function processWebhookEventsBatch(
       if (handler.batch) {
         batched.get(handler.batch)!.push(event);
       } else {
-        for (const id of (await handler(trx, event)) ?? []) nothingNew.add(id);
+        skip(await handler(trx, event));
       }
     }
-    for (const [batch, events] of batched)
-      if (events.length) for (const id of (await batch(trx, events)) ?? []) nothingNew.add(id);
-    if (nothingNew.size > 0) {
-      await markNothingNew(trx, [...nothingNew], NOTHING_NEW);
-      for (const id of nothingNew) {
+    for (const [batch, events] of batched) if (events.length) skip(await batch(trx, events));
+    if (skipped.size > 0) {
+      await markSkipped(trx, [...skipped.values()]);
+      for (const id of skipped.keys()) {
         const r = results.get(id);
         if (r?.outcome === 'processed') r.outcome = 'skipped';
       }
     }
     // The outbox, in this transaction: an applied event always has its deliveries queued, and an
     // event rolled back never does.
-    const applied = rows.filter((r) => r.status === 'processed' && !nothingNew.has(r.id)).map((r) => r.id);
+    const applied = rows.filter((r) => r.status === 'processed' && !skipped.has(r.id)).map((r) => r.id);
     for (const head of await queueForwards(trx, applied)) {
       const outcome = results.get(head.webhook_event_id);
       if (outcome?.outcome === 'processed') outcome.forwards.push(head);

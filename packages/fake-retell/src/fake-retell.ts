@@ -67,7 +67,8 @@ export function listedCall(call: FakeCall): Documented<RetellCallListItem> & { c
 }
 
 /**
- * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id` and `GET /get-chat/:id` from
+ * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id`, `DELETE /v2/delete-call/:id` and
+ * `GET /get-chat/:id` from
  * tables of calls and chats, with
  * scripted failures, and a record of every request. Tests drive it in-process; other processes
  * drive it over HTTP under `/__fake/`.
@@ -111,6 +112,27 @@ export class FakeRetell {
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       res.on('close', () => (this.inFlight -= 1));
       void this.answer('call', req.params.callId, req.get('authorization'), res, req.path);
+    });
+    this.app.delete('/v2/delete-call/:callId', (req, res) => {
+      const authorized = this.authorize(req.get('authorization'));
+      const entry: RecordedRequest = {
+        method: 'DELETE',
+        path: req.path,
+        callId: req.params.callId,
+        authorized,
+        status: 0,
+        at: Date.now(),
+      };
+      this.requests.push(entry);
+      if (!authorized) {
+        entry.status = 401;
+        res.status(401).json({ error_message: 'Unauthorized' });
+        return;
+      }
+      const known = this.calls.delete(req.params.callId);
+      entry.status = known ? 204 : (this.options.notFoundStatus ?? 422);
+      if (known) res.status(204).end();
+      else res.status(entry.status).json({ error_message: 'Cannot find requested asset under given api key.' });
     });
     this.app.get('/get-chat/:chatId', (req, res) => {
       void this.answer('chat', req.params.chatId, req.get('authorization'), res, req.path);

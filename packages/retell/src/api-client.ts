@@ -141,6 +141,22 @@ export class RetellApiClient implements CallLookup {
     return { found: true, call: r.value };
   }
 
+  /**
+   * DELETE /v2/delete-call/{call_id}: Retell removes the call and its recording (erasure on Retell's
+   * side). `deleted` true when Retell removed it now, false when it did not know it (404 or 422:
+   * already gone); anything else is retried or thrown as RetellApiError.
+   */
+  async deleteCall(callId: string): Promise<{ deleted: boolean; status: number }> {
+    const res = await this.request(`/v2/delete-call/${encodeURIComponent(callId)}`, 'DELETE');
+    if (res.status === 404 || res.status === 422) return { deleted: false, status: res.status };
+    if (res.status < 200 || res.status >= 300)
+      throw new RetellApiError(
+        `delete-call ${callId}: Retell answered ${res.status}${res.status === 401 || res.status === 403 ? ' (check RETELL_API_KEY)' : ''}`,
+        res.status,
+      );
+    return { deleted: true, status: res.status };
+  }
+
   /** GET /get-chat/{chat_id}, with get-call's rules. */
   async getChat(chatId: string): Promise<GetChatResult> {
     const r = await this.getOne('get-chat', `/get-chat/${encodeURIComponent(chatId)}`, apiChatSchema);
@@ -260,7 +276,7 @@ export class RetellApiClient implements CallLookup {
 
   private async request(
     path: string,
-    method: 'GET' | 'POST' = 'GET',
+    method: 'GET' | 'POST' | 'DELETE' = 'GET',
     body?: unknown,
     timeoutMs = this.settings.timeoutMs,
   ): Promise<AxiosResponse> {

@@ -1,4 +1,5 @@
 import {
+  ERASED,
   lockCallSessions,
   recordTransferEvents,
   updateCallSessions,
@@ -11,8 +12,8 @@ import { PermanentEventError } from '../errors';
 import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../state/call-state';
 import { foldTransfers, transferEventOf } from '../state/transfers';
 import { resolveCompany } from './tenant-cache';
-import type { EventHandler, HandlerResult, StoredEvent } from './handler';
-import { changedSession, withAppliedCounterpart } from './nothing-new';
+import type { EventHandler, HandlerResult, SkippedEvent, StoredEvent } from './handler';
+import { changedSession, NOTHING_NEW, withAppliedCounterpart } from './nothing-new';
 
 function toState(row: CallSession): SessionState {
   const state = Object.fromEntries(SESSION_STATE_KEYS.map((k) => [k, row[k]])) as unknown as SessionState;
@@ -60,12 +61,19 @@ export const applyCallEvents = async (
       .filter((p) => isLifecycleEvent(p.event.eventType) && (state.get(p.callId)?.lifecycle_rank ?? 0) >= p.patch.rank)
       .map((p) => p.event),
   );
-  const nothingNew: string[] = [];
+  const skipped: SkippedEvent[] = [];
+  // An erased call's later deliveries are stored, not applied: its data must not come back.
+  const erased = new Set(sessions.filter((s) => s.erased_at !== null).map((s) => s.call_id));
   const touched = new Set<string>();
   for (const { event, callId, patch } of patches) {
+    if (erased.has(callId)) {
+      skipped.push({ rowId: event.rowId, why: ERASED, prune: true });
+      continue;
+    }
     const before = state.get(callId)!;
     const after = mergeSession(before, patch);
-    if (echoes.has(event.rowId) && !changedSession(before, after)) nothingNew.push(event.rowId);
+    if (echoes.has(event.rowId) && !changedSession(before, after))
+      skipped.push({ rowId: event.rowId, why: NOTHING_NEW });
     else {
       state.set(callId, after);
       touched.add(callId);
@@ -80,5 +88,5 @@ export const applyCallEvents = async (
     db,
     [...touched].map((callId) => ({ callId, values: state.get(callId)! })),
   );
-  return nothingNew;
+  return skipped;
 };

@@ -1,11 +1,11 @@
-import { lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db';
+import { ERASED, lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db';
 import { parseChat } from '../events/chat';
 import { isChatEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
 import { CHAT_STATE_KEYS, chatPatchFromEvent, mergeChat, type ChatState } from '../state/chat-state';
 import { resolveCompany } from './tenant-cache';
-import type { EventHandler, HandlerResult, StoredEvent } from './handler';
-import { changedSession, withAppliedCounterpart } from './nothing-new';
+import type { EventHandler, HandlerResult, SkippedEvent, StoredEvent } from './handler';
+import { changedSession, NOTHING_NEW, withAppliedCounterpart } from './nothing-new';
 
 function toState(row: ChatSession): ChatState {
   return Object.fromEntries(CHAT_STATE_KEYS.map((k) => [k, row[k]])) as unknown as ChatState;
@@ -44,12 +44,19 @@ export const applyChatEvents = async (
       .filter((p) => isChatEvent(p.event.eventType) && (state.get(p.chatId)?.lifecycle_rank ?? 0) >= p.patch.rank)
       .map((p) => p.event),
   );
-  const nothingNew: string[] = [];
+  const skipped: SkippedEvent[] = [];
+  // An erased call's later deliveries are stored, not applied: its data must not come back.
+  const erased = new Set(sessions.filter((s) => s.erased_at !== null).map((s) => s.chat_id));
   const touched = new Set<string>();
   for (const { event, chatId, patch } of patches) {
+    if (erased.has(chatId)) {
+      skipped.push({ rowId: event.rowId, why: ERASED, prune: true });
+      continue;
+    }
     const before = state.get(chatId)!;
     const after = mergeChat(before, patch);
-    if (echoes.has(event.rowId) && !changedSession(before, after)) nothingNew.push(event.rowId);
+    if (echoes.has(event.rowId) && !changedSession(before, after))
+      skipped.push({ rowId: event.rowId, why: NOTHING_NEW });
     else {
       state.set(chatId, after);
       touched.add(chatId);
@@ -59,5 +66,5 @@ export const applyChatEvents = async (
     db,
     [...touched].map((chatId) => ({ chatId, values: state.get(chatId)! })),
   );
-  return nothingNew;
+  return skipped;
 };

@@ -26,12 +26,21 @@ export type EventHandler = ((db: Db, event: StoredEvent) => Promise<HandlerResul
   batch?: (db: Db, events: readonly StoredEvent[]) => Promise<HandlerResult>;
 };
 
+/** An event stored but not applied after all, and why. */
+export interface SkippedEvent {
+  rowId: string;
+  why: string;
+  /** Remove its payload too: its call or chat was erased (make forget). */
+  prune?: boolean;
+}
+
 /**
- * Row ids of events that carried nothing new: the same event was already applied from the other
- * source (Retell's webhook, or its API through reconciliation or discovery) and this one changed
- * nothing. They are marked `skipped` and not forwarded again. Nothing (void) means all were applied.
+ * Events of the batch that were not applied: ones that carried nothing new (the same event was
+ * already applied from the other source, Retell's webhook or its API, and this one changed nothing),
+ * and ones of an erased call or chat. They are marked `skipped` and not forwarded. Nothing (void)
+ * means all were applied.
  */
-export type HandlerResult = readonly string[] | void;
+export type HandlerResult = readonly SkippedEvent[] | void;
 
 /** Event type -> handler. Types without a handler are stored and marked `skipped`. */
 export type HandlerRegistry = Readonly<Record<string, EventHandler>>;

@@ -1,7 +1,7 @@
 import { CALL_EVENTS, CHAT_EVENTS } from '../events/event-types';
 import { applyCallEvents } from './call.handler';
 import { applyChatEvents } from './chat.handler';
-import type { EventHandler, HandlerRegistry, StoredEvent } from './handler';
+import type { EventHandler, HandlerRegistry, SkippedEvent, StoredEvent } from './handler';
 
 /**
  * Every event of a call or a chat, in one batch: calls first, then chats, so concurrent transactions
@@ -11,7 +11,7 @@ import type { EventHandler, HandlerRegistry, StoredEvent } from './handler';
 async function applySubjectEvents(db: Parameters<EventHandler>[0], events: readonly StoredEvent[]) {
   const calls = events.filter((e) => e.chatId === null);
   const chats = events.filter((e) => e.chatId !== null);
-  const skipped: string[] = [];
+  const skipped: SkippedEvent[] = [];
   if (calls.length) skipped.push(...((await applyCallEvents(db, calls)) ?? []));
   if (chats.length) skipped.push(...((await applyChatEvents(db, chats)) ?? []));
   return skipped;
@@ -27,4 +27,4 @@ export const defaultHandlers: HandlerRegistry = Object.freeze(
   Object.fromEntries([...CALL_EVENTS, ...CHAT_EVENTS].map((e) => [e, subjects])),
 );
 
-export type { EventHandler, HandlerRegistry, HandlerResult, StoredEvent } from './handler';
+export type { EventHandler, HandlerRegistry, HandlerResult, SkippedEvent, StoredEvent } from './handler';

@@ -9,6 +9,10 @@ import type { StoredEvent } from './handler';
  * marked skipped and not forwarded again.
  */
 
+/** Why a delivery was stored but not applied: the same event had come from the other source already. */
+export const NOTHING_NEW =
+  "nothing new: the same event was already applied (from Retell's API or an earlier delivery) and this one changed nothing";
+
 /** Bookkeeping that every apply moves: not "something new". */
 const BOOKKEEPING = new Set(['last_event_at', 'analyzed_at', 'lifecycle_rank']);
 
