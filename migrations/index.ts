@@ -14,6 +14,7 @@ import * as console_ from './2026_11_24_0012_console';
 import * as retellAsItIs from './2026_12_06_0013_retell_as_it_is';
 import * as exampleSlots from './2026_12_06_0014_example_slots';
 import * as companyPrivacy from './2026_12_06_0015_company_privacy';
+import * as secretKey from './2026_12_06_0016_secret_key';
 import * as erasure from './2026_12_06_0017_erasure';
 
 /**
@@ -36,5 +37,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0013_retell_as_it_is': retellAsItIs,
   '2026_12_06_0014_example_slots': exampleSlots,
   '2026_12_06_0015_company_privacy': companyPrivacy,
+  '2026_12_06_0016_secret_key': secretKey,
   '2026_12_06_0017_erasure': erasure,
 };

@@ -52,6 +52,15 @@ if [ -z "${DASHBOARD_PASSWORD:-}" ]; then
   [ -s "$CALLSYNC_DATA_DIR/dashboard-password" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$CALLSYNC_DATA_DIR/dashboard-password")
   export DASHBOARD_PASSWORD="$(cat "$CALLSYNC_DATA_DIR/dashboard-password")"
 fi
+if [ -z "${CALLSYNC_SECRET_KEY:-}" ]; then
+  # The key that keys caller hashes and encrypts destination secrets (docs/secret-key.md): a random
+  # one, made once and kept in the (git-ignored) data directory, never in Postgres. Every local
+  # command (make up, test, demo, migrate, destinations, forget) gets the same one from here.
+  mkdir -p "$CALLSYNC_DATA_DIR"
+  [ -s "$CALLSYNC_DATA_DIR/secret-key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$CALLSYNC_DATA_DIR/secret-key")
+  export CALLSYNC_SECRET_KEY="$(cat "$CALLSYNC_DATA_DIR/secret-key")"
+  export CALLSYNC_USING_LOCAL_SECRET_KEY=1
+fi
 if [ -z "${RETELL_API_KEY:-}" ]; then
   # A throwaway key so the system runs with no Retell account; `make demo` signs with it.
   export RETELL_API_KEY="key_local_dev_only_not_a_secret"

@@ -41,6 +41,12 @@ if [ "${CALLSYNC_USING_DEV_KEY:-}" = 1 ]; then
   Real Retell deliveries need your key: put RETELL_API_KEY=... in .env (see .env.example).
 MSG
 fi
+if [ "${CALLSYNC_USING_LOCAL_SECRET_KEY:-}" = 1 ]; then
+  cat <<MSG
+  CALLSYNC_SECRET_KEY comes from $CALLSYNC_DATA_DIR/secret-key (made once; keep it with the data:
+  without it the caller hashes and destination secrets in this database cannot be read; docs/secret-key.md).
+MSG
+fi
 if [ "${CALLSYNC_FAKE_RETELL:-}" = 1 ]; then
   cat <<MSG
   Reconciliation asks a fake Retell API on $RETELL_API_BASE_URL, every ${RECONCILE_EVERY_MINUTES:-5} min

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export RETELL_API_KEY="${RETELL_API_KEY:-key_validate_only}" DASHBOARD_PASSWORD="${DASHBOARD_PASSWORD:-validate-only}"
+export CALLSYNC_SECRET_KEY="${CALLSYNC_SECRET_KEY:-validate-only}"
 if docker compose version >/dev/null 2>&1; then
   exec docker compose -f "${1:-docker-compose.yml}" config -q
 fi

@@ -20,6 +20,7 @@ import { sampleCall, type InboundCallRequest, type InboundSmsRequest } from '@ca
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';
+import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { until } from './support/processes';
 
@@ -263,7 +264,12 @@ describe('inbound webhook', () => {
     ['Friday 18:00:00 Berlin', 'the number’s own agent', Date.UTC(2026, 10, 27, 17, 0, 0), undefined],
     ['Saturday noon Berlin', 'the number’s own agent', Date.UTC(2026, 10, 28, 11, 0, 0), undefined],
   ])('routes %s to %s', async (_when, _label, at, agent) => {
-    const d = await answerInbound(t.db, { from_number: '+491700000000', to_number: NUMBER }, { now: new Date(at) });
+    const d = await answerInbound(
+      t.db,
+      TEST_KEYS,
+      { from_number: '+491700000000', to_number: NUMBER },
+      { now: new Date(at) },
+    );
     expect(d.outcome).toBe('routed');
     const answer = d.answer as InboundRouting;
     expect(answer.override_agent_id).toBe(agent);
@@ -355,7 +361,7 @@ describe('inbound webhook', () => {
 
   it('answers the number’s defaults within 1.5 s when Postgres does not answer', async () => {
     // Read once, as a running ingress has, then Postgres stops answering (a server that never replies).
-    await answerInbound(t.db, { from_number: null, to_number: NUMBER });
+    await answerInbound(t.db, TEST_KEYS, { from_number: null, to_number: NUMBER });
     const silent: Server = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;

@@ -21,6 +21,7 @@ import { truncateAll, useTestDatabase } from './support/database';
 import { dumpData, numberForms } from './support/dump';
 import { newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
+import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { assertBuilt, CLI, run } from './support/processes';
 
@@ -59,7 +60,7 @@ beforeEach(async () => {
   const company = await addCompany(t.db, 'Praxis Dr. Weber', 'Europe/Berlin');
   await mapAgent(t.db, 'agent_weber', company.id);
   // A paused destination holds session bodies (numbers, summary) that were never sent.
-  const { destination } = await createDestination(t.db, {
+  const { destination } = await createDestination(t.db, TEST_KEYS, {
     url: 'https://crm.example.com/hooks',
     events: ['call_analyzed'],
     payloadMode: 'session',

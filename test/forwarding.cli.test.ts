@@ -15,6 +15,7 @@ import { createForwardWorker } from '@callsync/worker';
 import { useTestDatabase, truncateAll } from './support/database';
 import { LIFECYCLE, newCallId, storeEvent } from './support/calls';
 import { cliEnvironment, serviceUrls } from './support/env';
+import { TEST_KEYS } from './support/keys';
 import { assertBuilt, CLI, deleteQueueKeys, run } from './support/processes';
 
 /** `make destinations` and `make replay --destination`, as the operator runs them. */
@@ -56,6 +57,7 @@ async function withForwarder<T>(fn: (queue: ForwardQueue) => Promise<T>): Promis
   const queue = createForwardQueue(connection, prefix);
   const worker = createForwardWorker({
     db: t.db,
+    keys: TEST_KEYS,
     connection,
     logger: createLogger({ silent: true }),
     prefix,

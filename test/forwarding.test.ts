@@ -23,6 +23,7 @@ import { waitUntil } from '@callsync/runtime';
 import { applyRetention, sweepOverdueForwards } from '@callsync/worker';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, LIFECYCLE, newCallId, storeEvent } from './support/calls';
+import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
 const t = useTestDatabase();
@@ -42,7 +43,7 @@ async function destination(
 ): Promise<{ id: string; receiver: ForwardReceiver; secret: string }> {
   const receiver = await new ForwardReceiver({ secrets: [], respond }).start();
   receivers.push(receiver);
-  const { destination: d, secret } = await createDestination(t.db, { ...input, url: receiver.url });
+  const { destination: d, secret } = await createDestination(t.db, TEST_KEYS, { ...input, url: receiver.url });
   receiver.secrets = [secret];
   return { id: d.id, receiver, secret };
 }
@@ -137,7 +138,7 @@ describe('forwarding to destinations', () => {
     const d = await destination({ events: ['call_started'] });
     await pipeline();
     const old = d.secret;
-    const rotated = (await rotateSecret(t.db, d.id))!;
+    const rotated = (await rotateSecret(t.db, TEST_KEYS, d.id))!;
     expect(rotated.secret).not.toBe(old);
 
     d.receiver.secrets = [old];
@@ -330,7 +331,7 @@ describe('destination safety', () => {
 
   it('rejects unknown event types and names them', async () => {
     await expect(
-      createDestination(t.db, { url: 'https://crm.example.com/hook', events: ['call_analysed'] }),
+      createDestination(t.db, TEST_KEYS, { url: 'https://crm.example.com/hook', events: ['call_analysed'] }),
     ).rejects.toThrow(/events: unknown call_analysed/);
   });
 });
@@ -349,7 +350,7 @@ describe('forwarding and retention', () => {
       t.db,
     );
     await sql`update forward_deliveries set created_at = now() - interval '400 days' where id = ${c!.id}`.execute(t.db);
-    await applyRetention(t.db, createLogger({ silent: true }), {
+    await applyRetention(t.db, TEST_KEYS, createLogger({ silent: true }), {
       payloadDays: 30,
       eventRowDays: 180,
       sessionPiiDays: 90,

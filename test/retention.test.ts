@@ -1,9 +1,11 @@
 import { sql } from 'kysely';
-import { findCallSession, updateCallSessions } from '@callsync/db';
+import { findCallerHashSalt, findCallSession, updateCallSessions } from '@callsync/db';
+import { callerHashesOf, legacyCallerHash } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { applyRetention } from '@callsync/worker';
 import { useTestDatabase, truncateAll } from './support/database';
 import { storeAgedEvent } from './support/calls';
+import { TEST_KEYS } from './support/keys';
 
 /** Each retention setting removes exactly what it says, and nothing newer. */
 const t = useTestDatabase();
@@ -50,6 +52,7 @@ describe('RETENTION_DAYS: payloads', () => {
 
     const r = await applyRetention(
       t.db,
+      TEST_KEYS,
       logger,
       { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 },
       new Date(),
@@ -82,6 +85,7 @@ describe('EVENT_ROWS_RETENTION_DAYS: whole rows', () => {
 
     const r = await applyRetention(
       t.db,
+      TEST_KEYS,
       logger,
       { payloadDays: 30, eventRowDays: 60, sessionPiiDays: 90 },
       new Date(),
@@ -98,7 +102,7 @@ describe('EVENT_ROWS_RETENTION_DAYS: whole rows', () => {
 describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
   const policy = { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 };
 
-  it('removes numbers, transcript and recording URL of sessions that ended before the setting, keeping a salted hash of the caller', async () => {
+  it('removes numbers, transcript and recording URL of sessions that ended before the setting, keeping a keyed hash of the caller', async () => {
     await session({ callId: 'old_inbound', endedDaysAgo: 91 });
     await session({
       callId: 'old_outbound',
@@ -115,7 +119,7 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
       t.db,
     );
 
-    const r = await applyRetention(t.db, logger, policy, new Date(), 1);
+    const r = await applyRetention(t.db, TEST_KEYS, logger, policy, new Date(), 1);
     expect(r.sessionsPiiPruned).toBe(4);
 
     const inbound = await findCallSession(t.db, 'old_inbound');
@@ -128,23 +132,25 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
       call_status: 'ended',
       caller_withheld: false,
     });
-    expect(inbound!.caller_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(inbound!.caller_hash).toMatch(new RegExp(`^hmac:v1:${TEST_KEYS.keyId}:[0-9a-f]{64}$`));
     // Analysis and the rest of the record stay.
     expect(inbound!.analysis).toEqual({ call_summary: 'booked' });
-    // The hash is the salted one, not a plain hash of the number anyone could recompute.
+    // The hash is keyed with the secret key: neither a plain hash of the number nor the salted one
+    // (whose salt is in the same database) is stored, so a dump cannot be checked against numbers.
+    const salt = await findCallerHashSalt(t.db);
+    expect(inbound!.caller_hash).toBe(TEST_KEYS.callerHash('+491604366218', salt));
     const { rows } = await sql<{
-      salted: string;
       plain: string;
-    }>`select callsync_caller_hash('+491604366218') as salted, encode(sha256('+491604366218'::bytea), 'hex') as plain`.execute(
-      t.db,
-    );
-    expect(inbound!.caller_hash).toBe(rows[0]!.salted);
-    expect(inbound!.caller_hash).not.toBe(rows[0]!.plain);
+    }>`select encode(sha256('+491604366218'::bytea), 'hex') as plain`.execute(t.db);
+    expect(inbound!.caller_hash).not.toContain(rows[0]!.plain);
+    expect(inbound!.caller_hash).not.toContain(legacyCallerHash('+491604366218', salt));
     // Outbound: the customer is the number called.
     const outbound = await findCallSession(t.db, 'old_outbound');
-    const [{ hash }] = (await sql<{ hash: string }>`select callsync_caller_hash('+447911123456') as hash`.execute(t.db))
-      .rows as [{ hash: string }];
-    expect(outbound).toMatchObject({ from_number: null, to_number: null, caller_hash: hash });
+    expect(outbound).toMatchObject({
+      from_number: null,
+      to_number: null,
+      caller_hash: TEST_KEYS.callerHash('+447911123456', salt),
+    });
     // "anonymous" names no one: it stays, and so does the flag.
     expect(await findCallSession(t.db, 'old_withheld')).toMatchObject({
       from_number: 'anonymous',
@@ -168,7 +174,7 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
         caller_hash: null,
       });
     }
-    expect((await applyRetention(t.db, logger, policy)).sessionsPiiPruned).toBe(0);
+    expect((await applyRetention(t.db, TEST_KEYS, logger, policy)).sessionsPiiPruned).toBe(0);
   });
 
   it('removes the transcript of chats that ended before the setting, keeping the analysis', async () => {
@@ -177,7 +183,7 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
         ('old_chat', 'ended', 'User: Termin morgen?', '{"chat_summary": "booked"}', 'booked', now() - interval '92 days', now() - interval '91 days'),
         ('new_chat', 'ended', 'User: Termin morgen?', null, null, now() - interval '90 days', now() - interval '89 days'),
         ('open_chat', 'ongoing', 'User: Termin morgen?', null, null, now() - interval '200 days', null)`.execute(t.db);
-    expect((await applyRetention(t.db, logger, policy, new Date(), 1)).sessionsPiiPruned).toBe(1);
+    expect((await applyRetention(t.db, TEST_KEYS, logger, policy, new Date(), 1)).sessionsPiiPruned).toBe(1);
     const chats = await t.db
       .selectFrom('retell_chat_sessions')
       .select(['chat_id', 'transcript', 'chat_summary', 'pii_pruned_at'])
@@ -195,18 +201,17 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
     await session({ callId: 'second', endedDaysAgo: 100 });
     await session({ callId: 'today', endedDaysAgo: 0 });
     await session({ callId: 'someone_else', endedDaysAgo: 100, from: '+14155550123' });
-    await applyRetention(t.db, logger, policy);
+    await applyRetention(t.db, TEST_KEYS, logger, policy);
+    const hashes = await callerHashesOf(t.db, TEST_KEYS, '+491604366218');
     const { rows } = await sql<{ calls: string }>`
       select count(*) as calls from retell_call_sessions
-      where coalesce(caller_hash, callsync_caller_hash(from_number)) = callsync_caller_hash('+491604366218')`.execute(
-      t.db,
-    );
+      where from_number = '+491604366218' or caller_hash = any(${hashes}::text[])`.execute(t.db);
     expect(Number(rows[0]!.calls)).toBe(3);
   });
 
   it('a late event that brings caller data back makes the session due again', async () => {
     await session({ callId: 'rerun', endedDaysAgo: 120 });
-    await applyRetention(t.db, logger, policy);
+    await applyRetention(t.db, TEST_KEYS, logger, policy);
     const pruned = (await findCallSession(t.db, 'rerun'))!;
     // What the worker writes when a re-run analysis (with the full call object) is applied.
     const {
@@ -233,7 +238,7 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
       },
     ]);
     expect(await findCallSession(t.db, 'rerun')).toMatchObject({ from_number: '+491604366218', pii_pruned_at: null });
-    expect((await applyRetention(t.db, logger, policy)).sessionsPiiPruned).toBe(1);
+    expect((await applyRetention(t.db, TEST_KEYS, logger, policy)).sessionsPiiPruned).toBe(1);
     expect(await findCallSession(t.db, 'rerun')).toMatchObject({ from_number: null, pii_pruned_at: expect.any(Date) });
   });
 });
@@ -241,7 +246,7 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
 describe('retention runs', () => {
   it('records every run with the policy it applied', async () => {
     await storeAgedEvent(t.db, 'call_started', 'old', 'processed', 31 * DAY);
-    await applyRetention(t.db, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+    await applyRetention(t.db, TEST_KEYS, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
     const runs = await t.db.selectFrom('retention_runs').selectAll().execute();
     expect(runs).toEqual([
       expect.objectContaining({

@@ -6,6 +6,7 @@ import { createMaintenanceWorker, createRetentionWorker } from '@callsync/worker
 import { useTestDatabase } from './support/database';
 import { newCallId, storeAgedEvent } from './support/calls';
 import { serviceUrls } from './support/env';
+import { TEST_KEYS } from './support/keys';
 import { deleteQueueKeys, until } from './support/processes';
 
 /** The outbox sweeper and retention run on queues of their own: a long retention run never holds off the sweeper. */
@@ -29,6 +30,7 @@ describe('housekeeping queues', () => {
     });
     const retention = createRetentionWorker({
       db: t.db,
+      keys: TEST_KEYS,
       connection: workerConnection,
       logger,
       prefix,

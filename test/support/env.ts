@@ -23,6 +23,12 @@ export const TEMPLATE_DATABASE = 'callsync_test_template';
 /** The key test deliveries are signed with. */
 export const TEST_API_KEY = 'key_test_callsync_0123456789abcdef';
 
+/**
+ * CALLSYNC_SECRET_KEY of the tests (hex): the in-process keyring (support/keys.ts) and every process a
+ * test starts (support/processes.ts run() gives it unless the test sets its own) share it.
+ */
+export const TEST_SECRET_KEY = '7e57c0de'.repeat(8);
+
 /** The environment a CLI process gets in tests: this database, the test Redis under `prefix`, the test key. */
 export function cliEnvironment(databaseUrl: string, prefix: string): Record<string, string> {
   return {
@@ -30,6 +36,7 @@ export function cliEnvironment(databaseUrl: string, prefix: string): Record<stri
     REDIS_URL: serviceUrls().redisUrl,
     QUEUE_PREFIX: prefix,
     RETELL_API_KEY: TEST_API_KEY,
+    CALLSYNC_SECRET_KEY: TEST_SECRET_KEY,
     NODE_ENV: 'production',
   };
 }

@@ -3,7 +3,7 @@ import type { Worker } from 'bullmq';
 import request from 'supertest';
 import { sign } from 'retell-sdk';
 import type { Db, WebhookEvent } from '@callsync/db';
-import type { HandlerRegistry } from '@callsync/domain';
+import type { HandlerRegistry, SecretKeyring } from '@callsync/domain';
 import { createIngressApp, type IngressDeps } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
@@ -18,12 +18,15 @@ import {
 import { waitUntil } from '@callsync/runtime';
 import { createForwardWorker, createWebhookWorker } from '@callsync/worker';
 import { serviceUrls, TEST_API_KEY } from './env';
+import { TEST_KEYS } from './keys';
 
 export const TEST_PREFIX = '{callsync-test}';
 export const WEBHOOK_PATH = '/api/webhooks/retell';
 
 export interface PipelineOptions {
   handlers?: HandlerRegistry;
+  /** CALLSYNC_SECRET_KEY of the ingress and the forward worker. Default TEST_KEYS. */
+  keys?: SecretKeyring;
   attempts?: number;
   backoffMs?: number;
   maxBodyBytes?: number;
@@ -85,6 +88,7 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
   const metrics = new Metrics('test', { processMetrics: false });
   const app = createIngressApp({
     db,
+    keys: o.keys ?? TEST_KEYS,
     queue,
     redis: producer,
     logger,
@@ -99,6 +103,7 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
     o.forwarding && o.worker !== false
       ? createForwardWorker({
           db,
+          keys: o.keys ?? TEST_KEYS,
           connection: consumer,
           logger,
           metrics,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { INGRESS_NODE_FLAGS, waitUntil } from '@callsync/runtime';
+import { TEST_SECRET_KEY } from './env';
 
 /** The built entry points, run as real OS processes configured only through the environment. */
 export const ROOT = join(__dirname, '..', '..');
@@ -23,9 +24,10 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
+/** Run a built entry point with `env` (and PATH); CALLSYNC_SECRET_KEY is the tests' unless `env` sets it. */
 export function run(script: string, env: Record<string, string>, args: string[] = []): Proc {
   const child = spawn(process.execPath, [...(script === INGRESS ? INGRESS_NODE_FLAGS : []), script, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', CALLSYNC_SECRET_KEY: TEST_SECRET_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -12,6 +12,7 @@ import { replayCommand } from './commands/replay';
 import { statsCommand } from './commands/stats';
 import { tenantsCommand } from './commands/tenants';
 import { tokensCommand } from './commands/tokens';
+import { callerHashesFor, keyringOf, migrateKeyedData } from './secret-key';
 
 const USAGE = `usage: callsync <command>
 
@@ -33,8 +34,13 @@ make chaos and make bench live in packages/testkit, with the test harness.`;
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
-    case 'migrate':
-      return migrateCommand(loadConfig());
+    case 'migrate': {
+      const config = loadConfig();
+      // Refused before anything changes when CALLSYNC_SECRET_KEY is missing.
+      const keys = keyringOf(config);
+      const code = await migrateCommand(config);
+      return code === 0 ? migrateKeyedData(config, keys) : code;
+    }
     case 'demo':
       return demoCommand(loadConfig(), args);
     case 'reconcile':
@@ -51,8 +57,10 @@ async function main(argv: string[]): Promise<number> {
       return destinationsCommand(loadConfig(), args);
     case 'tokens':
       return tokensCommand(loadConfig(), args);
-    case 'forget':
-      return forgetCommand(loadConfig(), args, () => []);
+    case 'forget': {
+      const config = loadConfig();
+      return forgetCommand(config, args, await callerHashesFor(config, keyringOf(config)));
+    }
     case 'backfill-fields':
       return backfillFieldsCommand(loadConfig(), args);
     case 'fake-retell':

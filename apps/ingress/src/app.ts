@@ -7,10 +7,12 @@ import { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
 import { liveRoutes } from './live.routes';
 import { retellWebhookRoute } from './webhook.route';
-import { BUILTIN_FUNCTIONS, functionRegistry, type FunctionRegistry } from '@callsync/domain';
+import { BUILTIN_FUNCTIONS, functionRegistry, type FunctionRegistry, type SecretKeyring } from '@callsync/domain';
 
 export interface IngressDeps {
   db: Db;
+  /** CALLSYNC_SECRET_KEY: inbound answers, functions and the context API hash the caller with it. */
+  keys: SecretKeyring;
   queue: WebhookQueue;
   /** The connection the queue uses; /readyz pings it. */
   redis: RedisConnection;
@@ -94,6 +96,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
   app.use(
     liveRoutes({
       db: deps.liveDb ?? deps.db,
+      keys: deps.keys,
       logger: deps.logger,
       metrics: deps.metrics,
       webhookKeys: deps.webhookKeys,

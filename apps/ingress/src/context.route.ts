@@ -45,7 +45,7 @@ export function contextRoute(deps: LiveDeps): Router {
           { 'WWW-Authenticate': 'Bearer' },
         );
       }
-      const context = await resolveCallContext(deps.db, req.params.call_id!);
+      const context = await resolveCallContext(deps.db, deps.keys, req.params.call_id!);
       if (!context || (scope.companyId !== null && context.company?.id !== scope.companyId)) {
         outcome = 'not_found';
         throw new HttpError(404, `callsync knows nothing of call ${req.params.call_id}`);

@@ -69,7 +69,7 @@ function payload(deps: LiveDeps, req: Request, name: string): Payload {
 
 export function functionsRoute(deps: LiveDeps): Router {
   const router = express.Router();
-  const invoker = new FunctionInvoker(deps.db, deps.functions, deps.logger);
+  const invoker = new FunctionInvoker(deps.db, deps.keys, deps.functions, deps.logger);
   const raw = express.raw({ type: () => true, limit: LIVE_MAX_BODY_BYTES });
 
   const handle = async (req: Request<{ name: string }>, res: express.Response) => {

@@ -55,6 +55,7 @@ export function inboundRoute(deps: LiveDeps): Router {
       const answerKey = recordKey(event, subjectId, rawBody);
       const decision = await answerInbound(
         deps.db,
+        deps.keys,
         {
           from_number: party.from_number ?? null,
           to_number: party.to_number,

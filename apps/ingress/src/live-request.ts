@@ -1,6 +1,6 @@
 import type express from 'express';
 import type { Db } from '@callsync/db';
-import type { FunctionRegistry } from '@callsync/domain';
+import type { FunctionRegistry, SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
@@ -12,6 +12,8 @@ export const LIVE_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface LiveDeps {
   db: Db;
+  /** CALLSYNC_SECRET_KEY: hashes the caller to find their calls retention pruned. */
+  keys: SecretKeyring;
   logger: Logger;
   metrics: Metrics;
   webhookKeys: readonly string[];

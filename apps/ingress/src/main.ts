@@ -1,6 +1,6 @@
-import { loadConfig } from '@callsync/config';
+import { loadConfig, requireSecretKey } from '@callsync/config';
 import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
-import { invalidateTenantCache } from '@callsync/domain';
+import { invalidateTenantCache, SecretKeyring } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
@@ -20,6 +20,8 @@ const LIVE_POOL_SIZE = 4;
 async function main(): Promise<void> {
   limitHeapGrowth();
   const config = loadConfig();
+  // Refused without CALLSYNC_SECRET_KEY, in every NODE_ENV: callers are hashed with it.
+  const keys = new SecretKeyring(requireSecretKey(config));
   const logger = createLogger({
     level: config.logLevel,
     pretty: config.env === 'development',
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
   const app = createIngressApp({
     metrics,
     db,
+    keys,
     queue,
     redis: connection,
     logger,

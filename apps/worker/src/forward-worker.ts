@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Db } from '@callsync/db';
-import { forwardDelivery, type ForwardOutcome } from '@callsync/domain';
+import { forwardDelivery, SecretKeyError, type ForwardOutcome, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import {
@@ -14,6 +14,8 @@ import { createQueueWorker } from './queue-worker';
 
 export interface ForwardWorkerOptions {
   db: Db;
+  /** CALLSYNC_SECRET_KEY: decrypts the destinations' signing secrets. */
+  keys: SecretKeyring;
   connection: RedisConnection;
   logger: Logger;
   metrics?: Metrics;
@@ -51,10 +53,16 @@ function redisRateLimit(connection: RedisConnection, prefix: string) {
 export function createForwardWorker(options: ForwardWorkerOptions): Worker<ForwardJobData, ForwardOutcome> {
   const rateLimit = redisRateLimit(options.connection, options.prefix);
   const handle = async (data: ForwardJobData, job: Job<ForwardJobData>, token?: string): Promise<ForwardOutcome> => {
-    const outcome = await forwardDelivery(options.db, data.deliveryId, {
+    const outcome = await forwardDelivery(options.db, options.keys, data.deliveryId, {
       timeoutMs: options.timeoutMs,
       retrySchedule: options.retrySchedule,
       rateLimit,
+    }).catch((err: unknown) => {
+      // The operator's to fix (a key missing from CALLSYNC_SECRET_KEY_PREVIOUS): said loudly, while
+      // the delivery waits unsent.
+      if (err instanceof SecretKeyError)
+        options.logger.error('forward not sent', { delivery_id: data.deliveryId, error: err.message });
+      throw err;
     });
     const ctx = {
       delivery_id: data.deliveryId,

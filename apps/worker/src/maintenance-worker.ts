@@ -11,7 +11,7 @@ import {
   type RedisConnection,
   type WebhookQueue,
 } from '@callsync/queue';
-import { syncTenantsFromRetell, type SyncSummary, type TenantSource } from '@callsync/domain';
+import { syncTenantsFromRetell, type SecretKeyring, type SyncSummary, type TenantSource } from '@callsync/domain';
 import { createQueueWorker } from './queue-worker';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepOverdueForwards, sweepPendingEvents, type SweepResult } from './sweeper';
@@ -35,6 +35,8 @@ export interface MaintenanceWorkerOptions extends HousekeepingOptions {
 
 export interface RetentionWorkerOptions extends HousekeepingOptions {
   retention: RetentionPolicy;
+  /** CALLSYNC_SECRET_KEY: the caller hash pruned sessions keep is keyed with it. */
+  keys: SecretKeyring;
 }
 
 /** Runs the outbox sweeper's scheduled jobs (sweepPendingJob). */
@@ -67,7 +69,7 @@ export function createRetentionWorker(options: RetentionWorkerOptions): Worker<H
   return createQueueWorker({
     job: retentionJob,
     queueName: options.queueName,
-    handle: async () => applyRetention(options.db, options.logger, options.retention),
+    handle: async () => applyRetention(options.db, options.keys, options.logger, options.retention),
     connection: options.connection,
     prefix: options.prefix,
     logger: options.logger,

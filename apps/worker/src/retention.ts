@@ -12,6 +12,7 @@ import {
   type Db,
   type RetentionCounts,
 } from '@callsync/db';
+import { callerHasher, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 
 export type RetentionResult = RetentionCounts;
@@ -35,13 +36,15 @@ async function inBatches(step: (limit: number) => Promise<number>, batch: number
  * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs;
  * - forwarding: finished deliveries lose their session-mode body after payloadDays (counted as
  *   payloads) and go, with their attempts, after eventRowDays (counted as event rows);
- * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL;
- *   chats lose their transcript (both count as sessionsPiiPruned).
+ * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL,
+ *   keeping the customer's number as a hash keyed with `keys` (CALLSYNC_SECRET_KEY); chats lose
+ *   their transcript (both count as sessionsPiiPruned).
  * Each step works in batches of `batch` rows. The run is recorded in retention_runs.
  * Redis stays bounded by the jobs' removeOnComplete/removeOnFail.
  */
 export async function applyRetention(
   db: Db,
+  keys: SecretKeyring,
   logger: Logger,
   policy: RetentionPolicy,
   now = new Date(),
@@ -61,7 +64,11 @@ export async function applyRetention(
     counts.eventRowsDeleted += await inBatches((n) => deleteOldDeliveries(db, ago(policy.eventRowDays), n), batch);
     counts.payloadsPruned = await inBatches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n), batch);
     counts.payloadsPruned += await inBatches((n) => pruneDeliveryPayloads(db, ago(policy.payloadDays), n), batch);
-    counts.sessionsPiiPruned = await inBatches((n) => pruneSessionPii(db, ago(policy.sessionPiiDays), n), batch);
+    const hasher = await callerHasher(db, keys);
+    counts.sessionsPiiPruned = await inBatches(
+      (n) => pruneSessionPii(db, ago(policy.sessionPiiDays), n, hasher.hash),
+      batch,
+    );
     counts.sessionsPiiPruned += await inBatches((n) => pruneChatPii(db, ago(policy.sessionPiiDays), n), batch);
     counts.reconcileRunsDeleted = await deleteOldReconcileRuns(db, ago(policy.eventRowDays));
   } catch (err) {

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
-import type { Config } from '@callsync/config';
+import { requireSecretKey, type Config } from '@callsync/config';
 import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
-import { invalidateTenantCache } from '@callsync/domain';
+import { invalidateTenantCache, SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { Metrics, probeDependencies, startMetricsServer } from '@callsync/metrics';
 import {
@@ -36,6 +36,9 @@ async function closeWithin(worker: Worker, ms: number, logger: Logger): Promise<
  * WORKER_SHUTDOWN_TIMEOUT_MS and closes every connection.
  */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+  // Refused without CALLSYNC_SECRET_KEY, in every NODE_ENV: retention hashes callers with it and
+  // forwarding decrypts the destinations' signing secrets.
+  const keys = new SecretKeyring(requireSecretKey(config));
   // Asynchronous commit is safe here, and only here: the worker derives everything it writes from
   // rows the ingress committed synchronously. If Postgres crashes and undoes a worker's last commits,
   // those rows are `pending` again (the mark is in the same transaction as the work) and the outbox
@@ -118,7 +121,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       forwardQueue,
       webhookQueue,
     }),
-    createForwardWorker({ db, connection, logger, metrics, prefix, forwardQueue, ...config.forwarding }),
+    createForwardWorker({ db, keys, connection, logger, metrics, prefix, forwardQueue, ...config.forwarding }),
     createReconcileWorker({ db, connection, logger, metrics, prefix, retell, forwardQueue, ...config.reconcile }),
     createMaintenanceWorker({
       db,
@@ -129,7 +132,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       forwardQueue,
       sweepPendingAfterMs: config.worker.sweepPendingAfterMs,
     }),
-    createRetentionWorker({ db, connection, logger, prefix, retention: config.worker.retention }),
+    createRetentionWorker({ db, keys, connection, logger, prefix, retention: config.worker.retention }),
     createTenantSyncWorker({ db, connection, logger, prefix, retell }),
   ];
   // The worker has no public port: /healthz, /readyz (Postgres and Redis: it needs both to work) and

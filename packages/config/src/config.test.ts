@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './index';
+import { ConfigError, loadConfig, requireSecretKey } from './index';
 
 const base = {
   DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
@@ -84,6 +84,47 @@ describe('loadConfig', () => {
     expect(loadConfig(base).ingress.shutdownDrainMs).toBe(5000);
     expect(loadConfig({ ...base, SHUTDOWN_DRAIN_MS: '0' }).ingress.shutdownDrainMs).toBe(0);
     expect(problems({ ...base, SHUTDOWN_DRAIN_MS: '-1' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS:/);
+  });
+
+  it('reads CALLSYNC_SECRET_KEY as 32 bytes in hex, base64 or base64url, and the previous keys after it', () => {
+    const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 250));
+    const hex = bytes.toString('hex');
+    for (const text of [hex, hex.toUpperCase(), bytes.toString('base64'), bytes.toString('base64url')])
+      expect(loadConfig({ ...base, CALLSYNC_SECRET_KEY: text }).secretKey).toEqual({ current: hex, previous: [] });
+    const older = Buffer.alloc(32, 9);
+    const c = loadConfig({
+      ...base,
+      CALLSYNC_SECRET_KEY: hex,
+      CALLSYNC_SECRET_KEY_PREVIOUS: `${older.toString('base64')}, ${'ab'.repeat(32)}`,
+    });
+    expect(c.secretKey).toEqual({ current: hex, previous: [older.toString('hex'), 'ab'.repeat(32)] });
+    expect(Object.isFrozen(c.secretKey)).toBe(true);
+    expect(loadConfig(base).secretKey).toBeUndefined();
+  });
+
+  it('names a malformed secret key without printing it', () => {
+    const short = Buffer.alloc(16, 1).toString('base64');
+    const [p] = problems({ ...base, CALLSYNC_SECRET_KEY: short });
+    expect(p).toMatch(/^CALLSYNC_SECRET_KEY: must be 32 random bytes/);
+    expect(p).not.toContain(short);
+    expect(
+      problems({
+        ...base,
+        CALLSYNC_SECRET_KEY: 'a'.repeat(64),
+        CALLSYNC_SECRET_KEY_PREVIOUS: 'a'.repeat(64) + ',nope',
+      })[0],
+    ).toMatch(/^CALLSYNC_SECRET_KEY_PREVIOUS: entry 2: must be 32 random bytes/);
+    expect(problems({ ...base, CALLSYNC_SECRET_KEY_PREVIOUS: 'a'.repeat(64) })).toEqual([
+      'CALLSYNC_SECRET_KEY: is required when CALLSYNC_SECRET_KEY_PREVIOUS is set (the new key goes there, the old ones stay listed)',
+    ]);
+  });
+
+  it('refuses to go on without a secret key where one is needed, naming the variable', () => {
+    expect(() => requireSecretKey(loadConfig(base))).toThrow(ConfigError);
+    expect(() => requireSecretKey(loadConfig(base))).toThrow(/CALLSYNC_SECRET_KEY is required but not set/);
+    expect(requireSecretKey(loadConfig({ ...base, CALLSYNC_SECRET_KEY: 'cd'.repeat(32) })).current).toBe(
+      'cd'.repeat(32),
+    );
   });
 
   it('rejects a queue prefix without a hash tag', () => {

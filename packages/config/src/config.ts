@@ -44,12 +44,24 @@ export interface Config {
     /** Delay after the 1st, 2nd, ... failed attempt, in ms. */
     readonly retrySchedule: readonly number[];
   };
+  /**
+   * CALLSYNC_SECRET_KEY and CALLSYNC_SECRET_KEY_PREVIOUS, as hex; undefined when unset. Processes
+   * that use it take it through requireSecretKey, which refuses to go on without one.
+   */
+  readonly secretKey?: SecretKeyMaterial;
   readonly reconcile: {
     readonly staleAfterMinutes: number;
     readonly everyMinutes: number;
     readonly analysisAfterMinutes: number;
     readonly maxTries: number;
   };
+}
+
+/** The secret key and the keys it replaced, 32 bytes each as 64 hex characters. */
+export interface SecretKeyMaterial {
+  readonly current: string;
+  /** Older keys, newest first: what was made under them still matches or decrypts. */
+  readonly previous: readonly string[];
 }
 
 /** How long callsync keeps what, in days (see the README's retention section). */
@@ -149,6 +161,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: e.FORWARD_TIMEOUT_MS,
       retrySchedule: e.FORWARD_RETRY_SCHEDULE,
     },
+    secretKey: e.CALLSYNC_SECRET_KEY
+      ? { current: e.CALLSYNC_SECRET_KEY, previous: e.CALLSYNC_SECRET_KEY_PREVIOUS ?? [] }
+      : undefined,
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,
       everyMinutes: e.RECONCILE_EVERY_MINUTES,
@@ -156,6 +171,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxTries: e.RECONCILE_MAX_TRIES,
     },
   });
+}
+
+/**
+ * The secret key, for a process that hashes callers or reads destination secrets (the ingress, the
+ * worker, `make migrate`, `make destinations`). Without it such a process must not start, in any
+ * NODE_ENV: hashes made without the key could not be checked later, and secrets could not be read.
+ */
+export function requireSecretKey(config: Pick<Config, 'secretKey'>): SecretKeyMaterial {
+  if (config.secretKey) return config.secretKey;
+  throw new ConfigError([
+    'CALLSYNC_SECRET_KEY is required but not set: 32 random bytes as base64 or hex (openssl rand -base64 32), ' +
+      'the same for every callsync process and never stored in the database (docs/secret-key.md). ' +
+      '`make up` makes a local one in .local/secret-key.',
+  ]);
 }
 
 /**

@@ -1,2 +1,2 @@
-export { loadConfig, ConfigError, childEnvironment } from './config';
-export type { Config, RetentionPolicy } from './config';
+export { loadConfig, ConfigError, childEnvironment, requireSecretKey } from './config';
+export type { Config, RetentionPolicy, SecretKeyMaterial } from './config';

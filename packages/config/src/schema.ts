@@ -27,6 +27,43 @@ const url = (protocols: string[]) =>
     `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
 
+/**
+ * A 32-byte key as 64 hex characters, or base64 / base64url (43 characters, or 44 with its `=`), to
+ * hex; undefined when it is neither. Never echoes the value: errors name only the variable.
+ */
+function secretKeyHex(text: string): string | undefined {
+  const s = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return s.toLowerCase();
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(s)) return undefined;
+  const bytes = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
+}
+
+const SECRET_KEY_FORMAT = 'must be 32 random bytes as 64 hex characters or base64 (make one: openssl rand -base64 32)';
+
+const secretKey = z.string().transform((s, ctx) => {
+  const hex = secretKeyHex(s);
+  if (hex === undefined) {
+    ctx.addIssue({ code: 'custom', message: SECRET_KEY_FORMAT });
+    return z.NEVER;
+  }
+  return hex;
+});
+
+/** Comma-separated keys, each as CALLSYNC_SECRET_KEY; an error says which entry, not what it holds. */
+const secretKeyList = csv.transform((keys, ctx) => {
+  const out: string[] = [];
+  for (const [i, k] of keys.entries()) {
+    const hex = secretKeyHex(k);
+    if (hex === undefined) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: ${SECRET_KEY_FORMAT}` });
+      return z.NEVER;
+    }
+    out.push(hex);
+  }
+  return out;
+});
+
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 
 /** "5s,5m,30m,2h" -> milliseconds each; every entry a number with a unit (ms, s, m, h, d). */
@@ -91,6 +128,19 @@ export const envSchema = z
     CALLSYNC_API_TOKENS: csv.optional(),
     /** Allowed distance of the signature timestamp from now, either way. Default 5 minutes (Retell's own). */
     SIGNATURE_TOLERANCE_MS: positiveInt.default(5 * 60 * 1000),
+
+    /**
+     * The key that protects personal data and secrets at rest (docs/secret-key.md): caller_hash is an
+     * HMAC under it, destination signing secrets are encrypted with it. Never stored in Postgres.
+     * No default: the ingress, the worker and the commands that need it refuse to start without it
+     * (`make up` makes a local one in .local/secret-key).
+     */
+    CALLSYNC_SECRET_KEY: secretKey.optional(),
+    /**
+     * Older keys (comma-separated) after a rotation: hashes made under them still match, and secrets
+     * encrypted with them still decrypt until `make migrate` re-encrypts them.
+     */
+    CALLSYNC_SECRET_KEY_PREVIOUS: secretKeyList.optional(),
 
     DASHBOARD_PORT: port.default(3001),
     DASHBOARD_USER: z.string().min(1).default('admin'),
@@ -161,6 +211,14 @@ export const envSchema = z
         code: 'custom',
         path: ['RETELL_API_KEY'],
         message: 'must be one key when RETELL_WEBHOOK_KEYS is set (list the webhook keys there)',
+      });
+    }
+    if (env.CALLSYNC_SECRET_KEY_PREVIOUS && !env.CALLSYNC_SECRET_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CALLSYNC_SECRET_KEY'],
+        message:
+          'is required when CALLSYNC_SECRET_KEY_PREVIOUS is set (the new key goes there, the old ones stay listed)',
       });
     }
     if (env.EVENT_ROWS_RETENTION_DAYS < env.RETENTION_DAYS) {

@@ -59,9 +59,16 @@ function reviveDates(row: CallSession): CallSession {
  * company's caller_memory; a call without a company recalls nothing once any company exists, while
  * a deployment with no companies at all keeps memory across its calls), `mine` (that company's calls,
  * or with no company the calls of no company) and `earlier` (the caller's among them, by number or,
- * once retention removed the number, by caller_hash). Nothing of another company is ever read.
+ * once retention removed the number, by caller_hash: `callerHashes` are the number's hashes under
+ * every key, made by the caller, since the key never reaches Postgres). Nothing of another company
+ * is ever read.
  */
-function callerHistory(q: { companyId: string | null; customerNumber: string | null; excludeCallId: string | null }) {
+function callerHistory(q: {
+  companyId: string | null;
+  customerNumber: string | null;
+  callerHashes: readonly string[];
+  excludeCallId: string | null;
+}) {
   const company = q.companyId;
   return sql`
     memory as (
@@ -84,7 +91,7 @@ function callerHistory(q: { companyId: string | null; customerNumber: string | n
       where ${q.customerNumber}::text is not null and (select mode from memory) <> 'off'
         and call_id is distinct from ${q.excludeCallId}
         and ((case when direction = 'outbound' then to_number else from_number end) = ${q.customerNumber}
-             or caller_hash = (select callsync_caller_hash(${q.customerNumber}::text))) -- once, not per row
+             or caller_hash = any(${[...q.callerHashes]}::text[]))
     )`;
 }
 
@@ -132,7 +139,14 @@ const historyOf = (r: HistoryRow): CallerHistory => ({
  */
 export async function findContextFacts(
   db: Db,
-  q: { companyId: string | null; agentId: string | null; customerNumber: string | null; excludeCallId: string },
+  q: {
+    companyId: string | null;
+    agentId: string | null;
+    customerNumber: string | null;
+    /** The customer's number hashed under every key (SecretKeyring.callerHashes); [] without a number. */
+    callerHashes: readonly string[];
+    excludeCallId: string;
+  },
 ): Promise<ContextFacts> {
   const { rows } = await sql<{ company: ContextFacts['company']; agent: ContextFacts['agent'] } & HistoryRow>`
     with ${callerHistory(q)}
@@ -166,6 +180,8 @@ export interface InboundQuery {
   toNumber: string;
   /** The caller; null when withheld. */
   fromNumber: string | null;
+  /** The caller's number hashed under every key (SecretKeyring.callerHashes); [] when withheld. */
+  callerHashes: readonly string[];
   /** The call's company, resolved by the caller (the agent's, else the number's); null: none. */
   companyId: string | null;
   /** The dedupe key of this request's record: a recorded answer under it is returned as `prior`. */
@@ -190,7 +206,7 @@ export async function findInboundFacts(db: Db, q: InboundQuery): Promise<Inbound
     } & HistoryRow
   >`
     with n as (select * from retell_phone_numbers where phone_number = ${q.toNumber}),
-    ${callerHistory({ companyId: company, customerNumber: q.fromNumber, excludeCallId: null })},
+    ${callerHistory({ companyId: company, customerNumber: q.fromNumber, callerHashes: q.callerHashes, excludeCallId: null })},
     prior as (
       select answer from webhook_events
       where provider = 'retell' and dedupe_key = ${q.answerKey} and answer is not null

@@ -177,6 +177,7 @@ export {
   searchEvents,
 } from './console.repository';
 export type { CallRow, CallSearch, DayOutcome, EventRow, EventSearch, Keyset, MinuteCount } from './console.repository';
+export { findCallerHashSalt, rewrapLegacyCallerHashes, rewriteDestinationSecrets } from './secret-key.repository';
 export type { ApiToken } from './api-token.table';
 export { addApiToken, listApiTokens, revokeApiToken, useApiToken } from './api-token.repository';
 export type { ApiTokenListing } from './api-token.repository';

@@ -69,24 +69,37 @@ export async function deleteOldDeliveries(db: Db, before: Date, limit: number): 
 
 /**
  * Remove the caller data of sessions that ended before `before`: numbers, transcript and recording
- * URL. The customer's number (from_number inbound, to_number outbound) is kept as a salted hash
- * (callsync_caller_hash), so returning callers still count; "anonymous" stays, it names no one.
+ * URL. The customer's number (from_number inbound, to_number outbound) is kept as `hashCaller` makes
+ * it (a keyed hash, computed in the app: the key never reaches Postgres), so returning callers still
+ * count; "anonymous" stays, it names no one. One batch per call, in one transaction: the rows are
+ * locked (skipping any a worker holds) while their hashes are made.
  */
-export async function pruneSessionPii(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from retell_call_sessions
+export async function pruneSessionPii(
+  db: Db,
+  before: Date,
+  limit: number,
+  hashCaller: (number: string) => string | null,
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ id: string; customer: string | null }>`
+      select id, case when direction = 'outbound' then to_number else from_number end as customer
+      from retell_call_sessions
       where pii_pruned_at is null and call_status <> 'in_progress' and coalesce(ended_at, updated_at) < ${before}
       order by coalesce(ended_at, updated_at), id
       limit ${limit}
-    )
-    update retell_call_sessions s set
-      caller_hash = coalesce(callsync_caller_hash(case when s.direction = 'outbound' then s.to_number else s.from_number end), s.caller_hash),
-      from_number = case when lower(s.from_number) = 'anonymous' then s.from_number end,
-      to_number = case when lower(s.to_number) = 'anonymous' then s.to_number end,
-      transcript = null, recording_url = null, pii_pruned_at = now()
-    from batch where s.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+      for update skip locked`.execute(trx);
+    if (rows.length === 0) return 0;
+    const hashes = rows.map((r) => (r.customer === null ? null : hashCaller(r.customer)));
+    const r = await sql`
+      update retell_call_sessions s set
+        caller_hash = coalesce(b.hash, s.caller_hash),
+        from_number = case when lower(s.from_number) = 'anonymous' then s.from_number end,
+        to_number = case when lower(s.to_number) = 'anonymous' then s.to_number end,
+        transcript = null, recording_url = null, pii_pruned_at = now()
+      from unnest(${rows.map((x) => x.id)}::bigint[], ${hashes}::text[]) as b(id, hash)
+      where s.id = b.id`.execute(trx);
+    return Number(r.numAffectedRows ?? 0);
+  });
 }
 
 /** The same for chats that ended before `before`: the transcript goes (a chat has no numbers or recording). */

@@ -67,6 +67,7 @@ export {
 } from './forwarding/destinations';
 export type { DestinationInput } from './forwarding/destinations';
 export { checkDestinationUrl, DestinationUrlError, isLinkLocal } from './forwarding/destination-url';
+export { maskUrlCredentials } from './forwarding/mask-url';
 export { newSigningSecret, secretHint, signDelivery } from './forwarding/signing';
 export type { SignedHeaders } from './forwarding/signing';
 export { parseRetryAfter, sendDelivery, RESPONSE_EXCERPT_BYTES } from './forwarding/http-send';
@@ -81,3 +82,9 @@ export type { AttemptReport, ForwardOptions, ForwardOutcome } from './forwarding
 export { createApiToken, tokenSha256 } from './tokens/api-token';
 export { forget } from './privacy/forget';
 export type { CallDeleter, ForgetReport, ForgetTarget } from './privacy/forget';
+export { isEncrypted, isLegacyCallerHash, legacyCallerHash, SecretKeyError, SecretKeyring } from './privacy/secret-key';
+export type { SecretKeyMaterial } from './privacy/secret-key';
+export { callerHasher, callerHashesOf } from './privacy/caller-hash';
+export type { CallerHasher } from './privacy/caller-hash';
+export { applySecretKey } from './privacy/apply-secret-key';
+export type { SecretKeyMigration } from './privacy/apply-secret-key';

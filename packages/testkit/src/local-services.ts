@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,9 @@ const exec = promisify(execFile);
  * scripts/services.sh, so chaos runs can stop and restart them without touching anything else.
  */
 export class LocalServices {
+  /** CALLSYNC_SECRET_KEY of the processes run against these services (hex), one per instance. */
+  readonly secretKey = randomBytes(32).toString('hex');
+
   private constructor(
     private readonly root: string,
     readonly dataDir: string,
@@ -65,6 +68,7 @@ export class LocalServices {
       DATABASE_URL: this.databaseUrl,
       REDIS_URL: this.redisUrl,
       RETELL_API_KEY: apiKey,
+      CALLSYNC_SECRET_KEY: this.secretKey,
       RETELL_API_BASE_URL: 'http://127.0.0.1:9',
       PORT: String(ingressPort),
       NODE_ENV: 'production',

@@ -14,11 +14,13 @@ import {
   createDestination,
   DestinationError,
   FORWARDABLE_EVENTS,
+  maskUrlCredentials,
   rotateSecret,
   SECRET_OVERLAP_HOURS,
   sendTestMessage,
 } from '@callsync/domain';
 import { createForwardQueue, createRedisConnection, ensureForwardJobs, type ForwardJobHead } from '@callsync/queue';
+import { keyringOf } from '../secret-key';
 import { runSubcommands, UsageError, type SubcommandValues } from '../subcommands';
 import { table } from '../table';
 
@@ -34,7 +36,8 @@ Forward applied events to the team's own HTTP endpoints, signed the Standard Web
                      every company's events). --mode raw (default): Retell's body as received;
                      session: callsync's session row after the event. --rate: requests per second
                      at most. --breaker: consecutive failures that pause it (default 20, 0: never).
-  list               destinations, their state and their deliveries (pending, held, delivered, failed)
+  list               destinations, their state and their deliveries (pending, held, delivered, failed);
+                     credentials in URLs (a password, a token in the query) show as ***
   pause ID           hold its deliveries (nothing is dropped) until resume
   resume ID          send everything held, in order per call
   rotate-secret ID   a new secret; the old one also signs for ${SECRET_OVERLAP_HOURS} h
@@ -90,7 +93,7 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
         if (!/^\d+$/.test(v)) throw new UsageError(`--${flag}: "${v}" is not a whole number`);
         return Number(v);
       };
-      const { destination, secret } = await createDestination(db, {
+      const { destination, secret } = await createDestination(db, keyringOf(config), {
         url: arg,
         events: values.events
           .split(',')
@@ -103,7 +106,7 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
         allowLinkLocal: values['allow-link-local'] === true,
         description: typeof values.description === 'string' ? values.description : null,
       });
-      console.log(`destination ${destination.id} added: ${destination.url}`);
+      console.log(`destination ${destination.id} added: ${maskUrlCredentials(destination.url)}`);
       console.log(
         `  events ${destination.events.join(', ')}; ${companyId ? `company ${companyId}` : 'every company'}; mode ${destination.payload_mode}`,
       );
@@ -116,7 +119,7 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
         table(
           rows.map((d) => ({
             id: d.id,
-            url: d.url,
+            url: maskUrlCredentials(d.url),
             events: d.events.join(','),
             company: d.company_id ?? 'all',
             mode: d.payload_mode,
@@ -161,19 +164,23 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
     }
     case 'rotate-secret': {
       const d = await destinationOrFail(db, arg);
-      const rotated = await rotateSecret(db, d.id);
+      const rotated = (await rotateSecret(db, keyringOf(config), d.id))!;
       console.log(
-        `destination ${d.id}: new signing secret (shown only now); the old one also signs for ${SECRET_OVERLAP_HOURS} h:`,
+        `destination ${d.id}: new signing secret (shown only now); ${
+          rotated.overlapHours > 0
+            ? `the old one also signs for ${rotated.overlapHours} h:`
+            : 'the old one cannot be read (its key is gone from CALLSYNC_SECRET_KEY and CALLSYNC_SECRET_KEY_PREVIOUS) and no longer signs:'
+        }`,
       );
-      console.log(`  ${rotated!.secret}`);
+      console.log(`  ${rotated.secret}`);
       return 0;
     }
     case 'test': {
       const d = await destinationOrFail(db, arg);
-      const r = await sendTestMessage(d, config.forwarding.timeoutMs);
+      const r = await sendTestMessage(keyringOf(config), d, config.forwarding.timeoutMs);
       const ok = r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
       console.log(
-        `${d.url}: ${r.statusCode ?? 'no answer'} in ${Math.round(r.latencyMs)} ms${r.error ? ` - ${r.error}` : ''}${
+        `${maskUrlCredentials(d.url)}: ${r.statusCode ?? 'no answer'} in ${Math.round(r.latencyMs)} ms${r.error ? ` - ${r.error}` : ''}${
           !ok && r.excerpt ? `\n  ${r.excerpt.slice(0, 300)}` : ''
         }`,
       );

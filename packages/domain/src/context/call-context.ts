@@ -2,6 +2,8 @@ import { findCallForContext, findContextFacts, type CallSession, type Db } from 
 import { parseCall, type RetellCall } from '../events/call';
 import { CALL_EVENTS } from '../events/event-types';
 import { resolveCompany } from '../handlers/tenant-cache';
+import { callerHashesOf } from '../privacy/caller-hash';
+import type { SecretKeyring } from '../privacy/secret-key';
 import { emptySession, mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../state/call-state';
 
 /** Everything a function (or a team's own service) needs to know about a live call. */
@@ -48,6 +50,7 @@ function stateOf(row: CallSession): SessionState {
  */
 export async function resolveCallContext(
   db: Db,
+  keys: SecretKeyring,
   callId: string,
   live?: { call: RetellCall; at: Date },
 ): Promise<CallContext | null> {
@@ -79,6 +82,7 @@ export async function resolveCallContext(
     companyId,
     agentId: state.agent_id,
     customerNumber: withheld ? null : customer,
+    callerHashes: withheld ? [] : await callerHashesOf(db, keys, customer),
     excludeCallId: callId,
   });
   return {

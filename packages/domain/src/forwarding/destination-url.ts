@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { maskUrlCredentials } from './mask-url';
 
 /*
  * Where callsync may send. Only destinations an operator added are ever sent to, and even then:
@@ -71,7 +72,7 @@ export function checkDestinationUrl(text: string, options: { allowLinkLocal?: bo
     throw new DestinationUrlError(
       `${host} is a link-local or cloud metadata address; add the destination with --allow-link-local if you mean it`,
     );
-  if (url.hash) throw new DestinationUrlError(`${text}: a destination URL has no #fragment`);
+  if (url.hash) throw new DestinationUrlError(`${maskUrlCredentials(text)}: a destination URL has no #fragment`);
   return url.toString();
 }
 

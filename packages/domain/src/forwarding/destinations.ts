@@ -1,11 +1,13 @@
 import {
   addDestination,
+  findDestination,
   rotateDestinationSecret,
   type Db,
   type ForwardDestination,
   type PayloadMode,
 } from '@callsync/db';
 import { CALL_EVENTS, CHAT_EVENTS } from '../events/event-types';
+import { isEncrypted, type SecretKeyring } from '../privacy/secret-key';
 import { checkDestinationUrl, DestinationUrlError } from './destination-url';
 import { newSigningSecret } from './signing';
 
@@ -35,9 +37,13 @@ export class DestinationError extends Error {
   }
 }
 
-/** Add a destination after checking it. The secret is returned here and never shown again. */
+/**
+ * Add a destination after checking it. The secret is stored encrypted with the secret key, returned
+ * here in plain text and never shown again.
+ */
 export async function createDestination(
   db: Db,
+  keys: SecretKeyring,
   input: DestinationInput,
 ): Promise<{ destination: ForwardDestination; secret: string }> {
   let url: string;
@@ -64,7 +70,7 @@ export async function createDestination(
     events,
     companyId: input.companyId ?? null,
     payloadMode: input.payloadMode ?? 'raw',
-    secret,
+    secret: keys.encrypt(secret),
     rateLimitPerSecond: rate,
     breakerThreshold: breaker,
     allowLinkLocal: input.allowLinkLocal ?? false,
@@ -73,12 +79,42 @@ export async function createDestination(
   return { destination, secret };
 }
 
-/** A new secret; the old one also signs for SECRET_OVERLAP_HOURS. Undefined: no such destination. */
+/**
+ * A new secret (stored encrypted, returned in plain text once); the old one also signs for
+ * `overlapHours`: SECRET_OVERLAP_HOURS, or 0 when the old one cannot be read any more (encrypted with
+ * a key that is lost), which is how a destination recovers from a lost key. Undefined: no such destination.
+ */
 export async function rotateSecret(
   db: Db,
+  keys: SecretKeyring,
   id: string,
-): Promise<{ destination: ForwardDestination; secret: string } | undefined> {
+): Promise<{ destination: ForwardDestination; secret: string; overlapHours: number } | undefined> {
+  const current = await findDestination(db, id);
+  if (!current) return undefined;
+  const overlapHours = readable(keys, current.secret) ? SECRET_OVERLAP_HOURS : 0;
   const secret = newSigningSecret();
-  const destination = await rotateDestinationSecret(db, id, secret, SECRET_OVERLAP_HOURS);
-  return destination && { destination, secret };
+  const destination = await rotateDestinationSecret(db, id, keys.encrypt(secret), overlapHours);
+  return destination && { destination, secret, overlapHours };
+}
+
+function readable(keys: SecretKeyring, stored: string): boolean {
+  if (!isEncrypted(stored)) return true;
+  try {
+    keys.decrypt(stored);
+    return true;
+  } catch {
+    return false; // a key the ring lacks, or an altered value: it cannot sign
+  }
+}
+
+/**
+ * The plain signing secrets of a destination, current first, the previous one while its overlap
+ * lasts. A value stored before the secret key (not `enc:`) is used as it is until `make migrate`
+ * encrypts it.
+ */
+export function signingSecrets(keys: SecretKeyring, d: ForwardDestination, at: Date): string[] {
+  const plain = (stored: string) => (isEncrypted(stored) ? keys.decrypt(stored) : stored);
+  const previous =
+    d.previous_secret && d.previous_secret_expires_at && d.previous_secret_expires_at > at ? [d.previous_secret] : [];
+  return [d.secret, ...previous].map(plain);
 }

@@ -11,6 +11,8 @@ import {
 } from '@callsync/db';
 import { sendDelivery, type SendResult } from './http-send';
 import { randomUUID } from 'node:crypto';
+import { SecretKeyError, type SecretKeyring } from '../privacy/secret-key';
+import { signingSecrets } from './destinations';
 import { signDelivery } from './signing';
 
 /** Retry delays after each failed attempt (Svix-like): about a day in all, 8 attempts. */
@@ -97,14 +99,18 @@ async function recordAnswer(db: Db, outcome: AttemptOutcome, tries = 4): Promise
 }
 
 /** Sign `body` with the destination's secrets (the previous one too, during a rotation) and send it. */
-function signAndSend(d: ForwardDestination, messageId: string, body: string, timeoutMs: number): Promise<SendResult> {
-  const at = new Date();
-  const previous =
-    d.previous_secret && d.previous_secret_expires_at && d.previous_secret_expires_at > at ? [d.previous_secret] : [];
+function signAndSend(
+  d: ForwardDestination,
+  secrets: readonly string[],
+  messageId: string,
+  body: string,
+  timeoutMs: number,
+  at: Date,
+): Promise<SendResult> {
   return sendDelivery({
     url: d.url,
     body,
-    headers: { ...signDelivery([d.secret, ...previous], messageId, at, body) },
+    headers: { ...signDelivery(secrets, messageId, at, body) },
     timeoutMs,
     allowLinkLocal: d.allow_link_local,
   });
@@ -117,6 +123,7 @@ function signAndSend(d: ForwardDestination, messageId: string, body: string, tim
  */
 export async function forwardDelivery(
   db: Db,
+  keys: SecretKeyring,
   deliveryId: string,
   options: ForwardOptions = {},
 ): Promise<ForwardOutcome> {
@@ -145,6 +152,19 @@ export async function forwardDelivery(
       return { kind: 'later', at, reason: 'rate limit' };
     }
   }
+  const at = new Date();
+  let secrets: string[];
+  try {
+    secrets = signingSecrets(keys, destination, at);
+  } catch (err) {
+    // A key missing from CALLSYNC_SECRET_KEY_PREVIOUS is the operator's to fix, not the receiver's:
+    // no attempt is counted, and the delivery waits (the sweeper brings it back) instead of failing.
+    await releaseDelivery(db, delivery.id, new Date(Date.now() + 60_000));
+    throw new SecretKeyError(
+      `destination ${destination.id}: cannot read its signing secret: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const result: SendResult =
     delivery.body === null
       ? {
@@ -155,7 +175,7 @@ export async function forwardDelivery(
           error: "the event's body is gone (payload retention removed it)",
           refused: true,
         }
-      : await signAndSend(destination, delivery.message_id, delivery.body, timeoutMs);
+      : await signAndSend(destination, secrets, delivery.message_id, delivery.body, timeoutMs, at);
   const verdict = judgeAnswer(result, delivery.attempts, schedule, Date.now());
   const error = describeFailure(result);
   const recorded = await recordAnswer(db, {
@@ -187,11 +207,23 @@ export async function forwardDelivery(
  * Send a signed test message (type callsync.test) to a destination now, outside the outbox: what
  * `make destinations ARGS="test ID"` shows. Works for a paused destination too.
  */
-export async function sendTestMessage(destination: ForwardDestination, timeoutMs = 10_000): Promise<SendResult> {
+export async function sendTestMessage(
+  keys: SecretKeyring,
+  destination: ForwardDestination,
+  timeoutMs = 10_000,
+): Promise<SendResult> {
+  const at = new Date();
   const body = JSON.stringify({
     type: 'callsync.test',
     timestamp: new Date().toISOString(),
     data: { destination_id: destination.id, message: 'callsync can reach this destination' },
   });
-  return signAndSend(destination, `msg_test_${randomUUID().replaceAll('-', '')}`, body, timeoutMs);
+  return signAndSend(
+    destination,
+    signingSecrets(keys, destination, at),
+    `msg_test_${randomUUID().replaceAll('-', '')}`,
+    body,
+    timeoutMs,
+    at,
+  );
 }

@@ -3,6 +3,7 @@ import { claimInvocation, countReplay, finishInvocation, type Db, type FunctionC
 import type { Logger } from '@callsync/logger';
 import { Limiter, TimeoutError, withTimeout } from '@callsync/runtime';
 import { resolveCallContext } from '../context/call-context';
+import type { SecretKeyring } from '../privacy/secret-key';
 import { stableJson } from '../events/delivery-identity';
 import type { RetellCall } from '../events/call';
 import type { FunctionRegistry } from './function';
@@ -42,6 +43,8 @@ export class FunctionInvoker {
 
   constructor(
     private readonly db: Db,
+    /** Hashes the caller for the context's history (SecretKeyring). */
+    private readonly keys: SecretKeyring,
     private readonly registry: FunctionRegistry,
     private readonly logger: Logger,
   ) {}
@@ -130,7 +133,7 @@ export class FunctionInvoker {
       const body = await withTimeout(
         limiter.run(async () => {
           const call = req.call
-            ? await resolveCallContext(this.db, req.call.call_id, { call: req.call, at: req.receivedAt })
+            ? await resolveCallContext(this.db, this.keys, req.call.call_id, { call: req.call, at: req.receivedAt })
             : null;
           return fn.handle({ call, db: this.db, logger: this.logger, signal: abort.signal }, args);
         }),

@@ -1,6 +1,8 @@
 import { findInboundFacts, type Db, type InboundFacts } from '@callsync/db';
 import { withTimeout } from '@callsync/runtime';
 import { resolveCompany } from '../handlers/tenant-cache';
+import { callerHashesOf } from '../privacy/caller-hash';
+import type { SecretKeyring } from '../privacy/secret-key';
 
 /*
  * Retell's inbound webhook (call_inbound, chat_inbound): the caller rings until it is answered, so the
@@ -81,6 +83,7 @@ const isAnswer = (v: unknown): v is InboundAnswer => v !== null && typeof v === 
 
 export async function answerInbound(
   db: Db,
+  keys: SecretKeyring,
   req: InboundRequest,
   options: { now?: Date; budgetMs?: number } = {},
 ): Promise<InboundDecision> {
@@ -99,6 +102,7 @@ export async function answerInbound(
         return findInboundFacts(db, {
           toNumber: req.to_number,
           fromNumber: caller,
+          callerHashes: await callerHashesOf(db, keys, caller),
           companyId,
           answerKey: req.answerKey ?? null,
         });

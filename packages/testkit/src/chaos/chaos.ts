@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { countPendingEvents, createDb, migrateToLatest, type Db } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
+import { SecretKeyring } from '@callsync/domain';
 import {
   breakServices,
   floodMetrics,
@@ -105,7 +106,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const flaky =
         options.forwarding === false
           ? undefined
-          : await FlakyDestination.start(db, options.seed, options.destinationFailureRate ?? 1 / 3);
+          : await FlakyDestination.start(
+              db,
+              new SecretKeyring({ current: services.secretKey, previous: [] }),
+              options.seed,
+              options.destinationFailureRate ?? 1 / 3,
+            );
       try {
         const run = await startCallsync(options, say, services, db, logDir, processes, flaky);
         const { plan, outcomes } = await loadWithFaults(run);

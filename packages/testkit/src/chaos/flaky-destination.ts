@@ -9,7 +9,7 @@ import {
   type Db,
   type ForwardDelivery,
 } from '@callsync/db';
-import { createDestination } from '@callsync/domain';
+import { createDestination, type SecretKeyring } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-retell';
 import { waitUntil } from '@callsync/runtime';
 import { rng } from './load';
@@ -61,7 +61,8 @@ export class FlakyDestination {
     return this.state.down;
   }
 
-  static async start(db: Db, seed: number, failureRate = 1 / 3): Promise<FlakyDestination> {
+  /** `keys`: the keyring of the workers that will decrypt the destination's secret. */
+  static async start(db: Db, keys: SecretKeyring, seed: number, failureRate = 1 / 3): Promise<FlakyDestination> {
     const random = rng(seed + 7);
     const state = { down: false };
     const receiver = await new ForwardReceiver({
@@ -72,7 +73,7 @@ export class FlakyDestination {
         return random() < failureRate ? 500 : 204;
       },
     }).start();
-    const { destination, secret } = await createDestination(db, { url: receiver.url, events: FLAKY_EVENTS });
+    const { destination, secret } = await createDestination(db, keys, { url: receiver.url, events: FLAKY_EVENTS });
     receiver.secrets = [secret];
     return new FlakyDestination(receiver, destination.id, state);
   }
