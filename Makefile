@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields tokens forget chaos bench build install services status typecheck clean
+.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields tokens forget chaos bench deploy-check build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -83,6 +83,11 @@ bench: build
 ##        (own Postgres/Redis, 127.0.0.1 only); e.g. make chaos ARGS="--events 5000"
 chaos: build
 	node packages/testkit/dist/main.js chaos $(ARGS)
+
+## deploy-check: render deploy/kubernetes with kustomize and check it offline (schemas, env, grace
+##               periods, probe paths, labels); no cluster, database or Redis needed. `make test` runs it too
+deploy-check: build
+	npx jest --globalSetup '' test/deploy.kubernetes.test.ts
 
 ## down: stop the local Postgres and Redis (data stays in .local/)
 down:
