@@ -16,6 +16,7 @@ import * as exampleSlots from './2026_12_06_0014_example_slots';
 import * as companyPrivacy from './2026_12_06_0015_company_privacy';
 import * as secretKey from './2026_12_06_0016_secret_key';
 import * as erasure from './2026_12_06_0017_erasure';
+import * as retentionEverywhere from './2026_12_06_0018_retention_everywhere';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0015_company_privacy': companyPrivacy,
   '2026_12_06_0016_secret_key': secretKey,
   '2026_12_06_0017_erasure': erasure,
+  '2026_12_06_0018_retention_everywhere': retentionEverywhere,
 };

@@ -1,27 +1,10 @@
-import { sign } from 'retell-sdk';
-import request from 'supertest';
-import { z } from 'zod';
-import { addCompany, findCallSession, findWebhookEvents, mapAgent, pauseDestination } from '@callsync/db';
-import {
-  BUILTIN_FUNCTIONS,
-  createDestination,
-  defineFunction,
-  functionRegistry,
-  invalidateTenantCache,
-} from '@callsync/domain';
+import { findCallSession, findWebhookEvents } from '@callsync/db';
+import { invalidateTenantCache } from '@callsync/domain';
 import { FakeRetell } from '@callsync/fake-retell';
-import {
-  sampleCall,
-  sampleTransferBody,
-  type FunctionRequestBody,
-  type InboundCallRequest,
-  type RetellCallObject,
-} from '@callsync/retell';
+import { callOf, practiceIngress, setUpPractice, wholeCall as applyWholeCall } from './support/caller-data';
 import { truncateAll, useTestDatabase } from './support/database';
 import { dumpData, numberForms } from './support/dump';
-import { newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';
-import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { assertBuilt, CLI, run } from './support/processes';
 
@@ -34,19 +17,10 @@ const t = useTestDatabase();
 const CALLER = '+491701234567';
 const OTHER = '+491609876543';
 const NAME = 'Erika Beispielfrau';
-const SUMMARY = 'Frau Beispielfrau braucht ein Rezept für Metformin und einen Rückruf.';
 const NOTE = 'Allergie gegen Penicillin';
 let p: Pipeline;
 let fake: FakeRetell;
 let fakeUrl: string;
-const bookAppointment = defineFunction({
-  name: 'book_appointment',
-  description: 'test: books',
-  args: z.object({ patient: z.string(), note: z.string() }),
-  async handle(_ctx, { patient }) {
-    return `Booked for ${patient}.`;
-  },
-});
 
 beforeAll(() => assertBuilt());
 beforeEach(async () => {
@@ -54,68 +28,19 @@ beforeEach(async () => {
   invalidateTenantCache();
   fake = new FakeRetell({ apiKeys: [TEST_API_KEY] });
   fakeUrl = await fake.start();
-  p = await startPipeline(t.db, {
-    ingress: { functions: functionRegistry([...BUILTIN_FUNCTIONS, bookAppointment]) },
-  });
-  const company = await addCompany(t.db, 'Praxis Dr. Weber', 'Europe/Berlin');
-  await mapAgent(t.db, 'agent_weber', company.id);
-  // A paused destination holds session bodies (numbers, summary) that were never sent.
-  const { destination } = await createDestination(t.db, TEST_KEYS, {
-    url: 'https://crm.example.com/hooks',
-    events: ['call_analyzed'],
-    payloadMode: 'session',
-  });
-  await pauseDestination(t.db, destination.id, 'test');
+  p = await startPipeline(t.db, { ingress: practiceIngress });
+  await setUpPractice(t.db);
 });
 afterEach(async () => {
   await p.close();
   await fake.stop();
 });
 
-function call(callId: string, from: string, name: string, event: 'call_started' | 'call_analyzed'): RetellCallObject {
-  const c = sampleCall({ callId, agentId: 'agent_weber', fromNumber: from, startMs: Date.now() - 3_600_000 }, event);
-  c.retell_llm_dynamic_variables = { customer_name: name };
-  if (c.call_analysis) c.call_analysis = { ...c.call_analysis, call_summary: `${name}: ${SUMMARY}` };
-  return c;
-}
-
-async function signed(path: string, payload: unknown) {
-  const text = JSON.stringify(payload);
-  return request(p.app)
-    .post(path)
-    .set('content-type', 'application/json')
-    .set('x-retell-signature', await sign(text, TEST_API_KEY))
-    .send(text);
-}
-
-/** A whole call of `from`: inbound webhook, start, a function call, a transfer, the analysis. */
+/** A whole call of `from`, applied; Retell (the fake) knows it too. */
 async function wholeCall(from: string, name: string, note = NOTE): Promise<string> {
-  const callId = newCallId('call');
-  await signed('/api/retell/inbound', {
-    event: 'call_inbound',
-    call_inbound: { from_number: from, to_number: '+493033081738', agent_id: 'agent_weber', call_id: callId },
-  } satisfies InboundCallRequest);
-  const ids = [
-    (await p.deliver(JSON.stringify({ event: 'call_started', call: call(callId, from, name, 'call_started') }))).body
-      .id,
-  ];
-  await signed('/api/retell/functions/book_appointment', {
-    name: 'book_appointment',
-    args: { patient: name, note },
-    call: call(callId, from, name, 'call_started'),
-  } satisfies FunctionRequestBody);
-  const transfer = JSON.parse(
-    sampleTransferBody({ callId, agentId: 'agent_weber', fromNumber: from }, 'transfer_started', {
-      destination: { number: '+493012345678', extension: '7' },
-    }),
-  );
-  transfer.call.retell_llm_dynamic_variables = { customer_name: name };
-  ids.push((await p.deliver(JSON.stringify(transfer))).body.id);
-  const analyzed = call(callId, from, name, 'call_analyzed');
-  ids.push((await p.deliver(JSON.stringify({ event: 'call_analyzed', call: analyzed }))).body.id);
-  await p.settled(ids);
+  const analyzed = await applyWholeCall(p, { from, name, note });
   fake.setCall(analyzed);
-  return callId;
+  return analyzed.call_id;
 }
 
 function forgetCli(...args: string[]) {
@@ -175,7 +100,7 @@ describe('make forget', () => {
     expect(JSON.stringify(erasures)).not.toContain(CALLER.slice(1));
 
     // Retell retries a delivery: only counted, its row stays empty.
-    const analyzed = call(erased, CALLER, NAME, 'call_analyzed');
+    const analyzed = callOf(erased, CALLER, NAME, 'call_analyzed');
     const retry = await p.deliver(JSON.stringify({ event: 'call_analyzed', call: analyzed }));
     expect(retry.body.duplicate).toBe(true);
     // Retell re-runs the analysis (a new event): stored, not applied, its payload removed at once.

@@ -337,7 +337,7 @@ describe('destination safety', () => {
 });
 
 describe('forwarding and retention', () => {
-  it('drops session bodies of finished deliveries after RETENTION_DAYS and the rows after EVENT_ROWS_RETENTION_DAYS, never unsent ones', async () => {
+  it('drops session bodies of finished deliveries after RETENTION_DAYS and the rows after EVENT_ROWS_RETENTION_DAYS; unsent ones after RETENTION_DAYS are cancelled as expired, bodies gone', async () => {
     await destination({ events: [...LIFECYCLE], payloadMode: 'session' });
     const callId = newCallId();
     for (const event of LIFECYCLE)
@@ -354,12 +354,14 @@ describe('forwarding and retention', () => {
       payloadDays: 30,
       eventRowDays: 180,
       sessionPiiDays: 90,
+      failedPayloadDays: 14,
     });
     const after = await deliveries();
     expect(after.map((r) => [r.id, r.status, r.payload === null])).toEqual([
       [a!.id, 'delivered', true],
-      [c!.id, 'pending', false],
+      [c!.id, 'cancelled', true],
     ]);
+    expect(after[1]!.last_error).toMatch(/^expired: not sent within 30 days/);
   });
 });
 

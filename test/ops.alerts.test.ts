@@ -137,6 +137,17 @@ const CASES: Case[] = [
     at: '3m',
   },
   {
+    alert: 'CallsyncRetentionFailed',
+    series: { [`callsync_retention_last_run_failed{${job('worker')}}`]: '0 1x15' },
+    at: '13m',
+    fires: {},
+  },
+  {
+    alert: 'CallsyncRetentionFailed',
+    series: { [`callsync_retention_last_run_failed{${job('worker')}}`]: '0 1x5 0x10' },
+    at: '13m',
+  },
+  {
     alert: 'CallsyncForwardDestinationPaused',
     series: { [`callsync_forward_held{${job('worker')},destination="1"}`]: '0 5x15' },
     at: '13m',

@@ -79,7 +79,12 @@ describe('make stats', () => {
     await stored('call_started', 'pruned_1', 'processed', 40 * 1440);
     await stored('call_started', 'pruned_2', 'skipped', 40 * 1440);
     await stored('call_started', 'deleted', 'processed', 200 * 1440);
-    await applyRetention(t.db, TEST_KEYS, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+    await applyRetention(t.db, TEST_KEYS, logger, {
+      payloadDays: 30,
+      eventRowDays: 180,
+      sessionPiiDays: 90,
+      failedPayloadDays: 14,
+    });
 
     const json = cli('stats', '--json');
     expect(await json.exited).toBe(0);
@@ -173,7 +178,12 @@ describe('make replay', () => {
   it('refuses rows whose payload retention removed, with a count and the reason, and replays the rest', async () => {
     const prunedId = await stored('call_ended', newCallId('pruned'), 'processed', 40 * 1440);
     const keptId = await stored('call_ended', newCallId('kept'), 'processed', 60);
-    await applyRetention(t.db, TEST_KEYS, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+    await applyRetention(t.db, TEST_KEYS, logger, {
+      payloadDays: 30,
+      eventRowDays: 180,
+      sessionPiiDays: 90,
+      failedPayloadDays: 14,
+    });
 
     const p = cli('replay', '--status', 'processed', '--since', '60d');
     expect(await p.exited).toBe(1);

@@ -43,10 +43,11 @@ async function session(s: SessionSeed): Promise<void> {
 }
 
 describe('RETENTION_DAYS: payloads', () => {
-  it('strips payload, raw body and signature of applied events older than the setting; failed, pending and newer rows keep theirs', async () => {
+  it('strips payload, raw body and signature of applied events older than the setting, failed ones after FAILED_EVENT_RETENTION_DAYS; pending and newer rows keep theirs', async () => {
     await storeAgedEvent(t.db, 'call_started', 'old_processed', 'processed', 31 * DAY);
     await storeAgedEvent(t.db, 'call_started', 'old_skipped', 'skipped', 31 * DAY);
-    await storeAgedEvent(t.db, 'call_started', 'old_failed', 'failed', 31 * DAY);
+    await storeAgedEvent(t.db, 'call_started', 'old_failed', 'failed', 15 * DAY);
+    await storeAgedEvent(t.db, 'call_started', 'recent_failed', 'failed', 13 * DAY);
     await storeAgedEvent(t.db, 'call_started', 'old_pending', 'pending', 31 * DAY);
     await storeAgedEvent(t.db, 'call_started', 'newer', 'processed', 29 * DAY);
 
@@ -54,21 +55,21 @@ describe('RETENTION_DAYS: payloads', () => {
       t.db,
       TEST_KEYS,
       logger,
-      { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 },
+      { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90, failedPayloadDays: 14 },
       new Date(),
       1,
     );
-    expect(r).toEqual({ payloadsPruned: 2, eventRowsDeleted: 0, sessionsPiiPruned: 0, reconcileRunsDeleted: 0 });
+    expect(r).toMatchObject({ payloadsPruned: 2, failedPayloadsPruned: 1, eventRowsDeleted: 0, sessionsPiiPruned: 0 });
     const rows = await events();
-    for (const id of ['old_processed', 'old_skipped'])
+    for (const id of ['old_processed', 'old_skipped', 'old_failed'])
       expect(rows.get(id)).toMatchObject({ payload: {}, raw_body: null, pruned_at: expect.any(Date) });
-    for (const id of ['old_failed', 'old_pending', 'newer'])
+    for (const id of ['recent_failed', 'old_pending', 'newer'])
       expect(rows.get(id)).toMatchObject({
         payload: expect.objectContaining({ event: 'call_started' }),
         raw_body: expect.any(Buffer),
         pruned_at: null,
       });
-    expect(rows.size).toBe(5);
+    expect(rows.size).toBe(6);
   });
 });
 
@@ -87,22 +88,22 @@ describe('EVENT_ROWS_RETENTION_DAYS: whole rows', () => {
       t.db,
       TEST_KEYS,
       logger,
-      { payloadDays: 30, eventRowDays: 60, sessionPiiDays: 90 },
+      { payloadDays: 30, eventRowDays: 60, sessionPiiDays: 90, failedPayloadDays: 60 },
       new Date(),
       2,
     );
     expect(r).toMatchObject({ eventRowsDeleted: 3, reconcileRunsDeleted: 1 });
     expect([...(await events()).keys()]).toEqual(['old_pending', 'newer_failed']);
-    // The failed row within the window keeps its payload, so it can still be replayed.
+    // The failed row within its window (FAILED_EVENT_RETENTION_DAYS) keeps its payload, so it can still be replayed.
     expect((await events()).get('newer_failed')).toMatchObject({ raw_body: expect.any(Buffer), pruned_at: null });
     expect(await t.db.selectFrom('reconcile_runs').select('id').execute()).toHaveLength(1);
   });
 });
 
 describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
-  const policy = { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 };
+  const policy = { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90, failedPayloadDays: 14 };
 
-  it('removes numbers, transcript and recording URL of sessions that ended before the setting, keeping a keyed hash of the caller', async () => {
+  it('removes numbers, transcript, recording URL, summary and analysis of sessions that ended (or started and never ended) before the setting, keeping a keyed hash of the caller', async () => {
     await session({ callId: 'old_inbound', endedDaysAgo: 91 });
     await session({
       callId: 'old_outbound',
@@ -115,12 +116,16 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
     await session({ callId: 'old_web', endedDaysAgo: 91, from: null, to: null, direction: null, callType: 'web_call' });
     await session({ callId: 'newer', endedDaysAgo: 89 });
     await session({ callId: 'still_running', status: 'in_progress', endedDaysAgo: null });
-    await sql`update retell_call_sessions set started_at = now() - interval '200 days' where call_id = 'still_running'`.execute(
+    await session({ callId: 'never_ended', status: 'in_progress', endedDaysAgo: null });
+    await sql`update retell_call_sessions set started_at = now() - interval '200 days' where call_id = 'never_ended'`.execute(
       t.db,
     );
+    await sql`update retell_call_sessions set metadata = '{"patient": "Erika"}', call_summary = 'booked',
+      retell_llm_dynamic_variables = '{"customer_name": "Erika"}', collected_dynamic_variables = '{"dob": "1970-01-01"}',
+      transfers = '[{"destination": "+493012345678"}]', call_successful = true`.execute(t.db);
 
     const r = await applyRetention(t.db, TEST_KEYS, logger, policy, new Date(), 1);
-    expect(r.sessionsPiiPruned).toBe(4);
+    expect(r.sessionsPiiPruned).toBe(5);
 
     const inbound = await findCallSession(t.db, 'old_inbound');
     expect(inbound).toMatchObject({
@@ -133,8 +138,24 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
       caller_withheld: false,
     });
     expect(inbound!.caller_hash).toMatch(new RegExp(`^hmac:v1:${TEST_KEYS.keyId}:[0-9a-f]{64}$`));
-    // Analysis and the rest of the record stay.
-    expect(inbound!.analysis).toEqual({ call_summary: 'booked' });
+    // Everything about the caller goes; what the reports count stays.
+    expect(inbound).toMatchObject({
+      analysis: null,
+      call_summary: null,
+      metadata: null,
+      retell_llm_dynamic_variables: null,
+      collected_dynamic_variables: null,
+      transfers: [],
+      call_successful: true,
+      reconcile_stopped_at: expect.any(Date),
+    });
+    // A call that never ended is pruned by its start.
+    expect(await findCallSession(t.db, 'never_ended')).toMatchObject({
+      call_status: 'in_progress',
+      from_number: null,
+      transcript: null,
+      pii_pruned_at: expect.any(Date),
+    });
     // The hash is keyed with the secret key: neither a plain hash of the number nor the salted one
     // (whose salt is in the same database) is stored, so a dump cannot be checked against numbers.
     const salt = await findCallerHashSalt(t.db);
@@ -177,13 +198,13 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
     expect((await applyRetention(t.db, TEST_KEYS, logger, policy)).sessionsPiiPruned).toBe(0);
   });
 
-  it('removes the transcript of chats that ended before the setting, keeping the analysis', async () => {
+  it('removes transcript, summary and analysis of chats that ended (or started and never ended) before the setting', async () => {
     await sql`
       insert into retell_chat_sessions (chat_id, chat_status, transcript, analysis, chat_summary, started_at, ended_at) values
         ('old_chat', 'ended', 'User: Termin morgen?', '{"chat_summary": "booked"}', 'booked', now() - interval '92 days', now() - interval '91 days'),
         ('new_chat', 'ended', 'User: Termin morgen?', null, null, now() - interval '90 days', now() - interval '89 days'),
         ('open_chat', 'ongoing', 'User: Termin morgen?', null, null, now() - interval '200 days', null)`.execute(t.db);
-    expect((await applyRetention(t.db, TEST_KEYS, logger, policy, new Date(), 1)).sessionsPiiPruned).toBe(1);
+    expect((await applyRetention(t.db, TEST_KEYS, logger, policy, new Date(), 1)).sessionsPiiPruned).toBe(2);
     const chats = await t.db
       .selectFrom('retell_chat_sessions')
       .select(['chat_id', 'transcript', 'chat_summary', 'pii_pruned_at'])
@@ -191,8 +212,8 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
       .execute();
     expect(chats).toEqual([
       { chat_id: 'new_chat', transcript: 'User: Termin morgen?', chat_summary: null, pii_pruned_at: null },
-      { chat_id: 'old_chat', transcript: null, chat_summary: 'booked', pii_pruned_at: expect.any(Date) },
-      { chat_id: 'open_chat', transcript: 'User: Termin morgen?', chat_summary: null, pii_pruned_at: null },
+      { chat_id: 'old_chat', transcript: null, chat_summary: null, pii_pruned_at: expect.any(Date) },
+      { chat_id: 'open_chat', transcript: null, chat_summary: null, pii_pruned_at: expect.any(Date) },
     ]);
   });
 
@@ -246,7 +267,12 @@ describe('SESSION_PII_RETENTION_DAYS: caller data', () => {
 describe('retention runs', () => {
   it('records every run with the policy it applied', async () => {
     await storeAgedEvent(t.db, 'call_started', 'old', 'processed', 31 * DAY);
-    await applyRetention(t.db, TEST_KEYS, logger, { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+    await applyRetention(t.db, TEST_KEYS, logger, {
+      payloadDays: 30,
+      eventRowDays: 180,
+      sessionPiiDays: 90,
+      failedPayloadDays: 14,
+    });
     const runs = await t.db.selectFrom('retention_runs').selectAll().execute();
     expect(runs).toEqual([
       expect.objectContaining({

@@ -45,7 +45,7 @@ describe('a pg_dump of the database', () => {
       values ('dump_call', 'ended', 'phone_call', 'inbound', ${CALLER}, '+493033081738', now() - interval '101 days', now() - interval '100 days')`.execute(
       t.db,
     );
-    const policy = { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 };
+    const policy = { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90, failedPayloadDays: 14 };
     expect((await applyRetention(t.db, TEST_KEYS, createLogger({ silent: true }), policy)).sessionsPiiPruned).toBe(1);
     const salt = await findCallerHashSalt(t.db);
     const { caller_hash } = (await findCallSession(t.db, 'dump_call'))!;

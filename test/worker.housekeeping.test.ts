@@ -34,7 +34,7 @@ describe('housekeeping queues', () => {
       connection: workerConnection,
       logger,
       prefix,
-      retention: { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 },
+      retention: { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90, failedPayloadDays: 14 },
     });
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));

@@ -3,7 +3,11 @@ import {
   deleteOldEventRows,
   deleteOldDeliveries,
   deleteOldReconcileRuns,
+  expireUnsentDeliveries,
   pruneDeliveryPayloads,
+  pruneFailedEventPayloads,
+  pruneFunctionCalls,
+  pruneTransferEvents,
   finishRetentionRun,
   pruneEventPayloads,
   pruneChatPii,
@@ -30,17 +34,20 @@ async function inBatches(step: (limit: number) => Promise<number>, batch: number
 }
 
 /**
- * Storage and caller data do not live forever (the policy's three settings, in days):
- * - applied events older than payloadDays lose payload, raw body and signature (rows stay for
- *   reports and dedupe);
- * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs;
- * - forwarding: finished deliveries lose their session-mode body after payloadDays (counted as
- *   payloads) and go, with their attempts, after eventRowDays (counted as event rows);
- * - sessions that ended more than sessionPiiDays ago lose numbers, transcript and recording URL,
- *   keeping the customer's number as a hash keyed with `keys` (CALLSYNC_SECRET_KEY); chats lose
- *   their transcript (both count as sessionsPiiPruned).
- * Each step works in batches of `batch` rows. The run is recorded in retention_runs.
- * Redis stays bounded by the jobs' removeOnComplete/removeOnFail.
+ * Storage and caller data do not live forever (the policy, in days; README "Personal data"):
+ * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs, and
+ *   finished deliveries (with their attempts);
+ * - applied events older than payloadDays lose payload, raw body, signature and inbound answer; failed
+ *   ones after failedPayloadDays (they can no longer be replayed); finished deliveries lose their
+ *   session body after payloadDays, and unsent ones older than that are cancelled as expired;
+ * - sessions and chats that ended more than sessionPiiDays ago, or started that long ago and never
+ *   ended, lose every column about the caller, keeping the customer's number as a hash keyed with
+ *   `keys` (CALLSYNC_SECRET_KEY); function calls lose args and results, transfer events their
+ *   destinations, after the same period.
+ * Each step works in batches of `batch` rows and runs on its own: one that fails is recorded (the
+ * run's error, the callsync_retention_last_run_failed gauge) and the others still run; then the
+ * run fails. The run is recorded in retention_runs. Redis stays bounded by the jobs'
+ * removeOnComplete/removeOnFail.
  */
 export async function applyRetention(
   db: Db,
@@ -54,28 +61,84 @@ export async function applyRetention(
   const runId = await startRetentionRun(db, policy);
   const counts: RetentionCounts = {
     payloadsPruned: 0,
+    failedPayloadsPruned: 0,
     eventRowsDeleted: 0,
     sessionsPiiPruned: 0,
+    functionCallsPruned: 0,
+    transferEventsPruned: 0,
+    deliveriesExpired: 0,
     reconcileRunsDeleted: 0,
   };
-  try {
-    // Rows first: a row about to go needs no pruning.
-    counts.eventRowsDeleted = await inBatches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n), batch);
-    counts.eventRowsDeleted += await inBatches((n) => deleteOldDeliveries(db, ago(policy.eventRowDays), n), batch);
-    counts.payloadsPruned = await inBatches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n), batch);
-    counts.payloadsPruned += await inBatches((n) => pruneDeliveryPayloads(db, ago(policy.payloadDays), n), batch);
-    const hasher = await callerHasher(db, keys);
-    counts.sessionsPiiPruned = await inBatches(
-      (n) => pruneSessionPii(db, ago(policy.sessionPiiDays), n, hasher.hash),
-      batch,
+  const failures: string[] = [];
+  const step = async (name: string, key: keyof RetentionCounts, run: () => Promise<number>) => {
+    try {
+      counts[key] += await run();
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message}`);
+      logger.error('retention step failed; the other steps still run', { step: name, err: (err as Error).message });
+    }
+  };
+  const batches = (prune: (limit: number) => Promise<number>) => () => inBatches(prune, batch);
+  const pii = ago(policy.sessionPiiDays);
+  // Rows first: a row about to go needs no pruning.
+  await step(
+    'event rows',
+    'eventRowsDeleted',
+    batches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n)),
+  );
+  await step(
+    'deliveries',
+    'eventRowsDeleted',
+    batches((n) => deleteOldDeliveries(db, ago(policy.eventRowDays), n)),
+  );
+  await step(
+    'payloads',
+    'payloadsPruned',
+    batches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n)),
+  );
+  await step(
+    'failed payloads',
+    'failedPayloadsPruned',
+    batches((n) => pruneFailedEventPayloads(db, ago(policy.failedPayloadDays), n)),
+  );
+  await step(
+    'delivery bodies',
+    'payloadsPruned',
+    batches((n) => pruneDeliveryPayloads(db, ago(policy.payloadDays), n)),
+  );
+  await step(
+    'unsent deliveries',
+    'deliveriesExpired',
+    batches((n) => expireUnsentDeliveries(db, ago(policy.payloadDays), policy.payloadDays, n)),
+  );
+  let hasher: Awaited<ReturnType<typeof callerHasher>> | undefined;
+  await step('sessions', 'sessionsPiiPruned', async () => {
+    hasher ??= await callerHasher(db, keys);
+    const hash = hasher.hash;
+    return (
+      (await inBatches((n) => pruneSessionPii(db, pii, n, hash), batch)) +
+      (await inBatches((n) => pruneSessionPii(db, pii, n, hash, { neverEnded: true }), batch))
     );
-    counts.sessionsPiiPruned += await inBatches((n) => pruneChatPii(db, ago(policy.sessionPiiDays), n), batch);
-    counts.reconcileRunsDeleted = await deleteOldReconcileRuns(db, ago(policy.eventRowDays));
-  } catch (err) {
-    await finishRetentionRun(db, runId, counts, (err as Error).message).catch(() => undefined);
-    throw err;
-  }
-  await finishRetentionRun(db, runId, counts);
+  });
+  await step(
+    'chats',
+    'sessionsPiiPruned',
+    batches((n) => pruneChatPii(db, pii, n)),
+  );
+  await step(
+    'function calls',
+    'functionCallsPruned',
+    batches((n) => pruneFunctionCalls(db, pii, n)),
+  );
+  await step(
+    'transfer events',
+    'transferEventsPruned',
+    batches((n) => pruneTransferEvents(db, pii, n)),
+  );
+  await step('reconcile runs', 'reconcileRunsDeleted', () => deleteOldReconcileRuns(db, ago(policy.eventRowDays)));
+  const error = failures.length ? failures.join('; ') : undefined;
+  await finishRetentionRun(db, runId, counts, error);
   if (Object.values(counts).some((n) => n > 0)) logger.info('retention applied', { ...counts, ...policy });
+  if (error) throw new Error(`retention: ${failures.length} step(s) failed: ${error}`);
   return counts;
 }

@@ -73,7 +73,12 @@ describe('loadConfig', () => {
   });
 
   it('has a retention policy with documented defaults, rows kept at least as long as payloads', () => {
-    expect(loadConfig(base).worker.retention).toEqual({ payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90 });
+    expect(loadConfig(base).worker.retention).toEqual({
+      payloadDays: 30,
+      eventRowDays: 180,
+      sessionPiiDays: 90,
+      failedPayloadDays: 14,
+    });
     expect(problems({ ...base, RETENTION_DAYS: '60', EVENT_ROWS_RETENTION_DAYS: '30' })).toEqual([
       'EVENT_ROWS_RETENTION_DAYS: must be at least RETENTION_DAYS (60)',
     ]);

@@ -70,8 +70,14 @@ export interface RetentionPolicy {
   readonly payloadDays: number;
   /** Whole webhook_events rows (not pending ones) and reconcile_runs. */
   readonly eventRowDays: number;
-  /** Caller numbers, transcripts and recording URLs of ended sessions. */
+  /**
+   * A caller's data on sessions and chats (numbers, transcript, recording, summary and analysis,
+   * metadata, variables, transfers), function calls' args and results, and transfer destinations;
+   * sessions that never ended count from their start.
+   */
   readonly sessionPiiDays: number;
+  /** Failed events' payload, raw body and signature (they can no longer be replayed). */
+  readonly failedPayloadDays: number;
 }
 
 /** Start-up failure that names every bad variable; the process should print it and exit. */
@@ -154,6 +160,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         payloadDays: e.RETENTION_DAYS,
         eventRowDays: e.EVENT_ROWS_RETENTION_DAYS,
         sessionPiiDays: e.SESSION_PII_RETENTION_DAYS,
+        failedPayloadDays: e.FAILED_EVENT_RETENTION_DAYS,
       },
     },
     forwarding: {

@@ -171,11 +171,18 @@ export const envSchema = z
      */
     EVENT_ROWS_RETENTION_DAYS: positiveNumber.default(180),
     /**
-     * Sessions that ended longer ago than this lose their caller data: numbers, transcript and recording
-     * URL are nulled, and the caller's number is kept only as a salted hash (returning callers still
-     * count). Default 90.
+     * Sessions and chats that ended longer ago than this (or started longer ago and never ended) lose
+     * their caller data: numbers, transcript, recording URL, summary and analysis, metadata, dynamic and
+     * collected variables, transfers; so do function calls' args and results and transfer events'
+     * destinations. The caller's number is kept only as a hash keyed with CALLSYNC_SECRET_KEY
+     * (returning callers still count). Default 90.
      */
     SESSION_PII_RETENTION_DAYS: positiveNumber.default(90),
+    /**
+     * Failed events (not replayed) lose their payload, raw body and signature after this; they can no
+     * longer be replayed. Default 14; at most EVENT_ROWS_RETENTION_DAYS.
+     */
+    FAILED_EVENT_RETENTION_DAYS: positiveNumber.default(14),
 
     /** Deliveries to forwarding destinations in flight per worker process. Default 16. */
     FORWARD_CONCURRENCY: positiveInt.default(16),
@@ -226,6 +233,13 @@ export const envSchema = z
         code: 'custom',
         path: ['EVENT_ROWS_RETENTION_DAYS'],
         message: `must be at least RETENTION_DAYS (${env.RETENTION_DAYS})`,
+      });
+    }
+    if (env.FAILED_EVENT_RETENTION_DAYS > env.EVENT_ROWS_RETENTION_DAYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FAILED_EVENT_RETENTION_DAYS'],
+        message: `must be at most EVENT_ROWS_RETENTION_DAYS (${env.EVENT_ROWS_RETENTION_DAYS})`,
       });
     }
   });

@@ -11,10 +11,16 @@ export interface RetentionRunTable {
   payload_days: Days;
   event_row_days: Days;
   session_pii_days: Days;
+  /** Null on runs from before migration 0018. */
+  failed_payload_days: ColumnType<string | null, number, number>;
   payloads_pruned: Generated<number>;
   event_rows_deleted: Generated<number>;
   sessions_pii_pruned: Generated<number>;
   reconcile_runs_deleted: Generated<number>;
+  failed_payloads_pruned: Generated<number>;
+  function_calls_pruned: Generated<number>;
+  transfer_events_pruned: Generated<number>;
+  deliveries_expired: Generated<number>;
   error: string | null;
 }
 

@@ -7,8 +7,9 @@ import type { Db } from './database';
  */
 
 /**
- * Strip payload, raw body and signature from events applied (processed or skipped) before `before`.
- * The rows stay for reports and dedupe. Failed rows keep their payload, so they can still be replayed.
+ * Strip payload, raw body, signature and inbound answer from events applied (processed or skipped)
+ * before `before`. The rows stay for reports and dedupe. Failed rows keep their payload until
+ * pruneFailedEventPayloads, so they can be replayed until then.
  */
 export async function pruneEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
   const r = await sql`
@@ -18,7 +19,21 @@ export async function pruneEventPayloads(db: Db, before: Date, limit: number): P
       order by processed_at, id
       limit ${limit}
     )
-    update webhook_events e set payload = '{}'::jsonb, raw_body = null, signature = null, pruned_at = now()
+    update webhook_events e set payload = '{}'::jsonb, raw_body = null, signature = null, answer = null, pruned_at = now()
+    from batch where e.id = batch.id`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** The same for failed rows received before `before` (a shorter period): they can no longer be replayed. */
+export async function pruneFailedEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from webhook_events
+      where status = 'failed' and pruned_at is null and created_at < ${before}
+      order by created_at, id
+      limit ${limit}
+    )
+    update webhook_events e set payload = '{}'::jsonb, raw_body = null, signature = null, answer = null, pruned_at = now()
     from batch where e.id = batch.id`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
@@ -55,6 +70,25 @@ export async function pruneDeliveryPayloads(db: Db, before: Date, limit: number)
   return Number(r.numAffectedRows ?? 0);
 }
 
+/**
+ * Deliveries created before `before` and still unsent (pending, or held by a paused destination) are
+ * cancelled as expired and lose their body: the event's own payload is gone by then too, so they
+ * could not be sent as they were.
+ */
+export async function expireUnsentDeliveries(db: Db, before: Date, days: number, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from forward_deliveries
+      where status in ('pending', 'held') and created_at < ${before}
+      order by created_at, id limit ${limit}
+      for update skip locked
+    )
+    update forward_deliveries f set status = 'cancelled', payload = null, lease_until = null, finished_at = now(),
+      last_error = ${`expired: not sent within ${days} days (RETENTION_DAYS)`}
+    from batch where f.id = batch.id`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
 /** Finished deliveries (and their attempts) before `before` go; unsent ones never do. */
 export async function deleteOldDeliveries(db: Db, before: Date, limit: number): Promise<number> {
   const r = await sql`
@@ -67,53 +101,111 @@ export async function deleteOldDeliveries(db: Db, before: Date, limit: number): 
   return Number(r.numAffectedRows ?? 0);
 }
 
+/** What a session loses to retention: every column that says something about the caller. */
+const SESSION_PII = sql`
+  from_number = case when lower(s.from_number) = 'anonymous' then s.from_number end,
+  to_number = case when lower(s.to_number) = 'anonymous' then s.to_number end,
+  transcript = null, recording_url = null, analysis = null, call_summary = null, custom_analysis_data = null,
+  metadata = null, retell_llm_dynamic_variables = null, collected_dynamic_variables = null,
+  telephony_identifier = null, transfers = '[]'::jsonb, pii_pruned_at = now(),
+  -- Reconciliation no longer asks Retell about it: its answer would bring the data back.
+  reconcile_stopped_at = coalesce(s.reconcile_stopped_at, now())`;
+
 /**
- * Remove the caller data of sessions that ended before `before`: numbers, transcript and recording
- * URL. The customer's number (from_number inbound, to_number outbound) is kept as `hashCaller` makes
- * it (a keyed hash, computed in the app: the key never reaches Postgres), so returning callers still
- * count; "anonymous" stays, it names no one. One batch per call, in one transaction: the rows are
- * locked (skipping any a worker holds) while their hashes are made.
+ * Remove the caller data of sessions that ended before `before`, or (`neverEnded`) that started
+ * before it and never ended: numbers, transcript, recording URL, summary and analysis (the columns
+ * call_successful, user_sentiment and in_voicemail stay), metadata, variables, telephony ids and
+ * transfers. The customer's number (from_number inbound, to_number outbound) is kept as `hashCaller`
+ * makes it (a keyed hash, computed in the app: the key never reaches Postgres), so returning callers
+ * still count; "anonymous" stays, it names no one. One batch per call, in one transaction: the rows
+ * are locked (skipping any a worker holds) while their hashes are made.
  */
 export async function pruneSessionPii(
   db: Db,
   before: Date,
   limit: number,
   hashCaller: (number: string) => string | null,
+  options: { neverEnded?: boolean } = {},
 ): Promise<number> {
+  // Each form walks an index: the pii retention index (ended), the in_progress one (never ended).
+  const due = options.neverEnded
+    ? sql`pii_pruned_at is null and call_status = 'in_progress' and started_at < ${before}
+        order by started_at, id`
+    : sql`pii_pruned_at is null and call_status <> 'in_progress' and coalesce(ended_at, updated_at) < ${before}
+        order by coalesce(ended_at, updated_at), id`;
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ id: string; customer: string | null }>`
       select id, case when direction = 'outbound' then to_number else from_number end as customer
       from retell_call_sessions
-      where pii_pruned_at is null and call_status <> 'in_progress' and coalesce(ended_at, updated_at) < ${before}
-      order by coalesce(ended_at, updated_at), id
+      where ${due}
       limit ${limit}
       for update skip locked`.execute(trx);
     if (rows.length === 0) return 0;
     const hashes = rows.map((r) => (r.customer === null ? null : hashCaller(r.customer)));
     const r = await sql`
-      update retell_call_sessions s set
-        caller_hash = coalesce(b.hash, s.caller_hash),
-        from_number = case when lower(s.from_number) = 'anonymous' then s.from_number end,
-        to_number = case when lower(s.to_number) = 'anonymous' then s.to_number end,
-        transcript = null, recording_url = null, pii_pruned_at = now()
+      update retell_call_sessions s set caller_hash = coalesce(b.hash, s.caller_hash), ${SESSION_PII}
       from unnest(${rows.map((x) => x.id)}::bigint[], ${hashes}::text[]) as b(id, hash)
       where s.id = b.id`.execute(trx);
     return Number(r.numAffectedRows ?? 0);
   });
 }
 
-/** The same for chats that ended before `before`: the transcript goes (a chat has no numbers or recording). */
+/**
+ * The same for chats that ended before `before`, or started before it and never ended: transcript,
+ * summary and analysis, metadata and variables (a chat has no numbers or recording).
+ */
 export async function pruneChatPii(db: Db, before: Date, limit: number): Promise<number> {
   const r = await sql`
     with batch as (
       select id from retell_chat_sessions
-      where pii_pruned_at is null and chat_status <> 'ongoing' and coalesce(ended_at, updated_at) < ${before}
-      order by coalesce(ended_at, updated_at), id
+      where pii_pruned_at is null
+        and ((chat_status <> 'ongoing' and coalesce(ended_at, updated_at) < ${before})
+          or (chat_status = 'ongoing' and started_at < ${before}))
+      order by id
       limit ${limit}
     )
-    update retell_chat_sessions s set transcript = null, pii_pruned_at = now()
+    update retell_chat_sessions s set transcript = null, analysis = null, chat_summary = null,
+      custom_analysis_data = null, metadata = null, retell_llm_dynamic_variables = null,
+      collected_dynamic_variables = null, pii_pruned_at = now(),
+      reconcile_stopped_at = coalesce(s.reconcile_stopped_at, now())
     from batch where s.id = batch.id`.execute(db);
   return Number(r.numAffectedRows ?? 0);
+}
+
+/** Function calls made before `before` lose their args, result and error (name, status and duration stay). */
+export async function pruneFunctionCalls(db: Db, before: Date, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from function_calls where pruned_at is null and created_at < ${before}
+      order by created_at, id limit ${limit}
+    )
+    update function_calls f set args = '{}'::jsonb, result = null, error = null, pruned_at = now()
+    from batch where f.id = batch.id and f.status <> 'running'`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** Transfer events received before `before` lose where the call went and how. */
+export async function pruneTransferEvents(db: Db, before: Date, limit: number): Promise<number> {
+  const r = await sql`
+    with batch as (
+      select id from retell_call_transfer_events where pruned_at is null and received_at < ${before}
+      order by received_at, id limit ${limit}
+    )
+    update retell_call_transfer_events t set destination = null, destination_extension = null,
+      transfer_destination = null, transfer_option = null, pruned_at = now()
+    from batch where t.id = batch.id`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** 1 when the newest retention run recorded a failed step, 0 when it did not (or none ran yet). */
+export async function lastRetentionRunFailed(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('retention_runs')
+    .select('error')
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.error ? 1 : 0;
 }
 
 /** Delete reconcile_runs rows started before `before`. */
@@ -125,8 +217,12 @@ export async function deleteOldReconcileRuns(db: Db, before: Date): Promise<numb
 /** What one retention run removed. */
 export interface RetentionCounts {
   payloadsPruned: number;
+  failedPayloadsPruned: number;
   eventRowsDeleted: number;
   sessionsPiiPruned: number;
+  functionCallsPruned: number;
+  transferEventsPruned: number;
+  deliveriesExpired: number;
   reconcileRunsDeleted: number;
 }
 
@@ -134,6 +230,7 @@ export interface RetentionDays {
   payloadDays: number;
   eventRowDays: number;
   sessionPiiDays: number;
+  failedPayloadDays: number;
 }
 
 export async function startRetentionRun(db: Db, days: RetentionDays): Promise<string> {
@@ -143,6 +240,7 @@ export async function startRetentionRun(db: Db, days: RetentionDays): Promise<st
       payload_days: days.payloadDays,
       event_row_days: days.eventRowDays,
       session_pii_days: days.sessionPiiDays,
+      failed_payload_days: days.failedPayloadDays,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -158,6 +256,10 @@ export async function finishRetentionRun(db: Db, id: string, counts: RetentionCo
       event_rows_deleted: counts.eventRowsDeleted,
       sessions_pii_pruned: counts.sessionsPiiPruned,
       reconcile_runs_deleted: counts.reconcileRunsDeleted,
+      failed_payloads_pruned: counts.failedPayloadsPruned,
+      function_calls_pruned: counts.functionCallsPruned,
+      transfer_events_pruned: counts.transferEventsPruned,
+      deliveries_expired: counts.deliveriesExpired,
       error: error?.slice(0, 4000) ?? null,
     })
     .where('id', '=', id)
@@ -180,6 +282,10 @@ export async function summarizeRetention(db: Db, since: Date): Promise<Retention
       eb.fn.coalesce(eb.fn.sum<string>('event_rows_deleted'), sql<string>`0`).as('rows'),
       eb.fn.coalesce(eb.fn.sum<string>('sessions_pii_pruned'), sql<string>`0`).as('sessions'),
       eb.fn.coalesce(eb.fn.sum<string>('reconcile_runs_deleted'), sql<string>`0`).as('reconcile'),
+      eb.fn.coalesce(eb.fn.sum<string>('failed_payloads_pruned'), sql<string>`0`).as('failed'),
+      eb.fn.coalesce(eb.fn.sum<string>('function_calls_pruned'), sql<string>`0`).as('functions'),
+      eb.fn.coalesce(eb.fn.sum<string>('transfer_events_pruned'), sql<string>`0`).as('transfers'),
+      eb.fn.coalesce(eb.fn.sum<string>('deliveries_expired'), sql<string>`0`).as('expired'),
     ])
     .where('started_at', '>=', since)
     .executeTakeFirstOrThrow();
@@ -195,6 +301,10 @@ export async function summarizeRetention(db: Db, since: Date): Promise<Retention
     eventRowsDeleted: Number(totals.rows),
     sessionsPiiPruned: Number(totals.sessions),
     reconcileRunsDeleted: Number(totals.reconcile),
+    failedPayloadsPruned: Number(totals.failed),
+    functionCallsPruned: Number(totals.functions),
+    transferEventsPruned: Number(totals.transfers),
+    deliveriesExpired: Number(totals.expired),
     lastRunAt: last?.started_at ?? null,
     lastError: last?.error ?? null,
   };

@@ -10,6 +10,7 @@ import {
   oldestPendingEventSeconds,
   type Db,
   type DestinationGauge,
+  lastRetentionRunFailed,
 } from '@callsync/db';
 import { WEBHOOK_EVENTS } from '@callsync/retell';
 
@@ -179,6 +180,11 @@ export class Metrics {
       'callsync_chats_stuck_ongoing',
       'Chat sessions ongoing for more than 60 minutes (SMS chats can run long; reconciliation asks Retell about them).',
       () => countChatsStuckOngoing(db, minutesAgo(60)),
+    );
+    count(
+      'callsync_retention_last_run_failed',
+      'The newest retention run had a step that failed (1), or not (0): caller data may outlive its period.',
+      () => lastRetentionRunFailed(db),
     );
     new Gauge({
       name: 'callsync_queue_jobs',

@@ -162,7 +162,9 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
     );
     console.log(
       `  payloads pruned ${retention.payloadsPruned}, event rows deleted ${retention.eventRowsDeleted}, ` +
-        `sessions' caller data removed ${retention.sessionsPiiPruned}, reconcile runs deleted ${retention.reconcileRunsDeleted}`,
+        `sessions' caller data removed ${retention.sessionsPiiPruned}, reconcile runs deleted ${retention.reconcileRunsDeleted}\n` +
+        `  failed events' payloads pruned ${retention.failedPayloadsPruned}, function calls pruned ${retention.functionCallsPruned}, ` +
+        `transfer events pruned ${retention.transferEventsPruned}, unsent deliveries expired ${retention.deliveriesExpired}`,
     );
     if (retention.lastError) console.log(`  newest run failed: ${retention.lastError}`);
     return 0;
