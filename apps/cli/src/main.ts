@@ -59,7 +59,8 @@ async function main(argv: string[]): Promise<number> {
       return tokensCommand(loadConfig(), args);
     case 'forget': {
       const config = loadConfig();
-      return forgetCommand(config, args, await callerHashesFor(config, keyringOf(config)));
+      // The key (and the database's salt) only when a caller is named: --help needs neither.
+      return forgetCommand(config, args, async (n) => (await callerHashesFor(config, keyringOf(config)))(n));
     }
     case 'backfill-fields':
       return backfillFieldsCommand(loadConfig(), args);

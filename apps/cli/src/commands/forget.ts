@@ -17,7 +17,11 @@ delete the calls (DELETE /v2/delete-call) unless --local-only. Running it again 
 Exits 1 if Retell could not delete a call (run it again with --call-id for those).`;
 
 /** `make forget`: erase one caller or chosen calls. */
-export async function forgetCommand(config: Config, argv: string[], callerHashes: (n: string) => string[]) {
+export async function forgetCommand(
+  config: Config,
+  argv: string[],
+  callerHashes: (n: string) => Promise<string[]>,
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -50,7 +54,7 @@ export async function forgetCommand(config: Config, argv: string[], callerHashes
     return 2;
   }
   const target: ForgetTarget = values.caller
-    ? { caller: values.caller, callerHashes: callerHashes(values.caller) }
+    ? { caller: values.caller, callerHashes: await callerHashes(values.caller) }
     : { ids };
   const db = createDb({ url: config.database.url, poolSize: 2, applicationName: 'callsync-forget' });
   try {
