@@ -1,5 +1,3 @@
-import request from 'supertest';
-import { sign } from 'retell-sdk';
 import {
   addCompany,
   inheritNumberCompanies,
@@ -18,7 +16,7 @@ import {
 import { sampleCall, type FunctionRequestBody, type InboundCallRequest } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { newCallId } from './support/calls';
-import { TEST_API_KEY } from './support/env';
+import { signedPost } from './support/live';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
 /*
@@ -66,23 +64,14 @@ async function earlierCall(o: { agentId: string; toNumber: string; summary: stri
   return callId;
 }
 
-async function signedPost(path: string, payload: unknown) {
-  const text = JSON.stringify(payload);
-  return request(p.app)
-    .post(path)
-    .set('content-type', 'application/json')
-    .set('x-retell-signature', await sign(text, TEST_API_KEY))
-    .send(text);
-}
-
 const inbound = (toNumber: string, agentId?: string) =>
-  signedPost('/api/retell/inbound', {
+  signedPost(p.app, '/api/retell/inbound', {
     event: 'call_inbound',
     call_inbound: { from_number: CALLER, to_number: toNumber, ...(agentId ? { agent_id: agentId } : {}) },
   } satisfies InboundCallRequest);
 
 const history = (toNumber: string, agentId: string) =>
-  signedPost('/api/retell/functions/get_caller_history', {
+  signedPost(p.app, '/api/retell/functions/get_caller_history', {
     name: 'get_caller_history',
     args: {},
     call: sampleCall({ callId: newCallId('live'), agentId, fromNumber: CALLER, toNumber }, 'call_started'),

@@ -22,6 +22,7 @@ import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';
 import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
+import { signedPost } from './support/live';
 import { until } from './support/processes';
 
 /** During the call: function requests, the context API and the inbound webhook, answered in the request. */
@@ -62,15 +63,6 @@ beforeEach(async () => {
 });
 afterEach(() => p.close());
 
-async function post(path: string, payload: unknown, signature?: string) {
-  const text = JSON.stringify(payload);
-  return request(p.app)
-    .post(path)
-    .set('content-type', 'application/json')
-    .set('x-retell-signature', signature ?? (await sign(text, TEST_API_KEY)))
-    .send(text);
-}
-
 const liveCall = (callId: string) =>
   sampleCall({ callId, agentId: 'agent_weber', startMs: Date.UTC(2026, 10, 24, 9) }, 'call_started');
 
@@ -83,7 +75,7 @@ describe('call context before any worker ran', () => {
     expect(started.status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     const fn = { name: 'get_call_context', args: {}, call: liveCall(callId) };
-    const before = await post('/api/retell/functions/get_call_context', fn);
+    const before = await signedPost(p.app, '/api/retell/functions/get_call_context', fn);
     expect(before.status).toBe(200);
     expect(before.text).toContain('for Praxis Dr. Weber with +491604366218');
     const ctxBefore = await request(p.app).get(`/api/calls/${callId}/context`).set('authorization', `Bearer ${TOKEN}`);
@@ -106,7 +98,7 @@ describe('call context before any worker ran', () => {
     expect(restAfter).toEqual(restBefore);
     // A function gets the same answer from the stored session (its own call object merged on top).
     await t.db.deleteFrom('function_calls').execute();
-    const after = await post('/api/retell/functions/get_call_context', fn);
+    const after = await signedPost(p.app, '/api/retell/functions/get_call_context', fn);
     expect(after.text).toBe(before.text);
   });
 
@@ -117,7 +109,7 @@ describe('call context before any worker ran', () => {
       (await p.deliver(body('call_analyzed', { callId: first, agentId: 'agent_weber' }))).body.id,
     ];
     await processWebhookEventsBatch(t.db, ids, defaultHandlers);
-    const res = await post('/api/retell/functions/get_caller_history', {
+    const res = await signedPost(p.app, '/api/retell/functions/get_caller_history', {
       name: 'get_caller_history',
       args: {},
       call: liveCall(newCallId()),
@@ -129,7 +121,7 @@ describe('call context before any worker ran', () => {
 describe('custom functions', () => {
   it('a retry of the same call, name and args runs the handler once and answers the same', async () => {
     const fn = { name: 'book_slot', args: { slot: 'Thu 10:00' }, call: liveCall(newCallId()) };
-    const answers = await Promise.all([1, 2, 3].map(() => post('/api/retell/functions/book_slot', fn)));
+    const answers = await Promise.all([1, 2, 3].map(() => signedPost(p.app, '/api/retell/functions/book_slot', fn)));
     expect(answers.map((a) => [a.status, a.text])).toEqual([1, 2, 3].map(() => [200, 'Booked Thu 10:00.']));
     expect(runs).toBe(1);
     const rows = await t.db.selectFrom('function_calls').selectAll().execute();
@@ -143,7 +135,7 @@ describe('custom functions', () => {
       }),
     ]);
     // Other args are another invocation.
-    await post('/api/retell/functions/book_slot', { ...fn, args: { slot: 'Fri 9:00' } });
+    await signedPost(p.app, '/api/retell/functions/book_slot', { ...fn, args: { slot: 'Fri 9:00' } });
     expect(runs).toBe(2);
   });
 
@@ -155,7 +147,7 @@ describe('custom functions', () => {
       values (${call.call_id}, 'book_slot', ${JSON.stringify(args)}::jsonb, ${key}, now() - interval '1 minute')`.execute(
       t.db,
     );
-    const res = await post('/api/retell/functions/book_slot', { name: 'book_slot', args, call });
+    const res = await signedPost(p.app, '/api/retell/functions/book_slot', { name: 'book_slot', args, call });
     expect([res.status, res.text, runs]).toEqual([200, 'Booked Mon 8:00.', 1]);
     const rows = await t.db.selectFrom('function_calls').select(['status', 'error']).orderBy('id').execute();
     expect(rows).toEqual([
@@ -165,14 +157,14 @@ describe('custom functions', () => {
   });
 
   it('bad args get a sentence the agent can say; a handler error gets 500 so Retell retries; args-only mode works', async () => {
-    const bad = await post('/api/retell/functions/book_slot', {
+    const bad = await signedPost(p.app, '/api/retell/functions/book_slot', {
       name: 'book_slot',
       args: {},
       call: liveCall(newCallId()),
     });
     expect(bad.status).toBe(200);
     expect(bad.text).toMatch(/^I could not run book_slot: slot /);
-    const failed = await post('/api/retell/functions/always_fails', {
+    const failed = await signedPost(p.app, '/api/retell/functions/always_fails', {
       name: 'always_fails',
       args: {},
       call: liveCall(newCallId()),
@@ -184,14 +176,14 @@ describe('custom functions', () => {
       .where('name', '=', 'always_fails')
       .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'error', error: 'the CRM is down' });
-    const argsOnly = await post('/api/retell/functions/book_slot', { slot: 'Sat 11:00' });
+    const argsOnly = await signedPost(p.app, '/api/retell/functions/book_slot', { slot: 'Sat 11:00' });
     expect([argsOnly.status, argsOnly.text]).toEqual([200, 'Booked Sat 11:00.']);
-    expect((await post('/api/retell/functions/nope', {})).status).toBe(404);
+    expect((await signedPost(p.app, '/api/retell/functions/nope', {})).status).toBe(404);
   });
 
   it('a bad signature gives 401 and runs nothing; the context API wants a right bearer token', async () => {
     const fn = { name: 'book_slot', args: { slot: 'x' }, call: liveCall(newCallId()) };
-    const res = await post('/api/retell/functions/book_slot', fn, 'v=1,d=' + '0'.repeat(64));
+    const res = await signedPost(p.app, '/api/retell/functions/book_slot', fn, 'v=1,d=' + '0'.repeat(64));
     expect(res.status).toBe(401);
     expect(runs).toBe(0);
     expect(await t.db.selectFrom('function_calls').selectAll().execute()).toEqual([]);
@@ -226,7 +218,7 @@ describe('inbound webhook', () => {
     const earlier = newCallId('earlier');
     const ids = [(await p.deliver(body('call_analyzed', { callId: earlier, agentId: 'agent_weber' }))).body.id];
     await processWebhookEventsBatch(t.db, ids, defaultHandlers);
-    const res = await post('/api/retell/inbound', {
+    const res = await signedPost(p.app, '/api/retell/inbound', {
       event: 'call_inbound',
       call_inbound: { from_number: '+491604366218', to_number: NUMBER },
     });
@@ -249,12 +241,14 @@ describe('inbound webhook', () => {
       return rows.length ? rows : undefined;
     });
     expect(recorded).toEqual([expect.objectContaining({ status: 'processed', call_id: null })]);
-    const chat = await post('/api/retell/inbound', {
+    const chat = await signedPost(p.app, '/api/retell/inbound', {
       event: 'chat_inbound',
       chat_inbound: { from_number: '+4917', to_number: NUMBER },
     });
     expect(Object.keys(chat.body)).toEqual(['chat_inbound']);
-    expect((await post('/api/retell/inbound', { event: 'call_inbound', call_inbound: {} })).status).toBe(400);
+    expect((await signedPost(p.app, '/api/retell/inbound', { event: 'call_inbound', call_inbound: {} })).status).toBe(
+      400,
+    );
   });
 
   it.each([
@@ -278,12 +272,12 @@ describe('inbound webhook', () => {
 
   it('rejects a blocked caller with {"reject": true} and nothing else, for calls and SMS alike', async () => {
     await setBlockedNumbers(t.db, company.id, ['+4915112345678']);
-    const res = await post('/api/retell/inbound', {
+    const res = await signedPost(p.app, '/api/retell/inbound', {
       event: 'call_inbound',
       call_inbound: { agent_id: 'agent_front_desk', from_number: '+4915112345678', to_number: NUMBER },
     } satisfies InboundCallRequest);
     expect([res.status, res.body]).toEqual([200, { call_inbound: { reject: true } }]);
-    const sms = await post('/api/retell/inbound', {
+    const sms = await signedPost(p.app, '/api/retell/inbound', {
       event: 'chat_inbound',
       chat_inbound: { from_number: '+4915112345678', to_number: NUMBER },
     } satisfies InboundSmsRequest);
@@ -294,18 +288,18 @@ describe('inbound webhook', () => {
     // The number belongs to nobody; the number's inbound agent to Praxis Dr. Weber.
     const other = '+493099999999';
     await setBlockedNumbers(t.db, company.id, ['+4915112345678']);
-    const blocked = await post('/api/retell/inbound', {
+    const blocked = await signedPost(p.app, '/api/retell/inbound', {
       event: 'call_inbound',
       call_inbound: { agent_id: 'agent_weber', from_number: '+4915112345678', to_number: other },
     } satisfies InboundCallRequest);
     expect(blocked.body).toEqual({ call_inbound: { reject: true } });
-    const routed = await post('/api/retell/inbound', {
+    const routed = await signedPost(p.app, '/api/retell/inbound', {
       event: 'call_inbound',
       call_inbound: { agent_id: 'agent_weber', from_number: '+491700000001', to_number: other },
     } satisfies InboundCallRequest);
     expect(routed.body.call_inbound.dynamic_variables).toMatchObject({ company_name: 'Praxis Dr. Weber' });
     // Without the agent, the unmapped number gives no company.
-    const unmapped = await post('/api/retell/inbound', {
+    const unmapped = await signedPost(p.app, '/api/retell/inbound', {
       event: 'call_inbound',
       call_inbound: { from_number: '+4915112345678', to_number: other },
     } satisfies InboundCallRequest);
@@ -325,7 +319,7 @@ describe('inbound webhook', () => {
         custom_sip_headers: { 'x-praxis-line': 'rezeption' },
       },
     } satisfies InboundCallRequest;
-    const first = await post('/api/retell/inbound', request1);
+    const first = await signedPost(p.app, '/api/retell/inbound', request1);
     expect(first.body.call_inbound.reject).toBeUndefined();
     const recorded = await until('the inbound webhook to be recorded', async () =>
       t.db
@@ -342,9 +336,9 @@ describe('inbound webhook', () => {
     // The caller is blocked meanwhile: a retry of the same call is still answered as the first time;
     // a new call is rejected.
     await setBlockedNumbers(t.db, company.id, ['+4915112345678']);
-    const retry = await post('/api/retell/inbound', { ...request1, event_timestamp: 1780012682105 });
+    const retry = await signedPost(p.app, '/api/retell/inbound', { ...request1, event_timestamp: 1780012682105 });
     expect(retry.body).toEqual(first.body);
-    const next = await post('/api/retell/inbound', {
+    const next = await signedPost(p.app, '/api/retell/inbound', {
       ...request1,
       call_inbound: { ...request1.call_inbound, call_id: `${callId}_2` },
     });

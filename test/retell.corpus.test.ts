@@ -1,5 +1,3 @@
-import request from 'supertest';
-import { sign } from 'retell-sdk';
 import { z } from 'zod';
 import {
   addCompany,
@@ -12,7 +10,7 @@ import {
 } from '@callsync/db';
 import { BUILTIN_FUNCTIONS, defineFunction, functionRegistry, invalidateTenantCache } from '@callsync/domain';
 import { truncateAll, useTestDatabase } from './support/database';
-import { TEST_API_KEY } from './support/env';
+import { signedPost } from './support/live';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import callEnded from './fixtures/retell/webhook-call-ended';
 import callEndedCurl from './fixtures/retell/webhook-call-ended-curl';
@@ -46,15 +44,6 @@ beforeEach(async () => {
   });
 });
 afterEach(() => p.close());
-
-async function signedPost(path: string, sample: unknown) {
-  const text = JSON.stringify(sample);
-  return request(p.app)
-    .post(path)
-    .set('content-type', 'application/json')
-    .set('x-retell-signature', await sign(text, TEST_API_KEY))
-    .send(text);
-}
 
 describe("Retell's documented samples through the ingress", () => {
   it('webhook-overview call_ended: stored, applied (its "registered" status ends the call), counted once; the curl sample is its redelivery', async () => {
@@ -137,7 +126,7 @@ describe("Retell's documented samples through the ingress", () => {
         },
       ],
     });
-    const routed = await signedPost('/api/retell/inbound', inboundCall);
+    const routed = await signedPost(p.app, '/api/retell/inbound', inboundCall);
     expect(routed.status).toBe(200);
     expect(Object.keys(routed.body)).toEqual(['call_inbound']);
     // Only fields the documented answer has, with the documented types.
@@ -151,20 +140,20 @@ describe("Retell's documented samples through the ingress", () => {
     for (const value of Object.values(routed.body.call_inbound.dynamic_variables)) expect(typeof value).toBe('string');
 
     await setBlockedNumbers(t.db, company.id, [inboundCall.call_inbound.from_number]);
-    const rejected = await signedPost('/api/retell/inbound', inboundCall);
+    const rejected = await signedPost(p.app, '/api/retell/inbound', inboundCall);
     expect([rejected.status, rejected.body]).toEqual([200, inboundReject]);
-    const sms = await signedPost('/api/retell/inbound', inboundSms);
+    const sms = await signedPost(p.app, '/api/retell/inbound', inboundSms);
     expect([sms.status, sms.body]).toEqual([200, { chat_inbound: inboundReject.call_inbound }]);
   });
 
   it("the custom function sample runs the function named in its URL with the sample's args and live call", async () => {
-    const res = await signedPost('/api/retell/functions/analyze_transcript', functionRequest);
+    const res = await signedPost(p.app, '/api/retell/functions/analyze_transcript', functionRequest);
     expect([res.status, res.text]).toEqual([200, `The sentiment of ${functionRequest.call.call_id} is positive.`]);
     expect(await findFunctionCallsOf(t.db, functionRequest.call.call_id)).toEqual([
       expect.objectContaining({ name: 'analyze_transcript', args: { analysis_type: 'sentiment' }, status: 'ok' }),
     ]);
     // Signed for analyze_transcript: not accepted at another function's URL.
-    const elsewhere = await signedPost('/api/retell/functions/get_call_context', functionRequest);
+    const elsewhere = await signedPost(p.app, '/api/retell/functions/get_call_context', functionRequest);
     expect(elsewhere.status).toBe(400);
     expect(elsewhere.body.error).toMatch(/"analyze_transcript".*"get_call_context"/);
   });

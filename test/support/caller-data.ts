@@ -1,5 +1,3 @@
-import { sign } from 'retell-sdk';
-import request from 'supertest';
 import { z } from 'zod';
 import { addCompany, mapAgent, pauseDestination, type Db } from '@callsync/db';
 import { BUILTIN_FUNCTIONS, createDestination, defineFunction, functionRegistry } from '@callsync/domain';
@@ -11,7 +9,7 @@ import {
   type RetellCallObject,
 } from '@callsync/retell';
 import { newCallId } from './calls';
-import { TEST_API_KEY } from './env';
+import { signedPost } from './live';
 import { TEST_KEYS } from './keys';
 import type { Pipeline, PipelineOptions } from './pipeline';
 
@@ -62,22 +60,13 @@ export function callOf(
   return c;
 }
 
-async function signed(p: Pipeline, path: string, payload: unknown) {
-  const text = JSON.stringify(payload);
-  return request(p.app)
-    .post(path)
-    .set('content-type', 'application/json')
-    .set('x-retell-signature', await sign(text, TEST_API_KEY))
-    .send(text);
-}
-
 /** A whole call of `from`, applied: inbound webhook, start, a function call, a transfer, the analysis. */
 export async function wholeCall(
   p: Pipeline,
   c: { from: string; name: string; note: string },
 ): Promise<RetellCallObject> {
   const callId = newCallId('call');
-  await signed(p, '/api/retell/inbound', {
+  await signedPost(p.app, '/api/retell/inbound', {
     event: 'call_inbound',
     call_inbound: { from_number: c.from, to_number: '+493033081738', agent_id: 'agent_weber', call_id: callId },
   } satisfies InboundCallRequest);
@@ -85,7 +74,7 @@ export async function wholeCall(
     (await p.deliver(JSON.stringify({ event: 'call_started', call: callOf(callId, c.from, c.name, 'call_started') })))
       .body.id,
   ];
-  await signed(p, '/api/retell/functions/book_appointment', {
+  await signedPost(p.app, '/api/retell/functions/book_appointment', {
     name: 'book_appointment',
     args: { patient: c.name, note: c.note },
     call: callOf(callId, c.from, c.name, 'call_started'),
