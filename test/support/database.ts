@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { Client } from 'pg';
 import { createDb, type Db } from '@callsync/db';
-import { databaseUrl, TEMPLATE_DATABASE } from './env';
+import { databaseUrl, TEMPLATE_DATABASE, TEST_DB_PREFIX } from './env';
 
 export interface TestDatabase {
   name: string;
@@ -23,7 +23,7 @@ async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 
 /** A fresh, migrated database for one test file: a clone of the template built in global setup. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `callsync_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const name = `${TEST_DB_PREFIX}${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   await admin((c) => c.query(`create database "${name}" template ${TEMPLATE_DATABASE}`));
   const url = databaseUrl(name);
   const db = createDb({ url, poolSize: 20 });

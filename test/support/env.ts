@@ -18,7 +18,15 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-export const TEMPLATE_DATABASE = 'callsync_test_template';
+/**
+ * Test databases are named with this prefix, and a run drops every database with it left over from an
+ * interrupted one. Two runs at once on one Postgres (two checkouts, two engineers) each set their own
+ * CALLSYNC_TEST_DB_PREFIX (letters, digits, underscores), so neither drops the other's.
+ */
+export const TEST_DB_PREFIX = /^[a-z0-9_]+$/.test(process.env.CALLSYNC_TEST_DB_PREFIX ?? '')
+  ? process.env.CALLSYNC_TEST_DB_PREFIX!
+  : 'callsync_test_';
+export const TEMPLATE_DATABASE = `${TEST_DB_PREFIX}template`;
 
 /** The key test deliveries are signed with. */
 export const TEST_API_KEY = 'key_test_callsync_0123456789abcdef';

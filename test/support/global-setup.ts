@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createDb, migrateToLatest } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
-import { databaseUrl, serviceUrls, TEMPLATE_DATABASE } from './env';
+import { databaseUrl, serviceUrls, TEMPLATE_DATABASE, TEST_DB_PREFIX } from './env';
 
 /** Build a migrated template database once per run; each test file clones it (fast, isolated). */
 export default async function globalSetup(): Promise<void> {
@@ -17,7 +17,8 @@ export default async function globalSetup(): Promise<void> {
   try {
     // Leftovers of interrupted runs.
     const { rows } = await admin.query<{ datname: string }>(
-      "select datname from pg_database where datname like 'callsync_test_%'",
+      'select datname from pg_database where starts_with(datname, $1)',
+      [TEST_DB_PREFIX],
     );
     for (const { datname } of rows) await admin.query(`drop database if exists "${datname}" with (force)`);
     await admin.query(`create database ${TEMPLATE_DATABASE}`);
