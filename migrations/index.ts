@@ -17,6 +17,8 @@ import * as companyPrivacy from './2026_12_06_0015_company_privacy';
 import * as secretKey from './2026_12_06_0016_secret_key';
 import * as erasure from './2026_12_06_0017_erasure';
 import * as retentionEverywhere from './2026_12_06_0018_retention_everywhere';
+import * as allowPrivate from './2026_12_06_0019_allow_private';
+import * as agentVersions from './2026_12_06_0020_agent_versions';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -41,4 +43,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0016_secret_key': secretKey,
   '2026_12_06_0017_erasure': erasure,
   '2026_12_06_0018_retention_everywhere': retentionEverywhere,
+  '2026_12_06_0019_allow_private': allowPrivate,
+  '2026_12_06_0020_agent_versions': agentVersions,
 };

@@ -73,10 +73,8 @@ describe('console pages', () => {
 });
 
 describe('console replay', () => {
-  const form = async () => {
-    const page = await get('/console/events?status=failed');
-    return /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
-  };
+  // One browser session: its CSRF token lives in a cookie, and a form repeats it.
+  const tokenOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
 
   it('refuses a POST without the form’s CSRF token, and changes nothing', async () => {
     const res = await request(app())
@@ -92,9 +90,10 @@ describe('console replay', () => {
     await sql`insert into webhook_events (event_type, call_id, dedupe_key, payload, raw_body, status, error, processed_at)
       select 'call_started', 'call_many_' || i, 'many:' || i, '{"event":"call_started","call":{"call_id":"x"}}'::jsonb, null, 'failed', 'boom', now()
       from generate_series(1, 120) i`.execute(t.db);
-    const csrf = await form();
+    const session = request.agent(app());
+    const csrf = tokenOf((await session.get('/console/events?status=failed').auth(AUTH.user, AUTH.password)).text);
     expect(csrf).toBeTruthy();
-    const ask = await request(app())
+    const ask = await session
       .post('/console/events/replay')
       .auth(AUTH.user, AUTH.password)
       .type('form')
@@ -103,11 +102,15 @@ describe('console replay', () => {
     expect(ask.text).toContain('120 events match this filter. Replay them all?');
     const still = await t.db.selectFrom('webhook_events').select('status').where('status', '=', 'failed').execute();
     expect(still).toHaveLength(120);
-    const done = await request(app())
+    // The token was used once: the confirmation carries the session's next one.
+    const next = tokenOf(ask.text);
+    expect(next).toBeTruthy();
+    expect(next).not.toBe(csrf);
+    const done = await session
       .post('/console/events/replay')
       .auth(AUTH.user, AUTH.password)
       .type('form')
-      .send({ csrf, status: 'failed', confirm: 'yes' });
+      .send({ csrf: next, status: 'failed', confirm: 'yes' });
     expect(done.status).toBe(303);
     expect(done.headers.location).toContain('replayed=120');
     const replayed = await t.db

@@ -38,7 +38,8 @@ async function cli(...args: string[]): Promise<{ code: number | null; out: strin
 
 /** Add the receiver as a destination through the CLI; its id and the secret it printed. */
 async function addReceiver(...flags: string[]): Promise<{ id: string; secret: string }> {
-  const { code, out } = await cli('destinations', 'add', receiver.url, ...flags);
+  // The receiver listens on this machine over plain http: --allow-private.
+  const { code, out } = await cli('destinations', 'add', receiver.url, '--allow-private', ...flags);
   expect({ code, out }).toMatchObject({ code: 0 });
   const id = /destination (\d+) added/.exec(out)![1]!;
   const secret = /(whsec_\S+)/.exec(out)![1]!;
@@ -118,9 +119,12 @@ describe('make destinations', () => {
 
   it('refuses bad settings with a message that names them', async () => {
     const cases: [string[], RegExp][] = [
-      [['add', 'http://crm.example.com/hook', '--events', 'call_ended'], /plain http is only allowed/],
+      [['add', 'http://crm.example.com/hook', '--events', 'call_ended'], /plain http is refused outside development/],
+      [['add', receiver.url, '--events', 'call_ended'], /plain http is refused outside development/],
+      [['add', 'https://10.20.30.40/hook', '--events', 'call_ended'], /10\.0\.0\.0\/8\).*--allow-private/],
+      [['add', 'https://[::ffff:192.168.0.7]/hook', '--events', 'call_ended'], /192\.168\.0\.0\/16/],
       [['add', 'https://169.254.169.254/latest', '--events', 'call_ended'], /link-local or cloud metadata/],
-      [['add', receiver.url, '--events', 'call_endd'], /events: unknown call_endd/],
+      [['add', receiver.url, '--allow-private', '--events', 'call_endd'], /events: unknown call_endd/],
       [['add', receiver.url], /missing --events/],
       [['add', receiver.url, '--events', 'call_ended', '--company', 'Nobody'], /unknown company "Nobody"/],
       [['add', receiver.url, '--events', 'call_ended', '--mode', 'full'], /--mode: "full" is not raw or session/],

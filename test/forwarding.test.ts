@@ -43,7 +43,11 @@ async function destination(
 ): Promise<{ id: string; receiver: ForwardReceiver; secret: string }> {
   const receiver = await new ForwardReceiver({ secrets: [], respond }).start();
   receivers.push(receiver);
-  const { destination: d, secret } = await createDestination(t.db, TEST_KEYS, { ...input, url: receiver.url });
+  const { destination: d, secret } = await createDestination(t.db, TEST_KEYS, {
+    ...input,
+    url: receiver.url,
+    allowPrivate: true,
+  });
   receiver.secrets = [secret];
   return { id: d.id, receiver, secret };
 }
@@ -312,20 +316,22 @@ describe('forwarding to destinations', () => {
 });
 
 describe('destination safety', () => {
-  it('refuses link-local and metadata addresses, and plain http beyond this machine', () => {
+  it('refuses link-local and metadata addresses, and plain http without --allow-private', () => {
     expect(() => checkDestinationUrl('https://169.254.169.254/latest/meta-data')).toThrow(
       /link-local or cloud metadata/,
     );
     expect(() => checkDestinationUrl('https://[fe80::1]/hook')).toThrow(/link-local/);
     expect(() => checkDestinationUrl('http://crm.example.com/hook')).toThrow(
-      /plain http is only allowed to this machine/,
+      /plain http is refused outside development/,
     );
     expect(() => checkDestinationUrl('ftp://example.com/')).toThrow(/cannot be destinations/);
     expect(() => checkDestinationUrl('not a url')).toThrow(/is not a URL/);
     expect(checkDestinationUrl('https://169.254.169.254/x', { allowLinkLocal: true })).toBe(
       'https://169.254.169.254/x',
     );
-    expect(checkDestinationUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
+    expect(checkDestinationUrl('http://127.0.0.1:8080/hook', { allowPrivate: true })).toBe(
+      'http://127.0.0.1:8080/hook',
+    );
     expect(checkDestinationUrl('https://crm.example.com/hook')).toBe('https://crm.example.com/hook');
   });
 

@@ -169,7 +169,60 @@ const CASES: Case[] = [
     series: { [`callsync_forward_oldest_pending_seconds{${job('worker')},destination="2"}`]: '600x15' },
     at: '12m',
   },
+  ...agentVersionCases(),
 ];
+
+/** CallsyncAgentVersionWorse: the newest version against the previous one, from two workers' gauges. */
+function agentVersionCases(): Case[] {
+  const versions = (o: {
+    success: [number, number];
+    calls: number;
+    p90?: [number, number];
+    failures?: [number, number];
+  }) =>
+    Object.fromEntries(
+      ['worker-1', 'worker-2'].flatMap((instance) =>
+        (['newest', 'previous'] as const).flatMap((slot, i) => {
+          const l = `job="callsync-worker",instance="${instance}:9464",service="worker",agent="agent_x",slot="${slot}"`;
+          return [
+            [`callsync_agent_version_success_rate{${l}}`, `${o.success[i]}x40`],
+            [`callsync_agent_version_calls{${l}}`, `${o.calls}x40`],
+            [`callsync_agent_version_analyzed_calls{${l}}`, `${o.calls}x40`],
+            [`callsync_agent_version_e2e_p90_seconds{${l}}`, `${(o.p90 ?? [1, 1])[i]}x40`],
+            [`callsync_agent_version_function_failure_rate{${l}}`, `${(o.failures ?? [0.02, 0.02])[i]}x40`],
+          ];
+        }),
+      ),
+    );
+  return [
+    {
+      alert: 'CallsyncAgentVersionWorse',
+      series: versions({ success: [0.55, 0.8], calls: 200 }),
+      at: '35m',
+      fires: { agent: 'agent_x' },
+    },
+    // The same drop on 40 calls each is below the alert's minimum sample.
+    { alert: 'CallsyncAgentVersionWorse', series: versions({ success: [0.55, 0.8], calls: 40 }), at: '35m' },
+    // 5 points less success and 10% slower: within the thresholds.
+    {
+      alert: 'CallsyncAgentVersionWorse',
+      series: versions({ success: [0.75, 0.8], calls: 500, p90: [1.1, 1] }),
+      at: '35m',
+    },
+    {
+      alert: 'CallsyncAgentVersionWorse',
+      series: versions({ success: [0.8, 0.8], calls: 500, p90: [1.6, 1.1] }),
+      at: '35m',
+      fires: { agent: 'agent_x' },
+    },
+    {
+      alert: 'CallsyncAgentVersionWorse',
+      series: versions({ success: [0.8, 0.8], calls: 500, failures: [0.12, 0.02] }),
+      at: '35m',
+      fires: { agent: 'agent_x' },
+    },
+  ];
+}
 
 /** The annotations promtool renders for an alert with these labels ($labels only: they name no values). */
 function rendered(rule: Rule, labels: Record<string, string>): Record<string, string> {

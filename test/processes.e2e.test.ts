@@ -1,5 +1,5 @@
 import { sign } from 'retell-sdk';
-import { findCallSession, findChatSession } from '@callsync/db';
+import { agentVersionStats, findCallSession, findChatSession } from '@callsync/db';
 import { FakeRetell } from '@callsync/fake-retell';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
@@ -181,12 +181,18 @@ describe('ingress and worker processes', () => {
           .select(['id', 'call_id', 'chat_id'])
           .where('event_type', 'in', ['call_ended', 'call_analyzed', 'chat_analyzed'])
           .execute()
-      ).filter((e) => (e.call_id ?? e.chat_id ?? '').startsWith('demo_'));
+      ).filter((e) => /^demo_(?!v4[12]_)/.test(e.call_id ?? e.chat_id ?? ''));
       expect(applied.filter((e) => !forwarded.some((d) => d.webhook_event_id === e.id))).toEqual([]);
       expect(forwarded.length).toBe(applied.length);
       expect(forwarded.every((d) => d.status === 'delivered')).toBe(true);
       expect(out.match(/\bverified\b/g)!.length).toBeGreaterThanOrEqual(forwarded.length);
       expect(out).not.toContain('NOT verified');
+      // Agent versions: the demo agent's v41 and v42 side by side (sent before the forwarding destination).
+      expect(out).toContain('agent versions: 40 calls of agent_demo_callsync v41 (last week) and 40 of v42');
+      const versions = await agentVersionStats(t.db, { agentId: 'agent_demo_callsync' });
+      expect(versions.map((v) => v.agent_version)).toEqual([42, 41]);
+      expect(versions[1]).toMatchObject({ calls: 40, analyzed: 40, successful: 32, latency_calls: 40 });
+      expect(versions[0]!.calls).toBeGreaterThan(40);
     } finally {
       ingress.child.kill('SIGKILL');
       worker.child.kill('SIGKILL');

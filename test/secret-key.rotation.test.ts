@@ -83,6 +83,7 @@ describe('after rotating the secret key', () => {
     const { destination, secret } = await createDestination(t.db, before, {
       url: receiver.url,
       events: ['call_started'],
+      allowPrivate: true,
     });
     receiver.secrets = [secret];
     const callId = newCallId();
@@ -116,7 +117,11 @@ describe('after rotating the secret key', () => {
   it('recovers a destination whose key is lost: rotate-secret signs with a new secret at once, and make migrate drops what cannot be read', async () => {
     const receiver = await new ForwardReceiver({ secrets: [] }).start();
     receivers.push(receiver);
-    const { destination } = await createDestination(t.db, before, { url: receiver.url, events: ['call_started'] });
+    const { destination } = await createDestination(t.db, before, {
+      url: receiver.url,
+      events: ['call_started'],
+      allowPrivate: true,
+    });
     // OLD_KEY is lost: make migrate cannot re-encrypt, and says what to do.
     await expect(applySecretKey(t.db, newOnly)).rejects.toThrow(
       `destination ${destination.id}: its signing secret cannot be read`,

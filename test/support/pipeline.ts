@@ -5,7 +5,7 @@ import { sign } from 'retell-sdk';
 import type { Db, WebhookEvent } from '@callsync/db';
 import type { HandlerRegistry, SecretKeyring } from '@callsync/domain';
 import { createIngressApp, type IngressDeps } from '@callsync/ingress';
-import { createLogger } from '@callsync/logger';
+import { createLogger, type Logger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import {
   createForwardQueue,
@@ -34,9 +34,20 @@ export interface PipelineOptions {
   ingress?: Partial<
     Pick<
       IngressDeps,
-      'maxWaiting' | 'maxWaitingBytes' | 'requestDeadlineMs' | 'functions' | 'liveDb' | 'apiTokens' | 'inboundBudgetMs'
+      | 'maxWaiting'
+      | 'maxWaitingBytes'
+      | 'requestDeadlineMs'
+      | 'functions'
+      | 'liveDb'
+      | 'apiTokens'
+      | 'inboundBudgetMs'
+      | 'maxUnverifiedBytes'
+      | 'bodyTimeoutMs'
+      | 'badSignatureThrottle'
     >
   >;
+  /** The ingress's and workers' logger. Default a silent one. */
+  logger?: Logger;
   /** Keys the ingress verifies signatures with. Default [TEST_API_KEY]. */
   webhookKeys?: string[];
   /** Start the worker. Default true. */
@@ -69,7 +80,7 @@ export interface Pipeline {
 }
 
 export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pipeline> {
-  const logger = createLogger({ silent: true });
+  const logger = o.logger ?? createLogger({ silent: true });
   const queueName = `test-${randomUUID()}`;
   const { redisUrl } = serviceUrls();
   const producer: RedisConnection = createRedisConnection({ url: redisUrl }, { enableOfflineQueue: false });

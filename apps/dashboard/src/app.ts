@@ -7,7 +7,9 @@ import helmet from 'helmet';
 import type { Db } from '@callsync/db';
 import type { WebhookQueue } from '@callsync/queue';
 import { consoleRouter } from './console/console.routes';
+import { agentsRouter } from './console/agents.routes';
 import { basicAuth } from './basic-auth';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -19,16 +21,27 @@ export interface DashboardOptions {
   db?: Db;
   /** Where the console's replays put their jobs. */
   webhookQueue?: WebhookQueue;
+  /** Failed logins per address: growing delays and 429 (login-throttle.ts). Default 5 free, then 1 s doubling. */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 /** The admin app: Bull Board over callsync's queues, behind basic auth. Separate from the public ingress. */
 export function createDashboardApp(options: DashboardOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // helmet's headers on every answer, Bull Board's included: no page of the dashboard may be framed.
+  // Bull Board's scripts are files of its own; its inline styles and fonts fit helmet's defaults.
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } },
+      frameguard: { action: 'deny' },
+    }),
+  );
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  if (options.auth) app.use(basicAuth(options.auth.user, options.auth.password));
+  if (options.auth)
+    app.use(basicAuth(options.auth.user, options.auth.password, new LoginThrottle(options.loginThrottle)));
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
   createBullBoard({
@@ -38,12 +51,7 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   });
   app.use(BOARD_PATH, serverAdapter.getRouter());
   if (options.db) {
-    // Strict headers for the console's own pages (Bull Board ships inline scripts of its own).
-    app.use(
-      '/console',
-      helmet(),
-      consoleRouter(options.db, { webhookQueue: options.webhookQueue, csrfKey: options.auth?.password }),
-    );
+    app.use('/console', consoleRouter(options.db, { webhookQueue: options.webhookQueue }), agentsRouter(options.db));
   }
   app.get('/', (_req, res) => res.redirect(options.db ? '/console/calls' : BOARD_PATH));
   return app;

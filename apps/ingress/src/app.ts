@@ -6,7 +6,10 @@ import type { RedisConnection, WebhookQueue } from '@callsync/queue';
 import { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
 import { liveRoutes } from './live.routes';
-import { retellWebhookRoute } from './webhook.route';
+import { signedBody, refuseAndClose, type EdgeDeps } from './signed-body';
+import { UnverifiedBytes } from './unverified-bytes';
+import { BadSignatureThrottle, type BadSignatureThrottleOptions } from './bad-signature-throttle';
+import { retellWebhookRoute, WEBHOOK_SIGNATURE_MESSAGES } from './webhook.route';
 import { BUILTIN_FUNCTIONS, functionRegistry, type FunctionRegistry, type SecretKeyring } from '@callsync/domain';
 
 export interface IngressDeps {
@@ -22,6 +25,16 @@ export interface IngressDeps {
   webhookKeys: readonly string[];
   maxBodyBytes: number;
   signatureToleranceMs: number;
+  /**
+   * MAX_UNVERIFIED_BYTES: body bytes of requests whose signature is not verified yet, across every
+   * public route of the process; a request that does not fit is answered 503 before it is read.
+   * Default 32 MiB.
+   */
+  maxUnverifiedBytes?: number;
+  /** BODY_READ_TIMEOUT_MS: a request's body must have arrived within this (else 408). Default 5000 ms. */
+  bodyTimeoutMs?: number;
+  /** Repeated 401s from one address: 429 for the rest of the window. Default 20 per 60 s. */
+  badSignatureThrottle?: BadSignatureThrottleOptions;
   enqueueTimeoutMs?: number;
   /** See DeliveryBatcher: requests and body bytes that may wait for the database. */
   maxWaiting?: number;
@@ -79,16 +92,33 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     });
   };
 
+  // Every public route reads its body through this: signature header, size and the process-wide
+  // bound of unverified bytes are checked before a byte of it is read (signed-body.ts).
+  const edge: EdgeDeps = {
+    webhookKeys: deps.webhookKeys,
+    signatureToleranceMs: deps.signatureToleranceMs,
+    unverified: new UnverifiedBytes(deps.maxUnverifiedBytes ?? 32 * 1024 * 1024),
+    bodyTimeoutMs: deps.bodyTimeoutMs ?? 5000,
+    throttle: new BadSignatureThrottle(deps.badSignatureThrottle),
+    logger: deps.logger,
+    metrics: deps.metrics,
+  };
+
   // First: the router tries routes in order, and this one serves nearly every request. Its steps
   // (observe, content type, body, route) run as one handler: passing each through the router cost
   // more than some of the steps.
-  // The signature covers the exact bytes, so keep them raw; size is enforced before reading.
-  const readBody = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  // The signature covers the exact bytes, so they stay raw.
+  const readBody = signedBody(edge, {
+    maxBytes: deps.maxBodyBytes,
+    limitName: 'MAX_BODY_BYTES',
+    messages: WEBHOOK_SIGNATURE_MESSAGES,
+    what: 'webhook refused',
+  });
   const route = retellWebhookRoute({ ...deps, batcher });
   app.post(WEBHOOK_PATH, (req, res, next) => {
     observe(res);
     const refused = notJson(req);
-    if (refused) return next(refused);
+    if (refused) return refuseAndClose(res, refused.status, refused.message);
     readBody(req, res, (err?: unknown) => (err ? next(err) : void route(req, res).catch(next)));
   });
 
@@ -101,6 +131,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
       metrics: deps.metrics,
       webhookKeys: deps.webhookKeys,
       signatureToleranceMs: deps.signatureToleranceMs,
+      edge,
       functions: deps.functions ?? functionRegistry(BUILTIN_FUNCTIONS),
       apiTokens: deps.apiTokens ?? [],
       inboundBudgetMs: deps.inboundBudgetMs,

@@ -4,6 +4,7 @@ import { useApiToken } from '@callsync/db';
 import { resolveCallContext, tokenSha256 } from '@callsync/domain';
 import { HttpError } from './http-error';
 import type { LiveDeps } from './live-request';
+import { countBadSignature, refuseAndClose, refuseThrottled } from './signed-body';
 
 /**
  * Call context for functions hosted elsewhere (bearer token). A company's token (make tokens) reads
@@ -35,16 +36,32 @@ export function contextRoute(deps: LiveDeps): Router {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'context', name: 'context' });
     let outcome = 'error';
     try {
-      const auth = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-      const scope = auth ? await tokenScope(auth[1]!) : undefined;
-      if (!scope) {
+      if (refuseThrottled(deps.edge, req, res)) {
+        outcome = 'throttled';
+        return;
+      }
+      const unauthorized = (costly: boolean) => {
         outcome = 'unauthorized';
-        throw new HttpError(
+        countBadSignature(deps.edge, req, 'context request refused', 'bearer token', costly);
+        return new HttpError(
           401,
           'missing or wrong bearer token (Authorization: Bearer <a token from make tokens, or one of CALLSYNC_API_TOKENS>)',
           { 'WWW-Authenticate': 'Bearer' },
         );
+      };
+      const auth = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+      // Refused before anything of the request's body is read, and the connection closed: this
+      // API takes no body, and without a token nothing more of the request is worth reading.
+      if (!auth) {
+        const e = unauthorized(false);
+        return refuseAndClose(res, e.status, e.message, e.headers);
       }
+      if (req.headers['transfer-encoding'] || Number(req.headers['content-length'] ?? 0) > 0) {
+        outcome = 'invalid';
+        return refuseAndClose(res, 413, 'the context API takes no request body');
+      }
+      const scope = await tokenScope(auth[1]!);
+      if (!scope) throw unauthorized(true);
       const context = await resolveCallContext(deps.db, deps.keys, req.params.call_id!);
       if (!context || (scope.companyId !== null && context.company?.id !== scope.companyId)) {
         outcome = 'not_found';

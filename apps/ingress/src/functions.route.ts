@@ -1,7 +1,7 @@
 import express, { type Request, type Router } from 'express';
 import { FunctionInvoker, type RetellCall } from '@callsync/domain';
 import { HttpError } from './http-error';
-import { LIVE_MAX_BODY_BYTES, signedJson, verifiedBody, type LiveDeps } from './live-request';
+import { liveBody, signedJson, verifiedBody, type LiveDeps } from './live-request';
 
 /*
  * What Retell sends to a custom function, per method (checked 2026-12 against
@@ -70,7 +70,7 @@ function payload(deps: LiveDeps, req: Request, name: string): Payload {
 export function functionsRoute(deps: LiveDeps): Router {
   const router = express.Router();
   const invoker = new FunctionInvoker(deps.db, deps.keys, deps.functions, deps.logger);
-  const raw = express.raw({ type: () => true, limit: LIVE_MAX_BODY_BYTES });
+  const raw = liveBody(deps);
 
   const handle = async (req: Request<{ name: string }>, res: express.Response) => {
     const name = req.params.name;

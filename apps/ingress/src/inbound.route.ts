@@ -5,7 +5,7 @@ import { recordAnsweredEvent } from '@callsync/db';
 import { answerInbound } from '@callsync/domain';
 import type { InboundAnswerBody } from '@callsync/retell';
 import { HttpError } from './http-error';
-import { describeZod, LIVE_MAX_BODY_BYTES, signedJson, type LiveDeps } from './live-request';
+import { describeZod, liveBody, signedJson, type LiveDeps } from './live-request';
 
 /** Retell's inbound webhook (per phone number): the call rings until this answers. */
 export const INBOUND_PATH = '/api/retell/inbound';
@@ -37,7 +37,7 @@ function recordKey(event: string, id: string | null | undefined, rawBody: Buffer
 
 export function inboundRoute(deps: LiveDeps): Router {
   const router = express.Router();
-  const raw = express.raw({ type: () => true, limit: LIVE_MAX_BODY_BYTES });
+  const raw = liveBody(deps);
 
   router.post(INBOUND_PATH, raw, async (req, res) => {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'inbound', name: 'inbound' });

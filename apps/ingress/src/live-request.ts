@@ -6,6 +6,7 @@ import type { Metrics } from '@callsync/metrics';
 import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
 import type { z } from 'zod';
 import { HttpError } from './http-error';
+import { signedBody, type EdgeDeps } from './signed-body';
 
 /** Bodies of live requests: a function request carries the transcript so far. */
 export const LIVE_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -18,6 +19,8 @@ export interface LiveDeps {
   metrics: Metrics;
   webhookKeys: readonly string[];
   signatureToleranceMs: number;
+  /** The public edge's bounds (signed-body.ts), shared with the webhook route. */
+  edge: EdgeDeps;
   functions: FunctionRegistry;
   /** CALLSYNC_API_TOKENS: operator tokens (every company); company tokens live in api_tokens. */
   apiTokens: readonly string[];
@@ -31,6 +34,16 @@ export const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   stale: 'X-Retell-Signature timestamp is more than 5 minutes away from now',
   mismatch: 'X-Retell-Signature does not match the body',
 };
+
+/** The live routes' body reader: refuses before reading, like the webhook route's (signed-body.ts). */
+export function liveBody(deps: LiveDeps) {
+  return signedBody(deps.edge, {
+    maxBytes: LIVE_MAX_BODY_BYTES,
+    limitName: `the ${LIVE_MAX_BODY_BYTES}-byte limit of live requests`,
+    messages: SIGNATURE_MESSAGES,
+    what: 'live request refused',
+  });
+}
 
 export const describeZod = (error: z.ZodError) =>
   error.issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');

@@ -85,6 +85,8 @@ async function main(): Promise<void> {
     logger,
     webhookKeys: config.retell.webhookKeys,
     maxBodyBytes: config.ingress.maxBodyBytes,
+    maxUnverifiedBytes: config.ingress.maxUnverifiedBytes,
+    bodyTimeoutMs: config.ingress.bodyTimeoutMs,
     liveDb,
     functions: ingressFunctions(),
     apiTokens: config.ingress.apiTokens,

@@ -23,7 +23,7 @@ export interface WebhookRouteDeps {
   requestDeadlineMs?: number;
 }
 
-const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
+export const WEBHOOK_SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
   missing: 'missing X-Retell-Signature header',
   malformed: 'X-Retell-Signature must look like v=<unix ms>,d=<64 hex digits>',
   stale: 'X-Retell-Signature timestamp is more than 5 minutes away from now',
@@ -43,7 +43,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): (req: Request, res: 
     });
     if (!check.ok) {
       deps.logger.warn('webhook refused: bad signature', { reason: check.reason, ip: req.ip });
-      throw new HttpError(401, SIGNATURE_MESSAGES[check.reason]);
+      throw new HttpError(401, WEBHOOK_SIGNATURE_MESSAGES[check.reason]);
     }
 
     const text = rawBody.toString('utf8');

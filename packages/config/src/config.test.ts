@@ -23,6 +23,8 @@ describe('loadConfig', () => {
     expect(c.dashboard.port).toBe(3001);
     expect(c.worker.concurrency).toBe(16);
     expect(c.ingress.maxBodyBytes).toBe(5 * 1024 * 1024);
+    expect(c.ingress.maxUnverifiedBytes).toBe(32 * 1024 * 1024);
+    expect(c.ingress.bodyTimeoutMs).toBe(5000);
     expect(c.reconcile).toEqual({ staleAfterMinutes: 5, everyMinutes: 5, analysisAfterMinutes: 30, maxTries: 3 });
     expect(loadConfig({ ...base, RECONCILE_EVERY_MINUTES: '0.05' }).reconcile.everyMinutes).toBe(0.05);
     expect(c.retell.apiBaseUrl).toBe('https://api.retellai.com');

@@ -22,6 +22,8 @@ export interface Config {
     readonly port: number;
     readonly metricsPort: number;
     readonly maxBodyBytes: number;
+    readonly maxUnverifiedBytes: number;
+    readonly bodyTimeoutMs: number;
     readonly signatureToleranceMs: number;
     /** CALLSYNC_API_TOKENS: bearer tokens of the context API; empty: the API answers 404. */
     readonly apiTokens: readonly string[];
@@ -143,6 +145,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       port: e.PORT,
       metricsPort: e.INGRESS_METRICS_PORT,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      maxUnverifiedBytes: e.MAX_UNVERIFIED_BYTES,
+      bodyTimeoutMs: e.BODY_READ_TIMEOUT_MS,
       signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS,
       apiTokens: e.CALLSYNC_API_TOKENS ?? [],
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,

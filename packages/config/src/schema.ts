@@ -124,6 +124,14 @@ export const envSchema = z
     SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
     /** Largest accepted webhook body. Default 5 MB: a long call's full transcript must fit. */
     MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
+    /**
+     * Body bytes of requests whose signature is not verified yet, across the ingress process; over
+     * it a request is answered 503 before its body is read. Default 32 MiB, which with the ingress's
+     * own ~100 MB keeps a flood of forged bodies under its 150 MB budget.
+     */
+    MAX_UNVERIFIED_BYTES: positiveInt.default(32 * 1024 * 1024),
+    /** A request's body must have arrived within this, else 408 and the connection closed. Default 5000 ms. */
+    BODY_READ_TIMEOUT_MS: positiveInt.default(5000),
     /** Bearer tokens for GET /api/calls/:call_id/context (comma-separated). Unset: that API is off. */
     CALLSYNC_API_TOKENS: csv.optional(),
     /** Allowed distance of the signature timestamp from now, either way. Default 5 minutes (Retell's own). */

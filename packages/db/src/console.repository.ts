@@ -21,6 +21,8 @@ export interface CallSearch {
   companyId?: string;
   status?: string;
   agentId?: string;
+  /** With agentId: one version's calls (the agents page links here). */
+  agentVersion?: number;
   from?: Date;
   to?: Date;
   /** The customer's number ends with these digits. */
@@ -79,6 +81,7 @@ export function callSearchQuery(db: Db, s: CallSearch) {
   if (s.companyId) q = q.where('company_id', '=', s.companyId);
   if (s.status) q = q.where('call_status', '=', s.status as CallSession['call_status']);
   if (s.agentId) q = q.where('agent_id', '=', s.agentId);
+  if (s.agentVersion !== undefined) q = q.where('agent_version', '=', s.agentVersion);
   if (s.from) q = q.where('started_at', '>=', s.from);
   if (s.to) q = q.where('started_at', '<', s.to);
   if (s.callerDigits) {

@@ -31,6 +31,7 @@ export interface NewDestination {
   rateLimitPerSecond: number | null;
   breakerThreshold: number;
   allowLinkLocal: boolean;
+  allowPrivate: boolean;
   description: string | null;
 }
 
@@ -46,6 +47,7 @@ export async function addDestination(db: Db, d: NewDestination): Promise<Forward
       rate_limit_per_second: d.rateLimitPerSecond,
       breaker_threshold: d.breakerThreshold,
       allow_link_local: d.allowLinkLocal,
+      allow_private: d.allowPrivate,
       description: d.description,
     })
     .returningAll()

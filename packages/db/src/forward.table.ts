@@ -21,6 +21,8 @@ export interface ForwardDestinationTable {
   breaker_threshold: ColumnType<number, number | undefined, number>;
   consecutive_failures: Generated<number>;
   allow_link_local: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Private and reserved addresses and plain http may be used (--allow-private; migration 0019). */
+  allow_private: ColumnType<boolean, boolean | undefined, boolean>;
   description: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;

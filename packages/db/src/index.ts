@@ -182,6 +182,29 @@ export {
   searchEvents,
 } from './console.repository';
 export type { CallRow, CallSearch, DayOutcome, EventRow, EventSearch, Keyset, MinuteCount } from './console.repository';
+export {
+  agentFunctionStats,
+  agentFunctionStatsQuery,
+  agentVersionHealth,
+  agentVersionStats,
+  agentVersionStatsQuery,
+  agentVersionsPerDay,
+  agentVersionsPerDayQuery,
+  e2eMedianIntervals,
+  e2eMedianIntervalsQuery,
+  listAgentVersions,
+  listAgentVersionsQuery,
+} from './agent-stats.repository';
+export type {
+  AgentFunctionStats,
+  AgentStatsFilter,
+  AgentVersionHealth,
+  AgentVersionFilter,
+  AgentVersionStats,
+  AgentVersions,
+  MedianInterval,
+  VersionDay,
+} from './agent-stats.repository';
 export { findCallerHashSalt, rewrapLegacyCallerHashes, rewriteDestinationSecrets } from './secret-key.repository';
 export type { ApiToken } from './api-token.table';
 export { addApiToken, listApiTokens, revokeApiToken, useApiToken } from './api-token.repository';

@@ -67,6 +67,8 @@ export {
 } from './forwarding/destinations';
 export type { DestinationInput } from './forwarding/destinations';
 export { checkDestinationUrl, DestinationUrlError, isLinkLocal } from './forwarding/destination-url';
+export { classifyAddress } from './forwarding/reserved-addresses';
+export type { AddressClass } from './forwarding/reserved-addresses';
 export { maskUrlCredentials } from './forwarding/mask-url';
 export { newSigningSecret, secretHint, signDelivery } from './forwarding/signing';
 export type { SignedHeaders } from './forwarding/signing';
@@ -88,3 +90,7 @@ export { callerHasher, callerHashesOf } from './privacy/caller-hash';
 export type { CallerHasher } from './privacy/caller-hash';
 export { applySecretKey } from './privacy/apply-secret-key';
 export type { SecretKeyMigration } from './privacy/apply-secret-key';
+export { compareVersions, MIN_SAMPLE, twoProportionZ, Z_95 } from './agents/compare-versions';
+export type { Proportion, VersionFlag, VersionSample } from './agents/compare-versions';
+export { agentVersionReports } from './agents/version-report';
+export type { AgentReport, VersionReport } from './agents/version-report';

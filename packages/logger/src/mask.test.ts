@@ -37,3 +37,61 @@ describe('redact', () => {
     });
   });
 });
+
+describe('maskPhoneNumber: national and formatted numbers (German formats as people write them)', () => {
+  it.each([
+    ['0160 4366218', '0****18'],
+    ['01604366218', '0****18'],
+    ['0160/4366218', '0****18'],
+    ['0160-436 62 18', '0****18'],
+    ['030-3308 1738', '0****38'],
+    ['030 33081738', '0****38'],
+    ['(030) 33081738', '0****38'],
+    ['030/3308-1738', '0****38'],
+    ['089 12345678', '0****78'],
+    ['+49 (0)30 33081738', '+49****38'],
+    ['+49 (0) 30 3308 1738', '+49****38'],
+    ['+49 160 4366218', '+49****18'],
+    ['+49-30-3308-1738', '+49****38'],
+    ['0049 160 4366218', '+49****18'],
+    ['0049-30-33081738', '+49****38'],
+    ['0043 1 5353535', '+43****35'],
+  ])('%s -> %s', (written, masked) => {
+    expect(maskPhoneNumber(written)).toBe(masked);
+    expect(maskPhoneNumber(`Rückruf an ${written}, bitte.`)).toBe(`Rückruf an ${masked}, bitte.`);
+  });
+
+  it('masks them inside log fields and transcripts', () => {
+    expect(
+      redact({
+        from_number: '0160 4366218',
+        transcript: 'User: Meine Nummer ist 030-3308 1738.\nAgent: Danke.',
+        note: 'fallback +49 (0)30 33081738 / 0049 160 4366218',
+      }),
+    ).toEqual({
+      from_number: '0****18',
+      transcript: 'User: Meine Nummer ist 0****38.\nAgent: Danke.',
+      note: 'fallback +49****38 / +49****18',
+    });
+  });
+
+  it('leaves ids, dates, times, durations, versions and short numbers alone', () => {
+    for (const text of [
+      'row 12345',
+      'job evt-01234567',
+      '2026-12-06T07:34:27.123Z',
+      '06.12.2026',
+      'latency 0.0123456 s',
+      'took 01234 ms',
+      'call_0160436621800',
+      'id 0123456789abcdef0123',
+      '01234567-89ab-4def-8123-456789abcdef',
+      'v=1761300000000,d=0123456789',
+      'version 0.10.3',
+      '10.0.0.1:5432',
+      'attempt 3 of 5',
+      'PLZ 10115 Berlin',
+    ])
+      expect(maskPhoneNumber(text)).toBe(text);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
+  agentVersionHealth,
   countChatsStuckOngoing,
   countPendingEvents,
   countSessionsByCompany,
@@ -13,6 +14,7 @@ import {
   lastRetentionRunFailed,
 } from '@callsync/db';
 import { WEBHOOK_EVENTS } from '@callsync/retell';
+import { registerAgentGauges } from './agent-gauges';
 
 const KNOWN_EVENTS = new Set(WEBHOOK_EVENTS);
 
@@ -85,6 +87,14 @@ export class Metrics {
     name: 'callsync_live_request_errors_total',
     help: 'Requests during a call answered with an error or a fallback, by endpoint, name and outcome.',
     labelNames: ['endpoint', 'name', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** The public edge's refusals before a body is accepted (issue 27). */
+  readonly edgeRefusals = new Counter({
+    name: 'callsync_ingress_refused_total',
+    help: 'Requests the ingress refused before accepting their body, by reason (bad_signature, throttled, too_large, unverified_full, body_timeout).',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 
@@ -211,6 +221,11 @@ export class Metrics {
       },
     });
     this.watchForwards(forwards);
+    // Per agent version: heavier reads (a week of two versions per agent), so six times less often.
+    registerAgentGauges(
+      this.registry,
+      cached(cacheMs * 6, () => agentVersionHealth(db, minutesAgo(7 * 24 * 60))),
+    );
   }
 
   /** A gauge of one number read on scrape; a failed read leaves it unset for that scrape. */

@@ -1,5 +1,5 @@
-export { verifyRetellSignature, signRetellBody } from './signature';
-export type { SignatureCheck, SignatureFailure, VerifyOptions } from './signature';
+export { checkSignatureHeader, verifyRetellSignature, signRetellBody } from './signature';
+export type { SignatureCheck, SignatureFailure, SignatureHeaderCheck, VerifyOptions } from './signature';
 export {
   ANALYSIS_EVENTS,
   CALL_EVENTS,

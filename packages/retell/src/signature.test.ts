@@ -1,5 +1,5 @@
 import { sign, verify } from 'retell-sdk';
-import { signRetellBody, verifyRetellSignature } from './signature';
+import { checkSignatureHeader, signRetellBody, verifyRetellSignature } from './signature';
 
 const key = 'key_test_0123456789';
 const body = JSON.stringify({ event: 'call_started', call: { call_id: 'c1', from_number: '+491604366218' } });
@@ -25,6 +25,19 @@ describe('verifyRetellSignature', () => {
     expect(verifyRetellSignature(Buffer.from(body), 'sha256=abc', [key])).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyRetellSignature(Buffer.from(body), header, ['other'])).toEqual({ ok: false, reason: 'mismatch' });
     expect(verifyRetellSignature(Buffer.from(body + ' '), header, [key])).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
+  it('judges the header alone, before any body: missing, malformed, stale or plausible', () => {
+    const t = 1_761_300_000_000;
+    const now = () => t;
+    expect(checkSignatureHeader(undefined, { now })).toEqual({ ok: false, reason: 'missing' });
+    expect(checkSignatureHeader('v=1,d=xyz', { now })).toEqual({ ok: false, reason: 'malformed' });
+    expect(checkSignatureHeader(signRetellBody(body, key, t - 6 * 60 * 1000), { now })).toEqual({
+      ok: false,
+      reason: 'stale',
+    });
+    // Plausible is not verified: any key's HMAC of any body passes the header check.
+    expect(checkSignatureHeader(signRetellBody('other', 'other key', t), { now })).toMatchObject({ ok: true });
   });
 
   it('refuses a timestamp more than the tolerance away, either way', () => {

@@ -15,6 +15,27 @@ export interface VerifyOptions {
   now?: () => number;
 }
 
+export type SignatureHeaderCheck =
+  | { ok: true; ts: string; hex: string; timestampMs: number }
+  | { ok: false; reason: Exclude<SignatureFailure, 'mismatch'> };
+
+/**
+ * What can be told from the header alone, before a byte of the body is read: present, well formed,
+ * and its timestamp within the tolerance. The ingress refuses on this without reading the body.
+ */
+export function checkSignatureHeader(
+  header: string | undefined,
+  { toleranceMs = 5 * 60 * 1000, now = Date.now }: VerifyOptions = {},
+): SignatureHeaderCheck {
+  if (!header) return { ok: false, reason: 'missing' };
+  const m = HEADER.exec(header.trim());
+  if (!m) return { ok: false, reason: 'malformed' };
+  const [, ts, hex] = m as unknown as [string, string, string];
+  const timestampMs = Number(ts);
+  if (Math.abs(now() - timestampMs) > toleranceMs) return { ok: false, reason: 'stale' };
+  return { ok: true, ts, hex, timestampMs };
+}
+
 /**
  * Verify Retell's `X-Retell-Signature: v=<unix ms>,d=<hex HMAC-SHA256(body + timestamp)>` over the
  * body bytes exactly as received. Any of `keys` may match (key rotation). Comparison is constant-time.
@@ -25,12 +46,9 @@ export function verifyRetellSignature(
   keys: readonly string[],
   { toleranceMs = 5 * 60 * 1000, now = Date.now }: VerifyOptions = {},
 ): SignatureCheck {
-  if (!header) return { ok: false, reason: 'missing' };
-  const m = HEADER.exec(header.trim());
-  if (!m) return { ok: false, reason: 'malformed' };
-  const [, ts, hex] = m as unknown as [string, string, string];
-  const timestampMs = Number(ts);
-  if (Math.abs(now() - timestampMs) > toleranceMs) return { ok: false, reason: 'stale' };
+  const head = checkSignatureHeader(header, { toleranceMs, now });
+  if (!head.ok) return head;
+  const { ts, hex, timestampMs } = head;
   const given = Buffer.from(hex, 'hex');
   let match = false;
   for (const key of keys) {

@@ -5,6 +5,7 @@ import { defaultHandlers, runReconcilePass, type CallTransfer } from '@callsync/
 import { createForwardQueue, createRedisConnection, ensureForwardJobs } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { DemoForwarding } from '../demo-forwarding';
+import { sendVersionCalls } from '../demo-versions';
 import { retellClient } from '../retell-client';
 import {
   countPendingEventsOfCalls,
@@ -165,6 +166,14 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
     const run = Date.now().toString(36);
     const all = scenarios(run);
     console.log(`Sending to ${url}, signed with retell-sdk\n`);
+    // Applied before the forwarding destination exists, so the demo forwards only its scenarios' events.
+    let compared: boolean;
+    try {
+      compared = await sendVersionCalls(db, DEMO_AGENT, run, send);
+    } catch (err) {
+      console.error(`\ncannot reach the ingress at ${url}: ${(err as Error).message}\nIs \`make up\` running?`);
+      return 1;
+    }
     const forwarding = await DemoForwarding.start(db);
     try {
       try {
@@ -173,7 +182,7 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
         console.error(`\ncannot reach the ingress at ${url}: ${(err as Error).message}\nIs \`make up\` running?`);
         return 1;
       }
-      return await afterSending(config, db, url, run, all, send, forwarding);
+      return (await afterSending(config, db, url, run, all, send, forwarding)) || (compared ? 0 : 1);
     } finally {
       await forwarding.stop();
     }

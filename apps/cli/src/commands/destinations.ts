@@ -30,9 +30,12 @@ Forward applied events to the team's own HTTP endpoints, signed the Standard Web
 (webhook-id, webhook-timestamp, webhook-signature), retried for about a day, in order per call.
 
   add URL --events E1,E2 [--company C] [--mode raw|session] [--rate N] [--breaker N]
-          [--allow-link-local] [--description TEXT]
+          [--allow-link-local] [--allow-private] [--description TEXT]
                      add a destination and print its signing secret (shown only this once).
-                     URL: https, or http to this machine. --company: its id or exact name (default:
+                     URL: https to a public address. --allow-private: private or reserved
+                     addresses (10/8, 192.168/16, loopback, fc00::/7, ...) and plain http too,
+                     checked at every DNS resolution (in development, this machine needs no flag).
+                     --allow-link-local: link-local and cloud metadata addresses. --company: its id or exact name (default:
                      every company's events). --mode raw (default): Retell's body as received;
                      session: callsync's session row after the event. --rate: requests per second
                      at most. --breaker: consecutive failures that pause it (default 20, 0: never).
@@ -104,6 +107,8 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
         rateLimitPerSecond: number('rate') ?? null,
         breakerThreshold: number('breaker'),
         allowLinkLocal: values['allow-link-local'] === true,
+        allowPrivate: values['allow-private'] === true,
+        development: config.env === 'development',
         description: typeof values.description === 'string' ? values.description : null,
       });
       console.log(`destination ${destination.id} added: ${maskUrlCredentials(destination.url)}`);
@@ -208,6 +213,7 @@ export async function destinationsCommand(config: Config, argv: string[]): Promi
       rate: { type: 'string' },
       breaker: { type: 'string' },
       'allow-link-local': { type: 'boolean', default: false },
+      'allow-private': { type: 'boolean', default: false },
       description: { type: 'string' },
       all: { type: 'boolean', default: false },
     },

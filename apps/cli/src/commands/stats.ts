@@ -13,6 +13,7 @@ import {
 } from '@callsync/db';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { parseDuration } from '../duration';
+import { printAgentStats } from './stats-agents';
 
 export const STATS_USAGE = `usage: make stats [ARGS="..."]
 
@@ -25,7 +26,10 @@ and what retention removed.
   --chat-stale-after <d>    a chat is stuck when ongoing for longer than this (default 60m: SMS chats run long)
   --company <id|name>       one company's events, sessions and chats (\`unmapped\`: those without a company);
                             queues and retention stay for the whole system
-  --json               the same data as JSON, for scripts`;
+  --json               the same data as JSON, for scripts
+  --agents                  instead: each agent's newest versions side by side (calls, success, sentiment, voicemail,
+                            transfers, errors, duration, cost per minute, latency, tokens, functions), differences
+                            beyond noise flagged; with --company, --versions <n> (default 2), --since <d> (default all)`;
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
@@ -45,6 +49,9 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
       'chat-stale-after': { type: 'string', default: '60m' },
       company: { type: 'string' },
       json: { type: 'boolean', default: false },
+      agents: { type: 'boolean', default: false },
+      versions: { type: 'string', default: '2' },
+      since: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -69,6 +76,26 @@ export async function statsCommand(config: Config, argv: string[]): Promise<numb
         return 2;
       }
       company = { id: found.id, name: found.name };
+    }
+    if (values.agents) {
+      const versions = Number(values.versions);
+      if (!Number.isInteger(versions) || versions < 1) {
+        console.error(`--versions: "${values.versions}" is not a positive whole number`);
+        return 2;
+      }
+      if (company?.id === 'unmapped') {
+        console.error('--agents: give a company by id or name (calls without a company are not compared on their own)');
+        return 2;
+      }
+      const since = values.since === undefined ? undefined : parseDuration(values.since, '--since');
+      await printAgentStats(db, {
+        companyId: company?.id,
+        companyName: company?.name,
+        from: since === undefined ? undefined : new Date(Date.now() - since * 60_000),
+        versions,
+        json: values.json,
+      });
+      return 0;
     }
     const window = `${windowMinutes} minutes`;
     const [rates, stale, chats, retention, sessions] = await Promise.all([

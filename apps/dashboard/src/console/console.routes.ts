@@ -1,4 +1,3 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Eta } from 'eta';
 import express, { type Request, type Response } from 'express';
@@ -23,6 +22,7 @@ import {
   type Keyset,
 } from '@callsync/db';
 import { maskPhoneNumber, redact } from '@callsync/logger';
+import { checkCsrf, csrfToken } from '../csrf';
 import { CALLS, CHARTS, CHARTS_JS, CONFIRM, EVENTS, LAYOUT, TIMELINE } from './templates';
 
 const eta = new Eta({ autoEscape: true, autoTrim: false });
@@ -95,21 +95,12 @@ const UPLOT = {
 export interface ConsoleOptions {
   /** Where replayed events get their jobs. */
   webhookQueue?: WebhookQueue;
-  /**
-   * Keys the forms' CSRF token (the dashboard password, so every replica issues the same token).
-   * Default: a random key per process.
-   */
-  csrfKey?: string;
 }
 
 /** The console's pages: calls, one call's timeline, events with replay, charts; all from Postgres. */
 export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Router {
   const router = express.Router();
-  // CSRF: every form carries a token only pages of this process have; a POST without it is refused.
-  const csrfSecret = options.csrfKey ?? randomBytes(32);
-  const csrf = createHmac('sha256', csrfSecret).update('callsync-console').digest('base64url');
-  const csrfOk = (token: unknown) =>
-    typeof token === 'string' && token.length === csrf.length && timingSafeEqual(Buffer.from(token), Buffer.from(csrf));
+  // CSRF: every form carries its session's token (a cookie), checked and rotated on POST (../csrf.ts).
 
   router.get('/assets/console.css', (_req, res) => {
     res.type('css').set('cache-control', 'max-age=3600').send(CSS);
@@ -136,11 +127,13 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
       }
       if (q.digits && !/^\d{2,15}$/.test(q.digits))
         throw new RangeError('caller: give the last 2 to 15 digits of the number');
+      if (q.version && !/^\d{1,9}$/.test(q.version)) throw new RangeError('version: give an agent version number');
       calls = await searchCalls(db, {
         id: q.id || undefined,
         companyId,
         status: q.status || undefined,
         agentId: q.agent || undefined,
+        agentVersion: q.version ? Number(q.version) : undefined,
         callerDigits: q.digits || undefined,
         from: parseTime(q.from, 'from'),
         to: parseTime(q.to, 'to'),
@@ -270,7 +263,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
         notice:
           typeof q.replayed === 'string' ? `${q.replayed} event(s) replayed: a worker applies them now.` : undefined,
         next,
-        csrf,
+        csrf: csrfToken(req, res),
         events: events.map((e) => ({ ...e, received: when(e.created_at), subject: e.call_id ?? e.chat_id })),
       },
       error ? 400 : 200,
@@ -281,7 +274,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
   // The same steps as `make replay`: select, mark (replay_count + 1), give each a job.
   router.post('/events/replay', express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
     const form = req.body as Record<string, string | undefined>;
-    if (!csrfOk(form.csrf)) {
+    if (!checkCsrf(req, res, form.csrf)) {
       res.status(403).type('text').send('refused: the form is not one of this console (missing or wrong CSRF token)');
       return;
     }
@@ -313,7 +306,7 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
     rows = rows.filter((r) => r.pruned_at === null);
     if (rows.length > CONFIRM_ABOVE && form.confirm !== 'yes') {
       const fields = ['event', 'company', 'from', 'to'].flatMap((k) => (form[k] ? [[k, form[k]!]] : []));
-      page(res, 'Replay events', CONFIRM, { count: rows.length, fields, csrf });
+      page(res, 'Replay events', CONFIRM, { count: rows.length, fields, csrf: csrfToken(req, res) });
       return;
     }
     const marked = await markForReplay(

@@ -9,7 +9,7 @@ export const LAYOUT = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/console/assets/console.css"></head>
 <body><header><strong>callsync</strong>
-<nav><a href="/console/calls">Calls</a><a href="/console/events">Events</a><a href="/console/charts">Charts</a><a href="/admin/queues">Queues</a></nav></header>
+<nav><a href="/console/calls">Calls</a><a href="/console/events">Events</a><a href="/console/charts">Charts</a><a href="/console/agents">Agents</a><a href="/admin/queues">Queues</a></nav></header>
 <main><h1><%= it.title %></h1><%~ it.body %></main></body></html>`;
 
 export const CALLS = `<form class="filters" method="get" action="/console/calls">
@@ -18,6 +18,7 @@ export const CALLS = `<form class="filters" method="get" action="/console/calls"
 <label>Status <select name="status"><option value="">any</option>
 <% for (const s of ['in_progress', 'ended', 'error', 'not_connected']) { %><option<%= it.q.status === s ? ' selected' : '' %>><%= s %></option><% } %></select></label>
 <label>Agent <input name="agent" value="<%= it.q.agent ?? '' %>"></label>
+<label>Version <input name="version" inputmode="numeric" value="<%= it.q.version ?? '' %>"></label>
 <label>Caller ends in <input name="digits" inputmode="numeric" value="<%= it.q.digits ?? '' %>"></label>
 <label>From <input type="datetime-local" name="from" value="<%= it.q.from ?? '' %>"></label>
 <label>To <input type="datetime-local" name="to" value="<%= it.q.to ?? '' %>"></label>

@@ -8,7 +8,7 @@ import {
 } from '@callsync/db';
 import { CALL_EVENTS, CHAT_EVENTS } from '../events/event-types';
 import { isEncrypted, type SecretKeyring } from '../privacy/secret-key';
-import { checkDestinationUrl, DestinationUrlError } from './destination-url';
+import { checkDestinationUrl, DestinationUrlError, hostOf, isLoopbackHost } from './destination-url';
 import { newSigningSecret } from './signing';
 
 /** Event types a destination can ask for: every call and chat event Retell documents. */
@@ -26,6 +26,13 @@ export interface DestinationInput {
   /** Consecutive failures that pause it; 0: never. Default 20. */
   breakerThreshold?: number;
   allowLinkLocal?: boolean;
+  /** Private and reserved addresses, and plain http, may be used (--allow-private). Default false. */
+  allowPrivate?: boolean;
+  /**
+   * NODE_ENV is development: a destination on this machine (localhost, loopback) is added as if with
+   * allowPrivate, so a local receiver works without the flag. Default false.
+   */
+  development?: boolean;
   description?: string | null;
 }
 
@@ -47,8 +54,9 @@ export async function createDestination(
   input: DestinationInput,
 ): Promise<{ destination: ForwardDestination; secret: string }> {
   let url: string;
+  const allowPrivate = input.allowPrivate === true || (input.development === true && onThisMachine(input.url));
   try {
-    url = checkDestinationUrl(input.url, { allowLinkLocal: input.allowLinkLocal });
+    url = checkDestinationUrl(input.url, { allowLinkLocal: input.allowLinkLocal, allowPrivate });
   } catch (err) {
     if (err instanceof DestinationUrlError) throw new DestinationError(`url: ${err.message}`);
     throw err;
@@ -74,9 +82,18 @@ export async function createDestination(
     rateLimitPerSecond: rate,
     breakerThreshold: breaker,
     allowLinkLocal: input.allowLinkLocal ?? false,
+    allowPrivate,
     description: input.description ?? null,
   });
   return { destination, secret };
+}
+
+function onThisMachine(text: string): boolean {
+  try {
+    return isLoopbackHost(hostOf(new URL(text)));
+  } catch {
+    return false; // not a URL: checkDestinationUrl says so
+  }
 }
 
 /**

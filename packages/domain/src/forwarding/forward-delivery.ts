@@ -113,6 +113,7 @@ function signAndSend(
     headers: { ...signDelivery(secrets, messageId, at, body) },
     timeoutMs,
     allowLinkLocal: d.allow_link_local,
+    allowPrivate: d.allow_private,
   });
 }
 

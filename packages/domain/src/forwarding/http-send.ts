@@ -13,6 +13,8 @@ export interface SendRequest {
   body: string;
   timeoutMs: number;
   allowLinkLocal: boolean;
+  /** Private and reserved addresses, and plain http, may be used (--allow-private). */
+  allowPrivate: boolean;
 }
 
 export interface SendResult {
@@ -48,7 +50,7 @@ export function sendDelivery(req: SendRequest): Promise<SendResult> {
   const url = new URL(req.url);
   const plainHttp = url.protocol === 'http:';
   const check = (address: string) => {
-    const reason = refusedAddress(address, plainHttp, req.allowLinkLocal);
+    const reason = refusedAddress(address, plainHttp, req);
     if (reason) throw new RefusedAddressError(reason);
   };
   const lookup: LookupFunction = (hostname, options, callback) => {
@@ -62,6 +64,18 @@ export function sendDelivery(req: SendRequest): Promise<SendResult> {
       (callback as (e: null, a: string | LookupAddress[], f?: number) => void)(null, address, family);
     });
   };
+  const host = hostOf(url);
+  // An IP literal is never looked up: check it here, before there is a request or a timer.
+  const literalRefusal = isIP(host) !== 0 ? refusedAddress(host, plainHttp, req) : undefined;
+  if (literalRefusal)
+    return Promise.resolve({
+      statusCode: null,
+      excerpt: null,
+      retryAfterMs: null,
+      error: `refused: ${literalRefusal}`,
+      refused: true,
+      latencyMs: performance.now() - started,
+    });
   return new Promise<SendResult>((resolve) => {
     let settled = false;
     const finish = (r: Omit<SendResult, 'latencyMs' | 'refused'> & { refused?: boolean }) => {
@@ -78,15 +92,6 @@ export function sendDelivery(req: SendRequest): Promise<SendResult> {
         error: err instanceof RefusedAddressError ? `refused: ${err.message}` : err.message || String(err),
         refused: err instanceof RefusedAddressError,
       });
-    const host = hostOf(url);
-    if (isIP(host) !== 0) {
-      // An IP literal is never looked up: check it here.
-      try {
-        check(host);
-      } catch (err) {
-        return fail(err as Error);
-      }
-    }
     const body = Buffer.from(req.body, 'utf8');
     const request = (plainHttp ? http : https).request(url, {
       method: 'POST',

@@ -12,11 +12,12 @@ import {
   sleep,
   type ChaosRun,
 } from './faults';
-import { planLoad, sendLoad } from './load';
+import { hostilePhase, type HostileOptions, type HostileReport } from './hostile';
+import { planLoad, sendLoad, type DeliveryOutcome } from './load';
 import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
-import { chaosPassed, verifyChaos, type ChaosReport } from './verify';
+import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
 import { FLAKY_EVENTS, FlakyDestination, forwardPassed, type ForwardReport } from './flaky-destination';
 import { waitUntil } from '@callsync/runtime';
 
@@ -46,6 +47,11 @@ export interface ChaosOptions {
   destinationDownSeconds?: number;
   /** Share of the forwarding destination's answers that are 500. Default 1/3. */
   destinationFailureRate?: number;
+  /**
+   * The hostile phase beside the signed load (hostile.ts): unsigned 5 MB bodies, slow connections,
+   * wrong dashboard passwords. Default off; `make chaos` turns it on.
+   */
+  hostile?: HostileOptions;
   /** Forward applied events to a (flaky) destination and check them. Default true. */
   forwarding?: boolean;
   seed: number;
@@ -74,6 +80,8 @@ export interface ChaosResult {
   metricsScrapeErrors: number;
   /** The flaky forwarding destination: forwarded = applied, once each, in order (absent: not forwarding). */
   forward?: ForwardReport;
+  /** The hostile phase (absent: not run). */
+  hostile?: HostileReport;
 }
 
 /** The ingress's memory budget (README, Performance): the lock must not push it past this. */
@@ -114,11 +122,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             );
       try {
         const run = await startCallsync(options, say, services, db, logDir, processes, flaky);
-        const { plan, outcomes } = await loadWithFaults(run);
+        const { plan, outcomes, hostile } = await loadWithFaults(run, logDir);
         await drain(run);
         const report = await verifyChaos(db, plan, outcomes, run.outages);
         const forward = await flaky?.verify(db);
-        return await finish(run, report, forward, processes, logDir);
+        const hostileReport = hostile && {
+          ...hostile,
+          signedNon2xxOutsideOutages: signedNon2xx(outcomes, hostile, run.outages),
+        };
+        return await finish(run, report, forward, processes, logDir, hostileReport);
       } finally {
         await flaky?.stop();
       }
@@ -195,7 +207,7 @@ async function startCallsync(
 }
 
 /** The signed load, with every fault running beside it; resolves when the load and the faults are done. */
-async function loadWithFaults(run: ChaosRun & { port: number }) {
+async function loadWithFaults(run: ChaosRun & { port: number }, logDir: string) {
   const { options, say } = run;
   const plan = planLoad(options.events, options.seed, options.seed.toString(36));
   const base = `http://127.0.0.1:${run.port}`;
@@ -226,9 +238,34 @@ async function loadWithFaults(run: ChaosRun & { port: number }) {
     lock,
     destinationOutage(run, lock),
   ];
+  const hostile = options.hostile ? hostilePhase(run, run.port, logDir, options.hostile) : undefined;
+  // Awaited below, after the load: until then a failure must not go unhandled (the run's cleanup needs it thrown there).
+  hostile?.catch(() => undefined);
   const outcomes = await load;
   await Promise.all(faults);
-  return { plan, outcomes };
+  return { plan, outcomes, hostile: await hostile };
+}
+
+/**
+ * Signed attempts from the hostile phase's start on (its effects, a throttle say, may outlast it)
+ * answered other than 2xx (a timeout included), outside the planned outages (and the 10 s after
+ * each, as verify.ts allows).
+ */
+function signedNon2xx(outcomes: DeliveryOutcome[], phase: { from: number }, outages: OutageWindow[]) {
+  let n = 0;
+  for (const o of outcomes)
+    for (const a of o.attempts) {
+      if (a.at < phase.from || (a.status >= 200 && a.status < 300)) continue;
+      if (!outages.some((w) => a.at + a.ms >= w.from && a.at <= w.to + 10_000)) n += 1;
+    }
+  return n;
+}
+
+/** The hostile phase's goals: the ingress within its budget, Retell served, the dashboard throttling. */
+export function hostilePassed(h: HostileReport): boolean {
+  return (
+    h.ingressPeakRssMb <= INGRESS_RSS_BUDGET_BYTES / 1048576 && h.signedNon2xxOutsideOutages === 0 && h.dashboard429 > 0
+  );
 }
 
 /**
@@ -262,6 +299,7 @@ async function finish(
   forward: ForwardReport | undefined,
   processes: ManagedProcess[],
   logDir: string,
+  hostile: HostileReport | undefined,
 ): Promise<ChaosResult> {
   // A worker restarted a moment ago may still be booting (Node has not run our code yet, so SIGTERM
   // would simply kill it); give it time to start before testing the graceful stop.
@@ -273,6 +311,7 @@ async function finish(
   const passed =
     chaosPassed(report) &&
     (!forward || forwardPassed(forward)) &&
+    (!hostile || hostilePassed(hostile)) &&
     shutdownCodes.every((c) => c === 0) &&
     rollingExitCodes.every((c) => c === 0) &&
     unexpectedExits.length === 0 &&
@@ -291,6 +330,7 @@ async function finish(
     metricsScrapes,
     metricsScrapeErrors,
     forward,
+    hostile,
   };
 }
 
@@ -305,6 +345,42 @@ function forwardRows(f: ForwardReport | undefined): [string, string | number][] 
     ['  resent after a kill (same webhook-id)', f.duplicateSends],
     ['  unverified signatures / out of order', `${f.unverified} / ${f.outOfOrder.length}`],
   ];
+}
+
+function hostileRows(h: HostileReport | undefined): [string, string | number][] {
+  if (!h) return [['hostile phase', 'off']];
+  return [
+    ['hostile: ingress peak RSS (budget 150 MB)', `${h.ingressPeakRssMb} MB`],
+    ['  signed answered non-2xx outside outages', h.signedNon2xxOutsideOutages],
+    ['  unsigned 5 MB bodies (answered 401)', `${h.unsignedSent} (${h.unsigned401})`],
+    ['  slow connections (cut off)', `${h.slowSent} (${h.slowCut})`],
+    ['  wrong dashboard passwords answered 429', h.dashboard429],
+  ];
+}
+
+/** What `make chaos` writes to chaos-results.json: the verdict and the figures a reader checks. */
+export function chaosResults(r: ChaosResult, seed: number) {
+  const h = r.hostile;
+  return {
+    seed,
+    passed: r.passed,
+    acknowledged: r.report.acknowledged,
+    lost: r.report.lost.length,
+    bad5xx: r.report.bad5xx.length,
+    ingressPeakRssDuringLockMb: Math.round(r.ingressPeakRssDuringLock / 1048576),
+    ...(h && {
+      hostile: {
+        ingressPeakRssMb: h.ingressPeakRssMb,
+        signedNon2xxOutsideOutages: h.signedNon2xxOutsideOutages,
+        dashboard429: h.dashboard429,
+        unsignedSent: h.unsignedSent,
+        unsigned401: h.unsigned401,
+        slowSent: h.slowSent,
+        slowCut: h.slowCut,
+        passed: hostilePassed(h),
+      },
+    }),
+  };
 }
 
 /** The table the run prints. */
@@ -346,6 +422,7 @@ export function formatChaos(r: ChaosResult): string {
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],
     ...forwardRows(r.forward),
+    ...hostileRows(r.hostile),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${String(v).padStart(8)}`);

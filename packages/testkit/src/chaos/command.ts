@@ -1,6 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatChaos, runChaos } from './chaos';
+import { chaosResults, formatChaos, runChaos } from './chaos';
 
 export const CHAOS_USAGE = `usage: make chaos [ARGS="..."]
 
@@ -23,6 +24,8 @@ event was processed exactly once in effect and every applied event forwarded onc
   --destination-down-seconds <s>  the forwarding destination (500 a third of the time) answers 503 to
                              everything this long (default 30; 0 = never)
   --no-metrics-flood         do not scrape the ingress's /metrics from 8 loops during the load
+  --no-hostile               leave out the hostile phase (1000 unsigned 5 MB bodies, 500 slow
+                             connections, a burst of wrong dashboard passwords while the load flows)
   --seed <n>                 repeat an earlier run's load
   --keep                     keep the services, data and logs afterwards`;
 
@@ -42,6 +45,7 @@ export async function chaosCommand(argv: string[]): Promise<number> {
       'freeze-seconds': { type: 'string', default: '60' },
       'lock-seconds': { type: 'string', default: '20' },
       'no-metrics-flood': { type: 'boolean', default: false },
+      'no-hostile': { type: 'boolean', default: false },
       'destination-down-seconds': { type: 'string', default: '30' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,8 +64,9 @@ export async function chaosCommand(argv: string[]): Promise<number> {
   };
   const events = Math.round(num('events', values.events));
   const seed = values.seed ? Math.round(num('seed', values.seed)) : Math.floor(Math.random() * 2 ** 31);
+  const root = join(__dirname, '..', '..', '..', '..');
   const result = await runChaos({
-    root: join(__dirname, '..', '..', '..', '..'),
+    root,
     events,
     workers: Math.round(num('workers', values.workers)),
     durationSeconds: values['duration-seconds']
@@ -75,10 +80,13 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     lockSeconds: num('lock-seconds', values['lock-seconds'], 0),
     metricsFlood: !values['no-metrics-flood'],
     destinationDownSeconds: num('destination-down-seconds', values['destination-down-seconds'], 0),
+    hostile: values['no-hostile'] ? undefined : {},
     seed,
     keep: values.keep,
     log: (line) => console.log(line),
   });
   console.log(`\nchaos run, seed ${seed}\n${formatChaos(result)}`);
+  writeFileSync(join(root, 'chaos-results.json'), `${JSON.stringify(chaosResults(result, seed), null, 2)}\n`);
+  console.log(`results in ${join(root, 'chaos-results.json')}`);
   return result.passed ? 0 : 1;
 }

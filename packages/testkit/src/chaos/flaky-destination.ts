@@ -73,7 +73,12 @@ export class FlakyDestination {
         return random() < failureRate ? 500 : 204;
       },
     }).start();
-    const { destination, secret } = await createDestination(db, keys, { url: receiver.url, events: FLAKY_EVENTS });
+    const { destination, secret } = await createDestination(db, keys, {
+      url: receiver.url,
+      events: FLAKY_EVENTS,
+      // On this machine, over plain http.
+      allowPrivate: true,
+    });
     receiver.secrets = [secret];
     return new FlakyDestination(receiver, destination.id, state);
   }
