@@ -72,23 +72,28 @@ describe('/metrics', () => {
     expect(value(text, 'callsync_event_processing_seconds_count{event="call_started"}')).toBe(1);
   });
 
-  it('reports queue depth, rows pending for over 5 minutes, sessions stuck in_progress and chats stuck ongoing', async () => {
-    p.metrics.watchState(t.db, [p.queue]);
+  it('reports queue depth, rows pending for over 5 minutes, sessions stuck in_progress (still polled) and given up, and chats stuck ongoing', async () => {
+    // STALE_AFTER_MINUTES 5 plus one 5-minute reconcile interval.
+    p.metrics.watchState(t.db, [p.queue], { stuckAfterMinutes: 10 });
     await p.worker!.pause();
     await p.deliver(body('call_started', { callId: newCallId() }));
     await sql`insert into webhook_events (event_type, event_id, dedupe_key, payload, created_at) values ('call_started', 'old', 'call_started:old', '{}', now() - interval '6 minutes')`.execute(
       t.db,
     );
-    await sql`insert into retell_call_sessions (call_id, call_status, started_at) values ('stuck', 'in_progress', now() - interval '11 minutes'), ('fresh', 'in_progress', now())`.execute(
-      t.db,
-    );
+    await sql`insert into retell_call_sessions (call_id, call_status, started_at, reconcile_stopped_at) values
+      ('stuck', 'in_progress', now() - interval '11 minutes', null),
+      ('almost', 'in_progress', now() - interval '9 minutes', null),
+      ('fresh', 'in_progress', now(), null),
+      ('unknown_at_retell', 'in_progress', now() - interval '2 days', now() - interval '1 day')`.execute(t.db);
     await sql`insert into retell_chat_sessions (chat_id, chat_status, started_at) values ('long', 'ongoing', now() - interval '61 minutes'), ('short', 'ongoing', now() - interval '20 minutes'), ('done', 'ended', now() - interval '2 hours')`.execute(
       t.db,
     );
     const text = await scrape();
     expect(value(text, `callsync_queue_jobs{queue="${p.queueName}",state="waiting"}`)).toBe(1);
     expect(value(text, 'callsync_events_pending_over_5m')).toBe(1);
+    // The session reconciliation gave up on is not "stuck" (the alert would never clear): it has its own gauge.
     expect(value(text, 'callsync_sessions_stuck_in_progress')).toBe(1);
+    expect(value(text, 'callsync_sessions_reconcile_given_up')).toBe(1);
     expect(value(text, 'callsync_chats_stuck_ongoing')).toBe(1);
   });
 

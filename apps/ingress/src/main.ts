@@ -56,7 +56,9 @@ async function main(): Promise<void> {
     statementTimeoutMs: 2000,
     queryTimeoutMs: 3000,
   });
-  metrics.watchState(metricsDb, [queue]);
+  metrics.watchState(metricsDb, [queue], {
+    stuckAfterMinutes: config.reconcile.staleAfterMinutes + config.reconcile.everyMinutes,
+  });
   // What /readyz answers, as a series alerts can see: not draining, and Postgres answers.
   metrics.watchReadiness(async () => !draining && (await pingDatabase(db).then(() => true)));
   // Inbound answers, functions and the context API read through a pool of their own: a slow function

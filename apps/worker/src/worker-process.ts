@@ -109,7 +109,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
   );
   const metrics = new Metrics('worker');
-  metrics.watchState(db, queues.all);
+  metrics.watchState(db, queues.all, {
+    stuckAfterMinutes: config.reconcile.staleAfterMinutes + config.reconcile.everyMinutes,
+  });
   const workers: Worker[] = [
     createWebhookWorker({
       db,

@@ -104,6 +104,7 @@ export {
   countPendingEventsOfCalls,
   oldestPendingEventSeconds,
   countSessionsStuckInProgress,
+  countSessionsGivenUp,
   countChatsStuckOngoing,
   countSessionsByCompany,
   findEventOutcomes,

@@ -7,6 +7,7 @@ import {
   countSessionsByCompany,
   countSessionsAwaitingAnalysis,
   countSessionsStuckInProgress,
+  countSessionsGivenUp,
   forwardBacklog,
   oldestPendingEventSeconds,
   type Db,
@@ -154,7 +155,21 @@ export class Metrics {
    * The reads are cached for `cacheMs` (default 10 s) and shared by concurrent scrapes, so however
    * often /metrics is asked, Postgres and Redis see at most one round of these queries per interval.
    */
-  watchState(db: Db, queues: readonly Queue[], { cacheMs = 10_000 }: { cacheMs?: number } = {}): void {
+  watchState(
+    db: Db,
+    queues: readonly Queue[],
+    {
+      cacheMs = 10_000,
+      stuckAfterMinutes = 10,
+    }: {
+      cacheMs?: number;
+      /**
+       * A call in_progress longer than this counts as stuck: STALE_AFTER_MINUTES plus one
+       * RECONCILE_EVERY_MINUTES, by when reconciliation should have closed it. Default 10.
+       */
+      stuckAfterMinutes?: number;
+    } = {},
+  ): void {
     const queueCounts = cached(cacheMs, async () =>
       Promise.all(
         queues.map(async (q) => ({
@@ -183,8 +198,15 @@ export class Metrics {
     count('callsync_events_pending_over_5m', 'webhook_events rows pending for more than 5 minutes.', () =>
       countPendingEvents(db, minutesAgo(5)),
     );
-    count('callsync_sessions_stuck_in_progress', 'Call sessions in_progress for more than 10 minutes.', () =>
-      countSessionsStuckInProgress(db, minutesAgo(10)),
+    count(
+      'callsync_sessions_stuck_in_progress',
+      `Call sessions in_progress for more than ${stuckAfterMinutes} minutes (STALE_AFTER_MINUTES plus one reconcile interval) that reconciliation still polls.`,
+      () => countSessionsStuckInProgress(db, minutesAgo(stuckAfterMinutes)),
+    );
+    count(
+      'callsync_sessions_reconcile_given_up',
+      'Call sessions still in_progress that reconciliation stopped polling (Retell did not know them, or checks kept failing).',
+      () => countSessionsGivenUp(db),
     );
     count(
       'callsync_chats_stuck_ongoing',
