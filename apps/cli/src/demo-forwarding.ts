@@ -1,9 +1,7 @@
-import { loadConfig } from '@callsync/config';
 import { findDeliveriesOf, removeDestination, type Db, type ForwardDelivery } from '@callsync/db';
 import { createDestination, type SecretKeyring } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-retell';
 import { waitUntil } from '@callsync/runtime';
-import { keyringOf } from './secret-key';
 
 /** Events the demo's receiver asks for. */
 const DEMO_EVENTS = ['call_ended', 'call_analyzed', 'chat_analyzed'];
@@ -24,7 +22,7 @@ export class DemoForwarding {
    * `keys`: the keyring the worker decrypts the secret with; default CALLSYNC_SECRET_KEY of the
    * environment `make demo` runs in (scripts/local-env.sh gives it the one `make up` uses).
    */
-  static async start(db: Db, keys: SecretKeyring = keyringOf(loadConfig())): Promise<DemoForwarding> {
+  static async start(db: Db, keys: SecretKeyring): Promise<DemoForwarding> {
     const receiver = await new ForwardReceiver({ secrets: [] }).start();
     const { destination, secret } = await createDestination(db, keys, {
       url: receiver.url,

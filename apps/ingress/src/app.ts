@@ -129,8 +129,6 @@ export function createIngressApp(deps: IngressDeps): express.Express {
       keys: deps.keys,
       logger: deps.logger,
       metrics: deps.metrics,
-      webhookKeys: deps.webhookKeys,
-      signatureToleranceMs: deps.signatureToleranceMs,
       edge,
       functions: deps.functions ?? functionRegistry(BUILTIN_FUNCTIONS),
       apiTokens: deps.apiTokens ?? [],

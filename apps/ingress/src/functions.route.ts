@@ -51,10 +51,10 @@ function queryArgs(req: Request): Record<string, string | string[]> {
 }
 
 /** Args and call of a verified request; 400 if a body names another function than the URL. */
-function payload(deps: LiveDeps, req: Request, name: string): Payload {
-  if ((req.method === 'GET' || req.method === 'DELETE') && verifiedBody(deps, req).length === 0)
+function payload(req: Request, name: string): Payload {
+  if ((req.method === 'GET' || req.method === 'DELETE') && verifiedBody(req).length === 0)
     return { args: queryArgs(req) };
-  const { body } = signedJson(deps, req);
+  const { body } = signedJson(req);
   // Retell sends {name, call, args}; in "args only" mode the body is the args (and has no name to check).
   const full = isObject(body) && 'args' in body && isObject(body.call);
   if (!full) return { args: body };
@@ -78,7 +78,7 @@ export function functionsRoute(deps: LiveDeps): Router {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'function', name: label });
     let outcome = 'error';
     try {
-      const { args, call } = payload(deps, req, name);
+      const { args, call } = payload(req, name);
       const answer = await invoker.invoke({ name, args, call, receivedAt: new Date() });
       outcome = answer.outcome;
       if (answer.status >= 500) deps.metrics.liveErrors.inc({ endpoint: 'function', name: label, outcome });

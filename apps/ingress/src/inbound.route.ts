@@ -43,7 +43,7 @@ export function inboundRoute(deps: LiveDeps): Router {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'inbound', name: 'inbound' });
     let outcome = 'error';
     try {
-      const { body, raw: rawBody } = signedJson(deps, req);
+      const { body, raw: rawBody } = signedJson(req);
       const parsed = inboundSchema.safeParse(body);
       if (!parsed.success) {
         outcome = 'invalid';

@@ -3,7 +3,7 @@ import type { Db } from '@callsync/db';
 import type { FunctionRegistry, SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
-import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
+import type { SignatureFailure } from '@callsync/retell';
 import type { z } from 'zod';
 import { HttpError } from './http-error';
 import { signedBody, type EdgeDeps } from './signed-body';
@@ -17,8 +17,6 @@ export interface LiveDeps {
   keys: SecretKeyring;
   logger: Logger;
   metrics: Metrics;
-  webhookKeys: readonly string[];
-  signatureToleranceMs: number;
   /** The public edge's bounds (signed-body.ts), shared with the webhook route. */
   edge: EdgeDeps;
   functions: FunctionRegistry;
@@ -48,22 +46,12 @@ export function liveBody(deps: LiveDeps) {
 export const describeZod = (error: z.ZodError) =>
   error.issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
 
-/** The raw body after its signature checked out; 401 on a bad signature (nothing runs). */
-export function verifiedBody(deps: LiveDeps, req: express.Request): Buffer {
-  const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const check = verifyRetellSignature(rawBody, req.get('x-retell-signature'), deps.webhookKeys, {
-    toleranceMs: deps.signatureToleranceMs,
-  });
-  if (!check.ok) {
-    deps.logger.warn('live request refused: bad signature', { path: req.path, reason: check.reason, ip: req.ip });
-    throw new HttpError(401, SIGNATURE_MESSAGES[check.reason]);
-  }
-  return rawBody;
-}
+/** The raw body liveBody verified (empty for a request without one). */
+export const verifiedBody = (req: express.Request): Buffer => req.body as Buffer;
 
-/** The verified body, parsed; 401 on a bad signature (nothing runs), 400 on bad JSON. */
-export function signedJson(deps: LiveDeps, req: express.Request): { body: unknown; raw: Buffer } {
-  const rawBody = verifiedBody(deps, req);
+/** The verified body, parsed; 400 on bad JSON. */
+export function signedJson(req: express.Request): { body: unknown; raw: Buffer } {
+  const rawBody = verifiedBody(req);
   try {
     return { body: JSON.parse(rawBody.toString('utf8')), raw: rawBody };
   } catch (err) {

@@ -3,7 +3,7 @@ import { classifyDatabaseError, isJsonbEncodingError, type RecordedDelivery } fr
 import { identifyDelivery, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';
-import { verifyRetellSignature, type SignatureFailure } from '@callsync/retell';
+import type { SignatureFailure } from '@callsync/retell';
 import { AbandonedError, BacklogFullError } from '@callsync/runtime';
 import type { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
@@ -13,8 +13,6 @@ export interface WebhookRouteDeps {
   /** Commits rows (batched across concurrent requests) and enqueues their jobs. */
   batcher: DeliveryBatcher;
   logger: Logger;
-  webhookKeys: readonly string[];
-  signatureToleranceMs: number;
   /**
    * A delivery still waiting for its INSERT to start after this long is given up and answered 503.
    * Default 4000 ms: the 5 s statement timeout and the 1 s enqueue bound come after it, so even a
@@ -31,20 +29,13 @@ export const WEBHOOK_SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
 };
 
 /**
- * POST /api/webhooks/retell: verify, store `pending` (or count a redelivery), enqueue, answer.
- * Nothing is processed here; a 2xx means the row is committed.
+ * POST /api/webhooks/retell: store `pending` (or count a redelivery), enqueue, answer. It runs after
+ * signedBody, so `req.body` is the raw body whose signature checked out. Nothing is processed here;
+ * a 2xx means the row is committed.
  */
 export function retellWebhookRoute(deps: WebhookRouteDeps): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
-    const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signature = req.get('x-retell-signature');
-    const check = verifyRetellSignature(rawBody, signature, deps.webhookKeys, {
-      toleranceMs: deps.signatureToleranceMs,
-    });
-    if (!check.ok) {
-      deps.logger.warn('webhook refused: bad signature', { reason: check.reason, ip: req.ip });
-      throw new HttpError(401, WEBHOOK_SIGNATURE_MESSAGES[check.reason]);
-    }
+    const rawBody = req.body as Buffer;
 
     const text = rawBody.toString('utf8');
     let body: unknown;
@@ -67,7 +58,7 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): (req: Request, res: 
       dedupeKey: identity.dedupeKey,
       payloadJson: text,
       rawBody,
-      signature: signature ?? null,
+      signature: req.get('x-retell-signature') ?? null,
       source: 'webhook' as const,
       snapshotSize: identity.snapshotSize,
     };

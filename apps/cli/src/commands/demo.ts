@@ -7,6 +7,7 @@ import { waitUntil } from '@callsync/runtime';
 import { DemoForwarding } from '../demo-forwarding';
 import { sendVersionCalls } from '../demo-versions';
 import { retellClient } from '../retell-client';
+import { keyringOf } from '../secret-key';
 import {
   countPendingEventsOfCalls,
   createDb,
@@ -174,7 +175,7 @@ export async function demoCommand(config: Config, args: string[]): Promise<numbe
       console.error(`\ncannot reach the ingress at ${url}: ${(err as Error).message}\nIs \`make up\` running?`);
       return 1;
     }
-    const forwarding = await DemoForwarding.start(db);
+    const forwarding = await DemoForwarding.start(db, keyringOf(config));
     try {
       try {
         await sendScenarios(all, send);

@@ -1,5 +1,4 @@
 import {
-  ERASED,
   lockCallSessions,
   recordTransferEvents,
   updateCallSessions,
@@ -12,8 +11,8 @@ import { PermanentEventError } from '../errors';
 import { mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../state/call-state';
 import { foldTransfers, transferEventOf } from '../state/transfers';
 import { resolveCompany } from './tenant-cache';
-import type { EventHandler, HandlerResult, SkippedEvent, StoredEvent } from './handler';
-import { changedSession, NOTHING_NEW, withAppliedCounterpart } from './nothing-new';
+import type { EventHandler, HandlerResult, StoredEvent } from './handler';
+import { mergePatches } from './nothing-new';
 
 function toState(row: CallSession): SessionState {
   const state = Object.fromEntries(SESSION_STATE_KEYS.map((k) => [k, row[k]])) as unknown as SessionState;
@@ -53,32 +52,12 @@ export const applyCallEvents = async (
     patches.map((p) => p.callId),
   );
   const state = new Map(sessions.map((s) => [s.call_id, toState(s)]));
-  // A second copy of an event (webhook after API, or API after webhook) that changes nothing is
-  // stored but not applied: the session, its last_event_at included, stays as it was.
-  const echoes = await withAppliedCounterpart(
+  const { skipped, touched } = await mergePatches(
     db,
-    patches
-      .filter((p) => isLifecycleEvent(p.event.eventType) && (state.get(p.callId)?.lifecycle_rank ?? 0) >= p.patch.rank)
-      .map((p) => p.event),
+    patches.map((p) => ({ event: p.event, id: p.callId, patch: p.patch })),
+    { state, erased: new Set(sessions.filter((s) => s.erased_at !== null).map((s) => s.call_id)) },
+    { merge: mergeSession, isLifecycle: isLifecycleEvent },
   );
-  const skipped: SkippedEvent[] = [];
-  // An erased call's later deliveries are stored, not applied: its data must not come back.
-  const erased = new Set(sessions.filter((s) => s.erased_at !== null).map((s) => s.call_id));
-  const touched = new Set<string>();
-  for (const { event, callId, patch } of patches) {
-    if (erased.has(callId)) {
-      skipped.push({ rowId: event.rowId, why: ERASED, prune: true });
-      continue;
-    }
-    const before = state.get(callId)!;
-    const after = mergeSession(before, patch);
-    if (echoes.has(event.rowId) && !changedSession(before, after))
-      skipped.push({ rowId: event.rowId, why: NOTHING_NEW });
-    else {
-      state.set(callId, after);
-      touched.add(callId);
-    }
-  }
   const recorded = await recordTransferEvents(db, transfers);
   for (const callId of new Set(transfers.map((t) => t.call_id))) {
     state.get(callId)!.transfers = foldTransfers(recorded.filter((r) => r.call_id === callId));

@@ -1,11 +1,11 @@
-import { ERASED, lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db';
+import { lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db';
 import { parseChat } from '../events/chat';
 import { isChatEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';
 import { CHAT_STATE_KEYS, chatPatchFromEvent, mergeChat, type ChatState } from '../state/chat-state';
 import { resolveCompany } from './tenant-cache';
-import type { EventHandler, HandlerResult, SkippedEvent, StoredEvent } from './handler';
-import { changedSession, NOTHING_NEW, withAppliedCounterpart } from './nothing-new';
+import type { EventHandler, HandlerResult, StoredEvent } from './handler';
+import { mergePatches } from './nothing-new';
 
 function toState(row: ChatSession): ChatState {
   return Object.fromEntries(CHAT_STATE_KEYS.map((k) => [k, row[k]])) as unknown as ChatState;
@@ -36,32 +36,12 @@ export const applyChatEvents = async (
     patches.map((p) => p.chatId),
   );
   const state = new Map(sessions.map((s) => [s.chat_id, toState(s)]));
-  // A second copy of an event (webhook after API, or API after webhook) that changes nothing is
-  // stored but not applied: the session, its last_event_at included, stays as it was.
-  const echoes = await withAppliedCounterpart(
+  const { skipped, touched } = await mergePatches(
     db,
-    patches
-      .filter((p) => isChatEvent(p.event.eventType) && (state.get(p.chatId)?.lifecycle_rank ?? 0) >= p.patch.rank)
-      .map((p) => p.event),
+    patches.map((p) => ({ event: p.event, id: p.chatId, patch: p.patch })),
+    { state, erased: new Set(sessions.filter((s) => s.erased_at !== null).map((s) => s.chat_id)) },
+    { merge: mergeChat, isLifecycle: isChatEvent },
   );
-  const skipped: SkippedEvent[] = [];
-  // An erased call's later deliveries are stored, not applied: its data must not come back.
-  const erased = new Set(sessions.filter((s) => s.erased_at !== null).map((s) => s.chat_id));
-  const touched = new Set<string>();
-  for (const { event, chatId, patch } of patches) {
-    if (erased.has(chatId)) {
-      skipped.push({ rowId: event.rowId, why: ERASED, prune: true });
-      continue;
-    }
-    const before = state.get(chatId)!;
-    const after = mergeChat(before, patch);
-    if (echoes.has(event.rowId) && !changedSession(before, after))
-      skipped.push({ rowId: event.rowId, why: NOTHING_NEW });
-    else {
-      state.set(chatId, after);
-      touched.add(chatId);
-    }
-  }
   await updateChatSessions(
     db,
     [...touched].map((chatId) => ({ chatId, values: state.get(chatId)! })),

@@ -1,6 +1,7 @@
 import { findAppliedKeys, type Db } from '@callsync/db';
 import { counterpartKey, stableJson } from '../events/delivery-identity';
-import type { StoredEvent } from './handler';
+import { ERASED } from '@callsync/db';
+import type { SkippedEvent, StoredEvent } from './handler';
 
 /*
  * An event applied twice, once from Retell's webhook and once from its API (reconciliation,
@@ -44,4 +45,42 @@ export async function withAppliedCounterpart(db: Db, events: readonly StoredEven
     events.map((e) => counterpartKey(e.dedupeKey)),
   );
   return new Set(events.filter((e) => applied.has(counterpartKey(e.dedupeKey))).map((e) => e.rowId));
+}
+
+/**
+ * Merge a batch's patches into the locked sessions (calls or chats alike), in order. An erased
+ * session's events are skipped and pruned; a second copy of an event that changes nothing (its
+ * counterpart from the other source was applied) is skipped and leaves the session as it was,
+ * last_event_at included. Returns the skipped events and the sessions that changed.
+ */
+export async function mergePatches<S extends { lifecycle_rank: number }, P extends { rank: number }>(
+  db: Db,
+  patches: readonly { event: StoredEvent; id: string; patch: P }[],
+  sessions: { state: Map<string, S>; erased: ReadonlySet<string> },
+  rules: { merge: (session: S, patch: P) => S; isLifecycle: (eventType: string) => boolean },
+): Promise<{ skipped: SkippedEvent[]; touched: Set<string> }> {
+  const { state, erased } = sessions;
+  const echoes = await withAppliedCounterpart(
+    db,
+    patches
+      .filter((p) => rules.isLifecycle(p.event.eventType) && (state.get(p.id)?.lifecycle_rank ?? 0) >= p.patch.rank)
+      .map((p) => p.event),
+  );
+  const skipped: SkippedEvent[] = [];
+  const touched = new Set<string>();
+  for (const { event, id, patch } of patches) {
+    if (erased.has(id)) {
+      skipped.push({ rowId: event.rowId, why: ERASED, prune: true });
+      continue;
+    }
+    const before = state.get(id)!;
+    const after = rules.merge(before, patch);
+    if (echoes.has(event.rowId) && !changedSession(before, after)) {
+      skipped.push({ rowId: event.rowId, why: NOTHING_NEW });
+    } else {
+      state.set(id, after);
+      touched.add(id);
+    }
+  }
+  return { skipped, touched };
 }
