@@ -53,6 +53,25 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   if (options.db) {
     app.use('/console', consoleRouter(options.db, { webhookQueue: options.webhookQueue }), agentsRouter(options.db));
   }
-  app.get('/', (_req, res) => res.redirect(options.db ? '/console/calls' : BOARD_PATH));
+  const home = options.db ? '/console/calls' : BOARD_PATH;
+  app.get('/', (_req, res) => res.redirect(home));
+  // The README names `/console`; the console's pages live below it.
+  if (options.db) app.get(['/console', '/console/'], (_req, res) => res.redirect('/console/calls'));
+  app.use((req, res) => {
+    res.status(404).type('html').send(notFoundPage(req.path, home));
+  });
   return app;
+}
+
+/** Any path the dashboard does not serve: say so and link home, rather than Express's bare "Cannot GET". */
+function notFoundPage(path: string, home: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Not found · callsync</title></head>
+<body><h1>Not found</h1><p>The dashboard has no page at <code>${escapeHtml(path)}</code>.</p>
+<p><a href="${home}">Home</a> · <a href="${BOARD_PATH}">Bull Board</a></p></body></html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
