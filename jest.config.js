@@ -5,7 +5,8 @@ const swc = [
 ];
 
 module.exports = {
-  testEnvironment: 'node',
+  // The node environment, failing a file that leaves sockets, servers or child processes open.
+  testEnvironment: '<rootDir>/test/support/leak-environment.ts',
   transform: { '^.+\\.ts$': swc },
   // Tests import workspace packages from source, never from a stale dist/.
   moduleNameMapper: {
