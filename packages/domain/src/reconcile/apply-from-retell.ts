@@ -41,6 +41,9 @@ export async function applyFromRetell(
     // A row that failed earlier is applied now; if it fails again, this check fails with its error.
     const outcome = await processWebhookEvent(db, stored.id, handlers);
     if (outcome.outcome === 'processed' && outcome.forwards.length && enqueueForwards)
-      await enqueueForwards(outcome.forwards).catch(() => undefined);
+      await enqueueForwards(outcome.forwards).catch(() => {
+        // Redis refused the jobs: the deliveries are committed in Postgres, and the outbox sweeper
+        // adds the jobs of due deliveries that have none, so this is a delay, not a loss.
+      });
   }
 }

@@ -21,7 +21,7 @@ export type Subject = 'call' | 'chat';
 
 /** What one answer from Retell means for the session, and what to write. */
 export interface Decision {
-  outcome: Exclude<CallOutcome, 'failed'>;
+  outcome: Exclude<CallOutcome, 'failed' | 'discovered'>;
   /** Retell's status, or the HTTP status of "not found". */
   detail: string;
   /** Events to apply from Retell's call object, through the webhook handlers, in this order. */

@@ -1,7 +1,14 @@
-import { findKnownSessions, type Db, type ForwardHead } from '@callsync/db';
+import {
+  advanceDiscoveryWatermark,
+  findDiscoveryWatermark,
+  findKnownSessions,
+  type Db,
+  type ForwardHead,
+} from '@callsync/db';
 import { isChatFinished, isFinished, type ApiCall, type ApiChat, type CallLookup } from '@callsync/retell';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromRetell } from './apply-from-retell';
+import { errorText } from './check-subject';
 
 /*
  * Discovery: calls and chats that exist at Retell but that callsync never heard of (every webhook
@@ -65,93 +72,175 @@ export interface DiscoverOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function discoverMissed(
-  deps: {
-    db: Db;
-    retell: CallLookup;
-    handlers: HandlerRegistry;
-    enqueueForwards?: (heads: ForwardHead[]) => Promise<void>;
+interface DiscoveryDeps {
+  db: Db;
+  retell: CallLookup;
+  handlers: HandlerRegistry;
+  enqueueForwards?: (heads: ForwardHead[]) => Promise<void>;
+}
+
+/** What differs between discovering calls and chats: the listing, the ids, the events, the apply. */
+interface ListedKind<T> {
+  subject: 'call' | 'chat';
+  table: 'calls' | 'chats';
+  list?: (sinceMs: number, untilMs: number, onPage: (page: T[]) => void) => Promise<T[]>;
+  idOf(item: T): string;
+  eventsOf(item: T): string[];
+  apply(deps: DiscoveryDeps, item: T, events: string[]): Promise<void>;
+}
+
+const CALLS: ListedKind<ApiCall> = {
+  subject: 'call',
+  table: 'calls',
+  idOf: (c) => c.call_id,
+  eventsOf: discoveredCallEvents,
+  async apply(deps, listed, events) {
+    const call = await completeListedCall(deps.retell, listed);
+    // get-call may know more than the listing did (its analysis, say).
+    const now = discoveredCallEvents(call);
+    await applyFromRetell(
+      deps.db,
+      { kind: 'call', call },
+      now.length ? now : events,
+      deps.handlers,
+      deps.enqueueForwards,
+    );
   },
+};
+
+const CHATS: ListedKind<ApiChat> = {
+  subject: 'chat',
+  table: 'chats',
+  idOf: (c) => c.chat_id,
+  eventsOf: discoveredChatEvents,
+  apply: (deps, chat, events) =>
+    applyFromRetell(deps.db, { kind: 'chat', chat }, events, deps.handlers, deps.enqueueForwards),
+};
+
+/** The summary being built, and progress told as it grows. */
+class DiscoveryProgress {
+  readonly summary: DiscoverySummary = { listed: 0, known: 0, imported: 0, failed: 0, earliestFailureMs: null };
+  private done = 0;
+
+  constructor(private readonly onProgress?: (done: number, total: number) => void) {}
+
+  listed(n: number): void {
+    this.summary.listed += n;
+    this.tell();
+  }
+
+  handled(): void {
+    this.done += 1;
+    this.tell();
+  }
+
+  failedAt(startMs: number | null): void {
+    this.summary.failed += 1;
+    if (startMs !== null) this.summary.earliestFailureMs = Math.min(this.summary.earliestFailureMs ?? startMs, startMs);
+  }
+
+  private tell(): void {
+    this.onProgress?.(this.done, this.summary.listed);
+  }
+}
+
+async function importListed<T extends { start_timestamp?: number | null }>(
+  deps: DiscoveryDeps,
+  kind: ListedKind<T>,
+  items: readonly T[],
   options: DiscoverOptions,
-): Promise<DiscoverySummary> {
-  const { db, retell, handlers } = deps;
-  const kinds = options.kinds ?? ['calls', 'chats'];
-  const summary: DiscoverySummary = { listed: 0, known: 0, imported: 0, failed: 0, earliestFailureMs: null };
-  let done = 0;
-  const progress = () => options.onProgress?.(done, summary.listed);
-
-  const importAll = async <T extends { start_timestamp?: number | null }>(
-    subject: 'call' | 'chat',
-    items: T[],
-    idOf: (item: T) => string,
-    eventsOf: (item: T) => string[],
-    apply: (item: T, events: string[]) => Promise<void>,
-  ) => {
-    for (let i = 0; i < items.length; i += 1000) {
-      const page = items.slice(i, i + 1000);
-      const known = await findKnownSessions(db, subject === 'call' ? 'calls' : 'chats', page.map(idOf));
-      for (const item of page) {
-        done += 1;
-        if (known.has(idOf(item))) {
-          summary.known += 1;
-          progress();
-          continue;
-        }
-        const events = eventsOf(item);
-        if (events.length === 0) {
-          progress();
-          continue;
-        }
+  progress: DiscoveryProgress,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += 1000) {
+    const page = items.slice(i, i + 1000);
+    const known = await findKnownSessions(deps.db, kind.table, page.map(kind.idOf));
+    for (const item of page) {
+      const id = kind.idOf(item);
+      const events = known.has(id) ? [] : kind.eventsOf(item);
+      if (known.has(id)) progress.summary.known += 1;
+      // Known, or registered and not started yet (the next pass lists it again): nothing to do.
+      if (events.length) {
         try {
-          if (!options.dryRun) await apply(item, events);
-          summary.imported += 1;
-          options.onFound?.({ subject, id: idOf(item), events: options.dryRun ? [] : events });
+          if (!options.dryRun) await kind.apply(deps, item, events);
+          progress.summary.imported += 1;
+          options.onFound?.({ subject: kind.subject, id, events: options.dryRun ? [] : events });
         } catch (err) {
-          summary.failed += 1;
-          const start = item.start_timestamp ?? null;
-          if (start !== null) summary.earliestFailureMs = Math.min(summary.earliestFailureMs ?? start, start);
-          options.onFound?.({
-            subject,
-            id: idOf(item),
-            events,
-            error: err instanceof Error ? err.message : String(err),
-          });
+          // Counted and reported; the watermark stays before it, so the next pass tries it again.
+          progress.failedAt(item.start_timestamp ?? null);
+          options.onFound?.({ subject: kind.subject, id, events, error: errorText(err) });
         }
-        progress();
       }
+      progress.handled();
     }
-  };
+  }
+}
 
-  if (kinds.includes('calls') && retell.listCalls) {
-    const calls = await retell.listCalls(options.sinceMs, options.untilMs, (p) => {
-      summary.listed += p.length;
-      progress();
-    });
-    await importAll(
-      'call',
-      calls,
-      (c) => c.call_id,
-      discoveredCallEvents,
-      async (listed, events) => {
-        const call = await completeListedCall(retell, listed);
-        // get-call may know more than the listing did (its analysis, say).
-        const now = discoveredCallEvents(call);
-        await applyFromRetell(db, { kind: 'call', call }, now.length ? now : events, handlers, deps.enqueueForwards);
-      },
-    );
+async function discoverKind<T extends { start_timestamp?: number | null }>(
+  deps: DiscoveryDeps,
+  kind: ListedKind<T>,
+  options: DiscoverOptions,
+  progress: DiscoveryProgress,
+): Promise<void> {
+  if (!kind.list) return;
+  const items = await kind.list(options.sinceMs, options.untilMs, (p) => progress.listed(p.length));
+  await importListed(deps, kind, items, options, progress);
+}
+
+export async function discoverMissed(deps: DiscoveryDeps, options: DiscoverOptions): Promise<DiscoverySummary> {
+  const kinds = options.kinds ?? ['calls', 'chats'];
+  const progress = new DiscoveryProgress(options.onProgress);
+  const { retell } = deps;
+  if (kinds.includes('calls'))
+    await discoverKind(deps, { ...CALLS, list: retell.listCalls?.bind(retell) }, options, progress);
+  if (kinds.includes('chats'))
+    await discoverKind(deps, { ...CHATS, list: retell.listChats?.bind(retell) }, options, progress);
+  return progress.summary;
+}
+
+/** The first discovery (no watermark yet) looks back this far; `make backfill` imports older history. */
+const FIRST_DISCOVERY_WINDOW_MS = 3600_000;
+/** Each discovery lists a little before the watermark: a call registered late still gets listed. */
+const DISCOVERY_OVERLAP_MS = 5 * 60_000;
+
+export interface WatermarkDiscovery {
+  kind: 'calls' | 'chats';
+  /** What was imported (or failed to import); null when the listing itself failed. */
+  summary: DiscoverySummary | null;
+  /** Why the step failed: the listing, or moving the watermark. */
+  error?: string;
+}
+
+/**
+ * Discovery as reconciliation runs it: per kind, list what started since the kind's watermark (a
+ * little before it), import what callsync never heard of, and move the watermark up to `now`, or to
+ * just before the earliest call that failed to import, so it is listed again. A listing that fails
+ * (Retell down) leaves the watermark, so the next pass lists the same window again.
+ */
+export async function discoverSinceWatermarks(
+  deps: DiscoveryDeps,
+  options: { now: Date; dryRun?: boolean; onFound?: (found: DiscoveryFound) => void },
+): Promise<WatermarkDiscovery[]> {
+  const untilMs = options.now.getTime();
+  const results: WatermarkDiscovery[] = [];
+  for (const kind of ['calls', 'chats'] as const) {
+    if (kind === 'calls' ? !deps.retell.listCalls : !deps.retell.listChats) continue;
+    const watermark = await findDiscoveryWatermark(deps.db, kind);
+    const sinceMs = (watermark ?? untilMs - FIRST_DISCOVERY_WINDOW_MS) - DISCOVERY_OVERLAP_MS;
+    let summary: DiscoverySummary | null = null;
+    try {
+      summary = await discoverMissed(deps, {
+        sinceMs,
+        untilMs,
+        kinds: [kind],
+        dryRun: options.dryRun,
+        onFound: options.onFound,
+      });
+      if (!options.dryRun)
+        await advanceDiscoveryWatermark(deps.db, kind, Math.min(untilMs, summary.earliestFailureMs ?? untilMs));
+      results.push({ kind, summary });
+    } catch (err) {
+      results.push({ kind, summary, error: errorText(err) });
+    }
   }
-  if (kinds.includes('chats') && retell.listChats) {
-    const chats = await retell.listChats(options.sinceMs, options.untilMs, (p) => {
-      summary.listed += p.length;
-      progress();
-    });
-    await importAll(
-      'chat',
-      chats,
-      (c) => c.chat_id,
-      discoveredChatEvents,
-      (chat, events) => applyFromRetell(db, { kind: 'chat', chat }, events, handlers, deps.enqueueForwards),
-    );
-  }
-  return summary;
+  return results;
 }

@@ -2,40 +2,28 @@ import {
   countSessionsAwaitingAnalysis,
   countStaleChats,
   countStaleSessions,
-  advanceDiscoveryWatermark,
-  findDiscoveryWatermark,
   findStaleChats,
-  recordChatReconcileCheck,
   findSessionsAwaitingAnalysis,
   findStaleSessions,
   finishReconcileRun,
-  recordReconcileCheck,
   startReconcileRun,
   withReconcileLock,
   type Db,
   type ForwardHead,
   type ReconcileCounts,
+  type ReconcileCheck,
   type SessionCursor,
-  type SessionToReconcile,
 } from '@callsync/db';
 import type { CallLookup } from '@callsync/retell';
-import type { HandlerRegistry } from '../handlers';
-import { applyFromRetell } from './apply-from-retell';
-import { decide, decideChat, type CallOutcome, type CheckReason, type Subject } from './decide';
-import { discoverMissed } from './discover';
 import { mapLimit } from '@callsync/runtime';
+import type { HandlerRegistry } from '../handlers';
+import { checkSubject, errorText, type CallReport, type CheckContext } from './check-subject';
+import type { CallOutcome, CheckReason } from './decide';
+import { discoverSinceWatermarks } from './discover';
+import { PassTally } from './pass-tally';
+import { callKind, chatKind, type SubjectKind } from './subject-kind';
 
-export type { CallOutcome };
-
-export interface CallReport {
-  /** The call's id, or for a chat (subject 'chat') the chat's. */
-  callId: string;
-  subject: Subject;
-  reason: CheckReason;
-  outcome: CallOutcome;
-  /** Retell's status, or the error. */
-  detail?: string;
-}
+export type { CallOutcome, CallReport };
 
 export interface ReconcileOptions {
   trigger: 'scheduled' | 'manual';
@@ -82,12 +70,6 @@ export interface ReconcileDeps {
 }
 
 const DEFAULT_MAX_FAILURES = 20;
-/** The first discovery (no watermark yet) looks back this far; `make backfill` imports older history. */
-const FIRST_DISCOVERY_WINDOW_MS = 3600_000;
-/** Each discovery lists a little before the watermark: a call registered late still gets listed. */
-const DISCOVERY_OVERLAP_MS = 5 * 60_000;
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 const minutesAgo = (now: Date, minutes: number) => new Date(now.getTime() - minutes * 60_000);
 
@@ -101,161 +83,127 @@ export async function runReconcilePass(deps: ReconcileDeps, options: ReconcileOp
   return options.dryRun ? pass() : withReconcileLock(deps.db, pass);
 }
 
-async function reconcile(
-  { db, retell, handlers, enqueueForwards }: ReconcileDeps,
-  options: ReconcileOptions,
-): Promise<ReconcileSummary> {
+/** One kind of candidate: how a batch is loaded after a cursor, and how each is checked. */
+interface Walk<S> {
+  find(cursor: SessionCursor | null): Promise<S[]>;
+  kind: SubjectKind<ReconcileCheck> | SubjectKind<'checked' | 'not_found'>;
+  idOf(s: S): string;
+  reason: CheckReason;
+}
+
+async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
+  const { db, retell } = deps;
   const now = options.now?.() ?? new Date();
-  const counts: ReconcileCounts = {
-    found: 0,
-    ended: 0,
-    ongoing: 0,
-    not_found: 0,
-    analyzed: 0,
-    failed: 0,
-    discovered: 0,
-  };
+  const tally = new PassTally(options);
   const runId = options.dryRun ? null : await startReconcileRun(db, options.trigger, options.runner);
-  const write = !options.dryRun;
+  const ctx: CheckContext = {
+    db,
+    handlers: deps.handlers,
+    enqueueForwards: deps.enqueueForwards,
+    write: !options.dryRun,
+    maxTries: options.maxTries,
+    maxFailures: options.maxFailures ?? DEFAULT_MAX_FAILURES,
+  };
   const batchSize = options.batchSize ?? 500;
   const concurrency = options.concurrency ?? 8;
-  let done = 0;
-  let total = 0;
-
-  const report = (r: CallReport) => {
-    const key = r.outcome === 'no_analysis' ? 'ongoing' : r.outcome;
-    counts[key] += 1;
-    done += 1;
-    options.onCall?.(r);
-    options.onProgress?.(done, total);
-  };
-
-  // Ask, decide (pure), then carry the decision out.
-  const check = async (reason: CheckReason, callId: string): Promise<void> => {
-    try {
-      const result = await retell.getCall(callId);
-      const decision = decide(reason, result);
-      if (write && result.found && decision.apply.length)
-        await applyFromRetell(db, { kind: 'call', call: result.call }, decision.apply, handlers, enqueueForwards);
-      if (write && decision.record) await recordReconcileCheck(db, callId, decision.record, options.maxTries);
-      report({ callId, subject: 'call', reason, outcome: decision.outcome, detail: decision.detail });
-    } catch (err) {
-      if (write) {
-        const maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
-        await recordReconcileCheck(db, callId, 'failed', options.maxTries, maxFailures).catch(() => undefined);
-      }
-      report({ callId, subject: 'call', reason, outcome: 'failed', detail: errorText(err) });
-    }
-  };
-
-  // The same for an ongoing chat, through get-chat.
-  const checkChat = async (getChat: NonNullable<CallLookup['getChat']>, chatId: string): Promise<void> => {
-    try {
-      const result = await getChat(chatId);
-      const decision = decideChat(result);
-      if (write && result.found && decision.apply.length)
-        await applyFromRetell(db, { kind: 'chat', chat: result.chat }, decision.apply, handlers, enqueueForwards);
-      if (write) await recordChatReconcileCheck(db, chatId, decision.record, options.maxTries);
-      report({ callId: chatId, subject: 'chat', reason: 'stale', outcome: decision.outcome, detail: decision.detail });
-    } catch (err) {
-      if (write) {
-        const maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
-        await recordChatReconcileCheck(db, chatId, 'failed', options.maxTries, maxFailures).catch(() => undefined);
-      }
-      report({ callId: chatId, subject: 'chat', reason: 'stale', outcome: 'failed', detail: errorText(err) });
-    }
-  };
-
-  const walk = async <S extends { id: string; key: Date }>(
-    find: (cursor: SessionCursor | null) => Promise<S[]>,
-    checkOne: (s: S) => Promise<void>,
-  ): Promise<void> => {
-    let cursor: SessionCursor | null = null;
-    for (;;) {
-      const batch = await find(cursor);
-      if (batch.length === 0) return;
-      counts.found += batch.length;
-      await mapLimit(batch, concurrency, checkOne);
-      const last = batch[batch.length - 1]!;
-      cursor = { key: last.key, id: last.id };
-      if (batch.length < batchSize) return;
-    }
-  };
-
-  // Calls and chats started since the watermark that callsync has no session for: created now.
-  const discover = async (at: Date): Promise<void> => {
-    const untilMs = at.getTime();
-    for (const kind of ['calls', 'chats'] as const) {
-      if (kind === 'calls' ? !retell.listCalls : !retell.listChats) continue;
-      const watermark = await findDiscoveryWatermark(db, kind);
-      const sinceMs = (watermark ?? untilMs - FIRST_DISCOVERY_WINDOW_MS) - DISCOVERY_OVERLAP_MS;
-      try {
-        const found = await discoverMissed(
-          { db, retell, handlers, enqueueForwards },
-          {
-            sinceMs,
-            untilMs,
-            kinds: [kind],
-            dryRun: options.dryRun,
-            onFound: (f) =>
-              report({
-                callId: f.id,
-                subject: f.subject,
-                reason: 'discovered',
-                outcome: f.error ? 'failed' : 'discovered',
-                detail: f.error ?? f.events.join(', '),
-              }),
-          },
-        );
-        total += found.imported + found.failed;
-        counts.found += found.imported + found.failed;
-        // A call that failed to import is listed again next time: the watermark stays before it.
-        if (write) await advanceDiscoveryWatermark(db, kind, Math.min(untilMs, found.earliestFailureMs ?? untilMs));
-      } catch (err) {
-        // Listing failed (Retell down): the watermark stays, the next pass lists the window again.
-        counts.failed += 1;
-        options.onCall?.({
-          callId: `list-${kind}`,
-          subject: kind === 'calls' ? 'call' : 'chat',
-          reason: 'discovered',
-          outcome: 'failed',
-          detail: errorText(err),
-        });
-      }
-    }
-  };
+  const calls = callKind(retell);
 
   let error: string | null = null;
   try {
     if (options.callIds?.length) {
-      total = options.callIds.length;
-      counts.found = total;
-      options.onProgress?.(0, total);
-      await mapLimit(options.callIds, concurrency, (id) => check('requested', id));
+      tally.found(options.callIds.length);
+      tally.expect(options.callIds.length);
+      await mapLimit(options.callIds, concurrency, async (id) =>
+        tally.report(await checkSubject(ctx, calls, id, 'requested')),
+      );
     } else {
       const staleCutoff = minutesAgo(now, options.staleAfterMinutes);
       const analysisCutoff = minutesAgo(now, options.analysisAfterMinutes);
       const getChat = retell.getChat?.bind(retell);
-      total =
+      tally.expect(
         (await countStaleSessions(db, staleCutoff)) +
-        (await countSessionsAwaitingAnalysis(db, analysisCutoff)) +
-        (getChat ? await countStaleChats(db, staleCutoff) : 0);
-      options.onProgress?.(0, total);
-      const call = (reason: CheckReason) => (s: SessionToReconcile) => check(reason, s.call_id);
-      await walk((c) => findStaleSessions(db, staleCutoff, c, batchSize), call('stale'));
-      await walk((c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize), call('analysis'));
+          (await countSessionsAwaitingAnalysis(db, analysisCutoff)) +
+          (getChat ? await countStaleChats(db, staleCutoff) : 0),
+      );
+      const limits = { batchSize, concurrency };
+      await walkBatches(ctx, tally, limits, {
+        find: (c) => findStaleSessions(db, staleCutoff, c, batchSize),
+        kind: calls,
+        idOf: (s) => s.call_id,
+        reason: 'stale',
+      });
+      await walkBatches(ctx, tally, limits, {
+        find: (c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize),
+        kind: calls,
+        idOf: (s) => s.call_id,
+        reason: 'analysis',
+      });
       if (getChat)
-        await walk(
-          (c) => findStaleChats(db, staleCutoff, c, batchSize),
-          (s) => checkChat(getChat, s.chat_id),
-        );
-      if (options.discover !== false) await discover(now);
+        await walkBatches(ctx, tally, limits, {
+          find: (c) => findStaleChats(db, staleCutoff, c, batchSize),
+          kind: chatKind(getChat),
+          idOf: (s) => s.chat_id,
+          reason: 'stale',
+        });
+      if (options.discover !== false) await discover(deps, now, options.dryRun, tally);
     }
   } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
+    error = errorText(err);
     throw err;
   } finally {
-    if (runId) await finishReconcileRun(db, runId, counts, error);
+    if (runId) await finishReconcileRun(db, runId, tally.counts, error);
   }
-  return { ...counts, runId };
+  return { ...tally.counts, runId };
+}
+
+/** Keyset walk over one kind of candidate, a batch at a time, checking each batch `concurrency` at once. */
+async function walkBatches<S extends { id: string; key: Date }>(
+  ctx: CheckContext,
+  tally: PassTally,
+  { batchSize, concurrency }: { batchSize: number; concurrency: number },
+  walk: Walk<S>,
+): Promise<void> {
+  let cursor: SessionCursor | null = null;
+  for (;;) {
+    const batch = await walk.find(cursor);
+    if (batch.length === 0) return;
+    tally.found(batch.length);
+    await mapLimit(batch, concurrency, async (s) =>
+      tally.report(await checkSubject(ctx, walk.kind, walk.idOf(s), walk.reason)),
+    );
+    const last = batch[batch.length - 1]!;
+    cursor = { key: last.key, id: last.id };
+    if (batch.length < batchSize) return;
+  }
+}
+
+/** Calls and chats started since the watermarks that callsync has no session for: created now. */
+async function discover(deps: ReconcileDeps, now: Date, dryRun: boolean | undefined, tally: PassTally): Promise<void> {
+  const results = await discoverSinceWatermarks(deps, {
+    now,
+    dryRun,
+    onFound: (f) =>
+      tally.report({
+        callId: f.id,
+        subject: f.subject,
+        reason: 'discovered',
+        outcome: f.error ? 'failed' : 'discovered',
+        detail: f.error ?? f.events.join(', '),
+      }),
+  });
+  for (const { kind, summary, error } of results) {
+    if (summary) {
+      tally.expect(summary.imported + summary.failed);
+      tally.found(summary.imported + summary.failed);
+    }
+    // The listing failed (Retell down): counted as one failed step; the next pass lists the window again.
+    if (error)
+      tally.stepFailed({
+        callId: `list-${kind}`,
+        subject: kind === 'calls' ? 'call' : 'chat',
+        reason: 'discovered',
+        outcome: 'failed',
+        detail: error,
+      });
+  }
 }
