@@ -70,10 +70,12 @@ describe('ingress and worker on the same rows at once', () => {
     await until('the ingress to wait on the middle row', async () =>
       (await waitingOnLock(t.db, 'lock-ingress')) ? true : undefined,
     );
+    let claimedWhileHeld = false;
     const claim = worker
       .transaction()
       .execute(async (trx) => {
         const claimed = await claimWebhookEvents(trx, ids, ['call_started']);
+        claimedWhileHeld = true;
         await sql`select pg_sleep(0.2)`.execute(trx);
         return claimed.map((r) => r.id);
       })
@@ -81,7 +83,10 @@ describe('ingress and worker on the same rows at once', () => {
         (r) => ({ ok: true as const, r }),
         (err: { code?: string; message: string }) => ({ ok: false as const, err }),
       );
-    await new Promise((r) => setTimeout(r, 200));
+    // Let the middle row go once the claim has run past it, or (the bug) waits on it.
+    await until('the worker to claim, or to wait on the middle row', async () =>
+      claimedWhileHeld || (await waitingOnLock(t.db, 'lock-worker')) ? true : undefined,
+    );
     release();
     await blocking;
 

@@ -156,7 +156,10 @@ describe('graceful shutdown', () => {
         (await (await queue.getJob(webhookJobId(event.rowId)))?.getState()) === 'active' ? true : undefined,
       );
       worker.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
+      // It has begun to stop, and cannot finish while its job is blocked: it must still be running.
+      await until('the worker to begin shutting down', async () =>
+        worker.output().includes('shutting down') ? true : undefined,
+      );
       expect(worker.child.exitCode).toBeNull();
       await event.release();
       expect(await worker.exited).toBe(0);
