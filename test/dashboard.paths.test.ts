@@ -20,8 +20,8 @@ const app = () => createDashboardApp({ queues: [p.queue], db: t.db, auth: AUTH }
 function readmeDashboardPaths(): string[] {
   const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
   const paths = new Set<string>();
-  for (const m of readme.matchAll(/`http:\/\/<host>:3001(\/[^`\s]*)`/g)) paths.add(m[1]);
-  for (const m of readme.matchAll(/`(\/console[^`\s<]*)`/g)) paths.add(m[1]);
+  for (const m of readme.matchAll(/`http:\/\/<host>:3001(\/[^`\s]*)`/g)) paths.add(m[1]!);
+  for (const m of readme.matchAll(/`(\/console[^`\s<]*)`/g)) paths.add(m[1]!);
   return [...paths].filter((p) => !p.endsWith('/'));
 }
 
@@ -32,7 +32,7 @@ describe('dashboard paths', () => {
     for (const path of paths) {
       let res = await request(app()).get(path).auth(AUTH.user, AUTH.password);
       for (let hops = 0; res.status >= 300 && res.status < 400 && hops < 3; hops++)
-        res = await request(app()).get(res.headers.location).auth(AUTH.user, AUTH.password);
+        res = await request(app()).get(String(res.headers.location)).auth(AUTH.user, AUTH.password);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
     }
   });
