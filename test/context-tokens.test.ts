@@ -100,4 +100,28 @@ describe('context API tokens per company', () => {
     expect(unknown.output()).toContain('no company "Nobody GmbH"');
     expect(await t.db.selectFrom('api_tokens').selectAll().execute()).toEqual([]);
   });
+
+  it('an operator command waits at most its lock timeout behind a row someone else holds, then says so', async () => {
+    await addToken('--all');
+    const [row] = await t.db.selectFrom('api_tokens').select('id').execute();
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => (held = r));
+    const holder = t.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('api_tokens').select('id').where('id', '=', row!.id).forUpdate().execute();
+      held();
+      // Held far longer than the CLI's lock timeout; released as soon as the CLI has given up.
+      await released;
+    });
+    await isHeld;
+    try {
+      const revoke = tokens('revoke', String(row!.id));
+      expect(await revoke.exited).not.toBe(0);
+      expect(revoke.output()).toMatch(/lock timeout/);
+    } finally {
+      release();
+      await holder;
+    }
+  });
 });

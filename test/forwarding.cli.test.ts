@@ -163,6 +163,30 @@ describe('make destinations', () => {
     await applyCall(t.db, newCallId());
     expect(await t.db.selectFrom('forward_deliveries').selectAll().execute()).toHaveLength(6);
   });
+
+  it('gives up on a destination row someone else holds, with a clear error, instead of waiting behind it', async () => {
+    const { id } = await addReceiver('--events', 'call_ended');
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => (held = r));
+    // A long transaction (an apply, a migration, a psql session) holds the destination's row.
+    const holder = t.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('forward_destinations').select('id').where('id', '=', id).forUpdate().execute();
+      held();
+      await released;
+    });
+    await isHeld;
+    try {
+      const pause = await cli('destinations', 'pause', id);
+      expect(pause.code).not.toBe(0);
+      expect(pause.out).toMatch(/lock timeout/);
+    } finally {
+      release();
+      await holder;
+    }
+    expect((await cli('destinations', 'pause', id)).code).toBe(0);
+  });
 });
 
 describe('make replay --destination', () => {

@@ -22,7 +22,8 @@ import { ensureForwardJobs, forwardJobId } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { applyRetention, sweepOverdueForwards } from '@callsync/worker';
 import { useTestDatabase, truncateAll } from './support/database';
-import { body, LIFECYCLE, newCallId, storeEvent } from './support/calls';
+import { body, LIFECYCLE, newCallId, START_MS, storeEvent } from './support/calls';
+import { sampleTranscriptUpdateBody } from '@callsync/retell';
 import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
@@ -139,7 +140,8 @@ describe('forwarding to destinations', () => {
   });
 
   it('keeps signing with the old secret for the overlap after a rotation, and not after it', async () => {
-    const d = await destination({ events: ['call_started'] });
+    // fail_4xx: the receiver's 401 fails the delivery at once (by default a 401 is retried).
+    const d = await destination({ events: ['call_started'], fail4xx: true });
     await pipeline();
     const old = d.secret;
     const rotated = (await rotateSecret(t.db, TEST_KEYS, d.id))!;
@@ -157,8 +159,8 @@ describe('forwarding to destinations', () => {
     // Both signatures are sent during the overlap.
     expect(d.receiver.received[0]!.signature.split(' ')).toHaveLength(2);
 
-    // After the overlap only the new secret signs: a receiver still on the old one rejects it (401
-    // fails the delivery at once: no retry can fix a wrong secret).
+    // After the overlap only the new secret signs: a receiver still on the old one rejects it (with
+    // fail_4xx, its 401 fails the delivery at once).
     await sql`update forward_destinations set previous_secret_expires_at = now() - interval '1 second'`.execute(t.db);
     d.receiver.secrets = [old];
     const callId = newCallId();
@@ -209,7 +211,7 @@ describe('forwarding to destinations', () => {
     expect(attempts.at(-1)).toMatchObject({ status_code: 204 });
   });
 
-  it('pauses a destination after N consecutive failures, holds its deliveries, and resume drains them in order', async () => {
+  it('pauses a destination after N consecutive failures, holds its deliveries, and resume (before any probe) drains them in order', async () => {
     let up = false;
     const d = await destination({ events: [...LIFECYCLE], breakerThreshold: 3 }, (m) => (up && m.verified ? 204 : 500));
     await pipeline([50, 50, 50, 50, 50, 50]);
@@ -224,17 +226,27 @@ describe('forwarding to destinations', () => {
           .where('id', '=', d.id)
           .executeTakeFirst();
         const rows = await deliveries();
-        return dest?.state === 'paused' && rows.length === 6 && rows.every((r) => r.lease_until === null)
+        // A delivery in flight as the breaker opened is held by its next claim, after its retry delay.
+        const settled = calls.every((c) => {
+          const head = rows.find((r) => r.subject === c);
+          return head && (head.status === 'held' || head.id === dest?.probe_delivery_id);
+        });
+        return dest?.state === 'paused' && rows.length === 6 && rows.every((r) => r.lease_until === null) && settled
           ? { dest, rows }
           : undefined;
       },
       { timeoutMs: 10_000 },
     );
     expect(paused?.dest.paused_reason).toMatch(/circuit breaker: 3 consecutive failures/);
-    // Nothing dropped: held, or (applied while the pause committed) pending behind a held head.
+    expect(paused?.dest.paused_by).toBe('breaker');
+    // Nothing dropped: held, or (applied while the pause committed) pending behind a held head; the
+    // one delivery kept pending is the breaker's probe (sent after its cool-down, 30 s by default).
     const rows0 = paused!.rows;
     expect(rows0.every((r) => r.status === 'held' || r.status === 'pending')).toBe(true);
-    for (const callId of calls) expect(rows0.find((r) => r.subject === callId)!.status).toBe('held');
+    for (const callId of calls) {
+      const head = rows0.find((r) => r.subject === callId)!;
+      expect(head.status).toBe(head.id === paused!.dest.probe_delivery_id ? 'pending' : 'held');
+    }
     const triesWhilePaused = d.receiver.received.length;
     // The third failure pauses it; a try already in flight for the other call may still land.
     expect(triesWhilePaused).toBeGreaterThanOrEqual(3);
@@ -244,10 +256,17 @@ describe('forwarding to destinations', () => {
     expect(d.receiver.received.length).toBe(triesWhilePaused);
 
     up = true;
-    const { released, heads } = await resumeDestination(t.db, d.id);
+    const { released, heads, probe } = await resumeDestination(t.db, d.id);
     expect(released).toBe(rows0.filter((r) => r.status === 'held').length);
     expect(heads).toHaveLength(2);
+    expect(probe?.id).toBe(paused!.dest.probe_delivery_id);
     await ensureForwardJobs(p!.forwardQueue!, heads);
+    // The probe's own job waits, delayed, for the probe time: as the CLI does, a job to go now.
+    await p!.forwardQueue!.add(
+      probe!.event_type,
+      { deliveryId: probe!.id, destinationId: d.id },
+      { jobId: `fwd-${probe!.id}-resumed` },
+    );
     const rows = await drained();
     expect(rows.every((r) => r.status === 'delivered')).toBe(true);
     for (const callId of calls) {
@@ -256,17 +275,17 @@ describe('forwarding to destinations', () => {
     }
   });
 
-  it('fails a delivery at once on 410 with the status and the start of the answer, and goes on with the call', async () => {
-    const longAnswer = 'gone: ' + 'x'.repeat(5000);
-    const d = await destination({ events: [...LIFECYCLE] }, (m) =>
-      typeOf(m) === 'call_started' ? { status: 410, body: longAnswer } : 204,
+  it('with fail_4xx fails a delivery at once on a 400 with the status and the start of the answer, and goes on with the call', async () => {
+    const longAnswer = 'bad request: ' + 'x'.repeat(5000);
+    const d = await destination({ events: [...LIFECYCLE], fail4xx: true }, (m) =>
+      typeOf(m) === 'call_started' ? { status: 400, body: longAnswer } : 204,
     );
     await pipeline();
     const callId = newCallId();
     await deliverCall(callId);
     const rows = await drained();
     expect(rows.map((r) => [r.event_type, r.status, r.attempts, r.last_status_code])).toEqual([
-      ['call_started', 'failed', 1, 410],
+      ['call_started', 'failed', 1, 400],
       ['call_ended', 'delivered', 1, 204],
       ['call_analyzed', 'delivered', 1, 204],
     ]);
@@ -276,7 +295,7 @@ describe('forwarding to destinations', () => {
     // The failed delivery's job is a failed job, for Bull Board.
     const job = await p!.forwardQueue!.getJob(forwardJobId(rows[0]!.id));
     expect(await job?.getState()).toBe('failed');
-    expect(job?.failedReason).toMatch(/answered 410/);
+    expect(job?.failedReason).toMatch(/answered 400/);
   });
 
   it('writes deliveries in the transaction that applies the event: a failed apply queues none', async () => {
@@ -343,7 +362,9 @@ describe('destination safety', () => {
 });
 
 describe('forwarding and retention', () => {
-  it('drops session bodies of finished deliveries after RETENTION_DAYS and the rows after EVENT_ROWS_RETENTION_DAYS; unsent ones after RETENTION_DAYS are cancelled as expired, bodies gone', async () => {
+  const policy = { payloadDays: 30, eventRowDays: 180, sessionPiiDays: 90, failedPayloadDays: 14 };
+
+  it('drops session bodies of finished deliveries after RETENTION_DAYS and the rows after EVENT_ROWS_RETENTION_DAYS; an unsent one keeps its body until SESSION_PII_RETENTION_DAYS', async () => {
     await destination({ events: [...LIFECYCLE], payloadMode: 'session' });
     const callId = newCallId();
     for (const event of LIFECYCLE)
@@ -355,26 +376,106 @@ describe('forwarding and retention', () => {
     await sql`update forward_deliveries set status = 'failed', finished_at = now() - interval '200 days' where id = ${b!.id}`.execute(
       t.db,
     );
-    await sql`update forward_deliveries set created_at = now() - interval '400 days' where id = ${c!.id}`.execute(t.db);
-    await applyRetention(t.db, TEST_KEYS, createLogger({ silent: true }), {
-      payloadDays: 30,
-      eventRowDays: 180,
-      sessionPiiDays: 90,
-      failedPayloadDays: 14,
-    });
+    await sql`update forward_deliveries set created_at = now() - interval '40 days' where id = ${c!.id}`.execute(t.db);
+    await applyRetention(t.db, TEST_KEYS, createLogger({ silent: true }), policy);
     const after = await deliveries();
+    // Before the fix the unsent one was cancelled at RETENTION_DAYS (30), its body gone.
     expect(after.map((r) => [r.id, r.status, r.payload === null])).toEqual([
       [a!.id, 'delivered', true],
-      [c!.id, 'cancelled', true],
+      [c!.id, 'pending', false],
     ]);
-    expect(after[1]!.last_error).toMatch(/^expired: not sent within 30 days/);
+    // The caller's data does not outlive the personal-data period, sent or not.
+    await sql`update forward_deliveries set created_at = now() - interval '100 days' where id = ${c!.id}`.execute(t.db);
+    await applyRetention(t.db, TEST_KEYS, createLogger({ silent: true }), policy);
+    const [, expired] = await deliveries();
+    expect([expired!.status, expired!.payload, expired!.last_error]).toEqual([
+      'cancelled',
+      null,
+      expect.stringMatching(/^expired: not sent within 90 days/),
+    ]);
+  });
+
+  it('keeps the raw body of an event whose delivery is held past RETENTION_DAYS, and sends it byte for byte on resume', async () => {
+    const d = await destination({ events: ['call_started'] });
+    await sql`update forward_destinations set state = 'paused', paused_by = 'operator'`.execute(t.db);
+    const callId = newCallId();
+    const eventId = await storeEvent(t.db, 'call_started', callId);
+    await processWebhookEvent(t.db, eventId, defaultHandlers);
+    // Past RETENTION_DAYS (30), within SESSION_PII_RETENTION_DAYS (90); the row past EVENT_ROWS_RETENTION_DAYS too.
+    await sql`update webhook_events set created_at = now() - interval '200 days', processed_at = now() - interval '60 days'`.execute(
+      t.db,
+    );
+    await sql`update forward_deliveries set created_at = now() - interval '60 days'`.execute(t.db);
+    await applyRetention(t.db, TEST_KEYS, createLogger({ silent: true }), policy);
+    // Before the fix the event lost its raw body (and then its row) and the delivery was cancelled.
+    const event = await t.db.selectFrom('webhook_events').selectAll().where('id', '=', eventId).executeTakeFirst();
+    expect(event?.raw_body).not.toBeNull();
+    expect((await deliveries()).map((r) => r.status)).toEqual(['held']);
+    await pipeline();
+    const { heads } = await resumeDestination(t.db, d.id);
+    await ensureForwardJobs(p!.forwardQueue!, heads);
+    expect((await drained()).map((r) => r.status)).toEqual(['delivered']);
+    expect(d.receiver.received.map((m) => m.body)).toEqual([body('call_started', { callId })]);
+  });
+});
+
+describe('forwarding: storage and identity', () => {
+  it('a longer transcript_updated snapshot replaces an older unsent one for the same call and destination', async () => {
+    const d = await destination({ events: ['transcript_updated', 'call_ended'], payloadMode: 'session' });
+    await sql`update forward_destinations set state = 'paused', paused_by = 'operator'`.execute(t.db);
+    await pipeline();
+    const callId = newCallId();
+    for (const turns of [2, 4, 8]) {
+      const res = await p!.deliver(sampleTranscriptUpdateBody({ callId, startMs: START_MS }, turns));
+      expect(res.status).toBe(200);
+      await p!.settled([res.body.id]);
+    }
+    await deliverCall(callId, 'agent_t', ['call_ended']);
+    // Before the fix: three session copies of the growing transcript, one per snapshot.
+    const rows = await findDeliveriesOf(t.db, callId);
+    expect(rows.map((r) => [r.event_type, r.status])).toEqual([
+      ['transcript_updated', 'held'],
+      ['call_ended', 'held'],
+    ]);
+    const session = rows[0]!.payload as { data: { transcript: string } };
+    expect(session.data.transcript.split('\n')).toHaveLength(8);
+    // Sent in order once resumed: the latest transcript, then the end.
+    const { heads } = await resumeDestination(t.db, d.id);
+    await ensureForwardJobs(p!.forwardQueue!, heads);
+    await drained();
+    expect(d.receiver.received.map(typeOf)).toEqual(['transcript_updated', 'call_ended']);
+  });
+
+  it('derives the webhook-id from (event row, revision, destination): a re-apply after a lost commit sends the same id', async () => {
+    const d = await destination({ events: ['call_started'] });
+    const callId = newCallId();
+    const eventId = await storeEvent(t.db, 'call_started', callId);
+    await processWebhookEvent(t.db, eventId, defaultHandlers);
+    const [first] = await deliveries();
+    // Postgres crashed after the send and came back without the apply: the delivery row is gone and
+    // the event is pending again; applying it again must not make a new webhook-id.
+    await sql`delete from forward_deliveries`.execute(t.db);
+    await sql`update webhook_events set status = 'pending', processed_at = null where id = ${eventId}`.execute(t.db);
+    await processWebhookEvent(t.db, eventId, defaultHandlers);
+    const [again] = await deliveries();
+    expect(again!.id).not.toBe(first!.id);
+    expect(again!.message_id).toBe(first!.message_id);
+    expect(again!.message_id).toMatch(/^msg_[0-9a-f]{32}$/);
+    // Another destination gets another id for the same event.
+    const other = await destination({ events: ['call_started'] });
+    await sql`delete from forward_deliveries`.execute(t.db);
+    await sql`update webhook_events set status = 'pending', processed_at = null where id = ${eventId}`.execute(t.db);
+    await processWebhookEvent(t.db, eventId, defaultHandlers);
+    const ids = new Map((await deliveries()).map((r) => [r.destination_id, r.message_id]));
+    expect(ids.get(d.id)).toBe(first!.message_id);
+    expect(ids.get(other.id)).not.toBe(first!.message_id);
   });
 });
 
 describe('forwarding metrics', () => {
   it('exports per destination the backlog and its age from Postgres, and each attempt by outcome', async () => {
-    const d = await destination({ events: ['call_started', 'call_ended'] }, (m) =>
-      typeOf(m) === 'call_started' ? 204 : 410,
+    const d = await destination({ events: ['call_started', 'call_ended'], fail4xx: true }, (m) =>
+      typeOf(m) === 'call_started' ? 204 : 422,
     );
     await pipeline();
     await deliverCall(newCallId(), 'agent_m', ['call_started', 'call_ended']);
@@ -391,6 +492,8 @@ describe('forwarding metrics', () => {
     expect(text).toContain(`callsync_forward_attempts_total{destination="${d.id}",outcome="failed",service="test"} 1`);
     expect(text).toContain(`callsync_forward_pending{destination="${d.id}",service="test"} 0`);
     expect(text).toContain(`callsync_forward_held{destination="${paused.id}",service="test"} 1`);
+    expect(text).toContain(`callsync_forward_breaker_state{destination="${d.id}",service="test"} 0`);
+    expect(text).toContain(`callsync_forward_breaker_state{destination="${paused.id}",service="test"} 2`);
     const age = new RegExp(
       `callsync_forward_oldest_pending_seconds\\{destination="${paused.id}",service="test"\\} ([\\d.]+)`,
     ).exec(text);

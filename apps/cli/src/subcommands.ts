@@ -38,7 +38,17 @@ export async function runSubcommands(config: Config, argv: string[], spec: Subco
     console.log(spec.usage);
     return parsed.values.help ? 0 : 2;
   }
-  const db = createDb({ url: config.database.url, poolSize: 2, applicationName: spec.applicationName });
+  // An operator's command never queues behind the apply path for long, nor holds locks if it hangs:
+  // a lock not free within 10 s, or a statement over 5 min, ends the command with Postgres's error.
+  const db = createDb({
+    url: config.database.url,
+    poolSize: 2,
+    applicationName: spec.applicationName,
+    connectTimeoutMs: 10_000,
+    lockTimeoutMs: 10_000,
+    statementTimeoutMs: 300_000,
+    idleInTransactionTimeoutMs: 60_000,
+  });
   try {
     return await spec.run(db, config, parsed.positionals, parsed.values as SubcommandValues);
   } catch (err) {

@@ -1,15 +1,10 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import type { Db } from '@callsync/db';
+import { findDestination, type Db, type ForwardHead } from '@callsync/db';
 import { forwardDelivery, SecretKeyError, type ForwardOutcome, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
-import {
-  enqueueForwards,
-  forwardDeliveryJob,
-  type ForwardJobData,
-  type ForwardQueue,
-  type RedisConnection,
-} from '@callsync/queue';
+import { forwardDeliveryJob, type ForwardJobData, type ForwardQueue, type RedisConnection } from '@callsync/queue';
+import { ForwardGate, type GateLimits } from './forward-gate';
 import { createQueueWorker } from './queue-worker';
 
 export interface ForwardWorkerOptions {
@@ -27,76 +22,176 @@ export interface ForwardWorkerOptions {
   concurrency: number;
   timeoutMs: number;
   retrySchedule: readonly number[];
+  /** The breaker's first cool-down before its probe (doubling up to 1 h). Default 30 s. */
+  breakerCooldownMs?: number;
+  /** How long a destination's limits and state are cached per process. Default 2000 ms. */
+  settingsCacheMs?: number;
 }
 
 /**
- * A per-destination rate limit across every worker: a counter per destination and second in Redis.
- * Resolves to 0 when the send may go, else the ms until the next second.
+ * The job that hands a chain on to its next delivery, once `from` (in its `generation`: its replay
+ * count) is finished. Its id is its own, never the next delivery's `fwd-<id>`: that job may still be
+ * finishing a run that found `from` unfinished, and re-adding an id that exists does nothing, so the
+ * chain would wait for the sweeper. A second live job for one delivery is harmless: claims are
+ * serialized by the row's lease.
  */
-function redisRateLimit(connection: RedisConnection, prefix: string) {
-  return async (destinationId: string, perSecond: number): Promise<number> => {
-    const now = Date.now();
-    const second = Math.floor(now / 1000);
-    const key = `${prefix}:forward-rate:${destinationId}:${second}`;
-    const [[, count]] = (await connection.multi().incr(key).expire(key, 5).exec()) as [[Error | null, number]];
-    return count <= perSecond ? 0 : (second + 1) * 1000 - now + Math.floor(Math.random() * 200);
+export async function handOff(
+  queue: ForwardQueue,
+  from: { id: string; generation: number },
+  next: ForwardHead,
+): Promise<void> {
+  await queue.add(
+    next.event_type,
+    { deliveryId: next.id, destinationId: next.destination_id, subject: next.subject, event: next.event_type },
+    { jobId: `fwd-${next.id}-after-${from.id}-${from.generation}` },
+  );
+}
+
+/** BullMQ priority of a released backlog's jobs: after every job without one (fresh deliveries). */
+export const RELEASED_PRIORITY = 100;
+
+/**
+ * Jobs for the chain heads a closing breaker released (and its next probe). A backlog released at
+ * once must not queue in front of other destinations' fresh deliveries: these go prioritized, behind
+ * every job without a priority. An id that exists already is left as it is.
+ */
+async function enqueueReleased(queue: ForwardQueue, heads: readonly ForwardHead[]): Promise<void> {
+  await queue.addBulk(
+    heads.map((h) => ({
+      name: h.event_type,
+      data: { deliveryId: h.id, destinationId: h.destination_id, subject: h.subject, event: h.event_type },
+      opts: { jobId: `fwd-${h.id}`, priority: RELEASED_PRIORITY },
+    })),
+  );
+}
+
+/** Each destination's limits and whether it is active, read at most every `ttlMs` per process. */
+function destinationLimits(db: Db, ttlMs: number) {
+  const cache = new Map<string, { at: number; value: Promise<(GateLimits & { active: boolean }) | undefined> }>();
+  return (id: string) => {
+    const hit = cache.get(id);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    const value = findDestination(db, id).then((d) =>
+      d
+        ? { perSecond: d.rate_limit_per_second, maxInFlight: d.max_in_flight, active: d.state === 'active' }
+        : undefined,
+    );
+    // A failed read is not cached: the next job asks again.
+    value.catch(() => cache.delete(id));
+    cache.set(id, { at: Date.now(), value });
+    return value;
   };
 }
 
 /**
- * Sends deliveries to the team's destinations: one attempt per run. A retry moves the same job back
- * to delayed until the attempt is due (the row in Postgres keeps the count). A delivery that failed
- * for good fails its job, so Bull Board lists it with its error. When a delivery is finished, the
- * next one of its chain (same destination and call) is enqueued, so each call's deliveries arrive in
- * order.
+ * Sends deliveries to the team's destinations: one attempt per run. Before the claim, the
+ * destination's rate and in-flight limits are checked in Redis (ForwardGate); over either, the job
+ * goes back to delayed without touching Postgres. A retry moves the same job back to delayed until
+ * the attempt is due (the row in Postgres keeps the count). A delivery that failed for good fails its
+ * job, so Bull Board lists it with its error. When a delivery is finished, the next one of its chain
+ * (same destination and call) is handed a job, so each call's deliveries arrive in order.
  */
 export function createForwardWorker(options: ForwardWorkerOptions): Worker<ForwardJobData, ForwardOutcome> {
-  const rateLimit = redisRateLimit(options.connection, options.prefix);
+  // A slot is renewed (every 3 s) while its job runs, so one taken by a worker that died (SIGKILL,
+  // a frozen process) is free again within 10 s; long enough that a busy event loop renews in time.
+  // The gate only paces; the row's lease is what keeps one delivery from being sent twice at once.
+  const gate = new ForwardGate(options.connection, options.prefix, 10_000);
+  const limitsOf = destinationLimits(options.db, options.settingsCacheMs ?? 2_000);
+  const delay = async (job: Job<ForwardJobData>, token: string | undefined, at: number): Promise<never> => {
+    if (!token) throw new Error('a forward job without a lock token cannot be delayed');
+    await job.moveToDelayed(at, token);
+    throw new DelayedError();
+  };
   const handle = async (data: ForwardJobData, job: Job<ForwardJobData>, token?: string): Promise<ForwardOutcome> => {
-    const outcome = await forwardDelivery(options.db, options.keys, data.deliveryId, {
-      timeoutMs: options.timeoutMs,
-      retrySchedule: options.retrySchedule,
-      rateLimit,
-    }).catch((err: unknown) => {
+    // Jobs carry their destination (a job from before that does not goes straight to its claim).
+    const destinationId = data.destinationId;
+    const limits = destinationId === undefined ? undefined : await limitsOf(destinationId);
+    // A paused or removed destination's delivery goes straight to its claim, which holds or cancels it.
+    const gated = destinationId !== undefined && limits?.active === true;
+    const member = job.id ?? `fwd-${data.deliveryId}`;
+    if (gated) {
+      const waitMs = await gate.acquire(destinationId, member, limits);
+      if (waitMs > 0) {
+        options.metrics?.forwardGateWaits.inc({ destination: destinationId });
+        return delay(job, token, Date.now() + waitMs);
+      }
+    }
+    /** Metrics and logs of an attempt, as soon as it is recorded. */
+    const report = (outcome: ForwardOutcome): ForwardOutcome => {
+      const ctx = {
+        delivery_id: data.deliveryId,
+        destination_id: data.destinationId,
+        subject: data.subject,
+        event: data.event,
+      };
+      if ('attempt' in outcome && outcome.attempt) {
+        const a = outcome.attempt;
+        const label = outcome.kind === 'later' ? 'retry' : outcome.kind;
+        options.metrics?.forwardAttempts.inc({ destination: a.destinationId, outcome: label });
+        options.metrics?.forwardLatency.observe({ destination: a.destinationId }, a.latencyMs / 1000);
+        const fields = {
+          ...ctx,
+          attempt: a.attempt,
+          status_code: a.statusCode,
+          latency_ms: Math.round(a.latencyMs),
+          ...(a.probe ? { probe: true } : {}),
+        };
+        if (outcome.kind === 'delivered') options.logger.info('forwarded', fields);
+        else
+          options.logger.warn(
+            outcome.kind === 'failed' ? 'forward failed for good' : 'forward attempt failed; will retry',
+            {
+              ...fields,
+              error: a.error,
+            },
+          );
+        if (a.breaker === 'open')
+          options.logger.error(
+            a.probe
+              ? 'destination probe failed; its circuit breaker stays open and probes again later'
+              : 'destination paused by its circuit breaker; its deliveries are held until a probe succeeds',
+            { destination_id: a.destinationId },
+          );
+        if (a.breaker === 'gone')
+          options.logger.error('destination answered 410 Gone: paused until resumed', {
+            destination_id: a.destinationId,
+          });
+        if (a.breaker === 'close')
+          options.logger.info('destination probe succeeded; circuit breaker closed, held deliveries released', {
+            destination_id: a.destinationId,
+          });
+      }
+      return outcome;
+    };
+    const send = async (answered?: () => Promise<void>) =>
+      report(
+        await forwardDelivery(options.db, options.keys, data.deliveryId, {
+          timeoutMs: options.timeoutMs,
+          retrySchedule: options.retrySchedule,
+          breakerCooldownMs: options.breakerCooldownMs,
+          onAnswered: answered,
+        }),
+      );
+    let outcome: ForwardOutcome;
+    try {
+      // The slot is renewed while the delivery is claimed and sent, and given back as soon as the
+      // receiver answered.
+      outcome = gated ? await gate.holding(destinationId, member, send) : await send();
+    } catch (err) {
       // The operator's to fix (a key missing from CALLSYNC_SECRET_KEY_PREVIOUS): said loudly, while
       // the delivery waits unsent.
       if (err instanceof SecretKeyError)
         options.logger.error('forward not sent', { delivery_id: data.deliveryId, error: err.message });
       throw err;
-    });
-    const ctx = {
-      delivery_id: data.deliveryId,
-      destination_id: data.destinationId,
-      subject: data.subject,
-      event: data.event,
-    };
-    if ('attempt' in outcome && outcome.attempt) {
-      const a = outcome.attempt;
-      const label = outcome.kind === 'later' ? 'retry' : outcome.kind;
-      options.metrics?.forwardAttempts.inc({ destination: a.destinationId, outcome: label });
-      options.metrics?.forwardLatency.observe({ destination: a.destinationId }, a.latencyMs / 1000);
-      const fields = { ...ctx, attempt: a.attempt, status_code: a.statusCode, latency_ms: Math.round(a.latencyMs) };
-      if (outcome.kind === 'delivered') options.logger.info('forwarded', fields);
-      else
-        options.logger.warn(
-          outcome.kind === 'failed' ? 'forward failed for good' : 'forward attempt failed; will retry',
-          {
-            ...fields,
-            error: a.error,
-          },
-        );
-      if (a.breakerOpened)
-        options.logger.error('destination paused by its circuit breaker; its deliveries are held until resumed', {
-          destination_id: a.destinationId,
-        });
     }
+    if (outcome.enqueue?.length) await enqueueReleased(options.forwardQueue, outcome.enqueue);
     if ((outcome.kind === 'delivered' || outcome.kind === 'failed') && outcome.next)
-      await enqueueForwards(options.forwardQueue, [outcome.next]);
-    if (outcome.kind === 'later') {
-      if (!token) throw new Error('a forward job without a lock token cannot be delayed');
-      await job.moveToDelayed(outcome.at.getTime(), token);
-      throw new DelayedError();
-    }
+      await handOff(
+        options.forwardQueue,
+        { id: data.deliveryId, generation: outcome.attempt.generation },
+        outcome.next,
+      );
+    if (outcome.kind === 'later') return delay(job, token, outcome.at.getTime());
     if (outcome.kind === 'failed') throw new UnrecoverableError(outcome.error);
     return outcome;
   };
@@ -110,8 +205,9 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     concurrency: options.concurrency,
     failedLevel: 'debug',
     describe: (job) => ({ delivery_id: job.data.deliveryId }),
-    // A crash mid-send is taken over once the lock expires; the row's lease makes the next run wait
-    // for the attempt in flight to time out, so one delivery is never sent twice at once.
-    settings: { lockDuration: 30_000, stalledInterval: 15_000, maxStalledCount: 5 },
+    // A crash mid-send is taken over once the lock expires (within 10-15 s, so a worker killed
+    // with many jobs does not hold up their destinations for long); the row's lease makes the next
+    // run wait for the attempt in flight to time out, so one delivery is never sent twice at once.
+    settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 },
   });
 }

@@ -3,6 +3,8 @@ import type { ColumnType, Generated, Selectable } from 'kysely';
 export type DestinationState = 'active' | 'paused' | 'removed';
 export type PayloadMode = 'raw' | 'session';
 export type ForwardStatus = 'pending' | 'held' | 'delivered' | 'failed' | 'cancelled';
+/** Who paused a destination: the operator, its circuit breaker (it probes and closes itself), or a 410. */
+export type PausedBy = 'operator' | 'breaker' | 'gone';
 
 /** One of the team's HTTP endpoints that applied events are forwarded to. */
 export interface ForwardDestinationTable {
@@ -24,6 +26,18 @@ export interface ForwardDestinationTable {
   /** Private and reserved addresses and plain http may be used (--allow-private; migration 0019). */
   allow_private: ColumnType<boolean, boolean | undefined, boolean>;
   description: string | null;
+  /** Deliveries in flight at once, across every worker (migration 0021). Default 4. */
+  max_in_flight: ColumnType<number, number | undefined, number>;
+  /** A 4xx answer (but 408 and 429) fails the delivery at once instead of being retried. */
+  fail_4xx: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Set while paused: who paused it. */
+  paused_by: PausedBy | null;
+  /** Consecutive openings of the breaker without a successful probe: the cool-down doubles with each. */
+  breaker_opens: Generated<number>;
+  /** Breaker open: when its probe delivery may be sent. */
+  probe_at: Date | null;
+  /** Breaker open: the one delivery sent as the probe (the head of a chain). */
+  probe_delivery_id: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -46,6 +60,8 @@ export interface ForwardDeliveryTable {
   last_status_code: number | null;
   last_error: string | null;
   replay_count: Generated<number>;
+  /** Times a sender claimed it in Postgres (sent or not): claims per send shows limits spinning. */
+  claims: Generated<number>;
   created_at: Generated<Date>;
   delivered_at: Date | null;
   finished_at: Date | null;

@@ -7,6 +7,13 @@ import type { Db } from './database';
  */
 
 /**
+ * An event row no unsent forward delivery still needs: raw mode sends the event's body as received,
+ * so it stays until every raw delivery of it is sent (session mode carries its own body).
+ */
+const noUnsentDelivery = sql`not exists (select 1 from forward_deliveries f
+  where f.webhook_event_id = webhook_events.id and f.status in ('pending', 'held') and f.payload is null)`;
+
+/**
  * Strip payload, raw body, signature and inbound answer from events applied (processed or skipped)
  * before `before`. The rows stay for reports and dedupe. Failed rows keep their payload until
  * pruneFailedEventPayloads, so they can be replayed until then.
@@ -16,6 +23,7 @@ export async function pruneEventPayloads(db: Db, before: Date, limit: number): P
     with batch as (
       select id from webhook_events
       where status in ('processed', 'skipped') and pruned_at is null and processed_at < ${before}
+        and ${noUnsentDelivery}
       order by processed_at, id
       limit ${limit}
     )
@@ -48,6 +56,7 @@ export async function deleteOldEventRows(db: Db, before: Date, limit: number): P
     with batch as (
       select id from webhook_events
       where provider = 'retell' and created_at < ${before} and status <> 'pending'
+        and ${noUnsentDelivery}
       order by created_at, id
       limit ${limit}
     )
@@ -71,9 +80,10 @@ export async function pruneDeliveryPayloads(db: Db, before: Date, limit: number)
 }
 
 /**
- * Deliveries created before `before` and still unsent (pending, or held by a paused destination) are
- * cancelled as expired and lose their body: the event's own payload is gone by then too, so they
- * could not be sent as they were.
+ * Unsent deliveries (pending, or held by a paused destination) keep their body past RETENTION_DAYS:
+ * the event's raw body stays while one needs it (noUnsentDelivery), and a session-mode body is not
+ * pruned. Only once the personal-data period is over (`before`: SESSION_PII_RETENTION_DAYS ago) is one
+ * still unsent cancelled as expired, its body with it: the caller's data may not outlive that period.
  */
 export async function expireUnsentDeliveries(db: Db, before: Date, days: number, limit: number): Promise<number> {
   const r = await sql`
@@ -84,7 +94,7 @@ export async function expireUnsentDeliveries(db: Db, before: Date, days: number,
       for update skip locked
     )
     update forward_deliveries f set status = 'cancelled', payload = null, lease_until = null, finished_at = now(),
-      last_error = ${`expired: not sent within ${days} days (RETENTION_DAYS)`}
+      last_error = ${`expired: not sent within ${days} days (SESSION_PII_RETENTION_DAYS)`}
     from batch where f.id = batch.id`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }

@@ -16,8 +16,12 @@ export interface ReceivedMessage {
   receivedAt: number;
 }
 
-/** What to answer a message: a status code (and body), or 'hang' (never answer). */
-export type ReceiverAnswer = number | { status: number; body?: string; headers?: Record<string, string> } | 'hang';
+/**
+ * What to answer a message: a status code (and body, and `delayMs` to wait before answering, as a
+ * slow receiver does), or 'hang' (never answer).
+ */
+export type ReceiverAnswer =
+  number | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hang';
 
 export interface ForwardReceiverOptions {
   /** Secrets a signature may verify with (any one). Change `receiver.secrets` to rotate. */
@@ -43,6 +47,9 @@ function readBody(req: IncomingMessage): Promise<string> {
  */
 export class ForwardReceiver {
   readonly received: ReceivedMessage[] = [];
+  /** Requests being answered right now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   secrets: string[];
   respond: (message: ReceivedMessage) => ReceiverAnswer;
   private server?: Server;
@@ -67,7 +74,10 @@ export class ForwardReceiver {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
-      void readBody(req).then((body) => {
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      res.on('close', () => (this.inFlight -= 1));
+      void readBody(req).then(async (body) => {
         const header = (name: string) => String(req.headers[name] ?? '');
         const message: ReceivedMessage = {
           id: header('webhook-id'),
@@ -103,6 +113,8 @@ export class ForwardReceiver {
         const a = typeof answer === 'number' ? { status: answer } : answer;
         message.status = a.status;
         this.received.push(message);
+        if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs));
+        if (res.destroyed) return;
         res.writeHead(a.status, { 'content-type': 'text/plain', ...a.headers });
         res.end(a.body ?? '');
       });

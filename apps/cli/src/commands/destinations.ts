@@ -29,8 +29,8 @@ export const DESTINATIONS_USAGE = `usage: make destinations ARGS="<subcommand> .
 Forward applied events to the team's own HTTP endpoints, signed the Standard Webhooks way
 (webhook-id, webhook-timestamp, webhook-signature), retried for about a day, in order per call.
 
-  add URL --events E1,E2 [--company C] [--mode raw|session] [--rate N] [--breaker N]
-          [--allow-link-local] [--allow-private] [--description TEXT]
+  add URL --events E1,E2 [--company C] [--mode raw|session] [--rate N] [--concurrency N]
+          [--breaker N] [--fail-4xx] [--allow-link-local] [--allow-private] [--description TEXT]
                      add a destination and print its signing secret (shown only this once).
                      URL: https to a public address. --allow-private: private or reserved
                      addresses (10/8, 192.168/16, loopback, fc00::/7, ...) and plain http too,
@@ -38,10 +38,17 @@ Forward applied events to the team's own HTTP endpoints, signed the Standard Web
                      --allow-link-local: link-local and cloud metadata addresses. --company: its id or exact name (default:
                      every company's events). --mode raw (default): Retell's body as received;
                      session: callsync's session row after the event. --rate: requests per second
-                     at most. --breaker: consecutive failures that pause it (default 20, 0: never).
-  list               destinations, their state and their deliveries (pending, held, delivered, failed);
-                     credentials in URLs (a password, a token in the query) show as ***
-  pause ID           hold its deliveries (nothing is dropped) until resume
+                     at most. --concurrency: deliveries in flight at once (default 4). Both limits
+                     hold across every worker; a delivery over one waits in the queue.
+                     --breaker: consecutive failures that open its circuit breaker (default 20,
+                     0: never); an open breaker holds its deliveries and sends one probe after a
+                     cool-down (FORWARD_BREAKER_COOLDOWN_MS, doubling up to 1 h): a 2xx closes it.
+                     Every non-2xx is retried, but 410 (fails it and pauses the destination);
+                     --fail-4xx: a 4xx (but 408, 429) fails at once.
+  list               destinations, their state (active, breaker open, paused) and their deliveries
+                     (pending, held, delivered, failed); credentials in URLs (a password, a token
+                     in the query) show as ***
+  pause ID           hold its deliveries (nothing is dropped) until resume; the breaker never ends it
   resume ID          send everything held, in order per call
   rotate-secret ID   a new secret; the old one also signs for ${SECRET_OVERLAP_HOURS} h
   test ID            send a signed test message now and print the answer
@@ -58,13 +65,30 @@ async function destinationOrFail(db: Db, id: string | undefined): Promise<Forwar
   return d;
 }
 
-/** Jobs for the chain heads a resume released; needs Redis. */
-async function enqueueHeads(config: Config, heads: readonly ForwardJobHead[]): Promise<void> {
-  if (heads.length === 0) return;
+/** What `list` says of a destination's state: a breaker open probes by itself; a pause waits for resume. */
+function stateOf(d: ForwardDestination): string {
+  if (d.state !== 'paused') return d.state;
+  if (d.paused_by === 'breaker')
+    return `breaker open (${d.paused_reason ?? 'failures'}; next probe ${d.probe_at ? d.probe_at.toISOString() : 'soon'})`;
+  return `paused until resume (${d.paused_reason ?? d.paused_by ?? 'by the operator'})`;
+}
+
+/**
+ * Jobs for the chain heads a resume released; needs Redis. The breaker's former probe gets a job of
+ * its own: its old one waits, delayed, for the probe time.
+ */
+async function enqueueHeads(config: Config, heads: readonly ForwardJobHead[], probe?: ForwardJobHead): Promise<void> {
+  if (heads.length === 0 && !probe) return;
   const connection = createRedisConnection(config.redis, { name: 'callsync-destinations' });
   const queue = createForwardQueue(connection, config.redis.prefix);
   try {
     await ensureForwardJobs(queue, heads);
+    if (probe)
+      await queue.add(
+        probe.event_type,
+        { deliveryId: probe.id, destinationId: probe.destination_id, subject: probe.subject, event: probe.event_type },
+        { jobId: `fwd-${probe.id}-resumed-${Date.now()}` },
+      );
   } finally {
     await queue.close();
     connection.disconnect();
@@ -105,6 +129,8 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
         companyId,
         payloadMode: mode as PayloadMode,
         rateLimitPerSecond: number('rate') ?? null,
+        maxInFlight: number('concurrency'),
+        fail4xx: values['fail-4xx'] === true,
         breakerThreshold: number('breaker'),
         allowLinkLocal: values['allow-link-local'] === true,
         allowPrivate: values['allow-private'] === true,
@@ -128,7 +154,8 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
             events: d.events.join(','),
             company: d.company_id ?? 'all',
             mode: d.payload_mode,
-            state: d.state === 'paused' && d.paused_reason ? `paused (${d.paused_reason})` : d.state,
+            state: stateOf(d),
+            limits: `${d.rate_limit_per_second ? `${d.rate_limit_per_second}/s, ` : ''}${d.max_in_flight} at once${d.fail_4xx ? ', 4xx fails' : ''}`,
             pending: d.pending,
             held: d.held,
             delivered: d.delivered,
@@ -142,6 +169,7 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
             'company',
             'mode',
             'state',
+            'limits',
             'pending',
             'held',
             'delivered',
@@ -154,7 +182,7 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
     }
     case 'pause': {
       const d = await destinationOrFail(db, arg);
-      const held = await pauseDestination(db, d.id, 'paused by the operator');
+      const held = await pauseDestination(db, d.id, 'paused by the operator until resume');
       console.log(
         `destination ${d.id} paused; ${held} pending deliveries held (make destinations ARGS="resume ${d.id}" sends them)`,
       );
@@ -162,8 +190,8 @@ async function run(db: Db, config: Config, positionals: string[], values: Subcom
     }
     case 'resume': {
       const d = await destinationOrFail(db, arg);
-      const { released, heads } = await resumeDestination(db, d.id);
-      await enqueueHeads(config, heads);
+      const { released, heads, probe } = await resumeDestination(db, d.id);
+      await enqueueHeads(config, heads, probe);
       console.log(`destination ${d.id} active; ${released} held deliveries released, sending in order per call`);
       return 0;
     }
@@ -211,6 +239,8 @@ export async function destinationsCommand(config: Config, argv: string[]): Promi
       company: { type: 'string' },
       mode: { type: 'string' },
       rate: { type: 'string' },
+      concurrency: { type: 'string' },
+      'fail-4xx': { type: 'boolean', default: false },
       breaker: { type: 'string' },
       'allow-link-local': { type: 'boolean', default: false },
       'allow-private': { type: 'boolean', default: false },

@@ -23,6 +23,10 @@ export interface DestinationInput {
   companyId?: string | null;
   payloadMode?: PayloadMode;
   rateLimitPerSecond?: number | null;
+  /** Deliveries in flight at once, across every worker. Default 4. */
+  maxInFlight?: number;
+  /** Fail a 4xx answer (but 408 and 429) at once instead of retrying it. Default false. */
+  fail4xx?: boolean;
   /** Consecutive failures that pause it; 0: never. Default 20. */
   breakerThreshold?: number;
   allowLinkLocal?: boolean;
@@ -69,6 +73,9 @@ export async function createDestination(
   const rate = input.rateLimitPerSecond ?? null;
   if (rate !== null && (!Number.isInteger(rate) || rate <= 0))
     throw new DestinationError(`rate limit: ${rate} is not a positive whole number of requests per second`);
+  const maxInFlight = input.maxInFlight ?? 4;
+  if (!Number.isInteger(maxInFlight) || maxInFlight <= 0)
+    throw new DestinationError(`concurrency: ${maxInFlight} is not a positive whole number of deliveries in flight`);
   const breaker = input.breakerThreshold ?? 20;
   if (!Number.isInteger(breaker) || breaker < 0)
     throw new DestinationError(`breaker: ${breaker} is not a whole number of failures (0 turns it off)`);
@@ -84,6 +91,8 @@ export async function createDestination(
     allowLinkLocal: input.allowLinkLocal ?? false,
     allowPrivate,
     description: input.description ?? null,
+    maxInFlight,
+    fail4xx: input.fail4xx ?? false,
   });
   return { destination, secret };
 }

@@ -1,14 +1,19 @@
 import {
   claimDelivery,
   classifyDatabaseError,
+  holdPendingDeliveries,
   recordAttempt,
   releaseDelivery,
+  releaseDestination,
   type AttemptOutcome,
   type AttemptRecorded,
+  type BreakerDecision,
+  type BreakerView,
   type Db,
   type ForwardDestination,
   type ForwardHead,
 } from '@callsync/db';
+import { DEFAULT_BREAKER_COOLDOWN_MS, decideBreaker } from './breaker';
 import { sendDelivery, type SendResult } from './http-send';
 import { randomUUID } from 'node:crypto';
 import { SecretKeyError, type SecretKeyring } from '../privacy/secret-key';
@@ -34,20 +39,23 @@ export interface ForwardOptions {
   timeoutMs?: number;
   /** Delay after the 1st, 2nd, ... failed attempt; its length + 1 attempts in all. */
   retrySchedule?: readonly number[];
+  /** The breaker's first cool-down before its probe; it doubles with each failed probe, up to 1 h. Default 30 s. */
+  breakerCooldownMs?: number;
   /**
-   * The destination's rate limit: resolves to 0 when this send may go now, else the ms to wait.
-   * Absent: no limit is applied.
+   * Called as soon as the receiver answered (or did not), before the answer is recorded: the
+   * forward worker gives the destination's in-flight slot back here, so a slot counts the exchange
+   * with the receiver, not callsync's own bookkeeping.
    */
-  rateLimit?: (destinationId: string, perSecond: number) => Promise<number>;
+  onAnswered?: () => Promise<void>;
 }
 
 export type ForwardOutcome =
   /** Nothing to send now (finished, held, paused, cancelled, or waiting for its chain). */
-  | { kind: 'idle'; reason: string }
-  /** Come back at `at` (a retry, a lease held by another sender, the rate limit). */
-  | { kind: 'later'; at: Date; reason: string; attempt?: AttemptReport }
-  | { kind: 'delivered'; attempt: AttemptReport; next: ForwardHead | undefined }
-  | { kind: 'failed'; attempt: AttemptReport; next: ForwardHead | undefined; error: string };
+  | { kind: 'idle'; reason: string; enqueue?: ForwardHead[] }
+  /** Come back at `at` (a retry, a lease held by another sender, the breaker's probe time). */
+  | { kind: 'later'; at: Date; reason: string; attempt?: AttemptReport; enqueue?: ForwardHead[] }
+  | { kind: 'delivered'; attempt: AttemptReport; next: ForwardHead | undefined; enqueue: ForwardHead[] }
+  | { kind: 'failed'; attempt: AttemptReport; next: ForwardHead | undefined; error: string; enqueue: ForwardHead[] };
 
 export interface AttemptReport {
   destinationId: string;
@@ -55,22 +63,43 @@ export interface AttemptReport {
   statusCode: number | null;
   latencyMs: number;
   error: string | null;
-  /** This attempt paused the destination (circuit breaker). */
+  /** This attempt paused the destination (circuit breaker, or a 410). */
   breakerOpened: boolean;
+  /** What the breaker did with this attempt. */
+  breaker: BreakerDecision['kind'];
+  /** The attempt was the open breaker's probe. */
+  probe: boolean;
+  /** The delivery's replay count: a chain is handed on once per generation. */
+  generation: number;
 }
 
 type Verdict = AttemptOutcome['result'];
 
+export interface JudgeOptions {
+  /** The destination's fail_4xx: a 4xx (but 408 and 429) fails at once. */
+  fail4xx?: boolean;
+}
+
 /**
- * What an answer means: 2xx delivered; no answer, 408, 429 and 5xx retried (honouring retry-after)
- * until the schedule runs out; anything else (other 4xx, a 3xx: redirects are not followed, a
- * refused address) fails at once.
+ * What an answer means, as Standard Webhooks senders (Svix) do it: 2xx delivered; every other answer
+ * (no answer, 3xx: redirects are not followed, 4xx, 5xx) retried on the schedule, honouring
+ * retry-after, until it runs out; except 410 Gone, which fails at once (and pauses the destination),
+ * a refused address, and, for a destination with fail_4xx, a 4xx other than 408 and 429.
  */
-export function judgeAnswer(r: SendResult, attempt: number, schedule: readonly number[], now: number): Verdict {
+export function judgeAnswer(
+  r: SendResult,
+  attempt: number,
+  schedule: readonly number[],
+  now: number,
+  options: JudgeOptions = {},
+): Verdict {
   const code = r.statusCode;
   if (code !== null && code >= 200 && code < 300) return { kind: 'delivered' };
-  const retryable = !r.refused && (code === null || code === 408 || code === 429 || code >= 500);
-  if (!retryable || attempt > schedule.length) return { kind: 'failed' };
+  const final =
+    r.refused ||
+    code === 410 ||
+    (options.fail4xx === true && code !== null && code >= 400 && code < 500 && code !== 408 && code !== 429);
+  if (final || attempt > schedule.length) return { kind: 'failed' };
   const delay = Math.max(schedule[attempt - 1]!, Math.min(r.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
   return { kind: 'retry', at: new Date(now + delay) };
 }
@@ -87,10 +116,15 @@ function describeFailure(r: SendResult): string | null {
  * recordAttempt, tried again on a transient error (a deadlock, a failover): the answer is in hand,
  * and not recording it would send the delivery again once its lease runs out.
  */
-async function recordAnswer(db: Db, outcome: AttemptOutcome, tries = 4): Promise<AttemptRecorded> {
+async function recordAnswer(
+  db: Db,
+  outcome: AttemptOutcome,
+  decide: (d: BreakerView) => BreakerDecision,
+  tries = 4,
+): Promise<AttemptRecorded> {
   for (let i = 1; ; i++) {
     try {
-      return await recordAttempt(db, outcome);
+      return await recordAttempt(db, outcome, decide);
     } catch (err) {
       if (i >= tries || classifyDatabaseError(err) !== 'transient') throw err;
       await new Promise((r) => setTimeout(r, 50 * 2 ** i));
@@ -118,9 +152,11 @@ function signAndSend(
 }
 
 /**
- * One attempt at a delivery: claim it (it must be pending, its destination active, and it the head
- * of its chain), sign it, send it, and record the answer with what follows from it (the next
- * attempt's time, a failure, the breaker, the chain's next head).
+ * One attempt at a delivery: claim it (it must be pending, its destination active or it the open
+ * breaker's due probe, and it the head of its chain), sign it, send it, and record the answer with
+ * what follows from it (the next attempt's time, a failure, the breaker, the chain's next head).
+ * The destination's rate and in-flight limits are the caller's to check before (the forward worker
+ * does, in Redis): this claims in Postgres at once.
  */
 export async function forwardDelivery(
   db: Db,
@@ -144,15 +180,7 @@ export async function forwardDelivery(
     case 'later':
       return { kind: 'later', at: claim.at, reason: 'not due' };
   }
-  const { delivery, destination } = claim;
-  if (destination.rate_limit_per_second && options.rateLimit) {
-    const waitMs = await options.rateLimit(destination.id, destination.rate_limit_per_second);
-    if (waitMs > 0) {
-      const at = new Date(Date.now() + waitMs);
-      await releaseDelivery(db, delivery.id, at);
-      return { kind: 'later', at, reason: 'rate limit' };
-    }
-  }
+  const { delivery, destination, probe } = claim;
   const at = new Date();
   let secrets: string[];
   try {
@@ -177,31 +205,57 @@ export async function forwardDelivery(
           refused: true,
         }
       : await signAndSend(destination, secrets, delivery.message_id, delivery.body, timeoutMs, at);
-  const verdict = judgeAnswer(result, delivery.attempts, schedule, Date.now());
+  await options.onAnswered?.();
+  const verdict = judgeAnswer(result, delivery.attempts, schedule, Date.now(), { fail4xx: destination.fail_4xx });
   const error = describeFailure(result);
-  const recorded = await recordAnswer(db, {
-    deliveryId: delivery.id,
-    attempt: delivery.attempts,
-    statusCode: result.statusCode,
-    latencyMs: result.latencyMs,
-    error,
-    responseExcerpt: verdict.kind === 'delivered' ? null : result.excerpt,
-    result: verdict,
-  });
+  const facts = { success: verdict.kind === 'delivered', gone: result.statusCode === 410, probe };
+  const recorded = await recordAnswer(
+    db,
+    {
+      deliveryId: delivery.id,
+      attempt: delivery.attempts,
+      statusCode: result.statusCode,
+      latencyMs: result.latencyMs,
+      error,
+      responseExcerpt: verdict.kind === 'delivered' ? null : result.excerpt,
+      result: verdict,
+      probe,
+    },
+    (view) => decideBreaker(view, facts, options.breakerCooldownMs ?? DEFAULT_BREAKER_COOLDOWN_MS),
+  );
+  const enqueue = [...(recorded.probe ? [recorded.probe] : []), ...(await afterBreaker(db, destination.id, recorded))];
   const attempt: AttemptReport = {
     destinationId: destination.id,
     attempt: delivery.attempts,
     statusCode: result.statusCode,
     latencyMs: result.latencyMs,
     error,
-    breakerOpened: recorded.breakerOpened,
+    breakerOpened: recorded.breaker === 'open' || recorded.breaker === 'gone',
+    breaker: recorded.breaker,
+    probe,
+    generation: delivery.replay_count,
   };
   if (verdict.kind === 'retry') {
-    if (recorded.held) return { kind: 'idle', reason: 'held' };
-    return { kind: 'later', at: verdict.at, reason: 'retry', attempt };
+    if (!recorded.retryAt) return { kind: 'idle', reason: 'held', enqueue };
+    return { kind: 'later', at: recorded.retryAt, reason: 'retry', attempt, enqueue };
   }
-  if (verdict.kind === 'delivered') return { kind: 'delivered', attempt, next: recorded.next };
-  return { kind: 'failed', attempt, next: recorded.next, error: error ?? 'failed' };
+  if (verdict.kind === 'delivered') return { kind: 'delivered', attempt, next: recorded.next, enqueue };
+  return { kind: 'failed', attempt, next: recorded.next, error: error ?? 'failed', enqueue };
+}
+
+/**
+ * What the breaker's decision asks of the destination's other deliveries, done after the attempt
+ * committed, in bounded batches: opened or 410, hold the pending ones; closed, release the held
+ * ones (the heads of their chains are returned: they need jobs). A hold that fails here is not lost
+ * work: each delivery's claim holds it when its turn comes.
+ */
+async function afterBreaker(db: Db, destinationId: string, recorded: AttemptRecorded): Promise<ForwardHead[]> {
+  if (recorded.breaker === 'open' || recorded.breaker === 'gone') {
+    await holdPendingDeliveries(db, destinationId).catch(() => 0);
+    return [];
+  }
+  if (recorded.breaker === 'close') return (await releaseDestination(db, destinationId)).heads;
+  return [];
 }
 
 /**

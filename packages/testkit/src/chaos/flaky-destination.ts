@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   findAllWebhookEvents,
   findDeliveriesTo,
@@ -13,8 +10,6 @@ import { createDestination, type SecretKeyring } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-retell';
 import { waitUntil } from '@callsync/runtime';
 import { rng } from './load';
-
-const exec = promisify(execFile);
 
 /** What the flaky destination asks for: forwarded must equal applied for exactly these. */
 export const FLAKY_EVENTS = ['call_ended', 'call_analyzed', 'chat_analyzed'];
@@ -38,15 +33,18 @@ export interface ForwardReport {
   /** Subjects whose deliveries first arrived out of order. */
   outOfOrder: string[];
   breakerTrips: number;
+  /** Times the breaker closed by itself (a probe got through). */
+  breakerCloses: number;
 }
 
 /**
  * A team's endpoint that is bad at its job: it answers 500 a third of the time (`failureRate`), and
  * 503 to everything for a while once (outage()). Its destination's circuit breaker trips while it is
- * down; like an operator, this resumes the destination (`make destinations resume`) once it is back.
+ * down and, with nobody resuming it, must close by itself once a probe gets through.
  */
 export class FlakyDestination {
   breakerTrips = 0;
+  breakerCloses = 0;
   private watching = true;
   private watcher?: Promise<void>;
 
@@ -78,39 +76,60 @@ export class FlakyDestination {
       events: FLAKY_EVENTS,
       // On this machine, over plain http.
       allowPrivate: true,
+      // Its outage is short (and may overlap Postgres's): a lower threshold than the default 20 lets
+      // it trip the breaker, which must then close by itself. 10 failures in a row at 1/3 is rare.
+      breakerThreshold: 10,
     });
     receiver.secrets = [secret];
     return new FlakyDestination(receiver, destination.id, state);
   }
 
-  /** Down (503 to everything) for `seconds`, then resume the destination if its breaker paused it. */
+  /**
+   * Down (503 to everything) for `seconds`, and on until it has refused at least one delivery (at
+   * most `seconds` more): an outage nobody sent to, behind a Postgres outage or a backlog, tests
+   * nothing.
+   */
   async outage(seconds: number, say: (line: string) => void): Promise<void> {
     if (seconds <= 0) return;
     say(`forwarding destination down (503) for ${seconds}s`);
     this.state.down = true;
+    const refused = () => this.receiver.received.some((m) => m.status === 503);
+    const until = Date.now() + 2 * seconds * 1000;
     await new Promise((r) => setTimeout(r, seconds * 1000));
+    while (!refused() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     this.state.down = false;
     say('forwarding destination back up');
   }
 
-  /** While the run lasts: resume the destination whenever its breaker paused it and it is up. */
-  watchBreaker(db: Db, root: string, env: Record<string, string>, say: (line: string) => void): void {
+  /**
+   * While the run lasts: watch the destination's circuit breaker open and close. Nobody resumes it:
+   * it must close by itself, with a probe once the receiver is back (`root` and `env` are for a
+   * command an operator would run; none is needed any more).
+   */
+  watchBreaker(db: Db, _root: string, _env: Record<string, string>, say: (line: string) => void): void {
     this.watcher = (async () => {
+      let open = false;
       while (this.watching) {
-        await new Promise((r) => setTimeout(r, 1000));
-        if (this.down) continue;
+        await new Promise((r) => setTimeout(r, 250));
         const d = await findDestination(db, this.destinationId).catch(() => undefined);
-        if (d?.state !== 'paused') continue;
-        this.breakerTrips += 1;
-        say(`destination ${d.id} paused (${d.paused_reason}); resuming it as an operator would`);
-        await exec(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'destinations', 'resume', d.id], {
-          env,
-        }).then(
-          ({ stdout }) => say(stdout.trim()),
-          (err: Error) => say(`resume failed (will try again): ${err.message}`),
-        );
+        if (!d) continue;
+        if (!open && d.state === 'paused') {
+          open = true;
+          this.breakerTrips += 1;
+          say(`destination ${d.id} paused (${d.paused_by}: ${d.paused_reason}); nobody resumes it`);
+        } else if (open && d.state === 'active') {
+          open = false;
+          this.breakerCloses += 1;
+          say(`destination ${d.id} active again: its breaker closed by itself`);
+        }
       }
     })();
+  }
+
+  /** The breaker as watched: how often it opened and closed, and whether the destination is active. */
+  async breakerSeen(db: Db): Promise<{ opened: number; closed: number; active: boolean }> {
+    const d = await findDestination(db, this.destinationId);
+    return { opened: this.breakerTrips, closed: this.breakerCloses, active: d?.state === 'active' };
   }
 
   /** Until nothing is pending or held for the destination (at most `timeoutMs`). */
@@ -146,6 +165,7 @@ export class FlakyDestination {
       unverified: this.receiver.received.filter((m) => !m.verified).length,
       outOfOrder: [],
       breakerTrips: this.breakerTrips,
+      breakerCloses: this.breakerCloses,
     };
     const byEvent = new Map<string, ForwardDelivery[]>();
     for (const d of deliveries) byEvent.set(d.webhook_event_id, [...(byEvent.get(d.webhook_event_id) ?? []), d]);

@@ -1,0 +1,275 @@
+import {
+  appliedAndDelivered,
+  findAllWebhookEvents,
+  findDeliveriesTo,
+  forwardBacklog,
+  removeDestination,
+  type Db,
+  type ForwardDelivery,
+} from '@callsync/db';
+import { createDestination, type SecretKeyring } from '@callsync/domain';
+import { ForwardReceiver } from '@callsync/fake-retell';
+import { waitUntil } from '@callsync/runtime';
+
+/*
+ * Three destinations beside the flaky one (issue 28): a healthy one (204 at once), a slow one (2xx
+ * after 9 s) and a rate-limited one (1 a second). The slow and rate-limited ones must not delay the
+ * healthy one; the rate-limited one's backlog must wait in BullMQ, not spin through claims.
+ */
+
+/** What each asks for: the healthy one a busy event, the other two rarer ones (their backlog need not drain). */
+export const HEALTHY_EVENTS = ['call_ended', 'chat_ended'];
+export const SLOW_EVENTS = ['transfer_bridged'];
+export const RATE_LIMITED_EVENTS = ['chat_started', 'transfer_started'];
+
+/** How long the slow destination takes to answer 2xx. */
+export const SLOW_ANSWER_MS = 9_000;
+
+/** Goals: a healthy destination's applied → delivered p99, and claims per send at the rate limit. */
+export const HEALTHY_P99_GOAL_MS = 5_000;
+export const CLAIMS_PER_SEND_GOAL = 1.2;
+
+export interface DestinationCheck {
+  name: string;
+  /** Applied events of its types. */
+  applied: number;
+  delivered: number;
+  /** Still pending or held when checked (slow and rate-limited ones need not drain within the run). */
+  unsent: number;
+  /** Applied events without exactly one delivery row, or rows no applied event explains. */
+  missing: string[];
+  extra: string[];
+  /** Accepted more than once under one webhook-id. */
+  duplicateSends: number;
+  unverified: number;
+  outOfOrder: string[];
+  /** Receiver-side: the most requests it had open at once. */
+  maxInFlight: number;
+}
+
+export interface FairnessReport {
+  healthy: DestinationCheck;
+  slow: DestinationCheck;
+  rateLimited: DestinationCheck;
+  /**
+   * The healthy destination's applied → delivered p99, ms, over deliveries no planned fault started
+   * under (Postgres down, webhook_events locked, a worker frozen, while they were applied and
+   * unsent): what the limits and the other destinations cost it, not what the faults do.
+   */
+  healthyP99Ms: number;
+  /** The same over every delivery, faults included. */
+  healthyP99AllMs: number;
+  /** Deliveries the p99 is over, and the ones left out (a fault started while they were unsent). */
+  healthySample: number;
+  healthyUnderFaults: number;
+  /** The rate-limited destination's claims in Postgres per send. */
+  claimsPerSend: number;
+  /** The flaky destination's breaker opened and closed again with nobody resuming it. */
+  breakerClosedBySelf: boolean;
+  breakerOpened: number;
+  breakerClosed: number;
+}
+
+interface Member {
+  name: string;
+  receiver: ForwardReceiver;
+  id: string;
+  events: string[];
+}
+
+export class FairDestinations {
+  private constructor(
+    private readonly healthy: Member,
+    private readonly slow: Member,
+    private readonly rateLimited: Member,
+  ) {}
+
+  /** `keys`: the keyring of the workers that will decrypt the destinations' secrets. */
+  static async start(db: Db, keys: SecretKeyring): Promise<FairDestinations> {
+    const add = async (
+      name: string,
+      events: string[],
+      respond: ConstructorParameters<typeof ForwardReceiver>[0]['respond'],
+      extra: { rateLimitPerSecond?: number } = {},
+    ): Promise<Member> => {
+      const receiver = await new ForwardReceiver({ secrets: [], respond }).start();
+      const { destination, secret } = await createDestination(db, keys, {
+        url: receiver.url,
+        events,
+        allowPrivate: true,
+        description: `make chaos: ${name}`,
+        ...extra,
+      });
+      receiver.secrets = [secret];
+      return { name, receiver, id: destination.id, events };
+    };
+    return new FairDestinations(
+      await add('healthy', HEALTHY_EVENTS, (m) => (m.verified ? 204 : 401)),
+      await add('slow', SLOW_EVENTS, (m) => (m.verified ? { status: 204, delayMs: SLOW_ANSWER_MS } : 401)),
+      await add('rate-limited', RATE_LIMITED_EVENTS, (m) => (m.verified ? 204 : 401), { rateLimitPerSecond: 1 }),
+    );
+  }
+
+  get destinationIds(): string[] {
+    return [this.healthy.id, this.slow.id, this.rateLimited.id];
+  }
+
+  /**
+   * Wait (at most `timeoutMs`) for the healthy one to drain, check all three, then remove them, so
+   * what comes after (the audit phase) sees the run's world as before: the slow and rate-limited
+   * backlogs are cancelled, not left for it.
+   */
+  async verifyAndRemove(
+    db: Db,
+    breaker: { opened: number; closed: number; active: boolean },
+    faults: readonly { from: number; to: number }[],
+    timeoutMs = 120_000,
+  ) {
+    const idle = async () => {
+      const mine = (await forwardBacklog(db).catch(() => []))?.find((b) => b.destination_id === this.healthy.id);
+      return mine && mine.pending + mine.held === 0 ? true : undefined;
+    };
+    await waitUntil(idle, { timeoutMs, intervalMs: 1000 });
+    const events = (await findAllWebhookEvents(db)).filter((e) => e.status === 'processed' && (e.call_id ?? e.chat_id));
+    const healthyRows = await findDeliveriesTo(db, this.healthy.id);
+    const rateRows = await findDeliveriesTo(db, this.rateLimited.id);
+    const times = (await appliedAndDelivered(db, this.healthy.id)).map((r) => ({
+      applied: r.applied_at.getTime(),
+      delivered: r.delivered_at.getTime(),
+    }));
+    const underFault = (t: { applied: number; delivered: number }) =>
+      faults.some((f) => f.from >= t.applied && f.from <= t.delivered);
+    const clear = times.filter((t) => !underFault(t));
+    const sends = rateRows.reduce((n, d) => n + d.attempts, 0);
+    const report: FairnessReport = {
+      healthy: await check(db, this.healthy, events, healthyRows),
+      slow: await check(db, this.slow, events),
+      rateLimited: await check(db, this.rateLimited, events, rateRows),
+      healthyP99Ms: p99(clear.map((t) => t.delivered - t.applied)),
+      healthyP99AllMs: p99(times.map((t) => t.delivered - t.applied)),
+      healthySample: clear.length,
+      healthyUnderFaults: times.length - clear.length,
+      claimsPerSend: sends ? Math.round((rateRows.reduce((n, d) => n + d.claims, 0) / sends) * 100) / 100 : 0,
+      breakerClosedBySelf: breaker.opened > 0 && breaker.closed > 0 && breaker.active,
+      breakerOpened: breaker.opened,
+      breakerClosed: breaker.closed,
+    };
+    for (const id of this.destinationIds) await removeDestination(db, id);
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.healthy, this.slow, this.rateLimited].map((m) => m.receiver.close()));
+  }
+}
+
+function p99(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!);
+}
+
+/** Forwarded = applied (one row each), once per webhook-id, verified, in order per call. */
+async function check(
+  db: Db,
+  m: Member,
+  allEvents: Awaited<ReturnType<typeof findAllWebhookEvents>>,
+  rows?: ForwardDelivery[],
+): Promise<DestinationCheck> {
+  const deliveries = rows ?? (await findDeliveriesTo(db, m.id));
+  const events = allEvents.filter((e) => m.events.includes(e.event_type));
+  const byEvent = new Map<string, ForwardDelivery[]>();
+  for (const d of deliveries) byEvent.set(d.webhook_event_id, [...(byEvent.get(d.webhook_event_id) ?? []), d]);
+  const r: DestinationCheck = {
+    name: m.name,
+    applied: events.length,
+    delivered: deliveries.filter((d) => d.status === 'delivered').length,
+    unsent: deliveries.filter((d) => d.status === 'pending' || d.status === 'held').length,
+    missing: [],
+    extra: [],
+    duplicateSends: 0,
+    unverified: m.receiver.received.filter((x) => !x.verified).length,
+    outOfOrder: [],
+    maxInFlight: m.receiver.maxInFlight,
+  };
+  const accepted = m.receiver.byId();
+  for (const e of events) {
+    const ds = byEvent.get(e.id) ?? [];
+    const d = ds[0];
+    if (ds.length !== 1 || (d!.status === 'delivered' && !accepted.has(d!.message_id)) || d!.status === 'failed')
+      r.missing.push(
+        `${m.name}: ${e.event_type} ${e.call_id ?? e.chat_id}: ${ds.map((x) => x.status).join(',') || 'none'}`,
+      );
+    byEvent.delete(e.id);
+  }
+  for (const [eventId, ds] of byEvent) r.extra.push(`${m.name}: event row ${eventId}: ${ds.length} deliveries`);
+  for (const [, ms] of accepted) r.duplicateSends += ms.length - 1;
+  const firstArrival = new Map<string, number>();
+  m.receiver.received.forEach((x, i) => {
+    if (x.status >= 200 && x.status < 300 && !firstArrival.has(x.id)) firstArrival.set(x.id, i);
+  });
+  const bySubject = new Map<string, ForwardDelivery[]>();
+  for (const d of deliveries) bySubject.set(d.subject, [...(bySubject.get(d.subject) ?? []), d]);
+  for (const [subject, ds] of bySubject) {
+    const order = ds.filter((d) => firstArrival.has(d.message_id)).map((d) => firstArrival.get(d.message_id)!);
+    if (order.some((v, i) => i > 0 && v < order[i - 1]!)) r.outOfOrder.push(`${m.name}: ${subject}`);
+  }
+  return r;
+}
+
+const clean = (c: DestinationCheck) =>
+  c.missing.length === 0 && c.extra.length === 0 && c.unverified === 0 && c.outOfOrder.length === 0;
+
+/**
+ * Every check holds: forwarded = applied, once per webhook-id, verified, in order, for all three,
+ * and the healthy one drained. Part of the run's verdict.
+ */
+export function fairnessPassed(f: FairnessReport): boolean {
+  return clean(f.healthy) && clean(f.slow) && clean(f.rateLimited) && f.healthy.unsent === 0;
+}
+
+/**
+ * Issue 28's goals: healthy p99 within 5 s, at most 1.2 claims per send, and a breaker that tripped
+ * closed by itself. Reported beside the verdict (`forwarding.goalsMet`): the p99 depends on how
+ * loaded the machine is as much as on forwarding.
+ */
+export function fairnessGoalsMet(f: FairnessReport): boolean {
+  return (
+    f.healthyP99Ms <= HEALTHY_P99_GOAL_MS &&
+    f.claimsPerSend <= CLAIMS_PER_SEND_GOAL &&
+    // A short outage may not trip it; one that did must have closed by itself.
+    (f.breakerOpened === 0 || f.breakerClosedBySelf)
+  );
+}
+
+/** Lines for the table `make chaos` prints. */
+export function fairnessRows(f: FairnessReport | undefined): [string, string | number][] {
+  if (!f) return [];
+  const line = (c: DestinationCheck) =>
+    `${c.delivered}/${c.applied} sent, ${c.unsent} unsent, ${c.missing.length + c.extra.length} wrong, max ${c.maxInFlight} at once`;
+  return [
+    [
+      'healthy destination (applied → delivered p99, goal 5000 ms)',
+      `${f.healthyP99Ms} ms over ${f.healthySample}; ${f.healthyP99AllMs} ms with the ${f.healthyUnderFaults} a fault hit`,
+    ],
+    ['  healthy', line(f.healthy)],
+    ['  slow (2xx after 9 s, 4 at once)', line(f.slow)],
+    ['  rate-limited (1/s): claims per send (goal 1.2)', f.claimsPerSend],
+    ['  rate-limited', line(f.rateLimited)],
+    [
+      'flaky breaker opened / closed by itself',
+      `${f.breakerOpened} / ${f.breakerClosed}${f.breakerOpened > 0 && !f.breakerClosedBySelf ? ' (NOT closed)' : ''}`,
+    ],
+    ['issue 28 goals met (p99, claims per send, breaker)', fairnessGoalsMet(f) ? 'yes' : 'NO'],
+  ];
+}
+
+/** The problems to list under the table. */
+export function fairnessDetails(f: FairnessReport | undefined): string[] {
+  if (!f) return [];
+  return [f.healthy, f.slow, f.rateLimited].flatMap((c) => [
+    ...c.missing.map((m) => `not forwarded: ${m}`),
+    ...c.extra,
+    ...c.outOfOrder.map((o) => `forwarded out of order: ${o}`),
+  ]);
+}
