@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make up`: local Postgres + Redis, migrations, then ingress and worker in the foreground.
+# `make up`: local Postgres + Redis, migrations, then ingress, live, worker and dashboard in the foreground.
 # Ctrl-C stops the processes and, if this run started them, Postgres and Redis too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +24,9 @@ cat <<MSG
   callsync is starting.
     Webhook URL:  $url
                   (point your Retell agent's webhook at this path on a public URL, e.g. through a tunnel)
+    During calls: http://127.0.0.1:${LIVE_PORT:-3002}/api/retell/inbound   .../api/retell/functions/<name>
+                  (the live process: Retell's inbound webhook and custom function URLs; the ingress
+                  answers the same paths, beside webhook load; make functions ARGS="export --base-url ...")
     Health:       http://127.0.0.1:${PORT}/healthz   http://127.0.0.1:${PORT}/readyz
     Metrics:      http://127.0.0.1:${INGRESS_METRICS_PORT:-9465}/metrics   (its own listener, not the public port)
     Dashboard:    http://127.0.0.1:${DASHBOARD_PORT:-3001}/admin/queues   (Bull Board; user ${DASHBOARD_USER:-admin}, password $DASHBOARD_PASSWORD)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { sql } from 'kysely';
 import request from 'supertest';
 import { sign } from 'retell-sdk';
@@ -353,10 +353,42 @@ describe('inbound webhook', () => {
     });
   });
 
+  it('records inbound webhooks in groups: repeats of one request arriving together are one row with their count', async () => {
+    const callId = newCallId('burst');
+    const request = {
+      event: 'call_inbound',
+      call_inbound: { from_number: '+491700000009', to_number: NUMBER, call_id: callId },
+    } satisfies InboundCallRequest;
+    const others = [1, 2, 3].map((i) => ({
+      event: 'call_inbound',
+      call_inbound: { from_number: '+491700000009', to_number: NUMBER, call_id: `${callId}_${i}` },
+    }));
+    const answers = await Promise.all([
+      ...[1, 2, 3, 4, 5].map(() => signedPost(p.app, '/api/retell/inbound', request)),
+      ...others.map((o) => signedPost(p.app, '/api/retell/inbound', o)),
+    ]);
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const rows = await until('every request to be recorded', async () => {
+      const r = await t.db
+        .selectFrom('webhook_events')
+        .select(['call_id', 'delivery_count'])
+        .where('event_type', '=', 'call_inbound')
+        .orderBy('call_id')
+        .execute();
+      return r.length === 4 && r[0]!.delivery_count === 5 ? r : undefined;
+    });
+    expect(rows).toEqual([
+      { call_id: callId, delivery_count: 5 },
+      ...[1, 2, 3].map((i) => ({ call_id: `${callId}_${i}`, delivery_count: 1 })),
+    ]);
+  });
+
   it('answers the number’s defaults within 1.5 s when Postgres does not answer', async () => {
     // Read once, as a running ingress has, then Postgres stops answering (a server that never replies).
     await answerInbound(t.db, TEST_KEYS, { from_number: null, to_number: NUMBER });
-    const silent: Server = createServer(() => {});
+    // It accepts and never answers; its sockets are closed at the end (close() alone leaves them open).
+    const accepted = new Set<Socket>();
+    const silent: Server = createServer((socket) => accepted.add(socket));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;
     const deadDb: Db = createDb({ url: `postgres://x:y@127.0.0.1:${port}/none`, poolSize: 2, connectTimeoutMs: 5000 });
@@ -379,6 +411,7 @@ describe('inbound webhook', () => {
     } finally {
       await q.close();
       await deadDb.destroy().catch(() => undefined);
+      for (const socket of accepted) socket.destroy();
       silent.close();
     }
   });

@@ -12,6 +12,8 @@ const BESIDE_POOL: Record<string, (pool: number) => number> = {
   ingress: (pool) => pool + 6,
   // its pool and 1 LISTEN
   worker: (pool) => pool + 1,
+  // LIVE_POOL_SIZE (its own, whatever DATABASE_POOL_SIZE says) and 1 LISTEN
+  live: (pool) => pool + 1,
   // the console's own pool of 3, whatever DATABASE_POOL_SIZE says
   dashboard: () => 3,
   // one connection (apps/cli migrate)
@@ -37,14 +39,15 @@ function maxReplicas(w: Workload, objects: readonly K8sObject[]): number {
 export function connectionBudget(objects: readonly K8sObject[], all: readonly Workload[]): ConnectionBudget {
   const terms: string[] = [];
   let total = 0;
-  for (const component of ['ingress', 'worker', 'dashboard', 'migrate']) {
+  for (const component of ['ingress', 'live', 'worker', 'dashboard', 'migrate']) {
     for (const w of all.filter((x) => x.component === component)) {
-      const pool = workloadConfig(resolveEnvironment(w, objects)).config?.database.poolSize ?? 10;
+      const config = workloadConfig(resolveEnvironment(w, objects)).config;
+      const pool = (component === 'live' ? config?.live.poolSize : config?.database.poolSize) ?? 10;
       const each = BESIDE_POOL[component]!(pool);
       const n = maxReplicas(w, objects);
       total += n * each;
       terms.push(
-        component === 'ingress' || component === 'worker' ? `${n} × (${pool} + ${each - pool})` : `${n * each}`,
+        ['ingress', 'live', 'worker'].includes(component) ? `${n} × (${pool} + ${each - pool})` : `${n * each}`,
       );
     }
   }

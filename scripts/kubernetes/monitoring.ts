@@ -22,7 +22,11 @@ import { containerPort, listeners } from './probes';
  */
 
 /** The scrape jobs ops/prometheus/alerts.yml and the Grafana dashboard expect, per process. */
-export const SCRAPE_JOBS: Record<string, string> = { ingress: 'callsync-ingress', worker: 'callsync-worker' };
+export const SCRAPE_JOBS: Record<string, string> = {
+  ingress: 'callsync-ingress',
+  live: 'callsync-live',
+  worker: 'callsync-worker',
+};
 export const ALERTS_FILE = 'ops/prometheus/alerts.yml';
 const QUEUES = new Set([
   WEBHOOK_QUEUE,

@@ -5,10 +5,14 @@ import { describe, ofKind, selects, type K8sObject, type Workload } from './mani
 import { containerPort } from './probes';
 
 /*
- * Who can reach what: only the ingress's webhook port takes traffic from outside the cluster (its
- * NetworkPolicy rule, a LoadBalancer or NodePort Service, an Ingress backend); the dashboard only
- * from its own namespace; every pod is covered by a policy, so what is not allowed is denied.
+ * Who can reach what: only the ingress's webhook port and the live pods' port take traffic from
+ * outside the cluster (their NetworkPolicy rules, a LoadBalancer or NodePort Service, an Ingress
+ * backend); the dashboard only from its own namespace; every pod is covered by a policy, so what is
+ * not allowed is denied.
  */
+
+/** The public port of each process that takes outside traffic (ingress: PORT; live: LIVE_PORT). */
+type PublicPorts = Map<string, number | undefined>;
 
 interface Rule {
   from?: INetworkPolicyPeer[];
@@ -21,7 +25,7 @@ function isOpen(rule: Rule): boolean {
 }
 
 /** Every pod under a policy; open rules only on the ingress's webhook port; the dashboard only from inside. */
-function checkPolicies(all: readonly Workload[], publicPort: number | undefined, policies: K8sObject[]): string[] {
+function checkPolicies(all: readonly Workload[], publicPorts: PublicPorts, policies: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const w of all) {
     const covering = policies.filter(
@@ -34,13 +38,14 @@ function checkPolicies(all: readonly Workload[], publicPort: number | undefined,
         const ports = (rule.ports ?? []).map((p) => containerPort(w.container, p.port ?? ''));
         // A rule whose named ports this container lacks opens nothing on it.
         if (ports.length && ports.every((p) => p === undefined)) continue;
-        if (isOpen(rule) && w.component !== 'ingress') {
+        const publicPort = publicPorts.get(w.component ?? '');
+        if (isOpen(rule) && !publicPorts.has(w.component ?? '')) {
           problems.push(
-            `${describe(policy)}: lets any source reach ${describe(w.object)}; only the ingress takes outside traffic`,
+            `${describe(policy)}: lets any source reach ${describe(w.object)}; only the ingress and the live pods take outside traffic`,
           );
         } else if (isOpen(rule) && (!ports.length || ports.some((p) => p !== publicPort))) {
           problems.push(
-            `${describe(policy)}: opens more of the ingress to any source than its webhook port ${publicPort}`,
+            `${describe(policy)}: opens more of the ${w.component} to any source than its public port ${publicPort}`,
           );
         }
         const outside = rule.from?.some((p) => p.namespaceSelector || p.ipBlock);
@@ -72,19 +77,16 @@ function serviceTarget(
 }
 
 /** Only the ingress's Service may leave the cluster (LoadBalancer, NodePort), with its webhook port alone. */
-function checkServices(
-  objects: readonly K8sObject[],
-  all: readonly Workload[],
-  publicPort: number | undefined,
-): string[] {
+function checkServices(objects: readonly K8sObject[], all: readonly Workload[], publicPorts: PublicPorts): string[] {
   const problems: string[] = [];
   for (const svc of ofKind(objects, 'Service')) {
     if (!['LoadBalancer', 'NodePort'].includes(svc.spec?.type) && !svc.spec?.externalIPs?.length) continue;
     const { target, ports } = serviceTarget(svc, all);
-    if (target?.component !== 'ingress') {
+    const publicPort = publicPorts.get(target?.component ?? '');
+    if (!publicPorts.has(target?.component ?? '')) {
       problems.push(`${describe(svc)}: exposes ${target ? describe(target.object) : 'its pods'} outside the cluster`);
     } else if ([...ports.values()].some((p) => p !== publicPort)) {
-      problems.push(`${describe(svc)}: exposes more of the ingress than its webhook port ${publicPort}`);
+      problems.push(`${describe(svc)}: exposes more of the ${target?.component} than its public port ${publicPort}`);
     }
   }
   return problems;
@@ -94,7 +96,7 @@ function checkServices(
 function checkIngressBackends(
   objects: readonly K8sObject[],
   all: readonly Workload[],
-  publicPort: number | undefined,
+  publicPorts: PublicPorts,
 ): string[] {
   const services = new Map(ofKind(objects, 'Service').map((s) => [s.metadata.name, s]));
   const problems: string[] = [];
@@ -107,9 +109,10 @@ function checkIngressBackends(
       const svc = services.get(b.service?.name ?? '');
       const { target, ports } = svc ? serviceTarget(svc, all) : { target: undefined, ports: new Map() };
       const port = ports.get(String(b.service?.port?.name ?? b.service?.port?.number));
-      if (target?.component !== 'ingress' || port !== publicPort) {
+      const publicPort = publicPorts.get(target?.component ?? '');
+      if (!publicPorts.has(target?.component ?? '') || port !== publicPort) {
         problems.push(
-          `${describe(ing)}: a backend (${b.service?.name}) is not the ingress's webhook port ${publicPort}`,
+          `${describe(ing)}: a backend (${b.service?.name}) is not the ingress's webhook port ${publicPorts.get('ingress')} or the live port ${publicPorts.get('live')}`,
         );
       }
     }
@@ -122,11 +125,14 @@ interface IngressBackend {
 }
 
 export function checkNetwork(objects: readonly K8sObject[], all: readonly Workload[]): string[] {
+  const publicPorts: PublicPorts = new Map();
   const ingress = all.find((w) => w.component === 'ingress');
-  const publicPort = ingress && workloadConfig(resolveEnvironment(ingress, objects)).config?.ingress.port;
+  if (ingress) publicPorts.set('ingress', workloadConfig(resolveEnvironment(ingress, objects)).config?.ingress.port);
+  const live = all.find((w) => w.component === 'live');
+  if (live) publicPorts.set('live', workloadConfig(resolveEnvironment(live, objects)).config?.live.port);
   return [
-    ...checkPolicies(all, publicPort, ofKind(objects, 'NetworkPolicy')),
-    ...checkServices(objects, all, publicPort),
-    ...checkIngressBackends(objects, all, publicPort),
+    ...checkPolicies(all, publicPorts, ofKind(objects, 'NetworkPolicy')),
+    ...checkServices(objects, all, publicPorts),
+    ...checkIngressBackends(objects, all, publicPorts),
   ];
 }

@@ -19,7 +19,9 @@ const START_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 
 function entryPoint(component: string): string {
-  const file = join(ROOT, 'apps', component, 'dist/main.js');
+  // The live process is the ingress app's second entry point (apps/ingress/src/live-main.ts).
+  const file =
+    component === 'live' ? join(ROOT, 'apps/ingress/dist/live-main.js') : join(ROOT, 'apps', component, 'dist/main.js');
   if (!existsSync(file)) throw new Error(`${file} is missing: build first (make build)`);
   return file;
 }

@@ -27,6 +27,11 @@ export function listeners(component: string | undefined, config: Config): Listen
         { variable: 'PORT', port: config.ingress.port },
         { variable: 'INGRESS_METRICS_PORT', port: config.ingress.metricsPort },
       ];
+    case 'live':
+      return [
+        { variable: 'LIVE_PORT', port: config.live.port },
+        { variable: 'LIVE_METRICS_PORT', port: config.live.metricsPort },
+      ];
     case 'worker':
       return [{ variable: 'WORKER_METRICS_PORT', port: config.worker.metricsPort }];
     case 'dashboard':

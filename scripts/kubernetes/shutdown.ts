@@ -25,6 +25,11 @@ export function shutdownBound(component: string | undefined, config: Config): { 
         ms: ingressShutdownBoundMs(config.ingress.shutdownDrainMs),
         what: `the ingress's shutdown bound (SHUTDOWN_DRAIN_MS ${config.ingress.shutdownDrainMs} ms, the last requests, closing)`,
       };
+    case 'live':
+      return {
+        ms: ingressShutdownBoundMs(config.ingress.shutdownDrainMs),
+        what: `the live process's shutdown bound, the ingress's (SHUTDOWN_DRAIN_MS ${config.ingress.shutdownDrainMs} ms, the last requests, closing)`,
+      };
     case 'worker':
       return {
         ms: workerShutdownBoundMs(config.worker.shutdownTimeoutMs),

@@ -10,7 +10,15 @@ import { signedBody, refuseAndClose, type EdgeDeps } from './signed-body';
 import { UnverifiedBytes } from './unverified-bytes';
 import { BadSignatureThrottle, type BadSignatureThrottleOptions } from './bad-signature-throttle';
 import { retellWebhookRoute, WEBHOOK_SIGNATURE_MESSAGES } from './webhook.route';
-import { BUILTIN_FUNCTIONS, functionRegistry, type FunctionRegistry, type SecretKeyring } from '@callsync/domain';
+import {
+  BUILTIN_FUNCTIONS,
+  functionRegistry,
+  type ContextCache,
+  type FunctionRegistry,
+  type SecretKeyring,
+  type TenantDirectory,
+} from '@callsync/domain';
+import { CallAnnouncer } from './live-announce';
 
 export interface IngressDeps {
   db: Db;
@@ -54,6 +62,15 @@ export interface IngressDeps {
   apiTokens?: readonly string[];
   /** How long an inbound answer waits for Postgres before answering the defaults. Default 1000 ms. */
   inboundBudgetMs?: number;
+  /** Routing held in memory for the live routes (see LiveDeps). Default none: read from Postgres. */
+  directory?: TenantDirectory;
+  /** Callers prefetched for the live routes' functions (see LiveDeps). Default none. */
+  prefetch?: ContextCache;
+  /**
+   * NOTIFY callsync_calls for every call_started acknowledged, so the live routes (here or in the live
+   * process) prefetch the caller's context before the call's first function. Default true.
+   */
+  announceCallStarted?: boolean;
 }
 
 export const WEBHOOK_PATH = '/api/webhooks/retell';
@@ -115,11 +132,21 @@ export function createIngressApp(deps: IngressDeps): express.Express {
     what: 'webhook refused',
   });
   const route = retellWebhookRoute({ ...deps, batcher });
+  const announcer = deps.announceCallStarted === false ? undefined : new CallAnnouncer(deps.db, deps.logger);
   app.post(WEBHOOK_PATH, (req, res, next) => {
     observe(res);
     const refused = notJson(req);
     if (refused) return refuseAndClose(res, refused.status, refused.message);
-    readBody(req, res, (err?: unknown) => (err ? next(err) : void route(req, res).catch(next)));
+    readBody(req, res, (err?: unknown) =>
+      err
+        ? next(err)
+        : void route(req, res)
+            .then(() => {
+              if (res.locals.event === 'call_started' && res.statusCode < 300 && announcer)
+                announcer.announce(req.body as Buffer);
+            })
+            .catch(next),
+    );
   });
 
   // During the call: inbound routing, custom functions, the context API.
@@ -133,6 +160,8 @@ export function createIngressApp(deps: IngressDeps): express.Express {
       functions: deps.functions ?? functionRegistry(BUILTIN_FUNCTIONS),
       apiTokens: deps.apiTokens ?? [],
       inboundBudgetMs: deps.inboundBudgetMs,
+      directory: deps.directory,
+      prefetch: deps.prefetch,
     }),
   );
 

@@ -69,7 +69,14 @@ function payload(req: Request, name: string): Payload {
 
 export function functionsRoute(deps: LiveDeps): Router {
   const router = express.Router();
-  const invoker = new FunctionInvoker(deps.db, deps.keys, deps.functions, deps.logger);
+  const invoker = new FunctionInvoker(
+    deps.db,
+    deps.keys,
+    deps.functions,
+    deps.logger,
+    { abandoned: (name) => deps.metrics.liveErrors.inc({ endpoint: 'function', name, outcome: 'abandoned' }) },
+    { sources: { directory: deps.directory, prefetched: deps.prefetch } },
+  );
   const raw = liveBody(deps);
 
   const handle = async (req: Request<{ name: string }>, res: express.Response) => {

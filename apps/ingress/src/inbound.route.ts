@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { recordAnsweredEvent } from '@callsync/db';
 import { answerInbound } from '@callsync/domain';
 import type { InboundAnswerBody } from '@callsync/retell';
 import { HttpError } from './http-error';
 import { describeZod, liveBody, signedJson, type LiveDeps } from './live-request';
+import { AnswerRecorder } from './live-record';
 
 /** Retell's inbound webhook (per phone number): the call rings until this answers. */
 export const INBOUND_PATH = '/api/retell/inbound';
@@ -38,6 +38,7 @@ function recordKey(event: string, id: string | null | undefined, rawBody: Buffer
 export function inboundRoute(deps: LiveDeps): Router {
   const router = express.Router();
   const raw = liveBody(deps);
+  const recorder = new AnswerRecorder(deps.db, deps.logger);
 
   router.post(INBOUND_PATH, raw, async (req, res) => {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'inbound', name: 'inbound' });
@@ -60,9 +61,10 @@ export function inboundRoute(deps: LiveDeps): Router {
           from_number: party.from_number ?? null,
           to_number: party.to_number,
           agent_id: party.agent_id,
+          call_id: event === 'call_inbound' ? party.call_id : null,
           answerKey: subjectId ? answerKey : null,
         },
-        { budgetMs: deps.inboundBudgetMs },
+        { budgetMs: deps.inboundBudgetMs, directory: deps.directory, prefetch: deps.prefetch },
       );
       outcome = decision.outcome;
       if (decision.outcome === 'fallback')
@@ -82,7 +84,7 @@ export function inboundRoute(deps: LiveDeps): Router {
       });
       // For the record, after the answer: the caller is not kept waiting on it. A fallback is not a
       // decision to repeat: a retry is routed afresh.
-      recordAnsweredEvent(deps.db, {
+      recorder.record({
         eventType: event,
         dedupeKey: answerKey,
         callId: event === 'call_inbound' ? (party.call_id ?? null) : null,
@@ -91,7 +93,7 @@ export function inboundRoute(deps: LiveDeps): Router {
         rawBody,
         signature: req.get('x-retell-signature') ?? null,
         answer: decision.outcome === 'fallback' ? null : decision.answer,
-      }).catch((err: Error) => deps.logger.warn('inbound webhook answered but not recorded', { err: err.message }));
+      });
     } finally {
       end({ outcome });
     }

@@ -1,4 +1,5 @@
 export { createIngressApp, WEBHOOK_PATH } from './app';
 export type { IngressDeps } from './app';
-export { CONTEXT_PATH, FUNCTIONS_PATH, INBOUND_PATH } from './live.routes';
+export { CONTEXT_PATH, createLiveApp, FUNCTIONS_PATH, INBOUND_PATH, liveRoutes } from './live.routes';
+export type { LiveAppDeps } from './live.routes';
 export { ingressFunctions, TEAM_FUNCTIONS } from './functions';

@@ -1,6 +1,6 @@
 import type express from 'express';
 import type { Db } from '@callsync/db';
-import type { FunctionRegistry, SecretKeyring } from '@callsync/domain';
+import type { ContextCache, FunctionRegistry, SecretKeyring, TenantDirectory } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import type { SignatureFailure } from '@callsync/retell';
@@ -24,6 +24,13 @@ export interface LiveDeps {
   apiTokens: readonly string[];
   /** Inbound answers wait at most this long for Postgres. Default 1000 ms. */
   inboundBudgetMs?: number;
+  /**
+   * Routing in memory (schedules, blocklists, variables, companies), refreshed on callsync_tenants:
+   * inbound answers route and reject without Postgres. Default none: read from Postgres.
+   */
+  directory?: TenantDirectory;
+  /** Callers prefetched at call_inbound and call_started, for the call's first function. Default none. */
+  prefetch?: ContextCache;
 }
 
 export const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {

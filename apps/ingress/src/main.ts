@@ -1,6 +1,12 @@
 import { loadConfig, requireSecretKey } from '@callsync/config';
 import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
-import { invalidateTenantCache, SecretKeyring } from '@callsync/domain';
+import {
+  ContextCache,
+  invalidateTenantCache,
+  prefetchCallContext,
+  SecretKeyring,
+  TenantDirectory,
+} from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
@@ -74,9 +80,23 @@ async function main(): Promise<void> {
     idleInTransactionTimeoutMs: 10_000,
     queryTimeoutMs: 12_000,
   });
+  // The live routes served here (the live process serves the same): routing in memory, callers prefetched.
+  const directory = new TenantDirectory(liveDb, (err) =>
+    logger.warn('routing not re-read; the last snapshot stays in use', { err: err.message }),
+  );
+  const prefetch = new ContextCache();
   // A company mapped or changed applies to the next inbound answer and function at once.
-  const tenantListener = listenForTenantChanges(config.database.url, invalidateTenantCache, (err) =>
-    logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
+  const tenantListener = listenForTenantChanges(
+    config.database.url,
+    () => {
+      invalidateTenantCache();
+      void directory.refresh();
+    },
+    (err) => logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
+    // A prefetch is an optimisation: one that fails leaves the function to read Postgres itself.
+    (call) => void prefetchCallContext(liveDb, keys, { directory, prefetched: prefetch }, call).catch(() => undefined),
+    // A caller was erased (make forget): nothing prefetched survives it.
+    () => prefetch.clear(),
   );
   const app = createIngressApp({
     metrics,
@@ -90,6 +110,8 @@ async function main(): Promise<void> {
     maxUnverifiedBytes: config.ingress.maxUnverifiedBytes,
     bodyTimeoutMs: config.ingress.bodyTimeoutMs,
     liveDb,
+    directory,
+    prefetch,
     functions: ingressFunctions(),
     apiTokens: config.ingress.apiTokens,
     signatureToleranceMs: config.ingress.signatureToleranceMs,

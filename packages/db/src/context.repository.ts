@@ -231,6 +231,38 @@ export async function findInboundFacts(db: Db, q: InboundQuery): Promise<Inbound
   };
 }
 
+/** One answered event for recordAnsweredEvents; `deliveries` of the same request arrived in the batch. */
+export interface AnsweredEvent {
+  eventType: string;
+  dedupeKey: string;
+  callId: string | null;
+  chatId: string | null;
+  payloadJson: string;
+  rawBody: Buffer;
+  signature: string | null;
+  answer: unknown;
+  deliveries: number;
+}
+
+/**
+ * recordAnsweredEvent for many requests in one statement (the live routes' group commit): each key
+ * once (callers merge repeats into `deliveries`), in key order so that two processes' statements
+ * cannot deadlock. A key already stored counts the deliveries and keeps its first answer.
+ */
+export async function recordAnsweredEvents(db: Db, events: readonly AnsweredEvent[]): Promise<void> {
+  if (!events.length) return;
+  const rows = [...events].sort((a, b) => (a.dedupeKey < b.dedupeKey ? -1 : a.dedupeKey > b.dedupeKey ? 1 : 0));
+  const values = rows.map((e) => {
+    const answer = e.answer === null || e.answer === undefined ? null : JSON.stringify(e.answer);
+    return sql`(${e.eventType}, ${e.callId}, ${e.chatId}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now(), ${answer}::jsonb, ${e.deliveries}::int)`;
+  });
+  await sql`
+    insert into webhook_events (event_type, call_id, chat_id, dedupe_key, payload, raw_body, signature, status, attempts, processed_at, answer, delivery_count)
+    values ${sql.join(values)}
+    on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + excluded.delivery_count,
+      last_delivered_at = now(), answer = coalesce(webhook_events.answer, excluded.answer)`.execute(db);
+}
+
 /**
  * An event answered in the request itself (the inbound webhook): stored as processed, for the record,
  * with the answer given (null: none worth repeating, e.g. a fallback). A retry of the same request
@@ -256,4 +288,26 @@ export async function recordAnsweredEvent(
     values (${e.eventType}, ${e.callId}, ${e.chatId}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now(), ${answer}::jsonb)
     on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + 1, last_delivered_at = now(),
       answer = coalesce(webhook_events.answer, excluded.answer)`.execute(db);
+}
+
+/**
+ * What an inbound answer needs of Postgres once routing is held in memory (TenantDirectory): the
+ * caller's history with the company and the answer given to this very request before, if any. One
+ * statement; when it is late, the answer goes without it.
+ */
+export async function findInboundCallerFacts(
+  db: Db,
+  q: Pick<InboundQuery, 'fromNumber' | 'callerHashes' | 'companyId' | 'answerKey'>,
+): Promise<Pick<InboundFacts, 'history' | 'prior'>> {
+  const { rows } = await sql<{ prior: unknown; has_prior: boolean } & HistoryRow>`
+    with ${callerHistory({ companyId: q.companyId, customerNumber: q.fromNumber, callerHashes: q.callerHashes, excludeCallId: null })},
+    prior as (
+      select answer from webhook_events
+      where provider = 'retell' and dedupe_key = ${q.answerKey} and answer is not null
+    )
+    select ${HISTORY_COLUMNS}, (select answer from prior) as prior, exists (select 1 from prior) as has_prior`.execute(
+    db,
+  );
+  const r = rows[0]!;
+  return { history: historyOf(r), prior: r.has_prior ? { answer: r.prior } : null };
 }

@@ -29,6 +29,10 @@ export async function startInvocation(
   return row.rows[0]?.id;
 }
 
+/**
+ * Record how a running invocation ended. Only a row still `running` changes: a handler that finishes
+ * after its hard timeout (recorded `timeout`, abandoned) cannot overwrite that. False if it had ended.
+ */
 export async function finishInvocation(
   db: Db,
   id: string,
@@ -37,9 +41,11 @@ export async function finishInvocation(
     result?: string | null;
     error?: string | null;
     durationMs: number;
+    /** The handler was still running at its hard timeout: its slot was freed without it. */
+    abandoned?: boolean;
   },
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const done = await db
     .updateTable('function_calls')
     .set({
       status: r.status,
@@ -47,9 +53,62 @@ export async function finishInvocation(
       error: r.error?.slice(0, 4000) ?? null,
       duration_ms: Math.round(r.durationMs),
       finished_at: sql<Date>`now()`,
+      ...(r.abandoned ? { abandoned_at: sql<Date>`now()` } : {}),
     })
     .where('id', '=', id)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(done.numUpdatedRows) > 0;
+}
+
+/** The agent was given the function's pending message; the handler goes on in the background. */
+export async function markPendingAnswered(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('function_calls')
+    .set({ pending_answered_at: sql<Date>`now()` })
+    .where('id', '=', id)
     .execute();
+}
+
+/** A result finished in the background after the agent heard the pending message. */
+export interface PendingResult {
+  id: string;
+  name: string;
+  status: FunctionCallStatus;
+  result: string | null;
+  error: string | null;
+}
+
+/**
+ * The call's results that finished after their pending message and were not handed to the agent yet
+ * (`taken`, now marked delivered: each is handed over once), and those still running (`running`).
+ * `name` and `argsJson` narrow it to one function's invocation with those args.
+ */
+export async function takePendingResults(
+  db: Db,
+  q: { callId: string; name?: string | null; argsJson?: string | null },
+): Promise<{ taken: PendingResult[]; running: { id: string; name: string; created_at: string }[] }> {
+  const name = q.name ?? null;
+  const args = q.argsJson ?? null;
+  const { rows } = await sql<{
+    taken: PendingResult[] | null;
+    running: { id: string; name: string; created_at: string }[] | null;
+  }>`
+    with due as (
+      select id, name, status, created_at from function_calls
+      where call_id = ${q.callId} and pending_answered_at is not null and delivered_at is null
+        and (${name}::text is null or name = ${name}) and (${args}::jsonb is null or args = ${args}::jsonb)
+    ),
+    taken as (
+      update function_calls f set delivered_at = now(), replays = f.replays + 1
+      from due where f.id = due.id and due.status <> 'running'
+      returning f.id::text as id, f.name, f.status, f.result, f.error
+    )
+    select (select json_agg(taken order by id::bigint) from taken) as taken,
+      (select json_agg(json_build_object('id', id::text, 'name', name, 'created_at', created_at) order by id) from due where status = 'running') as running`.execute(
+    db,
+  );
+  return { taken: rows[0]?.taken ?? [], running: rows[0]?.running ?? [] };
 }
 
 /** A retry answered from the recorded result. */
@@ -67,7 +126,20 @@ export async function countReplay(db: Db, id: string): Promise<void> {
  */
 export async function claimInvocation(
   db: Db,
-  r: { callId: string | null; name: string; argsJson: string; key: string; windowMs: number },
+  r: {
+    callId: string | null;
+    name: string;
+    argsJson: string;
+    key: string;
+    windowMs: number;
+    /** Retell's id of the invocation, when the request carries one. */
+    toolCallId?: string | null;
+    /**
+     * A timed-out run ends the invocation: its retries get that answer and never run it again (its
+     * handler may have done its work). For keys that are Retell's invocation ids. Default false.
+     */
+    timeoutIsFinal?: boolean;
+  },
 ): Promise<{ recent: FunctionCall | undefined; startedId: string | undefined }> {
   const { rows } = await sql<{ recent: FunctionCall | null; started_id: string | null }>`
     with recent as (
@@ -76,9 +148,10 @@ export async function claimInvocation(
       order by id desc limit 1
     ),
     started as (
-      insert into function_calls (call_id, name, args, invocation_key)
-      select ${r.callId}, ${r.name}, ${r.argsJson}::jsonb, ${r.key}
-      where not exists (select 1 from recent where status in ('ok', 'bad_args', 'running'))
+      insert into function_calls (call_id, name, args, invocation_key, tool_call_id)
+      select ${r.callId}, ${r.name}, ${r.argsJson}::jsonb, ${r.key}, ${r.toolCallId ?? null}
+      where not exists (select 1 from recent where status in ('ok', 'bad_args', 'running')
+        or (${r.timeoutIsFinal ?? false}::boolean and status = 'timeout'))
       on conflict (invocation_key) where status = 'running' do nothing
       returning id
     )

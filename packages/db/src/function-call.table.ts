@@ -17,6 +17,14 @@ export interface FunctionCallTable {
   replays: Generated<number>;
   created_at: Generated<Date>;
   finished_at: Date | null;
+  /** Retell's id of the invocation (migration 0024); null in "args only" mode and over GET/DELETE. */
+  tool_call_id: string | null;
+  /** The agent was given the function's pending message: the result is finished in the background. */
+  pending_answered_at: Date | null;
+  /** The background result was handed to the agent. */
+  delivered_at: Date | null;
+  /** The handler still ran at its hard timeout: aborted, its slot freed. */
+  abandoned_at: Date | null;
 }
 
 export type FunctionCall = Selectable<FunctionCallTable>;

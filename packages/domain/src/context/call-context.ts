@@ -4,6 +4,8 @@ import { CALL_EVENTS } from '../events/event-types';
 import { resolveCompany } from '../handlers/tenant-cache';
 import { callerHashesOf } from '../privacy/caller-hash';
 import type { SecretKeyring } from '../privacy/secret-key';
+import type { TenantDirectory } from '../tenants/directory';
+import type { ContextCache, PrefetchedCaller } from './prefetch';
 import { emptySession, mergeSession, patchFromEvent, SESSION_STATE_KEYS, type SessionState } from '../state/call-state';
 
 /** Everything a function (or a team's own service) needs to know about a live call. */
@@ -30,8 +32,18 @@ export interface CallContext {
     last_call_at: string | null;
     last_summary: string | null;
   };
-  /** Where the state came from: a worker's session, stored events not applied yet, the request. */
-  sources: { session: boolean; pending_events: number; request: boolean };
+  /**
+   * Where the state came from: a worker's session, stored events not applied yet, the request; and
+   * `prefetched` when the caller's history was resolved ahead (call_inbound, call_started) and the
+   * answer needed no Postgres.
+   */
+  sources: { session: boolean; pending_events: number; request: boolean; prefetched?: boolean };
+}
+
+/** What the live routes hold in memory for contexts: routing (TenantDirectory) and prefetched callers. */
+export interface ContextSources {
+  directory?: TenantDirectory;
+  prefetched?: ContextCache;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -52,8 +64,13 @@ export async function resolveCallContext(
   db: Db,
   keys: SecretKeyring,
   callId: string,
-  live?: { call: RetellCall; at: Date },
+  live?: { call: RetellCall; at: Date; sources?: ContextSources },
 ): Promise<CallContext | null> {
+  const sources = live?.sources;
+  if (live && sources?.directory?.loaded && sources.prefetched) {
+    const hit = sources.prefetched.get(callId);
+    if (hit) return fromRequest(callId, live, hit, sources.directory);
+  }
   const { session, pending } = await findCallForContext(db, callId);
   if (!session && pending.length === 0 && !live) return null;
   let state = session ? stateOf(session) : emptySession();
@@ -68,8 +85,15 @@ export async function resolveCallContext(
     }
   }
   if (live) state = mergeSession(state, patchFromEvent('transcript_updated', live.call, live.at, null));
+  const parties = {
+    agent_id: state.agent_id,
+    direction: state.direction,
+    from_number: state.from_number,
+    to_number: state.to_number,
+  };
   const companyId =
     session?.company_id ??
+    (sources?.directory?.loaded ? sources.directory.companyOf(parties) : null) ??
     (await resolveCompany(db, {
       agent_id: state.agent_id,
       direction: state.direction,
@@ -110,4 +134,78 @@ export async function resolveCallContext(
     },
     sources: { session: Boolean(session), pending_events: applied, request: Boolean(live) },
   };
+}
+
+/**
+ * The context of a live call whose caller was prefetched: the call's state from the request's own call
+ * object, company and agent from memory, history from the prefetch. No Postgres.
+ */
+function fromRequest(
+  callId: string,
+  live: { call: RetellCall; at: Date },
+  hit: PrefetchedCaller,
+  directory: TenantDirectory,
+): CallContext {
+  const state = mergeSession(emptySession(), patchFromEvent('transcript_updated', live.call, live.at, null));
+  const company = directory.company(hit.companyId);
+  const agent = directory.agent(state.agent_id);
+  const customer = state.direction === 'outbound' ? state.to_number : state.from_number;
+  const withheld = !customer || customer.toLowerCase() === 'anonymous';
+  // The prefetch was for this caller; a call object naming another (it should not) gets no history.
+  const history = !withheld && hit.customer === customer ? hit.history : null;
+  return {
+    call_id: callId,
+    company: company ? { id: company.id, name: company.name, time_zone: company.time_zone } : null,
+    agent: state.agent_id
+      ? { agent_id: state.agent_id, name: agent?.name ?? null, version: state.agent_version ?? null }
+      : null,
+    call_type: state.call_type,
+    direction: state.direction,
+    from_number: state.from_number,
+    to_number: state.to_number,
+    call_status: state.call_status,
+    started_at: iso(state.started_at),
+    ended_at: iso(state.ended_at),
+    metadata: state.metadata,
+    dynamic_variables: state.retell_llm_dynamic_variables,
+    caller: {
+      number: withheld ? null : customer,
+      withheld,
+      known: (history?.call_count ?? 0) > 0,
+      call_count: history?.call_count ?? 0,
+      last_call_at: iso(history?.last_call_at ?? null),
+      last_summary: history?.last_summary ?? null,
+    },
+    sources: { session: false, pending_events: 0, request: true, prefetched: true },
+  };
+}
+
+/**
+ * Resolve a starting call's caller history now and keep it (call_started, or a call_inbound whose
+ * answer did not already hold it), so the call's first function does not wait for Postgres.
+ */
+export async function prefetchCallContext(
+  db: Db,
+  keys: SecretKeyring,
+  sources: Required<ContextSources>,
+  call: {
+    call_id: string;
+    agent_id?: string | null;
+    direction?: string | null;
+    from_number?: string | null;
+    to_number?: string | null;
+  },
+): Promise<void> {
+  if (sources.prefetched.has(call.call_id) || !sources.directory.loaded) return;
+  const companyId = sources.directory.companyOf(call);
+  const customer = call.direction === 'outbound' ? (call.to_number ?? null) : (call.from_number ?? null);
+  const withheld = !customer || customer.toLowerCase() === 'anonymous';
+  const facts = await findContextFacts(db, {
+    companyId,
+    agentId: call.agent_id ?? null,
+    customerNumber: withheld ? null : customer,
+    callerHashes: withheld ? [] : await callerHashesOf(db, keys, customer),
+    excludeCallId: call.call_id,
+  });
+  sources.prefetched.put(call.call_id, { companyId, customer: withheld ? null : customer, history: facts.history });
 }

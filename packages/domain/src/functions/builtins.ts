@@ -43,4 +43,28 @@ export const getCallerHistory = defineFunction({
   },
 });
 
-export const BUILTIN_FUNCTIONS = [getCallContext, getCallerHistory] as const;
+/**
+ * The results that finished after their pending message ("Ich schaue noch nach, einen Moment."),
+ * handed over once each; waits up to its own budget for ones still running.
+ */
+export const getPendingResult = defineFunction({
+  name: 'get_pending_result',
+  description:
+    'Call after telling the caller you are still checking: returns the results of earlier functions of this call that finished since.',
+  args: z.looseObject({ name: z.string().max(64).optional() }),
+  budgetMs: 1500,
+  pendingMessage: 'It is still running. Tell the caller it takes a moment longer, then ask again.',
+  async handle(ctx, { name }) {
+    if (!ctx.call || !ctx.pendingResults) return 'There is no call to look up results for.';
+    const { taken, running } = await ctx.pendingResults(name);
+    const lines = taken.map((t) =>
+      t.status === 'ok' || t.status === 'bad_args'
+        ? `${t.name}: ${t.result ?? ''}`
+        : `${t.name} did not finish (${t.status}); call it again.`,
+    );
+    if (running.length) lines.push(`Still running: ${[...new Set(running)].join(', ')}.`);
+    return lines.length ? lines.join('\n') : 'There are no pending results.';
+  },
+});
+
+export const BUILTIN_FUNCTIONS = [getCallContext, getCallerHistory, getPendingResult] as const;

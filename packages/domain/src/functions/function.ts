@@ -1,4 +1,4 @@
-import type { Db } from '@callsync/db';
+import type { Db, PendingResult } from '@callsync/db';
 import type { Logger } from '@callsync/logger';
 import type { z } from 'zod';
 import type { CallContext } from '../context/call-context';
@@ -12,8 +12,18 @@ export interface FunctionContext {
   call: CallContext | null;
   db: Db;
   logger: Logger;
-  /** Aborted when the function's timeout passes: stop working, the answer is no longer awaited. */
+  /**
+   * Aborted at the function's hard timeout (`timeoutMs`): stop working, the answer is no longer
+   * awaited, and the function's slot has been given to the next request.
+   */
   signal: AbortSignal;
+  /**
+   * The call's results that finished after their pending message and were not handed over yet (each is
+   * handed over once), waiting up to the asking function's budget for ones still running; `name`
+   * narrows to one function. What the built-in get_pending_result reads. Always set by callsync;
+   * optional so that a team's tests can build a context without it.
+   */
+  pendingResults?(name?: string): Promise<{ taken: PendingResult[]; running: string[] }>;
 }
 
 /**
@@ -30,8 +40,28 @@ export interface CallsyncFunction<A = unknown> {
    * `z.coerce` for numbers there.
    */
   args: z.ZodType<A>;
-  /** Below Retell's own timeout for the function (default 2 min). Default 8000 ms. */
+  /**
+   * The hard timeout: the handler's AbortSignal fires, its slot is freed and the request (if still
+   * waiting) gets 504. Exported as the tool's `timeout_ms` (at least Retell's minimum of 1000 ms).
+   * Default 8000 ms.
+   */
   timeoutMs?: number;
+  /**
+   * The turn budget: if the handler has not answered within this long, the agent gets
+   * `pendingMessage` at once and the handler finishes in the background, its result recorded for the
+   * function's next call in the same call (same args) or the built-in get_pending_result. Without a
+   * `pendingMessage` the request waits up to `timeoutMs`. Default: no budget.
+   */
+  budgetMs?: number;
+  /** What the agent reads when the budget passes, e.g. "Ich schaue noch nach, einen Moment." */
+  pendingMessage?: string;
+  /**
+   * What the agent says while the function runs (the tool's `execution_message_description`, with
+   * `speak_during_execution` on). Default: nothing said.
+   */
+  executionMessage?: string;
+  /** The HTTP method Retell is told to use (the tool's `method`). Default POST. */
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Runs at once; more wait, and beyond twice this many the request is answered 503. Default 16. */
   concurrency?: number;
   handle(ctx: FunctionContext, args: A): Promise<string | Record<string, unknown>>;
@@ -51,6 +81,8 @@ export function functionRegistry(functions: readonly CallsyncFunction<unknown>[]
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(f.name))
       throw new Error(`function name "${f.name}" must be letters, digits, _ or -`);
     if (map.has(f.name)) throw new Error(`function "${f.name}" is registered twice`);
+    if (f.budgetMs !== undefined && !f.pendingMessage)
+      throw new Error(`function "${f.name}" has a budgetMs but no pendingMessage for the agent to say`);
     map.set(f.name, f);
   }
   return map;

@@ -1,18 +1,27 @@
-import { findInboundFacts, type Db, type InboundFacts } from '@callsync/db';
+import { findInboundCallerFacts, findInboundFacts, type CallerHistory, type Db, type InboundFacts } from '@callsync/db';
 import { withTimeout } from '@callsync/runtime';
 import { resolveCompany } from '../handlers/tenant-cache';
 import { callerHashesOf } from '../privacy/caller-hash';
 import type { SecretKeyring } from '../privacy/secret-key';
+import type { ContextCache } from '../context/prefetch';
+import type { TenantDirectory } from '../tenants/directory';
 
 /*
  * Retell's inbound webhook (call_inbound, chat_inbound): the caller rings until it is answered, so the
  * answer comes from one query (after the company, usually cached), bounded: after `budgetMs` (default
  * 1 s) without Postgres the answer is the number's static defaults as last read, and the call goes on.
  * A blocked caller is rejected (`{"reject": true}`), whatever agent the number has.
+ *
+ * With a loaded TenantDirectory (the live routes hold one), company, static variables, time windows
+ * and blocklist come from memory and only the caller's history (and a retried request's first
+ * answer) from Postgres: when that is late the answer still routes by schedule and still rejects a
+ * blocked caller, and goes without caller memory.
  */
 
 export interface InboundRequest {
   from_number: string | null;
+  /** Retell's id of the call (call_inbound.call_id): its context is prefetched under it. */
+  call_id?: string | null;
   to_number: string;
   /** The number's inbound agent, when it has one: the agent's company comes first, as for sessions. */
   agent_id?: string | null;
@@ -49,17 +58,31 @@ export interface InboundDecision {
 
 const WEEKDAY: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
-/** ISO weekday (1 = Monday) and 'HH:MM:SS' of `at` in `timeZone`. */
-export function localTime(at: Date, timeZone: string): { weekday: number; time: string } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
+/** One formatter per time zone: building one costs more than the rest of an inbound answer (bench profile). */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
       timeZone,
       weekday: 'short',
       hour: '2-digit',
       minute: '2-digit',
       second: '2-digit',
       hourCycle: 'h23',
-    })
+    });
+    // Time zones are a handful; a bound keeps a bad tenant file from growing this.
+    if (formatters.size > 500) formatters.clear();
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** ISO weekday (1 = Monday) and 'HH:MM:SS' of `at` in `timeZone`. */
+export function localTime(at: Date, timeZone: string): { weekday: number; time: string } {
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
   );
@@ -81,12 +104,23 @@ const staticDefaults = new Map<string, Record<string, string>>();
 
 const isAnswer = (v: unknown): v is InboundAnswer => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+export interface InboundOptions {
+  now?: Date;
+  /** How long Postgres may take. Default 1000 ms. */
+  budgetMs?: number;
+  /** Routing in memory; without one (or before it loaded), everything is read from Postgres. */
+  directory?: TenantDirectory;
+  /** Where the call's context is prefetched for its first function call (context/prefetch.ts). */
+  prefetch?: ContextCache;
+}
+
 export async function answerInbound(
   db: Db,
   keys: SecretKeyring,
   req: InboundRequest,
-  options: { now?: Date; budgetMs?: number } = {},
+  options: InboundOptions = {},
 ): Promise<InboundDecision> {
+  if (options.directory?.loaded) return answerFromDirectory(db, keys, req, options.directory, options);
   const now = options.now ?? new Date();
   const caller = req.from_number && req.from_number.toLowerCase() !== 'anonymous' ? req.from_number : null;
   let facts: InboundFacts;
@@ -144,4 +178,74 @@ export async function answerInbound(
     if (scheduled.agent_version !== null) answer.override_agent_version = scheduled.agent_version;
   }
   return { answer, outcome: 'routed', company: company?.id ?? null };
+}
+
+/** The routing answer: statics, company name, caller memory, and the agent of the time window. */
+function routed(
+  statics: Record<string, string>,
+  company: { name: string; time_zone: string } | null,
+  history: CallerHistory | null,
+  schedules: InboundFacts['schedules'],
+  now: Date,
+): InboundRouting {
+  const answer: InboundRouting = {
+    dynamic_variables: {
+      ...statics,
+      company_name: company?.name ?? '',
+      ...(history
+        ? {
+            caller_known: String(history.call_count > 0),
+            caller_call_count: String(history.call_count),
+            caller_last_call_at: history.last_call_at ? history.last_call_at.toISOString() : '',
+            caller_last_summary: history.last_summary ?? '',
+          }
+        : {}),
+    },
+  };
+  const scheduled = company ? pickScheduledAgent(schedules, now, company.time_zone) : undefined;
+  if (scheduled) {
+    answer.override_agent_id = scheduled.agent_id;
+    if (scheduled.agent_version !== null) answer.override_agent_version = scheduled.agent_version;
+  }
+  return answer;
+}
+
+/** answerInbound with routing from memory: Postgres only for the caller's history and a retry's answer. */
+async function answerFromDirectory(
+  db: Db,
+  keys: SecretKeyring,
+  req: InboundRequest,
+  directory: TenantDirectory,
+  options: InboundOptions,
+): Promise<InboundDecision> {
+  const now = options.now ?? new Date();
+  const caller = req.from_number && req.from_number.toLowerCase() !== 'anonymous' ? req.from_number : null;
+  const companyId = directory.companyOf({ agent_id: req.agent_id, direction: 'inbound', to_number: req.to_number });
+  const company = directory.company(companyId);
+  const statics = directory.number(req.to_number)?.dynamic_variables ?? {};
+  const schedules = directory.schedulesOf(req.to_number);
+  let facts: Pick<InboundFacts, 'history' | 'prior'> | undefined;
+  try {
+    facts = await withTimeout(
+      (async () =>
+        findInboundCallerFacts(db, {
+          fromNumber: caller,
+          callerHashes: await callerHashesOf(db, keys, caller),
+          companyId,
+          answerKey: req.answerKey ?? null,
+        }))(),
+      options.budgetMs ?? 1000,
+      'inbound caller memory',
+    );
+  } catch {
+    // Postgres is slow or away: route from memory, without the caller's memory.
+  }
+  if (facts?.prior && isAnswer(facts.prior.answer))
+    return { answer: facts.prior.answer, outcome: 'repeated', company: companyId };
+  if (directory.isBlocked(companyId, caller))
+    return { answer: { reject: true }, outcome: 'rejected', company: companyId };
+  const answer = routed(statics, company, facts?.history ?? null, schedules, now);
+  if (facts && req.call_id && options.prefetch)
+    options.prefetch.put(req.call_id, { companyId, customer: caller, history: facts.history });
+  return { answer, outcome: facts ? 'routed' : 'fallback', company: companyId };
 }

@@ -8,6 +8,7 @@ import {
   eraseTransferEvents,
   findCallsOfCaller,
   findSubjects,
+  notifyErasure,
   recordErasure,
   type Db,
 } from '@callsync/db';
@@ -63,6 +64,8 @@ export async function forget(
       forward_deliveries: await eraseDeliveriesOf(trx, [...calls, ...chats]),
     };
     if ('caller' in target) removed.webhook_events! += await eraseInboundRecordsFrom(trx, target.caller);
+    // On commit, the live routes drop the callers they prefetched (the erased one may be among them).
+    await notifyErasure(trx);
     return { calls, chats, removed };
   });
 

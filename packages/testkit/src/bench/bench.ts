@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { createDatabase, createDb, migrateToLatest } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 import { LocalServices } from '../local-services';
-import type { ManagedProcess } from '../managed-process';
+import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { servicePids } from './cpu';
-import { measureDrain, measureEndToEnd, measureLive, type DrainResult } from './processing';
+import { measureLive, type LiveResult } from './live-phase';
+import { measureDrain, measureEndToEnd, type DrainResult } from './processing';
 import { measureReconcile, type ReconcileResult } from './reconcile-phase';
 import {
   API_KEY,
@@ -16,6 +17,7 @@ import {
   type BenchRun,
   type CpuPerEvent,
   type LoadResult,
+  waitReady,
 } from './run';
 import { measureBaseline, measureIngress, measureNaive, mergeRounds, type ServerMeasure } from './servers';
 import { measureSustained, type SustainedResult } from './sustained';
@@ -39,8 +41,8 @@ export interface BenchResult {
   latency: { rate: number; events: number; p50Ms: number; p99Ms: number };
   sustained: SustainedResult;
   reconcile: ReconcileResult;
-  /** Answers during a call at `rate`/s each while webhooks flow at `webhookRate`/s. */
-  live: { rate: number; webhookRate: number; inbound: LoadResult; functions: LoadResult };
+  /** During the call: the live process idle and beside webhooks, open-loop, and the turn budget (live-phase.ts). */
+  live: LiveResult;
   rssMb: { ingress: number; worker: number };
   /** Where the machine's CPU went, per delivery or event: this explains the ratios on a small host. */
   cpu: {
@@ -74,7 +76,27 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * `make bench`: bare Express 5, the naive durable ingress and callsync, measured in the same run on
  * the same machine, so the ratios mean something even on a busy, shared host.
  */
-export async function runBench(options: BenchOptions & { rounds?: number }): Promise<BenchResult> {
+/** `make bench ARGS="--only live"`: the live routes' phase alone (ingress and 2 workers beside). */
+export type LiveOnlyResult = Pick<BenchResult, 'machine' | 'live'>;
+
+async function liveOnly(run: BenchRun): Promise<LiveOnlyResult> {
+  const ingress = ingressProcess(run.options.root, run.env, run.logDir);
+  run.processes.push(ingress);
+  ingress.start();
+  await waitReady(`http://127.0.0.1:${run.port}/readyz`);
+  for (const name of ['worker-1', 'worker-2']) {
+    const w = workerProcess(name, run.options.root, run.env, run.logDir);
+    run.processes.push(w);
+    w.start();
+  }
+  return { machine: { cpus: cpus().length, node: process.version }, live: await measureLive(run) };
+}
+
+export async function runBench(options: BenchOptions & { rounds?: number; only: 'live' }): Promise<LiveOnlyResult>;
+export async function runBench(options: BenchOptions & { rounds?: number; only?: undefined }): Promise<BenchResult>;
+export async function runBench(
+  options: BenchOptions & { rounds?: number; only?: 'live' },
+): Promise<BenchResult | LiveOnlyResult> {
   const services = await LocalServices.create(options.root, 'bench');
   const processes: ManagedProcess[] = [];
   const say = (line: string) => options.log(`[bench] ${line}`);
@@ -102,6 +124,7 @@ export async function runBench(options: BenchOptions & { rounds?: number }): Pro
         common: { connections: options.connections, durationSeconds: options.seconds },
         pids: () => servicePids(services.pgPort, services.redisPort),
       };
+      if (options.only === 'live') return await liveOnly(run);
       const naiveUrl = await createDatabase(db, services.databaseUrl, 'bench_naive');
       const naiveDb = createDb({ url: naiveUrl, poolSize: 1 });
       await migrateToLatest(naiveDb, migrations).finally(() => naiveDb.destroy());

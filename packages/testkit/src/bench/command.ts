@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_WORKER_CONCURRENCY, formatBench, runBench } from './bench';
+import { formatLive } from './report';
 
 /** `make bench`: measure callsync against bare Express and the naive durable ingress, in one run. */
 export async function benchCommand(argv: string[]): Promise<number> {
@@ -16,6 +17,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
       'stale-sessions': { type: 'string', default: '2000' },
       'retell-rate': { type: 'string', default: '100' },
       out: { type: 'string' },
+      /** `live`: only the live routes' phase (results to .local/bench-results.live.json unless --out). */
+      only: { type: 'string' },
+      /** A directory for a V8 CPU profile of the live process (where its time goes). */
+      'profile-live': { type: 'string' },
     },
   });
   const positive = (name: keyof typeof values) => {
@@ -24,7 +29,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return n;
   };
   const root = join(__dirname, '..', '..', '..', '..');
-  const result = await runBench({
+  if (values.only !== undefined && values.only !== 'live') throw new Error(`--only takes "live" (got ${values.only})`);
+  const options = {
     root,
     seconds: positive('seconds'),
     connections: positive('connections'),
@@ -33,8 +39,18 @@ export async function benchCommand(argv: string[]): Promise<number> {
     sustainSeconds: positive('sustain-seconds'),
     staleSessions: positive('stale-sessions'),
     retellRatePerSecond: positive('retell-rate'),
-    log: (l) => console.log(l),
-  });
+    log: (l: string) => console.log(l),
+    profileLiveDir: values['profile-live'],
+  };
+  if (values.only === 'live') {
+    const live = await runBench({ ...options, only: 'live' });
+    // Not bench-results.json: a partial run must not replace a full one's figures.
+    const out = values.out ?? join(root, '.local', 'bench-results.live.json');
+    writeFileSync(out, `${JSON.stringify(live, null, 2)}\n`);
+    console.log(`\n${formatLive(live.live)}\n\nresults: ${out}`);
+    return 0;
+  }
+  const result = await runBench(options);
   const out = values.out ?? join(root, 'bench-results.json');
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\n${formatBench(result)}\n\nresults: ${out}`);

@@ -1,4 +1,4 @@
-import { addCompany, countPendingEvents, mapAgent, mapNumber, processingLatency } from '@callsync/db';
+import { countPendingEvents, processingLatency } from '@callsync/db';
 import { workerProcess, type ManagedProcess } from '../managed-process';
 import { CpuMeter } from './cpu';
 import {
@@ -11,7 +11,6 @@ import {
   webhookUrl,
   type BenchRun,
   type CpuPerEvent,
-  type LoadResult,
 } from './run';
 
 export interface DrainResult {
@@ -88,46 +87,4 @@ export async function measureEndToEnd(
   const cpu = perEvent(meter.stop(), sent.requests);
   const result = { rate, ...(await processingLatency(run.db, since)) };
   return { result, cpu, workerPeakMb: Math.max(0, ...workers.map((w) => peakRssMb(w.pid))) };
-}
-
-/**
- * (f) Inbound answers and function calls at 200/s each, each run beside webhooks at 200/s (about 70
- * calls a second, far more than one team's agents make) and the workers applying them: the latency a
- * caller and an agent see while the system works. The number and the
- * sample agent belong to a company, so the caller-history query runs as in production.
- */
-export async function measureLive(run: BenchRun) {
-  const rate = 200;
-  const webhookRate = 200;
-  // The bench's database is its own and fresh: the company is new.
-  const company = await addCompany(run.db, 'Bench Praxis', 'Europe/Berlin');
-  await mapNumber(run.db, '+493033081738', company.id);
-  await mapAgent(run.db, 'agent_f1ce85d06a84afb989dfbb16a9', company.id);
-  const base = `http://127.0.0.1:${run.port}`;
-  const during = async (kind: 'inbound' | 'function', path: string): Promise<LoadResult> => {
-    run.say(`(f) ${kind}: ${rate}/s for ${run.options.seconds}s while webhooks arrive at ${webhookRate}/s`);
-    const [answers] = await Promise.all([
-      load(run.options.root, {
-        ...run.common,
-        connections: 20,
-        url: `${base}${path}`,
-        apiKey: API_KEY,
-        runId: `live_${kind}`,
-        rate,
-        kind,
-      }),
-      load(run.options.root, {
-        ...run.common,
-        url: webhookUrl(run),
-        apiKey: API_KEY,
-        runId: `live_webhooks_${kind}`,
-        rate: webhookRate,
-      }),
-    ]);
-    return answers;
-  };
-  const inbound = await during('inbound', '/api/retell/inbound');
-  const functions = await during('function', '/api/retell/functions/get_call_context');
-  await drained(run.db);
-  return { rate, webhookRate, inbound, functions };
 }

@@ -21,6 +21,8 @@ export interface BenchOptions {
   /** The fake Retell's rate limit in the reconciliation phase. Default 100 requests/s. */
   retellRatePerSecond?: number;
   log: (line: string) => void;
+  /** Write a V8 CPU profile of the live process here (node --cpu-prof): where its time goes. Default none. */
+  profileLiveDir?: string;
 }
 
 export interface LoadResult {

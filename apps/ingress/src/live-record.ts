@@ -1,0 +1,58 @@
+import { recordAnsweredEvents, type AnsweredEvent, type Db } from '@callsync/db';
+import type { Logger } from '@callsync/logger';
+
+/*
+ * Inbound webhooks are recorded after their answer. One INSERT per request made every answer share
+ * the live pool with as many record writes; under load the records queued ahead of the next caller's
+ * query. Records now go in groups: whatever arrived while the last group was written goes in one
+ * statement (a request repeated within a group counts as its deliveries).
+ */
+
+/** Records waiting at most (Postgres away); beyond it the oldest are dropped, with a warning. */
+const MAX_WAITING = 10_000;
+
+export class AnswerRecorder {
+  private waiting: Omit<AnsweredEvent, 'deliveries'>[] = [];
+  private writing: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+  ) {}
+
+  record(event: Omit<AnsweredEvent, 'deliveries'>): void {
+    if (this.waiting.length >= MAX_WAITING) {
+      this.waiting.shift();
+      this.logger.warn('inbound webhook answered but not recorded: too many records waiting for Postgres');
+    }
+    this.waiting.push(event);
+    if (!this.writing) this.writing = this.flush();
+  }
+
+  /** Until everything recorded so far is written (or given up on). */
+  async drained(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.waiting.length) {
+        const batch = this.waiting;
+        this.waiting = [];
+        const byKey = new Map<string, AnsweredEvent>();
+        for (const e of batch) {
+          const seen = byKey.get(e.dedupeKey);
+          if (seen) {
+            seen.deliveries += 1;
+            seen.answer ??= e.answer;
+          } else byKey.set(e.dedupeKey, { ...e, deliveries: 1 });
+        }
+        await recordAnsweredEvents(this.db, [...byKey.values()]).catch((err: Error) =>
+          this.logger.warn('inbound webhooks answered but not recorded', { count: byKey.size, err: err.message }),
+        );
+      }
+    } finally {
+      this.writing = null;
+    }
+  }
+}

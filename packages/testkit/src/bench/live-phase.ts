@@ -1,0 +1,241 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { childEnvironment } from '@callsync/config';
+import { addCompany, mapAgent, mapNumber, notifyTenantsChanged } from '@callsync/db';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { freePort } from '../ports';
+import type { OpenLoopOptions, OpenLoopResult } from './open-loop';
+import { API_KEY, load, sleep, waitReady, webhookUrl, type BenchRun } from './run';
+
+/** The live routes' figures (bench-results.json `live`). */
+export interface LiveResult {
+  /** Inbound answers and function calls per second, each beside webhooks at `webhookRate`/s. */
+  rate: number;
+  webhookRate: number;
+  /** The live process (apps/ingress live-main.js), beside webhooks: `live.inbound.p99`, `live.functions.p99`. */
+  inbound: OpenLoopResult;
+  functions: OpenLoopResult;
+  /** The same function load through the ingress's own live routes (one process with the webhooks): the contrast. */
+  sameProcess: { functions: OpenLoopResult };
+  /** One request at a time, no webhooks: `live.idle.inbound.p99`, `live.idle.functions.p99`. */
+  idle: { inbound: OpenLoopResult; functions: OpenLoopResult };
+  /** The heavy-tailed function (p50 100 ms, p99 5 s) at `rate`/s with Retell-style retries. */
+  budget: OpenLoopResult & { rate: number; budgetMs: number; doubleRuns: number; handlerRuns: number };
+}
+
+export const LIVE_RATE = 200;
+export const LIVE_WEBHOOK_RATE = 200;
+export const BUDGET_RATE = 50;
+export const BUDGET_MS = 500;
+
+/**
+ * The live process, its output straight into a file: piped through the bench's own (busy) event loop,
+ * a burst of log lines blocks the measured process in its synchronous pipe writes.
+ */
+function startLive(run: BenchRun, port: number) {
+  mkdirSync(run.logDir, { recursive: true });
+  const log = openSync(join(run.logDir, 'live.log'), 'a');
+  const child = spawn(
+    process.execPath,
+    [
+      ...(run.options.profileLiveDir ? ['--cpu-prof', `--cpu-prof-dir=${run.options.profileLiveDir}`] : []),
+      join(run.options.root, 'apps/ingress/dist/live-main.js'),
+    ],
+    {
+      env: childEnvironment({ ...run.env, LIVE_PORT: String(port), LIVE_METRICS_PORT: '0' }),
+      stdio: ['ignore', log, log],
+    },
+  );
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Never outlives the bench, whatever fails.
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  return {
+    async stop(): Promise<void> {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      process.off('exit', kill);
+    },
+  };
+}
+
+/** Run the open-loop generator (open-loop.ts) in its own process. */
+export function openLoop(root: string, options: OpenLoopOptions): Promise<OpenLoopResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'packages/testkit/dist/bench/open-loop.js'), JSON.stringify(options)],
+      { env: childEnvironment({}), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!) as OpenLoopResult);
+      else reject(new Error(`open-loop generator failed: ${err || code}`));
+    });
+  });
+}
+
+/**
+ * (f) During the call. The live process serves inbound answers and function calls on a pool of its
+ * own; each is measured one request at a time (idle), then open-loop at 200/s beside webhooks at
+ * 200/s that the ingress and the workers process; the same function load through the ingress's own
+ * live routes shows what the isolation buys. Then the turn budget: a heavy-tailed function at 50/s,
+ * Retell retrying an attempt after 1 s without an answer (and 5% sent twice), through the real
+ * FunctionInvoker (live-budget-server.ts).
+ */
+export async function measureLive(run: BenchRun): Promise<LiveResult> {
+  const root = run.options.root;
+  // The bench's database is its own and fresh: the company is new.
+  const company = await addCompany(run.db, 'Bench Praxis', 'Europe/Berlin');
+  await mapNumber(run.db, '+493033081738', company.id);
+  await mapAgent(run.db, 'agent_f1ce85d06a84afb989dfbb16a9', company.id);
+  await notifyTenantsChanged(run.db);
+  const livePort = await freePort();
+  const live = startLive(run, livePort);
+  const liveBase = `http://127.0.0.1:${livePort}`;
+  await waitReady(`${liveBase}/readyz`);
+  const ingressBase = `http://127.0.0.1:${run.port}`;
+  const seconds = run.options.seconds;
+  const common = { apiKey: API_KEY, durationSeconds: seconds };
+  const INBOUND = '/api/retell/inbound';
+  const FUNCTION = '/api/retell/functions/get_call_context';
+
+  run.say('(f) live, idle: one request at a time');
+  // Warm the process (JIT, pool, caches) before anything is measured.
+  await openLoop(root, {
+    ...common,
+    url: `${liveBase}${FUNCTION}`,
+    kind: 'function',
+    rate: 0,
+    runId: 'warm',
+    sequential: { count: 100 },
+  });
+  const idle = {
+    inbound: await openLoop(root, {
+      ...common,
+      url: `${liveBase}${INBOUND}`,
+      kind: 'inbound',
+      rate: 0,
+      runId: 'idle_in',
+      sequential: { count: 400 },
+    }),
+    functions: await openLoop(root, {
+      ...common,
+      url: `${liveBase}${FUNCTION}`,
+      kind: 'function',
+      rate: 0,
+      runId: 'idle_fn',
+      sequential: { count: 400 },
+    }),
+  };
+
+  const beside = async (label: string, options: OpenLoopOptions): Promise<OpenLoopResult> => {
+    run.say(`(f) ${label}: ${LIVE_RATE}/s open-loop for ${seconds}s while webhooks arrive at ${LIVE_WEBHOOK_RATE}/s`);
+    const [answers] = await Promise.all([
+      openLoop(root, options),
+      load(root, {
+        ...run.common,
+        url: webhookUrl(run),
+        apiKey: API_KEY,
+        runId: `live_webhooks_${options.runId}`,
+        rate: LIVE_WEBHOOK_RATE,
+      }),
+    ]);
+    return answers;
+  };
+  const inbound = await beside('inbound, live process', {
+    ...common,
+    url: `${liveBase}${INBOUND}`,
+    kind: 'inbound',
+    rate: LIVE_RATE,
+    runId: 'live_in',
+  });
+  const functions = await beside('functions, live process', {
+    ...common,
+    url: `${liveBase}${FUNCTION}`,
+    kind: 'function',
+    rate: LIVE_RATE,
+    runId: 'live_fn',
+  });
+  const sameProcess = {
+    functions: await beside('functions, through the ingress (one process with the webhooks)', {
+      ...common,
+      url: `${ingressBase}${FUNCTION}`,
+      kind: 'function',
+      rate: LIVE_RATE,
+      runId: 'same_fn',
+    }),
+  };
+  await live.stop();
+
+  run.say(
+    `(f) turn budget: a heavy-tailed function (p50 100 ms, p99 5 s) at ${BUDGET_RATE}/s, budget ${BUDGET_MS} ms, Retell-style retries`,
+  );
+  const budgetPort = await freePort();
+  const server = await startBudgetServer(root, run.env, run.logDir, budgetPort, BUDGET_MS);
+  try {
+    const budgetBase = server.url;
+    const result = await openLoop(root, {
+      ...common,
+      url: `${budgetBase}/api/retell/functions/bench_lookup`,
+      kind: 'budget',
+      rate: BUDGET_RATE,
+      runId: 'budget',
+      retry: { afterMs: 1000, max: 2, duplicateShare: 0.05 },
+    });
+    // Handlers still running in the background (past their budget) finish within their timeout.
+    await sleep(9000);
+    const runs = await server.doubleRuns();
+    return {
+      rate: LIVE_RATE,
+      webhookRate: LIVE_WEBHOOK_RATE,
+      inbound,
+      functions,
+      sameProcess,
+      idle,
+      budget: {
+        ...result,
+        rate: BUDGET_RATE,
+        budgetMs: BUDGET_MS,
+        doubleRuns: runs.doubleRuns,
+        handlerRuns: runs.invocations,
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The turn-budget server (live-budget-server.ts) on `port`, ready; its output to a file. */
+export async function startBudgetServer(
+  root: string,
+  env: Record<string, string>,
+  logDir: string,
+  port: number,
+  budgetMs: number,
+): Promise<{ url: string; doubleRuns(): Promise<{ invocations: number; doubleRuns: number }>; stop(): Promise<void> }> {
+  mkdirSync(logDir, { recursive: true });
+  const log = openSync(join(logDir, 'live-budget.log'), 'a');
+  const child = spawn(
+    process.execPath,
+    [join(root, 'packages/testkit/dist/bench/live-budget-server.js'), String(port), String(budgetMs)],
+    { env: childEnvironment(env), stdio: ['ignore', log, log] },
+  );
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/healthz`);
+  return {
+    url,
+    doubleRuns: async () =>
+      (await (await fetch(`${url}/__bench/runs`)).json()) as { invocations: number; doubleRuns: number },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
