@@ -149,9 +149,25 @@ const CASES: Case[] = [
   },
   {
     alert: 'CallsyncForwardDestinationPaused',
-    series: { [`callsync_forward_held{${job('worker')},destination="1"}`]: '0 5x15' },
-    at: '13m',
+    series: { [`callsync_forward_held{${job('worker')},destination="1"}`]: '0 5x20' },
+    at: '17m',
     fires: { destination: '1' },
+  },
+  {
+    // Paused with nothing held yet: still nothing reaches it.
+    alert: 'CallsyncForwardDestinationPaused',
+    series: {
+      [`callsync_forward_destination_paused{${job('worker')},destination="4"}`]: '_ 1x20',
+      [`callsync_forward_held{${job('worker')},destination="4"}`]: '0x20',
+    },
+    at: '17m',
+    fires: { destination: '4' },
+  },
+  {
+    // Paused for 10 minutes only.
+    alert: 'CallsyncForwardDestinationPaused',
+    series: { [`callsync_forward_destination_paused{${job('worker')},destination="4"}`]: '_x7 1x10' },
+    at: '17m',
   },
   {
     alert: 'CallsyncForwardDestinationPaused',
@@ -168,6 +184,72 @@ const CASES: Case[] = [
     alert: 'CallsyncForwardBacklog',
     series: { [`callsync_forward_oldest_pending_seconds{${job('worker')},destination="2"}`]: '600x15' },
     at: '12m',
+  },
+  {
+    alert: 'CallsyncForwardBacklog',
+    series: { [`callsync_forward_oldest_pending_seconds{${job('worker')},destination="2"}`]: '1500+60x20' },
+    at: '15m',
+    fires: { destination: '2' },
+  },
+  {
+    alert: 'CallsyncWebhooksLost',
+    series: { [`callsync_reconcile_calls_total{${job('worker')},outcome="discovered"}`]: '0 0 1 1 1' },
+    at: '4m',
+    fires: {},
+  },
+  {
+    // One discovered 100 minutes ago: over.
+    alert: 'CallsyncWebhooksLost',
+    series: { [`callsync_reconcile_calls_total{${job('worker')},outcome="discovered"}`]: '0 1x100' },
+    at: '100m',
+  },
+  {
+    alert: 'CallsyncNoWebhooks',
+    series: {
+      [`callsync_webhook_deliveries_total{${job('ingress')},event="call_ended",outcome="accepted"}`]: '50x40',
+      [`callsync_reconcile_listed_total{${job('worker')},kind="calls"}`]: '0+3x40',
+    },
+    at: '35m',
+    fires: {},
+  },
+  {
+    // An ingress that never accepted anything has no accepted series at all.
+    alert: 'CallsyncNoWebhooks',
+    series: { [`callsync_reconcile_listed_total{${job('worker')},kind="calls"}`]: '0+3x40' },
+    at: '35m',
+    fires: {},
+  },
+  {
+    alert: 'CallsyncNoWebhooks',
+    series: {
+      [`callsync_webhook_deliveries_total{${job('ingress')},event="call_ended",outcome="accepted"}`]: '0+5x40',
+      [`callsync_reconcile_listed_total{${job('worker')},kind="calls"}`]: '0+3x40',
+    },
+    at: '35m',
+  },
+  {
+    // Quiet hours: no webhooks, and Retell lists no calls either.
+    alert: 'CallsyncNoWebhooks',
+    series: {
+      [`callsync_webhook_deliveries_total{${job('ingress')},event="call_ended",outcome="accepted"}`]: '50x40',
+      [`callsync_reconcile_listed_total{${job('worker')},kind="calls"}`]: '9x40',
+    },
+    at: '35m',
+  },
+  {
+    alert: 'CallsyncAuditGaps',
+    series: {
+      [`callsync_audit_gaps{${job('worker')},company="3",reason="no_session"}`]: '0 2x5',
+      [`callsync_audit_gaps{${job('worker')},company="3",reason="not_forwarded"}`]: '0x6',
+      [`callsync_audit_gaps{${job('worker')},company="unmapped",reason="no_session"}`]: '0x6',
+    },
+    at: '3m',
+    fires: { company: '3', reason: 'no_session' },
+  },
+  {
+    alert: 'CallsyncAuditGaps',
+    series: { [`callsync_audit_gaps{${job('worker')},company="3",reason="no_session"}`]: '0 2 2 0 0 0' },
+    at: '5m',
   },
   ...agentVersionCases(),
 ];
@@ -265,6 +347,16 @@ describe('alert rules', () => {
     for (const n of [...names, 'CallsyncCallsWithoutAnalysis', 'CallsyncBadSignatures', 'CallsyncNotReady'])
       expect(rules.map((r) => r.alert)).toContain(n);
     expect(rules.map((r) => r.alert)).toContain('CallsyncReconcileFailing');
+    // Issue 32: silent loss, the audit, retention and forwarding each have their alert.
+    for (const n of [
+      'CallsyncWebhooksLost',
+      'CallsyncNoWebhooks',
+      'CallsyncAuditGaps',
+      'CallsyncRetentionFailed',
+      'CallsyncForwardDestinationPaused',
+      'CallsyncForwardBacklog',
+    ])
+      expect(rules.map((r) => r.alert)).toContain(n);
   });
 
   it('fire on what they are about, and stay silent otherwise (promtool test rules)', async () => {
@@ -332,6 +424,12 @@ describe('Grafana dashboard', () => {
       'callsync_sessions_24h',
       'callsync_live_request_seconds_bucket',
       'callsync_forward_latency_seconds_bucket',
+      // Issue 32: completeness and the gauges that can clear.
+      'callsync_audit_complete_ratio',
+      'callsync_audit_gaps',
+      'callsync_reconcile_listed_total',
+      'callsync_sessions_reconcile_given_up',
+      'callsync_forward_destination_paused',
     ])
       expect(all).toContain(series);
     const file = {

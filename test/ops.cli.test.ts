@@ -64,6 +64,8 @@ describe('make stats', () => {
       'retention',
       'tenants',
       'forwards',
+      'audit',
+      'alerts',
     ]);
     expect(data.queues.webhooks).toMatchObject({ waiting: 0, failed: 0 });
 

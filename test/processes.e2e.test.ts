@@ -157,6 +157,9 @@ describe('ingress and worker processes', () => {
       expect(lost).toMatchObject({ call_status: 'ended', transcript_final: true });
       expect(lost!.transcript).toMatch(/^Agent: Guten Tag/);
       expect(out).toMatch(/demo_lost_\w+ \(never a webhook.*\): ended, transcript "Agent: Guten Tag/);
+      // make audit names the lost call as a gap until reconciliation has found it, then complete.
+      expect(out).toMatch(/audit before reconciliation .*\n\s+demo_lost_\w+: gap, no_session/);
+      expect(out).toMatch(/audit after reconciliation .*: listed \d+, complete \d+.*\n\s+demo_lost_\w+: complete/);
       expect(await findCallSession(t.db, id('demo_stale'))).toMatchObject({ call_status: 'ended' });
       expect((await findCallSession(t.db, id('demo_rerun')))!.call_summary).toMatch(/^Re-run analysis/);
       // During the call: an inbound answer that remembers the caller, a function with the call's context.

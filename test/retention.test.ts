@@ -83,6 +83,15 @@ describe('EVENT_ROWS_RETENTION_DAYS: whole rows', () => {
     await sql`insert into reconcile_runs (trigger, runner, started_at) values ('scheduled', 'x', now() - interval '61 days'), ('scheduled', 'x', now() - interval '59 days')`.execute(
       t.db,
     );
+    // The bookkeeping of audits and alert mails goes after the same period.
+    await sql`insert into audit_runs (run_id, trigger, company, window_start, window_end, grace_seconds, finished_at)
+      select gen_random_uuid(), 'scheduled', 'unmapped', now(), now(), 0, now() - d * interval '1 day' from unnest(array[61, 59]) as d`.execute(
+      t.db,
+    );
+    await sql`insert into alert_messages (dedupe_key, channel, kind, subject, body, created_at, sent_at)
+      select 'k' || d, 'email', 'summary', 'daily', 'text', now() - d * interval '1 day', now() from unnest(array[61, 59]) as d`.execute(
+      t.db,
+    );
 
     const r = await applyRetention(
       t.db,
@@ -92,11 +101,13 @@ describe('EVENT_ROWS_RETENTION_DAYS: whole rows', () => {
       new Date(),
       2,
     );
-    expect(r).toMatchObject({ eventRowsDeleted: 3, reconcileRunsDeleted: 1 });
+    expect(r).toMatchObject({ eventRowsDeleted: 3, reconcileRunsDeleted: 3 });
     expect([...(await events()).keys()]).toEqual(['old_pending', 'newer_failed']);
     // The failed row within its window (FAILED_EVENT_RETENTION_DAYS) keeps its payload, so it can still be replayed.
     expect((await events()).get('newer_failed')).toMatchObject({ raw_body: expect.any(Buffer), pruned_at: null });
     expect(await t.db.selectFrom('reconcile_runs').select('id').execute()).toHaveLength(1);
+    expect(await t.db.selectFrom('audit_runs').select('id').execute()).toHaveLength(1);
+    expect((await sql<{ n: number }>`select count(*)::int as n from alert_messages`.execute(t.db)).rows[0]!.n).toBe(1);
   });
 });
 

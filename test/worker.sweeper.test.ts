@@ -1,6 +1,7 @@
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
-import { enqueueWebhookBatch, webhookJobData, webhookJobId } from '@callsync/queue';
+import { sql } from 'kysely';
+import { enqueueWebhookBatch, enqueueWebhookEvents, queueRedis, webhookJobData, webhookJobId } from '@callsync/queue';
 import { sweepPendingEvents } from '@callsync/worker';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId, storeEvent } from './support/calls';
@@ -92,5 +93,84 @@ describe('outbox sweeper', () => {
     ).toMatchObject({ checked: 1, retried: 1 });
     const [done] = await p.settled([res.body.id]);
     expect(done).toMatchObject({ status: 'processed', attempts: 3, error: null });
+  });
+
+  describe('cost per sweep bounded by the backlog (issue 32)', () => {
+    const later = () => new Date(Date.now() + 1000);
+
+    it('checks at most maxRowsPerSweep rows that have their jobs, and the next sweep goes on from there', async () => {
+      p = await startPipeline(t.db, { worker: false });
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push(await orphanRow());
+      await enqueueWebhookEvents(
+        p.queue,
+        ids.map((id) => webhookJobData({ id, event_type: 'call_started' })),
+      );
+      const sweep = () =>
+        sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0, now: later, batchSize: 2, maxRowsPerSweep: 2 });
+      // 5 rows, 2 a sweep: 2, 2, then the last one (the end: the next sweep starts over).
+      expect((await sweep()).checked).toBe(2);
+      expect((await sweep()).checked).toBe(2);
+      expect((await sweep()).checked).toBe(1);
+      expect((await sweep()).checked).toBe(2);
+      expect((await p.queue.getJobCounts('waiting')).waiting).toBe(5);
+    });
+
+    it('never puts off a repair: pages whose rows lost their jobs do not count against the limit', async () => {
+      p = await startPipeline(t.db, { worker: false });
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push(await orphanRow());
+      const r = await sweepPendingEvents(t.db, p.queue, logger, {
+        pendingAfterMs: 0,
+        now: later,
+        batchSize: 2,
+        maxRowsPerSweep: 2,
+      });
+      expect(r).toEqual({ checked: 5, enqueued: 5, retried: 0 });
+      for (const id of ids) expect(await p.queue.getJob(webhookJobId(id))).toBeDefined();
+    });
+
+    it('pages through rows in numeric id order, across ids of different lengths', async () => {
+      p = await startPipeline(t.db, { worker: false });
+      await sql`select setval(pg_get_serial_sequence('webhook_events', 'id'), 95)`.execute(t.db);
+      const ids = [];
+      for (let i = 0; i < 10; i++) ids.push(await orphanRow()); // 96 .. 105
+      await enqueueWebhookBatch(
+        p.queue,
+        ids.map((id) => webhookJobData({ id, event_type: 'call_started' })),
+      );
+      expect(await sweepPendingEvents(t.db, p.queue, logger, { pendingAfterMs: 0, now: later, batchSize: 3 })).toEqual({
+        checked: 10,
+        enqueued: 0,
+        retried: 0,
+      });
+    });
+
+    it('knows the rows of a batch whose ids lie far apart (a redelivered old row), and forgets batches once their rows are done', async () => {
+      p = await startPipeline(t.db, { worker: false });
+      const old = await orphanRow();
+      // Far more ids later than one segment spans.
+      await sql`select setval(pg_get_serial_sequence('webhook_events', 'id'), ${Number(old) + 50_000})`.execute(t.db);
+      const fresh = [await orphanRow(), await orphanRow()];
+      await enqueueWebhookBatch(
+        p.queue,
+        [old, ...fresh].map((id) => webhookJobData({ id, event_type: 'call_started' })),
+      );
+      const sweep = () => sweepPendingEvents(t.db, p!.queue, logger, { pendingAfterMs: 0, now: later, batchSize: 1 });
+      expect(await sweep()).toEqual({ checked: 3, enqueued: 0, retried: 0 });
+
+      const redis = await queueRedis(p.queue);
+      const members = () => redis.runCommand('zcard', [p!.queue.toKey('batch-rows')]) as Promise<number>;
+      expect(await members()).toBe(2);
+      // The rows are applied (by the batch's worker, here by hand), and a newer row arrives.
+      await sql`update webhook_events set status = 'processed', processed_at = now()`.execute(t.db);
+      await sql`select setval(pg_get_serial_sequence('webhook_events', 'id'), ${Number(fresh[1]) + 50_000})`.execute(
+        t.db,
+      );
+      const newer = await orphanRow();
+      expect(await sweep()).toEqual({ checked: 1, enqueued: 1, retried: 0 });
+      expect(await p.queue.getJob(webhookJobId(newer))).toBeDefined();
+      expect(await members()).toBe(0);
+    });
   });
 });

@@ -40,7 +40,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Empty the tables between tests that share a file's database. */
 export async function truncateAll(db: Db): Promise<void> {
-  await sql`truncate webhook_events, retell_call_sessions, retell_chat_sessions, retell_call_transfer_events, retell_agents, retell_phone_numbers, inbound_schedules, company_blocked_numbers, companies, function_calls, discovery_watermarks, reconcile_runs, retention_runs, forward_attempts, forward_deliveries, forward_destinations, api_tokens restart identity`.execute(
+  await sql`truncate webhook_events, retell_call_sessions, retell_chat_sessions, retell_call_transfer_events, retell_agents, retell_phone_numbers, inbound_schedules, company_blocked_numbers, companies, function_calls, discovery_watermarks, reconcile_runs, retention_runs, forward_attempts, forward_deliveries, forward_destinations, api_tokens, audit_runs, alert_states, alert_messages restart identity`.execute(
     db,
   );
 }

@@ -3,6 +3,8 @@ import {
   deleteOldEventRows,
   deleteOldDeliveries,
   deleteOldReconcileRuns,
+  deleteOldAuditRuns,
+  deleteOldAlertMessages,
   expireUnsentDeliveries,
   pruneDeliveryPayloads,
   pruneFailedEventPayloads,
@@ -35,8 +37,8 @@ async function inBatches(step: (limit: number) => Promise<number>, batch: number
 
 /**
  * Storage and caller data do not live forever (the policy, in days; README "Personal data"):
- * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs, and
- *   finished deliveries (with their attempts);
+ * - event rows older than eventRowDays go, except pending ones; so do old reconcile_runs, audit_runs
+ *   and alert_messages (counted as reconcileRunsDeleted), and finished deliveries (with their attempts);
  * - applied events older than payloadDays lose payload, raw body, signature and inbound answer; failed
  *   ones after failedPayloadDays (they can no longer be replayed); finished deliveries lose their
  *   session body after payloadDays, and unsent ones older than that are cancelled as expired;
@@ -109,7 +111,8 @@ export async function applyRetention(
   await step(
     'unsent deliveries',
     'deliveriesExpired',
-    batches((n) => expireUnsentDeliveries(db, ago(policy.payloadDays), policy.payloadDays, n)),
+    // Unsent deliveries keep their body past RETENTION_DAYS; only the personal-data period ends them.
+    batches((n) => expireUnsentDeliveries(db, ago(policy.sessionPiiDays), policy.sessionPiiDays, n)),
   );
   let hasher: Awaited<ReturnType<typeof callerHasher>> | undefined;
   await step('sessions', 'sessionsPiiPruned', async () => {
@@ -136,6 +139,8 @@ export async function applyRetention(
     batches((n) => pruneTransferEvents(db, pii, n)),
   );
   await step('reconcile runs', 'reconcileRunsDeleted', () => deleteOldReconcileRuns(db, ago(policy.eventRowDays)));
+  await step('audit runs', 'reconcileRunsDeleted', () => deleteOldAuditRuns(db, ago(policy.eventRowDays)));
+  await step('alert messages', 'reconcileRunsDeleted', () => deleteOldAlertMessages(db, ago(policy.eventRowDays)));
   const error = failures.length ? failures.join('; ') : undefined;
   await finishRetentionRun(db, runId, counts, error);
   if (Object.values(counts).some((n) => n > 0)) logger.info('retention applied', { ...counts, ...policy });

@@ -20,6 +20,8 @@ export interface CallSearch {
   id?: string;
   companyId?: string;
   status?: string;
+  /** Only calls still in_progress that reconciliation stopped polling (callsync_sessions_reconcile_given_up). */
+  givenUp?: boolean;
   agentId?: string;
   /** With agentId: one version's calls (the agents page links here). */
   agentVersion?: number;
@@ -80,6 +82,7 @@ export function callSearchQuery(db: Db, s: CallSearch) {
   if (s.id) q = q.where('call_id', '=', s.id);
   if (s.companyId) q = q.where('company_id', '=', s.companyId);
   if (s.status) q = q.where('call_status', '=', s.status as CallSession['call_status']);
+  if (s.givenUp) q = q.where('call_status', '=', 'in_progress').where('reconcile_stopped_at', 'is not', null);
   if (s.agentId) q = q.where('agent_id', '=', s.agentId);
   if (s.agentVersion !== undefined) q = q.where('agent_version', '=', s.agentVersion);
   if (s.from) q = q.where('started_at', '>=', s.from);

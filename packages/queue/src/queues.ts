@@ -6,6 +6,8 @@ import {
   createTenantsQueue,
   type HousekeepingQueue,
 } from './maintenance-queue';
+import { createAlertQueue, type AlertQueue } from './alert-queue';
+import { createAuditQueue, type AuditQueue } from './audit-queue';
 import { createForwardQueue, type ForwardQueue } from './forward-queue';
 import { createReconcileQueue, type ReconcileQueue } from './reconcile-queue';
 import { createWebhookQueue, type WebhookQueue } from './webhook-queue';
@@ -17,6 +19,10 @@ export interface CallsyncQueues {
   retention: HousekeepingQueue;
   tenants: HousekeepingQueue;
   forwards: ForwardQueue;
+  /** The daily completeness audit. */
+  audit: AuditQueue;
+  /** callsync's own alert checks (ALERT_WEBHOOK_URL, ALERT_SMTP_URL). */
+  alerts: AlertQueue;
   /** All of them, for Bull Board, metrics and stats. */
   all: readonly Queue[];
   close(): Promise<void>;
@@ -34,7 +40,9 @@ export function createQueues(
   const retention = createRetentionQueue(connection, prefix);
   const tenants = createTenantsQueue(connection, prefix);
   const forwards = createForwardQueue(connection, prefix);
-  const all = [webhooks, reconcile, maintenance, retention, tenants, forwards] as Queue[];
+  const audit = createAuditQueue(connection, prefix);
+  const alerts = createAlertQueue(connection, prefix);
+  const all = [webhooks, reconcile, maintenance, retention, tenants, forwards, audit, alerts] as Queue[];
   return {
     webhooks,
     reconcile,
@@ -42,6 +50,8 @@ export function createQueues(
     retention,
     tenants,
     forwards,
+    audit,
+    alerts,
     all,
     close: async () => void (await Promise.all(all.map((q) => q.close()))),
   };

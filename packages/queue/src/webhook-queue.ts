@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisConnection } from './connection';
+import { recordBatchMembership } from './batch-membership';
 import { ensureJobs, type EnsureJobsResult } from './ensure-jobs';
 import { webhookBatchJob, webhookEventJob, type WebhookBatchData, type WebhookJobData } from './jobs';
 
@@ -70,7 +71,11 @@ export async function enqueueWebhookEvents(queue: WebhookQueue, rows: readonly W
  */
 export async function enqueueWebhookBatch(queue: WebhookQueue, rows: readonly WebhookJobData[]): Promise<void> {
   if (rows.length <= 1) return enqueueWebhookEvents(queue, rows);
-  await queue.add(webhookBatchJob.name, { rowIds: rows.map((r) => r.rowId) });
+  const rowIds = rows.map((r) => r.rowId);
+  const job = await queue.add(webhookBatchJob.name, { rowIds });
+  // So the outbox sweeper can tell these rows have a job by reading only their id range. A crash
+  // before this line leaves the rows to the sweeper, which gives them jobs of their own: applied once.
+  if (job.id) await recordBatchMembership(queue, job.id, rowIds);
 }
 
 /**

@@ -1,10 +1,17 @@
 import { hostname } from 'node:os';
 import { sign } from 'retell-sdk';
 import type { Config } from '@callsync/config';
-import { defaultHandlers, runReconcilePass, type CallTransfer } from '@callsync/domain';
+import {
+  defaultAuditGraceMinutes,
+  defaultHandlers,
+  runAudit,
+  runReconcilePass,
+  type CallTransfer,
+} from '@callsync/domain';
 import { createForwardQueue, createRedisConnection, ensureForwardJobs } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { DemoForwarding } from '../demo-forwarding';
+import { auditLine } from './audit';
 import { sendVersionCalls } from '../demo-versions';
 import { retellClient } from '../retell-client';
 import { keyringOf } from '../secret-key';
@@ -392,6 +399,8 @@ const lostCallOf = (stale: string) => stale.replace('demo_stale_', 'demo_lost_')
  */
 async function reconcileNow(config: Config, db: Db, stale: string): Promise<void> {
   const lost = lostCallOf(stale);
+  // What `make audit` says now: Retell lists the lost call, callsync has no session for it.
+  await auditNow(config, db, 'audit before reconciliation', lost);
   console.log('\nreconciliation (one pass now, as make reconcile runs it)');
   const connection = createRedisConnection(config.redis, { name: 'callsync-demo' });
   const forwardQueue = createForwardQueue(connection, config.redis.prefix);
@@ -428,4 +437,30 @@ async function reconcileNow(config: Config, db: Db, stale: string): Promise<void
       `  ${id} (${label}): ${s ? `${s.call_status}, transcript ${firstLine ? `"${firstLine} …"` : 'none'}` : 'no session'}`,
     );
   }
+  await auditNow(config, db, 'audit after reconciliation', lost, true);
+}
+
+/**
+ * `make audit` over the last hour, as one line, and what it says about the lost call. After the
+ * pass, the lost call's forwards are still on their way for a moment: the audit is asked again
+ * (for up to 15 s) until they have arrived, as an operator would see it a little later.
+ */
+async function auditNow(config: Config, db: Db, label: string, lost: string, settle = false): Promise<void> {
+  const audit = async () => {
+    const untilMs = Date.now();
+    const report = await runAudit(
+      { db, retell: retellClient(config) },
+      { sinceMs: untilMs - 3600_000, untilMs, graceMs: defaultAuditGraceMinutes(config.reconcile) * 60_000 },
+    );
+    return { report, gap: report.gaps.find((g) => g.id === lost) };
+  };
+  let result = await audit();
+  if (settle && result.gap)
+    result =
+      (await waitUntil(async () => ((result = await audit()).gap ? undefined : result), {
+        timeoutMs: 15_000,
+        intervalMs: 500,
+      })) ?? result;
+  console.log(`\n${label} (make audit ARGS="--since 1h"): ${auditLine(result.report)}`);
+  console.log(`  ${lost}: ${result.gap ? `gap, ${result.gap.reason}` : 'complete'}`);
 }

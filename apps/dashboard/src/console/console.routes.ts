@@ -97,6 +97,9 @@ export interface ConsoleOptions {
   webhookQueue?: WebhookQueue;
 }
 
+/** The calls page's status filter for calls reconciliation gave up on. */
+const GIVEN_UP = 'given_up';
+
 /** The console's pages: calls, one call's timeline, events with replay, charts; all from Postgres. */
 export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Router {
   const router = express.Router();
@@ -131,7 +134,9 @@ export function consoleRouter(db: Db, options: ConsoleOptions = {}): express.Rou
       calls = await searchCalls(db, {
         id: q.id || undefined,
         companyId,
-        status: q.status || undefined,
+        // "given up": in_progress calls reconciliation stopped polling (Retell did not know them).
+        status: q.status === GIVEN_UP ? undefined : q.status || undefined,
+        givenUp: q.status === GIVEN_UP || undefined,
         agentId: q.agent || undefined,
         agentVersion: q.version ? Number(q.version) : undefined,
         callerDigits: q.digits || undefined,

@@ -16,7 +16,8 @@ export const CALLS = `<form class="filters" method="get" action="/console/calls"
 <label>Call or chat id <input name="id" value="<%= it.q.id ?? '' %>"></label>
 <label>Company <input name="company" value="<%= it.q.company ?? '' %>"></label>
 <label>Status <select name="status"><option value="">any</option>
-<% for (const s of ['in_progress', 'ended', 'error', 'not_connected']) { %><option<%= it.q.status === s ? ' selected' : '' %>><%= s %></option><% } %></select></label>
+<% for (const s of ['in_progress', 'ended', 'error', 'not_connected']) { %><option<%= it.q.status === s ? ' selected' : '' %>><%= s %></option><% } %>
+<option value="given_up"<%= it.q.status === 'given_up' ? ' selected' : '' %>>given up (in_progress, no longer polled)</option></select></label>
 <label>Agent <input name="agent" value="<%= it.q.agent ?? '' %>"></label>
 <label>Version <input name="version" inputmode="numeric" value="<%= it.q.version ?? '' %>"></label>
 <label>Caller ends in <input name="digits" inputmode="numeric" value="<%= it.q.digits ?? '' %>"></label>

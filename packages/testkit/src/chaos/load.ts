@@ -1,10 +1,14 @@
 import { sign } from 'retell-sdk';
 import { identifyDelivery, parseEnvelope } from '@callsync/domain';
 import {
+  sampleCall,
+  sampleChat,
   sampleChatBody,
   sampleTransferBody,
   sampleWebhookBody,
   type ChatEvent,
+  type RetellCallObject,
+  type RetellChatObject,
   type SampleCallOptions,
   type SampleEvent,
   type TransferEvent,
@@ -36,7 +40,17 @@ export interface LoadPlan {
   events: PlannedEvent[];
   /** Event indexes in send order; an event appears up to 3 times (Retell's duplicates). */
   deliveries: number[];
+  /**
+   * What Retell knows of every call and chat, as its last planned event left it: the fake Retell's
+   * listing (and get-call), which reconciliation and the audit read.
+   */
+  retell: { calls: RetellCallObject[]; chats: RetellChatObject[] };
+  /** Calls whose webhooks are never sent (WITHHELD_SHARE of them): only Retell's listing has them. */
+  withheld: string[];
 }
+
+/** The share of calls whose webhooks are never sent: reconciliation's discovery must find them. */
+export const WITHHELD_SHARE = 0.05;
 
 type Step = SampleEvent | TransferEvent | ChatEvent;
 
@@ -90,15 +104,36 @@ export function planLoad(n: number, seed: number, runId: string): LoadPlan {
   const calls = Math.max(1, Math.round(n / 3));
   const distinctTarget = Math.round(n * 0.8);
   let c = 0;
+  const retell: LoadPlan['retell'] = { calls: [], chats: [] };
+  const withheld: string[] = [];
   for (; c < calls && events.length < distinctTarget; c++) {
     let r = random();
     const pattern = PATTERNS.find((p) => (r -= p.weight) < 0) ?? PATTERNS[0]!;
+    // Not a failed dial: Retell lists only calls that started.
+    const hidden = !pattern.chat && pattern.events[0] === 'call_started' && random() < WITHHELD_SHARE;
     const options: SampleCallOptions = {
-      callId: `chaos_${runId}_${pattern.chat ? 'chat' : 'call'}_${c}`,
-      startMs: Date.now() - 3_600_000 + Math.floor(random() * 600_000),
+      callId: `chaos_${runId}_${pattern.chat ? 'chat' : hidden ? 'lost' : 'call'}_${c}`,
+      // A withheld call started minutes ago (and has ended): inside the window reconciliation's
+      // first discovery lists, however long the run took.
+      startMs: hidden
+        ? Date.now() - 1_200_000 + Math.floor(random() * 600_000)
+        : Date.now() - 3_600_000 + Math.floor(random() * 600_000),
       durationMs: 5_000 + Math.floor(random() * 300_000),
       ...pattern.call,
     };
+    const last = pattern.events.filter((e) => !e.startsWith('transfer_')).at(-1)!;
+    if (pattern.chat)
+      retell.chats.push(
+        sampleChat(
+          { chatId: options.callId, startMs: options.startMs, durationMs: options.durationMs },
+          last as ChatEvent,
+        ),
+      );
+    else retell.calls.push(sampleCall(options, last as SampleEvent));
+    if (hidden) {
+      withheld.push(options.callId);
+      continue;
+    }
     for (const event of pattern.events) events.push(planned(options.callId, event, bodyOf(event, options)));
   }
   const deliveries = events.map((_, i) => i);
@@ -113,7 +148,7 @@ export function planLoad(n: number, seed: number, runId: string): LoadPlan {
     const j = Math.floor(random() * (i + 1));
     [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
   }
-  return { calls: c, events, deliveries };
+  return { calls: c, events, deliveries, retell, withheld };
 }
 
 export interface Attempt {
