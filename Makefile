@@ -5,7 +5,7 @@ SHELL := /bin/bash
 LOCAL_ENV := . scripts/local-env.sh &&
 PACKAGE_JSONS := package.json $(wildcard apps/*/package.json packages/*/package.json migrations/package.json)
 
-.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields tokens forget chaos bench deploy-check build install services status typecheck clean
+.PHONY: up down test test-cluster lint format migrate demo reconcile stats replay tenants destinations backfill backfill-fields audit tokens functions forget chaos bench deploy-check build install services status typecheck clean
 
 ## up: start Postgres, Redis, migrations, ingress and worker in the foreground (Ctrl-C stops)
 up: build
@@ -63,6 +63,10 @@ destinations: build services
 tokens: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js tokens $(ARGS)
 
+## functions: Retell custom tools from the code; ARGS="export --base-url URL", "check --llm ID --base-url URL", "push --llm ID --base-url URL"
+functions: build
+	$(LOCAL_ENV) node apps/cli/dist/main.js functions $(ARGS)
+
 ## forget: erase one caller or call here and at Retell (GDPR Art. 17); ARGS="--caller +4916012345678", "--call-id ID", "--local-only"
 forget: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js forget $(ARGS)
@@ -70,6 +74,10 @@ forget: build services
 ## backfill: import calls and chats callsync never heard of from Retell; ARGS="--since 7d"
 backfill: build services
 	$(LOCAL_ENV) node apps/cli/dist/main.js backfill $(ARGS)
+
+## audit: is everything Retell knows here, final, analyzed and forwarded? ARGS="--since 24h --company NAME --json"
+audit: build services
+	$(LOCAL_ENV) node apps/cli/dist/main.js audit $(ARGS)
 
 ## backfill-fields: copy analysis and call fields into sessions stored before they were columns; ARGS="--all"
 backfill-fields: build services

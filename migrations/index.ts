@@ -19,6 +19,10 @@ import * as erasure from './2026_12_06_0017_erasure';
 import * as retentionEverywhere from './2026_12_06_0018_retention_everywhere';
 import * as allowPrivate from './2026_12_06_0019_allow_private';
 import * as agentVersions from './2026_12_06_0020_agent_versions';
+import * as forwardFairness from './2026_12_06_0021_forward_fairness';
+import * as auditRuns from './2026_12_06_0022_audit_runs';
+import * as notifications from './2026_12_06_0023_notifications';
+import * as turnBudget from './2026_12_06_0024_turn_budget';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -45,4 +49,8 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0018_retention_everywhere': retentionEverywhere,
   '2026_12_06_0019_allow_private': allowPrivate,
   '2026_12_06_0020_agent_versions': agentVersions,
+  '2026_12_06_0021_forward_fairness': forwardFairness,
+  '2026_12_06_0022_audit_runs': auditRuns,
+  '2026_12_06_0023_notifications': notifications,
+  '2026_12_06_0024_turn_budget': turnBudget,
 };

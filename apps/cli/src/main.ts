@@ -1,11 +1,13 @@
 import { loadConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
+import { auditCommand } from './commands/audit';
 import { backfillCommand } from './commands/backfill';
 import { backfillFieldsCommand } from './commands/backfill-fields';
 import { demoCommand } from './commands/demo';
 import { destinationsCommand } from './commands/destinations';
 import { fakeRetellCommand } from './commands/fake-retell';
 import { forgetCommand } from './commands/forget';
+import { functionsCommand } from './commands/functions';
 import { migrateCommand } from './commands/migrate';
 import { reconcileCommand } from './commands/reconcile';
 import { replayCommand } from './commands/replay';
@@ -22,9 +24,11 @@ const USAGE = `usage: callsync <command>
   stats         processing rate, stuck sessions and queue counts (--help for flags)
   replay        re-run failed (or chosen) events from Postgres (--help for flags)
   backfill      import calls and chats callsync never heard of, e.g. --since 7d
+  audit         check every call and chat Retell listed is here, final, analyzed, forwarded (--help)
   tenants       companies and the agents and numbers they own (--help for subcommands)
   destinations  where applied events are forwarded: add, list, pause, resume, rotate-secret, test, remove
   tokens        context API tokens, one company's or every company's: add, list, revoke
+  functions     Retell custom tools from the code's functions: export, check --llm ID, push --llm ID
   forget        erase one caller (--caller +49...) or calls (--call-id ID), here and at Retell
   backfill-fields  copy analysis and call fields into sessions stored before they were columns
   fake-retell   serve a fake Retell API on loopback (local runs without a Retell account)
@@ -51,12 +55,17 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(loadConfig(), args);
     case 'backfill':
       return backfillCommand(loadConfig(), args);
+    case 'audit':
+      return auditCommand(loadConfig(), args);
     case 'tenants':
       return tenantsCommand(loadConfig(), args);
     case 'destinations':
       return destinationsCommand(loadConfig(), args);
     case 'tokens':
       return tokensCommand(loadConfig(), args);
+    case 'functions':
+      // export reads no environment; check and push need Retell's key.
+      return functionsCommand(loadConfig, args);
     case 'forget': {
       const config = loadConfig();
       // The key (and the database's salt) only when a caller is named: --help needs neither.

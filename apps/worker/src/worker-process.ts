@@ -11,11 +11,16 @@ import {
   scheduleReconcile,
   scheduleTenantSync,
 } from '@callsync/queue';
+import { scheduleAudit } from '@callsync/queue';
+import { scheduleAlertChecks } from '@callsync/queue';
 import { RetellApiClient } from '@callsync/retell';
 import { TimeoutError, withTimeout } from '@callsync/runtime';
 import { createMaintenanceWorker, createRetentionWorker, createTenantSyncWorker } from './maintenance-worker';
 import { createForwardWorker } from './forward-worker';
 import { createReconcileWorker } from './reconcile-worker';
+import { createAuditWorker } from './audit-worker';
+import { alertSenders, createAlertWorker } from './alert-worker';
+import { countListed } from './listed-metrics';
 import { createWebhookWorker } from './webhook-worker';
 
 /**
@@ -73,14 +78,21 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     retention: retentionQueue,
     tenants: tenantsQueue,
     forwards: forwardQueue,
+    // The daily completeness audit, and callsync's own notifications (ALERT_WEBHOOK_URL,
+    // ALERT_SMTP_URL), each on a queue of its own.
+    audit: auditQueue,
+    alerts: alertQueue,
   } = queues;
   for (const q of queues.all) q.on('error', (err) => logger.warn('queue error', { queue: q.name, err: err.message }));
+  const senders = alertSenders(config.alerts);
 
   // Job schedulers live in Redis; a Redis that restarted without persistence has forgotten them,
   // so every (re)connect registers them again. Registration is idempotent.
   const registerSchedules = async () => {
     await scheduleReconcile(reconcileQueue, config.reconcile.everyMinutes * 60_000);
     await scheduleMaintenance(maintenanceQueue, retentionQueue, config.worker.sweepEveryMs);
+    await scheduleAudit(auditQueue);
+    await scheduleAlertChecks(alertQueue, senders.length ? config.alerts.checkEveryMs : null);
   };
   // The tenant sync runs daily and once when a worker starts (not on every Redis reconnect).
   let tenantSyncAsked = false;
@@ -124,7 +136,16 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       webhookQueue,
     }),
     createForwardWorker({ db, keys, connection, logger, metrics, prefix, forwardQueue, ...config.forwarding }),
-    createReconcileWorker({ db, connection, logger, metrics, prefix, retell, forwardQueue, ...config.reconcile }),
+    createReconcileWorker({
+      db,
+      connection,
+      logger,
+      metrics,
+      prefix,
+      retell: countListed(retell, metrics),
+      forwardQueue,
+      ...config.reconcile,
+    }),
     createMaintenanceWorker({
       db,
       connection,
@@ -136,7 +157,22 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     }),
     createRetentionWorker({ db, keys, connection, logger, prefix, retention: config.worker.retention }),
     createTenantSyncWorker({ db, connection, logger, prefix, retell }),
+    createAuditWorker({ db, connection, logger, prefix, retell, reconcile: config.reconcile }),
   ];
+  if (senders.length) {
+    workers.push(
+      createAlertWorker({
+        db,
+        connection,
+        logger,
+        prefix,
+        senders,
+        clearAfterMs: config.alerts.clearAfterMs,
+        summaryHourUtc: config.alerts.summaryHourUtc,
+      }),
+    );
+    logger.info('alert notifications on', { channels: senders.map((x) => `${x.channel} ${x.describe()}`) });
+  }
   // The worker has no public port: /healthz, /readyz (Postgres and Redis: it needs both to work) and
   // /metrics share its ops listener.
   // Bounded: a ping queued while Redis reconnects would otherwise wait as long as that takes.

@@ -29,6 +29,8 @@ export interface Config {
     readonly apiTokens: readonly string[];
     readonly shutdownDrainMs: number;
   };
+  /** The live process: inbound answers, custom functions, the context API. */
+  readonly live: { readonly port: number; readonly metricsPort: number; readonly poolSize: number };
   readonly dashboard: { readonly port: number; readonly user: string; readonly password?: string };
   readonly worker: {
     readonly concurrency: number;
@@ -45,12 +47,26 @@ export interface Config {
     readonly timeoutMs: number;
     /** Delay after the 1st, 2nd, ... failed attempt, in ms. */
     readonly retrySchedule: readonly number[];
+    /** The circuit breaker's first cool-down before its probe, in ms (doubling up to 1 h). */
+    readonly breakerCooldownMs: number;
   };
   /**
    * CALLSYNC_SECRET_KEY and CALLSYNC_SECRET_KEY_PREVIOUS, as hex; undefined when unset. Processes
    * that use it take it through requireSecretKey, which refuses to go on without one.
    */
   readonly secretKey?: SecretKeyMaterial;
+  /** callsync's own notifications; no channel set: none are checked. */
+  readonly alerts: {
+    /** ALERT_WEBHOOK_URL: a secret (its path is the token). */
+    readonly webhookUrl?: string;
+    /** ALERT_SMTP_URL: may hold a password. */
+    readonly smtpUrl?: string;
+    readonly emailTo: readonly string[];
+    readonly emailFrom: string;
+    readonly checkEveryMs: number;
+    readonly clearAfterMs: number;
+    readonly summaryHourUtc: number;
+  };
   readonly reconcile: {
     readonly staleAfterMinutes: number;
     readonly everyMinutes: number;
@@ -151,6 +167,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       apiTokens: e.CALLSYNC_API_TOKENS ?? [],
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     },
+    live: { port: e.LIVE_PORT, metricsPort: e.LIVE_METRICS_PORT, poolSize: e.LIVE_POOL_SIZE },
     dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
@@ -171,10 +188,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       concurrency: e.FORWARD_CONCURRENCY,
       timeoutMs: e.FORWARD_TIMEOUT_MS,
       retrySchedule: e.FORWARD_RETRY_SCHEDULE,
+      breakerCooldownMs: e.FORWARD_BREAKER_COOLDOWN_MS,
     },
     secretKey: e.CALLSYNC_SECRET_KEY
       ? { current: e.CALLSYNC_SECRET_KEY, previous: e.CALLSYNC_SECRET_KEY_PREVIOUS ?? [] }
       : undefined,
+    alerts: {
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+      smtpUrl: e.ALERT_SMTP_URL,
+      emailTo: e.ALERT_EMAIL_TO ?? [],
+      emailFrom: e.ALERT_EMAIL_FROM,
+      checkEveryMs: e.ALERT_CHECK_EVERY_SECONDS * 1000,
+      clearAfterMs: e.ALERT_CLEAR_AFTER_SECONDS * 1000,
+      summaryHourUtc: e.ALERT_SUMMARY_HOUR_UTC,
+    },
     reconcile: {
       staleAfterMinutes: e.STALE_AFTER_MINUTES,
       everyMinutes: e.RECONCILE_EVERY_MINUTES,

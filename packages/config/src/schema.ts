@@ -115,6 +115,15 @@ export const envSchema = z
     RETELL_API_BASE_URL: url(['http:', 'https:']).default('https://api.retellai.com'),
 
     PORT: port.default(3000),
+    /**
+     * Port of the live process (apps/ingress live-main.js): the inbound webhook, custom functions and
+     * the context API, at the ingress's paths, away from webhook load. Default 3002.
+     */
+    LIVE_PORT: port.default(3002),
+    /** Port of the live process's /metrics. 0 picks a free port. Default 9467. */
+    LIVE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9467),
+    /** Postgres connections of the live process's pool (README: connection budget). Default 6. */
+    LIVE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
     /** Port of the ingress's /metrics, a listener of its own (never the public webhook port). 0 picks a free port. Default 9465. */
     INGRESS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
     /**
@@ -203,6 +212,11 @@ export const envSchema = z
     FORWARD_RETRY_SCHEDULE: durationList.default([
       5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
     ]),
+    /**
+     * A destination's circuit breaker waits this long before its one probe delivery; each failed
+     * probe doubles it, up to 1 h. Default 30000 ms.
+     */
+    FORWARD_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
 
     /** in_progress sessions older than this are asked about. Fractions allowed (0.5 = 30 s). Default 5. */
     STALE_AFTER_MINUTES: positiveNumber.default(5),
@@ -216,6 +230,31 @@ export const envSchema = z
     RETELL_API_CONCURRENCY: positiveInt.default(8),
     /** Timeout of one Retell API request. Default 10000 ms. */
     RETELL_API_TIMEOUT_MS: positiveInt.default(10_000),
+
+    /**
+     * callsync's own notifications (no Prometheus needed): a Slack-compatible incoming webhook that
+     * gets `{"text": ...}` when an alert condition starts and ends, and the daily summary. Its path is
+     * a secret: only its host is ever logged.
+     */
+    ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+    /**
+     * The same by mail: smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465.
+     * Needs ALERT_EMAIL_TO. The password is never logged.
+     */
+    ALERT_SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+    /** Who gets the alert mails (comma-separated addresses). */
+    ALERT_EMAIL_TO: csv.optional(),
+    /** The alert mails' sender. Default callsync@localhost (many SMTP servers want a real one). */
+    ALERT_EMAIL_FROM: z.string().min(3).default('callsync@localhost'),
+    /** How often the alert conditions are checked. Default 60 s. */
+    ALERT_CHECK_EVERY_SECONDS: positiveNumber.default(60),
+    /**
+     * A condition must have been clear this long before its end is told, so one that flaps sends one
+     * start and one end, not a pair per check. Default 300 s.
+     */
+    ALERT_CLEAR_AFTER_SECONDS: z.coerce.number().min(0).finite().default(300),
+    /** Hour of the day (UTC) from which the daily health summary goes out. Default 7. */
+    ALERT_SUMMARY_HOUR_UTC: z.coerce.number().int().min(0).max(23).default(7),
   })
   .superRefine((env, ctx) => {
     if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
@@ -235,6 +274,12 @@ export const envSchema = z
         message:
           'is required when CALLSYNC_SECRET_KEY_PREVIOUS is set (the new key goes there, the old ones stay listed)',
       });
+    }
+    if (env.ALERT_SMTP_URL && !env.ALERT_EMAIL_TO) {
+      ctx.addIssue({ code: 'custom', path: ['ALERT_EMAIL_TO'], message: 'is required when ALERT_SMTP_URL is set' });
+    }
+    if (env.ALERT_EMAIL_TO && !env.ALERT_SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['ALERT_SMTP_URL'], message: 'is required when ALERT_EMAIL_TO is set' });
     }
     if (env.EVENT_ROWS_RETENTION_DAYS < env.RETENTION_DAYS) {
       ctx.addIssue({

@@ -10,6 +10,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { AgentTable } from './agent.table';
+import type { AuditRunTable } from './audit-run.table';
 import type { ApiTokenTable } from './api-token.table';
 import type { ErasureTable } from './erasure.table';
 import type { CallSessionTable } from './call-session.table';
@@ -41,6 +42,7 @@ export interface Database {
   retention_runs: RetentionRunTable;
   api_tokens: ApiTokenTable;
   erasures: ErasureTable;
+  audit_runs: AuditRunTable;
 }
 
 export type Db = Kysely<Database>;

@@ -118,9 +118,26 @@ export {
 export type { CompanySessionCount } from './monitoring.repository';
 export { companySessions, processingRate, reportQuery, staleChats, staleSessions } from './reports';
 export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from './reports';
-export { listenForTenantChanges } from './tenant-listener';
-export type { TenantListener } from './tenant-listener';
-export { findCallForContext, findContextFacts, findInboundFacts, recordAnsweredEvent } from './context.repository';
+export {
+  CALLS_CHANNEL,
+  ERASURES_CHANNEL,
+  listenForTenantChanges,
+  notifyCallsStarted,
+  notifyCallStarted,
+  notifyErasure,
+} from './tenant-listener';
+export type { StartedCall, TenantListener } from './tenant-listener';
+export {
+  findCallForContext,
+  findContextFacts,
+  findInboundCallerFacts,
+  findInboundFacts,
+  recordAnsweredEvent,
+  recordAnsweredEvents,
+} from './context.repository';
+export type { AnsweredEvent } from './context.repository';
+export { loadRoutingSnapshot } from './routing.repository';
+export type { RoutingSnapshot } from './routing.repository';
 export type { CallerHistory, ContextFacts, InboundFacts, InboundQuery, PendingCallEvent } from './context.repository';
 export type { FunctionCall, FunctionCallStatus } from './function-call.table';
 export type { InboundSchedule } from './company.table';
@@ -130,18 +147,23 @@ export {
   findFunctionCallsOf,
   findRecentInvocation,
   finishInvocation,
+  markPendingAnswered,
   startInvocation,
+  takePendingResults,
 } from './function-call.repository';
+export type { PendingResult } from './function-call.repository';
 export type {
   DestinationState,
   ForwardAttempt,
   ForwardDelivery,
   ForwardDestination,
   ForwardStatus,
+  PausedBy,
   PayloadMode,
 } from './forward.table';
 export {
   addDestination,
+  appliedAndDelivered,
   claimDelivery,
   findAttempts,
   findDeliveriesOf,
@@ -156,6 +178,8 @@ export {
   queueForwards,
   recordAttempt,
   releaseDelivery,
+  releaseDestination,
+  holdPendingDeliveries,
   releaseStrandedHeld,
   removeDestination,
   resumeDestination,
@@ -164,6 +188,8 @@ export {
 export type {
   AttemptOutcome,
   AttemptRecorded,
+  BreakerDecision,
+  BreakerView,
   ClaimResult,
   ClaimedDelivery,
   DestinationGauge,
@@ -224,3 +250,49 @@ export {
   findSubjects,
   recordErasure,
 } from './erasure.repository';
+export type { AuditGapReason, AuditGapRecord, AuditRun } from './audit-run.table';
+export {
+  AUDIT_GAPS_KEPT,
+  UNMAPPED_COMPANY,
+  deleteOldAuditRuns,
+  findAgentCompanies,
+  findAuditedSessions,
+  findPausedDestinations,
+  findUnforwardedEvents,
+  latestAuditRuns,
+  listCompanyNames,
+  recordAuditRun,
+} from './audit.repository';
+export type { AuditedSession, NewAuditRun, UnforwardedEvent } from './audit.repository';
+
+export {
+  countDiscoveredSince,
+  countReconciledEventsSince,
+  webhookReceivedSince,
+  latestRetentionRun,
+  findDestinationsHolding,
+  findForwardBacklogs,
+} from './alert-conditions.repository';
+export type { DestinationBacklog, DestinationHolding, LatestRetentionRun } from './alert-conditions.repository';
+export {
+  applyAlertCheck,
+  findActiveAlerts,
+  queueDailySummary,
+  dailySummaryQueued,
+  claimAlertMessages,
+  markAlertMessageSent,
+  markAlertMessageFailed,
+  deleteOldAlertMessages,
+} from './notification.repository';
+export type {
+  AlertChannel,
+  AlertMessage,
+  AlertMessageKind,
+  AlertState,
+  AlertTransition,
+  ApplyAlertsOptions,
+  FiringAlert,
+  NewAlertMessage,
+} from './notification.repository';
+export { findPendingPage, oldestPendingEventId } from './sweep.repository';
+export type { PendingRow } from './sweep.repository';

@@ -43,16 +43,28 @@ export { syncTenantsFromRetell } from './tenants/sync-tenants';
 export type { SyncSummary, TenantSource } from './tenants/sync-tenants';
 export { discoverMissed, discoveredCallEvents, discoveredChatEvents } from './reconcile/discover';
 export type { DiscoveryFound, DiscoverySummary, DiscoverOptions } from './reconcile/discover';
-export { resolveCallContext } from './context/call-context';
-export type { CallContext } from './context/call-context';
+export { prefetchCallContext, resolveCallContext } from './context/call-context';
+export type { CallContext, ContextSources } from './context/call-context';
+export { ContextCache } from './context/prefetch';
+export type { ContextCacheOptions, PrefetchedCaller } from './context/prefetch';
+export { TenantDirectory } from './tenants/directory';
+export { toolCallIdOf } from './functions/tool-call-id';
+export { Slots } from './functions/slots';
 export { defineFunction, functionRegistry } from './functions/function';
 export type { CallsyncFunction, FunctionContext, FunctionRegistry } from './functions/function';
-export { BUILTIN_FUNCTIONS, describeHistory, getCallContext, getCallerHistory } from './functions/builtins';
-export { FunctionInvoker, MAX_RESULT_CHARS, RETRY_WINDOW_MS } from './functions/invoke';
-export type { FunctionAnswer, FunctionRequest } from './functions/invoke';
+export {
+  BUILTIN_FUNCTIONS,
+  describeHistory,
+  getCallContext,
+  getCallerHistory,
+  getPendingResult,
+} from './functions/builtins';
+export { FunctionInvoker, invocationKey, MAX_RESULT_CHARS, RETRY_WINDOW_MS } from './functions/invoke';
+export type { FunctionAnswer, FunctionEvents, FunctionRequest } from './functions/invoke';
 export { answerInbound, localTime, pickScheduledAgent } from './inbound/answer-inbound';
 export type {
   InboundAnswer,
+  InboundOptions,
   InboundDecision,
   InboundRejection,
   InboundRequest,
@@ -80,7 +92,14 @@ export {
   judgeAnswer,
   sendTestMessage,
 } from './forwarding/forward-delivery';
-export type { AttemptReport, ForwardOptions, ForwardOutcome } from './forwarding/forward-delivery';
+export type { AttemptReport, ForwardOptions, ForwardOutcome, JudgeOptions } from './forwarding/forward-delivery';
+export {
+  breakerCooldownMs,
+  decideBreaker,
+  DEFAULT_BREAKER_COOLDOWN_MS,
+  MAX_BREAKER_COOLDOWN_MS,
+} from './forwarding/breaker';
+export type { AttemptForBreaker } from './forwarding/breaker';
 export { createApiToken, tokenSha256 } from './tokens/api-token';
 export { forget } from './privacy/forget';
 export type { CallDeleter, ForgetReport, ForgetTarget } from './privacy/forget';
@@ -94,3 +113,19 @@ export { compareVersions, MIN_SAMPLE, twoProportionZ, Z_95 } from './agents/comp
 export type { Proportion, VersionFlag, VersionSample } from './agents/compare-versions';
 export { agentVersionReports } from './agents/version-report';
 export type { AgentReport, VersionReport } from './agents/version-report';
+export { defaultAuditGraceMinutes, runAudit } from './audit/run-audit';
+export type { AuditGap, AuditOptions, AuditReport, CompanyAudit } from './audit/run-audit';
+export { classify as classifyAuditItem } from './audit/classify';
+export type { HeldState, ListedItem, Verdict as AuditVerdict } from './audit/classify';
+export {
+  ALERT_CONDITIONS,
+  auditSummaryLine,
+  composeDailySummary,
+  deliverAlertMessages,
+  emailSender,
+  evaluateConditions,
+  redactUrl,
+  runAlertCheck,
+  webhookSender,
+} from './notify';
+export type { AlertCheckResult, AlertCondition, AlertSender, NotifierOptions, OutgoingMessage } from './notify';

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Documented, RetellCallListItem, RetellCallObject, RetellChatObject } from '@callsync/retell';
+import type { Retell } from 'retell-sdk';
 
 /**
  * A call the fake knows, as get-call returns it: retell-sdk's CallResponse, every field but call_id
@@ -9,6 +10,9 @@ import type { Documented, RetellCallListItem, RetellCallObject, RetellChatObject
 export type FakeCall = Documented<RetellCallObject> & { call_id: string };
 /** A chat the fake knows, as get-chat returns it (retell-sdk's ChatResponse). */
 export type FakeChat = Documented<RetellChatObject> & { chat_id: string };
+
+/** A Retell LLM as get-retell-llm returns it (retell-sdk's LlmResponse): id and the tools a test sets. */
+export type FakeLlm = Partial<Retell.LlmResponse> & { llm_id: string };
 
 /** How the fake answers get-call for a call (or for every call, with '*'). */
 export interface FakeBehaviour {
@@ -78,6 +82,8 @@ export class FakeRetell {
   readonly chats = new Map<string, FakeChat>();
   readonly agents = new Map<string, Record<string, unknown>>();
   readonly phoneNumbers = new Map<string, Record<string, unknown>>();
+  /** Retell LLMs (retell-sdk's LlmResponse) by llm_id: get-retell-llm and update-retell-llm. */
+  readonly llms = new Map<string, FakeLlm>();
   readonly requests: RecordedRequest[] = [];
   /** Most get-call requests ever in flight at once (to check a client's concurrency bound). */
   maxInFlight = 0;
@@ -149,6 +155,25 @@ export class FakeRetell {
     this.app.get('/v2/list-phone-numbers', (req, res) => {
       void this.list('list-phone-numbers', [...this.phoneNumbers.values()], req, res);
     });
+    this.app.get('/get-retell-llm/:llmId', (req, res) => {
+      this.llmRequest(req, res, () => this.llms.get(req.params.llmId));
+    });
+    // Retell's update: the fields sent replace the stored ones (general_tools as a whole).
+    this.app.patch('/update-retell-llm/:llmId', (req, res) => {
+      this.llmRequest(req, res, () => {
+        const llm = this.llms.get(req.params.llmId);
+        if (!llm) return undefined;
+        const updated: FakeLlm = {
+          ...llm,
+          ...(req.body as Partial<FakeLlm>),
+          llm_id: llm.llm_id,
+          version: (llm.version ?? 0) + 1,
+          last_modification_timestamp: Date.now(),
+        };
+        this.llms.set(llm.llm_id, updated);
+        return updated;
+      });
+    });
     this.app.put('/__fake/agents/:agentId', (req, res) => {
       this.agents.set(req.params.agentId, { ...req.body, agent_id: req.params.agentId });
       res.status(204).end();
@@ -189,6 +214,32 @@ export class FakeRetell {
     this.calls.set(call.call_id, call);
   }
 
+  setLlm(llm: FakeLlm): void {
+    this.llms.set(llm.llm_id, llm);
+  }
+
+  /** An LLM endpoint: recorded, authorized, 404 for an unknown id (behaviours keyed 'llm'). */
+  private llmRequest(req: express.Request, res: express.Response, answer: () => FakeLlm | undefined): void {
+    const authorized = this.authorize(req.get('authorization'));
+    const entry: RecordedRequest = { method: req.method, path: req.path, authorized, status: 0, at: Date.now() };
+    this.requests.push(entry);
+    if (!authorized) {
+      entry.status = 401;
+      res.status(401).json({ error_message: 'Unauthorized' });
+      return;
+    }
+    const b = this.takeBehaviour('llm');
+    if (b?.status) {
+      entry.status = b.status;
+      res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
+      return;
+    }
+    const llm = answer();
+    entry.status = llm ? 200 : 404;
+    if (llm) res.json(llm);
+    else res.status(404).json({ error_message: 'Not Found' });
+  }
+
   setChat(chat: FakeChat): void {
     this.chats.set(chat.chat_id, chat);
   }
@@ -202,6 +253,7 @@ export class FakeRetell {
     this.chats.clear();
     this.agents.clear();
     this.phoneNumbers.clear();
+    this.llms.clear();
     this.requests.length = 0;
     this.behaviours.clear();
     this.maxInFlight = 0;

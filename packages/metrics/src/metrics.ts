@@ -13,11 +13,15 @@ import {
   type Db,
   type DestinationGauge,
   lastRetentionRunFailed,
+  latestAuditRuns,
+  findPausedDestinations,
+  type AuditRun,
 } from '@callsync/db';
 import { WEBHOOK_EVENTS } from '@callsync/retell';
 import { registerAgentGauges } from './agent-gauges';
 
 const KNOWN_EVENTS = new Set(WEBHOOK_EVENTS);
+const AUDIT_GAP_REASONS = ['no_session', 'not_final', 'not_analyzed', 'not_forwarded'] as const;
 
 /** Event names come from request bodies; keep label values to a known set. */
 export function eventLabel(event: string | undefined): string {
@@ -128,11 +132,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly forwardGateWaits = new Counter({
+    name: 'callsync_forward_gate_waits_total',
+    help: "Deliveries sent back to wait in BullMQ (delayed) by their destination's rate or in-flight limit, before any claim.",
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+
   readonly forwardLatency = new Histogram({
     name: 'callsync_forward_latency_seconds',
     help: 'Time a destination took to answer one delivery (or to time out), by destination.',
     labelNames: ['destination'] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** What reconciliation's discovery listed at Retell (list-calls, list-chats): Retell has calls. */
+  readonly retellListed = new Counter({
+    name: 'callsync_reconcile_listed_total',
+    help: 'Calls and chats Retell listed to reconciliation (list-calls, list-chats), by kind; a webhook is expected for each.',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 
@@ -145,6 +164,8 @@ export class Metrics {
     for (const event of [...KNOWN_EVENTS, 'other']) this.eventsHandled.inc({ event, outcome: 'failed' }, 0);
     this.deliveries.inc({ event: 'unknown', outcome: 'bad_signature' }, 0);
     this.reconcileOutcomes.inc({ outcome: 'failed' }, 0);
+    this.reconcileOutcomes.inc({ outcome: 'discovered' }, 0);
+    for (const kind of ['calls', 'chats']) this.retellListed.inc({ kind }, 0);
   }
 
   /**
@@ -243,6 +264,20 @@ export class Metrics {
       },
     });
     this.watchForwards(forwards);
+    this.watchAudit(cached(cacheMs, () => latestAuditRuns(db)));
+    const paused = cached(cacheMs, () => findPausedDestinations(db));
+    new Gauge({
+      name: 'callsync_forward_destination_paused',
+      help: 'Forwarding destinations that are paused (by an operator or their circuit breaker): 1 per paused destination.',
+      labelNames: ['destination'] as const,
+      registers: [this.registry],
+      async collect() {
+        const ids = await paused().catch(() => undefined);
+        if (!ids) return;
+        this.reset();
+        for (const id of ids) this.set({ destination: id }, 1);
+      },
+    });
     // Per agent version: heavier reads (a week of two versions per agent), so six times less often.
     registerAgentGauges(
       this.registry,
@@ -285,10 +320,63 @@ export class Metrics {
       (r) => r.held,
     );
     gauge(
+      'callsync_forward_breaker_state',
+      'Per destination: 0 active, 1 circuit breaker open (it probes and closes itself), 2 paused until resume (operator, or a 410).',
+      (r) => r.breaker_state,
+    );
+    gauge(
       'callsync_forward_oldest_pending_seconds',
       'Age of the oldest delivery not yet sent (pending or held), per destination; 0 when none.',
       (r) => r.oldest_pending_seconds,
     );
+  }
+
+  /**
+   * The newest completeness audit per company (audit_runs: the daily job's, or a later `make audit`).
+   * Every gap reason is exported, at 0 when none, so an alert on a reason sees it appear.
+   */
+  private watchAudit(read: () => Promise<AuditRun[]>): void {
+    new Gauge({
+      name: 'callsync_audit_complete_ratio',
+      help: 'Share of the calls and chats Retell listed in the last audit that are complete here (final, analyzed, forwarded), per company; in-flight calls left out.',
+      labelNames: ['company'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await read().catch(() => undefined);
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) {
+          const due = r.listed - r.in_flight;
+          this.set({ company: r.company }, due > 0 ? r.complete / due : 1);
+        }
+      },
+    });
+    new Gauge({
+      name: 'callsync_audit_gaps',
+      help: 'Calls and chats Retell listed in the last audit that are incomplete here for longer than the grace period, per company and reason (no_session, not_final, not_analyzed, not_forwarded).',
+      labelNames: ['company', 'reason'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await read().catch(() => undefined);
+        if (!rows) return;
+        this.reset();
+        for (const r of rows)
+          for (const reason of AUDIT_GAP_REASONS)
+            this.set({ company: r.company, reason }, r.overdue_reasons[reason] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'callsync_audit_last_run_timestamp_seconds',
+      help: 'When the last completeness audit of each company finished (unix seconds).',
+      labelNames: ['company'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await read().catch(() => undefined);
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) this.set({ company: r.company }, r.finished_at.getTime() / 1000);
+      },
+    });
   }
 
   /**

@@ -50,3 +50,8 @@ export type {
 } from './jobs';
 export { createQueues } from './queues';
 export type { CallsyncQueues } from './queues';
+export { AUDIT_EVERY_MS, AUDIT_QUEUE, auditJob, createAuditQueue, scheduleAudit } from './audit-queue';
+export type { AuditJobData, AuditQueue } from './audit-queue';
+export { ALERT_QUEUE, alertCheckJob, createAlertQueue, scheduleAlertChecks } from './alert-queue';
+export type { AlertCheckJobData, AlertQueue } from './alert-queue';
+export { liveBatchRowsBetween, queueRedis, recordBatchMembership, trimBatchMembership } from './batch-membership';

@@ -13,13 +13,23 @@ import {
   type ChaosRun,
 } from './faults';
 import { hostilePhase, type HostileOptions, type HostileReport } from './hostile';
+import { auditLine, auditPassed, auditPhase, callGaps, chatGaps, type AuditPhaseReport } from './audit-phase';
 import { planLoad, sendLoad, type DeliveryOutcome } from './load';
 import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { chaosPassed, verifyChaos, type ChaosReport, type OutageWindow } from './verify';
 import { FLAKY_EVENTS, FlakyDestination, forwardPassed, type ForwardReport } from './flaky-destination';
+import {
+  FairDestinations,
+  fairnessDetails,
+  fairnessGoalsMet,
+  fairnessPassed,
+  fairnessRows,
+  type FairnessReport,
+} from './fair-destinations';
 import { waitUntil } from '@callsync/runtime';
+import { functionsPassed, functionsPhase, functionsRows, type FunctionsPhaseReport } from './functions-phase';
 
 export interface ChaosOptions {
   /** Repository root (for scripts/ and the built apps). */
@@ -54,6 +64,16 @@ export interface ChaosOptions {
   hostile?: HostileOptions;
   /** Forward applied events to a (flaky) destination and check them. Default true. */
   forwarding?: boolean;
+  /**
+   * Custom functions with a turn budget beside the load (functions-phase.ts): no handler may run twice
+   * for one invocation. Default off: it adds load a small machine feels (`make chaos ARGS=--functions`).
+   */
+  functions?: boolean;
+  /**
+   * End with reconciliation against a fake Retell that lists every call (5% of them never sent as
+   * webhooks) and `make audit`, which must find every call complete. Default true.
+   */
+  audit?: boolean;
   seed: number;
   /** Keep the services and data afterwards, for a look. */
   keep?: boolean;
@@ -82,6 +102,12 @@ export interface ChaosResult {
   forward?: ForwardReport;
   /** The hostile phase (absent: not run). */
   hostile?: HostileReport;
+  /** Healthy, slow and rate-limited destinations beside the flaky one (absent: not forwarding). */
+  fairness?: FairnessReport;
+  /** Reconciliation and make audit at the end (absent: not run). */
+  audit?: AuditPhaseReport;
+  /** Functions under the faults: no double runs, every invocation answered (absent: not run). */
+  functions?: FunctionsPhaseReport;
 }
 
 /** The ingress's memory budget (README, Performance): the lock must not push it past this. */
@@ -120,18 +146,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
               options.seed,
               options.destinationFailureRate ?? 1 / 3,
             );
+      const fair =
+        flaky && (await FairDestinations.start(db, new SecretKeyring({ current: services.secretKey, previous: [] })));
       try {
         const run = await startCallsync(options, say, services, db, logDir, processes, flaky);
-        const { plan, outcomes, hostile } = await loadWithFaults(run, logDir);
+        const { plan, outcomes, hostile, functions } = await loadWithFaults(run, logDir);
         await drain(run);
         const report = await verifyChaos(db, plan, outcomes, run.outages);
         const forward = await flaky?.verify(db);
+        const fairness = fair && flaky && (await fair.verifyAndRemove(db, await flaky.breakerSeen(db), run.outages));
         const hostileReport = hostile && {
           ...hostile,
           signedNon2xxOutsideOutages: signedNon2xx(outcomes, hostile, run.outages),
         };
-        return await finish(run, report, forward, processes, logDir, hostileReport);
+        const audit = options.audit === false ? undefined : await auditPhase(run, plan, API_KEY);
+        const finished = await finish(run, report, forward, processes, logDir, hostileReport, audit);
+        const result = functions
+          ? { ...finished, functions, passed: finished.passed && functionsPassed(functions) }
+          : finished;
+        return fairness ? { ...result, fairness, passed: result.passed && fairnessPassed(fairness) } : result;
       } finally {
+        await fair?.stop();
         await flaky?.stop();
       }
     } finally {
@@ -168,7 +203,10 @@ async function startCallsync(
     WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
     // The flaky destination's outage lasts seconds, not hours: retry on that scale.
     FORWARD_RETRY_SCHEDULE: '1s,2s,4s,8s,15s,30s,30s,30s,30s,30s',
-    FORWARD_TIMEOUT_MS: '5000',
+    // The slow destination answers in 9 s: within the timeout, with room for a busy machine.
+    FORWARD_TIMEOUT_MS: '12000',
+    // No operator resumes the flaky destination: its breaker probes after 3 s, 6 s, 12 s, ...
+    FORWARD_BREAKER_COOLDOWN_MS: '3000',
   });
   const ingress = ingressProcess(options.root, env, logDir);
   const workers = Array.from({ length: options.workers }, (_, i) =>
@@ -241,9 +279,11 @@ async function loadWithFaults(run: ChaosRun & { port: number }, logDir: string) 
   const hostile = options.hostile ? hostilePhase(run, run.port, logDir, options.hostile) : undefined;
   // Awaited below, after the load: until then a failure must not go unhandled (the run's cleanup needs it thrown there).
   hostile?.catch(() => undefined);
+  const functions = options.functions ? functionsPhase(run, logDir) : undefined;
+  functions?.catch(() => undefined);
   const outcomes = await load;
   await Promise.all(faults);
-  return { plan, outcomes, hostile: await hostile };
+  return { plan, outcomes, hostile: await hostile, functions: await functions };
 }
 
 /**
@@ -300,6 +340,7 @@ async function finish(
   processes: ManagedProcess[],
   logDir: string,
   hostile: HostileReport | undefined,
+  audit?: AuditPhaseReport,
 ): Promise<ChaosResult> {
   // A worker restarted a moment ago may still be booting (Node has not run our code yet, so SIGTERM
   // would simply kill it); give it time to start before testing the graceful stop.
@@ -312,6 +353,7 @@ async function finish(
     chaosPassed(report) &&
     (!forward || forwardPassed(forward)) &&
     (!hostile || hostilePassed(hostile)) &&
+    (!audit || auditPassed(audit)) &&
     shutdownCodes.every((c) => c === 0) &&
     rollingExitCodes.every((c) => c === 0) &&
     unexpectedExits.length === 0 &&
@@ -331,6 +373,7 @@ async function finish(
     metricsScrapeErrors,
     forward,
     hostile,
+    audit,
   };
 }
 
@@ -341,9 +384,20 @@ function forwardRows(f: ForwardReport | undefined): [string, string | number][] 
     ['  forwarded (delivered, verified; one webhook-id per event)', f.delivered],
     ['  missing / extra', `${f.missing.length} / ${f.extra.length}`],
     ['  answered 500 (flaky) / 503 (down)', `${f.answered500} / ${f.answered503}`],
-    ['  circuit breaker trips (then resumed)', f.breakerTrips],
+    ['  circuit breaker trips (closed by itself)', `${f.breakerTrips} (${f.breakerCloses})`],
     ['  resent after a kill (same webhook-id)', f.duplicateSends],
     ['  unverified signatures / out of order', `${f.unverified} / ${f.outOfOrder.length}`],
+  ];
+}
+
+function auditRows(a: AuditPhaseReport | undefined): [string, string | number][] {
+  if (!a) return [['audit', 'off']];
+  return [
+    [`audit after reconciliation (make audit)`, auditLine(a)],
+    ['  calls never sent as webhooks (Retell lists them)', a.withheld],
+    ['  discovered by reconciliation / backfill', a.discovered],
+    ['  withheld calls not complete', a.withheldIncomplete.length],
+    ['  chats incomplete (not judged: chat analysis is not re-fetched)', chatGaps(a).length],
   ];
 }
 
@@ -368,6 +422,39 @@ export function chaosResults(r: ChaosResult, seed: number) {
     lost: r.report.lost.length,
     bad5xx: r.report.bad5xx.length,
     ingressPeakRssDuringLockMb: Math.round(r.ingressPeakRssDuringLock / 1048576),
+    ...(r.audit && {
+      audit: {
+        listed: r.audit.audit?.listed ?? null,
+        complete: r.audit.audit?.complete ?? null,
+        inFlight: r.audit.audit?.inFlight ?? null,
+        callGaps: callGaps(r.audit).length,
+        chatGaps: chatGaps(r.audit).length,
+        withheld: r.audit.withheld,
+        discovered: r.audit.discovered,
+        passed: auditPassed(r.audit),
+      },
+    }),
+    ...(r.fairness && {
+      forwarding: {
+        healthyP99Ms: r.fairness.healthyP99Ms,
+        healthyP99AllMs: r.fairness.healthyP99AllMs,
+        claimsPerSend: r.fairness.claimsPerSend,
+        breakerClosedBySelf: r.fairness.breakerClosedBySelf,
+        passed: fairnessPassed(r.fairness),
+        goalsMet: fairnessGoalsMet(r.fairness),
+      },
+    }),
+    ...(r.functions && {
+      functions: {
+        invocations: r.functions.invocations,
+        unanswered: r.functions.unanswered,
+        unansweredOutsideOutages: r.functions.unansweredOutsideOutages,
+        doubleRuns: r.functions.doubleRuns,
+        p99OutsideOutagesMs: r.functions.p99OutsideOutagesMs,
+        budgetMs: r.functions.budgetMs,
+        passed: functionsPassed(r.functions),
+      },
+    }),
     ...(h && {
       hostile: {
         ingressPeakRssMb: h.ingressPeakRssMb,
@@ -422,7 +509,10 @@ export function formatChaos(r: ChaosResult): string {
     ['graceful shutdown exit codes', r.shutdownCodes.join(' ')],
     ['unexpected process exits', r.unexpectedExits.length],
     ...forwardRows(r.forward),
+    ...fairnessRows(r.fairness),
     ...hostileRows(r.hostile),
+    ...functionsRows(r.functions),
+    ...auditRows(r.audit),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(w)}  ${String(v).padStart(8)}`);
@@ -436,6 +526,11 @@ export function formatChaos(r: ChaosResult): string {
     ...(r.forward?.missing ?? []).map((m) => `not forwarded: ${m}`),
     ...(r.forward?.extra ?? []),
     ...(r.forward?.outOfOrder ?? []).map((o) => `forwarded out of order: ${o}`),
+    ...fairnessDetails(r.fairness),
+    ...(r.audit
+      ? callGaps(r.audit).map((g) => `audit: call ${g.id} ${g.reason}${g.detail ? ` (${g.detail})` : ''}`)
+      : []),
+    ...(r.audit?.errors ?? []),
   ].slice(0, 20);
   return [
     ...lines,

@@ -26,6 +26,8 @@ event was processed exactly once in effect and every applied event forwarded onc
   --no-metrics-flood         do not scrape the ingress's /metrics from 8 loops during the load
   --no-hostile               leave out the hostile phase (1000 unsigned 5 MB bodies, 500 slow
                              connections, a burst of wrong dashboard passwords while the load flows)
+  --functions                also call custom functions beside the load (a heavy-tailed function with a turn
+                             budget, Retell-style retries): no handler may run twice for one invocation
   --seed <n>                 repeat an earlier run's load
   --keep                     keep the services, data and logs afterwards`;
 
@@ -46,6 +48,7 @@ export async function chaosCommand(argv: string[]): Promise<number> {
       'lock-seconds': { type: 'string', default: '20' },
       'no-metrics-flood': { type: 'boolean', default: false },
       'no-hostile': { type: 'boolean', default: false },
+      functions: { type: 'boolean', default: false },
       'destination-down-seconds': { type: 'string', default: '30' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -81,6 +84,7 @@ export async function chaosCommand(argv: string[]): Promise<number> {
     metricsFlood: !values['no-metrics-flood'],
     destinationDownSeconds: num('destination-down-seconds', values['destination-down-seconds'], 0),
     hostile: values['no-hostile'] ? undefined : {},
+    functions: values.functions,
     seed,
     keep: values.keep,
     log: (line) => console.log(line),
