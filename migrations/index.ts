@@ -23,6 +23,7 @@ import * as forwardFairness from './2026_12_06_0021_forward_fairness';
 import * as auditRuns from './2026_12_06_0022_audit_runs';
 import * as notifications from './2026_12_06_0023_notifications';
 import * as turnBudget from './2026_12_06_0024_turn_budget';
+import * as chatAnalysisChecks from './2026_12_06_0025_chat_analysis_checks';
 
 /**
  * Every migration, by name. Names sort in the order they run. Append only: add the new file
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0022_audit_runs': auditRuns,
   '2026_12_06_0023_notifications': notifications,
   '2026_12_06_0024_turn_budget': turnBudget,
+  '2026_12_06_0025_chat_analysis_checks': chatAnalysisChecks,
 };

@@ -366,4 +366,48 @@ describe('reconciliation of chats', () => {
     await pass();
     expect(f.fake.requests.filter((r) => r.chatId === unknown.chatId)).toHaveLength(asked);
   });
+  it('fetches the analysis of an ended chat whose chat_analyzed never came, and gives up after maxTries without one', async () => {
+    /** A chat that got chat_started and chat_ended (ended `ageMin` minutes ago), never chat_analyzed. */
+    const endedOnly = async (ageMin: number) => {
+      const chatId = newCallId('chat');
+      const startMs = Date.now() - ageMin * MIN - 240_000;
+      const p = await startPipeline(t.db);
+      try {
+        const ids: string[] = [];
+        for (const e of ['chat_started', 'chat_ended'] as const)
+          ids.push((await p.deliver(sampleChatBody({ chatId, startMs }, e))).body.id);
+        await p.settled(ids);
+      } finally {
+        await p.close();
+      }
+      return { chatId, startMs };
+    };
+    const lost = await endedOnly(40);
+    const never = await endedOnly(40);
+    const recent = await endedOnly(5);
+    f.fake.setChat(sampleChat({ chatId: lost.chatId, startMs: lost.startMs }, 'chat_analyzed'));
+    f.fake.setChat(sampleChat({ chatId: never.chatId, startMs: never.startMs }, 'chat_ended'));
+    f.fake.setChat(sampleChat({ chatId: recent.chatId, startMs: recent.startMs }, 'chat_analyzed'));
+
+    const { summary } = await pass();
+    expect(summary).toMatchObject({ analyzed: 1, ongoing: 1, failed: 0 });
+    expect(await findChatSession(t.db, lost.chatId)).toMatchObject({ chat_status: 'ended', chat_successful: true });
+    expect((await findWebhookEvents(t.db, lost.chatId, { chat: true })).map((e) => [e.event_type, e.source])).toEqual([
+      ['chat_started', 'webhook'],
+      ['chat_ended', 'webhook'],
+      ['chat_analyzed', 'reconcile'],
+    ]);
+    // Ended 5 minutes ago: within RECONCILE_ANALYSIS_AFTER_MINUTES, not asked about yet.
+    expect(f.fake.requests.filter((r) => r.chatId === recent.chatId)).toEqual([]);
+    // Retell has no analysis for the other: counted, and after maxTries checks no longer asked about.
+    await pass();
+    await pass();
+    expect(await findChatSession(t.db, never.chatId)).toMatchObject({
+      reconcile_analysis_checks: 3,
+      reconcile_stopped_at: expect.any(Date),
+    });
+    const asked = f.fake.requests.filter((r) => r.chatId === never.chatId).length;
+    await pass();
+    expect(f.fake.requests.filter((r) => r.chatId === never.chatId)).toHaveLength(asked);
+  });
 });

@@ -33,6 +33,8 @@ export interface ChatSessionTable {
   reconcile_checked_at: Date | null;
   reconcile_not_found_count: Generated<number>;
   reconcile_failure_count: Generated<number>;
+  /** Checks of an ended chat that found no analysis yet at Retell (migration 0025). */
+  reconcile_analysis_checks: Generated<number>;
   reconcile_stopped_at: Date | null;
   pii_pruned_at: Date | null;
   /** Set by make forget: the personal data is gone, and later deliveries are not applied. */

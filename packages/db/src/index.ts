@@ -65,6 +65,8 @@ export {
   recordReconcileCheck,
   findStaleChats,
   countStaleChats,
+  findChatsAwaitingAnalysis,
+  countChatsAwaitingAnalysis,
   recordChatReconcileCheck,
   findDiscoveryWatermark,
   advanceDiscoveryWatermark,

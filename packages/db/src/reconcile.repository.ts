@@ -111,13 +111,45 @@ export async function countStaleChats(db: Db, cutoff: Date): Promise<number> {
   return Number(r.n);
 }
 
+/** Ended chats without analysis that ended before `cutoff`, not checked since `notCheckedSince`, in (end, id) order. */
+export async function findChatsAwaitingAnalysis(
+  db: Db,
+  cutoff: Date,
+  notCheckedSince: Date,
+  after: SessionCursor | null,
+  limit: number,
+): Promise<ChatToReconcile[]> {
+  let q = db
+    .selectFrom('retell_chat_sessions')
+    .select(['id', 'chat_id', endedKey.as('key')])
+    .where('analysis', 'is', null)
+    .where('chat_status', '<>', 'ongoing')
+    .where('reconcile_stopped_at', 'is', null)
+    .where(endedKey, '<', cutoff)
+    .where((eb) => eb.or([eb('reconcile_checked_at', 'is', null), eb('reconcile_checked_at', '<', notCheckedSince)]));
+  if (after) q = q.where(sql<boolean>`(coalesce(ended_at, created_at), id) > (${after.key}, ${after.id})`);
+  return q.orderBy(endedKey).orderBy('id').limit(limit).execute();
+}
+
+export async function countChatsAwaitingAnalysis(db: Db, cutoff: Date): Promise<number> {
+  const r = await db
+    .selectFrom('retell_chat_sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('analysis', 'is', null)
+    .where('chat_status', '<>', 'ongoing')
+    .where('reconcile_stopped_at', 'is', null)
+    .where(endedKey, '<', cutoff)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 export type ReconcileCheck = 'checked' | 'not_found' | 'failed' | 'no_analysis';
 
-/** recordReconcileCheck for a chat (no analysis checks: chats are only asked about while ongoing). */
+/** recordReconcileCheck for a chat. */
 export async function recordChatReconcileCheck(
   db: Db,
   chatId: string,
-  check: Exclude<ReconcileCheck, 'no_analysis'>,
+  check: ReconcileCheck,
   limit: number,
   failureLimit = Number.POSITIVE_INFINITY,
 ): Promise<void> {
@@ -134,6 +166,12 @@ export async function recordChatReconcileCheck(
         };
       const base = { reconcile_checked_at: sql<Date>`now()`, reconcile_failure_count: 0 };
       if (check === 'checked') return base;
+      if (check === 'no_analysis')
+        return {
+          ...base,
+          reconcile_analysis_checks: eb('reconcile_analysis_checks', '+', 1),
+          reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_analysis_checks + 1 >= ${limit} then now() end)`,
+        };
       return {
         ...base,
         reconcile_not_found_count: eb('reconcile_not_found_count', '+', 1),

@@ -54,19 +54,28 @@ export function decide(reason: CheckReason, result: GetCallResult): Decision {
 }
 
 export interface ChatDecision {
-  outcome: 'ended' | 'ongoing' | 'not_found';
+  outcome: 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis';
   detail: string;
   /** Events to apply from Retell's chat object, in this order. */
   apply: ChatEvent[];
-  record: 'checked' | 'not_found';
+  /** The check to record; none when the apply itself takes the chat off the list (its analysis arrived). */
+  record?: 'checked' | 'not_found' | 'no_analysis';
 }
 
-/** Retell's answer about an ongoing chat: ended (apply it, with its analysis if there), still ongoing, or unknown. */
-export function decideChat(result: GetChatResult): ChatDecision {
+/**
+ * Retell's answer about a chat. `stale` (an ongoing chat): ended (apply it, with its analysis if
+ * there), still ongoing, or unknown. `analysis` (an ended chat without analysis): its chat_analyzed,
+ * or a check without analysis counted towards giving up.
+ */
+export function decideChat(result: GetChatResult, reason: CheckReason = 'stale'): ChatDecision {
   if (!result.found) return { outcome: 'not_found', detail: `HTTP ${result.status}`, apply: [], record: 'not_found' };
   const { chat } = result;
-  if (!isChatFinished(chat.chat_status))
-    return { outcome: 'ongoing', detail: chat.chat_status, apply: [], record: 'checked' };
+  const detail = chat.chat_status;
+  if (reason === 'analysis')
+    return chat.chat_analysis
+      ? { outcome: 'analyzed', detail, apply: ['chat_analyzed'] }
+      : { outcome: 'no_analysis', detail, apply: [], record: 'no_analysis' };
+  if (!isChatFinished(chat.chat_status)) return { outcome: 'ongoing', detail, apply: [], record: 'checked' };
   const apply: ChatEvent[] = chat.chat_analysis ? ['chat_ended', 'chat_analyzed'] : ['chat_ended'];
-  return { outcome: 'ended', detail: chat.chat_status, apply, record: 'checked' };
+  return { outcome: 'ended', detail, apply, record: 'checked' };
 }

@@ -1,7 +1,9 @@
 import {
   countSessionsAwaitingAnalysis,
+  countChatsAwaitingAnalysis,
   countStaleChats,
   countStaleSessions,
+  findChatsAwaitingAnalysis,
   findStaleChats,
   findSessionsAwaitingAnalysis,
   findStaleSessions,
@@ -11,7 +13,6 @@ import {
   type Db,
   type ForwardHead,
   type ReconcileCounts,
-  type ReconcileCheck,
   type SessionCursor,
 } from '@callsync/db';
 import type { CallLookup } from '@callsync/retell';
@@ -86,7 +87,7 @@ export async function runReconcilePass(deps: ReconcileDeps, options: ReconcileOp
 /** One kind of candidate: how a batch is loaded after a cursor, and how each is checked. */
 interface Walk<S> {
   find(cursor: SessionCursor | null): Promise<S[]>;
-  kind: SubjectKind<ReconcileCheck> | SubjectKind<'checked' | 'not_found'>;
+  kind: SubjectKind;
   idOf(s: S): string;
   reason: CheckReason;
 }
@@ -123,7 +124,8 @@ async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promis
       tally.expect(
         (await countStaleSessions(db, staleCutoff)) +
           (await countSessionsAwaitingAnalysis(db, analysisCutoff)) +
-          (getChat ? await countStaleChats(db, staleCutoff) : 0),
+          (getChat ? await countStaleChats(db, staleCutoff) : 0) +
+          (getChat ? await countChatsAwaitingAnalysis(db, analysisCutoff) : 0),
       );
       const limits = { batchSize, concurrency };
       await walkBatches(ctx, tally, limits, {
@@ -138,13 +140,21 @@ async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promis
         idOf: (s) => s.call_id,
         reason: 'analysis',
       });
-      if (getChat)
+      if (getChat) {
+        const chats = chatKind(getChat);
         await walkBatches(ctx, tally, limits, {
           find: (c) => findStaleChats(db, staleCutoff, c, batchSize),
-          kind: chatKind(getChat),
+          kind: chats,
           idOf: (s) => s.chat_id,
           reason: 'stale',
         });
+        await walkBatches(ctx, tally, limits, {
+          find: (c) => findChatsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize),
+          kind: chats,
+          idOf: (s) => s.chat_id,
+          reason: 'analysis',
+        });
+      }
       if (options.discover !== false) await discover(deps, now, options.dryRun, tally);
     }
   } catch (err) {

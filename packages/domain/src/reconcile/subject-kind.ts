@@ -44,13 +44,13 @@ export function callKind(retell: CallLookup): SubjectKind {
   };
 }
 
-/** Chats are only checked while ongoing: there is no "awaiting analysis" for them. */
-export function chatKind(getChat: (chatId: string) => Promise<GetChatResult>): SubjectKind<'checked' | 'not_found'> {
+/** Chats are asked about while ongoing (`stale`), and once ended without analysis (`analysis`). */
+export function chatKind(getChat: (chatId: string) => Promise<GetChatResult>): SubjectKind {
   return {
     subject: 'chat',
-    async ask(id) {
+    async ask(id, reason) {
       const result = await getChat(id);
-      const d = decideChat(result);
+      const d = decideChat(result, reason);
       return {
         outcome: d.outcome,
         detail: d.detail,
