@@ -76,9 +76,10 @@ export class FlakyDestination {
       events: FLAKY_EVENTS,
       // On this machine, over plain http.
       allowPrivate: true,
-      // Its outage is short (and may overlap Postgres's): a lower threshold than the default 20 lets
-      // it trip the breaker, which must then close by itself. 10 failures in a row at 1/3 is rare.
-      breakerThreshold: 10,
+      // The default threshold (20): its outage (503 to everything) trips the breaker, which must then
+      // close by itself, while its random 500s (1 in 3) never do. At 10, runs of failures tripped it
+      // again and again as the backlog drained, and each failed probe doubled the cool-down.
+      breakerThreshold: 20,
     });
     receiver.secrets = [secret];
     return new FlakyDestination(receiver, destination.id, state);
