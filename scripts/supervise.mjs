@@ -8,7 +8,7 @@ import runtime from '../packages/runtime/dist/index.js';
 
 const processes = [
   { name: 'ingress', color: 36, args: [...runtime.INGRESS_NODE_FLAGS, 'apps/ingress/dist/main.js'] },
-  // Inbound answers, custom functions and the context API, away from webhook load (README: during the call).
+  // Inbound answers, custom functions and the context API, away from webhook load (docs/during-the-call.md).
   { name: 'live   ', color: 34, args: ['apps/ingress/dist/live-main.js'] },
   { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'] },
   { name: 'admin  ', color: 32, args: ['apps/dashboard/dist/main.js'] },

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createDashboardApp } from '@callsync/dashboard';
 import { useTestDatabase } from './support/database';
 import { startPipeline, type Pipeline } from './support/pipeline';
 
-/** Every dashboard URL the README names answers; a path the dashboard does not serve gets a page with a link home. */
+/** Every dashboard URL the README and docs/ name answers; a path the dashboard does not serve gets a page with a link home. */
 const t = useTestDatabase();
 const AUTH = { user: 'oncall', password: 'correct horse battery staple' };
 let p: Pipeline;
@@ -16,9 +16,13 @@ afterAll(() => p.close());
 
 const app = () => createDashboardApp({ queues: [p.queue], db: t.db, auth: AUTH });
 
-/** The dashboard paths the README gives, e.g. `http://<host>:3001/console` and `/console/agents`. */
+/** The dashboard paths the README and docs/ give, e.g. `http://<host>:3001/console` and `/console/agents`. */
 function readmeDashboardPaths(): string[] {
-  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  const root = join(__dirname, '..');
+  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'));
+  const readme = ['README.md', ...docs.map((f) => join('docs', f))]
+    .map((f) => readFileSync(join(root, f), 'utf8'))
+    .join('\n');
   const paths = new Set<string>();
   for (const m of readme.matchAll(/`http:\/\/<host>:3001(\/[^`\s]*)`/g)) paths.add(m[1]!);
   for (const m of readme.matchAll(/`(\/console[^`\s<]*)`/g)) paths.add(m[1]!);

@@ -3,10 +3,10 @@ import { ofKind, type K8sObject, type Workload } from './manifests';
 
 /*
  * The most Postgres connections a release can open at once: every Deployment at its autoscaler's
- * maximum, each process holding what the README's connection budget says it may.
+ * maximum, each process holding what the connection budget (docs/operating.md) says it may.
  */
 
-/** Connections a process may hold beside DATABASE_POOL_SIZE (README, "Connection budget"). */
+/** Connections a process may hold beside DATABASE_POOL_SIZE (docs/operating.md, "Connection budget"). */
 const BESIDE_POOL: Record<string, (pool: number) => number> = {
   // its pool, 1 for /metrics, 4 for the live routes (inbound, functions, context API), 1 LISTEN
   ingress: (pool) => pool + 6,

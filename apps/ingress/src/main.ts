@@ -20,7 +20,7 @@ import {
 import { createIngressApp, WEBHOOK_PATH } from './app';
 import { ingressFunctions } from './functions';
 
-/** Connections of the pool inbound answers, functions and the context API share (README: connection budget). */
+/** Connections of the pool inbound answers, functions and the context API share (docs/operating.md: connection budget). */
 const LIVE_POOL_SIZE = 4;
 
 async function main(): Promise<void> {

@@ -53,8 +53,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // Every wait is bounded, so a process that froze mid-batch (SIGSTOP, a paused VM, a network
   // partition) cannot stall the others: Postgres ends its open transaction after 15 s idle, releasing
   // its row locks, and a worker waiting on a lock gives up after 5 s (55P03, transient: the row stays
-  // pending and is tried again). The pool is DATABASE_POOL_SIZE, never more (see the README's
-  // connection budget): batches go one transaction at a time, and the rest need a few connections.
+  // pending and is tried again). The pool is DATABASE_POOL_SIZE, never more (see the connection
+  // budget in docs/operating.md): batches go one transaction at a time, and the rest need a few connections.
   const db = createDb({
     url: config.database.url,
     poolSize: config.database.poolSize,

@@ -82,7 +82,7 @@ export interface SecretKeyMaterial {
   readonly previous: readonly string[];
 }
 
-/** How long callsync keeps what, in days (see the README's retention section). */
+/** How long callsync keeps what, in days (see the retention variables in docs/configuration.md). */
 export interface RetentionPolicy {
   /** Applied events' payload, raw body and signature. */
   readonly payloadDays: number;

@@ -81,7 +81,7 @@ const durationList = z.string().transform((s, ctx) => {
 });
 
 /**
- * The environment contract (the README's Configuration table). Every variable is read here and nowhere else.
+ * The environment contract (the table in docs/configuration.md). Every variable is read here and nowhere else.
  * Defaults are the documented ones; connection URLs have no default on purpose:
  * the local scripts (`scripts/local-env.sh`) provide them for `make up` and `make test`.
  */
@@ -122,7 +122,7 @@ export const envSchema = z
     LIVE_PORT: port.default(3002),
     /** Port of the live process's /metrics. 0 picks a free port. Default 9467. */
     LIVE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9467),
-    /** Postgres connections of the live process's pool (README: connection budget). Default 6. */
+    /** Postgres connections of the live process's pool (docs/operating.md: connection budget). Default 6. */
     LIVE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
     /** Port of the ingress's /metrics, a listener of its own (never the public webhook port). 0 picks a free port. Default 9465. */
     INGRESS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),

@@ -110,7 +110,7 @@ export interface ChaosResult {
   functions?: FunctionsPhaseReport;
 }
 
-/** The ingress's memory budget (README, Performance): the lock must not push it past this. */
+/** The ingress's memory budget (docs/performance.md, the bench): the lock must not push it past this. */
 export const INGRESS_RSS_BUDGET_BYTES = 150 * 1024 * 1024;
 
 /**
