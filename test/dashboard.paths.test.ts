@@ -30,7 +30,7 @@ function readmeDashboardPaths(): string[] {
 }
 
 describe('dashboard paths', () => {
-  it('answers every path the README names, following redirects', async () => {
+  it('answers every path the README and docs/ name, following redirects', async () => {
     const paths = readmeDashboardPaths();
     expect(paths).toEqual(expect.arrayContaining(['/console', '/admin/queues', '/console/agents']));
     for (const path of paths) {
