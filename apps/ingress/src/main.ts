@@ -1,12 +1,6 @@
 import { loadConfig, requireSecretKey } from '@callsync/config';
 import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
-import {
-  ContextCache,
-  invalidateTenantCache,
-  prefetchCallContext,
-  SecretKeyring,
-  TenantDirectory,
-} from '@callsync/domain';
+import { invalidateTenantCache, SecretKeyring, TenantDirectory } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { Metrics, startMetricsServer } from '@callsync/metrics';
 import { createRedisConnection, createWebhookQueue } from '@callsync/queue';
@@ -80,11 +74,10 @@ async function main(): Promise<void> {
     idleInTransactionTimeoutMs: 10_000,
     queryTimeoutMs: 12_000,
   });
-  // The live routes served here (the live process serves the same): routing in memory, callers prefetched.
+  // The live routes served here (the live process serves the same): routing in memory.
   const directory = new TenantDirectory(liveDb, (err) =>
     logger.warn('routing not re-read; the last snapshot stays in use', { err: err.message }),
   );
-  const prefetch = new ContextCache();
   // A company mapped or changed applies to the next inbound answer and function at once.
   const tenantListener = listenForTenantChanges(
     config.database.url,
@@ -93,10 +86,9 @@ async function main(): Promise<void> {
       void directory.refresh();
     },
     (err) => logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
-    // A prefetch is an optimisation: one that fails leaves the function to read Postgres itself.
-    (call) => void prefetchCallContext(liveDb, keys, { directory, prefetched: prefetch }, call).catch(() => undefined),
-    // A caller was erased (make forget): nothing prefetched survives it.
-    () => prefetch.clear(),
+    // No prefetch here: resolving every announced call's caller would spend the webhook path's CPU
+    // under load (make chaos's hostile phase timed signed deliveries out). The live process prefetches;
+    // the ingress's own live routes (single-process setups) read Postgres at a call's first function.
   );
   const app = createIngressApp({
     metrics,
@@ -111,7 +103,6 @@ async function main(): Promise<void> {
     bodyTimeoutMs: config.ingress.bodyTimeoutMs,
     liveDb,
     directory,
-    prefetch,
     functions: ingressFunctions(),
     apiTokens: config.ingress.apiTokens,
     signatureToleranceMs: config.ingress.signatureToleranceMs,
