@@ -116,6 +116,7 @@ export {
   findAllCallSessions,
   findAllChatSessions,
   holdWebhookEventsLock,
+  seedPendingEventsForBench,
 } from './monitoring.repository';
 export type { CompanySessionCount } from './monitoring.repository';
 export { companySessions, processingRate, reportQuery, staleChats, staleSessions } from './reports';

@@ -189,3 +189,25 @@ export async function holdWebhookEventsLock(db: Db, ms: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, ms));
   });
 }
+
+/**
+ * `make bench`'s sweeper measurement: `rows` pending call_started rows stored 10 minutes ago (older
+ * than the sweep's threshold), inserted in chunks and vacuumed as autovacuum would have; their ids in
+ * numeric order.
+ */
+export async function seedPendingEventsForBench(db: Db, rows: number): Promise<string[]> {
+  const chunk = 200_000;
+  for (let from = 1; from <= rows; from += chunk) {
+    const to = Math.min(rows, from + chunk - 1);
+    await sql`
+      insert into webhook_events (event_type, event_id, call_id, dedupe_key, payload, status, created_at)
+      select 'call_started', 'call_' || g, 'call_' || g, 'bench:' || g, '{}'::jsonb, 'pending', now() - interval '10 minutes'
+      from generate_series(${from}::int, ${to}::int) g`.execute(db);
+  }
+  // Without it the first scan pays for setting every row's hint bits, which a table filled over time has long paid.
+  await sql`vacuum (analyze) webhook_events`.execute(db);
+  // Numeric order (an "order by id" here would sort the text alias).
+  const { rows: ids } = await sql<{ id: string }>`
+    select id::text as id from webhook_events order by webhook_events.id`.execute(db);
+  return ids.map((r) => r.id);
+}

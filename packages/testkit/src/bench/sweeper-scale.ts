@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sql } from 'kysely';
-import { createDb, migrateToLatest } from '@callsync/db';
+import { createDb, findPendingPage, migrateToLatest, seedPendingEventsForBench } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { migrations } from '@callsync/migrations';
 import {
@@ -68,23 +67,10 @@ async function measure<T>(fn: () => Promise<T>): Promise<Measure & { value: T }>
 }
 
 async function buildBacklog(db: ReturnType<typeof createDb>, queue: WebhookQueue, rows: number, batch: number) {
-  // Rows the ingress stored 10 minutes ago (older than the sweep's threshold), inserted in chunks.
-  const chunk = 200_000;
-  for (let from = 1; from <= rows; from += chunk) {
-    const to = Math.min(rows, from + chunk - 1);
-    await sql`
-      insert into webhook_events (event_type, event_id, call_id, dedupe_key, payload, status, created_at)
-      select 'call_started', 'call_' || g, 'call_' || g, 'bench:' || g, '{}'::jsonb, 'pending', now() - interval '10 minutes'
-      from generate_series(${from}::int, ${to}::int) g`.execute(db);
-  }
-  // What autovacuum does to a table after a million inserts; without it the first scan pays for
-  // setting every row's hint bits, which a table filled over time has long paid.
-  await sql`vacuum (analyze) webhook_events`.execute(db);
-  // Numeric order (an "order by id" here would sort the text alias).
-  const { rows: ids } = await sql<{ id: string }>`
-    select id::text as id from webhook_events order by webhook_events.id`.execute(db);
+  // Rows the ingress stored 10 minutes ago (older than the sweep's threshold).
+  const ids = await seedPendingEventsForBench(db, rows);
   const batches: string[][] = [];
-  for (let i = 0; i < ids.length; i += batch) batches.push(ids.slice(i, i + batch).map((r) => r.id));
+  for (let i = 0; i < ids.length; i += batch) batches.push(ids.slice(i, i + batch));
   // One batch job per ingress INSERT (enqueueWebhookBatch, which also records the batch's id range).
   await mapLimit(batches, 32, (b) =>
     enqueueWebhookBatch(
@@ -143,8 +129,7 @@ async function main(argv: string[]): Promise<number> {
         const m = await measure(() => sweepPendingEvents(db, queue, logger, { pendingAfterMs: 60_000 }));
         if (m.value.enqueued || m.value.retried) {
           // Which row, and what Redis recorded around it.
-          const { rows: pending } = await sql<{ id: string }>`
-            select id::text as id from webhook_events where status = 'pending' order by webhook_events.id`.execute(db);
+          const pending = await findPendingPage(db, new Date(), null, rows);
           let orphan: string | undefined;
           for (const r of pending)
             if (await queue.getJob(`evt-${r.id}`)) {

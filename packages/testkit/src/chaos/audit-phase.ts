@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { childEnvironment } from '@callsync/config';
 import { FakeRetell } from '@callsync/fake-retell';
 import type { ChaosRun } from './faults';
 import type { LoadPlan } from './load';
@@ -47,7 +48,7 @@ function cli(root: string, env: Record<string, string>, args: string[]): Promise
     execFile(
       process.execPath,
       [join(root, 'apps/cli/dist/main.js'), ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, maxBuffer: 64 * 1024 * 1024 },
+      { env: childEnvironment(env), maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as { code?: unknown }).code === 'number'
