@@ -1,4 +1,4 @@
-import { findCallForContext, findContextFacts, type CallSession, type Db } from '@callsync/db';
+import { findCallForContext, findContextFacts, type CallerHistory, type CallSession, type Db } from '@callsync/db';
 import { parseCall, type RetellCall } from '../events/call';
 import { CALL_EVENTS } from '../events/event-types';
 import { resolveCompany } from '../handlers/tenant-cache';
@@ -94,14 +94,8 @@ export async function resolveCallContext(
   const companyId =
     session?.company_id ??
     (sources?.directory?.loaded ? sources.directory.companyOf(parties) : null) ??
-    (await resolveCompany(db, {
-      agent_id: state.agent_id,
-      direction: state.direction,
-      from_number: state.from_number,
-      to_number: state.to_number,
-    }));
-  const customer = state.direction === 'outbound' ? state.to_number : state.from_number;
-  const withheld = !customer || customer.toLowerCase() === 'anonymous';
+    (await resolveCompany(db, parties));
+  const { customer, withheld } = customerOf(state);
   const facts = await findContextFacts(db, {
     companyId,
     agentId: state.agent_id,
@@ -109,31 +103,11 @@ export async function resolveCallContext(
     callerHashes: withheld ? [] : await callerHashesOf(db, keys, customer),
     excludeCallId: callId,
   });
-  return {
-    call_id: callId,
-    company: facts.company,
-    agent: state.agent_id
-      ? { agent_id: state.agent_id, name: facts.agent?.name ?? null, version: state.agent_version ?? null }
-      : null,
-    call_type: state.call_type,
-    direction: state.direction,
-    from_number: state.from_number,
-    to_number: state.to_number,
-    call_status: state.call_status,
-    started_at: iso(state.started_at),
-    ended_at: iso(state.ended_at),
-    metadata: state.metadata,
-    dynamic_variables: state.retell_llm_dynamic_variables,
-    caller: {
-      number: withheld ? null : customer,
-      withheld,
-      known: facts.history.call_count > 0,
-      call_count: facts.history.call_count,
-      last_call_at: iso(facts.history.last_call_at),
-      last_summary: facts.history.last_summary,
-    },
-    sources: { session: Boolean(session), pending_events: applied, request: Boolean(live) },
-  };
+  return assemble(callId, state, facts.company, facts.agent?.name ?? null, facts.history, {
+    session: Boolean(session),
+    pending_events: applied,
+    request: Boolean(live),
+  });
 }
 
 /**
@@ -149,16 +123,39 @@ function fromRequest(
   const state = mergeSession(emptySession(), patchFromEvent('transcript_updated', live.call, live.at, null));
   const company = directory.company(hit.companyId);
   const agent = directory.agent(state.agent_id);
-  const customer = state.direction === 'outbound' ? state.to_number : state.from_number;
-  const withheld = !customer || customer.toLowerCase() === 'anonymous';
+  const { customer, withheld } = customerOf(state);
   // The prefetch was for this caller; a call object naming another (it should not) gets no history.
   const history = !withheld && hit.customer === customer ? hit.history : null;
+  return assemble(
+    callId,
+    state,
+    company ? { id: company.id, name: company.name, time_zone: company.time_zone } : null,
+    agent?.name ?? null,
+    history,
+    { session: false, pending_events: 0, request: true, prefetched: true },
+  );
+}
+
+/** The caller: the customer's number (the other party for an outbound call), and whether it is withheld. */
+function customerOf(state: SessionState): { customer: string | null; withheld: boolean } {
+  const customer = state.direction === 'outbound' ? state.to_number : state.from_number;
+  return { customer, withheld: !customer || customer.toLowerCase() === 'anonymous' };
+}
+
+/** A call's context from its state, company, agent's name and caller history (null: none known). */
+function assemble(
+  callId: string,
+  state: SessionState,
+  company: CallContext['company'],
+  agentName: string | null,
+  history: CallerHistory | null,
+  sources: CallContext['sources'],
+): CallContext {
+  const { customer, withheld } = customerOf(state);
   return {
     call_id: callId,
-    company: company ? { id: company.id, name: company.name, time_zone: company.time_zone } : null,
-    agent: state.agent_id
-      ? { agent_id: state.agent_id, name: agent?.name ?? null, version: state.agent_version ?? null }
-      : null,
+    company,
+    agent: state.agent_id ? { agent_id: state.agent_id, name: agentName, version: state.agent_version ?? null } : null,
     call_type: state.call_type,
     direction: state.direction,
     from_number: state.from_number,
@@ -176,7 +173,7 @@ function fromRequest(
       last_call_at: iso(history?.last_call_at ?? null),
       last_summary: history?.last_summary ?? null,
     },
-    sources: { session: false, pending_events: 0, request: true, prefetched: true },
+    sources,
   };
 }
 
