@@ -177,9 +177,3 @@ export async function deleteOldAuditRuns(db: Db, before: Date): Promise<number> 
   const r = await db.deleteFrom('audit_runs').where('finished_at', '<', before).executeTakeFirst();
   return Number(r.numDeletedRows ?? 0);
 }
-
-/** Forwarding destinations that are paused (by an operator or their circuit breaker), for the paused gauge. */
-export async function findPausedDestinations(db: Db): Promise<string[]> {
-  const rows = await db.selectFrom('forward_destinations').select('id').where('state', '=', 'paused').execute();
-  return rows.map((r) => r.id);
-}

@@ -260,7 +260,6 @@ export {
   deleteOldAuditRuns,
   findAgentCompanies,
   findAuditedSessions,
-  findPausedDestinations,
   findUnforwardedEvents,
   latestAuditRuns,
   listCompanyNames,

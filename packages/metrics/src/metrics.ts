@@ -14,7 +14,6 @@ import {
   type DestinationGauge,
   lastRetentionRunFailed,
   latestAuditRuns,
-  findPausedDestinations,
   type AuditRun,
 } from '@callsync/db';
 import { WEBHOOK_EVENTS } from '@callsync/retell';
@@ -265,17 +264,17 @@ export class Metrics {
     });
     this.watchForwards(forwards);
     this.watchAudit(cached(cacheMs, () => latestAuditRuns(db)));
-    const paused = cached(cacheMs, () => findPausedDestinations(db));
     new Gauge({
       name: 'callsync_forward_destination_paused',
       help: 'Forwarding destinations that are paused (by an operator or their circuit breaker): 1 per paused destination.',
       labelNames: ['destination'] as const,
       registers: [this.registry],
+      // From the backlog read above (breaker_state > 0 is a paused destination): no query of its own.
       async collect() {
-        const ids = await paused().catch(() => undefined);
-        if (!ids) return;
+        const rows = await forwards().catch(() => undefined);
+        if (!rows) return;
         this.reset();
-        for (const id of ids) this.set({ destination: id }, 1);
+        for (const r of rows) if (r.breaker_state > 0) this.set({ destination: r.destination_id }, 1);
       },
     });
     // Per agent version: heavier reads (a week of two versions per agent), so six times less often.
