@@ -1,5 +1,5 @@
 import type { BreakerView } from '@callsync/db';
-import { breakerCooldownMs, decideBreaker } from './breaker';
+import { breakerCooldownMs, decideBreaker, DEFAULT_BREAKER_COOLDOWN_MS, MAX_BREAKER_COOLDOWN_MS } from './breaker';
 
 const closed: BreakerView = {
   state: 'active',
@@ -58,5 +58,53 @@ describe('the circuit breaker', () => {
     expect(decideBreaker(closed, gone, 1000)).toMatchObject({ kind: 'gone', reason: expect.stringMatching(/410/) });
     expect(decideBreaker(open, { ...gone, probe: true }, 1000)).toMatchObject({ kind: 'gone' });
     expect(decideBreaker({ ...open, paused_by: 'operator' }, gone, 1000)).toEqual({ kind: 'keep' });
+  });
+});
+
+describe('the breaker’s cool-down', () => {
+  it('grows with each failed probe in a row, 30 s, 1 min, 2 min … and stays at 1 h', () => {
+    let view: BreakerView = { ...open, breaker_opens: 0 };
+    const probes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const decision = decideBreaker(view, { ...fail, probe: true }, DEFAULT_BREAKER_COOLDOWN_MS);
+      if (decision.kind !== 'open') throw new Error(`a failed probe re-opens the breaker, got ${decision.kind}`);
+      probes.push(decision.probeInMs / 1000);
+      view = { ...view, breaker_opens: view.breaker_opens + 1 };
+    }
+    expect(probes).toEqual([30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+  });
+
+  it('says in its reason when it probes next', () => {
+    const first = decideBreaker({ ...closed, consecutive_failures: 2 }, fail, DEFAULT_BREAKER_COOLDOWN_MS);
+    expect(first).toMatchObject({ reason: 'circuit breaker: 3 consecutive failures; probing in 30 s' });
+    const late = decideBreaker({ ...open, breaker_opens: 9 }, { ...fail, probe: true }, DEFAULT_BREAKER_COOLDOWN_MS);
+    expect(late).toMatchObject({
+      probeInMs: MAX_BREAKER_COOLDOWN_MS,
+      reason: 'circuit breaker: probe failed (opened 10 times in a row); probing again in 60 min',
+    });
+  });
+
+  it('starts from the first cool-down once a probe closed it (openings back to 0)', () => {
+    expect(decideBreaker({ ...closed, consecutive_failures: 2 }, fail, 5000)).toMatchObject({ probeInMs: 5000 });
+    expect(breakerCooldownMs(0, 5000)).toBe(5000);
+  });
+
+  it('never grows past its bound, however large the base or the count', () => {
+    expect(breakerCooldownMs(3, 7_200_000)).toBe(MAX_BREAKER_COOLDOWN_MS);
+    expect(breakerCooldownMs(Number.MAX_SAFE_INTEGER, 1000)).toBe(MAX_BREAKER_COOLDOWN_MS);
+    expect(breakerCooldownMs(4, 1000, 5000)).toBe(5000);
+  });
+});
+
+describe('attempts the breaker ignores', () => {
+  it('a removed destination: nothing changes, not even for a 410', () => {
+    const removed: BreakerView = { ...closed, state: 'removed', consecutive_failures: 99 };
+    expect(decideBreaker(removed, fail, 1000)).toEqual({ kind: 'keep' });
+    expect(decideBreaker(removed, { success: false, gone: true, probe: false }, 1000)).toEqual({ kind: 'keep' });
+  });
+
+  it('an open breaker’s attempts that were not its probe (in flight when it opened) neither close nor re-open it', () => {
+    expect(decideBreaker(open, ok, 1000)).toEqual({ kind: 'keep' });
+    expect(decideBreaker(open, fail, 1000)).toEqual({ kind: 'keep' });
   });
 });

@@ -2,7 +2,9 @@ import type { BreakerDecision, BreakerView } from '@callsync/db';
 
 /*
  * The circuit breaker's policy, a pure function: recordAttempt locks the destination row, asks this
- * what an attempt means for it, and only applies the answer.
+ * what an attempt means for it, and only applies the answer (packages/db's breakerRecord turns it
+ * into the row's columns). It reads no clock: the cool-down is a span, which Postgres adds to its
+ * own now(), so the decision is the same whenever and wherever it is made.
  *
  * closed (active) --threshold consecutive failures--> open (paused by the breaker; every delivery
  * held but one, the probe) --probe due and 2xx--> closed, everything held released in order per call;
@@ -39,10 +41,11 @@ export function decideBreaker(d: BreakerView, a: AttemptForBreaker, baseCooldown
   if (a.probe && breakerOpen) {
     if (a.success) return { kind: 'close' };
     const opens = d.breaker_opens + 1;
+    const cooldown = breakerCooldownMs(opens, baseCooldownMs);
     return {
       kind: 'open',
-      probeInMs: breakerCooldownMs(opens, baseCooldownMs),
-      reason: `circuit breaker: probe failed (opened ${opens} times in a row); probing again in ${seconds(breakerCooldownMs(opens, baseCooldownMs))}`,
+      probeInMs: cooldown,
+      reason: `circuit breaker: probe failed (opened ${opens} times in a row); probing again in ${seconds(cooldown)}`,
     };
   }
   if (a.success || d.state !== 'active') return { kind: 'keep' };
