@@ -1,15 +1,12 @@
 import { CompiledQuery, sql, type RawBuilder } from 'kysely';
+import { addCompany, searchCalls, searchEvents, type Db } from '@callsync/db';
 import {
-  addCompany,
   callSearchQuery,
   callsPerDayQuery,
   eventSearchQuery,
   eventsPerMinuteQuery,
   reportQuery,
-  searchCalls,
-  searchEvents,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/testkit';
 import { useTestDatabase } from './support/database';
 
 /**

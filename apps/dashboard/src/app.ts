@@ -8,6 +8,7 @@ import type { Db } from '@callsync/db';
 import type { WebhookQueue } from '@callsync/queue';
 import { consoleRouter } from './console/console.routes';
 import { agentsRouter } from './console/agents.routes';
+import { assetsRouter } from './console/assets';
 import { basicAuth } from './basic-auth';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle';
 
@@ -51,7 +52,12 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   });
   app.use(BOARD_PATH, serverAdapter.getRouter());
   if (options.db) {
-    app.use('/console', consoleRouter(options.db, { webhookQueue: options.webhookQueue }), agentsRouter(options.db));
+    app.use(
+      '/console',
+      assetsRouter(),
+      consoleRouter(options.db, { webhookQueue: options.webhookQueue }),
+      agentsRouter(options.db),
+    );
   }
   const home = options.db ? '/console/calls' : BOARD_PATH;
   app.get('/', (_req, res) => res.redirect(home));

@@ -1,4 +1,4 @@
-import { loadConfig } from '@callsync/config';
+import { loadConfigFor } from '@callsync/config';
 import { createDb } from '@callsync/db';
 import { createLogger } from '@callsync/logger';
 import { createQueues, createRedisConnection } from '@callsync/queue';
@@ -6,12 +6,13 @@ import { DASHBOARD_SHUTDOWN_BOUND_MS, failStartup, handleShutdown } from '@calls
 import { BOARD_PATH, createDashboardApp } from './app';
 
 function main(): void {
-  const config = loadConfig();
+  const config = loadConfigFor('dashboard');
   const logger = createLogger({
     level: config.logLevel,
     pretty: config.env === 'development',
     defaultMeta: { service: 'dashboard' },
   });
+  for (const warning of config.warnings) logger.warn(warning);
   const { user, password } = config.dashboard;
   if (!password && config.env !== 'development') {
     throw new Error(
@@ -20,7 +21,7 @@ function main(): void {
   }
   const connection = createRedisConnection(config.redis, { name: 'callsync-dashboard' });
   connection.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }));
-  const queues = createQueues(connection, config.redis.prefix, config.worker);
+  const queues = createQueues(connection, config.redis.prefix, config.jobs);
   // The console reads through a small pool of its own, with short statements.
   const db = createDb({
     url: config.database.url,

@@ -7,12 +7,11 @@ import {
   findEventOutcomes,
   findDeliveriesToReplay,
   findDestination,
-  findEventsToReplay,
   markDeliveriesForReplay,
-  markForReplay,
   type ForwardStatus,
   type WebhookEventStatus,
 } from '@callsync/db';
+import { findReplayCandidates, replayEvents } from '@callsync/domain';
 import {
   createQueues,
   createRedisConnection,
@@ -133,7 +132,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       if (!companyId)
         throw new Error(`--company: unknown company "${values.company}" (make tenants ARGS=list shows them)`);
     }
-    const selected = await findEventsToReplay(db, {
+    const { rows, pruned, atLimit } = await findReplayCandidates(db, {
       statuses,
       eventTypes: values.event,
       callIds,
@@ -141,8 +140,6 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       since,
       limit,
     });
-    const rows = selected.filter((r) => r.pruned_at === null);
-    const pruned = selected.length - rows.length;
     const scope = [
       `status ${statuses.join('/')}`,
       ...(values.event ? [`event ${values.event.join('/')}`] : []),
@@ -150,9 +147,7 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
       ...(values.company !== undefined ? [`company ${values.company}`] : []),
       ...(sinceText ? [`last ${sinceText}`] : []),
     ].join(', ');
-    console.log(
-      `${rows.length} event(s) to replay (${scope})${selected.length === limit ? ` - stopped at --limit ${limit}` : ''}`,
-    );
+    console.log(`${rows.length} event(s) to replay (${scope})${atLimit ? ` - stopped at --limit ${limit}` : ''}`);
     for (const r of rows)
       console.log(
         `  #${r.id} ${r.event_type} ${r.call_id ?? r.chat_id ?? '(no call or chat)'} ${r.status} attempts ${r.attempts}${r.error ? ` - ${r.error}` : ''}`,
@@ -169,15 +164,8 @@ export async function replayCommand(config: Config, argv: string[]): Promise<num
     const connection = createRedisConnection(config.redis, { name: 'callsync-replay' });
     const queues = createQueues(connection, config.redis.prefix, config.worker);
     try {
-      const marked = await markForReplay(
-        db,
-        rows.map((r) => r.id),
-        statuses,
-      );
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      const jobs = await ensureWebhookJobs(
-        queues.webhooks,
-        marked.map((id) => webhookJobData(byId.get(id)!)),
+      const { marked, jobs } = await replayEvents(db, rows, statuses, (replayed) =>
+        ensureWebhookJobs(queues.webhooks, replayed.map(webhookJobData)),
       );
       console.log(
         `replayed ${marked.length}: ${jobs.enqueued} new job(s), ${jobs.retried} finished job(s) retried, ${jobs.inFlight} already queued`,

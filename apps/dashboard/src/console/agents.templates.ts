@@ -39,27 +39,3 @@ ${RULE}
 <section class="chart"><h2>Median e2e p50 latency (ms) per version and day</h2><div id="latency-chart" class="plot"></div></section>
 <link rel="stylesheet" href="/console/assets/uPlot.min.css">
 <script src="/console/assets/uPlot.iife.min.js"></script><script src="/console/assets/agents.js"></script><% } %>`;
-
-/** The agent page's charts: one series per version, points per day (gaps where a version had no calls). */
-export const AGENTS_JS = `(async () => {
-  const el0 = document.getElementById('success-chart');
-  const data = await (await fetch(el0.dataset.src)).json();
-  const palette = ['#2f5bea', '#b00020', '#1a7f37', '#9a6700', '#8250df', '#0a7ea4'];
-  function draw(id, key, unit) {
-    const el = document.getElementById(id);
-    new uPlot({
-      width: el.clientWidth || 1100, height: 240,
-      scales: { x: { time: true } },
-      axes: [{}, { size: 72, values: (u, vals) => vals.map((v) => v == null ? '' : v + unit) }],
-      series: [{}, ...data.versions.map((v, i) => ({ label: 'v' + v.version, stroke: palette[i % palette.length], width: 2, spanGaps: false, points: { show: true } }))],
-    }, [data.x, ...data.versions.map((v) => v[key])], el);
-    el.dataset.rendered = String(data.x.length);
-  }
-  draw('success-chart', 'success', ' %');
-  draw('latency-chart', 'e2e', ' ms');
-})();`;
-
-export const AGENTS_CSS = `.flag{display:inline-block;padding:0 .35rem;border-radius:3px;font-size:12px;font-weight:600}
-.flag-worse{background:#fde7ea;color:#b00020}.flag-better{background:#e3f4e8;color:#1a7f37}
-td.flag-worse,td.flag-better{background:none}.rule{color:#555;font-size:12px;max-width:60rem}
-table.versions th[scope=row]{width:14rem}`;

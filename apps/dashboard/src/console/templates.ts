@@ -1,7 +1,7 @@
 /*
  * The console's pages, as Eta templates. `<%= %>` escapes everything; nothing is output raw except
  * the layout's body, which is itself a rendered template. Phone numbers are masked before they get
- * here. No script or style comes from a CDN.
+ * here. Styles and scripts are files (../../assets, served by assets.ts); none comes from a CDN.
  */
 
 export const LAYOUT = `<!doctype html>
@@ -76,21 +76,3 @@ export const CHARTS = `<section class="chart"><h2>Events per minute by status, l
 <section class="chart"><h2>Calls per day by outcome, per company, last 14 days</h2><div id="calls-chart" class="plot"></div></section>
 <link rel="stylesheet" href="/console/assets/uPlot.min.css">
 <script src="/console/assets/uPlot.iife.min.js"></script><script src="/console/assets/charts.js"></script>`;
-
-/** The charts' script, served from the package (never a CDN); it reads /console/charts.json. */
-export const CHARTS_JS = `(async () => {
-  const data = await (await fetch('/console/charts.json')).json();
-  const palette = ['#2f5bea', '#b00020', '#1a7f37', '#9a6700', '#8250df', '#0a7ea4', '#bf3989'];
-  function draw(id, x, series, range, opts) {
-    const el = document.getElementById(id);
-    const plot = new uPlot({
-      width: el.clientWidth || 1100, height: 260, ...opts,
-      scales: { x: { time: true, range: () => range } },
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 2, fill: opts.bars ? palette[i % palette.length] + '55' : undefined, paths: opts.bars ? uPlot.paths.bars({ size: [0.8] }) : undefined }))],
-    }, [x, ...series.map((s) => s.values)], el);
-    el.dataset.rendered = String(x.length);
-    return plot;
-  }
-  draw('events-chart', data.events.x, data.events.series, data.eventsRange, {});
-  draw('calls-chart', data.calls.x, data.calls.series, data.callsRange, { bars: true });
-})();`;
