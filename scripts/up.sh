@@ -14,7 +14,7 @@ stop_on_exit=()
 trap 'for c in "${stop_on_exit[@]}"; do scripts/services.sh "$c"; done' EXIT
 scripts/services.sh start
 # Nothing balances load in front of a local run: Ctrl-C stops the ingress without a drain.
-export SHUTDOWN_DRAIN_MS="${SHUTDOWN_DRAIN_MS:-0}"
+if [ -z "${SHUTDOWN_DRAIN:-}${SHUTDOWN_DRAIN_MS:-}" ]; then export SHUTDOWN_DRAIN=0; fi
 
 node apps/cli/dist/main.js migrate
 
@@ -52,8 +52,8 @@ MSG
 fi
 if [ "${CALLSYNC_FAKE_RETELL:-}" = 1 ]; then
   cat <<MSG
-  Reconciliation asks a fake Retell API on $RETELL_API_BASE_URL, every ${RECONCILE_EVERY_MINUTES:-5} min
-  (set RECONCILE_EVERY_MINUTES=0.5 for a quick look; \`make reconcile\` runs a pass now).
+  Reconciliation asks a fake Retell API on $RETELL_API_BASE_URL, every ${RECONCILE_INTERVAL:-${RECONCILE_EVERY_MINUTES:-5} min}
+  (set RECONCILE_INTERVAL=30s for a quick look; \`make reconcile\` runs a pass now).
 MSG
 fi
 echo "  Ctrl-C stops everything."

@@ -1,4 +1,4 @@
-import { loadConfig } from '@callsync/config';
+import { loadConfig, type Config } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
 import { auditCommand } from './commands/audit';
 import { backfillCommand } from './commands/backfill';
@@ -35,46 +35,53 @@ const USAGE = `usage: callsync <command>
 
 make chaos and make bench live in packages/testkit, with the test harness.`;
 
+/** The whole Config (the commands take it); older variable names in use are said on stderr, once. */
+function loadCliConfig(): Config {
+  const config = loadConfig();
+  for (const warning of config.warnings) console.error(`warning: ${warning}`);
+  return config;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'migrate': {
-      const config = loadConfig();
+      const config = loadCliConfig();
       // Refused before anything changes when CALLSYNC_SECRET_KEY is missing.
       const keys = keyringOf(config);
       const code = await migrateCommand(config);
       return code === 0 ? migrateKeyedData(config, keys) : code;
     }
     case 'demo':
-      return demoCommand(loadConfig(), args);
+      return demoCommand(loadCliConfig(), args);
     case 'reconcile':
-      return reconcileCommand(loadConfig(), args);
+      return reconcileCommand(loadCliConfig(), args);
     case 'stats':
-      return statsCommand(loadConfig(), args);
+      return statsCommand(loadCliConfig(), args);
     case 'replay':
-      return replayCommand(loadConfig(), args);
+      return replayCommand(loadCliConfig(), args);
     case 'backfill':
-      return backfillCommand(loadConfig(), args);
+      return backfillCommand(loadCliConfig(), args);
     case 'audit':
-      return auditCommand(loadConfig(), args);
+      return auditCommand(loadCliConfig(), args);
     case 'tenants':
-      return tenantsCommand(loadConfig(), args);
+      return tenantsCommand(loadCliConfig(), args);
     case 'destinations':
-      return destinationsCommand(loadConfig(), args);
+      return destinationsCommand(loadCliConfig(), args);
     case 'tokens':
-      return tokensCommand(loadConfig(), args);
+      return tokensCommand(loadCliConfig(), args);
     case 'functions':
       // export reads no environment; check and push need Retell's key.
-      return functionsCommand(loadConfig, args);
+      return functionsCommand(loadCliConfig, args);
     case 'forget': {
-      const config = loadConfig();
+      const config = loadCliConfig();
       // The key (and the database's salt) only when a caller is named: --help needs neither.
       return forgetCommand(config, args, async (n) => (await callerHashesFor(config, keyringOf(config)))(n));
     }
     case 'backfill-fields':
-      return backfillFieldsCommand(loadConfig(), args);
+      return backfillFieldsCommand(loadCliConfig(), args);
     case 'fake-retell':
-      return fakeRetellCommand(loadConfig(), args);
+      return fakeRetellCommand(loadCliConfig(), args);
     default:
       console.error(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
       return 2;

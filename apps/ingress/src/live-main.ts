@@ -1,23 +1,8 @@
-import { loadConfig, requireSecretKey } from '@callsync/config';
-import { createDb, listenForTenantChanges } from '@callsync/db';
-import {
-  ContextCache,
-  invalidateTenantCache,
-  prefetchCallContext,
-  SecretKeyring,
-  TenantDirectory,
-} from '@callsync/domain';
-import { createLogger } from '@callsync/logger';
-import { Metrics, startMetricsServer } from '@callsync/metrics';
-import {
-  failStartup,
-  handleShutdown,
-  ingressShutdownBoundMs,
-  INGRESS_REQUEST_TIMEOUT_MS,
-  limitHeapGrowth,
-} from '@callsync/runtime';
-import { ingressFunctions } from './functions';
+import { ContextCache, prefetchCallContext } from '@callsync/domain';
+import { Metrics } from '@callsync/metrics';
+import { failStartup } from '@callsync/runtime';
 import { createLiveApp, FUNCTIONS_PATH, INBOUND_PATH } from './live.routes';
+import { createLivePool, serve, signedRequestOptions, startServing, watchTenants } from './startup';
 
 /*
  * The live process: what Retell asks during a call (the inbound webhook, custom functions, the
@@ -28,96 +13,54 @@ import { createLiveApp, FUNCTIONS_PATH, INBOUND_PATH } from './live.routes';
  */
 
 async function main(): Promise<void> {
-  limitHeapGrowth();
-  const config = loadConfig();
-  const keys = new SecretKeyring(requireSecretKey(config));
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: config.env === 'development',
-    defaultMeta: { service: 'live' },
-  });
-  // Handlers may run queries of their own, so the statement bound is the functions' timeout scale.
-  const db = createDb({
-    url: config.database.url,
-    poolSize: config.live.poolSize,
-    applicationName: 'callsync-live',
-    connectTimeoutMs: 1000,
-    statementTimeoutMs: 10_000,
-    lockTimeoutMs: 2000,
-    idleInTransactionTimeoutMs: 10_000,
-    queryTimeoutMs: 12_000,
-  });
+  const { config, keys, logger } = startServing('live');
+  const db = createLivePool(config.database.url, config.live.poolSize, 'callsync-live');
   const metrics = new Metrics('live');
-  const directory = new TenantDirectory(db, (err) =>
-    logger.warn('routing not re-read; the last snapshot stays in use', { err: err.message }),
-  );
   const prefetch = new ContextCache();
   // The listener reads the snapshot on connect and again on every change (and after a reconnect).
-  const tenantListener = listenForTenantChanges(
-    config.database.url,
-    () => {
-      invalidateTenantCache();
-      void directory.refresh();
-    },
-    (err) => logger.warn('tenant change listener lost its connection; reconnecting', { err: err.message }),
+  const { directory, listener } = watchTenants(db, config.database.url, logger, {
     // A call started (an ingress announced it): its caller's context is read now, not at its first function.
-    (call) =>
+    started: (call) =>
       void prefetchCallContext(db, keys, { directory, prefetched: prefetch }, call).catch((err: Error) =>
         logger.debug('call context not prefetched', { call_id: call.call_id, err: err.message }),
       ),
     // A caller was erased (make forget): nothing prefetched survives it.
-    () => prefetch.clear(),
-  );
+    erased: () => prefetch.clear(),
+  });
   // A safety net besides the notifications (a missed one, a change made with psql): every minute.
   const refresher = setInterval(() => void directory.refresh(), 60_000);
   refresher.unref();
   await directory.refresh();
   let draining = false;
+  const afterAnswers: (() => Promise<void>)[] = [];
   const app = createLiveApp({
+    afterAnswers: (settled) => afterAnswers.push(settled),
     db,
     keys,
     logger,
     metrics,
-    functions: ingressFunctions(),
-    apiTokens: config.ingress.apiTokens,
     directory,
     prefetch,
-    webhookKeys: config.retell.webhookKeys,
-    signatureToleranceMs: config.ingress.signatureToleranceMs,
-    maxUnverifiedBytes: config.ingress.maxUnverifiedBytes,
-    bodyTimeoutMs: config.ingress.bodyTimeoutMs,
     draining: () => draining,
+    ...signedRequestOptions(config),
   });
-  const server = app.listen(config.live.port, '0.0.0.0', () => {
-    logger.info(`live routes on :${config.live.port} (${INBOUND_PATH}, ${FUNCTIONS_PATH}, the context API)`, {
-      routing: directory.loaded ? 'in memory' : 'not loaded yet (Postgres unreachable); reading it on reconnect',
-    });
-  });
-  server.on('error', (err) => {
-    logger.error('HTTP server error', { err });
-    process.exit(1);
-  });
-  server.requestTimeout = INGRESS_REQUEST_TIMEOUT_MS;
-  const metricsServer = await startMetricsServer(config.live.metricsPort, metrics).catch((err: Error) => {
-    throw new Error(`cannot serve /metrics on LIVE_METRICS_PORT ${config.live.metricsPort}: ${err.message}`, {
-      cause: err,
-    });
-  });
-  logger.info(`metrics on :${metricsServer.port}/metrics`);
-
-  handleShutdown({
+  await serve(app, {
     logger,
-    timeoutMs: ingressShutdownBoundMs(config.ingress.shutdownDrainMs),
-    stop: async () => {
-      draining = true;
-      if (config.ingress.shutdownDrainMs > 0)
-        await new Promise((resolve) => setTimeout(resolve, config.ingress.shutdownDrainMs));
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await closed;
+    port: config.live.port,
+    listening: () =>
+      logger.info(`live routes on :${config.live.port} (${INBOUND_PATH}, ${FUNCTIONS_PATH}, the context API)`, {
+        routing: directory.loaded ? 'in memory' : 'not loaded yet (Postgres unreachable); reading it on reconnect',
+      }),
+    metrics,
+    metricsPort: config.live.metricsPort,
+    metricsVariable: 'LIVE_METRICS_PORT',
+    drainMs: config.ingress.shutdownDrainMs,
+    startDraining: () => (draining = true),
+    close: async () => {
       clearInterval(refresher);
-      metricsServer.server.close();
-      await tenantListener.close();
+      await listener.close();
+      // Function results and inbound answers are written just after they were sent: first those.
+      await Promise.all(afterAnswers.map((settled) => settled()));
       await db.destroy();
     },
   });

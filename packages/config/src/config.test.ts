@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     expect(c.ingress.bodyTimeoutMs).toBe(5000);
     expect(c.reconcile).toEqual({ staleAfterMinutes: 5, everyMinutes: 5, analysisAfterMinutes: 30, maxTries: 3 });
     expect(loadConfig({ ...base, RECONCILE_EVERY_MINUTES: '0.05' }).reconcile.everyMinutes).toBe(0.05);
+    expect(loadConfig({ ...base, RECONCILE_INTERVAL: '3s' }).reconcile.everyMinutes).toBe(0.05);
     expect(c.retell.apiBaseUrl).toBe('https://api.retellai.com');
     expect(c.redis.prefix).toBe('{callsync}');
   });
@@ -81,16 +82,26 @@ describe('loadConfig', () => {
       sessionPiiDays: 90,
       failedPayloadDays: 14,
     });
+    expect(problems({ ...base, PAYLOAD_RETENTION: '60d', EVENT_ROWS_RETENTION: '30d' })).toEqual([
+      'EVENT_ROWS_RETENTION: must be at least PAYLOAD_RETENTION (60d)',
+    ]);
+    // The names the operator set, older ones included.
     expect(problems({ ...base, RETENTION_DAYS: '60', EVENT_ROWS_RETENTION_DAYS: '30' })).toEqual([
-      'EVENT_ROWS_RETENTION_DAYS: must be at least RETENTION_DAYS (60)',
+      'EVENT_ROWS_RETENTION_DAYS: must be at least RETENTION_DAYS (60d)',
+    ]);
+    expect(problems({ ...base, FAILED_EVENT_RETENTION: '200d' })).toEqual([
+      'FAILED_EVENT_RETENTION: must be at most EVENT_ROWS_RETENTION (180d)',
     ]);
     expect(problems({ ...base, SESSION_PII_RETENTION_DAYS: '0' })[0]).toMatch(/^SESSION_PII_RETENTION_DAYS:/);
   });
 
-  it('drains the ingress for SHUTDOWN_DRAIN_MS', () => {
+  it('drains the ingress for SHUTDOWN_DRAIN (or SHUTDOWN_DRAIN_MS)', () => {
     expect(loadConfig(base).ingress.shutdownDrainMs).toBe(5000);
     expect(loadConfig({ ...base, SHUTDOWN_DRAIN_MS: '0' }).ingress.shutdownDrainMs).toBe(0);
+    expect(loadConfig({ ...base, SHUTDOWN_DRAIN: '0' }).ingress.shutdownDrainMs).toBe(0);
+    expect(loadConfig({ ...base, SHUTDOWN_DRAIN: '2.5s' }).ingress.shutdownDrainMs).toBe(2500);
     expect(problems({ ...base, SHUTDOWN_DRAIN_MS: '-1' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS:/);
+    expect(problems({ ...base, SHUTDOWN_DRAIN: '2m' })).toEqual(['SHUTDOWN_DRAIN: must be at most 1m']);
   });
 
   it('reads CALLSYNC_SECRET_KEY as 32 bytes in hex, base64 or base64url, and the previous keys after it', () => {

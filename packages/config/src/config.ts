@@ -1,8 +1,11 @@
-import { envSchema } from './schema';
-
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly logLevel: string;
+  /**
+   * Said once at start-up by the process's logger (config logs nothing itself): each older variable
+   * name in use, and the new variable that replaces it.
+   */
+  readonly warnings: readonly string[];
   readonly database: { readonly url: string; readonly poolSize: number };
   readonly redis: {
     readonly url?: string;
@@ -12,12 +15,16 @@ export interface Config {
   readonly retell: {
     /** Calls Retell's API. */
     readonly apiKey: string;
-    /** Verify X-Retell-Signature; any may match. */
+    /** Verify X-Retell-Signature; any may match. The same as webhooks.keys. */
     readonly webhookKeys: readonly string[];
     readonly apiBaseUrl: string;
     readonly apiConcurrency: number;
     readonly apiTimeoutMs: number;
   };
+  /** What verifies X-Retell-Signature: the ingress and the live process need no more of Retell. */
+  readonly webhooks: { readonly keys: readonly string[] };
+  /** How webhook jobs retry, for every process that adds them (JOB_ATTEMPTS, JOB_BACKOFF). */
+  readonly jobs: { readonly attempts: number; readonly backoffMs: number };
   readonly ingress: {
     readonly port: number;
     readonly metricsPort: number;
@@ -106,109 +113,6 @@ export class ConfigError extends Error {
     );
     this.name = 'ConfigError';
   }
-}
-
-function parseHostPort(entry: string): { host: string; port: number } {
-  const i = entry.lastIndexOf(':');
-  const port = Number(entry.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigError([`REDIS_CLUSTER_NODES: "${entry}" is not host:port`]);
-  }
-  return { host: entry.slice(0, i), port };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/** Parse the environment once into a frozen, typed object. Throws ConfigError naming each bad variable. */
-export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  // Treat empty strings as unset, as shells and .env files commonly produce them.
-  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => {
-        const name = String(i.path[0] ?? 'environment');
-        return env[name] === undefined && i.code === 'invalid_type'
-          ? `${name} is required but not set`
-          : `${name}: ${i.message}`;
-      }),
-    );
-  }
-  const e = parsed.data;
-  return deepFreeze({
-    env: e.NODE_ENV,
-    logLevel: e.LOG_LEVEL,
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
-    redis: {
-      url: e.REDIS_URL,
-      clusterNodes: e.REDIS_CLUSTER_NODES?.map(parseHostPort),
-      prefix: e.QUEUE_PREFIX,
-    },
-    retell: {
-      apiKey: e.RETELL_API_KEY[0]!,
-      webhookKeys: e.RETELL_WEBHOOK_KEYS ?? e.RETELL_API_KEY,
-      apiBaseUrl: e.RETELL_API_BASE_URL.replace(/\/+$/, ''),
-      apiConcurrency: e.RETELL_API_CONCURRENCY,
-      apiTimeoutMs: e.RETELL_API_TIMEOUT_MS,
-    },
-    ingress: {
-      port: e.PORT,
-      metricsPort: e.INGRESS_METRICS_PORT,
-      maxBodyBytes: e.MAX_BODY_BYTES,
-      maxUnverifiedBytes: e.MAX_UNVERIFIED_BYTES,
-      bodyTimeoutMs: e.BODY_READ_TIMEOUT_MS,
-      signatureToleranceMs: e.SIGNATURE_TOLERANCE_MS,
-      apiTokens: e.CALLSYNC_API_TOKENS ?? [],
-      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
-    },
-    live: { port: e.LIVE_PORT, metricsPort: e.LIVE_METRICS_PORT, poolSize: e.LIVE_POOL_SIZE },
-    dashboard: { port: e.DASHBOARD_PORT, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
-    worker: {
-      concurrency: e.WORKER_CONCURRENCY,
-      attempts: e.JOB_ATTEMPTS,
-      backoffMs: e.JOB_BACKOFF_MS,
-      shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
-      sweepEveryMs: e.SWEEP_EVERY_SECONDS * 1000,
-      sweepPendingAfterMs: e.SWEEP_PENDING_AFTER_SECONDS * 1000,
-      metricsPort: e.WORKER_METRICS_PORT,
-      retention: {
-        payloadDays: e.RETENTION_DAYS,
-        eventRowDays: e.EVENT_ROWS_RETENTION_DAYS,
-        sessionPiiDays: e.SESSION_PII_RETENTION_DAYS,
-        failedPayloadDays: e.FAILED_EVENT_RETENTION_DAYS,
-      },
-    },
-    forwarding: {
-      concurrency: e.FORWARD_CONCURRENCY,
-      timeoutMs: e.FORWARD_TIMEOUT_MS,
-      retrySchedule: e.FORWARD_RETRY_SCHEDULE,
-      breakerCooldownMs: e.FORWARD_BREAKER_COOLDOWN_MS,
-    },
-    secretKey: e.CALLSYNC_SECRET_KEY
-      ? { current: e.CALLSYNC_SECRET_KEY, previous: e.CALLSYNC_SECRET_KEY_PREVIOUS ?? [] }
-      : undefined,
-    alerts: {
-      webhookUrl: e.ALERT_WEBHOOK_URL,
-      smtpUrl: e.ALERT_SMTP_URL,
-      emailTo: e.ALERT_EMAIL_TO ?? [],
-      emailFrom: e.ALERT_EMAIL_FROM,
-      checkEveryMs: e.ALERT_CHECK_EVERY_SECONDS * 1000,
-      clearAfterMs: e.ALERT_CLEAR_AFTER_SECONDS * 1000,
-      summaryHourUtc: e.ALERT_SUMMARY_HOUR_UTC,
-    },
-    reconcile: {
-      staleAfterMinutes: e.STALE_AFTER_MINUTES,
-      everyMinutes: e.RECONCILE_EVERY_MINUTES,
-      analysisAfterMinutes: e.RECONCILE_ANALYSIS_AFTER_MINUTES,
-      maxTries: e.RECONCILE_MAX_TRIES,
-    },
-  });
 }
 
 /**
