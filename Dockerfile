@@ -9,15 +9,18 @@ COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY apps apps
 COPY packages packages
 COPY migrations migrations
-# The team's custom functions (examples/functions) are part of the ingress.
+# examples/ is a workspace, so it is copied to build; it stays in the image only while the ingress
+# registers one of its functions (apps/ingress/src/functions.ts; docs/during-the-call.md), and never
+# with its sources, tests or sample data: scripts/image-examples.sh decides from the built code.
 COPY examples examples
+COPY scripts/image-examples.sh /tmp/image-examples.sh
 # The test harness (packages/testkit: chaos, bench) stays out of the image.
 RUN rm -rf packages/testkit \
  && npm install --no-audit --no-fund \
  && npx tsc -b apps/ingress apps/worker apps/dashboard apps/cli \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf apps/*/src packages/*/src migrations/*.ts apps/*/tsconfig.json packages/*/tsconfig.json \
-      examples/*.ts examples/functions examples/tsconfig.json
+ && /tmp/image-examples.sh \
+ && rm -rf apps/*/src packages/*/src migrations/*.ts apps/*/tsconfig.json packages/*/tsconfig.json /tmp/image-examples.sh
 
 # --- runtime: the built app, no compilers, not root
 FROM node:20-bookworm-slim AS runtime

@@ -35,6 +35,22 @@ export default tseslint.config(
     },
   },
   {
+    // The provider boundary (ARCHITECTURE.md): the domain speaks callsync's own vocabulary
+    // (packages/domain/src/events/provider.ts); Retell's shapes and client stay in packages/retell.
+    files: ['packages/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@callsync/retell', 'retell-sdk'].map((name) => ({
+            name,
+            message: 'the domain imports no provider: use its own types (events/provider.ts, events/event-types.ts).',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Migrations take Kysely<any> on purpose: frozen in time, they must not depend on today's types.
     files: ['migrations/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

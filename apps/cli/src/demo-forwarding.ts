@@ -1,6 +1,6 @@
 import { findDeliveriesOf, removeDestination, type Db, type ForwardDelivery } from '@callsync/db';
 import { createDestination, type SecretKeyring } from '@callsync/domain';
-import { ForwardReceiver } from '@callsync/fake-retell';
+import { ForwardReceiver } from '@callsync/fake-receiver';
 import { waitUntil } from '@callsync/runtime';
 
 /** Events the demo's receiver asks for. */

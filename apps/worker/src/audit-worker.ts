@@ -1,9 +1,8 @@
 import type { Worker } from 'bullmq';
 import type { Db } from '@callsync/db';
-import { defaultAuditGraceMinutes, runAudit, type AuditReport } from '@callsync/domain';
+import { defaultAuditGraceMinutes, runAudit, type AuditReport, type ProviderApi } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { auditJob, AUDIT_EVERY_MS, type AuditJobData, type RedisConnection } from '@callsync/queue';
-import type { CallLookup } from '@callsync/retell';
 import { createQueueWorker } from './queue-worker';
 
 export interface AuditWorkerOptions {
@@ -11,7 +10,7 @@ export interface AuditWorkerOptions {
   connection: RedisConnection;
   logger: Logger;
   prefix: string;
-  retell: CallLookup;
+  retell: ProviderApi;
   /** RECONCILE_EVERY_MINUTES and RECONCILE_ANALYSIS_AFTER_MINUTES: the grace period is their sum. */
   reconcile: { everyMinutes: number; analysisAfterMinutes: number };
   /** Default: the job's own queue. */

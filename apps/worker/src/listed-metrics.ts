@@ -1,13 +1,13 @@
+import type { ProviderApi } from '@callsync/domain';
 import type { Metrics } from '@callsync/metrics';
-import type { CallLookup } from '@callsync/retell';
 
 /**
- * The Retell lookup reconciliation uses, counting what its list endpoints return
+ * The provider's API as reconciliation uses it (Retell's client), counting what its list endpoints return
  * (callsync_reconcile_listed_total): "Retell has calls" for the no-webhooks alert, which fires when
  * it does while no delivery arrives.
  */
-export function countListed(retell: CallLookup, metrics: Metrics): CallLookup {
-  const counted: CallLookup = {
+export function countListed(retell: ProviderApi, metrics: Metrics): ProviderApi {
+  const counted: ProviderApi = {
     getCall: (id) => retell.getCall(id),
     ...(retell.getChat && { getChat: (id: string) => retell.getChat!(id) }),
   };

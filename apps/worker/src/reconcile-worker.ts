@@ -1,7 +1,13 @@
 import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Db } from '@callsync/db';
-import { defaultHandlers, runReconcilePass, type HandlerRegistry, type ReconcileSummary } from '@callsync/domain';
+import {
+  defaultHandlers,
+  runReconcilePass,
+  type HandlerRegistry,
+  type ProviderApi,
+  type ReconcileSummary,
+} from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import {
@@ -11,7 +17,6 @@ import {
   type ReconcileJobData,
   type RedisConnection,
 } from '@callsync/queue';
-import type { CallLookup } from '@callsync/retell';
 import { createQueueWorker } from './queue-worker';
 
 export interface ReconcileWorkerOptions {
@@ -20,7 +25,7 @@ export interface ReconcileWorkerOptions {
   logger: Logger;
   metrics?: Metrics;
   prefix: string;
-  retell: CallLookup;
+  retell: ProviderApi;
   staleAfterMinutes: number;
   analysisAfterMinutes: number;
   maxTries: number;

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
-import { requireSecretKey, type Config } from '@callsync/config';
+import { requireSecretKey, type ProcessConfig } from '@callsync/config';
 import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
-import { invalidateTenantCache, SecretKeyring } from '@callsync/domain';
+import { invalidateTenantCache, SecretKeyring, type ProviderApi, type TenantSource } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { Metrics, probeDependencies, startMetricsServer } from '@callsync/metrics';
 import {
@@ -40,7 +40,10 @@ async function closeWithin(worker: Worker, ms: number, logger: Logger): Promise<
  * outbox sweeper. Returns stop(), which stops fetching, lets in-flight jobs finish within
  * WORKER_SHUTDOWN_TIMEOUT_MS and closes every connection.
  */
-export async function startWorkerProcess(config: Config, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+export async function startWorkerProcess(
+  config: ProcessConfig<'worker'>,
+  logger: Logger,
+): Promise<{ stop: () => Promise<void> }> {
   // Refused without CALLSYNC_SECRET_KEY, in every NODE_ENV: retention hashes callers with it and
   // forwarding decrypts the destinations' signing secrets.
   const keys = new SecretKeyring(requireSecretKey(config));
@@ -109,7 +112,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   connection.on('ready', onReady);
   if (connection.status === 'ready') void onReady();
 
-  const retell = new RetellApiClient({
+  // Retell's client is the domain's provider port: reconciliation, the audit and the tenant sync see only that.
+  const retell: ProviderApi & TenantSource = new RetellApiClient({
     baseUrl: config.retell.apiBaseUrl,
     apiKey: config.retell.apiKey,
     concurrency: config.retell.apiConcurrency,

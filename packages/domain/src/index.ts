@@ -1,14 +1,30 @@
 export { PermanentEventError, RowBusyError } from './errors';
 export {
+  ANALYSIS_EVENTS,
   CALL_EVENTS,
   CHAT_EVENTS,
   LIFECYCLE_EVENTS,
+  SNAPSHOT_EVENTS,
+  TRANSFER_EVENTS,
+  WEBHOOK_EVENTS,
   isChatEvent,
   isLifecycleEvent,
   isSnapshotEvent,
   isTransferEvent,
 } from './events/event-types';
-export type { ChatEvent, LifecycleEvent } from './events/event-types';
+export type { ChatEvent, LifecycleEvent, TransferEvent } from './events/event-types';
+export { isCallFinished, isChatFinished } from './events/provider';
+export type {
+  CallLookupResult,
+  CallStatus,
+  ChatLookupResult,
+  ProviderAgent,
+  ProviderApi,
+  ProviderCall,
+  ProviderChat,
+  ProviderNumber,
+  TenantSource,
+} from './events/provider';
 export { parseEnvelope } from './events/envelope';
 export type { Envelope, EnvelopeResult, Subject } from './events/envelope';
 export { identifyDelivery, stableJson, transferFacts } from './events/delivery-identity';
@@ -40,7 +56,7 @@ export { invalidateTenantCache, resolveCompany } from './handlers/tenant-cache';
 export { afterMappingChange, applyTenantPlan } from './tenants/apply-tenants';
 export type { ApplyResult, PlannedCompany, PlannedNumber, TenantPlan } from './tenants/apply-tenants';
 export { syncTenantsFromRetell } from './tenants/sync-tenants';
-export type { SyncSummary, TenantSource } from './tenants/sync-tenants';
+export type { SyncSummary } from './tenants/sync-tenants';
 export { discoverMissed, discoveredCallEvents, discoveredChatEvents } from './reconcile/discover';
 export type { DiscoveryFound, DiscoverySummary, DiscoverOptions } from './reconcile/discover';
 export { prefetchCallContext, resolveCallContext } from './context/call-context';
@@ -129,3 +145,11 @@ export {
   webhookSender,
 } from './notify';
 export type { AlertCheckResult, AlertCondition, AlertSender, NotifierOptions, OutgoingMessage } from './notify';
+export { findReplayCandidates, replayEvents, splitPruned } from './replay/replay-events';
+export type {
+  EnqueueReplayed,
+  ReplayCandidates,
+  ReplayJobCounts,
+  ReplayResult,
+  ReplayRow,
+} from './replay/replay-events';

@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import type { Documented, RetellCallListItem, RetellCallObject, RetellChatObject } from '@callsync/retell';
+import type { Documented, RetellCallObject, RetellChatObject } from '@callsync/retell';
 import type { Retell } from 'retell-sdk';
+import { actOut, Behaviours, type FakeBehaviour } from './behaviours';
+import { listedCall, pageOf, startedIn } from './listing';
+
+export type { FakeBehaviour };
 
 /**
  * A call the fake knows, as get-call returns it: retell-sdk's CallResponse, every field but call_id
@@ -13,22 +17,6 @@ export type FakeChat = Documented<RetellChatObject> & { chat_id: string };
 
 /** A Retell LLM as get-retell-llm returns it (retell-sdk's LlmResponse): id and the tools a test sets. */
 export type FakeLlm = Partial<Retell.LlmResponse> & { llm_id: string };
-
-/** How the fake answers get-call for a call (or for every call, with '*'). */
-export interface FakeBehaviour {
-  /** Answer this status instead of the call. Omit to answer normally (e.g. only add a delay). */
-  status?: number;
-  /** `retry-after` header, in seconds. */
-  retryAfterSec?: number;
-  /** `retry-after-ms` header. */
-  retryAfterMs?: number;
-  /** Wait this long before answering. */
-  delayMs?: number;
-  /** Apply to this many requests, then fall back to normal. Default: every request. */
-  times?: number;
-  /** Extra response headers (e.g. `x-should-retry`), on whatever the answer is. */
-  headers?: Record<string, string>;
-}
 
 export interface RecordedRequest {
   method: string;
@@ -55,22 +43,6 @@ export interface FakeRetellOptions {
 }
 
 /**
- * A call as v3 list-calls lists it (retell-sdk `CallListResponse` items): without `transcript`,
- * `transcript_object`, `transcript_with_tool_calls` and `scrubbed_transcript_with_tool_calls`. Chats
- * are listed whole (`ChatListResponse.Item` is a `ChatResponse`).
- */
-export function listedCall(call: FakeCall): Documented<RetellCallListItem> & { call_id: string } {
-  const {
-    transcript: _t,
-    transcript_object: _o,
-    transcript_with_tool_calls: _w,
-    scrubbed_transcript_with_tool_calls: _s,
-    ...item
-  } = call;
-  return item;
-}
-
-/**
  * A real HTTP server that plays Retell's API: `GET /v2/get-call/:id`, `DELETE /v2/delete-call/:id` and
  * `GET /get-chat/:id` from
  * tables of calls and chats, with
@@ -90,7 +62,7 @@ export class FakeRetell {
   private inFlight = 0;
   /** API requests answered 429 by the rate limit. */
   throttled = 0;
-  private readonly behaviours = new Map<string, FakeBehaviour & { used: number }>();
+  private readonly behaviours = new Behaviours();
   /** When the requests of the last second arrived (ms epoch), oldest first: the rate limit's window. */
   private readonly window: number[] = [];
   private server?: Server;
@@ -117,40 +89,27 @@ export class FakeRetell {
       this.inFlight += 1;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       res.on('close', () => (this.inFlight -= 1));
-      void this.answer('call', req.params.callId, req.get('authorization'), res, req.path);
+      void this.answer('call', req.params.callId, req, res);
     });
     this.app.delete('/v2/delete-call/:callId', (req, res) => {
-      const authorized = this.authorize(req.get('authorization'));
-      const entry: RecordedRequest = {
-        method: 'DELETE',
-        path: req.path,
-        callId: req.params.callId,
-        authorized,
-        status: 0,
-        at: Date.now(),
-      };
-      this.requests.push(entry);
-      if (!authorized) {
-        entry.status = 401;
-        res.status(401).json({ error_message: 'Unauthorized' });
-        return;
-      }
+      const entry = this.admit(req, res, { callId: req.params.callId });
+      if (!entry) return;
       const known = this.calls.delete(req.params.callId);
       entry.status = known ? 204 : (this.options.notFoundStatus ?? 422);
       if (known) res.status(204).end();
       else res.status(entry.status).json({ error_message: 'Cannot find requested asset under given api key.' });
     });
     this.app.get('/get-chat/:chatId', (req, res) => {
-      void this.answer('chat', req.params.chatId, req.get('authorization'), res, req.path);
+      void this.answer('chat', req.params.chatId, req, res);
     });
     this.app.post('/v2/list-agents', (req, res) => {
       void this.list('list-agents', [...this.agents.values()], req, res);
     });
     this.app.post('/v3/list-calls', (req, res) => {
-      void this.list('list-calls', this.startedIn([...this.calls.values()], req.body).map(listedCall), req, res);
+      void this.list('list-calls', startedIn([...this.calls.values()], req.body).map(listedCall), req, res);
     });
     this.app.post('/v3/list-chats', (req, res) => {
-      void this.list('list-chats', this.startedIn([...this.chats.values()], req.body), req, res);
+      void this.list('list-chats', startedIn([...this.chats.values()], req.body), req, res);
     });
     this.app.get('/v2/list-phone-numbers', (req, res) => {
       void this.list('list-phone-numbers', [...this.phoneNumbers.values()], req, res);
@@ -220,15 +179,9 @@ export class FakeRetell {
 
   /** An LLM endpoint: recorded, authorized, 404 for an unknown id (behaviours keyed 'llm'). */
   private llmRequest(req: express.Request, res: express.Response, answer: () => FakeLlm | undefined): void {
-    const authorized = this.authorize(req.get('authorization'));
-    const entry: RecordedRequest = { method: req.method, path: req.path, authorized, status: 0, at: Date.now() };
-    this.requests.push(entry);
-    if (!authorized) {
-      entry.status = 401;
-      res.status(401).json({ error_message: 'Unauthorized' });
-      return;
-    }
-    const b = this.takeBehaviour('llm');
+    const entry = this.admit(req, res);
+    if (!entry) return;
+    const b = this.behaviours.take('llm');
     if (b?.status) {
       entry.status = b.status;
       res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
@@ -245,7 +198,7 @@ export class FakeRetell {
   }
 
   behave(callId: string | '*', behaviour: FakeBehaviour): void {
-    this.behaviours.set(callId, { ...behaviour, used: 0 });
+    this.behaviours.set(callId, behaviour);
   }
 
   reset(): void {
@@ -278,38 +231,29 @@ export class FakeRetell {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private takeBehaviour(callId: string): FakeBehaviour | undefined {
-    for (const key of [callId, '*']) {
-      const b = this.behaviours.get(key);
-      if (b && (b.times === undefined || b.used < b.times)) {
-        b.used += 1;
-        return b;
-      }
-    }
-    return undefined;
-  }
-
   /**
-   * list-calls / list-chats: the items whose start_timestamp passes the body's filter (a number filter
-   * with op ge/gt/le/lt, or a range with op bt), oldest first.
+   * Record a request on arrival (a client may time out before the answer; the status is filled in
+   * when sent), and answer 401 unless its key is accepted. Null when refused.
    */
-  private startedIn<T extends FakeCall | FakeChat>(items: T[], body: unknown): T[] {
-    const f = (body as { filter_criteria?: { start_timestamp?: { op?: string; value?: unknown } } } | undefined)
-      ?.filter_criteria?.start_timestamp;
-    const passes = (t: number) => {
-      if (!f) return true;
-      const v = f.value;
-      if (f.op === 'bt' && Array.isArray(v)) return t >= Number(v[0]) && t <= Number(v[1]);
-      if (f.op === 'ge') return t >= Number(v);
-      if (f.op === 'gt') return t > Number(v);
-      if (f.op === 'le') return t <= Number(v);
-      if (f.op === 'lt') return t < Number(v);
-      return true;
+  private admit(
+    req: express.Request,
+    res: express.Response,
+    fields: Partial<RecordedRequest> = {},
+  ): RecordedRequest | null {
+    const authorized = this.authorize(req.get('authorization'));
+    const entry: RecordedRequest = {
+      method: req.method,
+      path: req.path,
+      authorized,
+      status: 0,
+      at: Date.now(),
+      ...fields,
     };
-    return items
-      .filter((i) => typeof i.start_timestamp === 'number' && passes(i.start_timestamp))
-      .sort((a, b) => (a.start_timestamp as number) - (b.start_timestamp as number))
-      .map((item) => ({ ...item }));
+    this.requests.push(entry);
+    if (authorized) return entry;
+    entry.status = 401;
+    res.status(401).json({ error_message: 'Unauthorized' });
+    return null;
   }
 
   private authorize(authorization: string | undefined): boolean {
@@ -322,72 +266,32 @@ export class FakeRetell {
    * key being the next offset. Behaviours are keyed by the endpoint's name (e.g. 'list-agents').
    */
   private async list(name: string, items: unknown[], req: express.Request, res: express.Response): Promise<void> {
-    const authorized = this.authorize(req.get('authorization'));
-    const entry: RecordedRequest = { method: req.method, path: req.originalUrl, authorized, status: 0, at: Date.now() };
-    this.requests.push(entry);
-    if (!authorized) {
-      entry.status = 401;
-      res.status(401).json({ error_message: 'Unauthorized' });
-      return;
-    }
-    const b = this.takeBehaviour(name);
-    if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
-    if (b?.headers) res.set(b.headers);
-    if (b?.status) {
-      if (b.retryAfterSec !== undefined) res.set('retry-after', String(b.retryAfterSec));
-      if (b.retryAfterMs !== undefined) res.set('retry-after-ms', String(b.retryAfterMs));
-      entry.status = b.status;
-      res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
+    const entry = this.admit(req, res, { path: req.originalUrl });
+    if (!entry) return;
+    const scripted = await actOut(this.behaviours.take(name), res);
+    if (scripted !== null) {
+      entry.status = scripted;
       return;
     }
     // v2 lists page through the query, v3 lists through the body.
-    const paging = { ...req.query, ...(req.body && typeof req.body === 'object' ? req.body : {}) } as Record<
-      string,
-      unknown
-    >;
-    const limit = Math.max(1, Math.min(1000, Number(paging.limit ?? 1000) || 1000));
-    const offset = Number(paging.pagination_key ?? 0) || 0;
-    const page = items.slice(offset, offset + limit);
-    const more = offset + limit < items.length;
+    const body: unknown = req.body;
     entry.status = 200;
-    res.json({ items: page, has_more: more, ...(more ? { pagination_key: String(offset + limit) } : {}) });
+    res.json(pageOf(items, { ...req.query, ...(body && typeof body === 'object' ? body : {}) }));
   }
 
   /** get-call or get-chat; behaviours are keyed by the call's or chat's id. */
   private async answer(
     kind: 'call' | 'chat',
     callId: string,
-    authorization: string | undefined,
+    req: express.Request,
     res: express.Response,
-    path: string,
   ): Promise<void> {
-    const at = Date.now();
-    const keys = this.options.apiKeys ?? [];
-    const authorized = keys.length === 0 || keys.some((k) => authorization === `Bearer ${k}`);
-    // Recorded on arrival (a client may time out before the answer); the status is filled in when sent.
-    const entry: RecordedRequest = {
-      method: 'GET',
-      path,
-      ...(kind === 'call' ? { callId } : { chatId: callId }),
-      authorized,
-      status: 0,
-      at,
-    };
-    this.requests.push(entry);
+    const entry = this.admit(req, res, kind === 'call' ? { callId } : { chatId: callId });
+    if (!entry) return;
     const record = (status: number) => (entry.status = status);
-    if (!authorized) {
-      record(401);
-      res.status(401).json({ error_message: 'Unauthorized' });
-      return;
-    }
-    const b = this.takeBehaviour(callId);
-    if (b?.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
-    if (b?.headers) res.set(b.headers);
-    if (b?.status) {
-      if (b.retryAfterSec !== undefined) res.set('retry-after', String(b.retryAfterSec));
-      if (b.retryAfterMs !== undefined) res.set('retry-after-ms', String(b.retryAfterMs));
-      record(b.status);
-      res.status(b.status).json({ error_message: `fake Retell answering ${b.status}` });
+    const scripted = await actOut(this.behaviours.take(callId), res);
+    if (scripted !== null) {
+      record(scripted);
       return;
     }
     const call = (kind === 'call' ? this.calls : this.chats).get(callId);

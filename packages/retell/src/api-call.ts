@@ -1,11 +1,9 @@
 import { z } from 'zod';
 
-/** Retell's call_status values (its API reference); kept open in case Retell adds one. */
-export type RetellCallStatus = 'registered' | 'not_connected' | 'ongoing' | 'ended' | 'error';
-
 /**
- * The fields of get-call's response that reconciliation uses, checked; every other field is kept
- * (the whole object is applied as the event payload).
+ * The fields of get-call's response that the domain reads (its ProviderCall), checked; every other
+ * field is kept (the whole object is applied as the event payload). Retell's call_status values are
+ * callsync's CallStatus.
  */
 export const apiCallSchema = z.looseObject({
   call_id: z.string().min(1),
@@ -22,7 +20,7 @@ export type ApiCall = z.infer<typeof apiCallSchema>;
 
 export type GetCallResult = { found: true; call: ApiCall } | { found: false; status: number };
 
-/** The fields of get-chat's response that reconciliation uses; every other field is kept. */
+/** The fields of get-chat's response that the domain reads (its ProviderChat); every other field is kept. */
 export const apiChatSchema = z.looseObject({
   chat_id: z.string().min(1),
   chat_status: z.string().min(1),
@@ -35,22 +33,3 @@ export const apiChatSchema = z.looseObject({
 export type ApiChat = z.infer<typeof apiChatSchema>;
 
 export type GetChatResult = { found: true; chat: ApiChat } | { found: false; status: number };
-
-/** What reconciliation needs from Retell; the real client and tests' fakes both provide it. */
-export interface CallLookup {
-  getCall(callId: string): Promise<GetCallResult>;
-  /** Chats are reconciled too; a lookup without it leaves them alone. */
-  getChat?(chatId: string): Promise<GetChatResult>;
-  /** Calls (and chats) that started in [sinceMs, untilMs): discovery of the ones callsync never heard of. */
-  listCalls?(sinceMs: number, untilMs: number, onPage?: (items: ApiCall[]) => void): Promise<ApiCall[]>;
-  listChats?(sinceMs: number, untilMs: number, onPage?: (items: ApiChat[]) => void): Promise<ApiChat[]>;
-}
-
-/** A chat's status that will not change any more. */
-export function isChatFinished(status: string): status is 'ended' | 'error' {
-  return status === 'ended' || status === 'error';
-}
-
-export function isFinished(status: string): status is 'ended' | 'error' | 'not_connected' {
-  return status === 'ended' || status === 'error' || status === 'not_connected';
-}

@@ -1,19 +1,13 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { ProviderAgent, ProviderApi, ProviderNumber, TenantSource } from '@callsync/domain';
 import { Limiter } from '@callsync/runtime';
 import type { z } from 'zod';
-import {
-  apiAgentSchema,
-  apiPhoneNumberSchema,
-  listPageSchema,
-  type ApiAgent,
-  type ApiPhoneNumber,
-} from './api-tenants';
+import { apiAgentSchema, apiPhoneNumberSchema, listPageSchema, toProviderAgent, toProviderNumber } from './api-tenants';
 import {
   apiCallSchema,
   apiChatSchema,
   type ApiCall,
   type ApiChat,
-  type CallLookup,
   type GetCallResult,
   type GetChatResult,
 } from './api-call';
@@ -103,8 +97,12 @@ function startedBetween(sinceMs: number, untilMs: number): Record<string, unknow
   };
 }
 
-/** Retell's get-call endpoint, with bearer auth, timeouts, retries and bounded concurrency. */
-export class RetellApiClient implements CallLookup {
+/**
+ * Retell's API, with bearer auth, timeouts, retries and bounded concurrency: the domain's provider
+ * port (get-call, get-chat, list-calls, list-chats; agents and numbers for the tenant sync), and
+ * delete-call for erasure.
+ */
+export class RetellApiClient implements ProviderApi, TenantSource {
   private readonly http: AxiosInstance;
   private readonly limiter: Limiter;
   private readonly settings: Required<Omit<RetellApiClientOptions, 'baseUrl' | 'apiKey'>>;
@@ -242,8 +240,8 @@ export class RetellApiClient implements CallLookup {
   }
 
   /** POST /v2/list-agents, every page. */
-  listAgents(): Promise<ApiAgent[]> {
-    return this.listAll('list-agents', 'POST', '/v2/list-agents', apiAgentSchema);
+  async listAgents(): Promise<ProviderAgent[]> {
+    return (await this.listAll('list-agents', 'POST', '/v2/list-agents', apiAgentSchema)).map(toProviderAgent);
   }
 
   /**
@@ -270,8 +268,9 @@ export class RetellApiClient implements CallLookup {
   }
 
   /** GET /v2/list-phone-numbers, every page. */
-  listPhoneNumbers(): Promise<ApiPhoneNumber[]> {
-    return this.listAll('list-phone-numbers', 'GET', '/v2/list-phone-numbers', apiPhoneNumberSchema);
+  async listNumbers(): Promise<ProviderNumber[]> {
+    const numbers = await this.listAll('list-phone-numbers', 'GET', '/v2/list-phone-numbers', apiPhoneNumberSchema);
+    return numbers.map(toProviderNumber);
   }
 
   private async request(

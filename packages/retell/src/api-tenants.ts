@@ -1,3 +1,4 @@
+import type { ProviderAgent, ProviderNumber } from '@callsync/domain';
 import { z } from 'zod';
 
 /** One page of any Retell list endpoint. */
@@ -44,4 +45,22 @@ export function boundAgentIds(n: ApiPhoneNumber): { inbound: string | null; outb
   const all = new Set<string>([inbound, outbound].filter((a): a is string => a !== null));
   for (const list of lists) for (const a of list ?? []) all.add(a.agent_id);
   return { inbound, outbound, all: [...all] };
+}
+
+/** An agent in callsync's terms (channel `voice` or `chat` is its type). */
+export function toProviderAgent(a: ApiAgent): ProviderAgent {
+  const type = a.channel === 'chat' ? 'chat' : a.channel === 'voice' ? 'voice' : null;
+  return { agent_id: a.agent_id, name: a.agent_name ?? null, version: a.version ?? null, type };
+}
+
+/** A number in callsync's terms: its main inbound and outbound agent, and every agent bound to it. */
+export function toProviderNumber(n: ApiPhoneNumber): ProviderNumber {
+  const bound = boundAgentIds(n);
+  return {
+    phone_number: n.phone_number,
+    nickname: n.nickname ?? null,
+    inbound_agent_id: bound.inbound,
+    outbound_agent_id: bound.outbound,
+    agent_ids: bound.all,
+  };
 }

@@ -1,16 +1,6 @@
 export { checkSignatureHeader, verifyRetellSignature, signRetellBody } from './signature';
 export type { SignatureCheck, SignatureFailure, SignatureHeaderCheck, VerifyOptions } from './signature';
 export {
-  ANALYSIS_EVENTS,
-  CALL_EVENTS,
-  CHAT_EVENTS,
-  LIFECYCLE_EVENTS,
-  SNAPSHOT_EVENTS,
-  TRANSFER_EVENTS,
-  WEBHOOK_EVENTS,
-} from './events';
-export type { ChatEvent, LifecycleEvent, TransferEvent } from './events';
-export {
   sampleCall,
   sampleChat,
   sampleChatBody,
@@ -26,9 +16,9 @@ export type {
   SampleEvent,
   SampleTransferOptions,
 } from './sample-calls';
-export { apiCallSchema, apiChatSchema, isChatFinished, isFinished } from './api-call';
-export type { ApiCall, ApiChat, CallLookup, GetCallResult, GetChatResult, RetellCallStatus } from './api-call';
-export { apiAgentSchema, apiPhoneNumberSchema, boundAgentIds } from './api-tenants';
+export { apiCallSchema, apiChatSchema } from './api-call';
+export type { ApiCall, ApiChat, GetCallResult, GetChatResult } from './api-call';
+export { apiAgentSchema, apiPhoneNumberSchema } from './api-tenants';
 export type { ApiAgent, ApiPhoneNumber } from './api-tenants';
 export { RetellApiClient, RetellApiError, retryAfterMs } from './api-client';
 export type { RetellApiClientOptions } from './api-client';

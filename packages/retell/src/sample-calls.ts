@@ -1,4 +1,4 @@
-import type { ChatEvent, LifecycleEvent, TransferEvent } from './events';
+import type { ChatEvent, LifecycleEvent, TransferEvent } from '@callsync/domain';
 import type {
   CallWebhookBody,
   ChatWebhookBody,

@@ -1,5 +1,5 @@
 import type { AuditGapReason } from '@callsync/db';
-import { isChatFinished, isFinished } from '@callsync/retell';
+import { isCallFinished, isChatFinished } from '../events/provider';
 
 /** What Retell's listing says about one call or chat, as the audit needs it. */
 export interface ListedItem {
@@ -38,7 +38,7 @@ const FINAL_CHAT = new Set(['ended', 'error']);
  * it, and every matching destination received its events. The first check that fails is the gap.
  */
 export function classify(item: ListedItem, held: HeldState): Verdict {
-  const finished = item.subject === 'call' ? isFinished(item.status) : isChatFinished(item.status);
+  const finished = item.subject === 'call' ? isCallFinished(item.status) : isChatFinished(item.status);
   if (!finished) return { kind: 'in_flight' };
   if (held.status === null) return { kind: 'gap', reason: 'no_session' };
   if (!(item.subject === 'call' ? FINAL_CALL : FINAL_CHAT).has(held.status))

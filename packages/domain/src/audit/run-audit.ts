@@ -7,11 +7,11 @@ import {
   findUnforwardedEvents,
   listCompanyNames,
   recordAuditRun,
-  type AuditGapReason,
   type AuditGapRecord,
+  type CompanyAuditCounts,
   type Db,
 } from '@callsync/db';
-import type { ApiCall, ApiChat, CallLookup } from '@callsync/retell';
+import type { ProviderApi, ProviderCall, ProviderChat } from '../events/provider';
 import { classify, gapSinceMs, isOverdue, type ListedItem } from './classify';
 
 /*
@@ -27,18 +27,8 @@ export interface AuditGap extends AuditGapRecord {
   sinceMs: number | null;
 }
 
-export interface CompanyAudit {
-  /** The company's id, or `unmapped`. */
-  company: string;
-  companyName: string | null;
-  listed: number;
-  complete: number;
-  inFlight: number;
-  gaps: number;
-  overdue: number;
-  gapReasons: Partial<Record<AuditGapReason, number>>;
-  /** Gaps older than the grace period, per reason. */
-  overdueReasons: Partial<Record<AuditGapReason, number>>;
+/** One company's audit: the counts audit_runs records, and its share complete. */
+export interface CompanyAudit extends CompanyAuditCounts {
   /** complete / (listed - in flight); 1 when nothing is due. */
   completeRatio: number;
 }
@@ -77,7 +67,7 @@ export interface AuditOptions {
 
 const PAGE = 1000;
 
-const callItem = (c: ApiCall): ListedItem => ({
+const callItem = (c: ProviderCall): ListedItem => ({
   subject: 'call',
   id: c.call_id,
   status: c.call_status,
@@ -87,7 +77,7 @@ const callItem = (c: ApiCall): ListedItem => ({
   endMs: c.end_timestamp ?? null,
 });
 
-const chatItem = (c: ApiChat): ListedItem => ({
+const chatItem = (c: ProviderChat): ListedItem => ({
   subject: 'chat',
   id: c.chat_id,
   status: c.chat_status,
@@ -98,7 +88,7 @@ const chatItem = (c: ApiChat): ListedItem => ({
 });
 
 /** Audit the window: list at Retell, compare with what callsync holds, optionally record the result. */
-export async function runAudit(deps: { db: Db; retell: CallLookup }, options: AuditOptions): Promise<AuditReport> {
+export async function runAudit(deps: { db: Db; retell: ProviderApi }, options: AuditOptions): Promise<AuditReport> {
   const { db, retell } = deps;
   const kinds = options.kinds ?? ['calls', 'chats'];
   const names = await listCompanyNames(db);

@@ -1,6 +1,6 @@
 import type { Db, ForwardHead, ReconcileCheck } from '@callsync/db';
 import type { HandlerRegistry } from '../handlers';
-import { applyFromRetell } from './apply-from-retell';
+import { applyFromProvider } from './apply-from-provider';
 import type { CallOutcome, CheckReason, Subject } from './decide';
 import type { SubjectKind } from './subject-kind';
 
@@ -39,7 +39,7 @@ export async function checkSubject<C extends ReconcileCheck>(
   try {
     const decision = await kind.ask(id, reason);
     if (ctx.write && decision.record && decision.apply.length)
-      await applyFromRetell(ctx.db, decision.record, decision.apply, ctx.handlers, ctx.enqueueForwards);
+      await applyFromProvider(ctx.db, decision.record, decision.apply, ctx.handlers, ctx.enqueueForwards);
     if (ctx.write && decision.check) await kind.recordCheck(ctx.db, id, decision.check, ctx.maxTries);
     return { callId: id, subject: kind.subject, reason, outcome: decision.outcome, detail: decision.detail };
   } catch (err) {

@@ -1,7 +1,7 @@
-import type { ApiCall } from '@callsync/retell';
+import type { ProviderCall } from '../events/provider';
 import { decide, decideChat } from './decide';
 
-const call = (call_status: string, analysis?: Record<string, unknown>): { found: true; call: ApiCall } => ({
+const call = (call_status: string, analysis?: Record<string, unknown>): { found: true; call: ProviderCall } => ({
   found: true,
   call: { call_id: 'c1', call_status, ...(analysis ? { call_analysis: analysis } : {}) },
 });

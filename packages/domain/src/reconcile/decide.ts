@@ -1,12 +1,6 @@
 import type { ReconcileCheck } from '@callsync/db';
-import {
-  isChatFinished,
-  isFinished,
-  type ChatEvent,
-  type GetCallResult,
-  type GetChatResult,
-  type LifecycleEvent,
-} from '@callsync/retell';
+import type { ChatEvent, LifecycleEvent } from '../events/event-types';
+import { isCallFinished, isChatFinished, type CallLookupResult, type ChatLookupResult } from '../events/provider';
 
 export type CallOutcome = 'ended' | 'ongoing' | 'not_found' | 'analyzed' | 'no_analysis' | 'failed' | 'discovered';
 
@@ -34,11 +28,11 @@ export interface Decision {
  * The pure half of a reconciliation check: Retell's answer about one call, and why it was asked,
  * become an outcome and the writes it calls for. Nothing here touches the database.
  */
-export function decide(reason: CheckReason, result: GetCallResult): Decision {
+export function decide(reason: CheckReason, result: CallLookupResult): Decision {
   if (!result.found) return { outcome: 'not_found', detail: `HTTP ${result.status}`, apply: [], record: 'not_found' };
   const { call } = result;
   const detail = call.call_status;
-  const finished = isFinished(call.call_status);
+  const finished = isCallFinished(call.call_status);
   // Asked for its analysis (or by id, and Retell has all of it): the analysis is what matters.
   if (reason === 'analysis' || (reason === 'requested' && finished && call.call_analysis)) {
     if (!call.call_analysis) return { outcome: 'no_analysis', detail, apply: [], record: 'no_analysis' };
@@ -67,7 +61,7 @@ export interface ChatDecision {
  * there), still ongoing, or unknown. `analysis` (an ended chat without analysis): its chat_analyzed,
  * or a check without analysis counted towards giving up.
  */
-export function decideChat(result: GetChatResult, reason: CheckReason = 'stale'): ChatDecision {
+export function decideChat(result: ChatLookupResult, reason: CheckReason = 'stale'): ChatDecision {
   if (!result.found) return { outcome: 'not_found', detail: `HTTP ${result.status}`, apply: [], record: 'not_found' };
   const { chat } = result;
   const detail = chat.chat_status;

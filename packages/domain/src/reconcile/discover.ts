@@ -5,15 +5,21 @@ import {
   type Db,
   type ForwardHead,
 } from '@callsync/db';
-import { isChatFinished, isFinished, type ApiCall, type ApiChat, type CallLookup } from '@callsync/retell';
+import {
+  isCallFinished,
+  isChatFinished,
+  type ProviderApi,
+  type ProviderCall,
+  type ProviderChat,
+} from '../events/provider';
 import type { HandlerRegistry } from '../handlers';
-import { applyFromRetell } from './apply-from-retell';
+import { applyFromProvider } from './apply-from-provider';
 import { errorText } from './check-subject';
 
 /*
  * Discovery: calls and chats that exist at Retell but that callsync never heard of (every webhook
  * lost, or from before callsync ran). They are listed by start time and created through the same
- * handlers as a webhook (source = reconcile, see applyFromRetell). v3 list items leave out every
+ * handlers as a webhook (source = reconcile, see applyFromProvider). v3 list items leave out every
  * transcript field, so a finished call is read whole with get-call before it is applied. Callers
  * hold the reconciliation lock, so two discoveries never import the same call at once.
  */
@@ -39,13 +45,13 @@ export interface DiscoverySummary {
 }
 
 /** What a listed call says happened: the events that create its session. */
-export function discoveredCallEvents(call: ApiCall): string[] {
-  if (isFinished(call.call_status)) return call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'];
+export function discoveredCallEvents(call: ProviderCall): string[] {
+  if (isCallFinished(call.call_status)) return call.call_analysis ? ['call_ended', 'call_analyzed'] : ['call_ended'];
   if (call.call_status === 'ongoing') return ['call_started'];
   return []; // registered: not started yet; the next pass lists it again
 }
 
-export function discoveredChatEvents(chat: ApiChat): string[] {
+export function discoveredChatEvents(chat: ProviderChat): string[] {
   if (isChatFinished(chat.chat_status)) return chat.chat_analysis ? ['chat_ended', 'chat_analyzed'] : ['chat_ended'];
   return ['chat_started'];
 }
@@ -55,8 +61,8 @@ export function discoveredChatEvents(chat: ApiChat): string[] {
  * `transcript_object`, `transcript_with_tool_calls` and `scrubbed_transcript_with_tool_calls`. An
  * ongoing call gets no transcript yet either way; a call get-call no longer finds keeps its listing.
  */
-export async function completeListedCall(retell: CallLookup, listed: ApiCall): Promise<ApiCall> {
-  if (!isFinished(listed.call_status)) return listed;
+export async function completeListedCall(retell: ProviderApi, listed: ProviderCall): Promise<ProviderCall> {
+  if (!isCallFinished(listed.call_status)) return listed;
   const r = await retell.getCall(listed.call_id);
   return r.found ? r.call : listed;
 }
@@ -74,7 +80,7 @@ export interface DiscoverOptions {
 
 interface DiscoveryDeps {
   db: Db;
-  retell: CallLookup;
+  retell: ProviderApi;
   handlers: HandlerRegistry;
   enqueueForwards?: (heads: ForwardHead[]) => Promise<void>;
 }
@@ -89,7 +95,7 @@ interface ListedKind<T> {
   apply(deps: DiscoveryDeps, item: T, events: string[]): Promise<void>;
 }
 
-const CALLS: ListedKind<ApiCall> = {
+const CALLS: ListedKind<ProviderCall> = {
   subject: 'call',
   table: 'calls',
   idOf: (c) => c.call_id,
@@ -98,7 +104,7 @@ const CALLS: ListedKind<ApiCall> = {
     const call = await completeListedCall(deps.retell, listed);
     // get-call may know more than the listing did (its analysis, say).
     const now = discoveredCallEvents(call);
-    await applyFromRetell(
+    await applyFromProvider(
       deps.db,
       { kind: 'call', call },
       now.length ? now : events,
@@ -108,13 +114,13 @@ const CALLS: ListedKind<ApiCall> = {
   },
 };
 
-const CHATS: ListedKind<ApiChat> = {
+const CHATS: ListedKind<ProviderChat> = {
   subject: 'chat',
   table: 'chats',
   idOf: (c) => c.chat_id,
   eventsOf: discoveredChatEvents,
   apply: (deps, chat, events) =>
-    applyFromRetell(deps.db, { kind: 'chat', chat }, events, deps.handlers, deps.enqueueForwards),
+    applyFromProvider(deps.db, { kind: 'chat', chat }, events, deps.handlers, deps.enqueueForwards),
 };
 
 /** The summary being built, and progress told as it grows. */

@@ -15,8 +15,8 @@ import {
   type ReconcileCounts,
   type SessionCursor,
 } from '@callsync/db';
-import type { CallLookup } from '@callsync/retell';
 import { mapLimit } from '@callsync/runtime';
+import type { ProviderApi } from '../events/provider';
 import type { HandlerRegistry } from '../handlers';
 import { checkSubject, errorText, type CallReport, type CheckContext } from './check-subject';
 import type { CallOutcome, CheckReason } from './decide';
@@ -64,7 +64,8 @@ export interface ReconcileSummary extends ReconcileCounts {
 
 export interface ReconcileDeps {
   db: Db;
-  retell: CallLookup;
+  /** The provider's API (Retell's client in the apps). */
+  retell: ProviderApi;
   handlers: HandlerRegistry;
   /** Jobs for the forward deliveries an apply queued; without it, the outbox sweeper adds them. */
   enqueueForwards?: (heads: ForwardHead[]) => Promise<void>;
@@ -75,7 +76,7 @@ const DEFAULT_MAX_FAILURES = 20;
 const minutesAgo = (now: Date, minutes: number) => new Date(now.getTime() - minutes * 60_000);
 
 /**
- * One reconciliation pass: ask Retell about sessions that should have ended by now, and apply what
+ * One reconciliation pass: ask the provider (Retell) about sessions that should have ended by now, and apply what
  * it says through the same handlers as a webhook. Holds a cluster-wide lock, so passes never overlap;
  * walks sessions in batches (keyset), so any number of stale sessions never loads at once.
  */
@@ -84,12 +85,27 @@ export async function runReconcilePass(deps: ReconcileDeps, options: ReconcileOp
   return options.dryRun ? pass() : withReconcileLock(deps.db, pass);
 }
 
+type Finder<S> = (cursor: SessionCursor | null) => Promise<S[]>;
+
 /** One kind of candidate: how a batch is loaded after a cursor, and how each is checked. */
 interface Walk<S> {
-  find(cursor: SessionCursor | null): Promise<S[]>;
+  find: Finder<S>;
   kind: SubjectKind;
   idOf(s: S): string;
   reason: CheckReason;
+}
+
+/** A kind's two walks: unfinished ones gone stale, then finished ones still without analysis. */
+function walksOf<S extends { id: string; key: Date }>(
+  kind: SubjectKind,
+  stale: Finder<S>,
+  analysis: Finder<S>,
+  idOf: (s: S) => string,
+): Walk<S>[] {
+  return [
+    { find: stale, kind, idOf, reason: 'stale' },
+    { find: analysis, kind, idOf, reason: 'analysis' },
+  ];
 }
 
 async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
@@ -128,33 +144,22 @@ async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promis
           (getChat ? await countChatsAwaitingAnalysis(db, analysisCutoff) : 0),
       );
       const limits = { batchSize, concurrency };
-      await walkBatches(ctx, tally, limits, {
-        find: (c) => findStaleSessions(db, staleCutoff, c, batchSize),
-        kind: calls,
-        idOf: (s) => s.call_id,
-        reason: 'stale',
-      });
-      await walkBatches(ctx, tally, limits, {
-        find: (c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize),
-        kind: calls,
-        idOf: (s) => s.call_id,
-        reason: 'analysis',
-      });
-      if (getChat) {
-        const chats = chatKind(getChat);
-        await walkBatches(ctx, tally, limits, {
-          find: (c) => findStaleChats(db, staleCutoff, c, batchSize),
-          kind: chats,
-          idOf: (s) => s.chat_id,
-          reason: 'stale',
-        });
-        await walkBatches(ctx, tally, limits, {
-          find: (c) => findChatsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize),
-          kind: chats,
-          idOf: (s) => s.chat_id,
-          reason: 'analysis',
-        });
-      }
+      const callWalks = walksOf(
+        calls,
+        (c) => findStaleSessions(db, staleCutoff, c, batchSize),
+        (c) => findSessionsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize),
+        (s) => s.call_id,
+      );
+      for (const walk of callWalks) await walkBatches(ctx, tally, limits, walk);
+      const chatWalks = getChat
+        ? walksOf(
+            chatKind(getChat),
+            (c) => findStaleChats(db, staleCutoff, c, batchSize),
+            (c) => findChatsAwaitingAnalysis(db, analysisCutoff, now, c, batchSize),
+            (s) => s.chat_id,
+          )
+        : [];
+      for (const walk of chatWalks) await walkBatches(ctx, tally, limits, walk);
       if (options.discover !== false) await discover(deps, now, options.dryRun, tally);
     }
   } catch (err) {

@@ -8,13 +8,9 @@ import {
   upsertSyncedNumbers,
   type Db,
 } from '@callsync/db';
-import { boundAgentIds, type ApiAgent, type ApiPhoneNumber } from '@callsync/retell';
+import type { TenantSource } from '../events/provider';
 
-/** What the sync needs from Retell; RetellApiClient provides it (paginated, with retries). */
-export interface TenantSource {
-  listAgents(): Promise<ApiAgent[]>;
-  listPhoneNumbers(): Promise<ApiPhoneNumber[]>;
-}
+export type { TenantSource };
 
 export interface SyncSummary {
   agents: number;
@@ -35,33 +31,17 @@ export interface SyncSummary {
  * Everything is written in one transaction; then workers are told and sessions backfilled.
  */
 export async function syncTenantsFromRetell(db: Db, retell: TenantSource): Promise<SyncSummary> {
-  const [agents, numbers] = await Promise.all([retell.listAgents(), retell.listPhoneNumbers()]);
+  const [agents, numbers] = await Promise.all([retell.listAgents(), retell.listNumbers()]);
   const skippedNumbers = numbers.filter((n) => !E164.test(n.phone_number)).map((n) => n.phone_number);
   const summary = await db.transaction().execute(async (trx) => {
     const before = new Map((await listTenants(trx)).agents.map((a) => [a.agent_id, a.company_id]));
     const newAgents = await upsertSyncedAgents(
       trx,
-      agents.map((a) => ({
-        agent_id: a.agent_id,
-        name: a.agent_name ?? null,
-        agent_version: a.version ?? null,
-        agent_type: a.channel === 'chat' ? ('chat' as const) : a.channel === 'voice' ? ('voice' as const) : null,
-      })),
+      agents.map((a) => ({ agent_id: a.agent_id, name: a.name, agent_version: a.version, agent_type: a.type })),
     );
     const newNumbers = await upsertSyncedNumbers(
       trx,
-      numbers
-        .filter((n) => E164.test(n.phone_number))
-        .map((n) => {
-          const bound = boundAgentIds(n);
-          return {
-            phone_number: n.phone_number,
-            nickname: n.nickname ?? null,
-            inbound_agent_id: bound.inbound,
-            outbound_agent_id: bound.outbound,
-            agent_ids: bound.all,
-          };
-        }),
+      numbers.filter((n) => E164.test(n.phone_number)),
     );
     await inheritNumberCompanies(trx);
     const after = (await listTenants(trx)).agents;

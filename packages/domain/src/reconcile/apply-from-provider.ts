@@ -1,21 +1,21 @@
 import { recordDelivery, type Db, type ForwardHead } from '@callsync/db';
-import type { ApiCall, ApiChat } from '@callsync/retell';
 import { apiDedupeKey, identifyDelivery } from '../events/delivery-identity';
+import type { ProviderCall, ProviderChat } from '../events/provider';
 import type { HandlerRegistry } from '../handlers';
 import { processWebhookEvent } from '../process-event';
 
-/** What Retell's API returned: a call (get-call) or a chat (get-chat). */
-export type RetellRecord = { kind: 'call'; call: ApiCall } | { kind: 'chat'; chat: ApiChat };
+/** What the provider's API returned: a call (get-call, list-calls) or a chat (get-chat, list-chats). */
+export type ProviderRecord = { kind: 'call'; call: ProviderCall } | { kind: 'chat'; chat: ProviderChat };
 
 /**
- * Apply what Retell's API says about a call or chat through the webhook's handlers: record the event
+ * Apply what the provider's API (Retell's) says about a call or chat through the webhook's handlers: record the event
  * in webhook_events (source `reconcile`, under `api:` + the webhook's key, counting 0 deliveries) and
  * process it. The real webhook, should it come later, is its own row: applied when it carries more
  * (a listing has no transcript), stored and skipped when it carries nothing new.
  */
-export async function applyFromRetell(
+export async function applyFromProvider(
   db: Db,
-  record: RetellRecord,
+  record: ProviderRecord,
   events: readonly string[],
   handlers: HandlerRegistry,
   /** Gives the deliveries the apply queued for forwarding their jobs; without it, the sweeper does. */

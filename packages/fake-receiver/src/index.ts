@@ -1,0 +1,2 @@
+export { ForwardReceiver } from './forward-receiver';
+export type { ForwardReceiverOptions, ReceivedMessage, ReceiverAnswer } from './forward-receiver';
