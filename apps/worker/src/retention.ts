@@ -72,75 +72,53 @@ export async function applyRetention(
     reconcileRunsDeleted: 0,
   };
   const failures: string[] = [];
-  const step = async (name: string, key: keyof RetentionCounts, run: () => Promise<number>) => {
-    try {
-      counts[key] += await run();
-    } catch (err) {
-      failures.push(`${name}: ${(err as Error).message}`);
-      logger.error('retention step failed; the other steps still run', { step: name, err: (err as Error).message });
-    }
-  };
   const batches = (prune: (limit: number) => Promise<number>) => () => inBatches(prune, batch);
+  const rows = ago(policy.eventRowDays);
+  const payloads = ago(policy.payloadDays);
   const pii = ago(policy.sessionPiiDays);
-  // Rows first: a row about to go needs no pruning.
-  await step(
-    'event rows',
-    'eventRowsDeleted',
-    batches((n) => deleteOldEventRows(db, ago(policy.eventRowDays), n)),
-  );
-  await step(
-    'deliveries',
-    'eventRowsDeleted',
-    batches((n) => deleteOldDeliveries(db, ago(policy.eventRowDays), n)),
-  );
-  await step(
-    'payloads',
-    'payloadsPruned',
-    batches((n) => pruneEventPayloads(db, ago(policy.payloadDays), n)),
-  );
-  await step(
-    'failed payloads',
-    'failedPayloadsPruned',
-    batches((n) => pruneFailedEventPayloads(db, ago(policy.failedPayloadDays), n)),
-  );
-  await step(
-    'delivery bodies',
-    'payloadsPruned',
-    batches((n) => pruneDeliveryPayloads(db, ago(policy.payloadDays), n)),
-  );
-  await step(
-    'unsent deliveries',
-    'deliveriesExpired',
-    // Unsent deliveries keep their body past RETENTION_DAYS; only the personal-data period ends them.
-    batches((n) => expireUnsentDeliveries(db, ago(policy.sessionPiiDays), policy.sessionPiiDays, n)),
-  );
   let hasher: Awaited<ReturnType<typeof callerHasher>> | undefined;
-  await step('sessions', 'sessionsPiiPruned', async () => {
+  const sessions = async () => {
     hasher ??= await callerHasher(db, keys);
     const hash = hasher.hash;
     return (
       (await inBatches((n) => pruneSessionPii(db, pii, n, hash), batch)) +
       (await inBatches((n) => pruneSessionPii(db, pii, n, hash, { neverEnded: true }), batch))
     );
-  });
-  await step(
-    'chats',
-    'sessionsPiiPruned',
-    batches((n) => pruneChatPii(db, pii, n)),
-  );
-  await step(
-    'function calls',
-    'functionCallsPruned',
-    batches((n) => pruneFunctionCalls(db, pii, n)),
-  );
-  await step(
-    'transfer events',
-    'transferEventsPruned',
-    batches((n) => pruneTransferEvents(db, pii, n)),
-  );
-  await step('reconcile runs', 'reconcileRunsDeleted', () => deleteOldReconcileRuns(db, ago(policy.eventRowDays)));
-  await step('audit runs', 'reconcileRunsDeleted', () => deleteOldAuditRuns(db, ago(policy.eventRowDays)));
-  await step('alert messages', 'reconcileRunsDeleted', () => deleteOldAlertMessages(db, ago(policy.eventRowDays)));
+  };
+  // In this order: rows first (a row about to go needs no pruning), then bodies, then caller data.
+  const steps: [name: string, counted: keyof RetentionCounts, run: () => Promise<number>][] = [
+    ['event rows', 'eventRowsDeleted', batches((n) => deleteOldEventRows(db, rows, n))],
+    ['deliveries', 'eventRowsDeleted', batches((n) => deleteOldDeliveries(db, rows, n))],
+    ['payloads', 'payloadsPruned', batches((n) => pruneEventPayloads(db, payloads, n))],
+    [
+      'failed payloads',
+      'failedPayloadsPruned',
+      batches((n) => pruneFailedEventPayloads(db, ago(policy.failedPayloadDays), n)),
+    ],
+    ['delivery bodies', 'payloadsPruned', batches((n) => pruneDeliveryPayloads(db, payloads, n))],
+    // Unsent deliveries keep their body past RETENTION_DAYS; only the personal-data period ends them.
+    [
+      'unsent deliveries',
+      'deliveriesExpired',
+      batches((n) => expireUnsentDeliveries(db, pii, policy.sessionPiiDays, n)),
+    ],
+    ['sessions', 'sessionsPiiPruned', sessions],
+    ['chats', 'sessionsPiiPruned', batches((n) => pruneChatPii(db, pii, n))],
+    ['function calls', 'functionCallsPruned', batches((n) => pruneFunctionCalls(db, pii, n))],
+    ['transfer events', 'transferEventsPruned', batches((n) => pruneTransferEvents(db, pii, n))],
+    ['reconcile runs', 'reconcileRunsDeleted', () => deleteOldReconcileRuns(db, rows)],
+    ['audit runs', 'reconcileRunsDeleted', () => deleteOldAuditRuns(db, rows)],
+    ['alert messages', 'reconcileRunsDeleted', () => deleteOldAlertMessages(db, rows)],
+  ];
+  // Each step on its own: one that fails is recorded, and the others still run.
+  for (const [name, counted, run] of steps) {
+    try {
+      counts[counted] += await run();
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message}`);
+      logger.error('retention step failed; the other steps still run', { step: name, err: (err as Error).message });
+    }
+  }
   const error = failures.length ? failures.join('; ') : undefined;
   await finishRetentionRun(db, runId, counts, error);
   if (Object.values(counts).some((n) => n > 0)) logger.info('retention applied', { ...counts, ...policy });

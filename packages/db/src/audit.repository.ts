@@ -109,8 +109,9 @@ export async function findUnforwardedEvents(db: Db, subjects: readonly string[])
     .map((r) => ({ subject: r.subject, destinationId: r.destination_id, eventType: r.event_type, status: r.status }));
 }
 
-/** One company's part of an audit run, as recordAuditRun writes it. */
-export interface NewAuditRun {
+/** What an audit found for one company: its counts, and its gaps per reason. */
+export interface CompanyAuditCounts {
+  /** The company's id, or `unmapped`. */
   company: string;
   companyName: string | null;
   listed: number;
@@ -119,7 +120,12 @@ export interface NewAuditRun {
   gaps: number;
   overdue: number;
   gapReasons: Partial<Record<AuditGapReason, number>>;
+  /** Gaps older than the grace period, per reason. */
   overdueReasons: Partial<Record<AuditGapReason, number>>;
+}
+
+/** One company's part of an audit run, as recordAuditRun writes it. */
+export interface NewAuditRun extends CompanyAuditCounts {
   gapList: AuditGapRecord[];
 }
 

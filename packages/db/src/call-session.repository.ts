@@ -119,19 +119,7 @@ export async function updateCallSessions(
 }
 
 /** A transfer event to record: the webhook_events row it came from makes recording it again a no-op. */
-export interface NewTransferEvent {
-  call_id: string;
-  webhook_event_id: string;
-  event_type: string;
-  destination: string | null;
-  destination_extension: string | null;
-  /** transfer_destination as Retell sent it. */
-  transfer_destination: unknown;
-  transfer_option: unknown;
-  turn_count: number;
-  transcript_chars: number;
-  received_at: Date;
-}
+export type NewTransferEvent = Omit<CallTransferEvent, 'id' | 'created_at'>;
 
 /** Record transfer events (once each) and return every transfer event of their calls. */
 export async function recordTransferEvents(db: Db, events: readonly NewTransferEvent[]): Promise<CallTransferEvent[]> {

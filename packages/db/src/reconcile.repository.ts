@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './database';
 
 /** A position in a keyset walk: the last row of the previous batch. */
@@ -7,195 +7,119 @@ export interface SessionCursor {
   id: string;
 }
 
-export interface SessionToReconcile {
-  id: string;
-  call_id: string;
-  key: Date;
-}
+/** What reconciliation walks: calls or chats (the names discovery and the metrics use). */
+export type SubjectTable = 'calls' | 'chats';
 
-/** Stale in_progress sessions still polled, started before `cutoff`, in (started_at, id) order. */
-export async function findStaleSessions(
-  db: Db,
-  cutoff: Date,
-  after: SessionCursor | null,
-  limit: number,
-): Promise<SessionToReconcile[]> {
-  let q = db
-    .selectFrom('retell_call_sessions')
-    .select(['id', 'call_id', sql<Date>`started_at`.as('key')])
-    .where('call_status', '=', 'in_progress')
-    .where('reconcile_stopped_at', 'is', null)
-    .where('started_at', '<', cutoff);
-  if (after) q = q.where(sql<boolean>`(started_at, id) > (${after.key}, ${after.id})`);
-  return q.orderBy('started_at').orderBy('id').limit(limit).execute();
-}
+/** Where each kind lives: its table, its Retell id and status columns, and the status while it runs. */
+const KINDS = {
+  calls: { table: 'retell_call_sessions', id: 'call_id', status: 'call_status', open: 'in_progress' },
+  chats: { table: 'retell_chat_sessions', id: 'chat_id', status: 'chat_status', open: 'ongoing' },
+} as const;
 
-export async function countStaleSessions(db: Db, cutoff: Date): Promise<number> {
-  const r = await db
-    .selectFrom('retell_call_sessions')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('call_status', '=', 'in_progress')
-    .where('reconcile_stopped_at', 'is', null)
-    .where('started_at', '<', cutoff)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
+/** A session to check, named by its Retell id column (`call_id` or `chat_id`), with its walk key. */
+export type SubjectToReconcile<K extends SubjectTable> = { id: string; key: Date } & {
+  [C in (typeof KINDS)[K]['id']]: string;
+};
+export type SessionToReconcile = SubjectToReconcile<'calls'>;
+export type ChatToReconcile = SubjectToReconcile<'chats'>;
 
+const startedKey = sql<Date>`started_at`;
 const endedKey = sql<Date>`coalesce(ended_at, created_at)`;
 
+// Literal statuses, as in the partial indexes' predicates (migration 0002, 0007), so the planner uses them.
+const running = (kind: SubjectTable) => sql<boolean>`${sql.ref(KINDS[kind].status)} = ${sql.lit(KINDS[kind].open)}`;
+const finished = (kind: SubjectTable) => sql<boolean>`${sql.ref(KINDS[kind].status)} <> ${sql.lit(KINDS[kind].open)}`;
+
+/** Still running at Retell by our record, still polled, started before `cutoff`. */
+const stale = (kind: SubjectTable, cutoff: Date) =>
+  sql<boolean>`${running(kind)} and reconcile_stopped_at is null and started_at < ${cutoff}`;
+
+/** Finished without analysis, still polled, ended before `cutoff`. */
+const awaitingAnalysis = (kind: SubjectTable, cutoff: Date) =>
+  sql<boolean>`analysis is null and ${finished(kind)} and reconcile_stopped_at is null and ${endedKey} < ${cutoff}`;
+
+/** One batch of a keyset walk in (`key`, id) order over the sessions of `kind` that match `where`. */
+async function findBatch<K extends SubjectTable>(
+  db: Db,
+  kind: K,
+  key: RawBuilder<Date>,
+  where: RawBuilder<boolean>,
+  after: SessionCursor | null,
+  limit: number,
+): Promise<SubjectToReconcile<K>[]> {
+  const { table, id } = KINDS[kind];
+  let q = db
+    .selectFrom(table)
+    .select(['id', sql.ref<string>(id).as(id), key.as('key')])
+    .where(where);
+  if (after) q = q.where(sql<boolean>`(${key}, id) > (${after.key}, ${after.id})`);
+  return (await q.orderBy(key).orderBy('id').limit(limit).execute()) as SubjectToReconcile<K>[];
+}
+
+async function countWhere(db: Db, kind: SubjectTable, where: RawBuilder<boolean>): Promise<number> {
+  const r = await db
+    .selectFrom(KINDS[kind].table)
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where(where)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Calls (in_progress) or chats (ongoing) still polled, started before `cutoff`, in (started_at, id) order. */
+export function findStaleSubjects<K extends SubjectTable>(
+  db: Db,
+  kind: K,
+  cutoff: Date,
+  after: SessionCursor | null,
+  limit: number,
+): Promise<SubjectToReconcile<K>[]> {
+  return findBatch(db, kind, startedKey, stale(kind, cutoff), after, limit);
+}
+
+export const countStaleSubjects = (db: Db, kind: SubjectTable, cutoff: Date): Promise<number> =>
+  countWhere(db, kind, stale(kind, cutoff));
+
 /**
- * Finished sessions without analysis that ended before `cutoff` and were not checked since
- * `notCheckedSince` (the pass's start: a call it just closed is not asked about twice), in (end, id) order.
+ * Finished calls or chats without analysis that ended before `cutoff` and were not checked since
+ * `notCheckedSince` (the pass's start: one it just closed is not asked about twice), in (end, id) order.
  */
-export async function findSessionsAwaitingAnalysis(
+export function findSubjectsAwaitingAnalysis<K extends SubjectTable>(
   db: Db,
+  kind: K,
   cutoff: Date,
   notCheckedSince: Date,
   after: SessionCursor | null,
   limit: number,
-): Promise<SessionToReconcile[]> {
-  let q = db
-    .selectFrom('retell_call_sessions')
-    .select(['id', 'call_id', endedKey.as('key')])
-    .where('analysis', 'is', null)
-    .where('call_status', '<>', 'in_progress')
-    .where('reconcile_stopped_at', 'is', null)
-    .where(endedKey, '<', cutoff)
-    .where((eb) => eb.or([eb('reconcile_checked_at', 'is', null), eb('reconcile_checked_at', '<', notCheckedSince)]));
-  if (after) q = q.where(sql<boolean>`(coalesce(ended_at, created_at), id) > (${after.key}, ${after.id})`);
-  return q.orderBy(endedKey).orderBy('id').limit(limit).execute();
+): Promise<SubjectToReconcile<K>[]> {
+  const notChecked = sql<boolean>`(reconcile_checked_at is null or reconcile_checked_at < ${notCheckedSince})`;
+  return findBatch(db, kind, endedKey, sql<boolean>`${awaitingAnalysis(kind, cutoff)} and ${notChecked}`, after, limit);
 }
 
-export async function countSessionsAwaitingAnalysis(db: Db, cutoff: Date): Promise<number> {
-  const r = await db
-    .selectFrom('retell_call_sessions')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('analysis', 'is', null)
-    .where('call_status', '<>', 'in_progress')
-    .where('reconcile_stopped_at', 'is', null)
-    .where(endedKey, '<', cutoff)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
-export interface ChatToReconcile {
-  id: string;
-  chat_id: string;
-  key: Date;
-}
-
-const staleChat = (cutoff: Date) =>
-  sql<boolean>`chat_status = 'ongoing' and reconcile_stopped_at is null and started_at < ${cutoff}`;
-
-/** Ongoing chats still polled, started before `cutoff`, in (started_at, id) order. */
-export async function findStaleChats(
-  db: Db,
-  cutoff: Date,
-  after: SessionCursor | null,
-  limit: number,
-): Promise<ChatToReconcile[]> {
-  let q = db
-    .selectFrom('retell_chat_sessions')
-    .select(['id', 'chat_id', sql<Date>`started_at`.as('key')])
-    .where(staleChat(cutoff));
-  if (after) q = q.where(sql<boolean>`(started_at, id) > (${after.key}, ${after.id})`);
-  return q.orderBy('started_at').orderBy('id').limit(limit).execute();
-}
-
-export async function countStaleChats(db: Db, cutoff: Date): Promise<number> {
-  const r = await db
-    .selectFrom('retell_chat_sessions')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where(staleChat(cutoff))
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
-/** Ended chats without analysis that ended before `cutoff`, not checked since `notCheckedSince`, in (end, id) order. */
-export async function findChatsAwaitingAnalysis(
-  db: Db,
-  cutoff: Date,
-  notCheckedSince: Date,
-  after: SessionCursor | null,
-  limit: number,
-): Promise<ChatToReconcile[]> {
-  let q = db
-    .selectFrom('retell_chat_sessions')
-    .select(['id', 'chat_id', endedKey.as('key')])
-    .where('analysis', 'is', null)
-    .where('chat_status', '<>', 'ongoing')
-    .where('reconcile_stopped_at', 'is', null)
-    .where(endedKey, '<', cutoff)
-    .where((eb) => eb.or([eb('reconcile_checked_at', 'is', null), eb('reconcile_checked_at', '<', notCheckedSince)]));
-  if (after) q = q.where(sql<boolean>`(coalesce(ended_at, created_at), id) > (${after.key}, ${after.id})`);
-  return q.orderBy(endedKey).orderBy('id').limit(limit).execute();
-}
-
-export async function countChatsAwaitingAnalysis(db: Db, cutoff: Date): Promise<number> {
-  const r = await db
-    .selectFrom('retell_chat_sessions')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('analysis', 'is', null)
-    .where('chat_status', '<>', 'ongoing')
-    .where('reconcile_stopped_at', 'is', null)
-    .where(endedKey, '<', cutoff)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
+export const countSubjectsAwaitingAnalysis = (db: Db, kind: SubjectTable, cutoff: Date): Promise<number> =>
+  countWhere(db, kind, awaitingAnalysis(kind, cutoff));
 
 export type ReconcileCheck = 'checked' | 'not_found' | 'failed' | 'no_analysis';
 
-/** recordReconcileCheck for a chat. */
-export async function recordChatReconcileCheck(
-  db: Db,
-  chatId: string,
-  check: ReconcileCheck,
-  limit: number,
-  failureLimit = Number.POSITIVE_INFINITY,
-): Promise<void> {
-  await db
-    .updateTable('retell_chat_sessions')
-    .set((eb) => {
-      if (check === 'failed')
-        return {
-          reconcile_checked_at: sql<Date>`now()`,
-          reconcile_failure_count: eb('reconcile_failure_count', '+', 1),
-          reconcile_stopped_at: Number.isFinite(failureLimit)
-            ? sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_failure_count + 1 >= ${failureLimit} then now() end)`
-            : sql<Date | null>`reconcile_stopped_at`,
-        };
-      const base = { reconcile_checked_at: sql<Date>`now()`, reconcile_failure_count: 0 };
-      if (check === 'checked') return base;
-      if (check === 'no_analysis')
-        return {
-          ...base,
-          reconcile_analysis_checks: eb('reconcile_analysis_checks', '+', 1),
-          reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_analysis_checks + 1 >= ${limit} then now() end)`,
-        };
-      return {
-        ...base,
-        reconcile_not_found_count: eb('reconcile_not_found_count', '+', 1),
-        reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_not_found_count + 1 >= ${limit} then now() end)`,
-      };
-    })
-    .where('chat_id', '=', chatId)
-    .execute();
-}
+/** Stop polling once `column` (a count of answers in a row) reaches `limit` with this check. */
+const stopAt = (column: string, limit: number) =>
+  sql<Date | null>`coalesce(reconcile_stopped_at, case when ${sql.ref(column)} + 1 >= ${limit} then now() end)`;
 
 /**
- * Record what one reconciliation check found. After `limit` not-found answers (or checks without
- * analysis), or `failureLimit` failed checks in a row, the session is marked stopped and is no longer
- * polled. reconcile_failure_count counts failures in a row: any answer resets it.
+ * Record what one reconciliation check of a call or chat found. After `limit` not-found answers (or
+ * checks without analysis), or `failureLimit` failed checks in a row, the session is marked stopped
+ * and is no longer polled. reconcile_failure_count counts failures in a row: any answer resets it.
  */
-export async function recordReconcileCheck(
+export async function recordSubjectCheck(
   db: Db,
-  callId: string,
+  kind: SubjectTable,
+  subjectId: string,
   check: ReconcileCheck,
   limit: number,
   failureLimit = Number.POSITIVE_INFINITY,
 ): Promise<void> {
+  const { table, id } = KINDS[kind];
   await db
-    .updateTable('retell_call_sessions')
+    .updateTable(table)
     .set((eb) => {
       const base = { reconcile_checked_at: sql<Date>`now()`, reconcile_failure_count: 0 };
       switch (check) {
@@ -206,26 +130,44 @@ export async function recordReconcileCheck(
             reconcile_checked_at: sql<Date>`now()`,
             reconcile_failure_count: eb('reconcile_failure_count', '+', 1),
             reconcile_stopped_at: Number.isFinite(failureLimit)
-              ? sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_failure_count + 1 >= ${failureLimit} then now() end)`
+              ? stopAt('reconcile_failure_count', failureLimit)
               : sql<Date | null>`reconcile_stopped_at`,
           };
         case 'not_found':
           return {
             ...base,
             reconcile_not_found_count: eb('reconcile_not_found_count', '+', 1),
-            reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_not_found_count + 1 >= ${limit} then now() end)`,
+            reconcile_stopped_at: stopAt('reconcile_not_found_count', limit),
           };
         case 'no_analysis':
           return {
             ...base,
             reconcile_analysis_checks: eb('reconcile_analysis_checks', '+', 1),
-            reconcile_stopped_at: sql<Date | null>`coalesce(reconcile_stopped_at, case when reconcile_analysis_checks + 1 >= ${limit} then now() end)`,
+            reconcile_stopped_at: stopAt('reconcile_analysis_checks', limit),
           };
       }
     })
-    .where('call_id', '=', callId)
+    .where(sql.ref(id), '=', subjectId)
     .execute();
 }
+
+/** `fn` for one kind: `(db, kind, ...args)` becomes `(db, ...args)`. */
+const forKind =
+  <K extends SubjectTable, A extends unknown[], R>(kind: K, fn: (db: Db, kind: K, ...args: A) => R) =>
+  (db: Db, ...args: A): R =>
+    fn(db, kind, ...args);
+
+// The per-kind names the domain calls today: each is the one function above, for calls or for chats.
+export const findStaleSessions = forKind('calls', findStaleSubjects<'calls'>);
+export const findStaleChats = forKind('chats', findStaleSubjects<'chats'>);
+export const countStaleSessions = forKind('calls', countStaleSubjects);
+export const countStaleChats = forKind('chats', countStaleSubjects);
+export const findSessionsAwaitingAnalysis = forKind('calls', findSubjectsAwaitingAnalysis<'calls'>);
+export const findChatsAwaitingAnalysis = forKind('chats', findSubjectsAwaitingAnalysis<'chats'>);
+export const countSessionsAwaitingAnalysis = forKind('calls', countSubjectsAwaitingAnalysis);
+export const countChatsAwaitingAnalysis = forKind('chats', countSubjectsAwaitingAnalysis);
+export const recordReconcileCheck = forKind('calls', recordSubjectCheck);
+export const recordChatReconcileCheck = forKind('chats', recordSubjectCheck);
 
 export interface ReconcileCounts {
   found: number;
@@ -290,19 +232,13 @@ export async function advanceDiscoveryWatermark(db: Db, kind: 'calls' | 'chats',
 }
 
 /** Which of these calls (or chats) have a session already. */
-export async function findKnownSessions(db: Db, kind: 'calls' | 'chats', ids: readonly string[]): Promise<Set<string>> {
+export async function findKnownSessions(db: Db, kind: SubjectTable, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows =
-    kind === 'calls'
-      ? await db
-          .selectFrom('retell_call_sessions')
-          .select('call_id as id')
-          .where('call_id', 'in', [...ids])
-          .execute()
-      : await db
-          .selectFrom('retell_chat_sessions')
-          .select('chat_id as id')
-          .where('chat_id', 'in', [...ids])
-          .execute();
+  const { table, id } = KINDS[kind];
+  const rows = await db
+    .selectFrom(table)
+    .select(sql.ref<string>(id).as('id'))
+    .where(sql.ref(id), 'in', [...ids])
+    .execute();
   return new Set(rows.map((r) => r.id));
 }

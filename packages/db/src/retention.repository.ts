@@ -1,10 +1,36 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './database';
 
 /*
  * Retention deletes and rewrites in batches: each call is one short statement (its own transaction)
  * over at most `limit` rows, so no lock is held long and the ingress and workers keep going.
  */
+
+type BatchTable =
+  'webhook_events' | 'forward_deliveries' | 'retell_chat_sessions' | 'function_calls' | 'retell_call_transfer_events';
+
+/**
+ * One batch: the first `limit` rows of `table` that `due` picks (a condition and the order, the oldest
+ * first along an index), then either deleted or updated with `set` (the table is `t` in it). `lock`
+ * skips rows another transaction holds; `onlyIf` leaves picked rows that fail it untouched. The rows changed.
+ */
+async function changeBatch(
+  db: Db,
+  table: BatchTable,
+  due: RawBuilder<unknown>,
+  limit: number,
+  change: { set: RawBuilder<unknown>; lock?: boolean; onlyIf?: RawBuilder<boolean> } | 'delete',
+): Promise<number> {
+  const lock = change !== 'delete' && change.lock ? sql`for update skip locked` : sql``;
+  const batch = sql`with batch as (select id from ${sql.table(table)} where ${due} limit ${limit} ${lock})`;
+  const r = await (
+    change === 'delete'
+      ? sql`${batch} delete from ${sql.table(table)} t using batch where t.id = batch.id`
+      : sql`${batch} update ${sql.table(table)} t set ${change.set}
+          from batch where t.id = batch.id ${change.onlyIf ? sql`and ${change.onlyIf}` : sql``}`
+  ).execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
 
 /**
  * An event row no unsent forward delivery still needs: raw mode sends the event's body as received,
@@ -13,70 +39,48 @@ import type { Db } from './database';
 const noUnsentDelivery = sql`not exists (select 1 from forward_deliveries f
   where f.webhook_event_id = webhook_events.id and f.status in ('pending', 'held') and f.payload is null)`;
 
+/** What an event loses to retention: all it carried, payload, raw body, signature and inbound answer. */
+const STRIPPED_EVENT = sql`payload = '{}'::jsonb, raw_body = null, signature = null, answer = null, pruned_at = now()`;
+
 /**
  * Strip payload, raw body, signature and inbound answer from events applied (processed or skipped)
  * before `before`. The rows stay for reports and dedupe. Failed rows keep their payload until
  * pruneFailedEventPayloads, so they can be replayed until then.
  */
-export async function pruneEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from webhook_events
-      where status in ('processed', 'skipped') and pruned_at is null and processed_at < ${before}
-        and ${noUnsentDelivery}
-      order by processed_at, id
-      limit ${limit}
-    )
-    update webhook_events e set payload = '{}'::jsonb, raw_body = null, signature = null, answer = null, pruned_at = now()
-    from batch where e.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function pruneEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
+  const due = sql`status in ('processed', 'skipped') and pruned_at is null and processed_at < ${before}
+    and ${noUnsentDelivery} order by processed_at, id`;
+  return changeBatch(db, 'webhook_events', due, limit, { set: STRIPPED_EVENT });
 }
 
 /** The same for failed rows received before `before` (a shorter period): they can no longer be replayed. */
-export async function pruneFailedEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from webhook_events
-      where status = 'failed' and pruned_at is null and created_at < ${before}
-      order by created_at, id
-      limit ${limit}
-    )
-    update webhook_events e set payload = '{}'::jsonb, raw_body = null, signature = null, answer = null, pruned_at = now()
-    from batch where e.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function pruneFailedEventPayloads(db: Db, before: Date, limit: number): Promise<number> {
+  const due = sql`status = 'failed' and pruned_at is null and created_at < ${before} order by created_at, id`;
+  return changeBatch(db, 'webhook_events', due, limit, { set: STRIPPED_EVENT });
 }
 
 /**
  * Delete whole webhook_events rows received before `before`: applied ones, and failed ones nobody
  * replayed. Pending rows are never deleted (they are acknowledged and not yet applied).
  */
-export async function deleteOldEventRows(db: Db, before: Date, limit: number): Promise<number> {
+export function deleteOldEventRows(db: Db, before: Date, limit: number): Promise<number> {
   // The oldest rows first, along webhook_events_console_idx (created_at, id).
-  const r = await sql`
-    with batch as (
-      select id from webhook_events
-      where provider = 'retell' and created_at < ${before} and status <> 'pending'
-        and ${noUnsentDelivery}
-      order by created_at, id
-      limit ${limit}
-    )
-    delete from webhook_events e using batch where e.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+  const due = sql`provider = 'retell' and created_at < ${before} and status <> 'pending'
+    and ${noUnsentDelivery} order by created_at, id`;
+  return changeBatch(db, 'webhook_events', due, limit, 'delete');
 }
+
+/** Deliveries that are over (delivered, failed, cancelled) since before `before`, the oldest first. */
+const finishedDeliveries = (before: Date) =>
+  sql`status in ('delivered', 'failed', 'cancelled') and finished_at < ${before}`;
 
 /**
  * Forwarding's share of payload retention: finished deliveries (delivered, failed, cancelled) before
  * `before` lose their session-mode body (it holds the transcript). A replay of one fails, saying so.
  */
-export async function pruneDeliveryPayloads(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from forward_deliveries
-      where status in ('delivered', 'failed', 'cancelled') and finished_at < ${before} and payload is not null
-      order by finished_at limit ${limit}
-    )
-    update forward_deliveries f set payload = null from batch where f.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function pruneDeliveryPayloads(db: Db, before: Date, limit: number): Promise<number> {
+  const due = sql`${finishedDeliveries(before)} and payload is not null order by finished_at`;
+  return changeBatch(db, 'forward_deliveries', due, limit, { set: sql`payload = null` });
 }
 
 /**
@@ -85,30 +89,22 @@ export async function pruneDeliveryPayloads(db: Db, before: Date, limit: number)
  * pruned. Only once the personal-data period is over (`before`: SESSION_PII_RETENTION_DAYS ago) is one
  * still unsent cancelled as expired, its body with it: the caller's data may not outlive that period.
  */
-export async function expireUnsentDeliveries(db: Db, before: Date, days: number, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from forward_deliveries
-      where status in ('pending', 'held') and created_at < ${before}
-      order by created_at, id limit ${limit}
-      for update skip locked
-    )
-    update forward_deliveries f set status = 'cancelled', payload = null, lease_until = null, finished_at = now(),
-      last_error = ${`expired: not sent within ${days} days (SESSION_PII_RETENTION_DAYS)`}
-    from batch where f.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function expireUnsentDeliveries(db: Db, before: Date, days: number, limit: number): Promise<number> {
+  const due = sql`status in ('pending', 'held') and created_at < ${before} order by created_at, id`;
+  const set = sql`status = 'cancelled', payload = null, lease_until = null, finished_at = now(),
+    last_error = ${`expired: not sent within ${days} days (SESSION_PII_RETENTION_DAYS)`}`;
+  return changeBatch(db, 'forward_deliveries', due, limit, { set, lock: true });
 }
 
 /** Finished deliveries (and their attempts) before `before` go; unsent ones never do. */
-export async function deleteOldDeliveries(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from forward_deliveries
-      where status in ('delivered', 'failed', 'cancelled') and finished_at < ${before}
-      order by finished_at limit ${limit}
-    )
-    delete from forward_deliveries f using batch where f.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function deleteOldDeliveries(db: Db, before: Date, limit: number): Promise<number> {
+  return changeBatch(
+    db,
+    'forward_deliveries',
+    sql`${finishedDeliveries(before)} order by finished_at`,
+    limit,
+    'delete',
+  );
 }
 
 /** What a session loses to retention: every column that says something about the caller. */
@@ -164,47 +160,32 @@ export async function pruneSessionPii(
  * The same for chats that ended before `before`, or started before it and never ended: transcript,
  * summary and analysis, metadata and variables (a chat has no numbers or recording).
  */
-export async function pruneChatPii(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from retell_chat_sessions
-      where pii_pruned_at is null
-        and ((chat_status <> 'ongoing' and coalesce(ended_at, updated_at) < ${before})
-          or (chat_status = 'ongoing' and started_at < ${before}))
-      order by id
-      limit ${limit}
-    )
-    update retell_chat_sessions s set transcript = null, analysis = null, chat_summary = null,
-      custom_analysis_data = null, metadata = null, retell_llm_dynamic_variables = null,
-      collected_dynamic_variables = null, pii_pruned_at = now(),
-      reconcile_stopped_at = coalesce(s.reconcile_stopped_at, now())
-    from batch where s.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function pruneChatPii(db: Db, before: Date, limit: number): Promise<number> {
+  const due = sql`pii_pruned_at is null
+    and ((chat_status <> 'ongoing' and coalesce(ended_at, updated_at) < ${before})
+      or (chat_status = 'ongoing' and started_at < ${before}))
+    order by id`;
+  const set = sql`transcript = null, analysis = null, chat_summary = null,
+    custom_analysis_data = null, metadata = null, retell_llm_dynamic_variables = null,
+    collected_dynamic_variables = null, pii_pruned_at = now(),
+    reconcile_stopped_at = coalesce(t.reconcile_stopped_at, now())`;
+  return changeBatch(db, 'retell_chat_sessions', due, limit, { set });
 }
 
 /** Function calls made before `before` lose their args, result and error (name, status and duration stay). */
-export async function pruneFunctionCalls(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from function_calls where pruned_at is null and created_at < ${before}
-      order by created_at, id limit ${limit}
-    )
-    update function_calls f set args = '{}'::jsonb, result = null, error = null, pruned_at = now()
-    from batch where f.id = batch.id and f.status <> 'running'`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function pruneFunctionCalls(db: Db, before: Date, limit: number): Promise<number> {
+  const due = sql`pruned_at is null and created_at < ${before} order by created_at, id`;
+  const set = sql`args = '{}'::jsonb, result = null, error = null, pruned_at = now()`;
+  // A running call's args are still needed to answer it; the next run prunes it.
+  return changeBatch(db, 'function_calls', due, limit, { set, onlyIf: sql<boolean>`t.status <> 'running'` });
 }
 
 /** Transfer events received before `before` lose where the call went and how. */
-export async function pruneTransferEvents(db: Db, before: Date, limit: number): Promise<number> {
-  const r = await sql`
-    with batch as (
-      select id from retell_call_transfer_events where pruned_at is null and received_at < ${before}
-      order by received_at, id limit ${limit}
-    )
-    update retell_call_transfer_events t set destination = null, destination_extension = null,
-      transfer_destination = null, transfer_option = null, pruned_at = now()
-    from batch where t.id = batch.id`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+export function pruneTransferEvents(db: Db, before: Date, limit: number): Promise<number> {
+  const due = sql`pruned_at is null and received_at < ${before} order by received_at, id`;
+  const set = sql`destination = null, destination_extension = null, transfer_destination = null,
+    transfer_option = null, pruned_at = now()`;
+  return changeBatch(db, 'retell_call_transfer_events', due, limit, { set });
 }
 
 /** 1 when the newest retention run recorded a failed step, 0 when it did not (or none ran yet). */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
-import type { CallerMemory } from './company.table';
+import type { CallerMemory, InboundSchedule } from './company.table';
 
 /*
  * Everything routing needs, read whole into memory (the live routes' TenantDirectory): companies,
@@ -18,14 +18,7 @@ export interface RoutingSnapshot {
     name: string | null;
   }[];
   numbers: { phone_number: string; company_id: string | null; dynamic_variables: Record<string, string> }[];
-  schedules: {
-    phone_number: string;
-    weekdays: number[];
-    starts_at: string;
-    ends_at: string;
-    agent_id: string;
-    agent_version: number | null;
-  }[];
+  schedules: Omit<InboundSchedule, 'id'>[];
   blocked: { company_id: string; phone_number: string }[];
 }
 

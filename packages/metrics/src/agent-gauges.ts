@@ -1,5 +1,6 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AgentVersionHealth } from '@callsync/db';
+import { rowGauges } from './series';
 
 /**
  * Per agent (registered in retell_agents) and slot (newest, previous version): what the alert
@@ -7,22 +8,7 @@ import type { AgentVersionHealth } from '@callsync/db';
  * release does not start new series and `on(agent)` matches the two slots.
  */
 export function registerAgentGauges(registry: Registry, read: () => Promise<AgentVersionHealth[]>): void {
-  const gauge = (name: string, help: string, value: (h: AgentVersionHealth) => number | null) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['agent', 'slot'] as const,
-      registers: [registry],
-      async collect() {
-        const rows = await read().catch(() => undefined);
-        if (!rows) return;
-        this.reset();
-        for (const r of rows) {
-          const v = value(r);
-          if (v !== null) this.set({ agent: r.agent_id, slot: r.slot }, v);
-        }
-      },
-    });
+  const gauge = rowGauges(registry, ['agent', 'slot'], read, (r) => ({ agent: r.agent_id, slot: r.slot }));
   gauge(
     'callsync_agent_version',
     "The agent's newest and previous version with calls in the last 7 days.",

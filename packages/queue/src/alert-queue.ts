@@ -1,7 +1,7 @@
-import { Queue } from 'bullmq';
-import { z } from 'zod';
-import type { RedisConnection } from './connection';
-import type { JobDefinition } from './jobs';
+import type { Queue } from 'bullmq';
+import type { z } from 'zod';
+import { scheduledJob } from './jobs';
+import { queueFactory } from './queue-factory';
 import { scheduleSingleton } from './singleton-schedule';
 
 /**
@@ -9,20 +9,14 @@ import { scheduleSingleton } from './singleton-schedule';
  * started or ended, send the daily summary when due. One at a time across all processes, on a queue
  * of its own so a slow SMTP server never holds off the sweeper.
  */
-export const alertCheckJob = {
-  queue: 'alerts',
-  name: 'alert-check',
-  payload: z.looseObject({}),
-} satisfies JobDefinition<unknown>;
+export const alertCheckJob = scheduledJob('alerts', 'alert-check');
 
 export type AlertCheckJobData = z.infer<typeof alertCheckJob.payload>;
 export type AlertQueue = Queue<AlertCheckJobData>;
 
 export const ALERT_QUEUE = alertCheckJob.queue;
 
-export function createAlertQueue(connection: RedisConnection, prefix: string, name = ALERT_QUEUE): AlertQueue {
-  return new Queue<AlertCheckJobData>(name, { connection, prefix });
-}
+export const createAlertQueue = queueFactory<AlertCheckJobData>(ALERT_QUEUE);
 
 /** The check every `everyMs`; `everyMs` null removes the scheduler (no channel configured any more). */
 export async function scheduleAlertChecks(queue: AlertQueue, everyMs: number | null): Promise<void> {

@@ -15,6 +15,10 @@ export interface JobDefinition<D> {
   payload: z.ZodType<D>;
 }
 
+/** A scheduled job that carries nothing: its schedule is the whole message. */
+export const scheduledJob = (queue: string, name: string) =>
+  ({ queue, name, payload: z.looseObject({}) }) satisfies JobDefinition<unknown>;
+
 /** One job per stored webhook_events row: apply it. */
 export const webhookEventJob = {
   queue: 'webhooks',
@@ -53,25 +57,13 @@ export const reconcileJob = {
 } satisfies JobDefinition<unknown>;
 
 /** The outbox sweeper, on a schedule (SWEEP_EVERY_SECONDS), one at a time across all processes. */
-export const sweepPendingJob = {
-  queue: 'maintenance',
-  name: 'sweep-pending',
-  payload: z.looseObject({}),
-} satisfies JobDefinition<unknown>;
+export const sweepPendingJob = scheduledJob('maintenance', 'sweep-pending');
 
 /** Retention, daily, one at a time across all processes, on a queue of its own. */
-export const retentionJob = {
-  queue: 'retention',
-  name: 'retention',
-  payload: z.looseObject({}),
-} satisfies JobDefinition<unknown>;
+export const retentionJob = scheduledJob('retention', 'retention');
 
 /** Agents and phone numbers from Retell's API, daily and when a worker starts, on a queue of its own. */
-export const tenantSyncJob = {
-  queue: 'tenants',
-  name: 'tenant-sync',
-  payload: z.looseObject({}),
-} satisfies JobDefinition<unknown>;
+export const tenantSyncJob = scheduledJob('tenants', 'tenant-sync');
 
 export type WebhookJobData = z.infer<typeof webhookEventJob.payload>;
 export type WebhookBatchData = z.infer<typeof webhookBatchJob.payload>;

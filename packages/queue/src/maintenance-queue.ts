@@ -1,6 +1,6 @@
-import { Queue } from 'bullmq';
-import type { RedisConnection } from './connection';
+import type { Queue } from 'bullmq';
 import { retentionJob, sweepPendingJob, tenantSyncJob, type HousekeepingJobData } from './jobs';
+import { queueFactory } from './queue-factory';
 import { scheduleSingleton } from './singleton-schedule';
 
 /** The outbox sweeper, one run at a time across all processes. */
@@ -10,32 +10,13 @@ export const RETENTION_QUEUE = retentionJob.queue;
 
 export type HousekeepingQueue = Queue<HousekeepingJobData>;
 
-export function createMaintenanceQueue(
-  connection: RedisConnection,
-  prefix: string,
-  name = MAINTENANCE_QUEUE,
-): HousekeepingQueue {
-  return new Queue<HousekeepingJobData>(name, { connection, prefix });
-}
-
-export function createRetentionQueue(
-  connection: RedisConnection,
-  prefix: string,
-  name = RETENTION_QUEUE,
-): HousekeepingQueue {
-  return new Queue<HousekeepingJobData>(name, { connection, prefix });
-}
+export const createMaintenanceQueue = queueFactory<HousekeepingJobData>(MAINTENANCE_QUEUE);
+export const createRetentionQueue = queueFactory<HousekeepingJobData>(RETENTION_QUEUE);
 
 /** The tenant sync (agents and numbers from Retell), one run at a time across all processes. */
 export const TENANTS_QUEUE = tenantSyncJob.queue;
 
-export function createTenantsQueue(
-  connection: RedisConnection,
-  prefix: string,
-  name = TENANTS_QUEUE,
-): HousekeepingQueue {
-  return new Queue<HousekeepingJobData>(name, { connection, prefix });
-}
+export const createTenantsQueue = queueFactory<HousekeepingJobData>(TENANTS_QUEUE);
 
 /**
  * The tenant sync once a day, and once now: every worker asks at start, but the job id is the current

@@ -1,6 +1,6 @@
-import { Queue } from 'bullmq';
-import type { RedisConnection } from './connection';
+import type { Queue } from 'bullmq';
 import { reconcileJob, type ReconcileJobData } from './jobs';
+import { queueFactory } from './queue-factory';
 import { scheduleSingleton } from './singleton-schedule';
 
 /** Queue of the scheduled reconciliation pass; one job per interval. */
@@ -8,13 +8,7 @@ export const RECONCILE_QUEUE = reconcileJob.queue;
 
 export type ReconcileQueue = Queue<ReconcileJobData>;
 
-export function createReconcileQueue(
-  connection: RedisConnection,
-  prefix: string,
-  name = RECONCILE_QUEUE,
-): ReconcileQueue {
-  return new Queue<ReconcileJobData>(name, { connection, prefix });
-}
+export const createReconcileQueue = queueFactory<ReconcileJobData>(RECONCILE_QUEUE);
 
 /** The pass every `everyMs`, never two at once across all processes. */
 export async function scheduleReconcile(queue: ReconcileQueue, everyMs: number): Promise<void> {

@@ -38,49 +38,47 @@ function backfillLine(n: { calls: number; chats: number }): string {
   return `sessions given their company: ${n.calls} call(s), ${n.chats} chat(s)`;
 }
 
+/** A titled table; its columns are the rows' fields, in the order the rows name them. */
+function printTable(title: string, rows: Record<string, unknown>[]): void {
+  console.log(title);
+  console.log(table(rows, Object.keys(rows[0] ?? {})));
+}
+
 async function list(db: Db): Promise<void> {
   const t = await listTenants(db);
-  const name = new Map(t.companies.map((c) => [c.id, `${c.name} (${c.id})`]));
-  console.log('Companies');
-  console.log(
-    table(
-      t.companies.map((c) => ({
-        id: c.id,
-        name: c.name,
-        time_zone: c.time_zone,
-        caller_memory: c.caller_memory,
-        agents: t.agents.filter((a) => a.company_id === c.id).length,
-        numbers: t.numbers.filter((n) => n.company_id === c.id).length,
-      })),
-      ['id', 'name', 'time_zone', 'caller_memory', 'agents', 'numbers'],
-    ),
+  const names = new Map(t.companies.map((c) => [c.id, `${c.name} (${c.id})`]));
+  const company = (id: string | null) => (id === null ? '(unmapped)' : names.get(id));
+  printTable(
+    'Companies',
+    t.companies.map((c) => ({
+      id: c.id,
+      name: c.name,
+      time_zone: c.time_zone,
+      caller_memory: c.caller_memory,
+      agents: t.agents.filter((a) => a.company_id === c.id).length,
+      numbers: t.numbers.filter((n) => n.company_id === c.id).length,
+    })),
   );
-  console.log('\nAgents');
-  console.log(
-    table(
-      t.agents.map((a) => ({
-        agent_id: a.agent_id,
-        name: a.name,
-        type: a.agent_type,
-        version: a.agent_version,
-        company: a.company_id === null ? '(unmapped)' : name.get(a.company_id),
-        via: a.company_source === 'number' ? 'its number' : a.company_source === 'agent' ? 'itself' : '',
-      })),
-      ['agent_id', 'name', 'type', 'version', 'company', 'via'],
-    ),
+  printTable(
+    '\nAgents',
+    t.agents.map((a) => ({
+      agent_id: a.agent_id,
+      name: a.name,
+      type: a.agent_type,
+      version: a.agent_version,
+      company: company(a.company_id),
+      via: a.company_source === 'number' ? 'its number' : a.company_source === 'agent' ? 'itself' : '',
+    })),
   );
-  console.log('\nPhone numbers');
-  console.log(
-    table(
-      t.numbers.map((n) => ({
-        number: n.phone_number,
-        nickname: n.nickname,
-        inbound_agent: n.inbound_agent_id,
-        outbound_agent: n.outbound_agent_id,
-        company: n.company_id === null ? '(unmapped)' : name.get(n.company_id),
-      })),
-      ['number', 'nickname', 'inbound_agent', 'outbound_agent', 'company'],
-    ),
+  printTable(
+    '\nPhone numbers',
+    t.numbers.map((n) => ({
+      number: n.phone_number,
+      nickname: n.nickname,
+      inbound_agent: n.inbound_agent_id,
+      outbound_agent: n.outbound_agent_id,
+      company: company(n.company_id),
+    })),
   );
 }
 

@@ -91,44 +91,52 @@ export const retentionFailed: AlertCondition = {
   },
 };
 
+/** A condition firing once per destination that `find` returns for `since` before now. */
+function perDestination<R extends { destination_id: string }>(
+  condition: Pick<AlertCondition, 'name' | 'runbook'>,
+  sinceMs: number,
+  find: (db: Db, since: Date) => Promise<R[]>,
+  detail: (row: R, now: Date) => string,
+): AlertCondition {
+  return {
+    ...condition,
+    async evaluate(db, now) {
+      const rows = await find(db, ago(now, sinceMs));
+      return rows.map((d) => fire(condition.name, detail(d, now), d.destination_id));
+    },
+  };
+}
+
 /** A forwarding destination paused, or holding deliveries, for over 15 minutes. */
-export const destinationPaused: AlertCondition = {
-  name: 'CallsyncForwardDestinationPaused',
-  runbook:
-    '`make destinations ARGS=list` shows why it is paused. Once the receiver works, ' +
-    '`make destinations ARGS="resume ID"` sends everything held, in order per call.',
-  async evaluate(db, now) {
-    const rows = await findDestinationsHolding(db, ago(now, 15 * MINUTE));
-    return rows.map((d) =>
-      fire(
-        this.name,
-        `destination ${d.destination_id} (${d.host}) is ${d.state}` +
-          (d.paused_reason ? ` (${d.paused_reason.slice(0, 100)})` : '') +
-          `, holding ${d.held} deliver${d.held === 1 ? 'y' : 'ies'}`,
-        d.destination_id,
-      ),
-    );
+export const destinationPaused: AlertCondition = perDestination(
+  {
+    name: 'CallsyncForwardDestinationPaused',
+    runbook:
+      '`make destinations ARGS=list` shows why it is paused. Once the receiver works, ' +
+      '`make destinations ARGS="resume ID"` sends everything held, in order per call.',
   },
-};
+  15 * MINUTE,
+  findDestinationsHolding,
+  (d) =>
+    `destination ${d.destination_id} (${d.host}) is ${d.state}` +
+    (d.paused_reason ? ` (${d.paused_reason.slice(0, 100)})` : '') +
+    `, holding ${d.held} deliver${d.held === 1 ? 'y' : 'ies'}`,
+);
 
 /** A destination's oldest pending delivery is over 30 minutes old. */
-export const forwardBacklog: AlertCondition = {
-  name: 'CallsyncForwardBacklog',
-  runbook:
-    'The receiver keeps failing, or an earlier delivery of a call blocks the ones after it. forward_attempts ' +
-    'has each try’s status and error; `make destinations ARGS=list`.',
-  async evaluate(db, now) {
-    const rows = await findForwardBacklogs(db, ago(now, 30 * MINUTE));
-    return rows.map((d) =>
-      fire(
-        this.name,
-        `destination ${d.destination_id} (${d.host}): ${d.pending} pending, the oldest for ` +
-          `${Math.floor((now.getTime() - d.oldest_pending_at.getTime()) / MINUTE)} minutes`,
-        d.destination_id,
-      ),
-    );
+export const forwardBacklog: AlertCondition = perDestination(
+  {
+    name: 'CallsyncForwardBacklog',
+    runbook:
+      'The receiver keeps failing, or an earlier delivery of a call blocks the ones after it. forward_attempts ' +
+      'has each try’s status and error; `make destinations ARGS=list`.',
   },
-};
+  30 * MINUTE,
+  findForwardBacklogs,
+  (d, now) =>
+    `destination ${d.destination_id} (${d.host}): ${d.pending} pending, the oldest for ` +
+    `${Math.floor((now.getTime() - d.oldest_pending_at.getTime()) / MINUTE)} minutes`,
+);
 
 /** Every condition, in the order messages list them. */
 export const ALERT_CONDITIONS: readonly AlertCondition[] = [

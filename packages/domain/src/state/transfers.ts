@@ -7,23 +7,13 @@
  * the whole set, not patching, is what makes every arrival order give the same list.
  */
 
+import type { CallTransferEvent } from '@callsync/db';
 import { transferFacts } from '../events/delivery-identity';
 
 export type TransferStep = 'transfer_started' | 'transfer_bridged' | 'transfer_cancelled' | 'transfer_ended';
 
-export interface TransferEventFact {
-  id: string;
-  event_type: string;
-  /** The number (or SIP URI) transferred to. */
-  destination: string | null;
-  destination_extension: string | null;
-  /** transfer_destination exactly as Retell sent it. */
-  transfer_destination: unknown;
-  transfer_option: unknown;
-  turn_count: number;
-  transcript_chars: number;
-  received_at: Date;
-}
+/** What folding needs of a stored transfer event (retell_call_transfer_events). */
+export type TransferEventFact = Omit<CallTransferEvent, 'call_id' | 'webhook_event_id' | 'created_at'>;
 
 export interface CallTransfer {
   /** The number (or SIP URI) transferred to. */
