@@ -11,6 +11,8 @@ module.exports = {
   // Tests import workspace packages from source, never from a stale dist/.
   moduleNameMapper: {
     '^@callsync/migrations$': '<rootDir>/migrations/index.ts',
+    // Test and bench helpers: a subpath of @callsync/db (its package.json "exports"), not a package.
+    '^@callsync/db/testing$': '<rootDir>/packages/db/src/testing/index.ts',
     '^@callsync/examples$': '<rootDir>/examples/index.ts',
     '^@callsync/(ingress|worker|dashboard)$': '<rootDir>/apps/$1/src/index.ts',
     '^@callsync/(.*)$': '<rootDir>/packages/$1/src/index.ts',

@@ -2,17 +2,19 @@ import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import {
   addCompany,
   agentFunctionStats,
-  agentFunctionStatsQuery,
   agentVersionStats,
-  agentVersionStatsQuery,
   agentVersionsPerDay,
-  agentVersionsPerDayQuery,
   e2eMedianIntervals,
-  e2eMedianIntervalsQuery,
   listAgentVersions,
-  listAgentVersionsQuery,
   type Db,
 } from '@callsync/db';
+import {
+  agentFunctionStatsQuery,
+  agentVersionStatsQuery,
+  agentVersionsPerDayQuery,
+  e2eMedianIntervalsQuery,
+  listAgentVersionsQuery,
+} from '@callsync/testkit';
 import { useTestDatabase } from './support/database';
 
 /**

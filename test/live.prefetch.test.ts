@@ -4,7 +4,6 @@ import {
   listenForTenantChanges,
   mapAgent,
   mapNumber,
-  notifyCallStarted,
   type StartedCall,
   type TenantListener,
 } from '@callsync/db';
@@ -23,6 +22,7 @@ import { createLiveApp } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { sampleCall } from '@callsync/retell';
+import { notifyCallStarted } from '@callsync/testkit';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';

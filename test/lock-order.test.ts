@@ -27,6 +27,15 @@ async function waitingOnLock(db: Db, name: string): Promise<boolean> {
   return Number(rows[0]!.n) > 0;
 }
 
+/** Whether the session named `waiter` waits for a lock the session named `holder` holds. */
+async function blockedBy(db: Db, waiter: string, holder: string): Promise<boolean> {
+  const { rows } = await sql<{ n: string }>`
+    select count(*) as n from pg_stat_activity w
+    join pg_stat_activity h on h.pid = any(pg_blocking_pids(w.pid))
+    where w.application_name = ${waiter} and h.application_name = ${holder}`.execute(db);
+  return Number(rows[0]!.n) > 0;
+}
+
 describe('ingress and worker on the same rows at once', () => {
   it('do not deadlock: the claim skips rows the ingress holds, and the redeliveries are all counted', async () => {
     // Dedupe keys sort the opposite way to the rows' ids: the ingress locks them from the highest id down.
@@ -71,12 +80,16 @@ describe('ingress and worker on the same rows at once', () => {
       (await waitingOnLock(t.db, 'lock-ingress')) ? true : undefined,
     );
     let claimedWhileHeld = false;
+    // The claim keeps its rows until the ingress, let go, has come down to them: both hold rows the
+    // other wants, the moment a deadlock would happen.
+    let finishClaim!: () => void;
+    const claimMayFinish = new Promise<void>((r) => (finishClaim = r));
     const claim = worker
       .transaction()
       .execute(async (trx) => {
         const claimed = await claimWebhookEvents(trx, ids, ['call_started']);
         claimedWhileHeld = true;
-        await sql`select pg_sleep(0.2)`.execute(trx);
+        await claimMayFinish;
         return claimed.map((r) => r.id);
       })
       .then(
@@ -89,6 +102,11 @@ describe('ingress and worker on the same rows at once', () => {
     );
     release();
     await blocking;
+    if (claimedWhileHeld)
+      await until('the ingress to wait on a row the claim holds', async () =>
+        (await blockedBy(t.db, 'lock-ingress', 'lock-worker')) ? true : undefined,
+      );
+    finishClaim();
 
     const [counted, claimed] = await Promise.all([redeliver, claim]);
     expect({ counted: counted.ok ? 'ok' : counted.err.code, claimed: claimed.ok ? 'ok' : claimed.err.code }).toEqual({

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { ConfigError, loadConfig } from '@callsync/config';
-import { createDb, holdWebhookEventsLock } from '@callsync/db';
+import { createDb } from '@callsync/db';
 import {
   ALERT_CONDITIONS,
   emailSender,
@@ -15,6 +15,7 @@ import {
 } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { createAlertQueue, createRedisConnection, scheduleAlertChecks, type RedisConnection } from '@callsync/queue';
+import { holdWebhookEventsLock } from '@callsync/testkit';
 import { applyRetention, createAlertWorker } from '@callsync/worker';
 import { newCallId, storeAgedEvent } from './support/calls';
 import { truncateAll, useTestDatabase } from './support/database';
@@ -142,8 +143,9 @@ beforeEach(async () => {
 /** A retention run that really fails: a step cannot get its lock on webhook_events within 100 ms. */
 async function failingRetentionRun(): Promise<void> {
   const impatient = createDb({ url: t.url, poolSize: 2, lockTimeoutMs: 100 });
+  let release!: () => void;
+  const held = holdWebhookEventsLock(t.db, new Promise<void>((r) => (release = r)));
   try {
-    const held = holdWebhookEventsLock(t.db, 1500);
     // The lock is taken once a query on webhook_events has to wait for it.
     await until('the lock to be held', async () => {
       const { rows } = await sql<{ n: number }>`
@@ -152,8 +154,9 @@ async function failingRetentionRun(): Promise<void> {
       return rows[0]!.n > 0 ? true : undefined;
     });
     await expect(applyRetention(impatient, TEST_KEYS, logger, policy)).rejects.toThrow('lock timeout');
-    await held;
   } finally {
+    release();
+    await held;
     await impatient.destroy();
   }
 }

@@ -1,13 +1,27 @@
 import { sampleCall, sampleChat } from '@callsync/retell';
 import { RetellApiClient, RetellApiError } from '@callsync/retell';
-import { startFakeRetell } from './support/fake-retell';
-import { until } from './support/processes';
+import { clientRecordingWaits, startFakeRetell } from './support/fake-retell';
 
 let f: Awaited<ReturnType<typeof startFakeRetell>>;
 beforeEach(async () => {
   f = await startFakeRetell({ concurrency: 2, maxRetries: 3 });
 });
-afterEach(() => f.fake.stop());
+afterEach(async () => {
+  jest.restoreAllMocks();
+  await f.fake.stop();
+});
+
+/** Date.now frozen at a moment the test moves on by hand: the client's pauses are computed from it. */
+function frozenClock(): { advance(ms: number): void } {
+  let now = Date.now();
+  const spy = jest.spyOn(Date, 'now').mockImplementation(() => now);
+  return {
+    advance(ms) {
+      now += ms;
+      spy.mockImplementation(() => now);
+    },
+  };
+}
 
 describe('Retell get-call client (against a fake Retell on loopback)', () => {
   it('returns the typed call and sends the bearer key', async () => {
@@ -30,34 +44,56 @@ describe('Retell get-call client (against a fake Retell on loopback)', () => {
   });
 
   it('honours retry-after on 429, then succeeds', async () => {
+    frozenClock();
+    const { client, waits } = clientRecordingWaits(f.baseUrl, { maxRetries: 3 });
     f.fake.setCall({ call_id: 'busy', call_status: 'ongoing' });
     f.fake.behave('busy', { status: 429, retryAfterSec: 1, times: 1 });
-    expect(await f.client.getCall('busy')).toMatchObject({ found: true, call: { call_status: 'ongoing' } });
-    const [first, second] = f.fake.getCallRequests('busy');
-    expect([first?.status, second?.status]).toEqual([429, 200]);
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
+    expect(await client.getCall('busy')).toMatchObject({ found: true, call: { call_status: 'ongoing' } });
+    expect(f.fake.getCallRequests('busy').map((r) => r.status)).toEqual([429, 200]);
+    expect(waits).toEqual([1000]);
   });
 
   it('honours retry-after-ms', async () => {
+    frozenClock();
+    const { client, waits } = clientRecordingWaits(f.baseUrl, { maxRetries: 3 });
     f.fake.setCall({ call_id: 'busy_ms', call_status: 'ongoing' });
     f.fake.behave('busy_ms', { status: 429, retryAfterMs: 700, times: 1 });
-    await f.client.getCall('busy_ms');
-    const [first, second] = f.fake.getCallRequests('busy_ms');
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(700);
+    await client.getCall('busy_ms');
+    expect(f.fake.getCallRequests('busy_ms').map((r) => r.status)).toEqual([429, 200]);
+    expect(waits).toEqual([700]);
   });
 
   it('pauses every request while a 429 asks it to, not only the refused one', async () => {
-    for (const id of ['limited', 'next']) f.fake.setCall({ call_id: id, call_status: 'ongoing' });
+    const clock = frozenClock();
+    const { client, waits } = clientRecordingWaits(f.baseUrl, { maxRetries: 3 });
+    for (const id of ['limited', 'next', 'later']) f.fake.setCall({ call_id: id, call_status: 'ongoing' });
     f.fake.behave('limited', { status: 429, retryAfterMs: 600, times: 1 });
-    const first = f.client.getCall('limited');
-    await until(
-      'the 429 to be answered',
-      async () => f.fake.getCallRequests('limited')[0]?.status === 429 || undefined,
-    );
-    await f.client.getCall('next');
-    await first;
-    const refusedAt = f.fake.getCallRequests('limited')[0]!.at;
-    expect(f.fake.getCallRequests('next')[0]!.at - refusedAt).toBeGreaterThanOrEqual(590);
+    await client.getCall('limited');
+    expect(waits).toEqual([600]);
+    // 200 ms into the pause, a request that was never refused waits out the rest of it.
+    clock.advance(200);
+    await client.getCall('next');
+    expect(waits).toEqual([600, 400]);
+    // Once it has passed, nothing waits.
+    clock.advance(400);
+    await client.getCall('later');
+    expect(waits).toEqual([600, 400]);
+    expect(f.fake.requests.map((r) => r.status)).toEqual([429, 200, 200, 200]);
+  });
+
+  it('backs off exponentially between retries, with jitter between half and all of each step, capped', async () => {
+    const { client, waits } = clientRecordingWaits(f.baseUrl, { maxRetries: 3, backoffMs: 100, maxBackoffMs: 300 });
+    f.fake.setCall({ call_id: 'shaky', call_status: 'ended' });
+    const random = jest.spyOn(Math, 'random');
+    random.mockReturnValue(1 - Number.EPSILON);
+    f.fake.behave('shaky', { status: 503, times: 3 });
+    expect(await client.getCall('shaky')).toMatchObject({ found: true });
+    expect(waits.map(Math.round)).toEqual([100, 200, 300]);
+    random.mockReturnValue(0);
+    waits.length = 0;
+    f.fake.behave('shaky', { status: 503, times: 3 });
+    expect(await client.getCall('shaky')).toMatchObject({ found: true });
+    expect(waits).toEqual([50, 100, 150]);
   });
 
   it('gets every call through a rate limit, without spending its retries on the 429s', async () => {

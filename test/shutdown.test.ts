@@ -133,11 +133,14 @@ describe('graceful shutdown', () => {
         },
       );
       req.on('error', reject);
-      // Half the body now; SIGTERM arrives while the request is in flight; the rest after.
+      // Half the body now; SIGTERM arrives while the request is in flight; the rest once it stops.
       req.write(payload.subarray(0, 100));
+      // Nothing outside the ingress tells when it has read the first half: a moment on loopback.
       setTimeout(() => {
         ingress.child.kill('SIGTERM');
-        setTimeout(() => req.end(payload.subarray(100)), 300);
+        until('the ingress to begin shutting down', async () =>
+          ingress.output().includes('shutting down') ? true : undefined,
+        ).then(() => req.end(payload.subarray(100)), reject);
       }, 200);
     });
     expect(await response).toBe(200);

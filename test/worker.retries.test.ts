@@ -5,6 +5,7 @@ import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';
+import { until } from './support/processes';
 
 const t = useTestDatabase();
 let p: Pipeline | undefined;
@@ -61,6 +62,32 @@ describe('worker: retries and failures', () => {
     expect(await job?.getState()).toBe('failed');
   });
 
+  it('retries a failing row after 1, 2, then 4 times the backoff (the delays BullMQ holds the job for, not waited out)', async () => {
+    const failing: EventHandler = async () => {
+      throw new Error('the CRM is down');
+    };
+    // A backoff no test waits for: the test reads each delay, then promotes the job by hand.
+    p = await startPipeline(t.db, {
+      handlers: { ...defaultHandlers, call_started: failing },
+      attempts: 4,
+      backoffMs: 60_000,
+    });
+    const res = await p.deliver(body('call_started', { callId: newCallId() }));
+    const jobId = `evt-${res.body.id}`;
+    const delays: number[] = [];
+    for (let tries = 1; tries <= 3; tries++) {
+      const job = await until(`try ${tries} to fail and the job to wait`, async () => {
+        const j = await p!.queue.getJob(jobId);
+        return j && j.attemptsMade === tries && (await j.getState()) === 'delayed' ? j : undefined;
+      });
+      delays.push(job.delay);
+      await job.promote();
+    }
+    expect(delays).toEqual([60_000, 120_000, 240_000]);
+    const [row] = await p.settled([res.body.id]);
+    expect(row).toMatchObject({ status: 'failed', attempts: 4, error: 'the CRM is down' });
+  });
+
   it('an event no retry can fix fails at once, naming the bad field', async () => {
     p = await startPipeline(t.db, { attempts: 5, backoffMs: 10 });
     const callId = newCallId();
@@ -115,9 +142,7 @@ describe('worker: retries and failures', () => {
       const callId = newCallId();
       const res = await p.deliver(body('call_started', { callId }));
       const job = await p.queue.getJob(`evt-${res.body.id}`);
-      const deadline = Date.now() + 20_000;
-      while ((await job!.getState()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(await job!.getState()).toBe('failed');
+      await until('the job to fail', async () => ((await job!.getState()) === 'failed' ? true : undefined));
       const [row] = await findWebhookEvents(t.db, callId);
       expect(row).toMatchObject({ status: 'pending', attempts: 3 });
       expect(row!.error).toContain(message);
@@ -127,8 +152,7 @@ describe('worker: retries and failures', () => {
   it('a job whose data does not match its definition fails at once, naming the field', async () => {
     p = await startPipeline(t.db, { attempts: 5, backoffMs: 10 });
     const job = await p.queue.add('event', { rowId: 'not-a-row-id', callId: 'x' } as never, { jobId: 'evt-broken' });
-    const deadline = Date.now() + 10_000;
-    while ((await job.getState()) !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until('the job to fail', async () => ((await job.getState()) === 'failed' ? true : undefined));
     const failed = (await p.queue.getJob('evt-broken'))!;
     expect(await failed.getState()).toBe('failed');
     expect(failed.attemptsMade).toBe(1);

@@ -128,14 +128,3 @@ export function createDb(options: DbOptions): Db {
 export async function pingDatabase(db: Db): Promise<void> {
   await sql`select 1`.execute(db);
 }
-
-/**
- * Create another database on the same server, owned by the connecting role (`make bench` gives the
- * naive ingress one of its own). Its URL is the connection's with the new name.
- */
-export async function createDatabase(db: Db, url: string, name: string): Promise<string> {
-  await sql`create database ${sql.id(name)}`.execute(db);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}

@@ -1,7 +1,5 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
-import type { CallSession } from './call-session.table';
-import type { ChatSession } from './chat-session.table';
 import type { WebhookEvent } from './webhook-event.table';
 
 /*
@@ -116,98 +114,4 @@ export async function findEventOutcomes(
     .where('id', 'in', [...ids])
     .orderBy('id')
     .execute();
-}
-
-/** Rows processed at or after `since`: how many, and the first and last processing time. */
-export async function processedSince(
-  db: Db,
-  since: Date,
-): Promise<{ events: number; first: Date | null; last: Date | null }> {
-  const r = await sql<{ n: string; first: Date | null; last: Date | null }>`
-    select count(*) as n, min(processed_at) as first, max(processed_at) as last
-    from webhook_events where processed_at >= ${since}`.execute(db);
-  const row = r.rows[0]!;
-  return { events: Number(row.n), first: row.first, last: row.last };
-}
-
-/** Received-to-processed latency of the rows received at or after `since`, in ms. */
-export async function processingLatency(
-  db: Db,
-  since: Date,
-): Promise<{ events: number; p50Ms: number; p99Ms: number }> {
-  const r = await sql<{ n: string; p50: number | null; p99: number | null }>`
-    select count(*) as n,
-           percentile_cont(0.5) within group (order by extract(epoch from processed_at - created_at) * 1000) as p50,
-           percentile_cont(0.99) within group (order by extract(epoch from processed_at - created_at) * 1000) as p99
-    from webhook_events where created_at >= ${since}`.execute(db);
-  const row = r.rows[0]!;
-  return { events: Number(row.n), p50Ms: Math.round(row.p50 ?? 0), p99Ms: Math.round(row.p99 ?? 0) };
-}
-
-/** Every event row, for checking a whole run (`make chaos`): small databases only. */
-export async function findAllWebhookEvents(
-  db: Db,
-): Promise<
-  Pick<
-    WebhookEvent,
-    'id' | 'event_type' | 'call_id' | 'chat_id' | 'dedupe_key' | 'status' | 'delivery_count' | 'payload' | 'created_at'
-  >[]
-> {
-  return db
-    .selectFrom('webhook_events')
-    .select([
-      'id',
-      'event_type',
-      'call_id',
-      'chat_id',
-      'dedupe_key',
-      'status',
-      'delivery_count',
-      'payload',
-      'created_at',
-    ])
-    .execute();
-}
-
-/** Every session row, for checking a whole run (`make chaos`): small databases only. */
-export async function findAllCallSessions(db: Db): Promise<CallSession[]> {
-  return db.selectFrom('retell_call_sessions').selectAll().execute();
-}
-
-/** Every chat session row (`make chaos`): small databases only. */
-export async function findAllChatSessions(db: Db): Promise<ChatSession[]> {
-  return db.selectFrom('retell_chat_sessions').selectAll().execute();
-}
-
-/**
- * Hold a SHARE lock on webhook_events for `ms`: every INSERT and every claim waits meanwhile, reads
- * go on. `make chaos` uses it to play a database that stalls.
- */
-export async function holdWebhookEventsLock(db: Db, ms: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await sql`lock table webhook_events in share mode`.execute(trx);
-    await new Promise((resolve) => setTimeout(resolve, ms));
-  });
-}
-
-/**
- * `make bench`'s sweeper measurement: `rows` pending call_started rows stored 10 minutes ago (older
- * than the sweep's threshold), inserted in chunks and vacuumed as autovacuum would have; their ids in
- * numeric order.
- */
-export async function seedPendingEventsForBench(db: Db, rows: number): Promise<string[]> {
-  const chunk = 200_000;
-  for (let from = 1; from <= rows; from += chunk) {
-    const to = Math.min(rows, from + chunk - 1);
-    await sql`
-      insert into webhook_events (event_type, event_id, call_id, dedupe_key, payload, status, created_at)
-      select 'call_started', 'call_' || g, 'call_' || g, 'bench:' || g, '{}'::jsonb, 'pending', now() - interval '10 minutes'
-      from generate_series(${from}::int, ${to}::int) g`.execute(db);
-  }
-  // Without it the first scan pays for setting every row's hint bits, which a table filled over time has long paid.
-  await sql`vacuum (analyze) webhook_events`.execute(db);
-  // Numeric order (an "order by id" here would sort the text alias).
-  const { rows: ids } = await sql<{ id: string }>`
-    select id::text as id from webhook_events order by webhook_events.id`.execute(db);
-  return ids.map((r) => r.id);
 }
