@@ -10,6 +10,7 @@ import { truncateAll, useTestDatabase } from './support/database';
 import { newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';
 import { startPipeline, type Pipeline } from './support/pipeline';
+import { until } from './support/processes';
 
 /** Custom functions over every method Retell allows, a body bound to its URL, and the shipped example. */
 const t = useTestDatabase();
@@ -68,7 +69,12 @@ async function bodyless(method: 'get' | 'delete', pathWithQuery: string, signatu
   return app[method](pathWithQuery).set('x-retell-signature', signature ?? (await sign('', TEST_API_KEY)));
 }
 
-const rows = () => t.db.selectFrom('function_calls').selectAll().orderBy('id').execute();
+/** The function_calls rows once every answered invocation is recorded (a result follows its answer). */
+const rows = () =>
+  until('every answered invocation to be recorded', async () => {
+    const r = await t.db.selectFrom('function_calls').selectAll().orderBy('id').execute();
+    return r.some((row) => row.status === 'running') ? undefined : r;
+  });
 
 describe('every method Retell allows for a custom function', () => {
   it('a GET takes its args from the query string, verified over the empty body', async () => {

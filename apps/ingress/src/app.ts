@@ -5,10 +5,9 @@ import { eventLabel, outcomeForStatus, probeDependencies, type Metrics } from '@
 import type { RedisConnection, WebhookQueue } from '@callsync/queue';
 import { DeliveryBatcher } from './delivery-batcher';
 import { HttpError } from './http-error';
-import { liveRoutes } from './live.routes';
-import { signedBody, refuseAndClose, type EdgeDeps } from './signed-body';
-import { UnverifiedBytes } from './unverified-bytes';
-import { BadSignatureThrottle, type BadSignatureThrottleOptions } from './bad-signature-throttle';
+import { liveRoutes, type LiveDeps } from './live.routes';
+import { signedBody, refuseAndClose } from './signed-body';
+import { baseApp, edgeOf, serveHealth, type EdgeSettings } from './app-base';
 import { retellWebhookRoute, WEBHOOK_SIGNATURE_MESSAGES } from './webhook.route';
 import {
   BUILTIN_FUNCTIONS,
@@ -20,7 +19,7 @@ import {
 } from '@callsync/domain';
 import { CallAnnouncer } from './live-announce';
 
-export interface IngressDeps {
+export interface IngressDeps extends EdgeSettings {
   db: Db;
   /** CALLSYNC_SECRET_KEY: inbound answers, functions and the context API hash the caller with it. */
   keys: SecretKeyring;
@@ -29,20 +28,7 @@ export interface IngressDeps {
   redis: RedisConnection;
   logger: Logger;
   metrics: Metrics;
-  /** RETELL_WEBHOOK_KEYS: a signature valid for any is accepted. */
-  webhookKeys: readonly string[];
   maxBodyBytes: number;
-  signatureToleranceMs: number;
-  /**
-   * MAX_UNVERIFIED_BYTES: body bytes of requests whose signature is not verified yet, across every
-   * public route of the process; a request that does not fit is answered 503 before it is read.
-   * Default 32 MiB.
-   */
-  maxUnverifiedBytes?: number;
-  /** BODY_READ_TIMEOUT_MS: a request's body must have arrived within this (else 408). Default 5000 ms. */
-  bodyTimeoutMs?: number;
-  /** Repeated 401s from one address: 429 for the rest of the window. Default 20 per 60 s. */
-  badSignatureThrottle?: BadSignatureThrottleOptions;
   enqueueTimeoutMs?: number;
   /** See DeliveryBatcher: requests and body bytes that may wait for the database. */
   maxWaiting?: number;
@@ -66,6 +52,8 @@ export interface IngressDeps {
   directory?: TenantDirectory;
   /** Callers prefetched for the live routes' functions (see LiveDeps). Default none. */
   prefetch?: ContextCache;
+  /** What the live routes write after their answers, to wait for at shutdown (see LiveDeps). */
+  afterAnswers?: LiveDeps['afterAnswers'];
   /**
    * NOTIFY callsync_calls for every call_started acknowledged, so the live routes (here or in the live
    * process) prefetch the caller's context before the call's first function. Default true.
@@ -82,19 +70,8 @@ function notJson(req: Request): HttpError | undefined {
 }
 
 export function createIngressApp(deps: IngressDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  // Express hashes every response body for an ETag; nothing here is cached, so skip it.
-  app.set('etag', false);
-  app.set('trust proxy', 'loopback');
   const draining = deps.draining ?? (() => false);
-
-  // While draining, keep-alive connections are closed after their current answer, so clients
-  // reconnect through the load balancer to an instance that is staying.
-  app.use((_req, res, next) => {
-    if (draining()) res.set('Connection', 'close');
-    next();
-  });
+  const app = baseApp(draining);
 
   const batcher = new DeliveryBatcher({ ...deps });
   deps.metrics.watchBacklog(() => batcher.backlog());
@@ -111,15 +88,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
 
   // Every public route reads its body through this: signature header, size and the process-wide
   // bound of unverified bytes are checked before a byte of it is read (signed-body.ts).
-  const edge: EdgeDeps = {
-    webhookKeys: deps.webhookKeys,
-    signatureToleranceMs: deps.signatureToleranceMs,
-    unverified: new UnverifiedBytes(deps.maxUnverifiedBytes ?? 32 * 1024 * 1024),
-    bodyTimeoutMs: deps.bodyTimeoutMs ?? 5000,
-    throttle: new BadSignatureThrottle(deps.badSignatureThrottle),
-    logger: deps.logger,
-    metrics: deps.metrics,
-  };
+  const edge = edgeOf(deps);
 
   // First: the router tries routes in order, and this one serves nearly every request. Its steps
   // (observe, content type, body, route) run as one handler: passing each through the router cost
@@ -143,7 +112,7 @@ export function createIngressApp(deps: IngressDeps): express.Express {
         : void route(req, res)
             .then(() => {
               if (res.locals.event === 'call_started' && res.statusCode < 300 && announcer)
-                announcer.announce(req.body as Buffer);
+                announcer.announce(res.locals.body);
             })
             .catch(next),
     );
@@ -162,26 +131,19 @@ export function createIngressApp(deps: IngressDeps): express.Express {
       inboundBudgetMs: deps.inboundBudgetMs,
       directory: deps.directory,
       prefetch: deps.prefetch,
+      afterAnswers: deps.afterAnswers,
     }),
   );
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
 
   // Ready means "can acknowledge webhooks", which takes Postgres only: with Redis down the ingress
   // still stores every delivery (the outbox sweeper enqueues them later), so an orchestrator must not
   // take it out of rotation for that. Redis is reported, not required.
-  app.get('/readyz', async (_req, res) => {
-    if (draining()) {
-      res.status(503).json({ status: 'draining' });
-      return;
-    }
+  serveHealth(app, draining, async () => {
     const body = await probeDependencies({
       postgres: () => pingDatabase(deps.db),
       redis: () => (deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(deps.redis.status))),
     });
-    res.status(body.postgres === 'ok' ? 200 : 503).json(body);
+    return { ok: body.postgres === 'ok', body };
   });
 
   app.use((req, _res) => {

@@ -77,6 +77,7 @@ export function functionsRoute(deps: LiveDeps): Router {
     { abandoned: (name) => deps.metrics.liveErrors.inc({ endpoint: 'function', name, outcome: 'abandoned' }) },
     { sources: { directory: deps.directory, prefetched: deps.prefetch } },
   );
+  deps.afterAnswers?.(() => invoker.settled());
   const raw = liveBody(deps);
 
   const handle = async (req: Request<{ name: string }>, res: express.Response) => {

@@ -39,6 +39,7 @@ export function inboundRoute(deps: LiveDeps): Router {
   const router = express.Router();
   const raw = liveBody(deps);
   const recorder = new AnswerRecorder(deps.db, deps.logger);
+  deps.afterAnswers?.(() => recorder.drained());
 
   router.post(INBOUND_PATH, raw, async (req, res) => {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'inbound', name: 'inbound' });

@@ -8,6 +8,8 @@ import type { Logger } from '@callsync/logger';
  * ran goes in one statement): the webhook path neither waits on a prefetch nor pays a statement per call.
  */
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
 /** Announcements waiting at most (Postgres away); more are dropped: a prefetch is an optimisation. */
 const MAX_WAITING = 5000;
 
@@ -20,14 +22,9 @@ export class CallAnnouncer {
     private readonly logger: Logger,
   ) {}
 
-  /** The raw body of an acknowledged call_started. */
-  announce(rawBody: Buffer): void {
-    let call: Record<string, unknown> | undefined;
-    try {
-      call = (JSON.parse(rawBody.toString('utf8')) as { call?: Record<string, unknown> }).call;
-    } catch {
-      return;
-    }
+  /** The body of an acknowledged call_started, as the webhook route parsed it. */
+  announce(body: unknown): void {
+    const call = isObject(body) && isObject(body.call) ? body.call : undefined;
     if (!call || typeof call.call_id !== 'string' || this.waiting.length >= MAX_WAITING) return;
     const text = (v: unknown) => (typeof v === 'string' ? v : null);
     this.waiting.push({

@@ -6,6 +6,14 @@ import type { Logger } from '@callsync/logger';
  * the live pool with as many record writes; under load the records queued ahead of the next caller's
  * query. Records now go in groups: whatever arrived while the last group was written goes in one
  * statement (a request repeated within a group counts as its deliveries).
+ *
+ * Why after the answer is safe (nothing acknowledged is lost): an inbound webhook is a question, not
+ * a delivery to process later. Its answer is the routing itself, and Retell has it once it is sent;
+ * the call's own events (call_started, call_ended, ...) arrive as webhooks at the ingress, which stores
+ * each before acknowledging it. What a crash between answer and record can lose is the record of the
+ * answer: the console's line for it, and the answer a retry of the same call_inbound would be given
+ * again. Retell retries only a request it got no answer to, and such a retry is routed afresh, from
+ * the same routing and the same caller history: the same answer but for a change made in between.
  */
 
 /** Records waiting at most (Postgres away); beyond it the oldest are dropped, with a warning. */

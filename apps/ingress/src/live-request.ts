@@ -31,6 +31,11 @@ export interface LiveDeps {
   directory?: TenantDirectory;
   /** Callers prefetched at call_inbound and call_started, for the call's first function. Default none. */
   prefetch?: ContextCache;
+  /**
+   * Each route hands over how to wait for what it writes after its answers (inbound answers,
+   * function results): shutdown waits for all of it before it closes the pool.
+   */
+  afterAnswers?: (settled: () => Promise<void>) => void;
 }
 
 export const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {

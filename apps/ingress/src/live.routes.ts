@@ -1,13 +1,12 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { pingDatabase } from '@callsync/db';
 import { probeDependencies } from '@callsync/metrics';
-import { BadSignatureThrottle, type BadSignatureThrottleOptions } from './bad-signature-throttle';
+import { baseApp, edgeOf, serveHealth, type EdgeSettings } from './app-base';
 import { contextRoute } from './context.route';
 import { functionsRoute } from './functions.route';
 import { HttpError } from './http-error';
 import { inboundRoute } from './inbound.route';
 import type { LiveDeps } from './live-request';
-import { UnverifiedBytes } from './unverified-bytes';
 
 /*
  * What Retell asks during a call, answered in the request: the inbound webhook, custom functions,
@@ -28,15 +27,7 @@ export function liveRoutes(deps: LiveDeps): Router {
   return router;
 }
 
-export interface LiveAppDeps extends Omit<LiveDeps, 'edge'> {
-  /** RETELL_WEBHOOK_KEYS: a signature valid for any is accepted. */
-  webhookKeys: readonly string[];
-  signatureToleranceMs: number;
-  /** MAX_UNVERIFIED_BYTES of this process. Default 32 MiB. */
-  maxUnverifiedBytes?: number;
-  /** BODY_READ_TIMEOUT_MS. Default 5000 ms. */
-  bodyTimeoutMs?: number;
-  badSignatureThrottle?: BadSignatureThrottleOptions;
+export interface LiveAppDeps extends Omit<LiveDeps, 'edge'>, EdgeSettings {
   /** True once shutting down: /readyz answers 503, answers carry `Connection: close`. */
   draining?: () => boolean;
 }
@@ -47,40 +38,13 @@ export interface LiveAppDeps extends Omit<LiveDeps, 'edge'> {
  * Postgres, routed by schedule and blocklist).
  */
 export function createLiveApp(deps: LiveAppDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('trust proxy', 'loopback');
   const draining = deps.draining ?? (() => false);
-  app.use((_req, res, next) => {
-    if (draining()) res.set('Connection', 'close');
-    next();
-  });
-  app.use(
-    liveRoutes({
-      ...deps,
-      edge: {
-        webhookKeys: deps.webhookKeys,
-        signatureToleranceMs: deps.signatureToleranceMs,
-        unverified: new UnverifiedBytes(deps.maxUnverifiedBytes ?? 32 * 1024 * 1024),
-        bodyTimeoutMs: deps.bodyTimeoutMs ?? 5000,
-        throttle: new BadSignatureThrottle(deps.badSignatureThrottle),
-        logger: deps.logger,
-        metrics: deps.metrics,
-      },
-    }),
-  );
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    if (draining()) {
-      res.status(503).json({ status: 'draining' });
-      return;
-    }
+  const app = baseApp(draining);
+  app.use(liveRoutes({ ...deps, edge: edgeOf(deps) }));
+  serveHealth(app, draining, async () => {
     const body = await probeDependencies({ postgres: () => pingDatabase(deps.db) });
     const routing = deps.directory ? (deps.directory.loaded ? 'in memory' : 'not loaded') : 'from postgres';
-    res.status(body.postgres === 'ok' || deps.directory?.loaded ? 200 : 503).json({ ...body, routing });
+    return { ok: body.postgres === 'ok' || Boolean(deps.directory?.loaded), body: { ...body, routing } };
   });
   app.use((req, _res) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path}`);

@@ -48,6 +48,8 @@ export function retellWebhookRoute(deps: WebhookRouteDeps): (req: Request, res: 
     if (!parsed.ok) throw new HttpError(400, `invalid webhook: ${parsed.message}`);
     const { envelope } = parsed;
     res.locals.event = envelope.event;
+    // The parsed body, for what runs after the answer (live-announce.ts): parsed once.
+    res.locals.body = body;
 
     const { subject } = envelope;
     const identity = identifyDelivery(envelope, body, rawBody);

@@ -6,31 +6,48 @@ import type { WebhookEvent } from './webhook-event.table';
 
 /*
  * What the call context reads, in two round trips: the session and the call's events not applied
- * yet (in parallel), then company, agent and the caller's history in one statement.
+ * yet, then company, agent and the caller's history in one statement. A function's claim of its
+ * invocation reads both in its own statement (claimInvocation, with these parts): one round trip.
  */
 
 export type PendingCallEvent = Pick<WebhookEvent, 'id' | 'event_type' | 'payload' | 'created_at'>;
+
+/** The session (if a worker made one) and the call's stored events no worker has applied yet. */
+export interface CallForContext {
+  session: CallSession | undefined;
+  pending: PendingCallEvent[];
+}
+
+/**
+ * findCallForContext's columns, for a statement that reads them beside other work (a function's
+ * claim of its invocation: function-call.repository.ts). Read back with callForContextOf.
+ */
+export function callForContextColumns(callId: string) {
+  return sql`(select row_to_json(s) from retell_call_sessions s where s.call_id = ${callId}) as session,
+      (select json_agg(json_build_object('id', e.id::text, 'event_type', e.event_type, 'payload', e.payload, 'created_at', e.created_at) order by e.id)
+         from webhook_events e where e.call_id = ${callId} and e.status in ('pending', 'failed')) as pending`;
+}
+
+export interface CallForContextRow {
+  session: CallSession | null;
+  pending: PendingCallEvent[] | null;
+}
+
+/** The session and pending events of a row with callForContextColumns. */
+export function callForContextOf(r: CallForContextRow): CallForContext {
+  // JSON gives timestamps as text: back to Dates, as a plain select returns them.
+  const session = r.session ? reviveDates(r.session) : undefined;
+  const pending = (r.pending ?? []).map((e) => ({ ...e, created_at: new Date(e.created_at as unknown as string) }));
+  return { session, pending };
+}
 
 /**
  * The session (if a worker made one) and the call's stored events no worker has applied yet, in one
  * statement (one connection, one round trip: this is on the path of a live call).
  */
-export async function findCallForContext(
-  db: Db,
-  callId: string,
-): Promise<{ session: CallSession | undefined; pending: PendingCallEvent[] }> {
-  const { rows } = await sql<{ session: CallSession | null; pending: PendingCallEvent[] | null }>`
-    select
-      (select row_to_json(s) from retell_call_sessions s where s.call_id = ${callId}) as session,
-      (select json_agg(json_build_object('id', e.id::text, 'event_type', e.event_type, 'payload', e.payload, 'created_at', e.created_at) order by e.id)
-         from webhook_events e where e.call_id = ${callId} and e.status in ('pending', 'failed')) as pending`.execute(
-    db,
-  );
-  const r = rows[0]!;
-  // JSON gives timestamps as text: back to Dates, as a plain select returns them.
-  const session = r.session ? reviveDates(r.session) : undefined;
-  const pending = (r.pending ?? []).map((e) => ({ ...e, created_at: new Date(e.created_at as unknown as string) }));
-  return { session, pending };
+export async function findCallForContext(db: Db, callId: string): Promise<CallForContext> {
+  const { rows } = await sql<CallForContextRow>`select ${callForContextColumns(callId)}`.execute(db);
+  return callForContextOf(rows[0]!);
 }
 
 const SESSION_DATES = [
@@ -132,31 +149,47 @@ const historyOf = (r: HistoryRow): CallerHistory => ({
   memory: r.memory,
 });
 
+/** What findContextFacts is asked. */
+export interface ContextFactsQuery {
+  companyId: string | null;
+  agentId: string | null;
+  customerNumber: string | null;
+  /** The customer's number hashed under every key (SecretKeyring.callerHashes); [] without a number. */
+  callerHashes: readonly string[];
+  excludeCallId: string;
+}
+
+export type ContextFactsRow = { company: ContextFacts['company']; agent: ContextFacts['agent'] } & HistoryRow;
+
+/**
+ * findContextFacts as parts of a larger statement (a function's claim): `ctes` for its WITH list,
+ * `columns` for its select list. Read back with contextFactsOf.
+ */
+export function contextFactsParts(q: ContextFactsQuery) {
+  return {
+    ctes: callerHistory(q),
+    columns: sql`(select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c where c.id = ${q.companyId}::bigint) as company,
+      (select json_build_object('agent_id', a.agent_id, 'name', a.name, 'agent_version', a.agent_version, 'agent_type', a.agent_type)
+         from retell_agents a where a.agent_id = ${q.agentId}) as agent,
+      ${HISTORY_COLUMNS}`,
+  };
+}
+
+export const contextFactsOf = (r: ContextFactsRow): ContextFacts => ({
+  company: r.company,
+  agent: r.agent,
+  history: historyOf(r),
+});
+
 /**
  * The company, the agent, and the customer's earlier calls with that company, as far as its
  * caller_memory allows (callerHistory). `customerNumber` null (web call, withheld caller ID) has no
  * history. Sessions whose numbers retention removed still count, through their caller_hash.
  */
-export async function findContextFacts(
-  db: Db,
-  q: {
-    companyId: string | null;
-    agentId: string | null;
-    customerNumber: string | null;
-    /** The customer's number hashed under every key (SecretKeyring.callerHashes); [] without a number. */
-    callerHashes: readonly string[];
-    excludeCallId: string;
-  },
-): Promise<ContextFacts> {
-  const { rows } = await sql<{ company: ContextFacts['company']; agent: ContextFacts['agent'] } & HistoryRow>`
-    with ${callerHistory(q)}
-    select
-      (select json_build_object('id', c.id::text, 'name', c.name, 'time_zone', c.time_zone) from companies c where c.id = ${q.companyId}::bigint) as company,
-      (select json_build_object('agent_id', a.agent_id, 'name', a.name, 'agent_version', a.agent_version, 'agent_type', a.agent_type)
-         from retell_agents a where a.agent_id = ${q.agentId}) as agent,
-      ${HISTORY_COLUMNS}`.execute(db);
-  const r = rows[0]!;
-  return { company: r.company, agent: r.agent, history: historyOf(r) };
+export async function findContextFacts(db: Db, q: ContextFactsQuery): Promise<ContextFacts> {
+  const { ctes, columns } = contextFactsParts(q);
+  const { rows } = await sql<ContextFactsRow>`with ${ctes} select ${columns}`.execute(db);
+  return contextFactsOf(rows[0]!);
 }
 
 export interface InboundFacts {
@@ -240,6 +273,7 @@ export interface AnsweredEvent {
   payloadJson: string;
   rawBody: Buffer;
   signature: string | null;
+  /** The answer given (null: none worth repeating, e.g. a fallback). */
   answer: unknown;
   deliveries: number;
 }
@@ -268,26 +302,8 @@ export async function recordAnsweredEvents(db: Db, events: readonly AnsweredEven
  * with the answer given (null: none worth repeating, e.g. a fallback). A retry of the same request
  * (same key) is counted; its first recorded answer stays.
  */
-export async function recordAnsweredEvent(
-  db: Db,
-  e: {
-    eventType: string;
-    dedupeKey: string;
-    /** The call the request is about, when Retell names it (call_inbound.call_id). */
-    callId: string | null;
-    chatId: string | null;
-    payloadJson: string;
-    rawBody: Buffer;
-    signature: string | null;
-    answer: unknown;
-  },
-): Promise<void> {
-  const answer = e.answer === null || e.answer === undefined ? null : JSON.stringify(e.answer);
-  await sql`
-    insert into webhook_events (event_type, call_id, chat_id, dedupe_key, payload, raw_body, signature, status, attempts, processed_at, answer)
-    values (${e.eventType}, ${e.callId}, ${e.chatId}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now(), ${answer}::jsonb)
-    on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + 1, last_delivered_at = now(),
-      answer = coalesce(webhook_events.answer, excluded.answer)`.execute(db);
+export async function recordAnsweredEvent(db: Db, e: Omit<AnsweredEvent, 'deliveries'>): Promise<void> {
+  await recordAnsweredEvents(db, [{ ...e, deliveries: 1 }]);
 }
 
 /**

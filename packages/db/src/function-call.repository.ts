@@ -1,6 +1,17 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
 import type { FunctionCall, FunctionCallStatus } from './function-call.table';
+import {
+  callForContextColumns,
+  callForContextOf,
+  contextFactsOf,
+  contextFactsParts,
+  type CallForContext,
+  type CallForContextRow,
+  type ContextFacts,
+  type ContextFactsQuery,
+  type ContextFactsRow,
+} from './context.repository';
 
 /** The newest invocation with this key started within the last `windowMs`, if any. */
 export async function findRecentInvocation(db: Db, key: string, windowMs: number): Promise<FunctionCall | undefined> {
@@ -59,6 +70,29 @@ export async function finishInvocation(
     .where('status', '=', 'running')
     .executeTakeFirst();
   return Number(done.numUpdatedRows) > 0;
+}
+
+/** A result an answer was given from: finishInvocations writes many in one statement. */
+export interface AnsweredResult {
+  id: string;
+  status: 'ok' | 'bad_args';
+  result: string;
+  durationMs: number;
+}
+
+/**
+ * finishInvocation for answered results, many in one statement (the live routes write results after
+ * their answers, in groups). Only rows still `running` change.
+ */
+export async function finishInvocations(db: Db, results: readonly AnsweredResult[]): Promise<void> {
+  if (!results.length) return;
+  await sql`
+    update function_calls f
+    set status = v.status, result = v.result, error = null, duration_ms = v.duration_ms, finished_at = now()
+    from unnest(${results.map((r) => r.id)}::bigint[], ${results.map((r) => r.status)}::text[],
+      ${results.map((r) => r.result)}::text[], ${results.map((r) => Math.round(r.durationMs))}::int[])
+      as v(id, status, result, duration_ms)
+    where f.id = v.id and f.status = 'running'`.execute(db);
 }
 
 /** The agent was given the function's pending message; the handler goes on in the background. */
@@ -122,7 +156,9 @@ export async function countReplay(db: Db, id: string): Promise<void> {
 
 /**
  * findRecentInvocation and startInvocation in one round trip: the newest invocation with this key
- * within `windowMs`, and, unless that one answered already or is running, a new running row.
+ * within `windowMs`, and, unless that one answered already or is running, a new running row. With
+ * `context`, the same statement reads what the call's context needs (findCallForContext and, when
+ * the caller can guess its query, findContextFacts): a function's answer then waits on one round trip.
  */
 export async function claimInvocation(
   db: Db,
@@ -139,9 +175,18 @@ export async function claimInvocation(
      * handler may have done its work). For keys that are Retell's invocation ids. Default false.
      */
     timeoutIsFinal?: boolean;
+    /** Also read this call's stored state, and these facts. */
+    context?: { callId: string; facts?: ContextFactsQuery };
   },
-): Promise<{ recent: FunctionCall | undefined; startedId: string | undefined }> {
-  const { rows } = await sql<{ recent: FunctionCall | null; started_id: string | null }>`
+): Promise<{
+  recent: FunctionCall | undefined;
+  startedId: string | undefined;
+  context?: CallForContext & { facts?: ContextFacts };
+}> {
+  const facts = r.context?.facts ? contextFactsParts(r.context.facts) : undefined;
+  const { rows } = await sql<
+    { recent: FunctionCall | null; started_id: string | null } & Partial<CallForContextRow & ContextFactsRow>
+  >`
     with recent as (
       select * from function_calls
       where invocation_key = ${r.key} and created_at > now() - make_interval(secs => ${r.windowMs / 1000})
@@ -154,13 +199,19 @@ export async function claimInvocation(
         or (${r.timeoutIsFinal ?? false}::boolean and status = 'timeout'))
       on conflict (invocation_key) where status = 'running' do nothing
       returning id
-    )
-    select (select row_to_json(recent) from recent) as recent, (select id::text from started) as started_id`.execute(
-    db,
-  );
+    )${facts ? sql`, ${facts.ctes}` : sql``}
+    select (select row_to_json(recent) from recent) as recent, (select id::text from started) as started_id
+      ${r.context ? sql`, ${callForContextColumns(r.context.callId)}` : sql``}
+      ${facts ? sql`, ${facts.columns}` : sql``}`.execute(db);
   const row = rows[0]!;
   const recent = row.recent ? { ...row.recent, id: String(row.recent.id) } : undefined;
-  return { recent, startedId: row.started_id ?? undefined };
+  const context = r.context
+    ? {
+        ...callForContextOf({ session: row.session ?? null, pending: row.pending ?? null }),
+        ...(facts ? { facts: contextFactsOf(row as ContextFactsRow) } : {}),
+      }
+    : undefined;
+  return { recent, startedId: row.started_id ?? undefined, ...(context ? { context } : {}) };
 }
 
 /** The function invocations of one call, oldest first (the console's timeline). */

@@ -1,7 +1,7 @@
-export { createDatabase, createDb, pingDatabase } from './database';
+export { createDb, pingDatabase } from './database';
 export type { Database, Db, DbOptions } from './database';
 export { migrateToLatest } from './migrate';
-export { backfillSessionFields, completeCallIdBackfill, completeDataMigrations } from './data-migrations';
+export { backfillSessionFields, completeDataMigrations } from './data-migrations';
 export { classifyDatabaseError, isDatabaseUnavailable, isJsonbEncodingError, isPermanentDatabaseError } from './errors';
 export type { DatabaseErrorKind } from './errors';
 
@@ -58,6 +58,11 @@ export type { NumberRouting, ScheduleWindow, SyncedAgent, SyncedNumber, Tenants 
 
 export type { ReconcileRun } from './reconcile-run.table';
 export {
+  findStaleSubjects,
+  countStaleSubjects,
+  findSubjectsAwaitingAnalysis,
+  countSubjectsAwaitingAnalysis,
+  recordSubjectCheck,
   findStaleSessions,
   countStaleSessions,
   findSessionsAwaitingAnalysis,
@@ -79,6 +84,8 @@ export type {
   ChatToReconcile,
   SessionCursor,
   SessionToReconcile,
+  SubjectTable,
+  SubjectToReconcile,
   ReconcileCheck,
   ReconcileCounts,
 } from './reconcile.repository';
@@ -110,23 +117,15 @@ export {
   countChatsStuckOngoing,
   countSessionsByCompany,
   findEventOutcomes,
-  processedSince,
-  processingLatency,
-  findAllWebhookEvents,
-  findAllCallSessions,
-  findAllChatSessions,
-  holdWebhookEventsLock,
-  seedPendingEventsForBench,
 } from './monitoring.repository';
 export type { CompanySessionCount } from './monitoring.repository';
-export { companySessions, processingRate, reportQuery, staleChats, staleSessions } from './reports';
+export { companySessions, processingRate, staleChats, staleSessions } from './reports';
 export type { CompanySessions, ProcessingRate, StaleChat, StaleSession } from './reports';
 export {
   CALLS_CHANNEL,
   ERASURES_CHANNEL,
   listenForTenantChanges,
   notifyCallsStarted,
-  notifyCallStarted,
   notifyErasure,
 } from './tenant-listener';
 export type { StartedCall, TenantListener } from './tenant-listener';
@@ -138,7 +137,7 @@ export {
   recordAnsweredEvent,
   recordAnsweredEvents,
 } from './context.repository';
-export type { AnsweredEvent } from './context.repository';
+export type { AnsweredEvent, CallForContext, ContextFactsQuery } from './context.repository';
 export { loadRoutingSnapshot } from './routing.repository';
 export type { RoutingSnapshot } from './routing.repository';
 export type { CallerHistory, ContextFacts, InboundFacts, InboundQuery, PendingCallEvent } from './context.repository';
@@ -150,80 +149,23 @@ export {
   findFunctionCallsOf,
   findRecentInvocation,
   finishInvocation,
+  finishInvocations,
   markPendingAnswered,
   startInvocation,
   takePendingResults,
 } from './function-call.repository';
-export type { PendingResult } from './function-call.repository';
-export type {
-  DestinationState,
-  ForwardAttempt,
-  ForwardDelivery,
-  ForwardDestination,
-  ForwardStatus,
-  PausedBy,
-  PayloadMode,
-} from './forward.table';
-export {
-  addDestination,
-  appliedAndDelivered,
-  claimDelivery,
-  findAttempts,
-  findDeliveriesOf,
-  findDeliveriesTo,
-  findDeliveriesToReplay,
-  findDestination,
-  findOverdueHeads,
-  forwardBacklog,
-  listDestinations,
-  markDeliveriesForReplay,
-  pauseDestination,
-  queueForwards,
-  recordAttempt,
-  releaseDelivery,
-  releaseDestination,
-  holdPendingDeliveries,
-  releaseStrandedHeld,
-  removeDestination,
-  resumeDestination,
-  rotateDestinationSecret,
-} from './forward.repository';
-export type {
-  AttemptOutcome,
-  AttemptRecorded,
-  BreakerDecision,
-  BreakerView,
-  ClaimResult,
-  ClaimedDelivery,
-  DestinationGauge,
-  DestinationSummary,
-  ForwardHead,
-  NewDestination,
-  QueuedForward,
-} from './forward.repository';
-export {
-  callSearchQuery,
-  callsPerDay,
-  callsPerDayQuery,
-  eventSearchQuery,
-  eventsPerMinute,
-  eventsPerMinuteQuery,
-  searchCalls,
-  searchEvents,
-} from './console.repository';
+export type { AnsweredResult, PendingResult } from './function-call.repository';
+// Forwarding: forward/index.ts names what the area exports.
+export * from './forward';
+export { callsPerDay, eventsPerMinute, searchCalls, searchEvents } from './console.repository';
 export type { CallRow, CallSearch, DayOutcome, EventRow, EventSearch, Keyset, MinuteCount } from './console.repository';
 export {
   agentFunctionStats,
-  agentFunctionStatsQuery,
   agentVersionHealth,
   agentVersionStats,
-  agentVersionStatsQuery,
   agentVersionsPerDay,
-  agentVersionsPerDayQuery,
   e2eMedianIntervals,
-  e2eMedianIntervalsQuery,
   listAgentVersions,
-  listAgentVersionsQuery,
 } from './agent-stats.repository';
 export type {
   AgentFunctionStats,
@@ -265,7 +207,7 @@ export {
   listCompanyNames,
   recordAuditRun,
 } from './audit.repository';
-export type { AuditedSession, NewAuditRun, UnforwardedEvent } from './audit.repository';
+export type { AuditedSession, CompanyAuditCounts, NewAuditRun, UnforwardedEvent } from './audit.repository';
 
 export {
   countDiscoveredSince,

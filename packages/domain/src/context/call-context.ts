@@ -1,4 +1,13 @@
-import { findCallForContext, findContextFacts, type CallerHistory, type CallSession, type Db } from '@callsync/db';
+import {
+  findCallForContext,
+  findContextFacts,
+  type CallerHistory,
+  type CallForContext,
+  type CallSession,
+  type ContextFacts,
+  type ContextFactsQuery,
+  type Db,
+} from '@callsync/db';
 import { parseCall, type RetellCall } from '../events/call';
 import { CALL_EVENTS } from '../events/event-types';
 import { resolveCompany } from '../handlers/tenant-cache';
@@ -46,6 +55,12 @@ export interface ContextSources {
   prefetched?: ContextCache;
 }
 
+/**
+ * What a function's claim of its invocation already read for the context (claimInvocation's
+ * `context`), and the facts' query it guessed (contextClaimFor).
+ */
+export type StoredContext = CallForContext & { facts?: ContextFacts; factsQuery?: ContextFactsQuery };
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function stateOf(row: CallSession): SessionState {
@@ -55,7 +70,7 @@ function stateOf(row: CallSession): SessionState {
 }
 
 /**
- * A call's context, read-only, in two round trips. The session as a worker left it, with the call's
+ * A call's context, read-only, in two round trips (none when `live.stored` holds them). The session as a worker left it, with the call's
  * stored events that no worker has applied yet merged in, and the call object a function request
  * carries, all through the same state machine: so the answer is the same whether or not the workers
  * have caught up. Null when callsync knows nothing of the call and the request brings nothing.
@@ -64,14 +79,15 @@ export async function resolveCallContext(
   db: Db,
   keys: SecretKeyring,
   callId: string,
-  live?: { call: RetellCall; at: Date; sources?: ContextSources },
+  live?: { call: RetellCall; at: Date; sources?: ContextSources; stored?: StoredContext },
 ): Promise<CallContext | null> {
   const sources = live?.sources;
   if (live && sources?.directory?.loaded && sources.prefetched) {
     const hit = sources.prefetched.get(callId);
     if (hit) return fromRequest(callId, live, hit, sources.directory);
   }
-  const { session, pending } = await findCallForContext(db, callId);
+  const stored = live?.stored;
+  const { session, pending } = stored ?? (await findCallForContext(db, callId));
   if (!session && pending.length === 0 && !live) return null;
   let state = session ? stateOf(session) : emptySession();
   let applied = 0;
@@ -96,13 +112,18 @@ export async function resolveCallContext(
     (sources?.directory?.loaded ? sources.directory.companyOf(parties) : null) ??
     (await resolveCompany(db, parties));
   const { customer, withheld } = customerOf(state);
-  const facts = await findContextFacts(db, {
+  const query: ContextFactsQuery = {
     companyId,
     agentId: state.agent_id,
     customerNumber: withheld ? null : customer,
     callerHashes: withheld ? [] : await callerHashesOf(db, keys, customer),
     excludeCallId: callId,
-  });
+  };
+  // The claim's guess holds unless the session or stored events changed who or whose the call is.
+  const facts =
+    stored?.facts && stored.factsQuery && sameQuery(stored.factsQuery, query)
+      ? stored.facts
+      : await findContextFacts(db, query);
   return assemble(callId, state, facts.company, facts.agent?.name ?? null, facts.history, {
     session: Boolean(session),
     pending_events: applied,
@@ -136,8 +157,52 @@ function fromRequest(
   );
 }
 
+const sameQuery = (a: ContextFactsQuery, b: ContextFactsQuery) =>
+  a.companyId === b.companyId &&
+  a.agentId === b.agentId &&
+  a.customerNumber === b.customerNumber &&
+  a.excludeCallId === b.excludeCallId &&
+  a.callerHashes.join() === b.callerHashes.join();
+
+/**
+ * What a function's claim should read for its call's context in the same statement (claimInvocation's
+ * `context`): nothing when the caller was prefetched; with routing in memory, also the facts, their
+ * query guessed from the request's call object (resolveCallContext reads them again if the session
+ * says otherwise).
+ */
+export async function contextClaimFor(
+  db: Db,
+  keys: SecretKeyring,
+  call: RetellCall,
+  sources?: ContextSources,
+): Promise<{ callId: string; facts?: ContextFactsQuery } | undefined> {
+  const directory = sources?.directory;
+  if (!directory?.loaded) return { callId: call.call_id };
+  if (sources?.prefetched?.has(call.call_id)) return undefined;
+  const parties = {
+    agent_id: call.agent_id ?? null,
+    direction: call.direction ?? null,
+    from_number: call.from_number ?? null,
+    to_number: call.to_number ?? null,
+  };
+  const { customer, withheld } = customerOf(parties);
+  return {
+    callId: call.call_id,
+    facts: {
+      companyId: directory.companyOf(parties),
+      agentId: parties.agent_id,
+      customerNumber: withheld ? null : customer,
+      callerHashes: withheld ? [] : await callerHashesOf(db, keys, customer),
+      excludeCallId: call.call_id,
+    },
+  };
+}
+
 /** The caller: the customer's number (the other party for an outbound call), and whether it is withheld. */
-function customerOf(state: SessionState): { customer: string | null; withheld: boolean } {
+function customerOf(state: Pick<SessionState, 'direction' | 'from_number' | 'to_number'>): {
+  customer: string | null;
+  withheld: boolean;
+} {
   const customer = state.direction === 'outbound' ? state.to_number : state.from_number;
   return { customer, withheld: !customer || customer.toLowerCase() === 'anonymous' };
 }

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, createDb, migrateToLatest } from '@callsync/db';
+import { createDb, migrateToLatest } from '@callsync/db';
+import { createDatabase } from '@callsync/db/testing';
 import { migrations } from '@callsync/migrations';
 import { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';

@@ -21,6 +21,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       only: { type: 'string' },
       /** A directory for a V8 CPU profile of the live process (where its time goes). */
       'profile-live': { type: 'string' },
+      /** Count and time the live routes' Postgres statements (live-probe-server.js stands in for live-main.js). */
+      'probe-live': { type: 'boolean', default: false },
     },
   });
   const positive = (name: keyof typeof values) => {
@@ -41,6 +43,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     retellRatePerSecond: positive('retell-rate'),
     log: (l: string) => console.log(l),
     profileLiveDir: values['profile-live'],
+    probeLive: values['probe-live'],
   };
   if (values.only === 'live') {
     const live = await runBench({ ...options, only: 'live' });

@@ -1,11 +1,29 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
-import { addCompany, mapAgent, mapNumber, notifyTenantsChanged } from '@callsync/db';
+import {
+  addCompany,
+  mapAgent,
+  mapNumber,
+  notifyCallsStarted,
+  notifyTenantsChanged,
+  type StartedCall,
+} from '@callsync/db';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { freePort } from '../ports';
-import type { OpenLoopOptions, OpenLoopResult } from './open-loop';
+import { benchCallId, benchCaller, type OpenLoopOptions, type OpenLoopResult } from './open-loop';
+import type { PoolFigures } from './pool-probe';
 import { API_KEY, load, sleep, waitReady, webhookUrl, type BenchRun } from './run';
+
+/** What live-probe-server.js reports per phase (`--probe-live`). */
+export type PoolProbeFigures = PoolFigures & {
+  perRequest: number;
+  prefetchHits: number;
+  prefetchMisses: number;
+  /** The live process's event loop delay, ms: waiting for its own CPU. */
+  loopDelay: { p50: number; p99: number; max: number };
+  cpuMs: number;
+};
 
 /** The live routes' figures (bench-results.json `live`). */
 export interface LiveResult {
@@ -15,6 +33,16 @@ export interface LiveResult {
   /** The live process (apps/ingress live-main.js), beside webhooks: `live.inbound.p99`, `live.functions.p99`. */
   inbound: OpenLoopResult;
   functions: OpenLoopResult;
+  /**
+   * The same function load for calls whose call_started came first (announced on callsync_calls, as
+   * the ingress does): their context is prefetched, as for nearly every function call in production.
+   */
+  prefetched: { functions: OpenLoopResult };
+  /**
+   * With --probe-live: the live pool's statements per phase (count, wait for a connection, run), and
+   * the prefetch cache's hits and misses in it.
+   */
+  pool?: Record<string, PoolProbeFigures>;
   /** The same function load through the ingress's own live routes (one process with the webhooks): the contrast. */
   sameProcess: { functions: OpenLoopResult };
   /** One request at a time, no webhooks: `live.idle.inbound.p99`, `live.idle.functions.p99`. */
@@ -39,7 +67,9 @@ function startLive(run: BenchRun, port: number) {
     process.execPath,
     [
       ...(run.options.profileLiveDir ? ['--cpu-prof', `--cpu-prof-dir=${run.options.profileLiveDir}`] : []),
-      join(run.options.root, 'apps/ingress/dist/live-main.js'),
+      ...(run.options.probeLive
+        ? [join(run.options.root, 'packages/testkit/dist/bench/live-probe-server.js'), String(port)]
+        : [join(run.options.root, 'apps/ingress/dist/live-main.js')]),
     ],
     {
       env: childEnvironment({ ...run.env, LIVE_PORT: String(port), LIVE_METRICS_PORT: '0' }),
@@ -133,6 +163,22 @@ export async function measureLive(run: BenchRun): Promise<LiveResult> {
     }),
   };
 
+  // With --probe-live, what each phase asked of the live pool.
+  const pool: NonNullable<LiveResult['pool']> = {};
+  let prefetchSeen = { hits: 0, misses: 0 };
+  const poolFigures = async (phase: string, requests: number) => {
+    if (!run.options.probeLive) return;
+    const f = (await (await fetch(`${liveBase}/__bench/pool`)).json()) as Omit<PoolProbeFigures, 'perRequest'>;
+    pool[phase] = {
+      ...f,
+      perRequest: Math.round((f.statements / Math.max(1, requests)) * 100) / 100,
+      prefetchHits: f.prefetchHits - prefetchSeen.hits,
+      prefetchMisses: f.prefetchMisses - prefetchSeen.misses,
+    };
+    prefetchSeen = { hits: f.prefetchHits, misses: f.prefetchMisses };
+  };
+  await poolFigures('idle', idle.inbound.requests + idle.functions.requests);
+
   const beside = async (label: string, options: OpenLoopOptions): Promise<OpenLoopResult> => {
     run.say(`(f) ${label}: ${LIVE_RATE}/s open-loop for ${seconds}s while webhooks arrive at ${LIVE_WEBHOOK_RATE}/s`);
     const [answers] = await Promise.all([
@@ -145,8 +191,17 @@ export async function measureLive(run: BenchRun): Promise<LiveResult> {
         rate: LIVE_WEBHOOK_RATE,
       }),
     ]);
+    if (options.url.startsWith(liveBase)) await poolFigures(options.runId, answers.requests);
     return answers;
   };
+  /** Open-loop function calls at LIVE_RATE to `base`, as run `runId`. */
+  const functionLoad = (base: string, runId: string): OpenLoopOptions => ({
+    ...common,
+    url: `${base}${FUNCTION}`,
+    kind: 'function',
+    rate: LIVE_RATE,
+    runId,
+  });
   const inbound = await beside('inbound, live process', {
     ...common,
     url: `${liveBase}${INBOUND}`,
@@ -154,21 +209,34 @@ export async function measureLive(run: BenchRun): Promise<LiveResult> {
     rate: LIVE_RATE,
     runId: 'live_in',
   });
-  const functions = await beside('functions, live process', {
-    ...common,
-    url: `${liveBase}${FUNCTION}`,
-    kind: 'function',
-    rate: LIVE_RATE,
-    runId: 'live_fn',
-  });
+  const functions = await beside('functions, live process', functionLoad(liveBase, 'live_fn'));
+  // Every call of the next phase starts (call_started, announced as the ingress announces it) before
+  // its functions: the live process prefetches its caller. Announced ahead of the phase (beside no
+  // webhooks), so the prefetch's own statements (one per call) are not in the phase's figures.
+  const prefetchedRun = 'live_fnp';
+  const calls: StartedCall[] = Array.from({ length: Math.round(LIVE_RATE * seconds) }, (_, i) => ({
+    call_id: benchCallId(prefetchedRun, i),
+    agent_id: 'agent_f1ce85d06a84afb989dfbb16a9',
+    direction: 'inbound',
+    from_number: benchCaller(i),
+    to_number: '+493033081738',
+  }));
+  // At the phase's own rate, as calls start: a burst of starts would queue the prefetches past the
+  // pool's connect timeout.
+  for (let i = 0; i < calls.length; i += LIVE_RATE / 4) {
+    await notifyCallsStarted(run.db, calls.slice(i, i + LIVE_RATE / 4));
+    await sleep(250);
+  }
+  await sleep(3000);
+  await poolFigures('prefetch', calls.length);
+  const prefetched = {
+    functions: await beside('functions for prefetched calls, live process', functionLoad(liveBase, prefetchedRun)),
+  };
   const sameProcess = {
-    functions: await beside('functions, through the ingress (one process with the webhooks)', {
-      ...common,
-      url: `${ingressBase}${FUNCTION}`,
-      kind: 'function',
-      rate: LIVE_RATE,
-      runId: 'same_fn',
-    }),
+    functions: await beside(
+      'functions, through the ingress (one process with the webhooks)',
+      functionLoad(ingressBase, 'same_fn'),
+    ),
   };
   await live.stop();
 
@@ -195,6 +263,8 @@ export async function measureLive(run: BenchRun): Promise<LiveResult> {
       webhookRate: LIVE_WEBHOOK_RATE,
       inbound,
       functions,
+      prefetched,
+      ...(run.options.probeLive ? { pool } : {}),
       sameProcess,
       idle,
       budget: {

@@ -2,7 +2,8 @@
 // server it measures. Prints one JSON line with autocannon's result.
 //   node load-process.js '<json options>'
 import autocannon from 'autocannon';
-import { LIFECYCLE_EVENTS, sampleCall, signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
+import { LIFECYCLE_EVENTS } from '@callsync/domain';
+import { sampleCall, signRetellBody, sampleWebhookBody, type SampleEvent } from '@callsync/retell';
 
 interface LoadOptions {
   url: string;

@@ -54,6 +54,12 @@ export interface OpenLoopResult {
   unansweredAt?: number[];
 }
 
+/** The caller of the generator's `i`th invocation: a thousand callers, each calling again. */
+export const benchCaller = (i: number) => `+4917${String(i % 1000).padStart(7, '0')}`;
+
+/** The call id of the `i`th invocation of run `runId`. */
+export const benchCallId = (runId: string, i: number) => `bench_${runId}_${i}`;
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
 function send(url: URL, body: string, apiKey: string, timeoutMs: number): Promise<{ status: number }> {
@@ -109,15 +115,15 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let retries = 0;
 
   const bodyFor = (i: number): string => {
-    const caller = `+4917${String(i % 1000).padStart(7, '0')}`;
+    const caller = benchCaller(i);
     if (o.kind === 'inbound')
       return JSON.stringify({
         event: 'call_inbound',
-        call_inbound: { from_number: caller, to_number: '+493033081738', call_id: `bench_${o.runId}_${i}` },
+        call_inbound: { from_number: caller, to_number: '+493033081738', call_id: benchCallId(o.runId, i) },
       });
     const name = o.kind === 'budget' ? 'bench_lookup' : 'get_call_context';
     const args = o.kind === 'budget' ? { invocation: `${o.runId}_${i}` } : { request: i };
-    const call = sampleCall({ callId: `bench_${o.runId}_${i}`, startMs, fromNumber: caller }, 'call_started');
+    const call = sampleCall({ callId: benchCallId(o.runId, i), startMs, fromNumber: caller }, 'call_started');
     return JSON.stringify({
       name,
       args,

@@ -1,4 +1,5 @@
-import { countPendingEvents, processingLatency } from '@callsync/db';
+import { countPendingEvents } from '@callsync/db';
+import { processingLatency } from '@callsync/db/testing';
 import { workerProcess, type ManagedProcess } from '../managed-process';
 import { CpuMeter } from './cpu';
 import {

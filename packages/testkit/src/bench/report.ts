@@ -194,6 +194,7 @@ export function formatLive(l: BenchResult['live']): string {
     row('function, one at a time', l.idle.functions),
     row(`inbound, ${l.rate}/s + webhooks ${l.webhookRate}/s`, l.inbound),
     row(`function, ${l.rate}/s + webhooks ${l.webhookRate}/s`, l.functions),
+    row('function, prefetched calls', l.prefetched.functions),
     row('function through the ingress', l.sameProcess.functions),
     [...row(`turn budget ${l.budget.budgetMs} ms, ${l.budget.rate}/s`, l.budget), `${l.budget.doubleRuns} double runs`],
   ]).join('\n');

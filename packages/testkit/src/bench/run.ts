@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
-import { countPendingEvents, processedSince, type Db } from '@callsync/db';
+import { countPendingEvents, type Db } from '@callsync/db';
+import { processedSince } from '@callsync/db/testing';
 import { waitUntil } from '@callsync/runtime';
 import type { LocalServices } from '../local-services';
 import type { ManagedProcess } from '../managed-process';
@@ -23,6 +24,11 @@ export interface BenchOptions {
   log: (line: string) => void;
   /** Write a V8 CPU profile of the live process here (node --cpu-prof): where its time goes. Default none. */
   profileLiveDir?: string;
+  /**
+   * Serve the live routes from live-probe-server.js instead of live-main.js: the same routes on a
+   * pool that counts and times its statements (`live.pool`). Default false.
+   */
+  probeLive?: boolean;
 }
 
 export interface LoadResult {

@@ -1,4 +1,5 @@
-import { countPendingEvents, processingLatency } from '@callsync/db';
+import { countPendingEvents } from '@callsync/db';
+import { processingLatency } from '@callsync/db/testing';
 import { API_KEY, drained, load, webhookUrl, type BenchRun } from './run';
 
 /** What one offered rate did in the sustained-rate search. */

@@ -1,0 +1,170 @@
+import express, { type Express } from 'express';
+import { addCompany, mapAgent, mapNumber, type Db } from '@callsync/db';
+import {
+  BUILTIN_FUNCTIONS,
+  ContextCache,
+  functionRegistry,
+  invalidateTenantCache,
+  prefetchCallContext,
+  TenantDirectory,
+} from '@callsync/domain';
+import { createLiveApp } from '@callsync/ingress';
+import { createLogger } from '@callsync/logger';
+import { Metrics } from '@callsync/metrics';
+import { sampleCall } from '@callsync/retell';
+import { probedDb, type PoolProbe } from '../packages/testkit/src/bench/pool-probe';
+import { truncateAll, useTestDatabase } from './support/database';
+import { newCallId } from './support/calls';
+import { TEST_API_KEY } from './support/env';
+import { TEST_KEYS } from './support/keys';
+import { signedPost } from './support/live';
+import { until } from './support/processes';
+
+/**
+ * The Postgres round trips an answer waits on (issue 33: under load the live routes' time went to
+ * waiting for the pool, so every statement on an answer's path costs a queue). The live app reads
+ * through a pool that counts every statement pg sends; what was sent before the answer's `res.end`
+ * is what the answer could have waited on. Statements sent after it (records) are counted apart.
+ */
+const t = useTestDatabase();
+const NUMBER = '+493033081738';
+const CALLER = '+491604366218';
+let live: { db: Db; probe: PoolProbe };
+let app: Express;
+let directory: TenantDirectory;
+let cache: ContextCache;
+/** Statements sent before the answer of each request, in order. */
+let beforeAnswer: string[][] = [];
+
+beforeAll(() => {
+  live = probedDb(t.url, 4, 'round-trips-test');
+});
+afterAll(() => live.db.destroy());
+
+beforeEach(async () => {
+  await truncateAll(t.db);
+  invalidateTenantCache();
+  const company = await addCompany(t.db, 'Praxis Dr. Weber', 'Europe/Berlin');
+  await mapAgent(t.db, 'agent_weber', company.id);
+  await mapNumber(t.db, NUMBER, company.id);
+  directory = new TenantDirectory(t.db);
+  await directory.refresh();
+  cache = new ContextCache({ maxEntries: 100 });
+  const liveApp = createLiveApp({
+    db: live.db,
+    keys: TEST_KEYS,
+    logger: createLogger({ silent: true }),
+    metrics: new Metrics('test', { processMetrics: false }),
+    functions: functionRegistry([...BUILTIN_FUNCTIONS]),
+    apiTokens: [],
+    webhookKeys: [TEST_API_KEY],
+    signatureToleranceMs: 5 * 60_000,
+    directory,
+    prefetch: cache,
+  });
+  app = express();
+  app.use((_req, res, next) => {
+    const end = res.end.bind(res) as (...a: unknown[]) => express.Response;
+    res.end = ((...args: unknown[]) => {
+      beforeAnswer.push([...live.probe.sent]);
+      live.probe.take();
+      return end(...args);
+    }) as typeof res.end;
+    next();
+  });
+  app.use(liveApp);
+  // The caller-hash salt is read once per pool: not on any answer's path after the first.
+  await prefetchCallContext(
+    live.db,
+    TEST_KEYS,
+    { directory, prefetched: cache },
+    { call_id: 'warm', from_number: CALLER },
+  );
+  live.probe.take();
+  beforeAnswer = [];
+});
+
+function functionCall(callId: string, toolCallId: string) {
+  const call = sampleCall(
+    { callId, agentId: 'agent_weber', startMs: Date.now() - 30_000, fromNumber: CALLER },
+    'call_started',
+  );
+  const args = {};
+  return {
+    name: 'get_call_context',
+    args,
+    call: {
+      ...call,
+      transcript_with_tool_calls: [
+        { role: 'tool_call_invocation', tool_call_id: toolCallId, name: 'get_call_context', arguments: '{}' },
+      ],
+    },
+  };
+}
+
+/** The request's status and the statements sent between its arrival and its answer. */
+async function ask(path: string, payload: unknown): Promise<{ status: number; body: string; statements: string[] }> {
+  live.probe.take();
+  const res = await signedPost(app, path, payload);
+  return { status: res.status, body: res.text, statements: beforeAnswer.shift() ?? [] };
+}
+
+const recorded = (toolCallId: string) =>
+  until(`the invocation ${toolCallId} to be recorded`, async () => {
+    const row = await t.db
+      .selectFrom('function_calls')
+      .select(['status', 'replays'])
+      .where('tool_call_id', '=', toolCallId)
+      .executeTakeFirst();
+    return row?.status === 'ok' ? row : undefined;
+  });
+
+describe('Postgres round trips on the answer path', () => {
+  it('a prefetched function call waits on one: the claim of its tool_call_id; its result is recorded after the answer', async () => {
+    const callId = newCallId('prefetched');
+    await prefetchCallContext(
+      live.db,
+      TEST_KEYS,
+      { directory, prefetched: cache },
+      {
+        call_id: callId,
+        agent_id: 'agent_weber',
+        direction: 'inbound',
+        from_number: CALLER,
+        to_number: NUMBER,
+      },
+    );
+    live.probe.take();
+    const first = await ask('/api/retell/functions/get_call_context', functionCall(callId, 'tc_p1'));
+    expect(first.status).toBe(200);
+    expect(cache.hits).toBe(1);
+    expect(first.statements).toHaveLength(1);
+    expect(first.statements[0]).toMatch(/insert into function_calls/);
+    expect(await recorded('tc_p1')).toMatchObject({ status: 'ok' });
+
+    // Retell's retry of the answered invocation: one statement, the claim that finds the record.
+    const retry = await ask('/api/retell/functions/get_call_context', functionCall(callId, 'tc_p1'));
+    expect(retry.status).toBe(200);
+    expect(retry.statements).toHaveLength(1);
+    await until('the replay to be counted', async () => ((await recorded('tc_p1')).replays === 1 ? true : undefined));
+  });
+
+  it('a function call nobody prefetched waits on one too: its claim reads the call’s state and facts', async () => {
+    const cold = await ask('/api/retell/functions/get_call_context', functionCall(newCallId('cold'), 'tc_c1'));
+    expect(cold.status).toBe(200);
+    expect(cache.misses).toBe(1);
+    expect(cold.statements).toHaveLength(1);
+    expect(cold.statements[0]).toMatch(/insert into function_calls[\s\S]*retell_call_sessions[\s\S]*companies/);
+    expect(cold.body).toContain('Praxis Dr. Weber');
+  });
+
+  it('an inbound answer waits on one: the caller’s history (and a retry’s answer); its record goes after the answer', async () => {
+    const answered = await ask('/api/retell/inbound', {
+      event: 'call_inbound',
+      call_inbound: { from_number: CALLER, to_number: NUMBER, agent_id: 'agent_weber', call_id: newCallId('in') },
+    });
+    expect(answered.status).toBe(200);
+    expect(answered.statements).toHaveLength(1);
+    expect(answered.statements[0]).not.toMatch(/insert/);
+  });
+});
