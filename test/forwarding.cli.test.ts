@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { addCompany, findDeliveriesOf, type Db } from '@callsync/db';
 import { defaultHandlers, processWebhookEvent } from '@callsync/domain';
-import { ForwardReceiver } from '@callsync/fake-retell';
+import { ForwardReceiver } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';
 import {
   createForwardQueue,

@@ -11,7 +11,7 @@ import {
   type ForwardDelivery,
 } from '@callsync/db';
 import { createDestination, defaultHandlers, processWebhookEvent, type DestinationInput } from '@callsync/domain';
-import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-retell';
+import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';
 import {
   createForwardQueue,
@@ -28,6 +28,7 @@ import { LIFECYCLE, newCallId, storeEvent } from './support/calls';
 import { serviceUrls } from './support/env';
 import { TEST_KEYS } from './support/keys';
 import { deleteQueueKeys } from './support/processes';
+import { queueIdle } from './support/queue-idle';
 
 /*
  * Forwarding that is fair and heals itself (issue 28): per-destination limits checked before any
@@ -157,6 +158,53 @@ describe('fairness: limits before any claim', () => {
     expect(slow.receiver.maxInFlight).toBeLessThanOrEqual(2);
     expect((await deliveriesTo(slow.id)).every((r) => r.attempts === 1)).toBe(true);
   });
+
+  it('a slot counts the exchange with the receiver, not the claim: a claim stuck on a lock holds no slot', async () => {
+    const d = await destination({ events: ['call_started'], maxInFlight: 1 });
+    const [first, second] = [newCallId(), newCallId()];
+    await applyCall(first, ['call_started']);
+    const [stuck] = await deliveriesTo(d.id);
+    // Hold the first delivery's row, as a slow Postgres would: its claim waits on the lock.
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((r) => (unlock = r));
+    const locker = t.db.transaction().execute(async (trx) => {
+      await sql`select 1 from forward_deliveries where id = ${stuck!.id} for update`.execute(trx);
+      await unlocked;
+    });
+    try {
+      startWorker();
+      await until('the first claim waiting on the row lock', async () => {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`.execute(t.db);
+        return rows[0]!.n > 0 ? true : undefined;
+      });
+      await applyCall(second, ['call_started']);
+      // Before the fix the first job took the only slot before its claim, and the second waited for the lock.
+      await until('the second call’s delivery sent', async () => (d.receiver.received.length === 1 ? true : undefined));
+      expect(d.receiver.received[0]!.body).toContain(second);
+    } finally {
+      unlock();
+      await locker;
+    }
+    await allDelivered(d.id, 2);
+    expect(d.receiver.maxInFlight).toBe(1);
+  });
+
+  it('the in-flight limit holds when Redis loses the gate’s record: what is leased in Postgres counts', async () => {
+    const slow = await destination({ events: ['call_started'], maxInFlight: 2 }, () => ({
+      status: 204,
+      delayMs: 1500,
+    }));
+    for (let i = 0; i < 6; i++) await applyCall(newCallId(), ['call_started']);
+    startWorker({ concurrency: 8 });
+    await until('two sends in flight', async () => (slow.receiver.inFlight === 2 ? true : undefined));
+    // As a Redis restart without persistence does: the gate forgets the destination, its jobs stay.
+    const base = `${prefix}:fwd-gate:${slow.id}`;
+    await connection.del(base, `${base}:inflight`, `${base}:res`);
+    await allDelivered(slow.id, 6);
+    // Before the fix the gate saw nothing in flight and let two more go while the first two hung.
+    expect(slow.receiver.maxInFlight).toBe(2);
+  });
 });
 
 describe('a breaker that closes itself', () => {
@@ -217,7 +265,8 @@ describe('a breaker that closes itself', () => {
     startWorker({ breakerCooldownMs: 50 });
     const { sweepOverdueForwards } = await import('@callsync/worker');
     await sweepOverdueForwards(t.db, queue, createLogger({ silent: true }), { pendingAfterMs: 0 });
-    await new Promise((r) => setTimeout(r, 300));
+    // The sweeper gave the delivery a job; the worker ran it and held the delivery instead of probing.
+    await queueIdle(queue);
     expect(d.receiver.received).toHaveLength(0);
     expect(await findDestination(t.db, d.id)).toMatchObject({ state: 'paused', paused_by: 'operator' });
     const { heads } = await resumeDestination(t.db, d.id);
@@ -257,7 +306,7 @@ describe('retries like the standard’s', () => {
       ['call_ended', 'held', null],
       ['call_analyzed', 'held', null],
     ]);
-    await new Promise((r) => setTimeout(r, 300));
+    await queueIdle(queue);
     expect(d.receiver.received).toHaveLength(1);
   });
 

@@ -7,7 +7,7 @@ import {
   processWebhookEvent,
   sendDelivery,
 } from '@callsync/domain';
-import { ForwardReceiver } from '@callsync/fake-retell';
+import { ForwardReceiver } from '@callsync/fake-receiver';
 import { truncateAll, useTestDatabase } from './support/database';
 import { newCallId, storeEvent } from './support/calls';
 import { TEST_KEYS } from './support/keys';

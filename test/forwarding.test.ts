@@ -16,11 +16,12 @@ import {
   type DestinationInput,
   type EventHandler,
 } from '@callsync/domain';
-import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-retell';
+import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';
 import { ensureForwardJobs, forwardJobId } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { applyRetention, sweepOverdueForwards } from '@callsync/worker';
+import { queueIdle } from './support/queue-idle';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, LIFECYCLE, newCallId, START_MS, storeEvent } from './support/calls';
 import { sampleTranscriptUpdateBody } from '@callsync/retell';
@@ -251,8 +252,8 @@ describe('forwarding to destinations', () => {
     // The third failure pauses it; a try already in flight for the other call may still land.
     expect(triesWhilePaused).toBeGreaterThanOrEqual(3);
     expect(triesWhilePaused).toBeLessThanOrEqual(4);
-    // Not tried while paused.
-    await new Promise((r) => setTimeout(r, 500));
+    // Not tried while paused: every job there was has run (the probe's waits, delayed, for its cool-down).
+    await queueIdle(p!.forwardQueue!);
     expect(d.receiver.received.length).toBe(triesWhilePaused);
 
     up = true;

@@ -13,7 +13,7 @@ import {
   SecretKeyring,
   type InboundRouting,
 } from '@callsync/domain';
-import { ForwardReceiver } from '@callsync/fake-retell';
+import { ForwardReceiver } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';
 import { sampleCall } from '@callsync/retell';
 import { applyRetention } from '@callsync/worker';

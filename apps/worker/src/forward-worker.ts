@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { findDestination, type Db, type ForwardHead } from '@callsync/db';
+import { findDestination, findLeasedDeliveries, type Db, type ForwardHead } from '@callsync/db';
 import { forwardDelivery, SecretKeyError, type ForwardOutcome, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
@@ -97,6 +97,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
   // The gate only paces; the row's lease is what keeps one delivery from being sent twice at once.
   const gate = new ForwardGate(options.connection, options.prefix, 10_000);
   const limitsOf = destinationLimits(options.db, options.settingsCacheMs ?? 2_000);
+  const leased = (destinationId: string) => () => findLeasedDeliveries(options.db, destinationId);
   const delay = async (job: Job<ForwardJobData>, token: string | undefined, at: number): Promise<never> => {
     if (!token) throw new Error('a forward job without a lock token cannot be delayed');
     await job.moveToDelayed(at, token);
@@ -110,7 +111,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     const gated = destinationId !== undefined && limits?.active === true;
     const member = job.id ?? `fwd-${data.deliveryId}`;
     if (gated) {
-      const waitMs = await gate.acquire(destinationId, member, limits);
+      const waitMs = await gate.admit(destinationId, member, limits, leased(destinationId));
       if (waitMs > 0) {
         options.metrics?.forwardGateWaits.inc({ destination: destinationId });
         return delay(job, token, Date.now() + waitMs);
@@ -163,20 +164,23 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
       }
       return outcome;
     };
-    const send = async (answered?: () => Promise<void>) =>
+    const send = async (slot?: { take: () => Promise<boolean>; done: (latencyMs: number) => Promise<void> }) =>
       report(
         await forwardDelivery(options.db, options.keys, data.deliveryId, {
           timeoutMs: options.timeoutMs,
           retrySchedule: options.retrySchedule,
           breakerCooldownMs: options.breakerCooldownMs,
-          onAnswered: answered,
+          beforeSend: slot?.take,
+          onAnswered: slot?.done,
         }),
       );
     let outcome: ForwardOutcome;
     try {
-      // The slot is renewed while the delivery is claimed and sent, and given back as soon as the
-      // receiver answered.
-      outcome = gated ? await gate.holding(destinationId, member, send) : await send();
+      // Admitted, the delivery is claimed; its slot is taken for the send, renewed while the
+      // receiver answers, and given back as soon as it did.
+      outcome = gated
+        ? await gate.holding(destinationId, member, data.deliveryId, limits.maxInFlight, leased(destinationId), send)
+        : await send();
     } catch (err) {
       // The operator's to fix (a key missing from CALLSYNC_SECRET_KEY_PREVIOUS): said loudly, while
       // the delivery waits unsent.

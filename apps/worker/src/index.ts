@@ -5,6 +5,8 @@ export type { ReconcileWorkerOptions } from './reconcile-worker';
 export { createMaintenanceWorker, createRetentionWorker, createTenantSyncWorker } from './maintenance-worker';
 export { sweepOverdueForwards, sweepPendingEvents } from './sweeper';
 export { createForwardWorker, handOff } from './forward-worker';
+export { ForwardGate, TURN_HORIZON_MS } from './forward-gate';
+export type { GateLimits } from './forward-gate';
 export type { ForwardWorkerOptions } from './forward-worker';
 export type { SweepOptions, SweepResult } from './sweeper';
 export { startWorkerProcess } from './worker-process';

@@ -44,10 +44,19 @@ export interface ForwardOptions {
   /**
    * Called as soon as the receiver answered (or did not), before the answer is recorded: the
    * forward worker gives the destination's in-flight slot back here, so a slot counts the exchange
-   * with the receiver, not callsync's own bookkeeping.
+   * with the receiver, not callsync's own bookkeeping. `latencyMs`: how long the receiver took (0:
+   * nothing was sent).
    */
-  onAnswered?: () => Promise<void>;
+  onAnswered?: (latencyMs: number) => Promise<void>;
+  /**
+   * Called once the delivery is claimed, right before it is sent: false (the destination's slots are
+   * all taken) gives the claim back uncounted, and the delivery is tried again shortly.
+   */
+  beforeSend?: () => Promise<boolean>;
 }
+
+/** How soon a delivery whose destination had no free slot after its claim is tried again. */
+const BUSY_RETRY_MS = 100;
 
 export type ForwardOutcome =
   /** Nothing to send now (finished, held, paused, cancelled, or waiting for its chain). */
@@ -194,6 +203,10 @@ export async function forwardDelivery(
       { cause: err },
     );
   }
+  if (delivery.body !== null && options.beforeSend && !(await options.beforeSend())) {
+    await releaseDelivery(db, delivery.id, new Date(Date.now() + BUSY_RETRY_MS));
+    return { kind: 'later', at: new Date(Date.now() + BUSY_RETRY_MS), reason: 'destination busy' };
+  }
   const result: SendResult =
     delivery.body === null
       ? {
@@ -205,7 +218,7 @@ export async function forwardDelivery(
           refused: true,
         }
       : await signAndSend(destination, secrets, delivery.message_id, delivery.body, timeoutMs, at);
-  await options.onAnswered?.();
+  await options.onAnswered?.(result.latencyMs);
   const verdict = judgeAnswer(result, delivery.attempts, schedule, Date.now(), { fail4xx: destination.fail_4xx });
   const error = describeFailure(result);
   const facts = { success: verdict.kind === 'delivered', gone: result.statusCode === 410, probe };

@@ -1,4 +1,5 @@
-import { holdWebhookEventsLock, isDatabaseUnavailable, type Db } from '@callsync/db';
+import { isDatabaseUnavailable, type Db } from '@callsync/db';
+import { holdWebhookEventsLock } from '@callsync/db/testing';
 import type { LocalServices } from '../local-services';
 import type { ManagedProcess } from '../managed-process';
 import { rng } from './load';
@@ -22,6 +23,11 @@ export interface ChaosRun {
   frozen?: ManagedProcess;
   /** When 503s are right: Postgres down, the table locked. */
   outages: OutageWindow[];
+  /**
+   * Planned faults that lose queued work without refusing deliveries (Redis restarted without its
+   * data): no 503 is right then, but a forward waiting through one waited for the fault.
+   */
+  jobLosses: OutageWindow[];
   kills: number;
   rollingExitCodes: (number | null)[];
   freezes: number;
@@ -114,8 +120,10 @@ export async function breakServices(run: ChaosRun): Promise<void> {
   await untilLoadAt(run, run.durationMs * 0.25);
   if (options.restartRedis ?? true) {
     run.say('restarting Redis (no persistence: every job and job scheduler is gone)');
+    const from = Date.now();
     await services.stopRedis();
     await services.startRedis();
+    run.jobLosses.push({ from, to: Date.now() });
   }
   if (options.pgOutageSeconds <= 0) return;
   await untilLoadAt(run, run.durationMs * 0.45);

@@ -1,13 +1,7 @@
-import {
-  findAllWebhookEvents,
-  findDeliveriesTo,
-  findDestination,
-  forwardBacklog,
-  type Db,
-  type ForwardDelivery,
-} from '@callsync/db';
+import { findDeliveriesTo, findDestination, forwardBacklog, type Db, type ForwardDelivery } from '@callsync/db';
+import { findAllWebhookEvents } from '@callsync/db/testing';
 import { createDestination, type SecretKeyring } from '@callsync/domain';
-import { ForwardReceiver } from '@callsync/fake-retell';
+import { ForwardReceiver } from '@callsync/fake-receiver';
 import { waitUntil } from '@callsync/runtime';
 import { rng } from './load';
 

@@ -1,17 +1,15 @@
 import { sign } from 'retell-sdk';
-import { identifyDelivery, parseEnvelope } from '@callsync/domain';
+import { identifyDelivery, parseEnvelope, type ChatEvent, type TransferEvent } from '@callsync/domain';
 import {
   sampleCall,
   sampleChat,
   sampleChatBody,
   sampleTransferBody,
   sampleWebhookBody,
-  type ChatEvent,
   type RetellCallObject,
   type RetellChatObject,
   type SampleCallOptions,
   type SampleEvent,
-  type TransferEvent,
 } from '@callsync/retell';
 
 /** Deterministic PRNG (mulberry32), so a run can be repeated with its seed. */

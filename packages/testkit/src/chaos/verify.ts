@@ -1,4 +1,5 @@
-import { findAllCallSessions, findAllChatSessions, findAllWebhookEvents, type Db } from '@callsync/db';
+import type { Db } from '@callsync/db';
+import { findAllCallSessions, findAllChatSessions, findAllWebhookEvents } from '@callsync/db/testing';
 import {
   CALL_EVENTS,
   chatPatchFromEvent,

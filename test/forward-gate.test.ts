@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { createRedisConnection, type RedisConnection } from '@callsync/queue';
+import { ForwardGate, TURN_HORIZON_MS } from '@callsync/worker';
+import { serviceUrls } from './support/env';
+import { deleteQueueKeys } from './support/processes';
+
+/*
+ * The forward gate's waiting line (issue 28), on a real Redis: what a full destination tells its
+ * waiting jobs. The waits are the gate's answers, computed from Redis's clock, not measured times.
+ */
+const prefix = `{callsync-gate-${randomUUID().slice(0, 8)}}`;
+let connection: RedisConnection;
+let gate: ForwardGate;
+const nothingLeased = async () => [];
+const one = { perSecond: null, maxInFlight: 1 };
+
+beforeAll(() => {
+  connection = createRedisConnection({ url: serviceUrls().redisUrl });
+  gate = new ForwardGate(connection, prefix, 10_000);
+});
+afterAll(async () => {
+  connection.disconnect();
+  await deleteQueueKeys(serviceUrls().redisUrl, prefix);
+});
+
+/** One exchange with the receiver that took `latencyMs`, through the gate. */
+async function exchange(destination: string, latencyMs: number): Promise<void> {
+  const job = `job-${randomUUID()}`;
+  expect(await gate.admit(destination, job, one, nothingLeased)).toBe(0);
+  expect(await gate.take(destination, job, 1, nothingLeased)).toBe(true);
+  await gate.release(destination, job, '1', latencyMs);
+}
+
+/** Take the one slot, then ask for it `n` times more: the waits the line is given. */
+async function waitsBehindOne(destination: string, n: number): Promise<number[]> {
+  const holder = `holder-${randomUUID()}`;
+  expect(await gate.admit(destination, holder, one, nothingLeased)).toBe(0);
+  expect(await gate.take(destination, holder, 1, nothingLeased)).toBe(true);
+  const waits: number[] = [];
+  for (let i = 0; i < n; i++) waits.push(await gate.admit(destination, `waiter-${i}`, one, nothingLeased));
+  return waits;
+}
+
+it('one exchange measured during a fault (a frozen sender) does not park the waiting line', async () => {
+  const destination = randomUUID();
+  for (let i = 0; i < 5; i++) await exchange(destination, 20);
+  // A sender frozen for 100 s mid-exchange reports it when it thaws.
+  await exchange(destination, 100_000);
+  const waits = await waitsBehindOne(destination, 10);
+  expect(waits.every((w) => w > 0)).toBe(true);
+  // Before the fix the latency became ~20 s: the tenth waiter was sent ~200 s away, long after the
+  // receiver (20 ms an exchange) could have taken it.
+  expect(Math.max(...waits)).toBeLessThan(1_000);
+});
+
+it('a slow receiver’s waiting line is sent no further ahead than the horizon, then asks again', async () => {
+  const destination = randomUUID();
+  for (let i = 0; i < 30; i++) await exchange(destination, 9_000);
+  const waits = await waitsBehindOne(destination, 20);
+  // 20 waiters at 9 s an exchange would be 180 s away; each comes back within the horizon instead.
+  expect(Math.max(...waits)).toBeLessThanOrEqual(TURN_HORIZON_MS + 20);
+  expect(Math.min(...waits)).toBeGreaterThan(0);
+});
+
+it('admission does not take the slot: the slot is taken for the send, and then only one at a time', async () => {
+  const destination = randomUUID();
+  // Two jobs admitted while nothing is in flight (both claim their deliveries) ...
+  expect(await gate.admit(destination, 'a', one, nothingLeased)).toBe(0);
+  expect(await gate.admit(destination, 'b', one, nothingLeased)).toBe(0);
+  // ... but only one sends at a time: the other waits for the slot, and gets it once it is given back.
+  expect(await gate.take(destination, 'a', 1, nothingLeased)).toBe(true);
+  expect(await gate.take(destination, 'b', 1, nothingLeased)).toBe(false);
+  await gate.release(destination, 'a', '1', 5);
+  expect(await gate.take(destination, 'b', 1, nothingLeased)).toBe(true);
+});
