@@ -5,7 +5,7 @@ import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import { forwardDeliveryJob, type ForwardJobData, type ForwardQueue, type RedisConnection } from '@callsync/queue';
 import { ForwardGate, type GateLimits } from './forward-gate';
-import { createQueueWorker } from './queue-worker';
+import { createQueueWorker, queueWorkerBasics } from './queue-worker';
 
 export interface ForwardWorkerOptions {
   db: Db;
@@ -200,13 +200,9 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     return outcome;
   };
   return createQueueWorker({
+    ...queueWorkerBasics(options),
     job: forwardDeliveryJob,
-    queueName: options.queueName,
     handle,
-    connection: options.connection,
-    prefix: options.prefix,
-    logger: options.logger,
-    concurrency: options.concurrency,
     failedLevel: 'debug',
     describe: (job) => ({ delivery_id: job.data.deliveryId }),
     // A crash mid-send is taken over once the lock expires (within 10-15 s, so a worker killed

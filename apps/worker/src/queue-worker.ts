@@ -2,19 +2,34 @@ import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq
 import type { Logger } from '@callsync/logger';
 import { parseJobData, type JobDefinition, type RedisConnection } from '@callsync/queue';
 
-export interface QueueWorkerOptions<D, R> {
-  /** The job this worker runs (queue, name, payload). */
-  job: JobDefinition<D>;
-  /** Other jobs on the same queue, told apart by name (each with its own payload). */
-  otherJobs?: readonly JobDefinition<D>[];
+/** Where a worker runs and how many jobs at once: what every worker's own options carry as they are. */
+export interface QueueWorkerBasics {
   /** Default: the definition's queue (tests use their own). */
   queueName?: string;
-  /** Runs a job whose data matched the definition's payload. */
-  handle: (data: D, job: Job<D>, token?: string) => Promise<R>;
   connection: RedisConnection;
   prefix: string;
   logger: Logger;
   concurrency: number;
+}
+
+/** The basics out of a worker's options (which carry more). */
+export function queueWorkerBasics(o: QueueWorkerBasics): QueueWorkerBasics {
+  return {
+    queueName: o.queueName,
+    connection: o.connection,
+    prefix: o.prefix,
+    logger: o.logger,
+    concurrency: o.concurrency,
+  };
+}
+
+export interface QueueWorkerOptions<D, R> extends QueueWorkerBasics {
+  /** The job this worker runs (queue, name, payload). */
+  job: JobDefinition<D>;
+  /** Other jobs on the same queue, told apart by name (each with its own payload). */
+  otherJobs?: readonly JobDefinition<D>[];
+  /** Runs a job whose data matched the definition's payload. */
+  handle: (data: D, job: Job<D>, token?: string) => Promise<R>;
   /**
    * How a failed job is logged. Webhook jobs log their own failures (with the row) and retry, so theirs
    * is debug; a failed reconciliation pass or housekeeping run is an error. Default 'error'.

@@ -29,7 +29,7 @@ import {
 } from '@callsync/queue';
 import { settle } from '@callsync/runtime';
 import { EventBatcher } from './event-batcher';
-import { createQueueWorker } from './queue-worker';
+import { createQueueWorker, queueWorkerBasics } from './queue-worker';
 
 export interface WebhookWorkerOptions {
   db: Db;
@@ -224,14 +224,10 @@ export function createWebhookWorker(
   };
 
   return createQueueWorker<WebhookWorkerData, ProcessOutcome | BatchOutcome>({
+    ...queueWorkerBasics(options),
     job: webhookEventJob,
     otherJobs: [webhookBatchJob],
-    queueName: options.queueName,
     handle,
-    connection: options.connection,
-    prefix: options.prefix,
-    logger: options.logger,
-    concurrency: options.concurrency,
     failedLevel: 'debug',
     describe: (job) => (isBatch(job.data) ? { rows: job.data.rowIds.length } : { row_id: job.data.rowId }),
     settings: { autorun: options.autorun ?? true, ...WEBHOOK_LOCK_SETTINGS },
