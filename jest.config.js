@@ -13,6 +13,9 @@ module.exports = {
     '^@callsync/migrations$': '<rootDir>/migrations/index.ts',
     // Test and bench helpers: a subpath of @callsync/db (its package.json "exports"), not a package.
     '^@callsync/db/testing$': '<rootDir>/packages/db/src/testing/index.ts',
+    // @callsync/db's areas (one entry each, package.json "exports").
+    '^@callsync/db/(events|sessions|forward|reconcile|tenants|live|ops|privacy)$':
+      '<rootDir>/packages/db/src/areas/$1.ts',
     '^@callsync/examples$': '<rootDir>/examples/index.ts',
     '^@callsync/(ingress|worker|dashboard)$': '<rootDir>/apps/$1/src/index.ts',
     '^@callsync/(.*)$': '<rootDir>/packages/$1/src/index.ts',

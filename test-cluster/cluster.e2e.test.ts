@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sign } from 'retell-sdk';
-import { findCallSession, findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession } from '@callsync/db/sessions';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { sampleCall } from '@callsync/retell';
 import { createTestDatabase, type TestDatabase } from '../test/support/database';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { addCompany } from '@callsync/db';
+import { addCompany } from '@callsync/db/tenants';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { cliEnvironment } from './support/env';
 import { assertBuilt, CLI, run } from './support/processes';

@@ -1,13 +1,13 @@
 import { CompiledQuery, sql, type RawBuilder } from 'kysely';
+import { type Db } from '@callsync/db';
+import { addCompany } from '@callsync/db/tenants';
 import {
-  addCompany,
   agentFunctionStats,
   agentVersionStats,
   agentVersionsPerDay,
   e2eMedianIntervals,
   listAgentVersions,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/db/ops';
 import {
   agentFunctionStatsQuery,
   agentVersionStatsQuery,

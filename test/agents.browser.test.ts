@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { createDashboardApp } from '@callsync/dashboard';
-import { addCompany } from '@callsync/db';
+import { addCompany } from '@callsync/db/tenants';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { serviceUrls } from './support/env';
 import { DASHBOARD_AUTH as AUTH, launchChromium, SCREENSHOTS, serveOnLoopback } from './support/browser';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import request from 'supertest';
 import { createDashboardApp } from '@callsync/dashboard';
-import { addCompany } from '@callsync/db';
+import { addCompany } from '@callsync/db/tenants';
 import { Queue } from 'bullmq';
 import { useTestDatabase } from './support/database';
 import { serviceUrls } from './support/env';

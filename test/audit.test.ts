@@ -1,4 +1,5 @@
-import { addCompany, latestAuditRuns, mapAgent } from '@callsync/db';
+import { latestAuditRuns } from '@callsync/db/reconcile';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import { createDestination, defaultHandlers, runAudit, runReconcilePass } from '@callsync/domain';
 import { Metrics } from '@callsync/metrics';
 import { sampleCall, type SampleEvent } from '@callsync/retell';

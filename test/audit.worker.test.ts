@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { latestAuditRuns } from '@callsync/db';
+import { latestAuditRuns } from '@callsync/db/reconcile';
 import { createLogger } from '@callsync/logger';
 import { createAuditQueue, createRedisConnection, scheduleAudit } from '@callsync/queue';
 import { sampleCall } from '@callsync/retell';

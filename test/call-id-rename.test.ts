@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import { completeCallIdBackfill } from '@callsync/testkit';
 import { useTestDatabase, truncateAll } from './support/database';
 

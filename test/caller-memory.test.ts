@@ -5,7 +5,7 @@ import {
   mapNumber,
   updateCompanyCallerMemory,
   type CallerMemory,
-} from '@callsync/db';
+} from '@callsync/db/tenants';
 import {
   BUILTIN_FUNCTIONS,
   defaultHandlers,

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import request from 'supertest';
 import { createDashboardApp } from '@callsync/dashboard';
-import { addCompany, mapAgent } from '@callsync/db';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, LIFECYCLE, newCallId } from './support/calls';
 import { startPipeline, type Pipeline } from './support/pipeline';

@@ -1,5 +1,7 @@
 import { CompiledQuery, sql, type RawBuilder } from 'kysely';
-import { addCompany, searchCalls, searchEvents, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { addCompany } from '@callsync/db/tenants';
+import { searchCalls, searchEvents } from '@callsync/db/ops';
 import {
   callSearchQuery,
   callsPerDayQuery,

@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { addCompany, mapAgent, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import { defaultHandlers, invalidateTenantCache, processWebhookEventsBatch, tokenSha256 } from '@callsync/domain';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { createDashboardApp } from '@callsync/dashboard';
-import { findCallSession } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { webhookJobId } from '@callsync/queue';
 import { createTestDatabase, type TestDatabase } from './support/database';

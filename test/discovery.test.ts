@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { findCallSession, findChatSession, findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
 import { defaultHandlers, runReconcilePass } from '@callsync/domain';
 import { sampleCall, sampleChat } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';

@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import request from 'supertest';
 import { sign } from 'retell-sdk';
 import { z } from 'zod';
-import { addCompany, createDb, mapAgent, mapNumber, setBlockedNumbers, setNumberRouting, type Db } from '@callsync/db';
+import { createDb, type Db } from '@callsync/db';
+import { addCompany, mapAgent, mapNumber, setBlockedNumbers, setNumberRouting } from '@callsync/db/tenants';
 import {
   answerInbound,
   BUILTIN_FUNCTIONS,

@@ -1,11 +1,8 @@
 import { sql } from 'kysely';
-import {
-  backfillSessionFields,
-  findCallSession,
-  findChatSession,
-  findWebhookEvents,
-  pruneEventPayloads,
-} from '@callsync/db';
+import { backfillSessionFields } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
+import { pruneEventPayloads } from '@callsync/db/privacy';
 import { CHAT_EVENTS, TRANSFER_EVENTS, WEBHOOK_EVENTS, type ChatEvent } from '@callsync/domain';
 import {
   sampleChat,

@@ -1,4 +1,5 @@
-import { findCallSession, findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession } from '@callsync/db/sessions';
 import { invalidateTenantCache } from '@callsync/domain';
 import { FakeRetell } from '@callsync/fake-retell';
 import { callOf, practiceIngress, setUpPractice, wholeCall as applyWholeCall } from './support/caller-data';

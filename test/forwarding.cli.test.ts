@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { addCompany, findDeliveriesOf, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findDeliveriesOf } from '@callsync/db/forward';
+import { addCompany } from '@callsync/db/tenants';
 import { defaultHandlers, processWebhookEvent } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';

@@ -9,7 +9,7 @@ import {
   recordAttempt,
   resumeDestination,
   type ForwardDelivery,
-} from '@callsync/db';
+} from '@callsync/db/forward';
 import { createDestination, defaultHandlers, processWebhookEvent, type DestinationInput } from '@callsync/domain';
 import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';
@@ -363,7 +363,7 @@ describe('bounded statements', () => {
         () => ({ kind: 'open', probeInMs: 60_000, reason: 'circuit breaker: test' }),
       );
       expect(recorded.breaker).toBe('open');
-      const { holdPendingDeliveries } = await import('@callsync/db');
+      const { holdPendingDeliveries } = await import('@callsync/db/forward');
       // In batches of 2 here; the locked row is skipped, not waited for.
       expect(await holdPendingDeliveries(t.db, d.id, 2)).toBe(3);
       const statuses = (await deliveriesTo(d.id)).map((r) => r.status);
@@ -393,7 +393,7 @@ describe('bounded statements from the CLI', () => {
     try {
       // Before the fix both waited for the lock as long as it was held (no timeout, one transaction).
       expect(await pauseDestination(t.db, d.id, 'by hand')).toBe(2);
-      const { removeDestination } = await import('@callsync/db');
+      const { removeDestination } = await import('@callsync/db/forward');
       expect(await removeDestination(t.db, d.id)).toBe(2);
     } finally {
       unlock();

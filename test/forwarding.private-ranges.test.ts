@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { addDestination, findDeliveriesOf } from '@callsync/db';
+import { addDestination, findDeliveriesOf } from '@callsync/db/forward';
 import {
   createDestination,
   defaultHandlers,

@@ -1,12 +1,6 @@
 import { sql } from 'kysely';
-import {
-  addCompany,
-  findAttempts,
-  findDeliveriesOf,
-  mapAgent,
-  resumeDestination,
-  type ForwardDelivery,
-} from '@callsync/db';
+import { findAttempts, findDeliveriesOf, resumeDestination, type ForwardDelivery } from '@callsync/db/forward';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import {
   checkDestinationUrl,
   createDestination,

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { addCompany, mapAgent } from '@callsync/db';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import { BUILTIN_FUNCTIONS, defineFunction, functionRegistry, invalidateTenantCache } from '@callsync/domain';
 import { createLiveApp } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import request from 'supertest';
 import { sign } from 'retell-sdk';
 import { z } from 'zod';
-import { addCompany, mapAgent } from '@callsync/db';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import { BUILTIN_FUNCTIONS, defineFunction, functionRegistry, invalidateTenantCache } from '@callsync/domain';
 import { ingressFunctions } from '@callsync/ingress';
 import { sampleCall } from '@callsync/retell';

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { sign } from 'retell-sdk';
-import { findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';

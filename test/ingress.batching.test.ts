@@ -47,7 +47,7 @@ describe('ingress group commit', () => {
 
 describe('recordDeliveries from several ingress processes at once', () => {
   it('commits overlapping batches written in opposite orders without a deadlock, counting every delivery', async () => {
-    const { recordDeliveries } = await import('@callsync/db');
+    const { recordDeliveries } = await import('@callsync/db/events');
     for (let round = 0; round < 5; round++) {
       const deliveries = Array.from({ length: 40 }, () => {
         const callId = newCallId('overlap');
@@ -86,7 +86,7 @@ describe('recordDeliveries from several ingress processes at once', () => {
 
 describe('recordDeliveries with both kinds in one batch', () => {
   it('commits both statements or neither, so a retry never counts a first delivery twice', async () => {
-    const { recordDeliveries } = await import('@callsync/db');
+    const { recordDeliveries } = await import('@callsync/db/events');
     const callId = newCallId('atomic');
     const started = body('call_started', { callId });
     const lifecycle = {

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { sign } from 'retell-sdk';
 import { LocalServices } from '@callsync/testkit';
-import { createDb, findWebhookEvents, migrateToLatest, type Db } from '@callsync/db';
+import { createDb, migrateToLatest, type Db } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import { migrations } from '@callsync/migrations';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';

@@ -6,7 +6,7 @@ import {
   mapNumber,
   type StartedCall,
   type TenantListener,
-} from '@callsync/db';
+} from '@callsync/db/tenants';
 import {
   BUILTIN_FUNCTIONS,
   ContextCache,

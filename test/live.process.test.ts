@@ -1,16 +1,8 @@
 import { join } from 'node:path';
 import { sign } from 'retell-sdk';
 import { LocalServices } from '@callsync/testkit';
-import {
-  addCompany,
-  createDb,
-  mapNumber,
-  migrateToLatest,
-  notifyTenantsChanged,
-  setBlockedNumbers,
-  setNumberRouting,
-  type Db,
-} from '@callsync/db';
+import { createDb, migrateToLatest, type Db } from '@callsync/db';
+import { addCompany, mapNumber, notifyTenantsChanged, setBlockedNumbers, setNumberRouting } from '@callsync/db/tenants';
 import { migrations } from '@callsync/migrations';
 import { TEST_API_KEY } from './support/env';
 import { assertBuilt, freePort, ROOT, run, until, type Proc } from './support/processes';

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
-import { addCompany, mapAgent, mapNumber, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { addCompany, mapAgent, mapNumber } from '@callsync/db/tenants';
 import {
   BUILTIN_FUNCTIONS,
   ContextCache,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { sign } from 'retell-sdk';
-import { findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { serviceUrls, TEST_API_KEY } from './support/env';

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { claimWebhookEvents, createDb, recordDeliveries, type Db, type Delivery } from '@callsync/db';
+import { createDb, type Db } from '@callsync/db';
+import { claimWebhookEvents, recordDeliveries, type Delivery } from '@callsync/db/events';
 import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { until } from './support/processes';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findWebhookEvents, recordDelivery } from '@callsync/db';
+import { findWebhookEvents, recordDelivery } from '@callsync/db/events';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent } from '@callsync/queue';

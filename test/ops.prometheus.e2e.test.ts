@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { recordDelivery } from '@callsync/db';
+import { recordDelivery } from '@callsync/db/events';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent, webhookJobData } from '@callsync/queue';
 import { LocalPrometheus } from '@callsync/testkit';
 import { useTestDatabase } from './support/database';

@@ -1,5 +1,5 @@
 import { sign } from 'retell-sdk';
-import { findCallSession } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
 import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { TEST_API_KEY } from './support/env';

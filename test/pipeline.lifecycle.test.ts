@@ -1,4 +1,5 @@
-import { addCompany, findCallSession, mapAgent } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import type { CallWebhookBody, Documented, TranscriptUpdatedBody } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId, START_MS } from './support/calls';

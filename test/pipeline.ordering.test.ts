@@ -1,4 +1,4 @@
-import { findCallSession, type CallSession } from '@callsync/db';
+import { findCallSession, type CallSession } from '@callsync/db/sessions';
 import type { SampleEvent } from '@callsync/retell';
 import { createTestDatabase, truncateAll, type TestDatabase } from './support/database';
 import { body, LIFECYCLE, newCallId, permutations } from './support/calls';

@@ -1,5 +1,6 @@
 import { sign } from 'retell-sdk';
-import { agentVersionStats, findCallSession, findChatSession } from '@callsync/db';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
+import { agentVersionStats } from '@callsync/db/ops';
 import { FakeRetell } from '@callsync/fake-retell';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { findCallSession } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { serviceUrls, TEST_API_KEY } from './support/env';
 import { startFakeRetell } from './support/fake-retell';

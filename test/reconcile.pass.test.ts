@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
-import { findCallSession, findChatSession, findWebhookEvents, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
 import {
   defaultHandlers,
   NOTHING_NEW,

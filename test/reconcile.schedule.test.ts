@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import { findCallSession } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
 import { RECONCILE_QUEUE } from '@callsync/queue';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { serviceUrls, TEST_API_KEY } from './support/env';

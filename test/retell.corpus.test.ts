@@ -1,14 +1,10 @@
 import { z } from 'zod';
-import {
-  addCompany,
-  findCallSession,
-  findFunctionCallsOf,
-  findWebhookEvents,
-  mapAgent,
-  setBlockedNumbers,
-  setNumberRouting,
-} from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession } from '@callsync/db/sessions';
+import { addCompany, mapAgent, setBlockedNumbers, setNumberRouting } from '@callsync/db/tenants';
+import { findFunctionCallsOf } from '@callsync/db/live';
 import { BUILTIN_FUNCTIONS, defineFunction, functionRegistry, invalidateTenantCache } from '@callsync/domain';
+import { waitUntil } from '@callsync/runtime';
 import { truncateAll, useTestDatabase } from './support/database';
 import { signedPost } from './support/live';
 import { startPipeline, type Pipeline } from './support/pipeline';
@@ -149,7 +145,15 @@ describe("Retell's documented samples through the ingress", () => {
   it("the custom function sample runs the function named in its URL with the sample's args and live call", async () => {
     const res = await signedPost(p.app, '/api/retell/functions/analyze_transcript', functionRequest);
     expect([res.status, res.text]).toEqual([200, `The sentiment of ${functionRequest.call.call_id} is positive.`]);
-    expect(await findFunctionCallsOf(t.db, functionRequest.call.call_id)).toEqual([
+    // The result is recorded just after the answer was sent.
+    const recorded = await waitUntil(
+      async () => {
+        const rows = await findFunctionCallsOf(t.db, functionRequest.call.call_id);
+        return rows.every((r) => r.status !== 'running') ? rows : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 25 },
+    );
+    expect(recorded).toEqual([
       expect.objectContaining({ name: 'analyze_transcript', args: { analysis_type: 'sentiment' }, status: 'ok' }),
     ]);
     // Signed for analyze_transcript: not accepted at another function's URL.

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { createDb, findCallSession } from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
 import { invalidateTenantCache } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { applyRetention } from '@callsync/worker';

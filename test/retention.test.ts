@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { findCallerHashSalt, findCallSession, updateCallSessions } from '@callsync/db';
+import { findCallSession, updateCallSessions } from '@callsync/db/sessions';
+import { findCallerHashSalt } from '@callsync/db/privacy';
 import { callerHashesOf, legacyCallerHash } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { applyRetention } from '@callsync/worker';

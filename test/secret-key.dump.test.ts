@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findCallerHashSalt, findCallSession, findDestination } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
+import { findDestination } from '@callsync/db/forward';
+import { findCallerHashSalt } from '@callsync/db/privacy';
 import { legacyCallerHash } from '@callsync/domain';
 import { createLogger } from '@callsync/logger';
 import { applyRetention } from '@callsync/worker';

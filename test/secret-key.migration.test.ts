@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findCallerHashSalt, findDestination, rewrapLegacyCallerHashes } from '@callsync/db';
+import { findDestination } from '@callsync/db/forward';
+import { findCallerHashSalt, rewrapLegacyCallerHashes } from '@callsync/db/privacy';
 import {
   answerInbound,
   applySecretKey,

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { findDeliveriesOf, findDestination } from '@callsync/db';
+import { findDeliveriesOf, findDestination } from '@callsync/db/forward';
 import {
   answerInbound,
   applySecretKey,

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { processingRate, staleSessions } from '@callsync/db';
+import { processingRate, staleSessions } from '@callsync/db/ops';
 import { useTestDatabase } from './support/database';
 
 const t = useTestDatabase();

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { sql } from 'kysely';
 import { sign } from 'retell-sdk';
-import { findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import {
   createRedisConnection,
   createWebhookQueue,

@@ -1,5 +1,6 @@
 import { Migrator, sql } from 'kysely';
-import { addCompany, listTenants, migrateToLatest } from '@callsync/db';
+import { migrateToLatest } from '@callsync/db';
+import { addCompany, listTenants } from '@callsync/db/tenants';
 import { migrations } from '@callsync/migrations';
 import { useTestDatabase } from './support/database';
 

@@ -1,4 +1,5 @@
-import { listTenants, mapAgent, mapNumber, addCompany, findCallSession } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
+import { listTenants, mapAgent, mapNumber, addCompany } from '@callsync/db/tenants';
 import { afterMappingChange, syncTenantsFromRetell } from '@callsync/domain';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';

@@ -1,13 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  findCallSession,
-  findChatSession,
-  listenForTenantChanges,
-  listTenants,
-  type TenantListener,
-} from '@callsync/db';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
+import { listenForTenantChanges, listTenants, type TenantListener } from '@callsync/db/tenants';
 import { invalidateTenantCache } from '@callsync/domain';
 import { sampleChatBody } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';

@@ -1,4 +1,5 @@
-import { findCallSession, recordDeliveries } from '@callsync/db';
+import { recordDeliveries } from '@callsync/db/events';
+import { findCallSession } from '@callsync/db/sessions';
 import { defaultHandlers, PermanentEventError, type EventHandler } from '@callsync/domain';
 import { enqueueWebhookBatch, webhookJobData, webhookJobId } from '@callsync/queue';
 import { body, delivery, newCallId } from './support/calls';

@@ -1,4 +1,5 @@
-import { findCallSession, recordDeliveries } from '@callsync/db';
+import { recordDeliveries } from '@callsync/db/events';
+import { findCallSession } from '@callsync/db/sessions';
 import { defaultHandlers, PermanentEventError, processWebhookEventsBatch } from '@callsync/domain';
 import { useTestDatabase } from './support/database';
 import { body, delivery, newCallId } from './support/calls';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent } from '@callsync/queue';
 import { useTestDatabase } from './support/database';
 import { newCallId, storeEvent } from './support/calls';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { recordDeliveries } from '@callsync/db';
+import { recordDeliveries } from '@callsync/db/events';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvents, webhookJobData } from '@callsync/queue';
 import { useTestDatabase } from './support/database';
 import { delivery, newCallId } from './support/calls';

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { Client } from 'pg';
-import { findCallSession, findWebhookEvents } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession } from '@callsync/db/sessions';
 import { defaultHandlers, type EventHandler } from '@callsync/domain';
 import { useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { addCompany, mapAgent, pauseDestination, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { pauseDestination } from '@callsync/db/forward';
+import { addCompany, mapAgent } from '@callsync/db/tenants';
 import { BUILTIN_FUNCTIONS, createDestination, defineFunction, functionRegistry } from '@callsync/domain';
 import {
   sampleCall,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { recordDelivery, type Db, type Delivery } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { recordDelivery, type Delivery } from '@callsync/db/events';
 import { sampleWebhookBody, type SampleCallOptions, type SampleEvent } from '@callsync/retell';
 
 export const LIFECYCLE: SampleEvent[] = ['call_started', 'call_ended', 'call_analyzed'];

@@ -1,4 +1,5 @@
-import { findDeliveriesOf, removeDestination, type Db, type ForwardDelivery } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findDeliveriesOf, removeDestination, type ForwardDelivery } from '@callsync/db/forward';
 import { createDestination, type SecretKeyring } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-receiver';
 import { waitUntil } from '@callsync/runtime';

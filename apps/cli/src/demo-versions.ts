@@ -1,5 +1,5 @@
 import type { Db } from '@callsync/db';
-import { countPendingEventsOfCalls } from '@callsync/db';
+import { countPendingEventsOfCalls } from '@callsync/db/ops';
 import { sampleCall, type CallWebhookBody } from '@callsync/retell';
 import { waitUntil } from '@callsync/runtime';
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
-import { useApiToken } from '@callsync/db';
+import { useApiToken } from '@callsync/db/tenants';
 import { resolveCallContext, tokenSha256 } from '@callsync/domain';
 import { HttpError } from './http-error';
 import type { LiveDeps } from './live-request';

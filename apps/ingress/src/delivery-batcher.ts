@@ -1,10 +1,5 @@
-import {
-  isPermanentDatabaseError,
-  recordDeliveries,
-  type Db,
-  type Delivery,
-  type RecordedDelivery,
-} from '@callsync/db';
+import { isPermanentDatabaseError, type Db } from '@callsync/db';
+import { recordDeliveries, type Delivery, type RecordedDelivery } from '@callsync/db/events';
 import type { Logger } from '@callsync/logger';
 import {
   enqueueWebhookBatch,

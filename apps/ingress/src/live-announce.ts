@@ -1,4 +1,5 @@
-import { notifyCallsStarted, type Db, type StartedCall } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { notifyCallsStarted, type StartedCall } from '@callsync/db/tenants';
 import type { Logger } from '@callsync/logger';
 
 /*

@@ -1,4 +1,5 @@
-import { recordAnsweredEvents, type AnsweredEvent, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { recordAnsweredEvents, type AnsweredEvent } from '@callsync/db/live';
 import type { Logger } from '@callsync/logger';
 
 /*

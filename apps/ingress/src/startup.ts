@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { loadConfigFor, requireSecretKey, type Config, type ProcessConfig } from '@callsync/config';
-import { createDb, listenForTenantChanges, type Db, type StartedCall, type TenantListener } from '@callsync/db';
+import { createDb, type Db } from '@callsync/db';
+import { listenForTenantChanges, type StartedCall, type TenantListener } from '@callsync/db/tenants';
 import { invalidateTenantCache, SecretKeyring, TenantDirectory } from '@callsync/domain';
 import { createLogger, type Logger } from '@callsync/logger';
 import { startMetricsServer, type Metrics } from '@callsync/metrics';

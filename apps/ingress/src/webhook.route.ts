@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import { classifyDatabaseError, isJsonbEncodingError, type RecordedDelivery } from '@callsync/db';
+import { classifyDatabaseError, isJsonbEncodingError } from '@callsync/db';
+import { type RecordedDelivery } from '@callsync/db/events';
 import { identifyDelivery, parseEnvelope } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { webhookJobId } from '@callsync/queue';

@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { findDestination, findLeasedDeliveries, type Db, type ForwardHead } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findDestination, findLeasedDeliveries, type ForwardHead } from '@callsync/db/forward';
 import { forwardDelivery, SecretKeyError, type ForwardOutcome, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';

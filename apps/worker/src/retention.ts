@@ -1,10 +1,11 @@
 import type { RetentionPolicy } from '@callsync/config';
+import { type Db } from '@callsync/db';
+import { deleteOldAuditRuns } from '@callsync/db/reconcile';
+import { deleteOldAlertMessages } from '@callsync/db/ops';
 import {
   deleteOldEventRows,
   deleteOldDeliveries,
   deleteOldReconcileRuns,
-  deleteOldAuditRuns,
-  deleteOldAlertMessages,
   expireUnsentDeliveries,
   pruneDeliveryPayloads,
   pruneFailedEventPayloads,
@@ -15,9 +16,8 @@ import {
   pruneChatPii,
   pruneSessionPii,
   startRetentionRun,
-  type Db,
   type RetentionCounts,
-} from '@callsync/db';
+} from '@callsync/db/privacy';
 import { callerHasher, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 

@@ -1,4 +1,6 @@
-import { findOverdueHeads, findPendingPage, oldestPendingEventId, releaseStrandedHeld, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findPendingPage, oldestPendingEventId } from '@callsync/db/events';
+import { findOverdueHeads, releaseStrandedHeld } from '@callsync/db/forward';
 import type { Logger } from '@callsync/logger';
 import {
   ensureForwardJobs,

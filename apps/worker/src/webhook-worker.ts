@@ -1,11 +1,7 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
-import {
-  classifyDatabaseError,
-  findEventsToReplay,
-  recordWebhookEventFailure,
-  type Db,
-  type ForwardHead,
-} from '@callsync/db';
+import { classifyDatabaseError, type Db } from '@callsync/db';
+import { findEventsToReplay, recordWebhookEventFailure } from '@callsync/db/events';
+import { type ForwardHead } from '@callsync/db/forward';
 import {
   defaultHandlers,
   PermanentEventError,

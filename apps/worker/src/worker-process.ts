@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import { requireSecretKey, type ProcessConfig } from '@callsync/config';
-import { createDb, listenForTenantChanges, pingDatabase } from '@callsync/db';
+import { createDb, pingDatabase } from '@callsync/db';
+import { listenForTenantChanges } from '@callsync/db/tenants';
 import { invalidateTenantCache, SecretKeyring, type ProviderApi, type TenantSource } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import { Metrics, probeDependencies, startMetricsServer } from '@callsync/metrics';

@@ -1,12 +1,11 @@
+import { type Db } from '@callsync/db';
 import {
   claimWebhookEvents,
   findWebhookEventStatuses,
   markSkipped,
-  queueForwards,
-  type Db,
-  type ForwardHead,
   type WebhookEventStatus,
-} from '@callsync/db';
+} from '@callsync/db/events';
+import { queueForwards, type ForwardHead } from '@callsync/db/forward';
 import { PermanentEventError, RowBusyError } from './errors';
 import type { EventHandler, HandlerRegistry, HandlerResult, SkippedEvent, StoredEvent } from './handlers';
 

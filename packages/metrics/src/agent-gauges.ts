@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { AgentVersionHealth } from '@callsync/db';
+import type { AgentVersionHealth } from '@callsync/db/ops';
 import { rowGauges } from './series';
 
 /**

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { DestinationGauge } from '@callsync/db';
+import type { DestinationGauge } from '@callsync/db/forward';
 import { counter, histogram, rowGauges } from './series';
 
 /** Forwarding to the teams' destinations, counted by the worker. */

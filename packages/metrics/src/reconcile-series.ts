@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { AuditRun } from '@callsync/db';
+import type { AuditRun } from '@callsync/db/reconcile';
 import { counter, rowGauges, scrapedGauge } from './series';
 
 const AUDIT_GAP_REASONS = ['no_session', 'not_final', 'not_analyzed', 'not_forwarded'] as const;

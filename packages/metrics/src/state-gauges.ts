@@ -1,19 +1,18 @@
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
+import { type Db } from '@callsync/db';
+import { forwardBacklog } from '@callsync/db/forward';
+import { countSubjectsAwaitingAnalysis, latestAuditRuns } from '@callsync/db/reconcile';
 import {
   agentVersionHealth,
   countChatsStuckOngoing,
   countPendingEvents,
-  countSubjectsAwaitingAnalysis,
   countSessionsByCompany,
   countSessionsGivenUp,
   countSessionsStuckInProgress,
-  forwardBacklog,
-  lastRetentionRunFailed,
-  latestAuditRuns,
   oldestPendingEventSeconds,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/db/ops';
+import { lastRetentionRunFailed } from '@callsync/db/privacy';
 import { registerAgentGauges } from './agent-gauges';
 import { cached } from './cached';
 import { registerForwardGauges } from './forward-series';

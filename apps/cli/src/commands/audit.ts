@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, findCompany, UNMAPPED_COMPANY } from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { UNMAPPED_COMPANY } from '@callsync/db/reconcile';
+import { findCompany } from '@callsync/db/tenants';
 import { defaultAuditGraceMinutes, runAudit, type AuditReport } from '@callsync/domain';
 import { parseDuration } from '../duration';
 import { ProgressBar } from '../progress';

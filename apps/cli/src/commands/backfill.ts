@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, withReconcileLock } from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { withReconcileLock } from '@callsync/db/reconcile';
 import { defaultHandlers, discoverMissed } from '@callsync/domain';
 import { parseDuration } from '../duration';
 import { retellClient } from '../retell-client';

@@ -1,5 +1,7 @@
 import type { Config } from '@callsync/config';
-import { countPendingEventsOfCalls, createDb, findCompanyIdForAgent, type Db } from '@callsync/db';
+import { createDb, type Db } from '@callsync/db';
+import { findCompanyIdForAgent } from '@callsync/db/tenants';
+import { countPendingEventsOfCalls } from '@callsync/db/ops';
 import { waitUntil } from '@callsync/runtime';
 import { DemoForwarding } from '../demo-forwarding';
 import { sendVersionCalls } from '../demo-versions';

@@ -1,15 +1,15 @@
 import type { Config } from '@callsync/config';
+import { type Db } from '@callsync/db';
 import {
-  findCompany,
   findDestination,
   listDestinations,
   pauseDestination,
   removeDestination,
   resumeDestination,
-  type Db,
   type ForwardDestination,
   type PayloadMode,
-} from '@callsync/db';
+} from '@callsync/db/forward';
+import { findCompany } from '@callsync/db/tenants';
 import {
   createDestination,
   DestinationError,

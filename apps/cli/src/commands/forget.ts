@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import { createDb, E164 } from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { E164 } from '@callsync/db/tenants';
 import { forget, type ForgetTarget } from '@callsync/domain';
 import { retellClient } from '../retell-client';
 import { table } from '../table';

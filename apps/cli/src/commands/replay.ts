@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
 import { waitUntil } from '@callsync/runtime';
+import { createDb } from '@callsync/db';
+import { type WebhookEventStatus } from '@callsync/db/events';
 import {
-  createDb,
-  findCompany,
-  findEventOutcomes,
   findDeliveriesToReplay,
   findDestination,
   markDeliveriesForReplay,
   type ForwardStatus,
-  type WebhookEventStatus,
-} from '@callsync/db';
+} from '@callsync/db/forward';
+import { findCompany } from '@callsync/db/tenants';
+import { findEventOutcomes } from '@callsync/db/ops';
 import { findReplayCandidates, replayEvents } from '@callsync/domain';
 import {
   createQueues,

@@ -1,16 +1,10 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { Config } from '@callsync/config';
-import {
-  companySessions,
-  createDb,
-  findCompany,
-  processingRate,
-  staleChats,
-  staleSessions,
-  summarizeRetention,
-  type CompanySessions,
-} from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { findCompany } from '@callsync/db/tenants';
+import { companySessions, processingRate, staleChats, staleSessions, type CompanySessions } from '@callsync/db/ops';
+import { summarizeRetention } from '@callsync/db/privacy';
 import { createQueues, createRedisConnection } from '@callsync/queue';
 import { parseDuration } from '../duration';
 import { printAgentStats } from './stats-agents';

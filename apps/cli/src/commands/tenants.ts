@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '@callsync/config';
-import { addCompany, E164, findCompany, listTenants, mapAgent, mapNumber, type Company, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { addCompany, E164, findCompany, listTenants, mapAgent, mapNumber, type Company } from '@callsync/db/tenants';
 import { afterMappingChange, applyTenantPlan, syncTenantsFromRetell } from '@callsync/domain';
 import { RetellApiError } from '@callsync/retell';
 import { retellClient } from '../retell-client';

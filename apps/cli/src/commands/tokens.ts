@@ -1,5 +1,6 @@
 import type { Config } from '@callsync/config';
-import { findCompany, listApiTokens, revokeApiToken, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findCompany, listApiTokens, revokeApiToken } from '@callsync/db/tenants';
 import { createApiToken } from '@callsync/domain';
 import { runSubcommands, UsageError, type SubcommandValues } from '../subcommands';
 import { table } from '../table';

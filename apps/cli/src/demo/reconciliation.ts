@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Config } from '@callsync/config';
 import type { Db } from '@callsync/db';
-import { findCallSession } from '@callsync/db';
+import { findCallSession } from '@callsync/db/sessions';
 import { defaultAuditGraceMinutes, defaultHandlers, runAudit, runReconcilePass } from '@callsync/domain';
 import { createForwardQueue, createRedisConnection, ensureForwardJobs } from '@callsync/queue';
 import { sampleCall, sampleWebhookBody, type SampleCallOptions } from '@callsync/retell';

@@ -1,4 +1,6 @@
-import { findCallSession, findChatSession, findWebhookEvents, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
 import type { CallTransfer } from '@callsync/domain';
 
 /** A session's transfers as "number ext N: outcome", in order. */

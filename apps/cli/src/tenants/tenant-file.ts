@@ -1,6 +1,6 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
-import { CALLER_MEMORY, E164 } from '@callsync/db';
+import { CALLER_MEMORY, E164 } from '@callsync/db/tenants';
 import type { PlannedCompany, PlannedNumber, TenantPlan } from '@callsync/domain';
 
 /*

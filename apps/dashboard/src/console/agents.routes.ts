@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
-import { agentVersionsPerDay, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { agentVersionsPerDay } from '@callsync/db/ops';
 import { agentVersionReports, MIN_SAMPLE, type VersionReport } from '@callsync/domain';
 import { AGENT, AGENTS } from './agents.templates';
 import { agentsView, agentView, versionChart } from './agents.view';

@@ -1,4 +1,4 @@
-import type { VersionDay } from '@callsync/db';
+import type { VersionDay } from '@callsync/db/ops';
 import type { AgentReport, VersionFlag, VersionReport } from '@callsync/domain';
 import type { Query } from './query';
 

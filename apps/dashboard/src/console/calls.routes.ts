@@ -1,13 +1,10 @@
 import express, { type Request, type Response } from 'express';
-import {
-  findCallSession,
-  findChatSession,
-  findDeliveriesOf,
-  findFunctionCallsOf,
-  findWebhookEvents,
-  searchCalls,
-  type Db,
-} from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
+import { findCallSession, findChatSession } from '@callsync/db/sessions';
+import { findDeliveriesOf } from '@callsync/db/forward';
+import { findFunctionCallsOf } from '@callsync/db/live';
+import { searchCalls } from '@callsync/db/ops';
 import { callView } from './calls.view';
 import { callSearchOf } from './filters';
 import { nextPage, orBadInput, type Query } from './query';

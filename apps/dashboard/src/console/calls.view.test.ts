@@ -1,4 +1,4 @@
-import type { CallRow } from '@callsync/db';
+import type { CallRow } from '@callsync/db/ops';
 import { callView, outcome } from './calls.view';
 
 const call = (over: Partial<CallRow> = {}): CallRow => ({

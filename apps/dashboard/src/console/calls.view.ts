@@ -1,4 +1,4 @@
-import type { CallRow } from '@callsync/db';
+import type { CallRow } from '@callsync/db/ops';
 import { maskPhoneNumber } from '@callsync/logger';
 import { when } from './format';
 

@@ -1,5 +1,6 @@
 import express from 'express';
-import { callsPerDay, eventsPerMinute, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { callsPerDay, eventsPerMinute } from '@callsync/db/ops';
 import { chartsData, chartWindows } from './charts';
 import { renderPage } from './render';
 import { CHARTS } from './templates';

@@ -1,4 +1,4 @@
-import type { DayOutcome, MinuteCount } from '@callsync/db';
+import type { DayOutcome, MinuteCount } from '@callsync/db/ops';
 
 /*
  * The charts page's data: events per minute over the last 24 hours, calls per day over the last

@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
-import { searchEvents, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { searchEvents } from '@callsync/db/ops';
 import { findReplayCandidates, replayEvents } from '@callsync/domain';
 import { ensureWebhookJobs, webhookJobData, type WebhookQueue } from '@callsync/queue';
 import { checkCsrf, csrfToken } from '../csrf';

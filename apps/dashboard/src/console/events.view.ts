@@ -1,4 +1,5 @@
-import type { EventRow, ReplaySelection } from '@callsync/db';
+import type { ReplaySelection } from '@callsync/db/events';
+import type { EventRow } from '@callsync/db/ops';
 import { when } from './format';
 import { parseEventQuery, type Query } from './query';
 

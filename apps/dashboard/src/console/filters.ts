@@ -1,4 +1,6 @@
-import { findCompany, type CallSearch, type Db, type EventSearch } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findCompany } from '@callsync/db/tenants';
+import { type CallSearch, type EventSearch } from '@callsync/db/ops';
 import { PAGE, parseAfter, parseCallQuery, parseEventQuery, type Query } from './query';
 
 /* The pages' filters with their company looked up: the one part of reading a query that needs Postgres. */

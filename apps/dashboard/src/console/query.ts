@@ -1,4 +1,5 @@
-import type { CallSearch, EventSearch, Keyset, WebhookEventStatus } from '@callsync/db';
+import type { WebhookEventStatus } from '@callsync/db/events';
+import type { CallSearch, EventSearch, Keyset } from '@callsync/db/ops';
 
 /*
  * The console's query strings, read without a database: filters, time ranges and keyset cursors.

@@ -1,4 +1,7 @@
-import type { CallSession, ForwardDelivery, FunctionCall, WebhookEvent } from '@callsync/db';
+import type { WebhookEvent } from '@callsync/db/events';
+import type { CallSession } from '@callsync/db/sessions';
+import type { ForwardDelivery } from '@callsync/db/forward';
+import type { FunctionCall } from '@callsync/db/live';
 import { maskPhoneNumber, redact } from '@callsync/logger';
 import { when } from './format';
 

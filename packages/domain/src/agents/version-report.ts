@@ -1,3 +1,4 @@
+import { type Db } from '@callsync/db';
 import {
   agentFunctionStats,
   agentVersionStats,
@@ -6,9 +7,8 @@ import {
   type AgentFunctionStats,
   type AgentStatsFilter,
   type AgentVersionStats,
-  type Db,
   type MedianInterval,
-} from '@callsync/db';
+} from '@callsync/db/ops';
 import { compareVersions, type VersionFlag } from './compare-versions';
 
 export interface VersionReport extends AgentVersionStats {

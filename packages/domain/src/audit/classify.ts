@@ -1,4 +1,4 @@
-import type { AuditGapReason } from '@callsync/db';
+import type { AuditGapReason } from '@callsync/db/reconcile';
 import { isCallFinished, isChatFinished } from '../events/provider';
 
 /** What Retell's listing says about one call or chat, as the audit needs it. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Db } from '@callsync/db';
 import {
   AUDIT_GAPS_KEPT,
   UNMAPPED_COMPANY,
@@ -9,8 +10,7 @@ import {
   recordAuditRun,
   type AuditGapRecord,
   type CompanyAuditCounts,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/db/reconcile';
 import type { ProviderApi, ProviderCall, ProviderChat } from '../events/provider';
 import { classify, gapSinceMs, isOverdue, type ListedItem } from './classify';
 

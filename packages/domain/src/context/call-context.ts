@@ -1,13 +1,13 @@
+import { type Db } from '@callsync/db';
+import { type CallSession } from '@callsync/db/sessions';
 import {
   findCallForContext,
   findContextFacts,
   type CallerHistory,
   type CallForContext,
-  type CallSession,
   type ContextFacts,
   type ContextFactsQuery,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/db/live';
 import { parseCall, type RetellCall } from '../events/call';
 import { CALL_EVENTS } from '../events/event-types';
 import { resolveCompany } from '../handlers/tenant-cache';

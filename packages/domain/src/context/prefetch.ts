@@ -1,4 +1,4 @@
-import type { CallerHistory } from '@callsync/db';
+import type { CallerHistory } from '@callsync/db/live';
 
 /*
  * Call contexts resolved ahead of the call's first function (at call_inbound and call_started), so

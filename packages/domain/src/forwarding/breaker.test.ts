@@ -1,4 +1,4 @@
-import type { BreakerView } from '@callsync/db';
+import type { BreakerView } from '@callsync/db/forward';
 import { breakerCooldownMs, decideBreaker, DEFAULT_BREAKER_COOLDOWN_MS, MAX_BREAKER_COOLDOWN_MS } from './breaker';
 
 const closed: BreakerView = {

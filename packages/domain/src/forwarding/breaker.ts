@@ -1,4 +1,4 @@
-import type { BreakerDecision, BreakerView } from '@callsync/db';
+import type { BreakerDecision, BreakerView } from '@callsync/db/forward';
 
 /*
  * The circuit breaker's policy, a pure function: recordAttempt locks the destination row, asks this

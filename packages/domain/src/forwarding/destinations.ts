@@ -1,11 +1,11 @@
+import { type Db } from '@callsync/db';
 import {
   addDestination,
   findDestination,
   rotateDestinationSecret,
-  type Db,
   type ForwardDestination,
   type PayloadMode,
-} from '@callsync/db';
+} from '@callsync/db/forward';
 import { CALL_EVENTS, CHAT_EVENTS } from '../events/event-types';
 import { isEncrypted, type SecretKeyring } from '../privacy/secret-key';
 import { checkDestinationUrl, DestinationUrlError, hostOf, isLoopbackHost } from './destination-url';

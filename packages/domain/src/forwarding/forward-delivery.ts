@@ -1,6 +1,6 @@
+import { classifyDatabaseError, type Db } from '@callsync/db';
 import {
   claimDelivery,
-  classifyDatabaseError,
   holdPendingDeliveries,
   recordAttempt,
   releaseDelivery,
@@ -9,10 +9,9 @@ import {
   type AttemptRecorded,
   type BreakerDecision,
   type BreakerView,
-  type Db,
   type ForwardDestination,
   type ForwardHead,
-} from '@callsync/db';
+} from '@callsync/db/forward';
 import { DEFAULT_BREAKER_COOLDOWN_MS, decideBreaker } from './breaker';
 import { sendDelivery, type SendResult } from './http-send';
 import { randomUUID } from 'node:crypto';

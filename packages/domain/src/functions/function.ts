@@ -1,4 +1,5 @@
-import type { Db, PendingResult } from '@callsync/db';
+import type { Db } from '@callsync/db';
+import type { PendingResult } from '@callsync/db/live';
 import type { Logger } from '@callsync/logger';
 import type { z } from 'zod';
 import type { CallContext } from '../context/call-context';

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { FunctionCallStatus } from '@callsync/db';
+import type { FunctionCallStatus } from '@callsync/db/live';
 import type { RetellCall } from '../events/call';
 
 /*

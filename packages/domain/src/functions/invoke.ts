@@ -1,11 +1,11 @@
+import { type Db } from '@callsync/db';
 import {
   claimInvocation,
   countReplay,
   finishInvocation,
   markPendingAnswered,
-  type Db,
   type FunctionCallStatus,
-} from '@callsync/db';
+} from '@callsync/db/live';
 import type { Logger } from '@callsync/logger';
 import { TimeoutError } from '@callsync/runtime';
 import { contextClaimFor, resolveCallContext, type ContextSources, type StoredContext } from '../context/call-context';

@@ -1,4 +1,5 @@
-import { takePendingResults, type Db, type PendingResult } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { takePendingResults, type PendingResult } from '@callsync/db/live';
 import type { Logger } from '@callsync/logger';
 import type { CallsyncFunction } from './function';
 import { DEFAULT_TIMEOUT_MS, sleep, within, type FunctionAnswer, type RunningInvocations } from './invocation';

@@ -1,4 +1,5 @@
-import { finishInvocations, type AnsweredResult, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { finishInvocations, type AnsweredResult } from '@callsync/db/live';
 import type { Logger } from '@callsync/logger';
 import { sleep, type FunctionAnswer } from './invocation';
 

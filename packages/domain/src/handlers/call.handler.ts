@@ -4,7 +4,7 @@ import {
   updateCallSessions,
   type CallSession,
   type NewTransferEvent,
-} from '@callsync/db';
+} from '@callsync/db/sessions';
 import { parseCall } from '../events/call';
 import { CALL_EVENTS, isLifecycleEvent, isTransferEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';

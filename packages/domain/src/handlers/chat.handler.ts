@@ -1,4 +1,4 @@
-import { lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db';
+import { lockChatSessions, updateChatSessions, type ChatSession } from '@callsync/db/sessions';
 import { parseChat } from '../events/chat';
 import { isChatEvent } from '../events/event-types';
 import { PermanentEventError } from '../errors';

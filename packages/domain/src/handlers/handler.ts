@@ -1,4 +1,5 @@
-import type { Db, WebhookEventSource } from '@callsync/db';
+import type { Db } from '@callsync/db';
+import type { WebhookEventSource } from '@callsync/db/events';
 
 /** A stored event as handlers see it. */
 export interface StoredEvent {

@@ -1,6 +1,7 @@
-import { findAppliedKeys, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findAppliedKeys } from '@callsync/db/events';
 import { counterpartKey, stableJson } from '../events/delivery-identity';
-import { ERASED } from '@callsync/db';
+import { ERASED } from '@callsync/db/privacy';
 import type { SkippedEvent, StoredEvent } from './handler';
 
 /*

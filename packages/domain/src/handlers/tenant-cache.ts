@@ -1,4 +1,5 @@
-import { findAgentCompany, findCompanyIdForNumber, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findAgentCompany, findCompanyIdForNumber } from '@callsync/db/tenants';
 
 /*
  * Which company a call or chat belongs to: its agent's when the agent is mapped for itself, else its

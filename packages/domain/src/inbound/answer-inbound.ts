@@ -1,4 +1,5 @@
-import { findInboundCallerFacts, findInboundFacts, type CallerHistory, type Db, type InboundFacts } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findInboundCallerFacts, findInboundFacts, type CallerHistory, type InboundFacts } from '@callsync/db/live';
 import { withTimeout } from '@callsync/runtime';
 import { resolveCompany } from '../handlers/tenant-cache';
 import { callerHashesOf } from '../privacy/caller-hash';

@@ -1,5 +1,5 @@
 import { createTransport } from 'nodemailer';
-import type { AlertChannel } from '@callsync/db';
+import type { AlertChannel } from '@callsync/db/ops';
 
 /*
  * Where callsync's own notifications go: a Slack-compatible incoming webhook and/or mail over SMTP.

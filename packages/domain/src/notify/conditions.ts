@@ -1,14 +1,14 @@
+import { type Db } from '@callsync/db';
+import { latestAuditRuns } from '@callsync/db/reconcile';
 import {
   countDiscoveredSince,
   countReconciledEventsSince,
   findDestinationsHolding,
   findForwardBacklogs,
-  latestAuditRuns,
   latestRetentionRun,
   webhookReceivedSince,
-  type Db,
   type FiringAlert,
-} from '@callsync/db';
+} from '@callsync/db/ops';
 
 /*
  * The conditions callsync tells about by itself, named as the alert rules in ops/prometheus/alerts.yml

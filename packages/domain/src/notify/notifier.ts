@@ -1,3 +1,4 @@
+import { type Db } from '@callsync/db';
 import {
   applyAlertCheck,
   claimAlertMessages,
@@ -6,9 +7,8 @@ import {
   markAlertMessageSent,
   queueDailySummary,
   type AlertTransition,
-  type Db,
   type NewAlertMessage,
-} from '@callsync/db';
+} from '@callsync/db/ops';
 import type { Logger } from '@callsync/logger';
 import type { AlertSender } from './channels';
 import { ALERT_CONDITIONS, evaluateConditions, type AlertCondition } from './conditions';

@@ -1,12 +1,6 @@
-import {
-  findActiveAlerts,
-  latestAuditRuns,
-  processingRate,
-  staleSessions,
-  type AuditRun,
-  type Db,
-  type ProcessingRate,
-} from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { latestAuditRuns, type AuditRun } from '@callsync/db/reconcile';
+import { findActiveAlerts, processingRate, staleSessions, type ProcessingRate } from '@callsync/db/ops';
 
 /*
  * The daily health summary: what the seed's team wanted in their mailbox every morning (its "24h

@@ -1,4 +1,5 @@
-import { rewrapLegacyCallerHashes, rewriteDestinationSecrets, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { rewrapLegacyCallerHashes, rewriteDestinationSecrets } from '@callsync/db/privacy';
 import { isEncrypted, SecretKeyError, type SecretKeyring } from './secret-key';
 
 export interface SecretKeyMigration {

@@ -1,4 +1,5 @@
-import { findCallerHashSalt, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findCallerHashSalt } from '@callsync/db/privacy';
 import type { SecretKeyring } from './secret-key';
 
 /** A caller's number as pruned sessions keep it: keyed by the secret key, salted per database. */

@@ -1,3 +1,5 @@
+import { type Db } from '@callsync/db';
+import { notifyErasure } from '@callsync/db/tenants';
 import {
   eraseCallSessions,
   eraseChatSessions,
@@ -8,10 +10,8 @@ import {
   eraseTransferEvents,
   findCallsOfCaller,
   findSubjects,
-  notifyErasure,
   recordErasure,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/db/privacy';
 
 /*
  * Erasure on request (GDPR Art. 17, `make forget`): one caller (every call from or to their number)

@@ -1,4 +1,6 @@
-import { recordDelivery, type Db, type ForwardHead } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { recordDelivery } from '@callsync/db/events';
+import { type ForwardHead } from '@callsync/db/forward';
 import { apiDedupeKey, identifyDelivery } from '../events/delivery-identity';
 import type { ProviderCall, ProviderChat } from '../events/provider';
 import type { HandlerRegistry } from '../handlers';

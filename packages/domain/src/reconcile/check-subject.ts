@@ -1,4 +1,6 @@
-import type { Db, ForwardHead, ReconcileCheck } from '@callsync/db';
+import type { Db } from '@callsync/db';
+import type { ForwardHead } from '@callsync/db/forward';
+import type { ReconcileCheck } from '@callsync/db/reconcile';
 import type { HandlerRegistry } from '../handlers';
 import { applyFromProvider } from './apply-from-provider';
 import type { CallOutcome, CheckReason, Subject } from './decide';

@@ -1,4 +1,4 @@
-import type { ReconcileCheck } from '@callsync/db';
+import type { ReconcileCheck } from '@callsync/db/reconcile';
 import type { ChatEvent, LifecycleEvent } from '../events/event-types';
 import { isCallFinished, isChatFinished, type CallLookupResult, type ChatLookupResult } from '../events/provider';
 

@@ -1,10 +1,6 @@
-import {
-  advanceDiscoveryWatermark,
-  findDiscoveryWatermark,
-  findKnownSessions,
-  type Db,
-  type ForwardHead,
-} from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { type ForwardHead } from '@callsync/db/forward';
+import { advanceDiscoveryWatermark, findDiscoveryWatermark, findKnownSessions } from '@callsync/db/reconcile';
 import {
   isCallFinished,
   isChatFinished,

@@ -1,4 +1,4 @@
-import type { ReconcileCounts } from '@callsync/db';
+import type { ReconcileCounts } from '@callsync/db/reconcile';
 import type { CallReport } from './check-subject';
 
 export interface TallyListener {

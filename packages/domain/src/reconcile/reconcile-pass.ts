@@ -1,3 +1,5 @@
+import { type Db } from '@callsync/db';
+import { type ForwardHead } from '@callsync/db/forward';
 import {
   countSessionsAwaitingAnalysis,
   countChatsAwaitingAnalysis,
@@ -10,11 +12,9 @@ import {
   finishReconcileRun,
   startReconcileRun,
   withReconcileLock,
-  type Db,
-  type ForwardHead,
   type ReconcileCounts,
   type SessionCursor,
-} from '@callsync/db';
+} from '@callsync/db/reconcile';
 import { mapLimit } from '@callsync/runtime';
 import type { ProviderApi } from '../events/provider';
 import type { HandlerRegistry } from '../handlers';

@@ -1,4 +1,5 @@
-import { recordChatReconcileCheck, recordReconcileCheck, type Db, type ReconcileCheck } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { recordChatReconcileCheck, recordReconcileCheck, type ReconcileCheck } from '@callsync/db/reconcile';
 import type { CallLookupResult, ChatLookupResult, ProviderApi } from '../events/provider';
 import type { ProviderRecord } from './apply-from-provider';
 import { decide, decideChat, type CallOutcome, type CheckReason, type Subject } from './decide';

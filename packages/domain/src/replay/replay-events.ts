@@ -1,10 +1,5 @@
-import {
-  findEventsToReplay,
-  markForReplay,
-  type Db,
-  type ReplaySelection,
-  type WebhookEventStatus,
-} from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findEventsToReplay, markForReplay, type ReplaySelection, type WebhookEventStatus } from '@callsync/db/events';
 
 /*
  * Replaying stored events, the one way `make replay` and the console's Replay buttons both do it:

@@ -1,4 +1,4 @@
-import type { CallSessionValues, CallStatus } from '@callsync/db';
+import type { CallSessionValues, CallStatus } from '@callsync/db/sessions';
 import type { RetellCall } from '../events/call';
 import { isLifecycleEvent, type LifecycleEvent } from '../events/event-types';
 import type { CallTransfer } from './transfers';

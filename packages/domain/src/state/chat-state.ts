@@ -1,4 +1,4 @@
-import type { ChatSessionValues } from '@callsync/db';
+import type { ChatSessionValues } from '@callsync/db/sessions';
 import type { RetellChat } from '../events/chat';
 import type { ChatEvent } from '../events/event-types';
 import { dateOf, forwardStatus, mergeRanked, outranks } from './ranked-merge';

@@ -7,7 +7,7 @@
  * the whole set, not patching, is what makes every arrival order give the same list.
  */
 
-import type { CallTransferEvent } from '@callsync/db';
+import type { CallTransferEvent } from '@callsync/db/sessions';
 import { transferFacts } from '../events/delivery-identity';
 
 export type TransferStep = 'transfer_started' | 'transfer_bridged' | 'transfer_cancelled' | 'transfer_ended';

@@ -1,3 +1,4 @@
+import { type Db } from '@callsync/db';
 import {
   addCompany,
   updateCompanyCallerMemory,
@@ -12,10 +13,9 @@ import {
   mapNumber,
   notifyTenantsChanged,
   updateCompanyTimeZone,
-  type Db,
   type NumberRouting,
   type CallerMemory,
-} from '@callsync/db';
+} from '@callsync/db/tenants';
 import { stableJson } from '../events/delivery-identity';
 
 /** What a tenant file declares: companies, each with the agents and numbers it owns. */

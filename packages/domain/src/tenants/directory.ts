@@ -1,4 +1,5 @@
-import { loadRoutingSnapshot, type Db, type RoutingSnapshot } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { loadRoutingSnapshot, type RoutingSnapshot } from '@callsync/db/tenants';
 import type { CallParties } from '../handlers/tenant-cache';
 
 /*

@@ -1,3 +1,4 @@
+import { type Db } from '@callsync/db';
 import {
   backfillSessionCompanies,
   E164,
@@ -6,8 +7,7 @@ import {
   notifyTenantsChanged,
   upsertSyncedAgents,
   upsertSyncedNumbers,
-  type Db,
-} from '@callsync/db';
+} from '@callsync/db/tenants';
 import type { TenantSource } from '../events/provider';
 
 export type { TenantSource };

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { addApiToken, type ApiToken, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { addApiToken, type ApiToken } from '@callsync/db/tenants';
 
 /*
  * Context API tokens (make tokens): 32 random bytes, shown once; only their SHA-256 is stored, so a

@@ -8,7 +8,7 @@ import {
   notifyCallsStarted,
   notifyTenantsChanged,
   type StartedCall,
-} from '@callsync/db';
+} from '@callsync/db/tenants';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { freePort } from '../ports';
 import { benchCallId, benchCaller, type OpenLoopOptions, type OpenLoopResult } from './open-loop';

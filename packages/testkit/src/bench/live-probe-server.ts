@@ -7,7 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
 import { loadConfig, requireSecretKey } from '@callsync/config';
-import { listenForTenantChanges } from '@callsync/db';
+import { listenForTenantChanges } from '@callsync/db/tenants';
 import {
   BUILTIN_FUNCTIONS,
   ContextCache,

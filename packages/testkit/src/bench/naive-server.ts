@@ -6,7 +6,8 @@
 // Run as its own process: node naive-server.js <port>, with callsync's environment.
 import express from 'express';
 import { loadConfig } from '@callsync/config';
-import { createDb, recordDelivery } from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { recordDelivery } from '@callsync/db/events';
 import { createRedisConnection, createWebhookQueue, enqueueWebhookEvent, webhookJobData } from '@callsync/queue';
 import { verifyRetellSignature } from '@callsync/retell';
 

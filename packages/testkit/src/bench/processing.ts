@@ -1,4 +1,4 @@
-import { countPendingEvents } from '@callsync/db';
+import { countPendingEvents } from '@callsync/db/ops';
 import { processingLatency } from '@callsync/db/testing';
 import { workerProcess, type ManagedProcess } from '../managed-process';
 import { CpuMeter } from './cpu';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { loadConfig } from '@callsync/config';
-import { countSessionsStuckInProgress, createDb } from '@callsync/db';
+import { createDb } from '@callsync/db';
+import { countSessionsStuckInProgress } from '@callsync/db/ops';
 import { defaultHandlers, runReconcilePass } from '@callsync/domain';
 import { FakeRetell } from '@callsync/fake-retell';
 import { RetellApiClient, sampleCall } from '@callsync/retell';

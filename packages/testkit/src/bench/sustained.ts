@@ -1,4 +1,4 @@
-import { countPendingEvents } from '@callsync/db';
+import { countPendingEvents } from '@callsync/db/ops';
 import { processingLatency } from '@callsync/db/testing';
 import { API_KEY, drained, load, webhookUrl, type BenchRun } from './run';
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDb, findPendingPage, migrateToLatest } from '@callsync/db';
+import { createDb, migrateToLatest } from '@callsync/db';
+import { findPendingPage } from '@callsync/db/events';
 import { seedPendingEventsForBench } from '@callsync/db/testing';
 import { createLogger } from '@callsync/logger';
 import { migrations } from '@callsync/migrations';

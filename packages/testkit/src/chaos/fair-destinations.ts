@@ -1,11 +1,11 @@
+import { type Db } from '@callsync/db';
 import {
   appliedAndDelivered,
   findDeliveriesTo,
   forwardBacklog,
   removeDestination,
-  type Db,
   type ForwardDelivery,
-} from '@callsync/db';
+} from '@callsync/db/forward';
 import { findAllWebhookEvents } from '@callsync/db/testing';
 import { createDestination, type DestinationInput, type SecretKeyring } from '@callsync/domain';
 import { waitUntil } from '@callsync/runtime';

@@ -1,4 +1,5 @@
-import { findDeliveriesTo, findDestination, forwardBacklog, type Db, type ForwardDelivery } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { findDeliveriesTo, findDestination, forwardBacklog, type ForwardDelivery } from '@callsync/db/forward';
 import { findAllWebhookEvents } from '@callsync/db/testing';
 import { createDestination, type SecretKeyring } from '@callsync/domain';
 import { ForwardReceiver } from '@callsync/fake-receiver';

@@ -1,4 +1,5 @@
-import { countPendingEvents, type Db } from '@callsync/db';
+import { type Db } from '@callsync/db';
+import { countPendingEvents } from '@callsync/db/ops';
 import { waitUntil } from '@callsync/runtime';
 import type { LocalServices } from '../local-services';
 import { ingressProcess, workerProcess, type ManagedProcess } from '../managed-process';
