@@ -34,6 +34,10 @@ export class ManagedProcess {
     });
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      for (const [marker, resolve] of this.awaited) if (text.includes(marker)) resolve();
+    });
     child.on('exit', (code, signal) => {
       this.log.write(`--- ${this.name} exited (${signal ?? code})\n`);
       if (!this.expectingExit)
@@ -41,6 +45,23 @@ export class ManagedProcess {
     });
     this.child = child;
     this.starts += 1;
+  }
+
+  private readonly awaited = new Map<string, () => void>();
+
+  /**
+   * Until the process (started since) writes `marker` to its log, or `timeoutMs` passed: e.g. a
+   * worker's "worker started", which a rolling restart waits for as a deploy waits for readiness.
+   */
+  async logged(marker: string, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const seen = await Promise.race([
+      new Promise<boolean>((resolve) => this.awaited.set(marker, () => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.awaited.delete(marker);
+    return seen;
   }
 
   get pid(): number | undefined {

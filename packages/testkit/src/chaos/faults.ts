@@ -74,7 +74,11 @@ export async function rollWorkers(run: ChaosRun): Promise<void> {
     const code = await w.stop();
     run.rollingExitCodes.push(code);
     run.say(`rolling restart: ${w.name} stopped with SIGTERM (exit ${code}), starting it again`);
+    // As a deploy does, the next one waits until this one is up (on a busy machine, a SIGTERM before
+    // Node has even loaded the worker would end it without a graceful stop).
+    const up = w.logged('worker started', 30_000);
     w.start();
+    await up;
   }
 }
 

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { ForwardReceiver, type ReceivedMessage } from '@callsync/fake-receiver';
 
 /*
@@ -86,7 +87,11 @@ export class ReceiverProcess {
 
   /** Fork the process and start one receiver per answer; their URLs, in order. */
   static async start(answers: FixedAnswer[]): Promise<{ process: ReceiverProcess; urls: string[] }> {
-    const child = fork(__filename, ['serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The built script (tests run this file from source, which node cannot run by itself).
+    const script = __filename.endsWith('.ts')
+      ? join(__dirname, '..', '..', 'dist', 'chaos', 'receiver-process.js')
+      : __filename;
+    const child = fork(script, ['serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const host = new ReceiverProcess(child);
     const urls = (await host.ask({ op: 'start', answers })) as string[];
     return { process: host, urls };
