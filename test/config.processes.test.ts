@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { serviceUrls } from './support/env';
-import { assertBuilt, DASHBOARD, freePort, INGRESS, run, until, WORKER } from './support/processes';
+import { assertBuilt, CLI, DASHBOARD, freePort, INGRESS, run, until, WORKER } from './support/processes';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -77,5 +77,17 @@ describe('process configuration', () => {
     const bad = run(WORKER, { ...env, RETELL_API_KEY: 'key_a', SWEEP_INTERVAL: '30' });
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toContain('SWEEP_INTERVAL: "30" is not a duration: write a number with a unit');
+  });
+
+  it('runs the CLI on callsync’s own data without RETELL_API_KEY; a command that asks Retell names it', async () => {
+    const env = { DATABASE_URL: t.url, REDIS_URL: serviceUrls().redisUrl };
+    const migrate = run(CLI, env, ['migrate']);
+    expect(await migrate.exited).toBe(0);
+    const list = run(CLI, env, ['destinations', 'list']);
+    expect(await list.exited).toBe(0);
+    expect(list.output()).not.toContain('RETELL_API_KEY');
+    const reconcile = run(CLI, env, ['reconcile']);
+    expect(await reconcile.exited).toBe(1);
+    expect(reconcile.output()).toContain('RETELL_API_KEY is required but not set');
   });
 });

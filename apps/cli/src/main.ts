@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '@callsync/config';
+import { loadConfig, loadConfigFor, type Config, type ProcessConfig } from '@callsync/config';
 import { failStartup } from '@callsync/runtime';
 import { auditCommand } from './commands/audit';
 import { backfillCommand } from './commands/backfill';
@@ -35,18 +35,27 @@ const USAGE = `usage: callsync <command>
 
 make chaos and make bench live in packages/testkit, with the test harness.`;
 
-/** The whole Config (the commands take it); older variable names in use are said on stderr, once. */
-function loadCliConfig(): Config {
-  const config = loadConfig();
+/** Older variable names in use are said on stderr, once. */
+function warned<C extends { warnings: readonly string[] }>(config: C): C {
   for (const warning of config.warnings) console.error(`warning: ${warning}`);
   return config;
+}
+
+/** The whole Config: for the commands that talk to Retell (or run callsync's processes, as demo does). */
+function loadCliConfig(): Config {
+  return warned(loadConfig());
+}
+
+/** Only what the commands on callsync's own data read: they run without RETELL_API_KEY. */
+function loadLocalConfig(): ProcessConfig<'cli'> {
+  return warned(loadConfigFor('cli'));
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'migrate': {
-      const config = loadCliConfig();
+      const config = loadLocalConfig();
       // Refused before anything changes when CALLSYNC_SECRET_KEY is missing.
       const keys = keyringOf(config);
       const code = await migrateCommand(config);
@@ -57,9 +66,9 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile':
       return reconcileCommand(loadCliConfig(), args);
     case 'stats':
-      return statsCommand(loadCliConfig(), args);
+      return statsCommand(loadLocalConfig(), args);
     case 'replay':
-      return replayCommand(loadCliConfig(), args);
+      return replayCommand(loadLocalConfig(), args);
     case 'backfill':
       return backfillCommand(loadCliConfig(), args);
     case 'audit':
@@ -67,9 +76,9 @@ async function main(argv: string[]): Promise<number> {
     case 'tenants':
       return tenantsCommand(loadCliConfig(), args);
     case 'destinations':
-      return destinationsCommand(loadCliConfig(), args);
+      return destinationsCommand(loadLocalConfig(), args);
     case 'tokens':
-      return tokensCommand(loadCliConfig(), args);
+      return tokensCommand(loadLocalConfig(), args);
     case 'functions':
       // export reads no environment; check and push need Retell's key.
       return functionsCommand(loadCliConfig, args);
@@ -79,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
       return forgetCommand(config, args, async (n) => (await callerHashesFor(config, keyringOf(config)))(n));
     }
     case 'backfill-fields':
-      return backfillFieldsCommand(loadCliConfig(), args);
+      return backfillFieldsCommand(loadLocalConfig(), args);
     case 'fake-retell':
       return fakeRetellCommand(loadCliConfig(), args);
     default:

@@ -3,7 +3,7 @@ import { createDb } from '@callsync/db';
 import { applySecretKey, callerHasher, SecretKeyring } from '@callsync/domain';
 
 /** The keyring of CALLSYNC_SECRET_KEY; a ConfigError naming the variable when it is not set. */
-export function keyringOf(config: Config): SecretKeyring {
+export function keyringOf(config: Pick<Config, 'secretKey'>): SecretKeyring {
   return new SecretKeyring(requireSecretKey(config));
 }
 
@@ -12,7 +12,7 @@ export function keyringOf(config: Config): SecretKeyring {
  * migrations never see it). Legacy caller hashes are rewrapped into the keyed form, and destination
  * secrets not encrypted with the current key are (again, after a rotation). Idempotent.
  */
-export async function migrateKeyedData(config: Config, keys: SecretKeyring): Promise<number> {
+export async function migrateKeyedData(config: Pick<Config, 'database'>, keys: SecretKeyring): Promise<number> {
   const db = createDb({ url: config.database.url, poolSize: 1, applicationName: 'callsync-migrate' });
   try {
     const done = await applySecretKey(db, keys);

@@ -1,18 +1,21 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Config } from '@callsync/config';
+import type { ProcessConfig } from '@callsync/config';
 import { createDb, type Db } from '@callsync/db';
+
+/** What the frame reads (the database); a command's own run gets the config it was given. */
+type Config = ProcessConfig<'cli'>;
 
 /** A mistake in how a command was called; printed without a stack, exit code 2. */
 export class UsageError extends Error {}
 
 export type SubcommandValues = Record<string, string | boolean | undefined>;
 
-export interface SubcommandSpec {
+export interface SubcommandSpec<C extends Config = Config> {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   /** Shown in pg_stat_activity. */
   applicationName: string;
-  run: (db: Db, config: Config, positionals: string[], values: SubcommandValues) => Promise<number>;
+  run: (db: Db, config: C, positionals: string[], values: SubcommandValues) => Promise<number>;
   /** The exit code and message for a failure the command expects (a bad file, an API error); else undefined. */
   explain?: (err: unknown) => { code: number; message: string } | undefined;
 }
@@ -22,7 +25,11 @@ export interface SubcommandSpec {
  * (usage on a bad one, or on none), open the database, run, and turn expected errors into a message
  * and an exit code.
  */
-export async function runSubcommands(config: Config, argv: string[], spec: SubcommandSpec): Promise<number> {
+export async function runSubcommands<C extends Config>(
+  config: C,
+  argv: string[],
+  spec: SubcommandSpec<C>,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({

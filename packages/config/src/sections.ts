@@ -190,6 +190,8 @@ export const PROCESS_SECTIONS = {
   live: ['database', 'secretKey', 'webhooks', 'ingress', 'live'],
   worker: ['database', 'redis', 'secretKey', 'retell', 'worker', 'forwarding', 'alerts', 'reconcile'],
   dashboard: ['database', 'redis', 'jobs', 'dashboard'],
+  /** The CLI's commands that work on callsync's own data (migrate, stats, replay, destinations, ...): no Retell. */
+  cli: ['database', 'redis', 'secretKey', 'jobs', 'worker', 'forwarding', 'reconcile'],
 } as const satisfies Record<string, readonly SectionName[]>;
 
 export type ProcessName = keyof typeof PROCESS_SECTIONS;

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { Config } from '@callsync/config';
+import type { ProcessConfig } from '@callsync/config';
+
+type Config = ProcessConfig<'cli'>;
 import { backfillSessionFields, createDb } from '@callsync/db';
 
 export const BACKFILL_FIELDS_USAGE = `usage: make backfill-fields [ARGS="..."]

@@ -1,4 +1,6 @@
-import type { Config } from '@callsync/config';
+import type { ProcessConfig } from '@callsync/config';
+
+type Config = ProcessConfig<'cli'>;
 import { createDb, migrateToLatest } from '@callsync/db';
 import { migrations } from '@callsync/migrations';
 

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { Config } from '@callsync/config';
+import type { ProcessConfig } from '@callsync/config';
+
+type Config = ProcessConfig<'cli'>;
 import { waitUntil } from '@callsync/runtime';
 import { createDb } from '@callsync/db';
 import { type WebhookEventStatus } from '@callsync/db/events';

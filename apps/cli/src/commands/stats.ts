@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import type { Config } from '@callsync/config';
+import type { ProcessConfig } from '@callsync/config';
+
+type Config = ProcessConfig<'cli'>;
 import { createDb } from '@callsync/db';
 import { findCompany } from '@callsync/db/tenants';
 import { companySessions, processingRate, staleChats, staleSessions, type CompanySessions } from '@callsync/db/ops';
