@@ -159,6 +159,14 @@ describe('fairness: limits before any claim', () => {
     expect((await deliveriesTo(slow.id)).every((r) => r.attempts === 1)).toBe(true);
   });
 
+  it('a destination gets its limit’s worth of sends at once, not one at a time', async () => {
+    const d = await destination({ events: ['call_started'], maxInFlight: 4 }, () => ({ status: 204, delayMs: 300 }));
+    for (let i = 0; i < 12; i++) await applyCall(newCallId(), ['call_started']);
+    startWorker({ concurrency: 16 });
+    await allDelivered(d.id, 12);
+    expect(d.receiver.maxInFlight).toBe(4);
+  });
+
   it('a slot counts the exchange with the receiver, not the claim: a claim stuck on a lock holds no slot', async () => {
     const d = await destination({ events: ['call_started'], maxInFlight: 1 });
     const [first, second] = [newCallId(), newCallId()];
