@@ -5,7 +5,7 @@ import { Metrics } from '@callsync/metrics';
 import { sampleCall, type SampleEvent } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
-import { serviceUrls, TEST_API_KEY } from './support/env';
+import { retellCliEnvironment } from './support/env';
 import { startFakeRetell } from './support/fake-retell';
 import { TEST_KEYS } from './support/keys';
 import { startPipeline, type Pipeline } from './support/pipeline';
@@ -47,17 +47,7 @@ async function call(
 }
 
 function audit(...args: string[]) {
-  return run(
-    CLI,
-    {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      RETELL_API_KEY: TEST_API_KEY,
-      RETELL_API_BASE_URL: f.baseUrl,
-      NODE_ENV: 'production',
-    },
-    ['audit', ...args],
-  );
+  return run(CLI, retellCliEnvironment(t.url, f.baseUrl), ['audit', ...args]);
 }
 
 describe('make audit', () => {

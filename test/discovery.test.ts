@@ -6,7 +6,7 @@ import { sampleCall, sampleChat } from '@callsync/retell';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
 import { startPipeline } from './support/pipeline';
-import { serviceUrls, TEST_API_KEY } from './support/env';
+import { retellCliEnvironment } from './support/env';
 import { startFakeRetell } from './support/fake-retell';
 import { assertBuilt, CLI, run } from './support/processes';
 
@@ -31,17 +31,7 @@ function pass() {
 }
 
 function backfill(...args: string[]) {
-  return run(
-    CLI,
-    {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      RETELL_API_KEY: TEST_API_KEY,
-      RETELL_API_BASE_URL: f.baseUrl,
-      NODE_ENV: 'production',
-    },
-    ['backfill', ...args],
-  );
+  return run(CLI, retellCliEnvironment(t.url, f.baseUrl), ['backfill', ...args]);
 }
 
 describe('discovery', () => {

@@ -5,7 +5,7 @@ import { FakeRetell } from '@callsync/fake-retell';
 import { callOf, practiceIngress, setUpPractice, wholeCall as applyWholeCall } from './support/caller-data';
 import { truncateAll, useTestDatabase } from './support/database';
 import { dumpData, numberForms } from './support/dump';
-import { serviceUrls, TEST_API_KEY } from './support/env';
+import { retellCliEnvironment, TEST_API_KEY } from './support/env';
 import { startPipeline, type Pipeline } from './support/pipeline';
 import { assertBuilt, CLI, run } from './support/processes';
 
@@ -45,17 +45,7 @@ async function wholeCall(from: string, name: string, note = NOTE): Promise<strin
 }
 
 function forgetCli(...args: string[]) {
-  return run(
-    CLI,
-    {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      RETELL_API_KEY: TEST_API_KEY,
-      RETELL_API_BASE_URL: fakeUrl,
-      NODE_ENV: 'production',
-    },
-    ['forget', ...args],
-  );
+  return run(CLI, retellCliEnvironment(t.url, fakeUrl), ['forget', ...args]);
 }
 
 describe('make forget', () => {

@@ -10,7 +10,7 @@ import {
   resumeDestination,
   type ForwardDelivery,
 } from '@callsync/db/forward';
-import { createDestination, defaultHandlers, processWebhookEvent, type DestinationInput } from '@callsync/domain';
+import { defaultHandlers, processWebhookEvent, type DestinationInput } from '@callsync/domain';
 import { ForwardReceiver, type ReceiverAnswer } from '@callsync/fake-receiver';
 import { createLogger } from '@callsync/logger';
 import {
@@ -23,6 +23,7 @@ import {
 } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { createForwardWorker, handOff } from '@callsync/worker';
+import { receivingDestination } from './support/destinations';
 import { useTestDatabase, truncateAll } from './support/database';
 import { LIFECYCLE, newCallId, storeEvent } from './support/calls';
 import { serviceUrls } from './support/env';
@@ -83,16 +84,10 @@ function startWorker(o: { concurrency?: number; retrySchedule?: number[]; breake
 async function destination(
   input: Omit<DestinationInput, 'url'>,
   respond?: (m: ForwardReceiver['received'][number]) => ReceiverAnswer,
-): Promise<{ id: string; receiver: ForwardReceiver }> {
-  const receiver = await new ForwardReceiver({ secrets: [], respond }).start();
-  receivers.push(receiver);
-  const { destination: d, secret } = await createDestination(t.db, TEST_KEYS, {
-    ...input,
-    url: receiver.url,
-    allowPrivate: true,
-  });
-  receiver.secrets = [secret];
-  return { id: d.id, receiver };
+) {
+  const d = await receivingDestination(t.db, input, respond);
+  receivers.push(d.receiver);
+  return d;
 }
 
 /** Apply a call's events as the webhook worker does, and give the new chain heads their jobs. */

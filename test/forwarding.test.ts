@@ -16,6 +16,7 @@ import { ensureForwardJobs, forwardJobId } from '@callsync/queue';
 import { waitUntil } from '@callsync/runtime';
 import { applyRetention, sweepOverdueForwards } from '@callsync/worker';
 import { queueIdle } from './support/queue-idle';
+import { receivingDestination } from './support/destinations';
 import { useTestDatabase, truncateAll } from './support/database';
 import { body, LIFECYCLE, newCallId, START_MS, storeEvent } from './support/calls';
 import { sampleTranscriptUpdateBody } from '@callsync/retell';
@@ -36,16 +37,10 @@ afterEach(async () => {
 async function destination(
   input: Omit<DestinationInput, 'url'>,
   respond?: (m: ForwardReceiver['received'][number]) => ReceiverAnswer,
-): Promise<{ id: string; receiver: ForwardReceiver; secret: string }> {
-  const receiver = await new ForwardReceiver({ secrets: [], respond }).start();
-  receivers.push(receiver);
-  const { destination: d, secret } = await createDestination(t.db, TEST_KEYS, {
-    ...input,
-    url: receiver.url,
-    allowPrivate: true,
-  });
-  receiver.secrets = [secret];
-  return { id: d.id, receiver, secret };
+) {
+  const d = await receivingDestination(t.db, input, respond);
+  receivers.push(d.receiver);
+  return d;
 }
 
 async function pipeline(retrySchedule = [100, 200, 400]): Promise<Pipeline> {

@@ -1,34 +1,21 @@
 import type { Express } from 'express';
+import { listenForTenantChanges, type StartedCall, type TenantListener } from '@callsync/db/tenants';
 import {
-  addCompany,
-  listenForTenantChanges,
-  mapAgent,
-  mapNumber,
-  type StartedCall,
-  type TenantListener,
-} from '@callsync/db/tenants';
-import {
-  BUILTIN_FUNCTIONS,
   ContextCache,
   defaultHandlers,
   forget,
-  functionRegistry,
   invalidateTenantCache,
   prefetchCallContext,
   processWebhookEventsBatch,
   TenantDirectory,
 } from '@callsync/domain';
-import { createLiveApp } from '@callsync/ingress';
-import { createLogger } from '@callsync/logger';
-import { Metrics } from '@callsync/metrics';
 import { sampleCall } from '@callsync/retell';
 import { notifyCallStarted } from '@callsync/testkit';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
-import { TEST_API_KEY } from './support/env';
 import { TEST_KEYS } from './support/keys';
 import { startPipeline } from './support/pipeline';
-import { signedPost } from './support/live';
+import { addWeberPractice, liveAppWithRouting, signedPost } from './support/live';
 import { until } from './support/processes';
 
 /**
@@ -48,9 +35,7 @@ beforeEach(async () => {
   await truncateAll(t.db);
   await t.db.deleteFrom('function_calls').execute();
   invalidateTenantCache();
-  const company = await addCompany(t.db, 'Praxis Dr. Weber', 'Europe/Berlin');
-  await mapAgent(t.db, 'agent_weber', company.id);
-  await mapNumber(t.db, NUMBER, company.id);
+  await addWeberPractice(t.db, NUMBER);
   // One earlier call of the caller, applied: the history the agent should hear.
   const p = await startPipeline(t.db, { worker: false });
   try {
@@ -60,21 +45,7 @@ beforeEach(async () => {
   } finally {
     await p.close();
   }
-  directory = new TenantDirectory(t.db);
-  await directory.refresh();
-  cache = new ContextCache({ maxEntries: 100 });
-  app = createLiveApp({
-    db: t.db,
-    keys: TEST_KEYS,
-    logger: createLogger({ silent: true }),
-    metrics: new Metrics('test', { processMetrics: false }),
-    functions: functionRegistry([...BUILTIN_FUNCTIONS]),
-    apiTokens: [],
-    webhookKeys: [TEST_API_KEY],
-    signatureToleranceMs: 5 * 60_000,
-    directory,
-    prefetch: cache,
-  });
+  ({ app, directory, cache } = await liveAppWithRouting(t.db, t.db));
 });
 afterEach(async () => {
   await listener?.close();

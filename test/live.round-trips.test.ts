@@ -1,24 +1,12 @@
 import express, { type Express } from 'express';
 import { type Db } from '@callsync/db';
-import { addCompany, mapAgent, mapNumber } from '@callsync/db/tenants';
-import {
-  BUILTIN_FUNCTIONS,
-  ContextCache,
-  functionRegistry,
-  invalidateTenantCache,
-  prefetchCallContext,
-  TenantDirectory,
-} from '@callsync/domain';
-import { createLiveApp } from '@callsync/ingress';
-import { createLogger } from '@callsync/logger';
-import { Metrics } from '@callsync/metrics';
+import { ContextCache, invalidateTenantCache, prefetchCallContext, TenantDirectory } from '@callsync/domain';
 import { sampleCall } from '@callsync/retell';
-import { probedDb, type PoolProbe } from '../packages/testkit/src/bench/pool-probe';
+import { probedDb, type PoolProbe } from '@callsync/testkit';
 import { truncateAll, useTestDatabase } from './support/database';
 import { newCallId } from './support/calls';
-import { TEST_API_KEY } from './support/env';
 import { TEST_KEYS } from './support/keys';
-import { signedPost } from './support/live';
+import { addWeberPractice, liveAppWithRouting, signedPost } from './support/live';
 import { until } from './support/processes';
 
 /**
@@ -45,24 +33,9 @@ afterAll(() => live.db.destroy());
 beforeEach(async () => {
   await truncateAll(t.db);
   invalidateTenantCache();
-  const company = await addCompany(t.db, 'Praxis Dr. Weber', 'Europe/Berlin');
-  await mapAgent(t.db, 'agent_weber', company.id);
-  await mapNumber(t.db, NUMBER, company.id);
-  directory = new TenantDirectory(t.db);
-  await directory.refresh();
-  cache = new ContextCache({ maxEntries: 100 });
-  const liveApp = createLiveApp({
-    db: live.db,
-    keys: TEST_KEYS,
-    logger: createLogger({ silent: true }),
-    metrics: new Metrics('test', { processMetrics: false }),
-    functions: functionRegistry([...BUILTIN_FUNCTIONS]),
-    apiTokens: [],
-    webhookKeys: [TEST_API_KEY],
-    signatureToleranceMs: 5 * 60_000,
-    directory,
-    prefetch: cache,
-  });
+  await addWeberPractice(t.db, NUMBER);
+  let liveApp: Express;
+  ({ app: liveApp, directory, cache } = await liveAppWithRouting(t.db, live.db));
   app = express();
   app.use((_req, res, next) => {
     const end = res.end.bind(res) as (...a: unknown[]) => express.Response;

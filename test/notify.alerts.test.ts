@@ -19,7 +19,7 @@ import { holdWebhookEventsLock } from '@callsync/testkit';
 import { applyRetention, createAlertWorker } from '@callsync/worker';
 import { newCallId, storeAgedEvent } from './support/calls';
 import { truncateAll, useTestDatabase } from './support/database';
-import { serviceUrls, TEST_API_KEY } from './support/env';
+import { cliEnvironment, serviceUrls } from './support/env';
 import { TEST_KEYS } from './support/keys';
 import { TEST_PREFIX } from './support/pipeline';
 import { deleteQueueKeys, run, until, WORKER } from './support/processes';
@@ -168,11 +168,7 @@ describe('alert notifications without Prometheus', () => {
   it('a worker process with ALERT_SMTP_URL set mails once when a retention run fails and once when it clears', async () => {
     const prefix = `{h32b-alerts-${randomUUID().slice(0, 8)}}`;
     const worker = run(WORKER, {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      QUEUE_PREFIX: prefix,
-      RETELL_API_KEY: TEST_API_KEY,
-      NODE_ENV: 'production',
+      ...cliEnvironment(t.url, prefix),
       WORKER_METRICS_PORT: '0',
       ALERT_SMTP_URL: `smtp://alerts:${SMTP_PASSWORD}@127.0.0.1:${smtp.port}`,
       ALERT_EMAIL_TO: 'ops@example.test',

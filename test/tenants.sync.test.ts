@@ -3,7 +3,7 @@ import { listTenants, mapAgent, mapNumber, addCompany } from '@callsync/db/tenan
 import { afterMappingChange, syncTenantsFromRetell } from '@callsync/domain';
 import { truncateAll, useTestDatabase } from './support/database';
 import { body, newCallId } from './support/calls';
-import { TEST_API_KEY, serviceUrls } from './support/env';
+import { retellCliEnvironment } from './support/env';
 import { startFakeRetell } from './support/fake-retell';
 import { startPipeline } from './support/pipeline';
 import { assertBuilt, CLI, run } from './support/processes';
@@ -100,13 +100,7 @@ describe('sync from Retell', () => {
 
   it('make tenants ARGS=sync prints what it pulled, and names the failure when Retell keeps failing', async () => {
     f.fake.agents.set('agent_a', { agent_id: 'agent_a', agent_name: 'A', channel: 'voice' });
-    const env = {
-      DATABASE_URL: t.url,
-      REDIS_URL: serviceUrls().redisUrl,
-      RETELL_API_KEY: TEST_API_KEY,
-      RETELL_API_BASE_URL: f.baseUrl,
-      NODE_ENV: 'production',
-    };
+    const env = retellCliEnvironment(t.url, f.baseUrl);
     const ok = run(CLI, env, ['tenants', 'sync']);
     expect(await ok.exited).toBe(0);
     expect(ok.output()).toContain('agents: 1 listed, 1 new');

@@ -48,3 +48,14 @@ export function cliEnvironment(databaseUrl: string, prefix: string): Record<stri
     NODE_ENV: 'production',
   };
 }
+
+/** The environment a CLI command that asks Retell gets in tests: this database, the test Redis, a fake Retell at `retellBaseUrl`. */
+export function retellCliEnvironment(databaseUrl: string, retellBaseUrl: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: serviceUrls().redisUrl,
+    RETELL_API_KEY: TEST_API_KEY,
+    RETELL_API_BASE_URL: retellBaseUrl,
+    NODE_ENV: 'production',
+  };
+}

@@ -28,3 +28,4 @@ export {
   reportQuery,
   seedPendingEventsForBench,
 } from '@callsync/db/testing';
+export { probedDb, type PoolProbe } from './bench/pool-probe';
