@@ -4,7 +4,7 @@ import type { ForwardDelivery, ForwardDestination, ForwardStatus } from '../forw
 import { headsItsChain } from './chain-heads';
 import { findDestination } from './find-destination';
 import { fromNow } from './from-now';
-import { leaseDelivery, type ClaimedDelivery } from './lease-delivery';
+import { leaseDelivery, leaseWithDestination, type ClaimedDelivery } from './lease-delivery';
 
 /*
  * The claim decides whether a delivery's job may send now. Jobs are only hints (Redis can lose them,
@@ -31,26 +31,20 @@ export type ClaimResult =
  * (rate, deliveries in flight) are the caller's to check before: a claim is a Postgres round trip.
  */
 export async function claimDelivery(db: Db, id: string, leaseMs: number): Promise<ClaimResult> {
-  // The usual case in one statement (its own transaction): due, pending, destination active, head of
-  // its chain, not leased. Anything else is sorted out below.
-  const fast = await leaseDelivery(
+  // The usual case in one statement (its own transaction), which also reads the destination: due,
+  // pending, destination active, head of its chain, not leased. Anything else is sorted out below.
+  const fast = await leaseWithDestination(
     db,
     id,
     leaseMs,
-    sql`join forward_destinations d on d.id = f.destination_id and d.state = 'active'
-      where f.id = ${id} and f.status = 'pending'
+    sql`where f.id = ${id} and f.status = 'pending'
         and (f.lease_until is null or f.lease_until <= now())
         and f.next_attempt_at <= now() + interval '1 second'
+        and exists (select 1 from forward_destinations a where a.id = f.destination_id and a.state = 'active')
         and ${headsItsChain}
       for update of f skip locked`,
   );
-  if (fast)
-    return {
-      kind: 'send',
-      delivery: fast,
-      destination: (await findDestination(db, fast.destination_id))!,
-      probe: false,
-    };
+  if (fast) return { kind: 'send', ...fast, probe: false };
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<ForwardDelivery & { now: Date }>`
       update forward_deliveries f set claims = f.claims + 1 where f.id = ${id}

@@ -10,6 +10,7 @@ import { fromNow } from './from-now';
  * An attempt's answer and everything it changes, in one transaction: the attempt row, the delivery's
  * new state, the breaker's record on the destination and, when the delivery is finished, the chain's
  * next head. One transaction, so a crash never leaves an answer recorded without its consequence.
+ * The usual answer (delivered, no probe) is one statement, its next head read after it.
  * The breaker's verdict comes from `decide`, a pure function the caller passes in; this only applies it.
  */
 
@@ -51,6 +52,7 @@ export async function recordAttempt(
   o: AttemptOutcome,
   decide: (d: BreakerView) => BreakerDecision,
 ): Promise<AttemptRecorded> {
+  if (o.result.kind === 'delivered' && o.probe !== true) return recordDelivered(db, o);
   return db.transaction().execute(async (trx) => {
     const success = o.result.kind === 'delivered';
     // A failure extends the destination's streak, and every failing sender queues on that row. Wait
@@ -116,6 +118,37 @@ export async function recordAttempt(
     const next = await nextHead(trx, destinationId, delivery.subject);
     return { breaker: decision.kind, retryAt: undefined, next: next?.id !== probe?.id ? next : undefined, probe };
   });
+}
+
+/**
+ * The usual answer, a 2xx to a delivery that was not the breaker's probe, in one statement: the
+ * attempt row, the delivery delivered, the destination's failure streak ended (written only when
+ * there was one: the destination row is every sender's). The breaker has nothing to decide. Then the
+ * chain's next head, read after that committed: an apply that added to the chain meanwhile either
+ * committed first (its FOR SHARE on this delivery held the update back), and is read here, or found
+ * this delivery finished, and gave its own delivery a job.
+ */
+async function recordDelivered(db: Db, o: AttemptOutcome): Promise<AttemptRecorded> {
+  const error = o.error?.slice(0, 2000) ?? null;
+  const { rows } = await sql<{ destination_id: string; subject: string }>`
+    with attempt as (
+      insert into forward_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt)
+      values (${o.deliveryId}, ${o.attempt}, ${o.statusCode}, ${Math.round(o.latencyMs)}, ${error}, ${o.responseExcerpt})
+    ), delivered as (
+      update forward_deliveries set status = 'delivered', lease_until = null, last_status_code = ${o.statusCode},
+        last_error = ${error}, finished_at = now(), delivered_at = now()
+      where id = ${o.deliveryId} and status = 'pending'
+      returning destination_id, subject
+    ), streak as (
+      update forward_destinations set consecutive_failures = 0
+      where id = (select destination_id from delivered) and consecutive_failures <> 0
+    )
+    select destination_id, subject from delivered`.execute(db);
+  const delivery = rows[0];
+  // Paused, removed or replayed while this attempt ran: the new state stands.
+  if (!delivery) return NOTHING;
+  const next = await nextHead(db, delivery.destination_id, delivery.subject);
+  return { breaker: 'keep', retryAt: undefined, next, probe: undefined };
 }
 
 /** The breaker's view of the delivery's destination, the row locked until the transaction ends. */
