@@ -6,12 +6,14 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import runtime from '../packages/runtime/dist/index.js';
 
+// `background`: not on a live call's path, so run at a lower CPU priority (runtime's BACKGROUND_NICE):
+// under webhook load the live process gets the CPUs first (docs/during-the-call.md, "Isolation").
 const processes = [
-  { name: 'ingress', color: 36, args: [...runtime.INGRESS_NODE_FLAGS, 'apps/ingress/dist/main.js'] },
+  { name: 'ingress', color: 36, args: [...runtime.INGRESS_NODE_FLAGS, 'apps/ingress/dist/main.js'], background: true },
   // Inbound answers, custom functions and the context API, away from webhook load (docs/during-the-call.md).
   { name: 'live   ', color: 34, args: ['apps/ingress/dist/live-main.js'] },
-  { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'] },
-  { name: 'admin  ', color: 32, args: ['apps/dashboard/dist/main.js'] },
+  { name: 'worker ', color: 35, args: ['apps/worker/dist/main.js'], background: true },
+  { name: 'admin  ', color: 32, args: ['apps/dashboard/dist/main.js'], background: true },
 ];
 if (process.env.CALLSYNC_FAKE_RETELL === '1') {
   processes.push({
@@ -40,6 +42,7 @@ for (const p of processes) {
     detached: true,
     env: process.env,
   });
+  if (p.background) runtime.runInBackground(child.pid);
   running.set(p.name, child);
   for (const stream of [child.stdout, child.stderr]) {
     readline

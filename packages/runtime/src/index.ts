@@ -97,3 +97,5 @@ export function limitHeapGrowth(percent = 50): void {
  * RSS under load with no measurable change in throughput; it cannot be set once the process runs.
  */
 export const INGRESS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+export { BACKGROUND_NICE, runInBackground } from './priority';

@@ -2,9 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
-import { INGRESS_NODE_FLAGS } from '@callsync/runtime';
+import { INGRESS_NODE_FLAGS, runInBackground } from '@callsync/runtime';
 
-/** A callsync process (ingress or worker) started from its build output, with its log in a file. */
+/**
+ * A callsync process (ingress or worker) started from its build output, with its log in a file, at
+ * the lower CPU priority `make up` gives it (runtime's runInBackground): only the live process runs
+ * at the normal one.
+ */
 export class ManagedProcess {
   private child?: ChildProcess;
   private log: WriteStream;
@@ -32,6 +36,7 @@ export class ManagedProcess {
       env: childEnvironment(this.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) runInBackground(child.pid);
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
     child.stdout!.on('data', (chunk: Buffer) => {

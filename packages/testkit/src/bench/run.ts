@@ -5,7 +5,7 @@ import { childEnvironment } from '@callsync/config';
 import { type Db } from '@callsync/db';
 import { countPendingEvents } from '@callsync/db/ops';
 import { processedSince } from '@callsync/db/testing';
-import { waitUntil } from '@callsync/runtime';
+import { runInBackground, waitUntil } from '@callsync/runtime';
 import type { LocalServices } from '../local-services';
 import type { ManagedProcess } from '../managed-process';
 
@@ -87,10 +87,14 @@ export function peakRssMb(pid: number | undefined): number {
   }
 }
 
-/** Run the load generator (load-process.ts) in its own process with these options. */
-export function load(root: string, options: object): Promise<LoadResult> {
+/**
+ * Run the load generator (load-process.ts) in its own process with these options. `background`: at
+ * the lower CPU priority of callsync's background processes: webhooks that stand for Retell's
+ * traffic, which comes from elsewhere in production, beside a measured live process.
+ */
+export function load(root: string, options: object, { background = false } = {}): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [join(root, 'packages/testkit/dist/bench/load-process.js'), JSON.stringify(options)],
       { env: childEnvironment({}), maxBuffer: 1 << 20 },
@@ -99,6 +103,7 @@ export function load(root: string, options: object): Promise<LoadResult> {
         else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
       },
     );
+    if (background && child.pid !== undefined) runInBackground(child.pid);
   });
 }
 

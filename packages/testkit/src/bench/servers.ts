@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { childEnvironment } from '@callsync/config';
+import { runInBackground } from '@callsync/runtime';
 import { ingressProcess, type ManagedProcess } from '../managed-process';
 import { freePort } from '../ports';
 import { CpuMeter } from './cpu';
@@ -32,6 +33,8 @@ async function startScript(
     env: childEnvironment(env),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // At the ingress's priority (ManagedProcess): the servers compared take turns on equal terms.
+  if (child.pid !== undefined) runInBackground(child.pid);
   await new Promise((resolve, reject) => {
     child.stdout!.once('data', resolve);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));

@@ -1,0 +1,27 @@
+import { getPriority, setPriority } from 'node:os';
+
+/*
+ * The live process answers Retell during the call (inbound routing, functions): a caller hears every
+ * millisecond it waits for a CPU. The ingress, the workers and the console only delay records. On one
+ * machine they run at a lower CPU priority (nice 10), so when webhooks arrive faster than the CPUs
+ * can take them, the kernel gives the live process its turn first and the backlog waits instead of
+ * the caller (docs/during-the-call.md, "Isolation"). Compose gives the live container more CPU
+ * shares; Kubernetes, a CPU request of its own.
+ */
+
+/** The nice value of the processes that are not on a live call's path. */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Run `pid` (default: this process) at BACKGROUND_NICE, or lower if it already is. Lowering a
+ * priority needs no privilege; a process that is gone, or a platform without priorities, is left as
+ * it is: false.
+ */
+export function runInBackground(pid = 0): boolean {
+  try {
+    setPriority(pid, Math.max(getPriority(pid), BACKGROUND_NICE));
+    return true;
+  } catch {
+    return false;
+  }
+}
