@@ -206,9 +206,12 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     handle,
     failedLevel: 'debug',
     describe: (job) => ({ delivery_id: job.data.deliveryId }),
-    // A crash mid-send is taken over once the lock expires (within 10-15 s, so a worker killed
-    // with many jobs does not hold up their destinations for long); the row's lease makes the next
-    // run wait for the attempt in flight to time out, so one delivery is never sent twice at once.
-    settings: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 },
+    // A worker killed holds every job it had taken (up to FORWARD_CONCURRENCY, most of them waiting
+    // for Postgres on a busy machine) until their locks expire and a stalled check finds them: within
+    // 5-7 s here (10-15 s before held a killed worker's deliveries past the healthy p99's goal in
+    // `make chaos`). A live worker renews its locks every 2.5 s; one that misses a renewal only has
+    // its job run twice, and the row's lease (kept alive by its sender, SEND_LEASE_MS) makes the
+    // second run wait, so one delivery is never sent twice at once.
+    settings: { lockDuration: 5_000, stalledInterval: 2_000, maxStalledCount: 5 },
   });
 }

@@ -77,6 +77,7 @@ export {
 } from './functions/builtins';
 export { FunctionInvoker, invocationKey, MAX_RESULT_CHARS, RETRY_WINDOW_MS } from './functions/invoke';
 export type { FunctionAnswer, FunctionEvents, FunctionRequest } from './functions/invoke';
+export { AFTER_ANSWER_GATHER_MS, ResultRecords } from './functions/result-records';
 export { answerInbound, localTime, pickScheduledAgent } from './inbound/answer-inbound';
 export type {
   InboundAnswer,
@@ -106,6 +107,7 @@ export {
   DEFAULT_RETRY_SCHEDULE_MS,
   forwardDelivery,
   judgeAnswer,
+  SEND_LEASE_MS,
   sendTestMessage,
 } from './forwarding/forward-delivery';
 export type { AttemptReport, ForwardOptions, ForwardOutcome, JudgeOptions } from './forwarding/forward-delivery';

@@ -28,13 +28,18 @@ export async function findDeliveriesOf(db: Db, subject: string): Promise<Forward
   return db.selectFrom('forward_deliveries').selectAll().where('subject', '=', subject).orderBy('id').execute();
 }
 
-/** For `make chaos`: when each delivered delivery's event was applied, and when it was delivered. */
+/**
+ * For `make chaos`: when each delivered delivery's event was applied, when it was delivered, and its
+ * attempts lost in flight: counted by a claim but never recorded, because the sender died (SIGKILL)
+ * or could not record the answer, so the delivery waited out its lease before it was sent again.
+ */
 export async function appliedAndDelivered(
   db: Db,
   destinationId: string,
-): Promise<{ applied_at: Date; delivered_at: Date }[]> {
-  const { rows } = await sql<{ applied_at: Date; delivered_at: Date }>`
-    select e.processed_at as applied_at, f.delivered_at
+): Promise<{ applied_at: Date; delivered_at: Date; lost_attempts: number }[]> {
+  const { rows } = await sql<{ applied_at: Date; delivered_at: Date; lost_attempts: number }>`
+    select e.processed_at as applied_at, f.delivered_at,
+      f.attempts - (select count(*) from forward_attempts a where a.delivery_id = f.id)::int as lost_attempts
     from forward_deliveries f join webhook_events e on e.id = f.webhook_event_id
     where f.destination_id = ${destinationId} and f.status = 'delivered' and e.processed_at is not null
     order by f.id`.execute(db);

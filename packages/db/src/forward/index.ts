@@ -34,7 +34,7 @@ export { queueForwards, type QueuedForward } from './queue-forwards';
 export type { ForwardHead } from './chain-heads';
 
 export { claimDelivery, type ClaimResult } from './claim-delivery';
-export { releaseDelivery, type ClaimedDelivery } from './lease-delivery';
+export { extendLease, releaseDelivery, type ClaimedDelivery } from './lease-delivery';
 export { recordAttempt, type AttemptOutcome, type AttemptRecorded } from './record-attempt';
 export { findLeasedDeliveries, type LeasedDelivery } from './in-flight';
 export type { BreakerDecision, BreakerView } from './breaker-record';

@@ -106,6 +106,20 @@ export async function leaseWithDestination(
   };
 }
 
+/**
+ * Keep a sender's lease alive for another `leaseMs` while it works on the delivery (a pending one
+ * still leased: a delivery whose attempt was recorded meanwhile is left alone).
+ */
+export async function extendLease(db: Db, id: string, leaseMs: number): Promise<void> {
+  await db
+    .updateTable('forward_deliveries')
+    .set({ lease_until: fromNow(leaseMs) })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('lease_until', 'is not', null)
+    .execute();
+}
+
 /** Give a claimed delivery back without an attempt (its signing secret could not be read). */
 export async function releaseDelivery(db: Db, id: string, at: Date): Promise<void> {
   await db

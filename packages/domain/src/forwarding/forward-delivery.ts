@@ -1,6 +1,7 @@
 import { classifyDatabaseError, type Db } from '@callsync/db';
 import {
   claimDelivery,
+  extendLease,
   holdPendingDeliveries,
   recordAttempt,
   releaseDelivery,
@@ -9,6 +10,7 @@ import {
   type AttemptRecorded,
   type BreakerDecision,
   type BreakerView,
+  type ClaimResult,
   type ForwardDestination,
   type ForwardHead,
 } from '@callsync/db/forward';
@@ -52,7 +54,17 @@ export interface ForwardOptions {
    * all taken) gives the claim back uncounted, and the delivery is tried again shortly.
    */
   beforeSend?: () => Promise<boolean>;
+  /** The claim's lease, kept alive while the attempt runs. Default SEND_LEASE_MS. */
+  leaseMs?: number;
 }
+
+/**
+ * A claimed delivery's lease, kept alive (renewed every third of it) while its sender works on it:
+ * how long a delivery whose sender died (SIGKILL, a lost machine) waits before another sends it.
+ * Its sender's BullMQ job is taken over about as soon (the forward worker's lock). A lease as long as
+ * the attempt's timeout held such deliveries 20 s and more (`make chaos`, issue 28).
+ */
+export const SEND_LEASE_MS = 5_000;
 
 /** How soon a delivery whose destination had no free slot after its claim is tried again. */
 const BUSY_RETRY_MS = 100;
@@ -174,9 +186,21 @@ export async function forwardDelivery(
 ): Promise<ForwardOutcome> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const schedule = options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE_MS;
-  // The lease covers the attempt and recording its answer; a sender killed mid-attempt holds the
-  // delivery that long, then another sends it again (same webhook-id).
-  const claim = await claimDelivery(db, deliveryId, timeoutMs + 10_000);
+  const leaseMs = options.leaseMs ?? SEND_LEASE_MS;
+  const claim = await claimDelivery(db, deliveryId, leaseMs);
+  if (claim.kind !== 'send') return notSent(claim);
+  // The lease is kept while this sender works on the delivery (the send, recording its answer), so a
+  // sender killed mid-attempt holds it at most `leaseMs`; then another sends it again (same webhook-id).
+  const keep = setInterval(() => void extendLease(db, deliveryId, leaseMs).catch(() => undefined), leaseMs / 3);
+  try {
+    return await attempt(db, keys, claim, { ...options, timeoutMs }, schedule);
+  } finally {
+    clearInterval(keep);
+  }
+}
+
+/** What a claim that does not send means for its job. */
+function notSent(claim: Exclude<ClaimResult, { kind: 'send' }>): ForwardOutcome {
   switch (claim.kind) {
     case 'gone':
     case 'held':
@@ -188,6 +212,17 @@ export async function forwardDelivery(
     case 'later':
       return { kind: 'later', at: claim.at, reason: 'not due' };
   }
+}
+
+/** One attempt at a claimed delivery: sign, send, record the answer and what follows from it. */
+async function attempt(
+  db: Db,
+  keys: SecretKeyring,
+  claim: Extract<ClaimResult, { kind: 'send' }>,
+  options: ForwardOptions & { timeoutMs: number },
+  schedule: readonly number[],
+): Promise<ForwardOutcome> {
+  const { timeoutMs } = options;
   const { delivery, destination, probe } = claim;
   const at = new Date();
   let secrets: string[];

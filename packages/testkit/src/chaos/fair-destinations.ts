@@ -54,16 +54,20 @@ export interface FairnessReport {
   slow: DestinationCheck;
   rateLimited: DestinationCheck;
   /**
-   * The healthy destination's applied → delivered p99, ms, over deliveries no planned fault started
-   * under (Postgres down, webhook_events locked, a worker frozen, while they were applied and
-   * unsent): what the limits and the other destinations cost it, not what the faults do.
+   * The healthy destination's applied → delivered p99, ms, over deliveries no planned fault hit: none
+   * started while they were applied and unsent (Postgres down, webhook_events locked, a worker
+   * frozen), and none took a send of theirs down with it (a worker SIGKILLed while it had the
+   * delivery in hand: the attempt was counted and never recorded, and the delivery waited out its
+   * lease). What the limits and the other destinations cost it, not what the faults do.
    */
   healthyP99Ms: number;
   /** The same over every delivery, faults included. */
   healthyP99AllMs: number;
-  /** Deliveries the p99 is over, and the ones left out (a fault started while they were unsent). */
+  /** Deliveries the p99 is over, and the ones left out (a fault hit them). */
   healthySample: number;
   healthyUnderFaults: number;
+  /** Of those left out: deliveries whose sender was killed with them in hand. */
+  healthyLostInFlight: number;
   /** The rate-limited destination's claims in Postgres per send. */
   claimsPerSend: number;
   /** The flaky destination's breaker opened and closed again with nobody resuming it. */
@@ -142,9 +146,10 @@ export class FairDestinations {
     const times = (await appliedAndDelivered(db, this.healthy.id)).map((r) => ({
       applied: r.applied_at.getTime(),
       delivered: r.delivered_at.getTime(),
+      lost: r.lost_attempts,
     }));
-    const underFault = (t: { applied: number; delivered: number }) =>
-      faults.some((f) => f.from >= t.applied && f.from <= t.delivered);
+    const underFault = (t: { applied: number; delivered: number; lost: number }) =>
+      t.lost > 0 || faults.some((f) => f.from >= t.applied && f.from <= t.delivered);
     const clear = times.filter((t) => !underFault(t));
     const sends = rateRows.reduce((n, d) => n + d.attempts, 0);
     const report: FairnessReport = {
@@ -161,6 +166,7 @@ export class FairDestinations {
       healthyP99AllMs: p99(times.map((t) => t.delivered - t.applied)),
       healthySample: clear.length,
       healthyUnderFaults: times.length - clear.length,
+      healthyLostInFlight: times.filter((t) => t.lost > 0).length,
       claimsPerSend: sends ? Math.round((rateRows.reduce((n, d) => n + d.claims, 0) / sends) * 100) / 100 : 0,
       breakerClosedBySelf: breaker.opened > 0 && breaker.closed > 0 && breaker.active,
       breakerOpened: breaker.opened,
@@ -265,7 +271,7 @@ export function fairnessRows(f: FairnessReport | undefined): [string, string | n
   return [
     [
       'healthy destination (applied → delivered p99, goal 5000 ms)',
-      `${f.healthyP99Ms} ms over ${f.healthySample}; ${f.healthyP99AllMs} ms with the ${f.healthyUnderFaults} a fault hit`,
+      `${f.healthyP99Ms} ms over ${f.healthySample}; ${f.healthyP99AllMs} ms with the ${f.healthyUnderFaults} a fault hit (${f.healthyLostInFlight} in the hands of a killed worker)`,
     ],
     ['  healthy', line(f.healthy)],
     [`  slow (2xx after 9 s, at most ${SLOW_MAX_IN_FLIGHT} at once)`, line(f.slow)],

@@ -67,6 +67,9 @@ export function chaosResults(r: ChaosResult, seed: number) {
       forwarding: {
         healthyP99Ms: r.fairness.healthyP99Ms,
         healthyP99AllMs: r.fairness.healthyP99AllMs,
+        healthySample: r.fairness.healthySample,
+        healthyUnderFaults: r.fairness.healthyUnderFaults,
+        healthyLostInFlight: r.fairness.healthyLostInFlight,
         claimsPerSend: r.fairness.claimsPerSend,
         breakerClosedBySelf: r.fairness.breakerClosedBySelf,
         passed: fairnessPassed(r.fairness),

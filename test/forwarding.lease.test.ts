@@ -1,0 +1,86 @@
+import { sql } from 'kysely';
+import { findDeliveriesOf } from '@callsync/db/forward';
+import { defaultHandlers, forwardDelivery, processWebhookEvent, SEND_LEASE_MS } from '@callsync/domain';
+import type { ForwardReceiver } from '@callsync/fake-receiver';
+import { waitUntil } from '@callsync/runtime';
+import { receivingDestination } from './support/destinations';
+import { truncateAll, useTestDatabase } from './support/database';
+import { newCallId, storeEvent } from './support/calls';
+import { TEST_KEYS } from './support/keys';
+
+/**
+ * A sender's lease on a delivery (issue 28): `make chaos` kills workers with deliveries in hand, and
+ * a lease as long as the attempt's timeout (plus 10 s) held each of them 20 s and more. The lease is
+ * now short and kept alive while its sender works, so a dead sender's delivery goes again soon, and a
+ * live sender's long send is never taken over.
+ */
+const t = useTestDatabase();
+const receivers: ForwardReceiver[] = [];
+afterAll(() => Promise.all(receivers.map((r) => r.close())));
+beforeEach(() => truncateAll(t.db));
+
+async function slowDelivery(answerAfterMs: number): Promise<{ id: string; receiver: ForwardReceiver }> {
+  const d = await receivingDestination(t.db, { events: ['call_started'] }, () => ({
+    status: 204,
+    delayMs: answerAfterMs,
+  }));
+  receivers.push(d.receiver);
+  const callId = newCallId();
+  await processWebhookEvent(t.db, await storeEvent(t.db, 'call_started', callId), defaultHandlers);
+  const [delivery] = await findDeliveriesOf(t.db, callId);
+  return { id: delivery!.id, receiver: d.receiver };
+}
+
+/** How far ahead the delivery's lease runs, ms (null: not leased). */
+async function leaseAhead(id: string): Promise<number | null> {
+  const { rows } = await sql<{ ahead: number | null }>`
+    select (extract(epoch from lease_until - now()) * 1000)::int as ahead from forward_deliveries where id = ${id}`.execute(
+    t.db,
+  );
+  return rows[0]!.ahead;
+}
+
+it('a delivery in flight is leased for SEND_LEASE_MS, not for its whole timeout', async () => {
+  const { id, receiver } = await slowDelivery(1_500);
+  const sending = forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 10_000 });
+  await waitUntil(async () => (receiver.received.length > 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 20 });
+
+  const ahead = await leaseAhead(id);
+  // Before: the timeout + 10 s (20,000 ms), which a killed sender's delivery waited out.
+  expect(ahead).not.toBeNull();
+  expect(ahead!).toBeLessThanOrEqual(SEND_LEASE_MS);
+  expect((await sending).kind).toBe('delivered');
+  expect(await leaseAhead(id)).toBeNull();
+});
+
+it('the lease is kept alive while the receiver takes longer than it: a second sender does not send again', async () => {
+  const leaseMs = 400;
+  const { id, receiver } = await slowDelivery(1_500);
+  const first = forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 10_000, leaseMs });
+  await waitUntil(async () => (receiver.received.length > 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 20 });
+  // Well past the first lease: without renewal, the delivery would be free to claim now.
+  await new Promise((r) => setTimeout(r, 3 * leaseMs));
+
+  const second = await forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 10_000, leaseMs });
+
+  expect(second.kind).toBe('later');
+  expect((await first).kind).toBe('delivered');
+  expect(receiver.received).toHaveLength(1);
+});
+
+it('a lease nobody keeps alive (its sender died) lapses: the next sender sends it', async () => {
+  const { id, receiver } = await slowDelivery(0);
+  // A sender that claimed it and died: leased 300 ms, never renewed, never recorded.
+  await t.db
+    .updateTable('forward_deliveries')
+    .set({ attempts: 1, lease_until: sql<Date>`now() + interval '300 milliseconds'` })
+    .where('id', '=', id)
+    .execute();
+  expect((await forwardDelivery(t.db, TEST_KEYS, id)).kind).toBe('later');
+  await waitUntil(async () => ((await leaseAhead(id))! <= 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 50 });
+
+  const again = await forwardDelivery(t.db, TEST_KEYS, id);
+
+  expect(again.kind).toBe('delivered');
+  expect(receiver.received).toHaveLength(1);
+});
