@@ -1,12 +1,14 @@
 import { type Db } from '@callsync/db';
 import { recordAnsweredEvents, type AnsweredEvent } from '@callsync/db/live';
+import { AFTER_ANSWER_GATHER_MS } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 
 /*
  * Inbound webhooks are recorded after their answer. One INSERT per request made every answer share
  * the live pool with as many record writes; under load the records queued ahead of the next caller's
- * query. Records now go in groups: whatever arrived while the last group was written goes in one
- * statement (a request repeated within a group counts as its deliveries).
+ * query. Records now go in groups: a group gathers for AFTER_ANSWER_GATHER_MS from its first record,
+ * and whatever arrived meanwhile (and while it was written) goes in one statement (a request repeated
+ * within a group counts as its deliveries).
  *
  * Why after the answer is safe (nothing acknowledged is lost): an inbound webhook is a question, not
  * a delivery to process later. Its answer is the routing itself, and Retell has it once it is sent;
@@ -27,6 +29,7 @@ export class AnswerRecorder {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
+    private readonly gatherMs = AFTER_ANSWER_GATHER_MS,
   ) {}
 
   record(event: Omit<AnsweredEvent, 'deliveries'>): void {
@@ -45,6 +48,7 @@ export class AnswerRecorder {
 
   private async flush(): Promise<void> {
     try {
+      await new Promise((resolve) => setTimeout(resolve, this.gatherMs));
       while (this.waiting.length) {
         const batch = this.waiting;
         this.waiting = [];

@@ -18,10 +18,18 @@ import { sleep, type FunctionAnswer } from './invocation';
  *     Retell retries only an attempt it got no answer to, and this one it has.
  *   - a write Postgres refuses is retried for about a minute, the answer kept in memory meanwhile.
  * Failures (5xx, 504) are still recorded before their answer: their retries must see them.
- * Results go in groups, as inbound records do (apps/ingress live-record.ts): whatever was answered
- * while the last group was written goes in one statement, so under load a result costs the pool a
- * share of one statement instead of one of its own.
+ * Results go in groups, as inbound records do (apps/ingress live-record.ts): a group gathers for
+ * AFTER_ANSWER_GATHER_MS from its first result, and whatever was answered meanwhile (and while it was
+ * written) goes in one statement. Written at once, the groups held one result each at 200 calls/s
+ * (`make bench --probe-live`: two statements per call), so the records took as many of the live
+ * pool's turns as the answers did.
  */
+
+/**
+ * How long a group of records after their answers gathers before it is written: nobody waits on it
+ * but a retry in another process (which polls for it), and a shutdown (which writes what is left).
+ */
+export const AFTER_ANSWER_GATHER_MS = 25;
 
 /** Answers kept while their record is not written, at most (Postgres away): the oldest go first. */
 const MAX_KEPT = 10_000;
@@ -38,6 +46,7 @@ export class ResultRecords {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
+    private readonly gatherMs = AFTER_ANSWER_GATHER_MS,
   ) {}
 
   /** The answer of invocation `id` if its record is not written yet. */
@@ -46,8 +55,8 @@ export class ResultRecords {
   }
 
   /**
-   * Keep `answer` for its invocation and write `result` once the answer is on its way: the write
-   * starts after the current turn of the event loop, when the route has handed the answer to the socket.
+   * Keep `answer` for its invocation and write `result` once the answer is on its way: in a group that
+   * gathers for `gatherMs`, so the route has long handed the answer to the socket.
    */
   afterAnswer(answer: FunctionAnswer, result: AnsweredResult): void {
     if (this.kept.size >= MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
@@ -58,7 +67,7 @@ export class ResultRecords {
 
   private async flush(): Promise<void> {
     try {
-      await new Promise((resolve) => setImmediate(resolve));
+      await sleep(this.gatherMs);
       while (this.waiting.length) {
         const group = this.waiting;
         this.waiting = [];

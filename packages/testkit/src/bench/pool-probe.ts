@@ -15,6 +15,8 @@ export interface PoolFigures {
   wait: { p50: number; p99: number; max: number; waited: number; count: number };
   /** Statements from send to result, ms. */
   exec: { p50: number; p99: number; max: number };
+  /** How many of each statement, by its first words: what the pool was asked for. */
+  kinds: Record<string, number>;
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -66,7 +68,12 @@ export class PoolProbe {
         count: waits.length,
       },
       exec: { p50: round(pct(execs, 50)), p99: round(pct(execs, 99)), max: round(execs.at(-1) ?? 0) },
+      kinds: {} as Record<string, number>,
     };
+    for (const text of this.sent) {
+      const kind = text.replace(/\s+/g, ' ').trim().slice(0, 60);
+      figures.kinds[kind] = (figures.kinds[kind] ?? 0) + 1;
+    }
     this.sent = [];
     this.waits = [];
     this.execs = [];
