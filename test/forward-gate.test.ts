@@ -16,7 +16,7 @@ const one = { perSecond: null, maxInFlight: 1 };
 
 beforeAll(() => {
   connection = createRedisConnection({ url: serviceUrls().redisUrl });
-  gate = new ForwardGate(connection, prefix, 10_000);
+  gate = new ForwardGate(connection, prefix, 10_000, 10_000);
 });
 afterAll(async () => {
   connection.disconnect();

@@ -64,7 +64,9 @@ afterAll(async () => {
   await deleteQueueKeys(serviceUrls().redisUrl, prefix);
 });
 
-function startWorker(o: { concurrency?: number; retrySchedule?: number[]; breakerCooldownMs?: number } = {}) {
+function startWorker(
+  o: { concurrency?: number; retrySchedule?: number[]; breakerCooldownMs?: number; leaseMs?: number } = {},
+) {
   worker = createForwardWorker({
     db: t.db,
     keys: TEST_KEYS,
@@ -78,6 +80,7 @@ function startWorker(o: { concurrency?: number; retrySchedule?: number[]; breake
     retrySchedule: o.retrySchedule ?? [50, 50, 50, 50, 50, 50, 50, 50],
     breakerCooldownMs: o.breakerCooldownMs ?? 200,
     settingsCacheMs: 0,
+    leaseMs: o.leaseMs,
   });
 }
 
@@ -199,13 +202,16 @@ describe('fairness: limits before any claim', () => {
       delayMs: 1500,
     }));
     for (let i = 0; i < 6; i++) await applyCall(newCallId(), ['call_started']);
-    startWorker({ concurrency: 8 });
+    // Leases far shorter than the receiver's answer, as in production (5 s against up to the timeout):
+    // renewed while the sends hang, they say the senders are alive, not when the sends end.
+    startWorker({ concurrency: 8, leaseMs: 300 });
     await until('two sends in flight', async () => (slow.receiver.inFlight === 2 ? true : undefined));
     // As a Redis restart without persistence does: the gate forgets the destination, its jobs stay.
     const base = `${prefix}:fwd-gate:${slow.id}`;
     await connection.del(base, `${base}:inflight`, `${base}:res`);
     await allDelivered(slow.id, 6);
-    // Before the fix the gate saw nothing in flight and let two more go while the first two hung.
+    // Before the fix the gate saw nothing in flight and let two more go while the first two hung; and
+    // with short leases, it counted the two only until their leases' end, then let more go.
     expect(slow.receiver.maxInFlight).toBe(2);
   });
 });

@@ -96,8 +96,9 @@ return 0
 /*
  * The gate knows nothing of a destination (Redis restarted without its data, or the destination was
  * idle for an hour): what is in flight is read from Postgres (the deliveries under lease) and each
- * counts until its lease ends or its sender gives it back, so a Redis restart never lets a
- * destination have more than its limit in flight.
+ * counts until its sender gives it back, or for as long as a send may still take (the attempt's
+ * timeout; its lease is short and renewed as it goes, so it says the sender is alive, not when the
+ * send ends), so a Redis restart never lets a destination have more than its limit in flight.
  */
 const SEED = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -146,6 +147,8 @@ export class ForwardGate {
     private readonly prefix: string,
     /** How long a slot stays taken without renewal: a holder that dies frees it this soon. */
     private readonly holdMs: number,
+    /** The longest a send takes (the attempt's timeout): a delivery counted from its lease holds its slot that long. */
+    private readonly sendMs: number,
   ) {}
 
   private keys(destinationId: string): [string, string, string] {
@@ -194,11 +197,12 @@ export class ForwardGate {
     const first = await ask();
     if (first !== UNKNOWN) return first;
     const leased = await inFlight();
+    const sendEnds = Date.now() + this.sendMs;
     await this.connection.eval(
       SEED,
       2,
       ...this.keys(destinationId).slice(0, 2),
-      ...leased.flatMap((d) => [leaseMember(d.id), d.lease_until.getTime()]),
+      ...leased.flatMap((d) => [leaseMember(d.id), Math.max(d.lease_until.getTime(), sendEnds)]),
     );
     return ask();
   }

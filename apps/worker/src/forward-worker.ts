@@ -27,6 +27,8 @@ export interface ForwardWorkerOptions {
   breakerCooldownMs?: number;
   /** How long a destination's limits and state are cached per process. Default 2000 ms. */
   settingsCacheMs?: number;
+  /** A claimed delivery's lease, kept alive while it is sent. Default SEND_LEASE_MS (tests shorten it). */
+  leaseMs?: number;
 }
 
 /**
@@ -96,7 +98,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
   // A slot is renewed (every 3 s) while its job runs, so one taken by a worker that died (SIGKILL,
   // a frozen process) is free again within 10 s; long enough that a busy event loop renews in time.
   // The gate only paces; the row's lease is what keeps one delivery from being sent twice at once.
-  const gate = new ForwardGate(options.connection, options.prefix, 10_000);
+  const gate = new ForwardGate(options.connection, options.prefix, 10_000, options.timeoutMs);
   const limitsOf = destinationLimits(options.db, options.settingsCacheMs ?? 2_000);
   const leased = (destinationId: string) => () => findLeasedDeliveries(options.db, destinationId);
   const delay = async (job: Job<ForwardJobData>, token: string | undefined, at: number): Promise<never> => {
@@ -171,6 +173,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
           timeoutMs: options.timeoutMs,
           retrySchedule: options.retrySchedule,
           breakerCooldownMs: options.breakerCooldownMs,
+          leaseMs: options.leaseMs,
           beforeSend: slot?.take,
           onAnswered: slot?.done,
         }),
