@@ -142,3 +142,43 @@ describe('Postgres round trips on the answer path', () => {
     expect(answered.statements[0]).not.toMatch(/insert/);
   });
 });
+
+describe('the second pool', () => {
+  it('records after the answers go through a pool of their own: the answers’ pool carries only what answers wait on', async () => {
+    const background = probedDb(t.url, 2, 'round-trips-background');
+    try {
+      const { app: split } = await liveAppWithRouting(t.db, live.db, background.db);
+      live.probe.take();
+      background.probe.take();
+      const inbound = await signedPost(split, '/api/retell/inbound', {
+        event: 'call_inbound',
+        call_inbound: { from_number: CALLER, to_number: NUMBER, agent_id: 'agent_weber', call_id: newCallId('bg') },
+      });
+      expect(inbound.status).toBe(200);
+      const fn = await signedPost(
+        split,
+        '/api/retell/functions/get_call_context',
+        functionCall(newCallId('bg'), 'tc_bg1'),
+      );
+      expect(fn.status).toBe(200);
+      expect(await recorded('tc_bg1')).toMatchObject({ status: 'ok' });
+      await until('the inbound record', async () => {
+        const row = await t.db
+          .selectFrom('webhook_events')
+          .select('id')
+          .where('event_type', '=', 'call_inbound')
+          .executeTakeFirst();
+        return row ? true : undefined;
+      });
+
+      const answers = live.probe.sent.join('\n');
+      const records = background.probe.sent.join('\n');
+      // Before, both records went through the answers' pool, where a caller's statement queued behind them.
+      expect(answers).not.toMatch(/insert into webhook_events|update function_calls/);
+      expect(records).toMatch(/insert into webhook_events/);
+      expect(records).toMatch(/update function_calls/);
+    } finally {
+      await background.db.destroy();
+    }
+  });
+});

@@ -12,8 +12,9 @@ const BESIDE_POOL: Record<string, (pool: number) => number> = {
   ingress: (pool) => pool + 6,
   // its pool and 1 LISTEN
   worker: (pool) => pool + 1,
-  // LIVE_POOL_SIZE (its own, whatever DATABASE_POOL_SIZE says) and 1 LISTEN
-  live: (pool) => pool + 1,
+  // LIVE_POOL_SIZE (its own, whatever DATABASE_POOL_SIZE says), 2 for what no answer waits on
+  // (LIVE_BACKGROUND_POOL_SIZE: records after the answers, prefetch) and 1 LISTEN
+  live: (pool) => pool + 3,
   // the console's own pool of 3, whatever DATABASE_POOL_SIZE says
   dashboard: () => 3,
   // one connection (apps/cli migrate)

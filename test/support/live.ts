@@ -37,12 +37,15 @@ export async function addWeberPractice(db: Db, number: string): Promise<void> {
 export async function liveAppWithRouting(
   db: Db,
   liveDb: Db,
+  /** The pool for records after the answers (live-main.js's second pool); default `liveDb`. */
+  backgroundDb?: Db,
 ): Promise<{ app: Express; directory: TenantDirectory; cache: ContextCache }> {
   const directory = new TenantDirectory(db);
   await directory.refresh();
   const cache = new ContextCache({ maxEntries: 100 });
   const app = createLiveApp({
     db: liveDb,
+    backgroundDb,
     keys: TEST_KEYS,
     logger: createLogger({ silent: true }),
     metrics: new Metrics('test', { processMetrics: false }),

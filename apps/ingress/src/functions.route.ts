@@ -75,7 +75,7 @@ export function functionsRoute(deps: LiveDeps): Router {
     deps.functions,
     deps.logger,
     { abandoned: (name) => deps.metrics.liveErrors.inc({ endpoint: 'function', name, outcome: 'abandoned' }) },
-    { sources: { directory: deps.directory, prefetched: deps.prefetch } },
+    { sources: { directory: deps.directory, prefetched: deps.prefetch }, recordsDb: deps.backgroundDb },
   );
   deps.afterAnswers?.(() => invoker.settled());
   const raw = liveBody(deps);

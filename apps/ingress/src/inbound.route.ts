@@ -38,7 +38,7 @@ function recordKey(event: string, id: string | null | undefined, rawBody: Buffer
 export function inboundRoute(deps: LiveDeps): Router {
   const router = express.Router();
   const raw = liveBody(deps);
-  const recorder = new AnswerRecorder(deps.db, deps.logger);
+  const recorder = new AnswerRecorder(deps.backgroundDb ?? deps.db, deps.logger);
   deps.afterAnswers?.(() => recorder.drained());
 
   router.post(INBOUND_PATH, raw, async (req, res) => {

@@ -2,7 +2,14 @@ import { ContextCache, prefetchCallContext } from '@callsync/domain';
 import { Metrics } from '@callsync/metrics';
 import { failStartup } from '@callsync/runtime';
 import { createLiveApp, FUNCTIONS_PATH, INBOUND_PATH } from './live.routes';
-import { createLivePool, serve, signedRequestOptions, startServing, watchTenants } from './startup';
+import {
+  createLivePool,
+  LIVE_BACKGROUND_POOL_SIZE,
+  serve,
+  signedRequestOptions,
+  startServing,
+  watchTenants,
+} from './startup';
 
 /*
  * The live process: what Retell asks during a call (the inbound webhook, custom functions, the
@@ -15,13 +22,15 @@ import { createLivePool, serve, signedRequestOptions, startServing, watchTenants
 async function main(): Promise<void> {
   const { config, keys, logger } = startServing('live');
   const db = createLivePool(config.database.url, config.live.poolSize, 'callsync-live');
+  // What no answer waits on (records, prefetch at call_started) goes through a pool of its own.
+  const background = createLivePool(config.database.url, LIVE_BACKGROUND_POOL_SIZE, 'callsync-live-background');
   const metrics = new Metrics('live');
   const prefetch = new ContextCache();
   // The listener reads the snapshot on connect and again on every change (and after a reconnect).
   const { directory, listener } = watchTenants(db, config.database.url, logger, {
     // A call started (an ingress announced it): its caller's context is read now, not at its first function.
     started: (call) =>
-      void prefetchCallContext(db, keys, { directory, prefetched: prefetch }, call).catch((err: Error) =>
+      void prefetchCallContext(background, keys, { directory, prefetched: prefetch }, call).catch((err: Error) =>
         logger.debug('call context not prefetched', { call_id: call.call_id, err: err.message }),
       ),
     // A caller was erased (make forget): nothing prefetched survives it.
@@ -36,6 +45,7 @@ async function main(): Promise<void> {
   const app = createLiveApp({
     afterAnswers: (settled) => afterAnswers.push(settled),
     db,
+    backgroundDb: background,
     keys,
     logger,
     metrics,
@@ -61,7 +71,7 @@ async function main(): Promise<void> {
       await listener.close();
       // Function results and inbound answers are written just after they were sent: first those.
       await Promise.all(afterAnswers.map((settled) => settled()));
-      await db.destroy();
+      await Promise.all([db.destroy(), background.destroy()]);
     },
   });
 }

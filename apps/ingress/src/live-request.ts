@@ -13,6 +13,11 @@ export const LIVE_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface LiveDeps {
   db: Db;
+  /**
+   * The pool for what no answer waits on: records written after their answers (inbound, function
+   * results). Its own connections, so a caller's statement never queues behind them. Default `db`.
+   */
+  backgroundDb?: Db;
   /** CALLSYNC_SECRET_KEY: hashes the caller to find their calls retention pruned. */
   keys: SecretKeyring;
   logger: Logger;

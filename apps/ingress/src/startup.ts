@@ -32,6 +32,13 @@ export function startServing<P extends 'ingress' | 'live'>(
 }
 
 /**
+ * Connections of the live process's second pool, for what no answer waits on (records after their
+ * answers, callers prefetched at call_started). Beside the webhook load, a third of the statements
+ * on one pool were these, and a caller's statement queued behind them (`make bench --probe-live`).
+ */
+export const LIVE_BACKGROUND_POOL_SIZE = 2;
+
+/**
  * The pool inbound answers, functions and the context API read through. Their handlers may run
  * queries of their own, so the statement bound is the functions' timeout scale, not the webhook path's.
  */

@@ -56,10 +56,14 @@ export class FunctionInvoker {
     private readonly registry: FunctionRegistry,
     private readonly logger: Logger,
     private readonly events: FunctionEvents = {},
-    /** Call contexts prefetched at call_inbound or call_started (context/prefetch.ts). */
-    private readonly contextOptions: { sources?: ContextSources } = {},
+    /**
+     * `sources`: call contexts prefetched at call_inbound or call_started (context/prefetch.ts).
+     * `recordsDb`: the pool results are written through after their answers (default `db`): one of
+     * their own keeps a caller's claim from queueing behind them.
+     */
+    private readonly contextOptions: { sources?: ContextSources; recordsDb?: Db } = {},
   ) {
-    this.records = new ResultRecords(db, logger);
+    this.records = new ResultRecords(contextOptions.recordsDb ?? db, logger);
   }
 
   /** Until every handler this invoker started has ended (shutdown, tests). */

@@ -23,6 +23,8 @@ export type PoolProbeFigures = PoolFigures & {
   /** The live process's event loop delay, ms: waiting for its own CPU. */
   loopDelay: { p50: number; p99: number; max: number };
   cpuMs: number;
+  /** The second pool's (records after the answers, prefetch at call_started). */
+  background: PoolFigures;
 };
 
 /** Live answers measured beside webhooks, with the webhook rate the ingress took meanwhile. */

@@ -16,7 +16,7 @@ import {
   SecretKeyring,
   TenantDirectory,
 } from '@callsync/domain';
-import { createLiveApp } from '@callsync/ingress';
+import { createLiveApp, LIVE_BACKGROUND_POOL_SIZE } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { Metrics } from '@callsync/metrics';
 import { probedDb } from './pool-probe';
@@ -26,13 +26,16 @@ const config = loadConfig();
 const keys = new SecretKeyring(requireSecretKey(config));
 const logger = createLogger({ level: 'warn', defaultMeta: { service: 'bench-live-probe' } });
 const { db, probe } = probedDb(config.database.url, config.live.poolSize, 'bench-live-probe');
+// As live-main.js: records and prefetch through a pool of their own (its figures: `background`).
+const background = probedDb(config.database.url, LIVE_BACKGROUND_POOL_SIZE, 'bench-live-probe-background');
 const directory = new TenantDirectory(db);
 const prefetch = new ContextCache();
 listenForTenantChanges(
   config.database.url,
   () => void directory.refresh(),
   undefined,
-  (call) => void prefetchCallContext(db, keys, { directory, prefetched: prefetch }, call).catch(() => undefined),
+  (call) =>
+    void prefetchCallContext(background.db, keys, { directory, prefetched: prefetch }, call).catch(() => undefined),
 );
 
 // How late the event loop ran its timers: time an answer waited for this process's CPU, not for Postgres.
@@ -47,6 +50,7 @@ app.get('/__bench/pool', (_req, res) => {
   const ms = (ns: number) => Math.round(ns / 1e5) / 10;
   res.json({
     ...probe.take(),
+    background: background.probe.take(),
     prefetchHits: prefetch.hits,
     prefetchMisses: prefetch.misses,
     loopDelay: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
@@ -57,6 +61,7 @@ app.get('/__bench/pool', (_req, res) => {
 app.use(
   createLiveApp({
     db,
+    backgroundDb: background.db,
     keys,
     logger,
     metrics: new Metrics('bench-live-probe'),
