@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
 import { sql } from 'kysely';
 import { createLogger } from '@callsync/logger';
 import { createQueues, createRedisConnection, scheduleMaintenance, webhookJobId } from '@callsync/queue';
@@ -80,6 +81,48 @@ describe('housekeeping queues', () => {
     connection.disconnect();
     workerConnection.disconnect();
   });
+
+  it('a sweep whose worker died is taken over at the next stalled check, not a minute later', async () => {
+    const connection = createRedisConnection({ url: serviceUrls().redisUrl });
+    const queues = createQueues(connection, prefix, { attempts: 3, backoffMs: 10 });
+    const workerConnection = createRedisConnection({ url: serviceUrls().redisUrl });
+    const options = {
+      db: t.db,
+      connection: workerConnection,
+      logger,
+      prefix,
+      webhookQueue: queues.webhooks,
+      sweepPendingAfterMs: 0,
+    };
+    // How a maintenance worker locks the jobs it takes (read from one on a queue nobody uses).
+    const probe = createMaintenanceWorker({ ...options, queueName: 'lock-settings-probe' });
+    const lockDuration = probe.opts.lockDuration;
+    await probe.close();
+    // A maintenance worker took the sweep and was SIGKILLed: its lock stays until it expires, unrenewed.
+    const sweep = await queues.maintenance.add('sweep-pending', {});
+    const dead = new Worker(queues.maintenance.name, null, {
+      connection: workerConnection,
+      prefix,
+      autorun: false,
+      lockDuration,
+    });
+    expect((await dead.getNextJob('killed-worker'))?.id).toBe(sweep.id);
+    const sweeper = createMaintenanceWorker(options);
+    try {
+      // Before: a 30 s lock checked every 30 s left the queue (one run at a time) without a sweep for up to a minute.
+      await until(
+        'the sweep to be taken over and run',
+        async () => ((await sweep.getState()) === 'completed' ? true : undefined),
+        25_000,
+      );
+    } finally {
+      await sweeper.close();
+      await dead.close(true);
+      await queues.close();
+      connection.disconnect();
+      workerConnection.disconnect();
+    }
+  }, 40_000);
 
   it('moves the retention scheduler off the maintenance queue', async () => {
     const connection = createRedisConnection({ url: serviceUrls().redisUrl });

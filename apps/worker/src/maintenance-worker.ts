@@ -13,6 +13,7 @@ import {
 } from '@callsync/queue';
 import { syncTenantsFromRetell, type SecretKeyring, type SyncSummary, type TenantSource } from '@callsync/domain';
 import { createQueueWorker } from './queue-worker';
+import { WEBHOOK_LOCK_SETTINGS } from './webhook-worker';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepOverdueForwards, sweepPendingEvents, type SweepResult } from './sweeper';
 
@@ -39,6 +40,16 @@ export interface RetentionWorkerOptions extends HousekeepingOptions {
   keys: SecretKeyring;
 }
 
+/**
+ * The sweeper's queue runs one job at a time across every worker (scheduleSingleton), so a sweep
+ * taken by a worker that was then killed holds up every later sweep until its lock expires and a
+ * stalled check finds it: with BullMQ's defaults (a 30 s lock, checked every 30 s) up to a minute
+ * without a safety net (`make chaos`: 65 s without a sweep after a SIGKILL, while deliveries whose
+ * jobs a Redis restart and a Postgres crash had lost waited for it). The webhook jobs' settings make
+ * that at most 15 s.
+ */
+export const SWEEPER_LOCK_SETTINGS = WEBHOOK_LOCK_SETTINGS;
+
 /** Runs the outbox sweeper's scheduled jobs (sweepPendingJob). */
 export function createMaintenanceWorker(
   options: MaintenanceWorkerOptions,
@@ -61,6 +72,7 @@ export function createMaintenanceWorker(
     prefix: options.prefix,
     logger: options.logger,
     concurrency: 1,
+    settings: SWEEPER_LOCK_SETTINGS,
   });
 }
 
