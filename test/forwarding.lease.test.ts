@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { findDeliveriesOf } from '@callsync/db/forward';
+import { claimDelivery, extendLease, findDeliveriesOf, recordAttempt } from '@callsync/db/forward';
 import { defaultHandlers, forwardDelivery, processWebhookEvent, SEND_LEASE_MS } from '@callsync/domain';
 import type { ForwardReceiver } from '@callsync/fake-receiver';
 import { waitUntil } from '@callsync/runtime';
@@ -83,4 +83,55 @@ it('a lease nobody keeps alive (its sender died) lapses: the next sender sends i
 
   expect(again.kind).toBe('delivered');
   expect(receiver.received).toHaveLength(1);
+});
+
+it('a sender whose lease lapsed and was claimed by another neither extends it nor records over that claim', async () => {
+  const { id } = await slowDelivery(0);
+  // Sender A claims with a short lease; its renewals stall (a busy pool, a frozen process) and it lapses.
+  const a = await claimDelivery(t.db, id, 200);
+  expect(a.kind).toBe('send');
+  await waitUntil(async () => ((await leaseAhead(id))! <= 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 50 });
+  const b = await claimDelivery(t.db, id, 10_000);
+  expect(b.kind).toBe('send');
+  const attemptA = a.kind === 'send' ? a.delivery.attempts : 0;
+  const attemptB = b.kind === 'send' ? b.delivery.attempts : 0;
+
+  // A's late renewal and its answer (a 500) leave B's claim alone.
+  expect(await extendLease(t.db, id, attemptA, 10_000)).toBe(false);
+  const failed = {
+    deliveryId: id,
+    statusCode: 500,
+    latencyMs: 5,
+    error: 'answered 500',
+    responseExcerpt: null,
+    result: { kind: 'retry' as const, at: new Date(Date.now() + 60_000) },
+  };
+  await recordAttempt(t.db, { ...failed, attempt: attemptA }, () => ({ kind: 'keep' }));
+  const [during] = await findDeliveriesOf(
+    t.db,
+    (await t.db.selectFrom('forward_deliveries').select('subject').where('id', '=', id).executeTakeFirstOrThrow())
+      .subject,
+  );
+  // Before: A's record set the lease to null and the next attempt an hour away while B was sending.
+  expect(during!.status).toBe('pending');
+  expect(during!.lease_until).not.toBeNull();
+  expect(await leaseAhead(id)).toBeGreaterThan(5_000);
+
+  // B's own renewal and answer are recorded.
+  expect(await extendLease(t.db, id, attemptB, 10_000)).toBe(true);
+  await recordAttempt(
+    t.db,
+    { ...failed, attempt: attemptB, statusCode: 204, error: null, result: { kind: 'delivered' } },
+    () => ({ kind: 'keep' }),
+  );
+  const [after] = await findDeliveriesOf(t.db, during!.subject);
+  expect(after!.status).toBe('delivered');
+  // Both answers are in the delivery's history.
+  const attempts = await t.db
+    .selectFrom('forward_attempts')
+    .select('status_code')
+    .where('delivery_id', '=', id)
+    .orderBy('id')
+    .execute();
+  expect(attempts.map((x) => x.status_code)).toEqual([500, 204]);
 });

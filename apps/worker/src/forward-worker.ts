@@ -97,7 +97,7 @@ function destinationLimits(db: Db, ttlMs: number) {
 export function createForwardWorker(options: ForwardWorkerOptions): Worker<ForwardJobData, ForwardOutcome> {
   // A slot is renewed (every 3 s) while its job runs, so one taken by a worker that died (SIGKILL,
   // a frozen process) is free again within 10 s; long enough that a busy event loop renews in time.
-  // The gate only paces; the row's lease is what keeps one delivery from being sent twice at once.
+  // The gate only paces; the row's lease is what keeps two senders off one delivery.
   const gate = new ForwardGate(options.connection, options.prefix, 10_000, options.timeoutMs);
   const limitsOf = destinationLimits(options.db, options.settingsCacheMs ?? 2_000);
   const leased = (destinationId: string) => () => findLeasedDeliveries(options.db, destinationId);
@@ -214,7 +214,9 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     // 5-7 s here (10-15 s before held a killed worker's deliveries past the healthy p99's goal in
     // `make chaos`). A live worker renews its locks every 2.5 s; one that misses a renewal only has
     // its job run twice, and the row's lease (kept alive by its sender, SEND_LEASE_MS) makes the
-    // second run wait, so one delivery is never sent twice at once.
+    // second run wait while the first still holds it. (A sender whose renewals stall past the lease
+    // does not send on it; one whose request was already out may be followed by a second send under
+    // the same webhook-id: at least once, never recorded over another claim.)
     settings: { lockDuration: 5_000, stalledInterval: 2_000, maxStalledCount: 5 },
   });
 }

@@ -107,25 +107,32 @@ export async function leaseWithDestination(
 }
 
 /**
- * Keep a sender's lease alive for another `leaseMs` while it works on the delivery (a pending one
- * still leased: a delivery whose attempt was recorded meanwhile is left alone).
+ * Keep a sender's lease alive for another `leaseMs` while it works on the delivery. `attempt` (the
+ * count its claim set) says the lease is still this sender's: false once the attempt was recorded,
+ * the delivery given back, or another sender claimed it after this lease lapsed.
  */
-export async function extendLease(db: Db, id: string, leaseMs: number): Promise<void> {
-  await db
+export async function extendLease(db: Db, id: string, attempt: number, leaseMs: number): Promise<boolean> {
+  const r = await db
     .updateTable('forward_deliveries')
     .set({ lease_until: fromNow(leaseMs) })
     .where('id', '=', id)
     .where('status', '=', 'pending')
+    .where('attempts', '=', attempt)
     .where('lease_until', 'is not', null)
-    .execute();
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
 }
 
-/** Give a claimed delivery back without an attempt (its signing secret could not be read). */
-export async function releaseDelivery(db: Db, id: string, at: Date): Promise<void> {
+/**
+ * Give a claimed delivery back without an attempt (its signing secret could not be read, or its
+ * destination had no free slot), if it is still this claim's (`attempt`, the count the claim set).
+ */
+export async function releaseDelivery(db: Db, id: string, attempt: number, at: Date): Promise<void> {
   await db
     .updateTable('forward_deliveries')
     .set((eb) => ({ attempts: eb('attempts', '-', 1), lease_until: null, next_attempt_at: at }))
     .where('id', '=', id)
     .where('status', '=', 'pending')
+    .where('attempts', '=', attempt)
     .execute();
 }

@@ -10,7 +10,10 @@ import { fromNow } from './from-now';
  * An attempt's answer and everything it changes, in one transaction: the attempt row, the delivery's
  * new state, the breaker's record on the destination and, when the delivery is finished, the chain's
  * next head. One transaction, so a crash never leaves an answer recorded without its consequence.
- * The usual answer (delivered, no probe) is one statement, its next head read after it.
+ * The usual answer (delivered, no probe) is one statement, and its next head is read after it
+ * commits: a crash in between leaves that head without a job, for the outbox sweeper, as a crash
+ * between the commit and the hand-off's enqueue always did. An answer is recorded only while the
+ * delivery is still its claim's (`attempts` is the claim's token).
  * The breaker's verdict comes from `decide`, a pure function the caller passes in; this only applies it.
  */
 
@@ -41,9 +44,10 @@ export interface AttemptRecorded {
 const NOTHING: AttemptRecorded = { breaker: 'keep', retryAt: undefined, next: undefined, probe: undefined };
 
 /**
- * Record an attempt and its consequence in one transaction: the attempt row, the delivery's new
- * state, the destination's failure streak and what `decide` (the breaker's policy) makes of it, and,
- * when the delivery is finished, the chain's next head. Holding or releasing the destination's other
+ * Record an attempt and its consequence in one transaction (a 2xx that was not a probe: one statement
+ * and the next head after it, recordDelivered): the attempt row, the delivery's new state, the
+ * destination's failure streak and what `decide` (the breaker's policy) makes of it, and, when the
+ * delivery is finished, the chain's next head. Holding or releasing the destination's other
  * deliveries is left to the caller, in batches after this commits (holdPendingDeliveries,
  * releaseHeldDeliveries): a backlog must not make this transaction long.
  */
@@ -93,9 +97,11 @@ export async function recordAttempt(
       })
       .where('id', '=', o.deliveryId)
       .where('status', '=', 'pending')
+      .where('attempts', '=', o.attempt)
       .returning(['destination_id', 'subject', 'next_attempt_at'])
       .executeTakeFirst();
-    // Paused, removed or replayed while this attempt ran: the new state stands.
+    // Paused, removed or replayed while this attempt ran, or claimed by another sender once this
+    // one's lease lapsed (`attempts` moved on): the new state, and that sender's record, stand.
     if (!delivery) return NOTHING;
     const destinationId = delivery.destination_id;
     if (!locked) {
@@ -137,7 +143,7 @@ async function recordDelivered(db: Db, o: AttemptOutcome): Promise<AttemptRecord
     ), delivered as (
       update forward_deliveries set status = 'delivered', lease_until = null, last_status_code = ${o.statusCode},
         last_error = ${error}, finished_at = now(), delivered_at = now()
-      where id = ${o.deliveryId} and status = 'pending'
+      where id = ${o.deliveryId} and status = 'pending' and attempts = ${o.attempt}
       returning destination_id, subject
     ), streak as (
       update forward_destinations set consecutive_failures = 0
@@ -145,7 +151,7 @@ async function recordDelivered(db: Db, o: AttemptOutcome): Promise<AttemptRecord
     )
     select destination_id, subject from delivered`.execute(db);
   const delivery = rows[0];
-  // Paused, removed or replayed while this attempt ran: the new state stands.
+  // Paused, removed or replayed meanwhile, or claimed by another sender: the new state stands.
   if (!delivery) return NOTHING;
   const next = await nextHead(db, delivery.destination_id, delivery.subject);
   return { breaker: 'keep', retryAt: undefined, next, probe: undefined };

@@ -189,14 +189,55 @@ export async function forwardDelivery(
   const leaseMs = options.leaseMs ?? SEND_LEASE_MS;
   const claim = await claimDelivery(db, deliveryId, leaseMs);
   if (claim.kind !== 'send') return notSent(claim);
-  // The lease is kept while this sender works on the delivery (the send, recording its answer), so a
-  // sender killed mid-attempt holds it at most `leaseMs`; then another sends it again (same webhook-id).
-  const keep = setInterval(() => void extendLease(db, deliveryId, leaseMs).catch(() => undefined), leaseMs / 3);
+  const lease = keepLease(db, deliveryId, claim.delivery.attempts, leaseMs);
   try {
-    return await attempt(db, keys, claim, { ...options, timeoutMs }, schedule);
+    return await attempt(db, keys, claim, lease, { ...options, timeoutMs }, schedule);
   } finally {
-    clearInterval(keep);
+    lease.stop();
   }
+}
+
+/** A sender's lease on the delivery it works on. */
+interface HeldLease {
+  /** Still this sender's: renewed within `leaseMs`, and no other sender claimed the delivery since. */
+  held(): boolean;
+  stop(): void;
+}
+
+/**
+ * Keep the lease alive while this sender works on the delivery (the send, recording its answer), so
+ * a sender killed mid-attempt holds it at most `leaseMs`; then another sends it again (same
+ * webhook-id). The lease is this claim's: `attempt` (the count the claim set) is its token, so a
+ * sender whose renewals stalled past the lease (a busy pool, a frozen process) neither extends nor
+ * records over another's claim. A renewal starts only once the last one settled.
+ */
+function keepLease(db: Db, deliveryId: string, attempt: number, leaseMs: number): HeldLease {
+  let confirmedAt = Date.now();
+  let lost = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const next = () => {
+    timer = setTimeout(() => {
+      void extendLease(db, deliveryId, attempt, leaseMs).then(
+        (kept) => {
+          if (kept) confirmedAt = Date.now();
+          else lost = true;
+          if (!stopped && !lost) next();
+        },
+        () => {
+          if (!stopped) next();
+        },
+      );
+    }, leaseMs / 3);
+  };
+  next();
+  return {
+    held: () => !lost && Date.now() - confirmedAt < leaseMs,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** What a claim that does not send means for its job. */
@@ -219,6 +260,7 @@ async function attempt(
   db: Db,
   keys: SecretKeyring,
   claim: Extract<ClaimResult, { kind: 'send' }>,
+  lease: HeldLease,
   options: ForwardOptions & { timeoutMs: number },
   schedule: readonly number[],
 ): Promise<ForwardOutcome> {
@@ -231,16 +273,19 @@ async function attempt(
   } catch (err) {
     // A key missing from CALLSYNC_SECRET_KEY_PREVIOUS is the operator's to fix, not the receiver's:
     // no attempt is counted, and the delivery waits (the sweeper brings it back) instead of failing.
-    await releaseDelivery(db, delivery.id, new Date(Date.now() + 60_000));
+    await releaseDelivery(db, delivery.id, delivery.attempts, new Date(Date.now() + 60_000));
     throw new SecretKeyError(
       `destination ${destination.id}: cannot read its signing secret: ${(err as Error).message}`,
       { cause: err },
     );
   }
   if (delivery.body !== null && options.beforeSend && !(await options.beforeSend())) {
-    await releaseDelivery(db, delivery.id, new Date(Date.now() + BUSY_RETRY_MS));
+    await releaseDelivery(db, delivery.id, delivery.attempts, new Date(Date.now() + BUSY_RETRY_MS));
     return { kind: 'later', at: new Date(Date.now() + BUSY_RETRY_MS), reason: 'destination busy' };
   }
+  // Not sent on a lease that may have lapsed (its renewals stalled): another sender may hold it now.
+  // The claim decides again when the job comes back; the attempt counted stays counted.
+  if (!lease.held()) return { kind: 'later', at: new Date(Date.now() + BUSY_RETRY_MS), reason: 'lease lapsed' };
   const result: SendResult =
     delivery.body === null
       ? {
