@@ -42,7 +42,8 @@ for (const p of processes) {
     detached: true,
     env: process.env,
   });
-  if (p.background) runtime.runInBackground(child.pid);
+  // (No pid: the spawn failed; runInBackground() without one would lower the supervisor itself.)
+  if (p.background && child.pid !== undefined) runtime.runInBackground(child.pid);
   running.set(p.name, child);
   for (const stream of [child.stdout, child.stderr]) {
     readline

@@ -44,9 +44,8 @@ export interface RetentionWorkerOptions extends HousekeepingOptions {
  * The sweeper's queue runs one job at a time across every worker (scheduleSingleton), so a sweep
  * taken by a worker that was then killed holds up every later sweep until its lock expires and a
  * stalled check finds it: with BullMQ's defaults (a 30 s lock, checked every 30 s) up to a minute
- * without a safety net (`make chaos`: 65 s without a sweep after a SIGKILL, while deliveries whose
- * jobs a Redis restart and a Postgres crash had lost waited for it). The webhook jobs' settings make
- * that at most 15 s.
+ * without the safety net, while jobs a Redis restart or a crash lost wait for it. The webhook jobs'
+ * settings make that at most 15 s.
  */
 export const SWEEPER_LOCK_SETTINGS = WEBHOOK_LOCK_SETTINGS;
 

@@ -259,6 +259,8 @@ export async function prefetchCallContext(
   },
 ): Promise<void> {
   if (sources.prefetched.has(call.call_id) || !sources.directory.loaded) return;
+  // An erasure while this reads must not be undone by what it read.
+  const epoch = sources.prefetched.epoch;
   const companyId = sources.directory.companyOf(call);
   const customer = call.direction === 'outbound' ? (call.to_number ?? null) : (call.from_number ?? null);
   const withheld = !customer || customer.toLowerCase() === 'anonymous';
@@ -269,5 +271,10 @@ export async function prefetchCallContext(
     callerHashes: withheld ? [] : await callerHashesOf(db, keys, customer),
     excludeCallId: call.call_id,
   });
-  sources.prefetched.put(call.call_id, { companyId, customer: withheld ? null : customer, history: facts.history });
+  sources.prefetched.put(
+    call.call_id,
+    { companyId, customer: withheld ? null : customer, history: facts.history },
+    Date.now(),
+    epoch,
+  );
 }

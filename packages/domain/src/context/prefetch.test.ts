@@ -56,4 +56,16 @@ describe('ContextCache', () => {
     cache.clear();
     expect(cache.size).toBe(0);
   });
+
+  it('a prefetch whose read began before an erasure does not put back what the erasure removed', () => {
+    const cache = new ContextCache();
+    const began = cache.epoch;
+    // make forget: every process's cache is emptied while this prefetch still reads Postgres.
+    cache.clear();
+    cache.put('call_a', caller('+4930111'), Date.now(), began);
+    expect(cache.has('call_a')).toBe(false);
+    // One that began after it is kept.
+    cache.put('call_a', caller('+4930111'), Date.now(), cache.epoch);
+    expect(cache.get('call_a')?.customer).toBe('+4930111');
+  });
 });

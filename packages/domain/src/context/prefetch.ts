@@ -27,6 +27,11 @@ export class ContextCache {
   private readonly ttlMs: number;
   hits = 0;
   misses = 0;
+  /**
+   * Erasures so far (clear()): a prefetch reads Postgres before it stores, and one whose read began
+   * before an erasure must not put back what the erasure removed. It passes the epoch it began in.
+   */
+  private erasures = 0;
 
   constructor(options: ContextCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 10_000;
@@ -37,7 +42,14 @@ export class ContextCache {
     return this.entries.size;
   }
 
-  put(callId: string, value: PrefetchedCaller, now = Date.now()): void {
+  /** The epoch to pass to put() by a prefetch that reads before it stores. */
+  get epoch(): number {
+    return this.erasures;
+  }
+
+  /** Keep `value` for the call; not if a caller was erased since `epoch` (when the read began). */
+  put(callId: string, value: PrefetchedCaller, now = Date.now(), epoch = this.erasures): void {
+    if (epoch !== this.erasures) return;
     this.entries.delete(callId);
     this.entries.set(callId, { value, until: now + this.ttlMs });
     // A Map iterates in insertion order: the first key is the oldest.
@@ -64,7 +76,9 @@ export class ContextCache {
     this.entries.delete(callId);
   }
 
+  /** A caller was erased (make forget): nothing prefetched survives, nor does a prefetch under way. */
   clear(): void {
+    this.erasures += 1;
     this.entries.clear();
   }
 }

@@ -48,6 +48,8 @@ export class FunctionInvoker {
   private readonly running = new Map<string, Promise<FunctionAnswer>>();
   /** Records written after their answers, and handlers finishing after a pending message. */
   private readonly records: ResultRecords;
+  /** Where what no answer waits on is written (results, replay counts, marks). */
+  private readonly recordsDb: Db;
 
   constructor(
     private readonly db: Db,
@@ -63,7 +65,8 @@ export class FunctionInvoker {
      */
     private readonly contextOptions: { sources?: ContextSources; recordsDb?: Db } = {},
   ) {
-    this.records = new ResultRecords(contextOptions.recordsDb ?? db, logger);
+    this.recordsDb = contextOptions.recordsDb ?? db;
+    this.records = new ResultRecords(this.recordsDb, logger);
   }
 
   /** Until every handler this invoker started has ended (shutdown, tests). */
@@ -175,7 +178,7 @@ export class FunctionInvoker {
 
   /** A retry answered from the record or memory: counted after the answer. */
   private countReplay(id: string, log: Record<string, unknown>): void {
-    this.records.later('function replay not counted', () => countReplay(this.db, id), log);
+    this.records.later('function replay not counted', () => countReplay(this.recordsDb, id), log);
   }
 
   private slotsOf(fn: CallsyncFunction<unknown>): Slots {
@@ -307,7 +310,7 @@ export class FunctionInvoker {
     // Past the budget: the agent says the pending message; the result waits for the next call. The
     // mark is not awaited (the answer is due now): the next call comes after the agent has spoken the
     // message, seconds later, and a retry of this invocation finds it by its key anyway.
-    this.records.later('pending message given but not recorded', () => markPendingAnswered(this.db, id), t.log);
+    this.records.later('pending message given but not recorded', () => markPendingAnswered(this.recordsDb, id), t.log);
     this.records.track(work);
     this.logger.info('function over its budget: pending message answered, finishing in the background', t.log);
     return { status: 200, body: fn.pendingMessage, outcome: 'pending' };
