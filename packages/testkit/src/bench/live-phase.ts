@@ -191,13 +191,17 @@ export async function measureLive(run: BenchRun): Promise<LiveResult> {
     run.say(`(f) ${label}: ${LIVE_RATE}/s open-loop for ${seconds}s while webhooks arrive at ${LIVE_WEBHOOK_RATE}/s`);
     const [answers, webhooks] = await Promise.all([
       openLoop(root, options),
-      load(root, {
-        ...run.common,
-        url: webhookUrl(run),
-        apiKey: API_KEY,
-        runId: `live_webhooks_${options.runId}`,
-        rate: LIVE_WEBHOOK_RATE,
-      }),
+      load(
+        root,
+        {
+          ...run.common,
+          url: webhookUrl(run),
+          apiKey: API_KEY,
+          runId: `live_webhooks_${options.runId}`,
+          rate: LIVE_WEBHOOK_RATE,
+        },
+        { background: true },
+      ),
     ]);
     if (options.url.startsWith(liveBase)) await poolFigures(options.runId, answers.requests);
     return { ...answers, webhookRps: webhooks.rps };

@@ -88,13 +88,11 @@ export function peakRssMb(pid: number | undefined): number {
 }
 
 /**
- * Run the load generator (load-process.ts) in its own process with these options, at the CPU priority
- * of the ingress and workers (runInBackground, as `make up` runs them): the webhooks stand for
- * Retell's traffic, which comes from elsewhere in production, and take turns with the processes they
- * load as they did before those were lowered; beside the live phase they do not take the measured
- * live process's CPU the way no real sender would.
+ * Run the load generator (load-process.ts) in its own process with these options. `background`: at
+ * the lower CPU priority of callsync's background processes: webhooks that stand for Retell's
+ * traffic, which comes from elsewhere in production, beside a measured live process.
  */
-export function load(root: string, options: object): Promise<LoadResult> {
+export function load(root: string, options: object, { background = false } = {}): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
@@ -105,7 +103,7 @@ export function load(root: string, options: object): Promise<LoadResult> {
         else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
       },
     );
-    if (child.pid !== undefined) runInBackground(child.pid);
+    if (background && child.pid !== undefined) runInBackground(child.pid);
   });
 }
 
