@@ -1,8 +1,11 @@
 import { type Db } from '@callsync/db';
+import { findWebhookEvents } from '@callsync/db/events';
 import { startInvocation } from '@callsync/db/live';
 import { ResultRecords } from '@callsync/domain';
+import { AnswerRecorder } from '@callsync/ingress';
 import { createLogger } from '@callsync/logger';
 import { probedDb, type PoolProbe } from '@callsync/testkit';
+import { newCallId, storeEvent } from './support/calls';
 import { truncateAll, useTestDatabase } from './support/database';
 
 /**
@@ -52,4 +55,31 @@ it('results answered in separate turns of the event loop within the gathering wi
   const rows = await t.db.selectFrom('function_calls').select(['id', 'status', 'result']).orderBy('id').execute();
   expect(rows.map((r) => [r.status, r.result])).toEqual(ids.map((_, i) => ['ok', `r${i}`]));
   expect(records.answered(ids[4]!)).toBeUndefined();
+});
+
+it('an inbound webhook recorded after a call_started that arrived while its group gathered stays first in the call’s timeline', async () => {
+  const callId = newCallId('timeline');
+  const recorder = new AnswerRecorder(live.db, logger, 1_000);
+  const body = JSON.stringify({
+    event: 'call_inbound',
+    call_inbound: { from_number: '+491604366218', to_number: '+493033081738', call_id: callId },
+  });
+  recorder.record({
+    eventType: 'call_inbound',
+    dedupeKey: `call_inbound:${callId}`,
+    callId,
+    chatId: null,
+    payloadJson: body,
+    rawBody: Buffer.from(body),
+    signature: null,
+    answer: { call_inbound: {} },
+    receivedAt: new Date(),
+  });
+  // The call connects and its call_started reaches the ingress while the record still gathers.
+  await storeEvent(t.db, 'call_started', callId);
+  await recorder.drained();
+
+  const events = await findWebhookEvents(t.db, callId);
+  // Before: ordered by id, the later-written record came after call_started.
+  expect(events.map((e) => e.event_type)).toEqual(['call_inbound', 'call_started']);
 });

@@ -43,6 +43,7 @@ export function inboundRoute(deps: LiveDeps): Router {
 
   router.post(INBOUND_PATH, raw, async (req, res) => {
     const end = deps.metrics.liveLatency.startTimer({ endpoint: 'inbound', name: 'inbound' });
+    const receivedAt = new Date();
     let outcome = 'error';
     try {
       const { body, raw: rawBody } = signedJson(req);
@@ -94,6 +95,7 @@ export function inboundRoute(deps: LiveDeps): Router {
         rawBody,
         signature: req.get('x-retell-signature') ?? null,
         answer: decision.outcome === 'fallback' ? null : decision.answer,
+        receivedAt,
       });
     } finally {
       end({ outcome });

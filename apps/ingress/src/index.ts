@@ -4,3 +4,4 @@ export { CONTEXT_PATH, createLiveApp, FUNCTIONS_PATH, INBOUND_PATH, liveRoutes }
 export type { LiveAppDeps } from './live.routes';
 export { ingressFunctions, TEAM_FUNCTIONS } from './functions';
 export { LIVE_BACKGROUND_POOL_SIZE } from './startup';
+export { AnswerRecorder } from './live-record';

@@ -276,6 +276,12 @@ export interface AnsweredEvent {
   /** The answer given (null: none worth repeating, e.g. a fallback). */
   answer: unknown;
   deliveries: number;
+  /**
+   * When the request arrived: the row's created_at. Records are written after their answers, in
+   * groups; a call's timeline orders by arrival, so call_inbound stays before the call_started that
+   * reached the ingress while the record was still gathering. Default: when it is written.
+   */
+  receivedAt?: Date;
 }
 
 /**
@@ -288,10 +294,11 @@ export async function recordAnsweredEvents(db: Db, events: readonly AnsweredEven
   const rows = [...events].sort((a, b) => (a.dedupeKey < b.dedupeKey ? -1 : a.dedupeKey > b.dedupeKey ? 1 : 0));
   const values = rows.map((e) => {
     const answer = e.answer === null || e.answer === undefined ? null : JSON.stringify(e.answer);
-    return sql`(${e.eventType}, ${e.callId}, ${e.chatId}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now(), ${answer}::jsonb, ${e.deliveries}::int)`;
+    const arrived = e.receivedAt ? sql`${e.receivedAt}::timestamptz` : sql`now()`;
+    return sql`(${e.eventType}, ${e.callId}, ${e.chatId}, ${e.dedupeKey}, ${e.payloadJson}::jsonb, ${e.rawBody}, ${e.signature}, 'processed', 1, now(), ${answer}::jsonb, ${e.deliveries}::int, ${arrived})`;
   });
   await sql`
-    insert into webhook_events (event_type, call_id, chat_id, dedupe_key, payload, raw_body, signature, status, attempts, processed_at, answer, delivery_count)
+    insert into webhook_events (event_type, call_id, chat_id, dedupe_key, payload, raw_body, signature, status, attempts, processed_at, answer, delivery_count, created_at)
     values ${sql.join(values)}
     on conflict (provider, dedupe_key) do update set delivery_count = webhook_events.delivery_count + excluded.delivery_count,
       last_delivered_at = now(), answer = coalesce(webhook_events.answer, excluded.answer)`.execute(db);

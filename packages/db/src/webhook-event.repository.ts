@@ -282,12 +282,16 @@ export async function recordWebhookEventFailure(db: Db, id: string, error: strin
 
 /** The stored events of a call, or with `{ chat: true }` of a chat, oldest first. */
 export async function findWebhookEvents(db: Db, id: string, options: { chat?: boolean } = {}): Promise<WebhookEvent[]> {
-  return db
-    .selectFrom('webhook_events')
-    .selectAll()
-    .where(options.chat ? 'chat_id' : 'call_id', '=', id)
-    .orderBy('id')
-    .execute();
+  return (
+    db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where(options.chat ? 'chat_id' : 'call_id', '=', id)
+      // By arrival: an inbound webhook's record is written after its answer, in a group.
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute()
+  );
 }
 
 /** Rows still `pending` that were created before `cutoff`, oldest first, after the cursor row id. */
