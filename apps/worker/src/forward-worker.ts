@@ -6,8 +6,7 @@ import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import { forwardDeliveryJob, type ForwardJobData, type ForwardQueue, type RedisConnection } from '@callsync/queue';
 import { ForwardGate, type GateLimits } from './forward-gate';
-import { createQueueWorker, queueWorkerBasics } from './queue-worker';
-import { WEBHOOK_LOCK_SETTINGS } from './webhook-worker';
+import { createQueueWorker, queueWorkerBasics, TAKEOVER_LOCK_SETTINGS } from './queue-worker';
 
 export interface ForwardWorkerOptions {
   db: Db;
@@ -211,13 +210,11 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     failedLevel: 'debug',
     describe: (job) => ({ delivery_id: job.data.deliveryId }),
     // A worker killed holds every job it had taken (up to FORWARD_CONCURRENCY, most of them waiting
-    // for Postgres on a busy machine) until their locks expire and a stalled check finds them: within
-    // 10-15 s, the webhook jobs' settings. A 5 s lock checked every 2 s made that 5-7 s in `make
-    // chaos`, but a busy event loop (the test run's, compiling while its worker ran) then missed
-    // renewals and ran jobs twice. A job run twice waits on the row's lease (kept alive by its sender,
-    // SEND_LEASE_MS) while the first run holds it. (A sender whose renewals stall past the lease does
+    // for Postgres on a busy machine) until their locks expire and a stalled check finds them. A job
+    // run twice waits on the row's lease (kept alive by its sender, SEND_LEASE_MS) while the first
+    // run holds it. (A sender whose renewals stall past the lease does
     // not send on it; one whose request was already out may be followed by a second send under the
     // same webhook-id: at least once, never recorded over another claim.)
-    settings: WEBHOOK_LOCK_SETTINGS,
+    settings: TAKEOVER_LOCK_SETTINGS,
   });
 }

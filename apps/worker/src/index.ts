@@ -1,13 +1,8 @@
-export { createWebhookWorker, WEBHOOK_LOCK_SETTINGS } from './webhook-worker';
+export { createWebhookWorker } from './webhook-worker';
 export type { WebhookWorkerOptions } from './webhook-worker';
 export { createReconcileWorker } from './reconcile-worker';
 export type { ReconcileWorkerOptions } from './reconcile-worker';
-export {
-  createMaintenanceWorker,
-  createRetentionWorker,
-  createTenantSyncWorker,
-  SWEEPER_LOCK_SETTINGS,
-} from './maintenance-worker';
+export { createMaintenanceWorker, createRetentionWorker, createTenantSyncWorker } from './maintenance-worker';
 export { sweepOverdueForwards, sweepPendingEvents } from './sweeper';
 export { createForwardWorker, handOff } from './forward-worker';
 export { ForwardGate, TURN_HORIZON_MS } from './forward-gate';

@@ -12,8 +12,7 @@ import {
   type WebhookQueue,
 } from '@callsync/queue';
 import { syncTenantsFromRetell, type SecretKeyring, type SyncSummary, type TenantSource } from '@callsync/domain';
-import { createQueueWorker } from './queue-worker';
-import { WEBHOOK_LOCK_SETTINGS } from './webhook-worker';
+import { createQueueWorker, TAKEOVER_LOCK_SETTINGS } from './queue-worker';
 import { applyRetention, type RetentionResult } from './retention';
 import { sweepOverdueForwards, sweepPendingEvents, type SweepResult } from './sweeper';
 
@@ -40,15 +39,6 @@ export interface RetentionWorkerOptions extends HousekeepingOptions {
   keys: SecretKeyring;
 }
 
-/**
- * The sweeper's queue runs one job at a time across every worker (scheduleSingleton), so a sweep
- * taken by a worker that was then killed holds up every later sweep until its lock expires and a
- * stalled check finds it: with BullMQ's defaults (a 30 s lock, checked every 30 s) up to a minute
- * without the safety net, while jobs a Redis restart or a crash lost wait for it. The webhook jobs'
- * settings make that at most 15 s.
- */
-export const SWEEPER_LOCK_SETTINGS = WEBHOOK_LOCK_SETTINGS;
-
 /** Runs the outbox sweeper's scheduled jobs (sweepPendingJob). */
 export function createMaintenanceWorker(
   options: MaintenanceWorkerOptions,
@@ -71,7 +61,9 @@ export function createMaintenanceWorker(
     prefix: options.prefix,
     logger: options.logger,
     concurrency: 1,
-    settings: SWEEPER_LOCK_SETTINGS,
+    // One sweep at a time across every worker (scheduleSingleton): a sweep a killed worker took holds
+    // every later one until it is taken over, while jobs a Redis restart or a crash lost wait for it.
+    settings: TAKEOVER_LOCK_SETTINGS,
   });
 }
 

@@ -23,6 +23,17 @@ export function queueWorkerBasics(o: QueueWorkerBasics): QueueWorkerBasics {
   };
 }
 
+/**
+ * Lock settings for jobs a killed worker must not hold for long (webhook events, forward deliveries,
+ * the sweeper, whose queue runs one job at a time): a SIGKILLed worker's jobs are taken over once
+ * their lock expires and the next stalled check runs, at most lockDuration + stalledInterval = 15 s
+ * (BullMQ's defaults: up to a minute). A live worker renews its locks every lockDuration / 2; a
+ * shorter lock (5 s, checked every 2 s) was tried for forward jobs and a busy event loop missed
+ * renewals and ran jobs twice. BullMQ's default maxStalledCount of 1 would fail a job on its second
+ * crash whatever `attempts` says; a few crashes must not fail it, so allow 5.
+ */
+export const TAKEOVER_LOCK_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 } as const;
+
 export interface QueueWorkerOptions<D, R> extends QueueWorkerBasics {
   /** The job this worker runs (queue, name, payload). */
   job: JobDefinition<D>;

@@ -25,7 +25,7 @@ import {
 } from '@callsync/queue';
 import { settle } from '@callsync/runtime';
 import { EventBatcher } from './event-batcher';
-import { createQueueWorker, queueWorkerBasics } from './queue-worker';
+import { createQueueWorker, queueWorkerBasics, TAKEOVER_LOCK_SETTINGS } from './queue-worker';
 
 export interface WebhookWorkerOptions {
   db: Db;
@@ -50,14 +50,6 @@ export interface WebhookWorkerOptions {
   /** Start fetching at once. Default true. */
   autorun?: boolean;
 }
-
-/**
- * A SIGKILLed worker's jobs are taken over once their lock expires and the next stalled check
- * runs: at most lockDuration + stalledInterval = 15 s. A live worker renews its locks every
- * lockDuration / 2. BullMQ's default maxStalledCount of 1 would fail a job on its second crash
- * whatever `attempts` says; a few crashes must not fail an event, so allow 5.
- */
-export const WEBHOOK_LOCK_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 } as const;
 
 /**
  * permanent: no retry can fix it (the event's data); fail the row at once.
@@ -226,6 +218,6 @@ export function createWebhookWorker(
     handle,
     failedLevel: 'debug',
     describe: (job) => (isBatch(job.data) ? { rows: job.data.rowIds.length } : { row_id: job.data.rowId }),
-    settings: { autorun: options.autorun ?? true, ...WEBHOOK_LOCK_SETTINGS },
+    settings: { autorun: options.autorun ?? true, ...TAKEOVER_LOCK_SETTINGS },
   });
 }

@@ -37,6 +37,7 @@ export function runInBackground(pid: number = process.pid): boolean {
     return false;
   }
   for (const tid of threadsOf(pid)) {
+    if (tid === pid) continue;
     try {
       setPriority(tid, Math.max(getPriority(tid), BACKGROUND_NICE));
     } catch {

@@ -4,7 +4,7 @@ import type { ForwardDelivery, ForwardDestination, ForwardStatus } from '../forw
 import { headsItsChain } from './chain-heads';
 import { findDestination } from './find-destination';
 import { fromNow } from './from-now';
-import { leaseDelivery, leaseWithDestination, type ClaimedDelivery } from './lease-delivery';
+import { leaseDelivery, type ClaimedDelivery } from './lease-delivery';
 
 /*
  * The claim decides whether a delivery's job may send now. Jobs are only hints (Redis can lose them,
@@ -33,7 +33,7 @@ export type ClaimResult =
 export async function claimDelivery(db: Db, id: string, leaseMs: number): Promise<ClaimResult> {
   // The usual case in one statement (its own transaction), which also reads the destination: due,
   // pending, destination active, head of its chain, not leased. Anything else is sorted out below.
-  const fast = await leaseWithDestination(
+  const fast = await leaseDelivery(
     db,
     id,
     leaseMs,
@@ -86,7 +86,7 @@ export async function claimDelivery(db: Db, id: string, leaseMs: number): Promis
         .where('id', '=', destination.id)
         .execute();
     }
-    const delivery = (await leaseDelivery(trx, id, leaseMs, sql`where f.id = ${id}`, false))!;
-    return { kind: 'send' as const, delivery, destination, probe };
+    const leased = (await leaseDelivery(trx, id, leaseMs, sql`where f.id = ${id}`, false))!;
+    return { kind: 'send' as const, ...leased, probe };
   });
 }

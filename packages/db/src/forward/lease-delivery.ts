@@ -20,26 +20,6 @@ const claimedBody = sql`case when f.payload is not null then f.payload::text els
   select coalesce(convert_from(e.raw_body, 'UTF8'), e.payload::text) from webhook_events e
   where e.id = f.webhook_event_id) end`;
 
-/**
- * Lease the delivery `id` for `leaseMs` and count the attempt (and, unless counted already, the
- * claim), if `chosen` (the rest of a select over `forward_deliveries f`) picks it; with what it is to send.
- */
-export async function leaseDelivery(
-  db: Db,
-  id: string,
-  leaseMs: number,
-  chosen: RawBuilder<unknown>,
-  countClaim = true,
-): Promise<ClaimedDelivery | undefined> {
-  const { rows } = await sql<ClaimedDelivery>`
-    with c as (select f.id from forward_deliveries f ${chosen})
-    update forward_deliveries f set attempts = f.attempts + 1, claims = f.claims + ${countClaim ? 1 : 0},
-      lease_until = ${fromNow(leaseMs)}
-    from c where f.id = c.id and f.id = ${id}
-    returning f.*, ${claimedBody} as body`.execute(db);
-  return rows[0];
-}
-
 /** Every column of a destination: the claim returns the row it sends to with the delivery. */
 const DESTINATION_COLUMNS = [
   'id',
@@ -74,24 +54,28 @@ const everyColumn: Exclude<keyof ForwardDestination, (typeof DESTINATION_COLUMNS
   : never = true;
 void everyColumn;
 
+/** The destination's columns in the claim's RETURNING, prefixed so they part from the delivery's. */
+const destinationColumns = sql.join(DESTINATION_COLUMNS.map((c) => sql`d.${sql.ref(c)} as ${sql.ref(`d__${c}`)}`));
+
 /**
- * leaseDelivery with the destination's row in the same statement: the sender's usual claim is one
- * round trip (a sender on a busy machine pays for each). `chosen` must leave the destination out;
- * it is joined here.
+ * Lease the delivery `id` for `leaseMs` and count the attempt (and, unless counted already, the
+ * claim), if `chosen` (the rest of a select over `forward_deliveries f`, leaving the destination
+ * out) picks it; with what it is to send and the destination's row, in one statement: the sender's
+ * usual claim is one round trip (a sender on a busy machine pays for each).
  */
-export async function leaseWithDestination(
+export async function leaseDelivery(
   db: Db,
   id: string,
   leaseMs: number,
   chosen: RawBuilder<unknown>,
+  countClaim = true,
 ): Promise<{ delivery: ClaimedDelivery; destination: ForwardDestination } | undefined> {
-  const columns = sql.join(DESTINATION_COLUMNS.map((c) => sql`d.${sql.ref(c)} as ${sql.ref(`d__${c}`)}`));
   const { rows } = await sql<Record<string, unknown>>`
     with c as (select f.id from forward_deliveries f ${chosen})
-    update forward_deliveries f set attempts = f.attempts + 1, claims = f.claims + 1,
+    update forward_deliveries f set attempts = f.attempts + 1, claims = f.claims + ${countClaim ? 1 : 0},
       lease_until = ${fromNow(leaseMs)}
     from c, forward_destinations d where f.id = c.id and f.id = ${id} and d.id = f.destination_id
-    returning f.*, ${claimedBody} as body, ${columns}`.execute(db);
+    returning f.*, ${claimedBody} as body, ${destinationColumns}`.execute(db);
   const row = rows[0];
   if (!row) return undefined;
   const delivery: Record<string, unknown> = {};
