@@ -65,7 +65,13 @@ afterAll(async () => {
 });
 
 function startWorker(
-  o: { concurrency?: number; retrySchedule?: number[]; breakerCooldownMs?: number; leaseMs?: number } = {},
+  o: {
+    concurrency?: number;
+    retrySchedule?: number[];
+    breakerCooldownMs?: number;
+    leaseMs?: number;
+    timeoutMs?: number;
+  } = {},
 ) {
   worker = createForwardWorker({
     db: t.db,
@@ -76,7 +82,7 @@ function startWorker(
     forwardQueue: queue,
     queueName,
     concurrency: o.concurrency ?? 8,
-    timeoutMs: 5000,
+    timeoutMs: o.timeoutMs ?? 5000,
     retrySchedule: o.retrySchedule ?? [50, 50, 50, 50, 50, 50, 50, 50],
     breakerCooldownMs: o.breakerCooldownMs ?? 200,
     settingsCacheMs: 0,
@@ -138,27 +144,41 @@ describe('fairness: limits before any claim', () => {
   });
 
   it('a slow destination holds only its own slots: another destination’s deliveries go past it', async () => {
+    // The slow receiver answers only when the test lets it: no timer decides the outcome.
+    let answerSlow!: () => void;
+    const slowAnswers = new Promise<void>((r) => (answerSlow = r));
     const slow = await destination({ events: ['call_started'], maxInFlight: 2 }, () => ({
       status: 204,
-      delayMs: 1000,
+      until: slowAnswers,
     }));
     const fast = await destination({ events: ['call_ended'] });
     const calls = Array.from({ length: 10 }, () => newCallId());
     // The slow destination's jobs are queued first, all of them, then the fast one's.
     for (const c of calls) await applyCall(c, ['call_started']);
     for (const c of calls.slice(0, 6)) await applyCall(c, ['call_ended']);
-    startWorker({ concurrency: 4 });
-    await allDelivered(fast.id, 6);
-    const slowDelivered = (await deliveriesTo(slow.id)).filter((r) => r.status === 'delivered').length;
-    // Before the fix the slow one took every worker slot: the fast deliveries waited for two rounds of it.
-    expect(slowDelivered).toBeLessThanOrEqual(2);
+    startWorker({ concurrency: 4, timeoutMs: 60_000 });
+    try {
+      // Before the fix the slow one took every worker slot, and the fast deliveries waited for its answers.
+      await allDelivered(fast.id, 6);
+      expect(slow.receiver.received.length).toBeLessThanOrEqual(2);
+      expect((await deliveriesTo(slow.id)).filter((r) => r.status === 'delivered')).toHaveLength(0);
+    } finally {
+      answerSlow();
+    }
     await allDelivered(slow.id, 10);
     expect(slow.receiver.maxInFlight).toBeLessThanOrEqual(2);
     expect((await deliveriesTo(slow.id)).every((r) => r.attempts === 1)).toBe(true);
   });
 
   it('a destination gets its limit’s worth of sends at once, not one at a time', async () => {
-    const d = await destination({ events: ['call_started'], maxInFlight: 4 }, () => ({ status: 204, delayMs: 300 }));
+    // The receiver answers nothing until it holds four requests at once: a sender that went one (or
+    // three) at a time would never get an answer, and the test times out.
+    let answerAll!: () => void;
+    const fourAtOnce = new Promise<void>((r) => (answerAll = r));
+    const d = await destination({ events: ['call_started'], maxInFlight: 4 }, () => {
+      if (d.receiver.inFlight >= 4) answerAll();
+      return { status: 204, until: fourAtOnce };
+    });
     for (let i = 0; i < 12; i++) await applyCall(newCallId(), ['call_started']);
     startWorker({ concurrency: 16 });
     await allDelivered(d.id, 12);

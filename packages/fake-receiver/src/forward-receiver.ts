@@ -18,10 +18,13 @@ export interface ReceivedMessage {
 
 /**
  * What to answer a message: a status code (and body, and `delayMs` to wait before answering, as a
- * slow receiver does), or 'hang' (never answer).
+ * slow receiver does, or `until` a promise settles, as a receiver a test holds does), or 'hang'
+ * (never answer).
  */
 export type ReceiverAnswer =
-  number | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hang';
+  | number
+  | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number; until?: Promise<unknown> }
+  | 'hang';
 
 export interface ForwardReceiverOptions {
   /** Secrets a signature may verify with (any one). Change `receiver.secrets` to rotate. */
@@ -114,6 +117,7 @@ export class ForwardReceiver {
         message.status = a.status;
         this.received.push(message);
         if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs));
+        if (a.until) await a.until;
         if (res.destroyed) return;
         res.writeHead(a.status, { 'content-type': 'text/plain', ...a.headers });
         res.end(a.body ?? '');
