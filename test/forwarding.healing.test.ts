@@ -180,7 +180,7 @@ describe('fairness: limits before any claim', () => {
       return { status: 204, until: fourAtOnce };
     });
     for (let i = 0; i < 12; i++) await applyCall(newCallId(), ['call_started']);
-    startWorker({ concurrency: 16 });
+    startWorker({ concurrency: 16, timeoutMs: 60_000 });
     await allDelivered(d.id, 12);
     expect(d.receiver.maxInFlight).toBe(4);
   });
@@ -217,21 +217,31 @@ describe('fairness: limits before any claim', () => {
   });
 
   it('the in-flight limit holds when Redis loses the gate’s record: what is leased in Postgres counts', async () => {
+    let answerSlow!: () => void;
+    const slowAnswers = new Promise<void>((r) => (answerSlow = r));
     const slow = await destination({ events: ['call_started'], maxInFlight: 2 }, () => ({
       status: 204,
-      delayMs: 1500,
+      until: slowAnswers,
     }));
     for (let i = 0; i < 6; i++) await applyCall(newCallId(), ['call_started']);
     // Leases far shorter than the receiver's answer, as in production (5 s against up to the timeout):
     // renewed while the sends hang, they say the senders are alive, not when the sends end.
-    startWorker({ concurrency: 8, leaseMs: 300 });
-    await until('two sends in flight', async () => (slow.receiver.inFlight === 2 ? true : undefined));
-    // As a Redis restart without persistence does: the gate forgets the destination, its jobs stay.
-    const base = `${prefix}:fwd-gate:${slow.id}`;
-    await connection.del(base, `${base}:inflight`, `${base}:res`);
+    const leaseMs = 1000;
+    startWorker({ concurrency: 8, leaseMs, timeoutMs: 60_000 });
+    try {
+      await until('two sends in flight', async () => (slow.receiver.inFlight === 2 ? true : undefined));
+      // As a Redis restart without persistence does: the gate forgets the destination, its jobs stay.
+      const base = `${prefix}:fwd-gate:${slow.id}`;
+      await connection.del(base, `${base}:inflight`, `${base}:res`);
+      // The other four come back and ask the gate again, while the two sends hang past their first leases.
+      await new Promise((r) => setTimeout(r, 3 * leaseMs));
+      // Before the fix the gate saw nothing in flight and let two more go while the first two hung; and
+      // with short leases, it counted the two only until their leases' end, then let more go.
+      expect(slow.receiver.received).toHaveLength(2);
+    } finally {
+      answerSlow();
+    }
     await allDelivered(slow.id, 6);
-    // Before the fix the gate saw nothing in flight and let two more go while the first two hung; and
-    // with short leases, it counted the two only until their leases' end, then let more go.
     expect(slow.receiver.maxInFlight).toBe(2);
   });
 });

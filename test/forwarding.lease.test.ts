@@ -19,16 +19,21 @@ const receivers: ForwardReceiver[] = [];
 afterAll(() => Promise.all(receivers.map((r) => r.close())));
 beforeEach(() => truncateAll(t.db));
 
-async function slowDelivery(answerAfterMs: number): Promise<{ id: string; receiver: ForwardReceiver }> {
-  const d = await receivingDestination(t.db, { events: ['call_started'] }, () => ({
-    status: 204,
-    delayMs: answerAfterMs,
-  }));
+/** A delivery whose receiver answers 204 when `answer` settles (at once without one). */
+async function heldDelivery(answer?: Promise<unknown>): Promise<{ id: string; receiver: ForwardReceiver }> {
+  const d = await receivingDestination(t.db, { events: ['call_started'] }, () => ({ status: 204, until: answer }));
   receivers.push(d.receiver);
   const callId = newCallId();
   await processWebhookEvent(t.db, await storeEvent(t.db, 'call_started', callId), defaultHandlers);
   const [delivery] = await findDeliveriesOf(t.db, callId);
   return { id: delivery!.id, receiver: d.receiver };
+}
+
+/** A promise the test settles: the receiver holds its answer until then. */
+function hold(): { answer: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const answer = new Promise<void>((r) => (release = r));
+  return { answer, release };
 }
 
 /** How far ahead the delivery's lease runs, ms (null: not leased). */
@@ -41,11 +46,13 @@ async function leaseAhead(id: string): Promise<number | null> {
 }
 
 it('a delivery in flight is leased for SEND_LEASE_MS, not for its whole timeout', async () => {
-  const { id, receiver } = await slowDelivery(1_500);
-  const sending = forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 10_000 });
-  await waitUntil(async () => (receiver.received.length > 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 20 });
+  const held = hold();
+  const { id, receiver } = await heldDelivery(held.answer);
+  const sending = forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 30_000 });
+  await waitUntil(async () => (receiver.received.length > 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
 
   const ahead = await leaseAhead(id);
+  held.release();
   // Before: the timeout + 10 s (20,000 ms), which a killed sender's delivery waited out.
   expect(ahead).not.toBeNull();
   expect(ahead!).toBeLessThanOrEqual(SEND_LEASE_MS);
@@ -54,14 +61,16 @@ it('a delivery in flight is leased for SEND_LEASE_MS, not for its whole timeout'
 });
 
 it('the lease is kept alive while the receiver takes longer than it: a second sender does not send again', async () => {
-  const leaseMs = 400;
-  const { id, receiver } = await slowDelivery(1_500);
-  const first = forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 10_000, leaseMs });
-  await waitUntil(async () => (receiver.received.length > 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 20 });
-  // Well past the first lease: without renewal, the delivery would be free to claim now.
+  const leaseMs = 1_500;
+  const held = hold();
+  const { id, receiver } = await heldDelivery(held.answer);
+  const first = forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 30_000, leaseMs });
+  await waitUntil(async () => (receiver.received.length > 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+  // Well past the first lease, the receiver still answering: without renewal, the delivery would be free to claim now.
   await new Promise((r) => setTimeout(r, 3 * leaseMs));
 
-  const second = await forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 10_000, leaseMs });
+  const second = await forwardDelivery(t.db, TEST_KEYS, id, { timeoutMs: 30_000, leaseMs });
+  held.release();
 
   expect(second.kind).toBe('later');
   expect((await first).kind).toBe('delivered');
@@ -69,15 +78,20 @@ it('the lease is kept alive while the receiver takes longer than it: a second se
 });
 
 it('a lease nobody keeps alive (its sender died) lapses: the next sender sends it', async () => {
-  const { id, receiver } = await slowDelivery(0);
-  // A sender that claimed it and died: leased 300 ms, never renewed, never recorded.
+  const { id, receiver } = await heldDelivery();
+  // A sender that claimed it and died: leased, never renewed, never recorded.
   await t.db
     .updateTable('forward_deliveries')
-    .set({ attempts: 1, lease_until: sql<Date>`now() + interval '300 milliseconds'` })
+    .set({ attempts: 1, lease_until: sql<Date>`now() + interval '1 hour'` })
     .where('id', '=', id)
     .execute();
   expect((await forwardDelivery(t.db, TEST_KEYS, id)).kind).toBe('later');
-  await waitUntil(async () => ((await leaseAhead(id))! <= 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 50 });
+  // Its lease runs out.
+  await t.db
+    .updateTable('forward_deliveries')
+    .set({ lease_until: sql<Date>`now() - interval '1 millisecond'` })
+    .where('id', '=', id)
+    .execute();
 
   const again = await forwardDelivery(t.db, TEST_KEYS, id);
 
@@ -86,7 +100,7 @@ it('a lease nobody keeps alive (its sender died) lapses: the next sender sends i
 });
 
 it('a sender whose lease lapsed and was claimed by another neither extends it nor records over that claim', async () => {
-  const { id } = await slowDelivery(0);
+  const { id } = await heldDelivery();
   // Sender A claims with a short lease; its renewals stall (a busy pool, a frozen process) and it lapses.
   const a = await claimDelivery(t.db, id, 200);
   expect(a.kind).toBe('send');

@@ -49,7 +49,9 @@ const lookup = defineFunction({
   name: 'look_up',
   description: 'test: waits for the test to open the gate',
   args: z.object({ q: z.string() }),
-  budgetMs: 150,
+  // Long enough that a loaded machine's claim and context reads fit in it: when the gate is open,
+  // the answer must be the result, not the pending message.
+  budgetMs: 1500,
   pendingMessage: 'Ich schaue noch nach, einen Moment.',
   timeoutMs: 20_000,
   async handle(_ctx, { q }) {
@@ -62,7 +64,8 @@ const hangs = defineFunction({
   name: 'hangs',
   description: 'test: ignores its signal and never answers',
   args: z.object({ n: z.number() }),
-  timeoutMs: 300,
+  // Covers the claim and context reads before the handler on a loaded machine too (n=2 must answer).
+  timeoutMs: 2000,
   concurrency: 1,
   async handle(ctx, { n }) {
     count('hangs');
@@ -239,7 +242,7 @@ describe('turn budget', () => {
       {
         tool_call_id: 'tool_call_d1',
         status: 'timeout',
-        error: 'hangs took longer than its timeout of 300 ms',
+        error: 'hangs took longer than its timeout of 2000 ms',
         abandoned_at: expect.any(Date),
       },
       { tool_call_id: 'tool_call_d2', status: 'ok', error: null, abandoned_at: null },
