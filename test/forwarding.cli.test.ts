@@ -66,7 +66,7 @@ async function withForwarder<T>(fn: (queue: ForwardQueue) => Promise<T>): Promis
     prefix,
     forwardQueue: queue,
     concurrency: 4,
-    timeoutMs: 2000,
+    timeoutMs: 15_000,
     retrySchedule: [100],
   });
   try {

@@ -32,7 +32,7 @@ describe('at every DNS resolution', () => {
   it('refuses a name that resolves to loopback unless the destination allows private addresses', async () => {
     // `localhost` is a DNS name: it is only known to be 127.0.0.1 or ::1 once it is resolved.
     const send = (url: string, allowPrivate: boolean) =>
-      sendDelivery({ url, headers: {}, body: '{}', timeoutMs: 2000, allowLinkLocal: false, allowPrivate });
+      sendDelivery({ url, headers: {}, body: '{}', timeoutMs: 15_000, allowLinkLocal: false, allowPrivate });
     const refused = await send(`https://localhost:${port()}/hooks/callsync`, false);
     expect(refused).toMatchObject({ statusCode: null, refused: true });
     expect(refused.error).toMatch(/private or reserved address \((127\.0\.0\.0\/8|::\/96)\).*--allow-private/);
@@ -62,7 +62,7 @@ describe('at every DNS resolution', () => {
     const callId = newCallId();
     await processWebhookEvent(t.db, await storeEvent(t.db, 'call_started', callId), defaultHandlers);
     const [delivery] = await findDeliveriesOf(t.db, callId);
-    await forwardDelivery(t.db, TEST_KEYS, delivery!.id, { timeoutMs: 2000, retrySchedule: [] });
+    await forwardDelivery(t.db, TEST_KEYS, delivery!.id, { timeoutMs: 15_000, retrySchedule: [] });
     const [after] = await findDeliveriesOf(t.db, callId);
     expect(after).toMatchObject({ status: 'failed' });
     expect(after!.last_error).toMatch(/refused: .*(private or reserved|plain http).*--allow-private/);
@@ -73,7 +73,7 @@ describe('at every DNS resolution', () => {
     const next = newCallId();
     await processWebhookEvent(t.db, await storeEvent(t.db, 'call_started', next), defaultHandlers);
     const [second] = await findDeliveriesOf(t.db, next);
-    await forwardDelivery(t.db, TEST_KEYS, second!.id, { timeoutMs: 2000, retrySchedule: [] });
+    await forwardDelivery(t.db, TEST_KEYS, second!.id, { timeoutMs: 15_000, retrySchedule: [] });
     expect(receiver.received).toHaveLength(1);
   });
 });

@@ -44,7 +44,7 @@ async function destination(
 }
 
 async function pipeline(retrySchedule = [100, 200, 400]): Promise<Pipeline> {
-  p = await startPipeline(t.db, { forwarding: { retrySchedule, timeoutMs: 2000 } });
+  p = await startPipeline(t.db, { forwarding: { retrySchedule, timeoutMs: 15_000 } });
   return p;
 }
 

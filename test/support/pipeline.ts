@@ -123,7 +123,7 @@ export async function startPipeline(db: Db, o: PipelineOptions = {}): Promise<Pi
           forwardQueue: forwardQueue!,
           queueName: forwardQueue!.name,
           concurrency: o.forwarding.concurrency ?? 8,
-          timeoutMs: o.forwarding.timeoutMs ?? 2000,
+          timeoutMs: o.forwarding.timeoutMs ?? 15_000,
           retrySchedule: o.forwarding.retrySchedule ?? [100, 200, 400],
         })
       : undefined;
