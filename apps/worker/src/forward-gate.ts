@@ -1,4 +1,4 @@
-import type { RedisConnection } from '@callsync/queue';
+import { LuaScript, type RedisConnection } from '@callsync/queue';
 
 /*
  * Each destination's limits, checked in Redis before a delivery is claimed in Postgres: at most
@@ -25,7 +25,7 @@ import type { RedisConnection } from '@callsync/queue';
  *   <prefix>:fwd-gate:<id>:res       hash: job id -> reserved time (ms)
  */
 
-const ADMIT = `
+const ADMIT = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member = ARGV[1]
@@ -67,10 +67,10 @@ if not free then
 end
 redis.call('HSET', KEYS[3], member, slot)
 return math.ceil(slot - now)
-`;
+`);
 
 /** A slot for `member` (its own again, if it held one already), if one is free: 1, else 0 (-1: unknown). */
-const TAKE = `
+const TAKE = new LuaScript(`
 if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -80,9 +80,9 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonu
   return 1
 end
 return 0
-`;
+`);
 
-const RELEASE = `
+const RELEASE = new LuaScript(`
 redis.call('ZREM', KEYS[1], ARGV[1], ARGV[3])
 local sample = tonumber(ARGV[2])
 if sample > 0 then
@@ -91,7 +91,7 @@ if sample > 0 then
   redis.call('HSET', KEYS[2], 'lat', lat)
 end
 return 0
-`;
+`);
 
 /*
  * The gate knows nothing of a destination (Redis restarted without its data, or the destination was
@@ -100,7 +100,7 @@ return 0
  * timeout; its lease is short and renewed as it goes, so it says the sender is alive, not when the
  * send ends), so a Redis restart never lets a destination have more than its limit in flight.
  */
-const SEED = `
+const SEED = new LuaScript(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 for i = 1, #ARGV, 2 do
   redis.call('ZADD', KEYS[1], tonumber(ARGV[i + 1]), ARGV[i])
@@ -108,13 +108,13 @@ end
 redis.call('HSET', KEYS[2], 'seeded', 1)
 redis.call('PEXPIRE', KEYS[2], 3600000)
 return 1
-`;
+`);
 
-const RENEW = `
+const RENEW = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
-`;
+`);
 
 /**
  * The furthest ahead a full destination's waiting job is sent: it comes back at the latest then and
@@ -163,16 +163,13 @@ export class ForwardGate {
   async admit(destinationId: string, jobId: string, limits: GateLimits, inFlight: LeasedReader): Promise<number> {
     const answer = await this.known(destinationId, inFlight, async () =>
       Number(
-        await this.connection.eval(
-          ADMIT,
-          3,
-          ...this.keys(destinationId),
+        await ADMIT.run(this.connection, this.keys(destinationId), [
           jobId,
           limits.perSecond ?? 0,
           limits.maxInFlight,
           Math.random(),
           TURN_HORIZON_MS,
-        ),
+        ]),
       ),
     );
     // Forgotten again at once (a second restart): try again shortly rather than guess.
@@ -182,9 +179,7 @@ export class ForwardGate {
   /** A slot for `jobId`'s send, if one is free now (held `holdMs` unless renewed). */
   async take(destinationId: string, jobId: string, maxInFlight: number, inFlight: LeasedReader): Promise<boolean> {
     const answer = await this.known(destinationId, inFlight, async () =>
-      Number(
-        await this.connection.eval(TAKE, 2, ...this.keys(destinationId).slice(0, 2), jobId, maxInFlight, this.holdMs),
-      ),
+      Number(await TAKE.run(this.connection, this.keys(destinationId).slice(0, 2), [jobId, maxInFlight, this.holdMs])),
     );
     return answer === 1;
   }
@@ -198,18 +193,17 @@ export class ForwardGate {
     if (first !== UNKNOWN) return first;
     const leased = await inFlight();
     const sendEnds = Date.now() + this.sendMs;
-    await this.connection.eval(
-      SEED,
-      2,
-      ...this.keys(destinationId).slice(0, 2),
-      ...leased.flatMap((d) => [leaseMember(d.id), Math.max(d.lease_until.getTime(), sendEnds)]),
+    await SEED.run(
+      this.connection,
+      this.keys(destinationId).slice(0, 2),
+      leased.flatMap((d) => [leaseMember(d.id), Math.max(d.lease_until.getTime(), sendEnds)]),
     );
     return ask();
   }
 
   /** Keep a slot taken for another `holdMs` (while its holder is alive and busy with it). */
   async renew(destinationId: string, jobId: string): Promise<void> {
-    await this.connection.eval(RENEW, 1, this.keys(destinationId)[0], jobId, this.holdMs);
+    await RENEW.run(this.connection, [this.keys(destinationId)[0]], [jobId, this.holdMs]);
   }
 
   /**
@@ -256,13 +250,10 @@ export class ForwardGate {
    * `latencyMs` (0: nothing was sent) paces the destination's waiting line.
    */
   async release(destinationId: string, jobId: string, deliveryId: string, latencyMs: number): Promise<void> {
-    await this.connection.eval(
-      RELEASE,
-      2,
-      ...this.keys(destinationId).slice(0, 2),
+    await RELEASE.run(this.connection, this.keys(destinationId).slice(0, 2), [
       jobId,
       Math.round(latencyMs),
       leaseMember(deliveryId),
-    );
+    ]);
   }
 }

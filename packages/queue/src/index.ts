@@ -55,3 +55,4 @@ export type { AuditJobData, AuditQueue } from './audit-queue';
 export { ALERT_QUEUE, alertCheckJob, createAlertQueue, scheduleAlertChecks } from './alert-queue';
 export type { AlertCheckJobData, AlertQueue } from './alert-queue';
 export { liveBatchRowsBetween, queueRedis, recordBatchMembership, trimBatchMembership } from './batch-membership';
+export { LuaScript } from './lua-script';
