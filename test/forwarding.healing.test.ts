@@ -170,6 +170,42 @@ describe('fairness: limits before any claim', () => {
     expect((await deliveriesTo(slow.id)).every((r) => r.attempts === 1)).toBe(true);
   });
 
+  it('a destination with a backlog does not put another’s new deliveries behind all of it: each gets its turn', async () => {
+    const busy = await destination({ events: ['call_started'], maxInFlight: 50 });
+    const quiet = await destination({ events: ['call_ended'], maxInFlight: 50 });
+    const calls = Array.from({ length: 60 }, () => newCallId());
+    // 60 queued for the busy one first (a breaker's released backlog, a burst after an outage), then 5 for the quiet one.
+    for (const c of calls) await applyCall(c, ['call_started']);
+    for (const c of calls.slice(0, 5)) await applyCall(c, ['call_ended']);
+    // One job at a time: the order of the sends is the queue's order.
+    startWorker({ concurrency: 1 });
+    await allDelivered(quiet.id, 5);
+    await allDelivered(busy.id, 60);
+    const order = [...busy.receiver.received, ...quiet.receiver.received]
+      .sort((a, b) => a.receivedAt - b.receivedAt)
+      .map((m) => (quiet.receiver.received.includes(m) ? 'quiet' : 'busy'));
+    // Before: first come, first served, so the quiet one's five went after all 60 (places 61-65).
+    // Now turn by turn: busy, quiet, busy, quiet... its fifth by the tenth send (a little slack for the clock).
+    expect(order.lastIndexOf('quiet')).toBeLessThan(12);
+  });
+
+  it('a destination whose line emptied starts again at the front', async () => {
+    const d = await destination({ events: ['call_started'] });
+    for (let i = 0; i < 10; i++) await applyCall(newCallId(), ['call_started']);
+    const queued = await queue.getJobs(['prioritized', 'waiting']);
+    expect(queued.map((j) => j.priority).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    startWorker();
+    await allDelivered(d.id, 10);
+    // Its count goes once every job left the queue (gathered, then sent: wait for it).
+    await until('the destination’s count gone', async () =>
+      (await connection.exists(queue.toKey(`turns:${d.id}`))) === 0 ? true : undefined,
+    );
+    const callId = newCallId();
+    await applyCall(callId, ['call_started']);
+    const [next] = await findDeliveriesOf(t.db, callId);
+    expect((await queue.getJob(forwardJobId(next!.id)))?.priority).toBe(1);
+  });
+
   it('a destination gets its limit’s worth of sends at once, not one at a time', async () => {
     // The receiver answers nothing until it holds four requests at once: a sender that went one (or
     // three) at a time would never get an answer, and the test times out.

@@ -4,7 +4,14 @@ import { findDestination, findLeasedDeliveries, type ForwardHead } from '@callsy
 import { forwardDelivery, SecretKeyError, type ForwardOutcome, type SecretKeyring } from '@callsync/domain';
 import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
-import { forwardDeliveryJob, type ForwardJobData, type ForwardQueue, type RedisConnection } from '@callsync/queue';
+import {
+  addForwardJobs,
+  forwardDeliveryJob,
+  TurnCounter,
+  type ForwardJobData,
+  type ForwardQueue,
+  type RedisConnection,
+} from '@callsync/queue';
 import { ForwardGate, type GateLimits } from './forward-gate';
 import { createQueueWorker, queueWorkerBasics, TAKEOVER_LOCK_SETTINGS } from './queue-worker';
 
@@ -43,29 +50,17 @@ export async function handOff(
   from: { id: string; generation: number },
   next: ForwardHead,
 ): Promise<void> {
-  await queue.add(
-    next.event_type,
-    { deliveryId: next.id, destinationId: next.destination_id, subject: next.subject, event: next.event_type },
-    { jobId: `fwd-${next.id}-after-${from.id}-${from.generation}` },
-  );
+  await addForwardJobs(queue, [next], (h) => `fwd-${h.id}-after-${from.id}-${from.generation}`);
 }
 
-/** BullMQ priority of a released backlog's jobs: after every job without one (fresh deliveries). */
-export const RELEASED_PRIORITY = 100;
-
 /**
- * Jobs for the chain heads a closing breaker released (and its next probe). A backlog released at
- * once must not queue in front of other destinations' fresh deliveries: these go prioritized, behind
- * every job without a priority. An id that exists already is left as it is.
+ * Jobs for the chain heads a closing breaker released (and its next probe). Each takes its place in
+ * its destination's line (forward-turns.ts): a backlog released at once goes behind the turns of
+ * destinations that have little waiting, not in front of their fresh deliveries. An id that exists
+ * already is left as it is.
  */
 async function enqueueReleased(queue: ForwardQueue, heads: readonly ForwardHead[]): Promise<void> {
-  await queue.addBulk(
-    heads.map((h) => ({
-      name: h.event_type,
-      data: { deliveryId: h.id, destinationId: h.destination_id, subject: h.subject, event: h.event_type },
-      opts: { jobId: `fwd-${h.id}`, priority: RELEASED_PRIORITY },
-    })),
-  );
+  await addForwardJobs(queue, heads);
 }
 
 /** Each destination's limits and whether it is active, read at most every `ttlMs` per process. */
@@ -203,7 +198,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     if (outcome.kind === 'failed') throw new UnrecoverableError(outcome.error);
     return outcome;
   };
-  return createQueueWorker({
+  const worker = createQueueWorker({
     ...queueWorkerBasics(options),
     job: forwardDeliveryJob,
     handle,
@@ -217,4 +212,16 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     // same webhook-id: at least once, never recorded over another claim.)
     settings: TAKEOVER_LOCK_SETTINGS,
   });
+  // A job that leaves the queue (done, or failed for good) gives up its place in its destination's
+  // line; one moved back to delayed (a retry, a wait at the gate) keeps it.
+  const turns = new TurnCounter(options.forwardQueue);
+  const left = (job: Job<ForwardJobData> | undefined) => {
+    if (job?.data.destinationId !== undefined) turns.leave(job.data.destinationId);
+  };
+  worker.on('completed', left);
+  worker.on('failed', (job) => {
+    if (job?.finishedOn) left(job);
+  });
+  worker.on('closed', () => void turns.flush().catch(() => undefined));
+  return worker;
 }

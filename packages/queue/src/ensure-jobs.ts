@@ -17,12 +17,18 @@ export interface EnsureJobsResult {
 export async function ensureJobs<D>(
   queue: Queue<D>,
   items: readonly { name: string; data: D; jobId: string }[],
+  /** The priorities of the jobs about to be added (default: none). */
+  prioritize?: (missing: readonly { name: string; data: D; jobId: string }[]) => Promise<number[]>,
 ): Promise<EnsureJobsResult> {
   const result: EnsureJobsResult = { enqueued: 0, retried: 0, inFlight: 0 };
   const jobs = await Promise.all(items.map((r) => queue.getJob(r.jobId)));
   const missing = items.filter((_, i) => !jobs[i]);
-  if (missing.length)
-    await (queue as Queue).addBulk(missing.map((m) => ({ name: m.name, data: m.data, opts: { jobId: m.jobId } })));
+  if (missing.length) {
+    const priorities = await prioritize?.(missing);
+    await (queue as Queue).addBulk(
+      missing.map((m, i) => ({ name: m.name, data: m.data, opts: { jobId: m.jobId, priority: priorities?.[i] } })),
+    );
+  }
   result.enqueued = missing.length;
   // All states at once: the commands share the connection's round trips instead of one each.
   const existing = jobs.filter((j): j is NonNullable<typeof j> => j !== undefined);

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
 import { ensureJobs, type EnsureJobsResult } from './ensure-jobs';
 import { forwardDeliveryJob, type ForwardJobData } from './jobs';
+import { takeTurns } from './forward-turns';
 
 export const FORWARD_QUEUE = forwardDeliveryJob.queue;
 
@@ -48,15 +49,32 @@ function forwardJob(head: ForwardJobHead) {
   };
 }
 
-/** Jobs for chain heads just written (one round trip); existing ones are left as they are. */
-export async function enqueueForwards(queue: ForwardQueue, heads: readonly ForwardJobHead[]): Promise<void> {
+/**
+ * Add jobs for these heads (under `jobIdOf`'s ids; default `fwd-<id>`), each with its place in its
+ * destination's line as its priority (forward-turns.ts), in two round trips. An id that exists
+ * already is left as it is.
+ */
+export async function addForwardJobs(
+  queue: ForwardQueue,
+  heads: readonly ForwardJobHead[],
+  jobIdOf: (head: ForwardJobHead) => string = (h) => forwardJobId(h.id),
+): Promise<void> {
   if (heads.length === 0) return;
+  const priorities = await takeTurns(
+    queue,
+    heads.map((h) => h.destination_id),
+  );
   await queue.addBulk(
-    heads.map((h) => {
+    heads.map((h, i) => {
       const j = forwardJob(h);
-      return { name: j.name, data: j.data, opts: { jobId: j.jobId } };
+      return { name: j.name, data: j.data, opts: { jobId: jobIdOf(h), priority: priorities[i] } };
     }),
   );
+}
+
+/** Jobs for chain heads just written; existing ones are left as they are. */
+export async function enqueueForwards(queue: ForwardQueue, heads: readonly ForwardJobHead[]): Promise<void> {
+  await addForwardJobs(queue, heads);
 }
 
 /** Make sure each head has a live job (the sweeper, resume and replay). */
@@ -64,5 +82,11 @@ export async function ensureForwardJobs(
   queue: ForwardQueue,
   heads: readonly ForwardJobHead[],
 ): Promise<EnsureJobsResult> {
-  return ensureJobs(queue, heads.map(forwardJob));
+  const destinationOf = new Map(heads.map((h) => [forwardJobId(h.id), h.destination_id]));
+  return ensureJobs(queue, heads.map(forwardJob), (missing) =>
+    takeTurns(
+      queue,
+      missing.map((m) => destinationOf.get(m.jobId)!),
+    ),
+  );
 }

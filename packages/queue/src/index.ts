@@ -14,7 +14,15 @@ export {
 export type { WebhookQueue, WebhookQueueOptions } from './webhook-queue';
 export { ensureJobs } from './ensure-jobs';
 export type { EnsureJobsResult } from './ensure-jobs';
-export { FORWARD_QUEUE, createForwardQueue, enqueueForwards, ensureForwardJobs, forwardJobId } from './forward-queue';
+export {
+  FORWARD_QUEUE,
+  addForwardJobs,
+  createForwardQueue,
+  enqueueForwards,
+  ensureForwardJobs,
+  forwardJobId,
+} from './forward-queue';
+export { COUNT_TTL_MS, MAX_PRIORITY, TurnCounter, takeTurns } from './forward-turns';
 export type { ForwardJobHead, ForwardQueue } from './forward-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
 export type { ReconcileQueue } from './reconcile-queue';

@@ -68,12 +68,48 @@ export interface FairnessReport {
   healthyUnderFaults: number;
   /** Of those left out: deliveries whose sender was killed with them in hand. */
   healthyLostInFlight: number;
+  /** What the clear deliveries over the goal had in common: where the p99's tail comes from. */
+  healthyTail: HealthyTail;
   /** The rate-limited destination's claims in Postgres per send. */
   claimsPerSend: number;
   /** The flaky destination's breaker opened and closed again with nobody resuming it. */
   breakerClosedBySelf: boolean;
   breakerOpened: number;
   breakerClosed: number;
+}
+
+/**
+ * The clear deliveries over the goal, each counted once, in this order: applied while a fault was
+ * on (it started before they were applied, so they count as clear), applied in the
+ * `AFTERMATH_MS` after one ended (the backlog it let go at once), or neither: the steady state,
+ * with the kills and rolling restarts that go on all through the load.
+ */
+export interface HealthyTail {
+  over: number;
+  duringFault: number;
+  afterFault: number;
+  other: number;
+}
+
+export const AFTERMATH_MS = 15_000;
+
+interface Timed {
+  applied: number;
+  delivered: number;
+  lost: number;
+}
+
+/** Sort the clear deliveries over the goal by what they waited through. */
+export function healthyTail(clear: readonly Timed[], faults: readonly { from: number; to: number }[]): HealthyTail {
+  const tail: HealthyTail = { over: 0, duringFault: 0, afterFault: 0, other: 0 };
+  for (const t of clear) {
+    if (t.delivered - t.applied <= HEALTHY_P99_GOAL_MS) continue;
+    tail.over += 1;
+    if (faults.some((f) => f.from <= t.applied && t.applied <= f.to)) tail.duringFault += 1;
+    else if (faults.some((f) => f.to < t.applied && t.applied <= f.to + AFTERMATH_MS)) tail.afterFault += 1;
+    else tail.other += 1;
+  }
+  return tail;
 }
 
 interface Member {
@@ -143,13 +179,12 @@ export class FairDestinations {
     const events = (await findAllWebhookEvents(db)).filter((e) => e.status === 'processed' && (e.call_id ?? e.chat_id));
     const healthyRows = await findDeliveriesTo(db, this.healthy.id);
     const rateRows = await findDeliveriesTo(db, this.rateLimited.id);
-    const times = (await appliedAndDelivered(db, this.healthy.id)).map((r) => ({
+    const times: Timed[] = (await appliedAndDelivered(db, this.healthy.id)).map((r) => ({
       applied: r.applied_at.getTime(),
       delivered: r.delivered_at.getTime(),
       lost: r.lost_attempts,
     }));
-    const underFault = (t: { applied: number; delivered: number; lost: number }) =>
-      t.lost > 0 || faults.some((f) => f.from >= t.applied && f.from <= t.delivered);
+    const underFault = (t: Timed) => t.lost > 0 || faults.some((f) => f.from >= t.applied && f.from <= t.delivered);
     const clear = times.filter((t) => !underFault(t));
     const sends = rateRows.reduce((n, d) => n + d.attempts, 0);
     const report: FairnessReport = {
@@ -167,6 +202,7 @@ export class FairDestinations {
       healthySample: clear.length,
       healthyUnderFaults: times.length - clear.length,
       healthyLostInFlight: times.filter((t) => t.lost > 0).length,
+      healthyTail: healthyTail(clear, faults),
       claimsPerSend: sends ? Math.round((rateRows.reduce((n, d) => n + d.claims, 0) / sends) * 100) / 100 : 0,
       breakerClosedBySelf: breaker.opened > 0 && breaker.closed > 0 && breaker.active,
       breakerOpened: breaker.opened,
@@ -272,6 +308,10 @@ export function fairnessRows(f: FairnessReport | undefined): [string, string | n
     [
       'healthy destination (applied → delivered p99, goal 5000 ms)',
       `${f.healthyP99Ms} ms over ${f.healthySample}; ${f.healthyP99AllMs} ms with the ${f.healthyUnderFaults} a fault hit (${f.healthyLostInFlight} in the hands of a killed worker)`,
+    ],
+    [
+      `  over ${HEALTHY_P99_GOAL_MS} ms: applied during a fault / in the ${AFTERMATH_MS / 1000} s after / other`,
+      `${f.healthyTail.over}: ${f.healthyTail.duringFault} / ${f.healthyTail.afterFault} / ${f.healthyTail.other}`,
     ],
     ['  healthy', line(f.healthy)],
     [`  slow (2xx after 9 s, at most ${SLOW_MAX_IN_FLIGHT} at once)`, line(f.slow)],
