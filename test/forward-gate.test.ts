@@ -28,7 +28,7 @@ async function exchange(destination: string, latencyMs: number): Promise<void> {
   const job = `job-${randomUUID()}`;
   expect(await gate.admit(destination, job, one, nothingLeased)).toBe(0);
   expect(await gate.take(destination, job, 1, nothingLeased)).toBe(true);
-  await gate.release(destination, job, '1', latencyMs);
+  await gate.release(destination, job, '1', latencyMs, 1);
 }
 
 /** Take the one slot, then ask for it `n` times more: the waits the line is given. */
@@ -53,6 +53,21 @@ it('one exchange measured during a fault (a frozen sender) does not park the wai
   expect(Math.max(...waits)).toBeLessThan(1_000);
 });
 
+it('a full destination’s line is paced by how fast its slots come back, not only by how fast its receiver answers', async () => {
+  const destination = randomUUID();
+  // The receiver answers in 5 ms, but on a machine short of CPU the sends around it take 200 ms and
+  // more: the slot comes back that far apart.
+  for (let i = 0; i < 6; i++) {
+    await exchange(destination, 5);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const waits = await waitsBehindOne(destination, 10);
+  // Before: turns 5 ms apart (the receiver's answer), so the line came back within ~50 ms and asked
+  // again every 25 ms. Now the tenth waiter's turn is about ten slots (~2 s) away.
+  expect(Math.max(...waits)).toBeGreaterThan(1_000);
+  expect(Math.max(...waits)).toBeLessThanOrEqual(TURN_HORIZON_MS + 20);
+});
+
 it('a slow receiver’s waiting line is sent no further ahead than the horizon, then asks again', async () => {
   const destination = randomUUID();
   for (let i = 0; i < 30; i++) await exchange(destination, 9_000);
@@ -70,6 +85,6 @@ it('admission does not take the slot: the slot is taken for the send, and then o
   // ... but only one sends at a time: the other waits for the slot, and gets it once it is given back.
   expect(await gate.take(destination, 'a', 1, nothingLeased)).toBe(true);
   expect(await gate.take(destination, 'b', 1, nothingLeased)).toBe(false);
-  await gate.release(destination, 'a', '1', 5);
+  await gate.release(destination, 'a', '1', 5, 1);
   expect(await gate.take(destination, 'b', 1, nothingLeased)).toBe(true);
 });

@@ -14,14 +14,20 @@ import { LuaScript, type RedisConnection } from '@callsync/queue';
  * the last ones meanwhile, it waits for one briefly (TAKE_WAIT_MS), then gives its claim back.
  *
  * Waiting jobs get a reservation, so they do not all come back at once: the rate hands out send
- * times `1/perSecond` apart; a full destination hands out turns its receiver's latency / maxInFlight
- * apart (the pace at which slots free up), but never further ahead than TURN_HORIZON_MS: a latency
- * measured during a fault (a frozen worker, a receiver that hung) must not park the waiting line
- * for minutes after the destination is quick again. A job back for its reservation only waits for a
- * free slot. The latency is the receiver's (the HTTP exchange, not the claim in Postgres), and one
- * sample moves it at most fourfold. Keys (one hash tag with the prefix, so they work on Redis Cluster):
+ * times `1/perSecond` apart; a full destination hands out turns at the pace its slots free up, but
+ * never further ahead than TURN_HORIZON_MS: a pace measured during a fault (a frozen worker, a
+ * receiver that hung) must not park the waiting line for minutes after the destination is quick
+ * again. The pace is the slower of two: the receiver's latency / maxInFlight (the HTTP exchange, not
+ * the claim in Postgres), and the time between slots given back while the destination was full
+ * (`gap`: on a machine short of CPU, sends go slower than the receiver answers, and a line paced by
+ * the receiver alone came back faster than slots freed up, every job asking again every 25 ms, which
+ * took the CPU the sends needed). A job back for its reservation only waits for a free slot. One
+ * sample moves either at most fourfold; `gap` is dropped once a slot is given back with the
+ * destination not full (no line), and a gap over 10 s starts it afresh. Keys (one hash tag with the
+ * prefix, so they work on Redis Cluster):
  *   <prefix>:fwd-gate:<id>:inflight  sorted set of job ids in flight, scored by when their hold expires
- *   <prefix>:fwd-gate:<id>           hash: rnext (next rate slot), cnext (next turn), lat (latency, ms)
+ *   <prefix>:fwd-gate:<id>           hash: rnext (next rate slot), cnext (next turn), lat (latency, ms),
+ *                                    gap (ms between slots given back while full), rel (the last of those)
  *   <prefix>:fwd-gate:<id>:res       hash: job id -> reserved time (ms)
  */
 
@@ -38,8 +44,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], member) then return 0 end
 local free = redis.call('ZCARD', KEYS[1]) < limit
 local lat = tonumber(redis.call('HGET', KEYS[2], 'lat') or '0')
+local gap = tonumber(redis.call('HGET', KEYS[2], 'gap') or '0')
 local turn = 100
-if lat > 0 then turn = math.max(1, lat / limit) end
+if lat > 0 or gap > 0 then turn = math.max(1, lat / limit, gap) end
 redis.call('PEXPIRE', KEYS[2], 3600000)
 redis.call('PEXPIRE', KEYS[3], 3600000)
 local res = redis.call('HGET', KEYS[3], member)
@@ -83,12 +90,27 @@ return 0
 `);
 
 const RELEASE = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local full = redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4])
 redis.call('ZREM', KEYS[1], ARGV[1], ARGV[3])
 local sample = tonumber(ARGV[2])
 if sample > 0 then
   local lat = tonumber(redis.call('HGET', KEYS[2], 'lat') or '0')
   if lat == 0 then lat = sample else lat = 0.8 * lat + 0.2 * math.min(sample, 4 * lat) end
   redis.call('HSET', KEYS[2], 'lat', lat)
+end
+if full then
+  local last = tonumber(redis.call('HGET', KEYS[2], 'rel') or '0')
+  if last > 0 and now - last < 10000 then
+    local gap = now - last
+    local g = tonumber(redis.call('HGET', KEYS[2], 'gap') or '0')
+    if g == 0 then g = gap else g = 0.8 * g + 0.2 * math.min(gap, 4 * g) end
+    redis.call('HSET', KEYS[2], 'gap', g)
+  end
+  redis.call('HSET', KEYS[2], 'rel', now)
+else
+  redis.call('HDEL', KEYS[2], 'rel', 'gap')
 end
 return 0
 `);
@@ -236,7 +258,7 @@ export class ForwardGate {
       given = true;
       clearInterval(timer);
       // Not given back (Redis away): it frees itself within holdMs; the work's own outcome stands.
-      await this.release(destinationId, jobId, deliveryId, latencyMs).catch(() => undefined);
+      await this.release(destinationId, jobId, deliveryId, latencyMs, maxInFlight).catch(() => undefined);
     };
     try {
       return await work({ take, done });
@@ -247,13 +269,21 @@ export class ForwardGate {
 
   /**
    * Give the slot back (and the delivery's, if it was counted from its lease after a restart);
-   * `latencyMs` (0: nothing was sent) paces the destination's waiting line.
+   * `latencyMs` (0: nothing was sent) and, when the destination was full (`maxInFlight` taken), the
+   * time since the last slot given back pace the destination's waiting line.
    */
-  async release(destinationId: string, jobId: string, deliveryId: string, latencyMs: number): Promise<void> {
+  async release(
+    destinationId: string,
+    jobId: string,
+    deliveryId: string,
+    latencyMs: number,
+    maxInFlight: number,
+  ): Promise<void> {
     await RELEASE.run(this.connection, this.keys(destinationId).slice(0, 2), [
       jobId,
       Math.round(latencyMs),
       leaseMember(deliveryId),
+      maxInFlight,
     ]);
   }
 }
