@@ -54,13 +54,32 @@ export async function handOff(
 }
 
 /**
- * Jobs for the chain heads a closing breaker released (and its next probe). Each takes its place in
- * its destination's line (forward-turns.ts): a backlog released at once goes behind the turns of
- * destinations that have little waiting, not in front of their fresh deliveries. An id that exists
- * already is left as it is.
+ * Jobs for the chain heads a closing breaker released. Each takes its place in its destination's
+ * line (forward-turns.ts): a backlog released at once goes behind the turns of destinations that
+ * have little waiting, not in front of their fresh deliveries. An id that exists already is left as
+ * it is.
  */
 async function enqueueReleased(queue: ForwardQueue, heads: readonly ForwardHead[]): Promise<void> {
   await addForwardJobs(queue, heads);
+}
+
+/** A probe's job: as early as any turn (places in a destination's line start at 1). */
+const PROBE_PRIORITY = 1;
+
+/**
+ * The job for an open breaker's next probe, at the front of its destination's line: the probe is
+ * what ends the breaker, and behind the line it would wait for every other destination's turns (a
+ * run of `make chaos` kept a breaker open for minutes after its receiver was back). Its id is its
+ * own (`after` the attempt that armed it): the delivery's usual job may still be queued far back.
+ */
+export async function enqueueProbe(
+  queue: ForwardQueue,
+  after: { deliveryId: string; attempt: number },
+  probe: ForwardHead,
+): Promise<void> {
+  await addForwardJobs(queue, [probe], (h) => `fwd-${h.id}-probe-after-${after.deliveryId}-${after.attempt}`, {
+    front: true,
+  });
 }
 
 /** Each destination's limits and whether it is active, read at most every `ttlMs` per process. */
@@ -188,13 +207,24 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
       throw err;
     }
     if (outcome.enqueue?.length) await enqueueReleased(options.forwardQueue, outcome.enqueue);
+    if (outcome.probe && 'attempt' in outcome && outcome.attempt)
+      await enqueueProbe(
+        options.forwardQueue,
+        { deliveryId: data.deliveryId, attempt: outcome.attempt.attempt },
+        outcome.probe,
+      );
     if ((outcome.kind === 'delivered' || outcome.kind === 'failed') && outcome.next)
       await handOff(
         options.forwardQueue,
         { id: data.deliveryId, generation: outcome.attempt.generation },
         outcome.next,
       );
-    if (outcome.kind === 'later') return delay(job, token, outcome.at.getTime());
+    if (outcome.kind === 'later') {
+      // The attempt opened the breaker (or its probe failed and re-opened it) and will be retried:
+      // this delivery is the probe, and its job goes to the front of the line when it is due.
+      if (outcome.attempt?.breaker === 'open') await job.changePriority({ priority: PROBE_PRIORITY });
+      return delay(job, token, outcome.at.getTime());
+    }
     if (outcome.kind === 'failed') throw new UnrecoverableError(outcome.error);
     return outcome;
   };

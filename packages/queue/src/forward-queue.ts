@@ -51,23 +51,24 @@ function forwardJob(head: ForwardJobHead) {
 
 /**
  * Add jobs for these heads (under `jobIdOf`'s ids; default `fwd-<id>`), each with its place in its
- * destination's line as its priority (forward-turns.ts), in two round trips. An id that exists
- * already is left as it is.
+ * destination's line as its priority (forward-turns.ts), in two round trips; `front`: at the front
+ * of the line instead (counted all the same). An id that exists already is left as it is.
  */
 export async function addForwardJobs(
   queue: ForwardQueue,
   heads: readonly ForwardJobHead[],
   jobIdOf: (head: ForwardJobHead) => string = (h) => forwardJobId(h.id),
+  options: { front?: boolean } = {},
 ): Promise<void> {
   if (heads.length === 0) return;
-  const priorities = await takeTurns(
+  const places = await takeTurns(
     queue,
     heads.map((h) => h.destination_id),
   );
   await queue.addBulk(
     heads.map((h, i) => {
       const j = forwardJob(h);
-      return { name: j.name, data: j.data, opts: { jobId: jobIdOf(h), priority: priorities[i] } };
+      return { name: j.name, data: j.data, opts: { jobId: jobIdOf(h), priority: options.front ? 1 : places[i] } };
     }),
   );
 }

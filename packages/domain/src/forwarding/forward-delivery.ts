@@ -69,13 +69,22 @@ export const SEND_LEASE_MS = 5_000;
 /** How soon a delivery whose destination had no free slot after its claim is tried again. */
 const BUSY_RETRY_MS = 100;
 
+/**
+ * `enqueue`: chain heads that need jobs (a closing breaker released them); `probe`: the delivery a
+ * breaker that opened (or stays open) sends next, which needs a job at the front of its line.
+ */
+interface BreakerWork {
+  enqueue?: ForwardHead[];
+  probe?: ForwardHead;
+}
+
 export type ForwardOutcome =
   /** Nothing to send now (finished, held, paused, cancelled, or waiting for its chain). */
-  | { kind: 'idle'; reason: string; enqueue?: ForwardHead[] }
+  | ({ kind: 'idle'; reason: string } & BreakerWork)
   /** Come back at `at` (a retry, a lease held by another sender, the breaker's probe time). */
-  | { kind: 'later'; at: Date; reason: string; attempt?: AttemptReport; enqueue?: ForwardHead[] }
-  | { kind: 'delivered'; attempt: AttemptReport; next: ForwardHead | undefined; enqueue: ForwardHead[] }
-  | { kind: 'failed'; attempt: AttemptReport; next: ForwardHead | undefined; error: string; enqueue: ForwardHead[] };
+  | ({ kind: 'later'; at: Date; reason: string; attempt?: AttemptReport } & BreakerWork)
+  | ({ kind: 'delivered'; attempt: AttemptReport; next: ForwardHead | undefined } & BreakerWork)
+  | ({ kind: 'failed'; attempt: AttemptReport; next: ForwardHead | undefined; error: string } & BreakerWork);
 
 export interface AttemptReport {
   destinationId: string;
@@ -315,7 +324,8 @@ async function attempt(
     },
     (view) => decideBreaker(view, facts, options.breakerCooldownMs ?? DEFAULT_BREAKER_COOLDOWN_MS),
   );
-  const enqueue = [...(recorded.probe ? [recorded.probe] : []), ...(await afterBreaker(db, destination.id, recorded))];
+  const enqueue = await afterBreaker(db, destination.id, recorded);
+  const nextProbe = recorded.probe;
   const attempt: AttemptReport = {
     destinationId: destination.id,
     attempt: delivery.attempts,
@@ -328,11 +338,12 @@ async function attempt(
     generation: delivery.replay_count,
   };
   if (verdict.kind === 'retry') {
-    if (!recorded.retryAt) return { kind: 'idle', reason: 'held', enqueue };
-    return { kind: 'later', at: recorded.retryAt, reason: 'retry', attempt, enqueue };
+    if (!recorded.retryAt) return { kind: 'idle', reason: 'held', enqueue, probe: nextProbe };
+    return { kind: 'later', at: recorded.retryAt, reason: 'retry', attempt, enqueue, probe: nextProbe };
   }
-  if (verdict.kind === 'delivered') return { kind: 'delivered', attempt, next: recorded.next, enqueue };
-  return { kind: 'failed', attempt, next: recorded.next, error: error ?? 'failed', enqueue };
+  if (verdict.kind === 'delivered')
+    return { kind: 'delivered', attempt, next: recorded.next, enqueue, probe: nextProbe };
+  return { kind: 'failed', attempt, next: recorded.next, error: error ?? 'failed', enqueue, probe: nextProbe };
 }
 
 /**
