@@ -55,17 +55,34 @@ it('one exchange measured during a fault (a frozen sender) does not park the wai
 
 it('a full destination’s line is paced by how fast its slots come back, not only by how fast its receiver answers', async () => {
   const destination = randomUUID();
+  // A line: the one slot taken, a job waiting with a reservation.
+  expect(await gate.admit(destination, 'first', one, nothingLeased)).toBe(0);
+  expect(await gate.take(destination, 'first', 1, nothingLeased)).toBe(true);
+  expect(await gate.admit(destination, 'waiting', one, nothingLeased)).toBeGreaterThan(0);
   // The receiver answers in 5 ms, but on a machine short of CPU the sends around it take 200 ms and
   // more: the slot comes back that far apart.
-  for (let i = 0; i < 6; i++) {
-    await exchange(destination, 5);
+  await gate.release(destination, 'first', '1', 5, 1);
+  for (let i = 0; i < 5; i++) {
     await new Promise((r) => setTimeout(r, 200));
+    await exchange(destination, 5);
   }
   const waits = await waitsBehindOne(destination, 10);
   // Before: turns 5 ms apart (the receiver's answer), so the line came back within ~50 ms and asked
   // again every 25 ms. Now the tenth waiter's turn is about ten slots (~2 s) away.
   expect(Math.max(...waits)).toBeGreaterThan(1_000);
   expect(Math.max(...waits)).toBeLessThanOrEqual(TURN_HORIZON_MS + 20);
+});
+
+it('with nobody waiting, slots given back far apart do not slow the next burst', async () => {
+  const destination = randomUUID();
+  // One send every 200 ms, never a line: the pace is the senders', not the destination's.
+  for (let i = 0; i < 5; i++) {
+    await exchange(destination, 5);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const waits = await waitsBehindOne(destination, 10);
+  // Paced by the receiver's 5 ms answers: the tenth waiter within a few hundred ms.
+  expect(Math.max(...waits)).toBeLessThan(1_000);
 });
 
 it('a slow receiver’s waiting line is sent no further ahead than the horizon, then asks again', async () => {

@@ -192,6 +192,22 @@ describe('fairness: limits before any claim', () => {
     expect(order.lastIndexOf('quiet')).toBeLessThan(12);
   });
 
+  it('a job added again under its id (the sweeper racing the apply) keeps one place in the line', async () => {
+    const d = await destination({ events: ['call_started'] });
+    const callId = newCallId();
+    await applyCall(callId, ['call_started']);
+    const [delivery] = await findDeliveriesOf(t.db, callId);
+    const head = { id: delivery!.id, destination_id: d.id, subject: callId, event_type: 'call_started' };
+    // The same job id again, as the sweeper or a redelivered apply does: BullMQ adds nothing.
+    await enqueueForwards(queue, [head]);
+    await enqueueForwards(queue, [head]);
+    const next = newCallId();
+    await applyCall(next, ['call_started']);
+    const [second] = await findDeliveriesOf(t.db, next);
+    // Before, each add counted: the next delivery was given the 4th place in a line of two.
+    expect((await queue.getJob(forwardJobId(second!.id)))?.priority).toBe(2);
+  });
+
   it('a destination whose line emptied starts again at the front', async () => {
     const d = await destination({ events: ['call_started'] });
     for (let i = 0; i < 10; i++) await applyCall(newCallId(), ['call_started']);

@@ -18,12 +18,13 @@ import { LuaScript, type RedisConnection } from '@callsync/queue';
  * never further ahead than TURN_HORIZON_MS: a pace measured during a fault (a frozen worker, a
  * receiver that hung) must not park the waiting line for minutes after the destination is quick
  * again. The pace is the slower of two: the receiver's latency / maxInFlight (the HTTP exchange, not
- * the claim in Postgres), and the time between slots given back while the destination was full
- * (`gap`: on a machine short of CPU, sends go slower than the receiver answers, and a line paced by
- * the receiver alone came back faster than slots freed up, every job asking again every 25 ms, which
- * took the CPU the sends needed). A job back for its reservation only waits for a free slot. One
- * sample moves either at most fourfold; `gap` is dropped once a slot is given back with the
- * destination not full (no line), and a gap over 10 s starts it afresh. Keys (one hash tag with the
+ * the claim in Postgres), and the time between slots given back while the destination was full and
+ * jobs waited in its line (`gap`: on a machine short of CPU, sends go slower than the receiver
+ * answers, and a line paced by the receiver alone came back faster than slots freed up, every job
+ * asking again every 25 ms, which took the CPU the sends needed). A job back for its reservation only
+ * waits for a free slot. One sample moves either at most fourfold; `gap` is dropped once a slot is
+ * given back with no line (the pace is then the senders', not the destination's), and when two
+ * slots came back more than 10 s apart (it starts afresh). Keys (one hash tag with the
  * prefix, so they work on Redis Cluster):
  *   <prefix>:fwd-gate:<id>:inflight  sorted set of job ids in flight, scored by when their hold expires
  *   <prefix>:fwd-gate:<id>           hash: rnext (next rate slot), cnext (next turn), lat (latency, ms),
@@ -93,24 +94,28 @@ const RELEASE = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local full = redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4])
-redis.call('ZREM', KEYS[1], ARGV[1], ARGV[3])
+local removed = redis.call('ZREM', KEYS[1], ARGV[1], ARGV[3])
 local sample = tonumber(ARGV[2])
 if sample > 0 then
   local lat = tonumber(redis.call('HGET', KEYS[2], 'lat') or '0')
   if lat == 0 then lat = sample else lat = 0.8 * lat + 0.2 * math.min(sample, 4 * lat) end
   redis.call('HSET', KEYS[2], 'lat', lat)
 end
-if full then
-  local last = tonumber(redis.call('HGET', KEYS[2], 'rel') or '0')
-  if last > 0 and now - last < 10000 then
-    local gap = now - last
-    local g = tonumber(redis.call('HGET', KEYS[2], 'gap') or '0')
-    if g == 0 then g = gap else g = 0.8 * g + 0.2 * math.min(gap, 4 * g) end
-    redis.call('HSET', KEYS[2], 'gap', g)
+if removed > 0 then
+  if full and redis.call('HLEN', KEYS[3]) > 0 then
+    local last = tonumber(redis.call('HGET', KEYS[2], 'rel') or '0')
+    if last > 0 and now - last < 10000 then
+      local gap = now - last
+      local g = tonumber(redis.call('HGET', KEYS[2], 'gap') or '0')
+      if g == 0 then g = gap else g = 0.8 * g + 0.2 * math.min(gap, 4 * g) end
+      redis.call('HSET', KEYS[2], 'gap', g)
+    else
+      redis.call('HDEL', KEYS[2], 'gap')
+    end
+    redis.call('HSET', KEYS[2], 'rel', now)
+  else
+    redis.call('HDEL', KEYS[2], 'rel', 'gap')
   end
-  redis.call('HSET', KEYS[2], 'rel', now)
-else
-  redis.call('HDEL', KEYS[2], 'rel', 'gap')
 end
 return 0
 `);
@@ -279,7 +284,7 @@ export class ForwardGate {
     latencyMs: number,
     maxInFlight: number,
   ): Promise<void> {
-    await RELEASE.run(this.connection, this.keys(destinationId).slice(0, 2), [
+    await RELEASE.run(this.connection, this.keys(destinationId), [
       jobId,
       Math.round(latencyMs),
       leaseMember(deliveryId),

@@ -70,14 +70,16 @@ const PROBE_PRIORITY = 1;
  * The job for an open breaker's next probe, at the front of its destination's line: the probe is
  * what ends the breaker, and behind the line it would wait for every other destination's turns (a
  * run of `make chaos` kept a breaker open for minutes after its receiver was back). Its id is its
- * own (`after` the attempt that armed it): the delivery's usual job may still be queued far back.
+ * own (`after` the attempt that armed it, in its replay generation): the delivery's usual job may
+ * still be queued far back.
  */
 export async function enqueueProbe(
   queue: ForwardQueue,
-  after: { deliveryId: string; attempt: number },
+  after: { deliveryId: string; generation: number; attempt: number },
   probe: ForwardHead,
 ): Promise<void> {
-  await addForwardJobs(queue, [probe], (h) => `fwd-${h.id}-probe-after-${after.deliveryId}-${after.attempt}`, {
+  const id = (h: ForwardHead) => `fwd-${h.id}-probe-after-${after.deliveryId}-${after.generation}-${after.attempt}`;
+  await addForwardJobs(queue, [probe], id, {
     front: true,
   });
 }
@@ -210,7 +212,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     if (outcome.probe && 'attempt' in outcome && outcome.attempt)
       await enqueueProbe(
         options.forwardQueue,
-        { deliveryId: data.deliveryId, attempt: outcome.attempt.attempt },
+        { deliveryId: data.deliveryId, generation: outcome.attempt.generation, attempt: outcome.attempt.attempt },
         outcome.probe,
       );
     if ((outcome.kind === 'delivered' || outcome.kind === 'failed') && outcome.next)

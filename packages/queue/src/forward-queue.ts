@@ -63,7 +63,7 @@ export async function addForwardJobs(
   if (heads.length === 0) return;
   const places = await takeTurns(
     queue,
-    heads.map((h) => h.destination_id),
+    heads.map((h) => ({ destinationId: h.destination_id, jobId: jobIdOf(h) })),
   );
   await queue.addBulk(
     heads.map((h, i) => {
@@ -87,7 +87,7 @@ export async function ensureForwardJobs(
   return ensureJobs(queue, heads.map(forwardJob), (missing) =>
     takeTurns(
       queue,
-      missing.map((m) => destinationOf.get(m.jobId)!),
+      missing.map((m) => ({ destinationId: destinationOf.get(m.jobId)!, jobId: m.jobId })),
     ),
   );
 }

@@ -13,27 +13,40 @@ import { LuaScript } from './lua-script';
  *
  * The count per destination lives in Redis beside the jobs (one key each, in the queue's hash slot):
  * raised when jobs are added, lowered when a job leaves the queue (completed, or failed for good).
- * It is a pacing hint, not a ledger: a job removed by hand is never lowered, a job retried after it
- * failed for good is lowered twice (the count never goes below 0), and a Redis restart loses the
- * counts with the jobs. A count left too high only gives its destination later turns; it expires
- * once the destination had nothing added for COUNT_TTL_MS.
+ * It is a pacing hint, not a ledger: a job added under an id that exists is not counted (the add does
+ * nothing), but a job removed by hand is never lowered, the last 200 ms of a killed worker's
+ * completions are lost, a job retried after it failed for good is lowered twice (the count never
+ * goes below 0), and a Redis restart loses the counts with the jobs. A count left too high only gives
+ * its destination later turns, and every count starts afresh COUNT_TTL_MS after it was started.
  */
 
-/** BullMQ's largest priority (2^21). */
-export const MAX_PRIORITY = 2_097_152;
+/** BullMQ's largest priority (2^21 - 1): an addBulk with a larger one throws for every job in it. */
+export const MAX_PRIORITY = 2 ** 21 - 1;
 
-/** A destination's count is dropped after this long with nothing added (a drifted count heals). */
+/**
+ * A destination's count lives at most this long from when it was started, then starts again from
+ * nothing: however it drifted (see above), a busy destination's count heals within the hour.
+ */
 export const COUNT_TTL_MS = 3_600_000;
 
-/** KEYS: one count per destination; ARGV: how many jobs each gets, then the TTL. Returns the new counts. */
+/**
+ * KEYS: per job about to be added, its destination's count, then its job's key; ARGV: the TTL.
+ * Returns each job's place (0: the job exists already, so adding it does nothing and it is not
+ * counted again).
+ */
 const ADD = new LuaScript(`
-local ttl = ARGV[#ARGV]
-local counts = {}
-for i = 1, #KEYS do
-  counts[i] = redis.call('INCRBY', KEYS[i], ARGV[i])
-  redis.call('PEXPIRE', KEYS[i], ttl)
+local ttl = ARGV[1]
+local places = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    places[#places + 1] = 0
+  else
+    local n = redis.call('INCR', KEYS[i])
+    if n == 1 then redis.call('PEXPIRE', KEYS[i], ttl) end
+    places[#places + 1] = n
+  end
 end
-return counts
+return places
 `);
 
 /** KEYS: one count per destination; ARGV: how many of its jobs left the queue. */
@@ -47,26 +60,21 @@ return 0
 const countKey = (queue: Queue, destinationId: string) => queue.toKey(`turns:${destinationId}`);
 
 /**
- * The priorities of jobs about to be added for these destinations (one per entry, in order; entries
- * of one destination get consecutive places in its line), counting them in (one round trip).
+ * The priorities of jobs about to be added (one per entry, in order; entries of one destination get
+ * consecutive places in its line), counting them in (one round trip). A job that exists already is
+ * not counted (its add will do nothing).
  */
-export async function takeTurns(queue: Queue, destinationIds: readonly string[]): Promise<number[]> {
-  if (destinationIds.length === 0) return [];
-  const added = new Map<string, number>();
-  for (const id of destinationIds) added.set(id, (added.get(id) ?? 0) + 1);
-  const ids = [...added.keys()];
-  const counts = (await ADD.run(
+export async function takeTurns(
+  queue: Queue,
+  jobs: readonly { destinationId: string; jobId: string }[],
+): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const places = (await ADD.run(
     await queue.getBackend().client,
-    ids.map((id) => countKey(queue, id)),
-    [...ids.map((id) => added.get(id)!), COUNT_TTL_MS],
+    jobs.flatMap((j) => [countKey(queue, j.destinationId), queue.toKey(j.jobId)]),
+    [COUNT_TTL_MS],
   )) as number[];
-  // Each destination's entries take the places after what it already had.
-  const next = new Map(ids.map((id, i) => [id, counts[i]! - added.get(id)! + 1]));
-  return destinationIds.map((id) => {
-    const place = next.get(id)!;
-    next.set(id, place + 1);
-    return Math.min(MAX_PRIORITY, Math.max(1, place));
-  });
+  return places.map((place) => Math.min(MAX_PRIORITY, Math.max(1, place)));
 }
 
 /**
@@ -85,20 +93,28 @@ export class TurnCounter {
   /** One of `destinationId`'s jobs left the queue. */
   leave(destinationId: string): void {
     this.left.set(destinationId, (this.left.get(destinationId) ?? 0) + 1);
-    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
+      this.timer.unref();
+    }
   }
 
-  /** Send what was gathered (Redis away: the counts stay high, and expire). */
+  /** Send what was gathered (Redis away: kept for the next flush). */
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.left.size === 0) return;
     const entries = [...this.left];
     this.left.clear();
-    await LEAVE.run(
-      await this.queue.getBackend().client,
-      entries.map(([id]) => countKey(this.queue, id)),
-      entries.map(([, n]) => n),
-    );
+    try {
+      await LEAVE.run(
+        await this.queue.getBackend().client,
+        entries.map(([id]) => countKey(this.queue, id)),
+        entries.map(([, n]) => n),
+      );
+    } catch (err) {
+      for (const [id, n] of entries) this.left.set(id, (this.left.get(id) ?? 0) + n);
+      throw err;
+    }
   }
 }
