@@ -16,19 +16,18 @@ const prefix = `{callsync-housekeeping-${randomUUID().slice(0, 8)}}`;
 const logger = createLogger({ silent: true });
 afterAll(() => deleteQueueKeys(serviceUrls().redisUrl, prefix));
 
+/** A maintenance worker's options: it sweeps every pending row at once (no age threshold). */
+const sweeperOptions = (
+  connection: ReturnType<typeof createRedisConnection>,
+  queues: ReturnType<typeof createQueues>,
+) => ({ db: t.db, connection, logger, prefix, webhookQueue: queues.webhooks, sweepPendingAfterMs: 0 });
+
 describe('housekeeping queues', () => {
   it('sweeps pending rows while a retention run is stuck on a lock', async () => {
     const connection = createRedisConnection({ url: serviceUrls().redisUrl });
     const queues = createQueues(connection, prefix, { attempts: 3, backoffMs: 10 });
     const workerConnection = createRedisConnection({ url: serviceUrls().redisUrl });
-    const sweeper = createMaintenanceWorker({
-      db: t.db,
-      connection: workerConnection,
-      logger,
-      prefix,
-      webhookQueue: queues.webhooks,
-      sweepPendingAfterMs: 0,
-    });
+    const sweeper = createMaintenanceWorker(sweeperOptions(workerConnection, queues));
     const retention = createRetentionWorker({
       db: t.db,
       keys: TEST_KEYS,
@@ -86,14 +85,7 @@ describe('housekeeping queues', () => {
     const connection = createRedisConnection({ url: serviceUrls().redisUrl });
     const queues = createQueues(connection, prefix, { attempts: 3, backoffMs: 10 });
     const workerConnection = createRedisConnection({ url: serviceUrls().redisUrl });
-    const options = {
-      db: t.db,
-      connection: workerConnection,
-      logger,
-      prefix,
-      webhookQueue: queues.webhooks,
-      sweepPendingAfterMs: 0,
-    };
+    const options = sweeperOptions(workerConnection, queues);
     // How a maintenance worker locks the jobs it takes (read from one on a queue nobody uses).
     const probe = createMaintenanceWorker({ ...options, queueName: 'lock-settings-probe' });
     const lockDuration = probe.opts.lockDuration;

@@ -6,7 +6,9 @@ import type { Logger } from '@callsync/logger';
 import type { Metrics } from '@callsync/metrics';
 import {
   addForwardJobs,
+  enqueueForwards,
   forwardDeliveryJob,
+  FRONT_OF_LINE,
   TurnCounter,
   type ForwardJobData,
   type ForwardQueue,
@@ -54,19 +56,6 @@ export async function handOff(
 }
 
 /**
- * Jobs for the chain heads a closing breaker released. Each takes its place in its destination's
- * line (forward-turns.ts): a backlog released at once goes behind the turns of destinations that
- * have little waiting, not in front of their fresh deliveries. An id that exists already is left as
- * it is.
- */
-async function enqueueReleased(queue: ForwardQueue, heads: readonly ForwardHead[]): Promise<void> {
-  await addForwardJobs(queue, heads);
-}
-
-/** A probe's job: as early as any turn (places in a destination's line start at 1). */
-const PROBE_PRIORITY = 1;
-
-/**
  * The job for an open breaker's next probe, at the front of its destination's line: the probe is
  * what ends the breaker, and behind the line it would wait for every other destination's turns (a
  * run of `make chaos` kept a breaker open for minutes after its receiver was back). Its id is its
@@ -79,9 +68,7 @@ export async function enqueueProbe(
   probe: ForwardHead,
 ): Promise<void> {
   const id = (h: ForwardHead) => `fwd-${h.id}-probe-after-${after.deliveryId}-${after.generation}-${after.attempt}`;
-  await addForwardJobs(queue, [probe], id, {
-    front: true,
-  });
+  await addForwardJobs(queue, [probe], id, { front: true });
 }
 
 /** Each destination's limits and whether it is active, read at most every `ttlMs` per process. */
@@ -208,7 +195,10 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
         options.logger.error('forward not sent', { delivery_id: data.deliveryId, error: err.message });
       throw err;
     }
-    if (outcome.enqueue?.length) await enqueueReleased(options.forwardQueue, outcome.enqueue);
+    // The chain heads a closing breaker released: each takes its place in its destination's line
+    // (forward-turns.ts), so a backlog released at once goes behind the turns of destinations that
+    // have little waiting, not in front of their fresh deliveries.
+    if (outcome.enqueue?.length) await enqueueForwards(options.forwardQueue, outcome.enqueue);
     if (outcome.probe && 'attempt' in outcome && outcome.attempt)
       await enqueueProbe(
         options.forwardQueue,
@@ -224,7 +214,7 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     if (outcome.kind === 'later') {
       // The attempt opened the breaker (or its probe failed and re-opened it) and will be retried:
       // this delivery is the probe, and its job goes to the front of the line when it is due.
-      if (outcome.attempt?.breaker === 'open') await job.changePriority({ priority: PROBE_PRIORITY });
+      if (outcome.attempt?.breaker === 'open') await job.changePriority({ priority: FRONT_OF_LINE });
       return delay(job, token, outcome.at.getTime());
     }
     if (outcome.kind === 'failed') throw new UnrecoverableError(outcome.error);
@@ -239,9 +229,9 @@ export function createForwardWorker(options: ForwardWorkerOptions): Worker<Forwa
     // A worker killed holds every job it had taken (up to FORWARD_CONCURRENCY, most of them waiting
     // for Postgres on a busy machine) until their locks expire and a stalled check finds them. A job
     // run twice waits on the row's lease (kept alive by its sender, SEND_LEASE_MS) while the first
-    // run holds it. (A sender whose renewals stall past the lease does
-    // not send on it; one whose request was already out may be followed by a second send under the
-    // same webhook-id: at least once, never recorded over another claim.)
+    // run holds it. (A sender whose renewals stall past the lease does not send on it; one whose
+    // request was already out may be followed by a second send under the same webhook-id: at least
+    // once, never recorded over another claim.)
     settings: TAKEOVER_LOCK_SETTINGS,
   });
   // A job that leaves the queue (done, or failed for good) gives up its place in its destination's

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { RedisConnection } from './connection';
 import { ensureJobs, type EnsureJobsResult } from './ensure-jobs';
 import { forwardDeliveryJob, type ForwardJobData } from './jobs';
-import { takeTurns } from './forward-turns';
+import { FRONT_OF_LINE, takeTurns } from './forward-turns';
 
 export const FORWARD_QUEUE = forwardDeliveryJob.queue;
 
@@ -61,14 +61,19 @@ export async function addForwardJobs(
   options: { front?: boolean } = {},
 ): Promise<void> {
   if (heads.length === 0) return;
+  const ids = heads.map(jobIdOf);
   const places = await takeTurns(
     queue,
-    heads.map((h) => ({ destinationId: h.destination_id, jobId: jobIdOf(h) })),
+    heads.map((h, i) => ({ destinationId: h.destination_id, jobId: ids[i]! })),
   );
   await queue.addBulk(
     heads.map((h, i) => {
       const j = forwardJob(h);
-      return { name: j.name, data: j.data, opts: { jobId: jobIdOf(h), priority: options.front ? 1 : places[i] } };
+      return {
+        name: j.name,
+        data: j.data,
+        opts: { jobId: ids[i], priority: options.front ? FRONT_OF_LINE : places[i] },
+      };
     }),
   );
 }

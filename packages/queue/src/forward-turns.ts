@@ -20,6 +20,9 @@ import { LuaScript } from './lua-script';
  * its destination later turns, and every count starts afresh COUNT_TTL_MS after it was started.
  */
 
+/** The first place in a line: a job given it goes as early as any turn (an open breaker's probe). */
+export const FRONT_OF_LINE = 1;
+
 /** BullMQ's largest priority (2^21 - 1): an addBulk with a larger one throws for every job in it. */
 export const MAX_PRIORITY = 2 ** 21 - 1;
 
@@ -74,7 +77,7 @@ export async function takeTurns(
     jobs.flatMap((j) => [countKey(queue, j.destinationId), queue.toKey(j.jobId)]),
     [COUNT_TTL_MS],
   )) as number[];
-  return places.map((place) => Math.min(MAX_PRIORITY, Math.max(1, place)));
+  return places.map((place) => Math.min(MAX_PRIORITY, Math.max(FRONT_OF_LINE, place)));
 }
 
 /**

@@ -22,7 +22,7 @@ export {
   ensureForwardJobs,
   forwardJobId,
 } from './forward-queue';
-export { COUNT_TTL_MS, MAX_PRIORITY, TurnCounter, takeTurns } from './forward-turns';
+export { COUNT_TTL_MS, FRONT_OF_LINE, MAX_PRIORITY, TurnCounter, takeTurns } from './forward-turns';
 export type { ForwardJobHead, ForwardQueue } from './forward-queue';
 export { RECONCILE_QUEUE, createReconcileQueue, scheduleReconcile } from './reconcile-queue';
 export type { ReconcileQueue } from './reconcile-queue';

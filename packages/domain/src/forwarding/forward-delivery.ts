@@ -324,8 +324,7 @@ async function attempt(
     },
     (view) => decideBreaker(view, facts, options.breakerCooldownMs ?? DEFAULT_BREAKER_COOLDOWN_MS),
   );
-  const enqueue = await afterBreaker(db, destination.id, recorded);
-  const nextProbe = recorded.probe;
+  const work: BreakerWork = { enqueue: await afterBreaker(db, destination.id, recorded), probe: recorded.probe };
   const attempt: AttemptReport = {
     destinationId: destination.id,
     attempt: delivery.attempts,
@@ -338,12 +337,11 @@ async function attempt(
     generation: delivery.replay_count,
   };
   if (verdict.kind === 'retry') {
-    if (!recorded.retryAt) return { kind: 'idle', reason: 'held', enqueue, probe: nextProbe };
-    return { kind: 'later', at: recorded.retryAt, reason: 'retry', attempt, enqueue, probe: nextProbe };
+    if (!recorded.retryAt) return { kind: 'idle', reason: 'held', ...work };
+    return { kind: 'later', at: recorded.retryAt, reason: 'retry', attempt, ...work };
   }
-  if (verdict.kind === 'delivered')
-    return { kind: 'delivered', attempt, next: recorded.next, enqueue, probe: nextProbe };
-  return { kind: 'failed', attempt, next: recorded.next, error: error ?? 'failed', enqueue, probe: nextProbe };
+  if (verdict.kind === 'delivered') return { kind: 'delivered', attempt, next: recorded.next, ...work };
+  return { kind: 'failed', attempt, next: recorded.next, error: error ?? 'failed', ...work };
 }
 
 /**
